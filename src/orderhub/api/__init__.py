@@ -1,0 +1,1 @@
+"""HTTP API adapter (FastAPI): thin routes over services and queries."""

@@ -1,0 +1,32 @@
+"""The FastAPI application: routers under /v1, problems, idempotency, metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from orderhub import __version__
+from orderhub.api import metrics, problems
+from orderhub.api.idempotency import IdempotencyMiddleware
+from orderhub.api.routes import channels, health, orders, products, quarantine
+from orderhub.bootstrap import Container
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="OrderHub",
+        version=__version__,
+        description="Multi-channel order management: one hub for every channel's orders.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    problems.install(app)
+    v1 = APIRouter(prefix="/v1")
+    for module in (health, orders, channels, products, quarantine):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(metrics.router)
+    app.add_middleware(IdempotencyMiddleware, container=container)
+    app.add_middleware(metrics.MetricsMiddleware)
+    return app

@@ -1,0 +1,154 @@
+"""``Idempotency-Key`` on every mutating request, as pure ASGI middleware.
+
+The key is scoped to the caller (a hash of its credentials) and to the request's method, path
+and body: the same key with another request gets 422, a duplicate still running gets 409, a
+finished one gets the first response again with ``Idempotent-Replayed: true``. Server errors
+and authentication failures are not stored, so the client may retry them with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderhub.bootstrap import Container
+from orderhub.store import idempotency
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEADER = b"idempotency-key"
+_NOT_STORED = frozenset({401, 403, 429})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, container: Container) -> None:
+        self.app = app
+        self.container = container
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in MUTATING:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key = headers.get(HEADER, b"").decode("latin-1").strip()
+        if not key:
+            await self.app(scope, receive, send)
+            return
+        if len(key) > 255:
+            await _send_problem(send, 422, "Idempotency-Key is longer than 255 characters")
+            return
+        body = await _read_body(receive)
+        principal = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
+        request_hash = hashlib.sha256(
+            b"\n".join([scope["method"].encode(), scope["path"].encode(), body])
+        ).hexdigest()
+        settings = self.container.settings
+        claim = await run_in_threadpool(
+            idempotency.claim,
+            self.container.engine,
+            principal=principal,
+            key=key,
+            request_hash=request_hash,
+            now=datetime.now(UTC),
+            ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            lock=timedelta(seconds=settings.idempotency_lock_seconds),
+        )
+        if claim.outcome == "mismatch":
+            await _send_problem(send, 422, "This Idempotency-Key was used with a different request")
+            return
+        if claim.outcome == "in_progress":
+            await _send_problem(send, 409, "A request with this Idempotency-Key is in progress")
+            return
+        if claim.outcome == "replay":
+            assert claim.response is not None
+            await _send_stored(send, claim.response)
+            return
+        await self._run_and_store(scope, body, send, principal, key)
+
+    async def _run_and_store(
+        self, scope: Scope, body: bytes, send: Send, principal: str, key: str
+    ) -> None:
+        status = 500
+        response_headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+        delivered = False
+
+        async def replay_body() -> Message:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        finally:
+            engine = self.container.engine
+            if status >= 500 or status in _NOT_STORED:
+                await run_in_threadpool(idempotency.release, engine, principal=principal, key=key)
+            else:
+                kept = {
+                    k.decode("latin-1"): v.decode("latin-1")
+                    for k, v in response_headers
+                    if k.lower() in (b"content-type", b"location")
+                }
+                await run_in_threadpool(
+                    idempotency.complete,
+                    engine,
+                    principal=principal,
+                    key=key,
+                    response=idempotency.StoredResponse(
+                        status, kept, b"".join(chunks).decode("utf-8")
+                    ),
+                )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def _send_stored(send: Send, response: idempotency.StoredResponse) -> None:
+    body = response.body.encode()
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_problem(send: Send, status: int, title: str) -> None:
+    payload: dict[str, Any] = {
+        "type": "https://orderhub.dev/problems/idempotency_conflict",
+        "title": title,
+        "status": status,
+        "errors": [{"field": "header.Idempotency-Key", "message": title, "code": "idempotency"}],
+    }
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

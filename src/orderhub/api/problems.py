@@ -1,0 +1,102 @@
+"""Every error leaves the API as an RFC 9457 problem document, mapped in this one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from orderhub.domain import errors
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://orderhub.dev/problems/"
+
+_STATUS: list[tuple[type[errors.OrderHubError], int]] = [
+    (errors.ValidationFailed, 422),
+    (errors.NotFound, 404),
+    (errors.IdempotencyConflict, 409),
+    (errors.IllegalTransition, 409),
+    (errors.Conflict, 409),
+    (errors.NotNormalizable, 422),
+]
+
+
+def problem(
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    code: str | None = None,
+    errors_: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + (code or str(status)),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors_ is not None:
+        body["errors"] = errors_
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "lines", 0, "sku")`` → ``"lines.0.sku"`` (the body prefix says nothing)."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.OrderHubError)
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    fields: list[errors.FieldError] = []
+    if isinstance(exc, errors.ValidationFailed):
+        fields = exc.fields
+    elif isinstance(exc, errors.NotNormalizable):
+        fields = exc.problem.fields
+    return problem(
+        status,
+        exc.__class__.__name__,
+        detail=exc.detail,
+        code=exc.code,
+        errors_=[f.as_json() for f in fields] if fields else None,
+    )
+
+
+async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    items = [
+        {"field": _loc(e["loc"]), "message": e["msg"], "code": e["type"]} for e in exc.errors()
+    ]
+    return problem(
+        422,
+        "Request validation failed",
+        detail=f"{len(items)} field(s) failed validation",
+        code="validation_failed",
+        errors_=items,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return problem(
+        exc.status_code,
+        str(exc.detail) if exc.status_code >= 400 else "Error",
+        code=str(exc.status_code),
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.OrderHubError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(HTTPException, _http_error)

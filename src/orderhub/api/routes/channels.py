@@ -1,0 +1,164 @@
+"""Channels: the sales channels orders come from, their secrets and their SKU maps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.domain.access import Permission
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
+from orderhub.store.access import Principal
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+Reader = Annotated[Principal, Depends(require(Permission.CHANNELS_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.CHANNELS_WRITE))]
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class ChannelSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: ChannelKind
+    webhook_secret: str | None = Field(default=None, min_length=8, description="write-only")
+    api_base_url: HttpUrl | None = None
+    credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
+    safety_stock: int = Field(default=0, ge=0)
+    sla: dict[str, Any] = Field(default_factory=dict)
+    locations_allowed: list[str] | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    active: bool = True
+
+
+class ChannelIn(ChannelSettings):
+    code: str = Field(pattern=CODE_PATTERN)
+
+
+class ChannelPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    webhook_secret: str | None = Field(default=None, min_length=8)
+    api_base_url: HttpUrl | None = None
+    credentials: dict[str, Any] | None = None
+    safety_stock: int | None = Field(default=None, ge=0)
+    sla: dict[str, Any] | None = None
+    locations_allowed: list[str] | None = None
+    settings: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+class ChannelOut(BaseModel):
+    code: str
+    name: str
+    kind: ChannelKind
+    webhook_secret_set: bool
+    api_base_url: str | None
+    credential_keys: list[str]
+    safety_stock: int
+    sla: dict[str, Any]
+    locations_allowed: list[str] | None
+    settings: dict[str, Any]
+    active: bool
+
+    @classmethod
+    def of(cls, channel: Channel) -> ChannelOut:
+        return cls(
+            code=channel.code,
+            name=channel.name,
+            kind=channel.kind,
+            webhook_secret_set=bool(channel.webhook_secret),
+            api_base_url=channel.api_base_url,
+            credential_keys=sorted(channel.credentials),
+            safety_stock=channel.safety_stock,
+            sla=channel.sla,
+            locations_allowed=channel.locations_allowed,
+            settings=channel.settings,
+            active=channel.active,
+        )
+
+
+class SkuMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel_sku: str = Field(min_length=1, max_length=200)
+    sku: str = Field(min_length=1, max_length=128)
+
+
+class SkuMapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mappings: list[SkuMapping] = Field(min_length=1, max_length=10_000)
+
+
+def _visible(principal: Principal, code: str) -> None:
+    if not visible_to(principal, code):
+        raise NotFound(f"channel {code!r} not found")
+
+
+@router.post("", status_code=201, response_model=ChannelOut)
+def create_channel(
+    body: ChannelIn, principal: Writer, container: ContainerDep, response: Response
+) -> ChannelOut:
+    values = body.model_dump(mode="json")
+    channel = Channel(**{**values, "kind": body.kind})
+    with container.uow(actor=principal.actor) as uow:
+        uow.channels.add(channel)
+        uow.commit()
+    response.headers["Location"] = f"/v1/channels/{channel.code}"
+    return ChannelOut.of(channel)
+
+
+@router.get("", response_model=list[ChannelOut])
+def list_channels(principal: Reader, container: ContainerDep) -> list[ChannelOut]:
+    with container.uow(read_only=True) as uow:
+        return [ChannelOut.of(c) for c in uow.channels.list() if visible_to(principal, c.code)]
+
+
+@router.get("/{code}", response_model=ChannelOut)
+def get_channel(code: str, principal: Reader, container: ContainerDep) -> ChannelOut:
+    _visible(principal, code)
+    with container.uow(read_only=True) as uow:
+        return ChannelOut.of(uow.channels.get(code))
+
+
+@router.patch("/{code}", response_model=ChannelOut)
+def patch_channel(
+    code: str, body: ChannelPatch, principal: Writer, container: ContainerDep
+) -> ChannelOut:
+    _visible(principal, code)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    with container.uow(actor=principal.actor) as uow:
+        channel = uow.channels.get(code)
+        for name, value in changes.items():
+            setattr(channel, name, value)
+        uow.channels.save(channel)
+        uow.commit()
+    return ChannelOut.of(channel)
+
+
+@router.post("/{code}/sku-map", status_code=200)
+def map_skus(
+    code: str, body: SkuMapIn, principal: Writer, container: ContainerDep
+) -> dict[str, int]:
+    """Map channel SKUs to master SKUs (create or replace); then replay quarantined orders."""
+    _visible(principal, code)
+    with container.uow(actor=principal.actor) as uow:
+        uow.channels.get(code)
+        known = uow.catalog.known_skus({m.sku for m in body.mappings})
+        unknown = [
+            FieldError(("mappings", i, "sku"), f"unknown SKU {m.sku!r}", "unknown_sku")
+            for i, m in enumerate(body.mappings)
+            if m.sku not in known
+        ]
+        if unknown:
+            raise ValidationFailed("mappings name unknown master SKUs", unknown)
+        for mapping in body.mappings:
+            uow.catalog.map_sku(code, mapping.channel_sku, mapping.sku)
+        uow.commit()
+    return {"mapped": len(body.mappings)}

@@ -1,0 +1,148 @@
+"""Orders: native ingest, reads with filters and keyset pagination, history, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
+
+from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.orders import EventOut, OrderOut, OrderPage, QuarantinedOut
+from orderhub.channels import native
+from orderhub.domain.access import Permission
+from orderhub.domain.errors import NotFound
+from orderhub.domain.orders import OrderStatus
+from orderhub.services import ingest
+from orderhub.services.orders import cancel_order
+from orderhub.store import history, queries
+from orderhub.store.access import Principal
+from orderhub.store.quarantine import errors_json
+from orderhub.store.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+Reader = Annotated[Principal, Depends(require(Permission.ORDERS_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.ORDERS_WRITE))]
+Manager = Annotated[Principal, Depends(require(Permission.ORDERS_MANAGE))]
+
+
+def load_visible(uow: UnitOfWork, principal: Principal, order_id: str) -> OrderOut:
+    """The order, or 404 — also when a channel key asks for another channel's order."""
+    channel = queries.order_channel(uow.conn, order_id)
+    if channel is None or not visible_to(principal, channel):
+        raise NotFound(f"order {order_id} not found")
+    return OrderOut.of(uow.orders.get(order_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderOut,
+    responses={
+        200: {
+            "model": OrderOut,
+            "description": "the order existed already (same channel and external_id)",
+        },
+        202: {
+            "model": QuarantinedOut,
+            "description": "kept in quarantine: it cannot be normalized yet",
+        },
+    },
+)
+def create_order(
+    body: native.NativeOrder, principal: Writer, container: ContainerDep, response: Response
+) -> OrderOut | JSONResponse:
+    """Ingest one order in the native schema; idempotent on (channel, external_id)."""
+    if not visible_to(principal, body.channel):
+        raise HTTPException(403, f"this key may only create orders for {principal.channel!r}")
+    with container.uow(actor=principal.actor) as uow:
+        result = ingest.ingest_order(
+            uow, draft=body.to_draft(), source=native.SOURCE, payload=body.model_dump_json()
+        )
+        if result.outcome == ingest.Outcome.QUARANTINED:
+            assert result.quarantine_id
+            assert result.problem
+            quarantined = QuarantinedOut(
+                quarantine_id=result.quarantine_id,
+                reason=result.problem.reason,
+                errors=errors_json(result.problem.fields),
+            )
+            return JSONResponse(quarantined.model_dump(), status_code=202)
+        assert result.order_id
+        order = OrderOut.of(uow.orders.get(result.order_id))
+    if result.outcome == ingest.Outcome.EXISTING:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/orders/{order.id}"
+    return order
+
+
+@router.get("", response_model=OrderPage)
+def list_orders(
+    principal: Reader,
+    container: ContainerDep,
+    channel: str | None = None,
+    status: OrderStatus | None = None,
+    placed_from: AwareDatetime | None = None,
+    placed_to: AwareDatetime | None = None,
+    email: str | None = None,
+    external_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> OrderPage:
+    """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    if principal.channel:
+        if channel and channel != principal.channel:
+            return OrderPage(items=[], next_cursor=None)
+        channel = principal.channel
+    filters = queries.OrderFilter(
+        channel=channel,
+        status=status.value if status else None,
+        placed_from=placed_from,
+        placed_to=placed_to,
+        email=email,
+        external_id=external_id,
+    )
+    with container.uow(read_only=True) as uow:
+        ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)
+        items = [OrderOut.of(uow.orders.get(order_id)) for order_id in ids]
+    return OrderPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get_order(order_id: str, principal: Reader, container: ContainerDep) -> OrderOut:
+    with container.uow(read_only=True) as uow:
+        return load_visible(uow, principal, order_id)
+
+
+@router.get("/{order_id}/events", response_model=list[EventOut])
+def order_events(order_id: str, principal: Reader, container: ContainerDep) -> list[EventOut]:
+    """The order's history, oldest first, each event with its chain hash."""
+    with container.uow(read_only=True) as uow:
+        load_visible(uow, principal, order_id)
+        return [
+            EventOut(
+                id=e.id,
+                seq=e.order_seq,
+                type=e.type,
+                data=e.data,
+                actor=e.actor,
+                occurred_at=e.occurred_at,
+                hash=e.hash,
+            )
+            for e in history.events_of(uow.conn, order_id)
+        ]
+
+
+class CancelIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, examples=["customer_request"])
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut)
+def cancel(order_id: str, body: CancelIn, principal: Manager, container: ContainerDep) -> OrderOut:
+    """Cancel the whole order before it ships; a shipped order answers 409."""
+    with container.uow(actor=principal.actor) as uow:
+        load_visible(uow, principal, order_id)
+        cancel_order(uow, order_id=order_id, reason=body.reason)
+        return OrderOut.of(uow.orders.get(order_id))

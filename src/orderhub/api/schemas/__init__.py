@@ -1,0 +1,1 @@
+"""Response and request models of the HTTP API (the native order schema lives with its channel)."""

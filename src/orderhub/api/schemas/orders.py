@@ -1,0 +1,157 @@
+"""The order as the API returns it (see DESIGN.md): money as decimal strings."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from orderhub.domain.orders import Address, Order
+
+
+class CustomerOut(BaseModel):
+    id: str | None
+    email: str | None
+    name: str | None
+    phone: str | None = None
+
+
+class AddressOut(BaseModel):
+    country: str
+    name: str | None = None
+    company: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    phone: str | None = None
+
+
+class LineOut(BaseModel):
+    id: str
+    sku: str
+    channel_sku: str | None
+    channel_line_id: str | None
+    name: str | None
+    quantity: int
+    unit_price: str
+    discount: str
+    tax: str
+    status: str
+
+
+class ShippingOut(BaseModel):
+    price: str
+    discount: str
+    tax: str
+    method: str | None
+
+
+class TotalsOut(BaseModel):
+    subtotal: str
+    discount: str
+    shipping: str
+    tax: str
+    total: str
+
+
+class OrderOut(BaseModel):
+    id: str
+    channel: str
+    external_id: str
+    status: str
+    hold_reason: str | None
+    currency: str
+    placed_at: datetime
+    customer: CustomerOut
+    shipping_address: AddressOut | None
+    billing_address: AddressOut | None
+    lines: list[LineOut]
+    shipping: ShippingOut
+    prices_include_tax: bool
+    totals: TotalsOut
+    metadata: dict[str, Any]
+    allocations: list[dict[str, Any]]
+    shipments: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        totals = order.totals
+        return cls(
+            id=order.id,
+            channel=order.channel,
+            external_id=order.external_id,
+            status=order.status.value,
+            hold_reason=order.hold_reason,
+            currency=order.currency,
+            placed_at=order.placed_at,
+            customer=CustomerOut(
+                id=order.customer.id,
+                email=order.customer.email,
+                name=order.customer.name,
+                phone=order.customer.phone,
+            ),
+            shipping_address=_address(order.shipping_address),
+            billing_address=_address(order.billing_address),
+            lines=[
+                LineOut(
+                    id=line.id,
+                    sku=line.sku,
+                    channel_sku=line.channel_sku,
+                    channel_line_id=line.channel_line_id,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=str(line.unit_price),
+                    discount=str(line.discount),
+                    tax=str(line.tax),
+                    status=line.status.value,
+                )
+                for line in order.lines
+            ],
+            shipping=ShippingOut(
+                price=str(order.shipping.price),
+                discount=str(order.shipping.discount),
+                tax=str(order.shipping.tax),
+                method=order.shipping.method,
+            ),
+            prices_include_tax=order.prices_include_tax,
+            totals=TotalsOut(
+                subtotal=str(totals.subtotal),
+                discount=str(totals.discount),
+                shipping=str(totals.shipping),
+                tax=str(totals.tax),
+                total=str(totals.total),
+            ),
+            metadata=order.metadata,
+            allocations=[],
+            shipments=[],
+        )
+
+
+def _address(address: Address | None) -> AddressOut | None:
+    return AddressOut(**dataclasses.asdict(address)) if address else None
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    id: str
+    seq: int
+    type: str
+    data: dict[str, Any]
+    actor: str
+    occurred_at: datetime
+    hash: str
+
+
+class QuarantinedOut(BaseModel):
+    status: str = "quarantined"
+    quarantine_id: str
+    reason: str
+    errors: list[dict[str, Any]]

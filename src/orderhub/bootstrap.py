@@ -1,0 +1,29 @@
+"""The one wiring point: settings → engine → unit-of-work factory (and, later, adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from orderhub.config import Settings, load_settings
+from orderhub.store.db import make_engine
+from orderhub.store.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+
+    def uow(self, *, actor: str = "system", read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, actor=actor, read_only=read_only)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, **engine_kwargs: Any) -> Container:
+    settings = settings or load_settings()
+    return Container(settings=settings, engine=make_engine(settings.database_url, **engine_kwargs))

@@ -1,0 +1,200 @@
+"""The native channel: OrderHub's own JSON order schema, for apps, partners and the CLI.
+
+Money fields take decimal strings (``"12.50"``) or integers; a JSON number with a fraction is
+refused because it has already been through a binary float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from orderhub.domain.money import Money, is_currency, minor_unit_exponent, to_decimal
+from orderhub.domain.orders import Address, Customer, LineDraft, OrderDraft, Shipping
+
+SOURCE = "native"
+
+
+def _decimal_not_float(value: Any) -> Decimal:
+    if isinstance(value, float):
+        raise ValueError(
+            'must be a decimal string such as "12.50", not a JSON number with a fraction'
+        )
+    try:
+        return to_decimal(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(error)) from None
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_not_float),
+    Field(json_schema_extra={"type": "string", "examples": ["12.50"]}),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AddressIn(_Strict):
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    name: str | None = Field(default=None, max_length=300)
+    company: str | None = Field(default=None, max_length=300)
+    line1: str | None = Field(default=None, max_length=300)
+    line2: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=64)
+
+    def to_domain(self) -> Address:
+        return Address(**self.model_dump())
+
+
+class CustomerIn(_Strict):
+    email: str | None = Field(
+        default=None, max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
+    )
+    name: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=64)
+
+
+class LineIn(_Strict):
+    sku: str | None = Field(default=None, min_length=1, max_length=128, description="master SKU")
+    channel_sku: str | None = Field(default=None, min_length=1, max_length=200)
+    channel_line_id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+    quantity: int = Field(gt=0, le=1_000_000)
+    unit_price: Amount = Field(ge=0)
+    discount: Amount = Field(default=Decimal(0), ge=0, description="total for the line")
+    tax: Amount = Field(default=Decimal(0), ge=0, description="total for the line")
+
+    @model_validator(mode="after")
+    def _names_a_sku(self) -> LineIn:
+        if not self.sku and not self.channel_sku:
+            raise ValueError("a line needs sku or channel_sku")
+        return self
+
+
+class ShippingIn(_Strict):
+    price: Amount = Field(default=Decimal(0), ge=0)
+    tax: Amount = Field(default=Decimal(0), ge=0)
+    discount: Amount = Field(default=Decimal(0), ge=0)
+    method: str | None = Field(default=None, max_length=200)
+
+
+class NativeOrder(_Strict):
+    channel: str = Field(min_length=1, max_length=64)
+    external_id: str = Field(min_length=1, max_length=200)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    placed_at: AwareDatetime
+    customer: CustomerIn
+    shipping_address: AddressIn | None = None
+    billing_address: AddressIn | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    shipping: ShippingIn = Field(default_factory=ShippingIn)
+    prices_include_tax: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str, _info: ValidationInfo) -> str:
+        if not is_currency(value):
+            raise ValueError(f"unknown ISO 4217 currency {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _amounts_fit_currency(self) -> NativeOrder:
+        if not is_currency(self.currency):
+            return self
+        places = minor_unit_exponent(self.currency)
+        too_fine: list[tuple[str | int, ...]] = [
+            ("lines", i, name)
+            for i, line in enumerate(self.lines)
+            for name in ("unit_price", "discount", "tax")
+            if _decimals(getattr(line, name)) > places
+        ] + [
+            ("shipping", name)
+            for name in ("price", "tax", "discount")
+            if _decimals(getattr(self.shipping, name)) > places
+        ]
+        if too_fine:
+            raise ValidationError.from_exception_data(
+                "NativeOrder",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "decimal_places",
+                            "{currency} amounts take at most {places} decimals",
+                            {"currency": self.currency, "places": places},
+                        ),
+                        loc=loc,
+                        input=None,
+                    )
+                    for loc in too_fine
+                ],
+            )
+        return self
+
+    def to_draft(self) -> OrderDraft:
+        cur = self.currency
+
+        def money(value: Decimal) -> Money:
+            return Money(value, cur)
+
+        return OrderDraft(
+            channel=self.channel,
+            external_id=self.external_id,
+            currency=cur,
+            placed_at=self.placed_at,
+            customer=Customer(
+                email=self.customer.email, name=self.customer.name, phone=self.customer.phone
+            ),
+            shipping_address=self.shipping_address.to_domain() if self.shipping_address else None,
+            billing_address=self.billing_address.to_domain() if self.billing_address else None,
+            lines=tuple(
+                LineDraft(
+                    sku=line.sku,
+                    channel_sku=line.channel_sku,
+                    channel_line_id=line.channel_line_id,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=money(line.unit_price),
+                    discount=money(line.discount),
+                    tax=money(line.tax),
+                )
+                for line in self.lines
+            ),
+            shipping=Shipping(
+                price=money(self.shipping.price),
+                tax=money(self.shipping.tax),
+                discount=money(self.shipping.discount),
+                method=self.shipping.method,
+            ),
+            prices_include_tax=self.prices_include_tax,
+            metadata=self.metadata,
+        )
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def parse(payload: str) -> OrderDraft:
+    """Re-read a stored native payload (quarantine replay)."""
+    return NativeOrder.model_validate_json(payload).to_draft()

@@ -1,0 +1,163 @@
+"""The ``orderhub`` command line: serve, worker, demo, db, apikey, user, import, audit, bench."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress
+
+from orderhub.api.app import create_app
+from orderhub.benchmarks import ingest_benchmark
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.channels import native
+from orderhub.config import load_settings
+from orderhub.demo import run_demo
+from orderhub.domain.access import Role
+from orderhub.services.ingest import ingest_order
+from orderhub.store import history
+from orderhub.store.migrate import upgrade
+
+app = typer.Typer(help="OrderHub: one hub for every channel's orders.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+user_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+audit_app = typer.Typer(help="The immutable order history.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+console = Console(stderr=True)
+
+
+def _container() -> Container:
+    return bootstrap(load_settings())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the schema migrations up to REVISION (default: the newest)."""
+    container = _container()
+    upgrade(container.engine, revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    role: Annotated[Role, typer.Option(help="what the key may do")],
+    channel: Annotated[str | None, typer.Option(help="scope the key to one channel")] = None,
+    name: Annotated[str | None, typer.Option(help="a label for people")] = None,
+) -> None:
+    """Create an API key; the secret is printed once, alone on the last line."""
+    container = _container()
+    with container.uow(actor="cli") as uow:
+        if channel and not uow.channels.exists(channel):
+            console.print(f"[red]no channel {channel!r}[/red]")
+            raise typer.Exit(2)
+        token = uow.api_keys.create(role=role, channel=channel, name=name)
+        uow.commit()
+    console.print(f"created a {role.value} key" + (f" for channel {channel}" if channel else ""))
+    print(token)
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="what the user may do")] = Role.OPERATOR,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a dashboard user (the password is stored as an argon2 hash)."""
+    container = _container()
+    with container.uow(actor="cli") as uow:
+        uow.users.create(username=username, password=password, role=role)
+        uow.commit()
+    console.print(f"created user {username} ({role.value})")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every order's hash chain; exit 1 naming the first bad event."""
+    container = _container()
+    breaks: list[history.ChainBreak] = []
+    checked = 0
+    with container.uow(read_only=True) as uow:
+        for item in history.verify(uow.conn):
+            if isinstance(item, history.ChainBreak):
+                breaks.append(item)
+            else:
+                checked = item
+    if breaks:
+        first = breaks[0]
+        console.print(
+            f"[red]history broken[/red] at event {first.event_id} (order {first.order_id}, "
+            f"seq {first.order_seq}): {first.problem}; {len(breaks)} chain(s) broken"
+        )
+        raise typer.Exit(1)
+    console.print(f"[green]history intact[/green]: {checked} events verified")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    channel: Annotated[str, typer.Option(help="the channel code the orders belong to")],
+) -> None:
+    """Import orders from FILE: native JSON (one order per line, or an array)."""
+    text = file.read_text(encoding="utf-8")
+    stripped = text.lstrip()
+    records = (
+        json.loads(text)
+        if stripped.startswith("[")
+        else [json.loads(line) for line in text.splitlines() if line.strip()]
+    )
+    container = _container()
+    counts: dict[str, int] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {file.name}", total=len(records))
+        for record in records:
+            record.setdefault("channel", channel)
+            order = native.NativeOrder.model_validate(record)
+            with container.uow(actor="cli:import") as uow:
+                result = ingest_order(
+                    uow,
+                    draft=order.to_draft(),
+                    source=native.SOURCE,
+                    payload=order.model_dump_json(),
+                )
+            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task)
+    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the HTTP API (and dashboard)."""
+    container = _container()
+    settings = container.settings
+    uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("demo")
+def demo(
+    database: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path("var/demo.db"),
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Start a fresh demo: migrate, seed channels, products and orders, serve on 127.0.0.1."""
+    run_demo(database=database, port=port, console=console)
+
+
+@app.command("bench")
+def bench(
+    orders: Annotated[int, typer.Option(help="orders to ingest in each run")] = 2000,
+) -> None:
+    """Measure single-order ingest on SQLite against the raw sqlite3 driver."""
+    ingest_benchmark(orders=orders, console=console)

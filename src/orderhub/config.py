@@ -1,0 +1,55 @@
+"""Settings: one class, read once at start-up from the environment and an optional TOML file.
+
+``ORDERHUB_CONFIG=/etc/orderhub.toml`` names the file; environment variables win over it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERHUB_", extra="ignore")
+
+    database_url: str = "sqlite:///var/orderhub.db"
+    nats_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    idempotency_lock_seconds: int = Field(
+        default=60, ge=1, description="an unfinished request's key is taken over after this"
+    )
+    outbound_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="addresses the SSRF guard lets through although private or loopback",
+    )
+    secure_cookies: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("ORDERHUB_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

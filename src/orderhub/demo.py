@@ -1,0 +1,118 @@
+"""``make demo``: a fresh SQLite hub with channels, products and orders, served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import uvicorn
+from rich.console import Console
+
+from orderhub.api.app import create_app
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.channels import native
+from orderhub.config import Settings
+from orderhub.domain.access import Role
+from orderhub.domain.catalog import Product
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.services.ingest import ingest_order
+from orderhub.store.migrate import upgrade
+
+DEMO_CHANNELS = [
+    Channel(code="web", name="Own web store", kind=ChannelKind.NATIVE, safety_stock=2),
+    Channel(code="app", name="Mobile app", kind=ChannelKind.NATIVE, safety_stock=1),
+    Channel(code="partner", name="Distributor CSV feed", kind=ChannelKind.CSV),
+]
+DEMO_PRODUCTS = [
+    Product("TSHIRT-BLK-M", "T-shirt, black, M", 180, {}),
+    Product("TSHIRT-WHT-L", "T-shirt, white, L", 190, {}),
+    Product("HOODIE-GRY-M", "Hoodie, grey, M", 620, {}),
+    Product("MUG-LOGO", "Mug with logo", 350, {"fragile": True}),
+    Product("CAP-NAVY", "Cap, navy", 120, {}),
+    Product("LIGHTER-FLUID", "Lighter fluid 250 ml", 300, {"hazmat": True}),
+    Product("POSTER-A2", "Poster A2", 200, {}),
+    Product("SOCKS-3PK", "Socks, 3 pack", 150, {}),
+]
+_PRICES = {
+    "TSHIRT-BLK-M": "19.90", "TSHIRT-WHT-L": "19.90", "HOODIE-GRY-M": "49.00",
+    "MUG-LOGO": "12.50", "CAP-NAVY": "15.00", "LIGHTER-FLUID": "6.99", "POSTER-A2": "9.00",
+    "SOCKS-3PK": "11.00",
+}  # fmt: skip
+_PEOPLE = [
+    ("Ada Lovelace", "ada@example.com", "GB", "London", "EC1A 1BB"),
+    ("Grace Hopper", "grace@example.com", "US", "Arlington", "22201"),
+    ("Alan Turing", "alan@example.com", "GB", "Manchester", "M1 1AE"),
+    ("Katherine Johnson", "kj@example.com", "US", "Hampton", "23669"),
+    ("Hedy Lamarr", "hedy@example.com", "AT", "Wien", "1010"),
+]
+
+
+def seed(container: Container, *, orders: int = 25, rng: random.Random | None = None) -> str:
+    """Channels, products and a day of native orders; returns a fresh admin key."""
+    rng = rng or random.Random(7)
+    with container.uow(actor="demo") as uow:
+        for channel in DEMO_CHANNELS:
+            uow.channels.add(channel)
+        for product in DEMO_PRODUCTS:
+            uow.catalog.upsert(product)
+        uow.catalog.map_sku("partner", "DIST-0001", "TSHIRT-BLK-M")
+        key = uow.api_keys.create(role=Role.ADMIN, name="demo admin")
+        uow.commit()
+    now = datetime.now(UTC)
+    for number in range(orders):
+        payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)
+        with container.uow(actor="demo") as uow:
+            ingest_order(
+                uow,
+                draft=payload.to_draft(),
+                source=native.SOURCE,
+                payload=payload.model_dump_json(),
+            )
+    return key
+
+
+def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> native.NativeOrder:
+    name, email, country, city, postal = rng.choice(_PEOPLE)
+    skus = rng.sample(sorted(_PRICES), k=rng.randint(1, 3))
+    lines = []
+    for sku in skus:
+        quantity = rng.randint(1, 3)
+        price = Decimal(_PRICES[sku])
+        tax = (price * quantity * Decimal("0.2")).quantize(Decimal("0.01"))
+        lines.append({"sku": sku, "quantity": quantity, "unit_price": str(price), "tax": str(tax)})
+    channel = rng.choice(["web", "web", "app"])
+    return native.NativeOrder.model_validate(
+        {
+            "channel": channel,
+            "external_id": f"{channel.upper()}-{10000 + number}",
+            "currency": "EUR" if country == "AT" else ("GBP" if country == "GB" else "USD"),
+            "placed_at": placed_at.isoformat(),
+            "customer": {"email": email, "name": name},
+            "shipping_address": {
+                "country": country,
+                "name": name,
+                "city": city,
+                "postal_code": postal,
+                "line1": "1 Demo Street",
+            },
+            "lines": lines,
+            "shipping": {"price": "4.90", "method": "standard"},
+        }
+    )
+
+
+def run_demo(*, database: Path, port: int, console: Console) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{database}", port=port)
+    container = bootstrap(settings)
+    upgrade(container.engine)
+    key = seed(container)
+    url = f"http://127.0.0.1:{port}"
+    console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
+    console.print("Try:  curl -H 'Authorization: Bearer $KEY' " + url + "/v1/orders")
+    console.print("Admin API key (also below, alone on its line):")
+    print(key, flush=True)
+    uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning")

@@ -1,0 +1,66 @@
+"""Roles and what each may do. The table in docs/security.md is generated from this mapping."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    SUPPORT = "support"
+    WAREHOUSE = "warehouse"
+    CHANNEL = "channel"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"  # create orders
+    ORDERS_MANAGE = "orders:manage"  # cancel, hold, release, returns
+    CHANNELS_READ = "channels:read"
+    CHANNELS_WRITE = "channels:write"
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    INVENTORY_READ = "inventory:read"
+    INVENTORY_WRITE = "inventory:write"
+    FULFILMENT_WRITE = "fulfilment:write"
+    ROUTING_READ = "routing:read"
+    ROUTING_WRITE = "routing:write"
+    QUARANTINE_READ = "quarantine:read"
+    QUARANTINE_REPLAY = "quarantine:replay"
+    AUDIT_READ = "audit:read"
+    ADMIN = "admin"  # keys, users, webhooks, deliveries
+
+
+P = Permission
+_READ_ALL = {P.ORDERS_READ, P.CHANNELS_READ, P.CATALOG_READ, P.INVENTORY_READ, P.ROUTING_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.OPERATOR: frozenset(
+        _READ_ALL
+        | {
+            P.ORDERS_WRITE,
+            P.ORDERS_MANAGE,
+            P.CATALOG_WRITE,
+            P.INVENTORY_WRITE,
+            P.FULFILMENT_WRITE,
+            P.ROUTING_WRITE,
+            P.QUARANTINE_READ,
+            P.QUARANTINE_REPLAY,
+            P.CHANNELS_WRITE,
+            P.AUDIT_READ,
+        }
+    ),
+    Role.SUPPORT: frozenset(_READ_ALL | {P.ORDERS_MANAGE, P.QUARANTINE_READ}),
+    Role.WAREHOUSE: frozenset(
+        {P.ORDERS_READ, P.CATALOG_READ, P.INVENTORY_READ, P.INVENTORY_WRITE, P.FULFILMENT_WRITE}
+    ),
+    Role.CHANNEL: frozenset({P.ORDERS_READ, P.ORDERS_WRITE, P.CATALOG_READ, P.INVENTORY_READ}),
+    Role.AUDITOR: frozenset(_READ_ALL | {P.AUDIT_READ, P.QUARANTINE_READ}),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

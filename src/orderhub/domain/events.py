@@ -1,0 +1,93 @@
+"""Domain events: facts in the past tense, recorded by aggregates, never side effects.
+
+The unit of work appends each recorded event to the order's hash-chained history and to the
+transactional outbox in the same transaction as the state change; the worker delivers them.
+Every event names its *stream* (``order:<id>``, ``inventory:<sku>``): delivery keeps each
+stream's events in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, ClassVar
+
+from orderhub.domain.money import Money
+
+JSON = dict[str, Any]
+
+
+def to_json_value(value: Any) -> Any:
+    """Event data as plain JSON: Decimal and Money become strings, datetimes ISO 8601 UTC."""
+    if isinstance(value, Money):
+        return str(value)
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Base of every event; subclasses set ``type`` and are frozen dataclasses."""
+
+    type: ClassVar[str] = "event"
+
+    @property
+    def stream(self) -> str:
+        raise NotImplementedError
+
+    def data(self) -> JSON:
+        return {f.name: to_json_value(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class OrderEvent(DomainEvent):
+    order_id: str
+
+    @property
+    def stream(self) -> str:
+        return f"order:{self.order_id}"
+
+
+@dataclass(frozen=True)
+class OrderReceived(OrderEvent):
+    type: ClassVar[str] = "order.received"
+    channel: str
+    external_id: str
+    currency: str
+    total: str
+    line_count: int
+
+
+@dataclass(frozen=True)
+class OrderStatusChanged(OrderEvent):
+    type: ClassVar[str] = "order.status_changed"
+    from_status: str
+    to_status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderCancelled(OrderEvent):
+    type: ClassVar[str] = "order.cancelled"
+    reason: str
+    line_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderLineStatusChanged(OrderEvent):
+    type: ClassVar[str] = "order.line_status_changed"
+    line_id: str
+    from_status: str
+    to_status: str

@@ -1,0 +1,145 @@
+"""Money: an exact ``Decimal`` amount in an ISO 4217 currency, at that currency's minor unit.
+
+Floats are refused outright: a binary float cannot hold most prices exactly, and a silently
+rounded cent is how reconciliations drift. Amounts with more decimals than the currency allows are
+refused too; callers that need rounding call :meth:`Money.rounded` and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Self
+
+# ISO 4217 minor units for every active currency code whose exponent is not 2.
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE = "BHD IQD JOD KWD LYD OMR TND"
+_FOUR = "CLF UYW"
+# Active ISO 4217 codes with the usual two-decimal minor unit.
+_TWO = """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BTN BWP BYN
+    BZD CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP
+    GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL
+    MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK
+    PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB
+    TJS TMT TOP TRY TTD TWD TZS UAH USD UZS VES WST XCD YER ZAR ZMW ZWL"""
+
+_EXPONENTS: dict[str, int] = {
+    code: exponent
+    for codes, exponent in ((_ZERO, 0), (_TWO, 2), (_THREE, 3), (_FOUR, 4))
+    for code in codes.split()
+}
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Decimal places of ``currency``'s minor unit (JPY 0, USD 2, KWD 3)."""
+    try:
+        return _EXPONENTS[currency]
+    except KeyError:
+        raise ValueError(f"unknown ISO 4217 currency {currency!r}") from None
+
+
+def is_currency(code: str) -> bool:
+    return code in _EXPONENTS
+
+
+def to_decimal(value: object) -> Decimal:
+    """Parse a channel amount (``"12.50"``, ``12``, ``Decimal``) exactly; floats are refused."""
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"money must not be a float or bool: {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount: {value!r}") from None
+    else:
+        raise TypeError(f"cannot read money from {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"amount must be finite: {value!r}")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"Money amount must be Decimal, got {type(self.amount).__name__}")
+        exponent = minor_unit_exponent(self.currency)
+        quantum = Decimal(1).scaleb(-exponent)
+        if self.amount != self.amount.quantize(quantum):
+            raise ValueError(
+                f"{self.amount} has more decimals than {self.currency} allows ({exponent})"
+            )
+        object.__setattr__(self, "amount", self.amount.quantize(quantum))
+
+    @classmethod
+    def of(cls, value: object, currency: str) -> Self:
+        return cls(to_decimal(value), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Self:
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def rounded(cls, value: Decimal, currency: str) -> Self:
+        """Round half to even (banker's rounding) to the currency's minor unit."""
+        quantum = Decimal(1).scaleb(-minor_unit_exponent(currency))
+        return cls(value.quantize(quantum, rounding=ROUND_HALF_EVEN), currency)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Self:
+        return cls(Decimal(minor).scaleb(-minor_unit_exponent(currency)), currency)
+
+    @property
+    def minor(self) -> int:
+        """The amount in minor units (cents): how it is stored."""
+        return int(self.amount.scaleb(minor_unit_exponent(self.currency)))
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValueError(f"currency mismatch: {self.currency} vs {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, quantity: int) -> Money:
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise TypeError("Money can only be multiplied by an integer quantity")
+        return Money(self.amount * quantity, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def __str__(self) -> str:
+        """The API's form: a plain decimal string such as ``"52.48"``."""
+        return f"{self.amount:f}"
+
+
+def total(amounts: list[Money], currency: str) -> Money:
+    """Sum that is well defined for an empty list."""
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result

@@ -1,0 +1,335 @@
+"""The order aggregate: lines, customer, addresses, totals and the status state machine.
+
+An order is created by :func:`receive_order` from an already-normalized draft (every channel
+adapter produces the same :class:`OrderDraft`), so the rules below hold whatever the source.
+Status moves only along :data:`ORDER_TRANSITIONS`; anything else raises
+:class:`~orderhub.domain.errors.IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from orderhub.domain import events
+from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
+from orderhub.domain.ids import new_id
+from orderhub.domain.money import Money, total
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"  # accepted into the hub, not yet reserved
+    ON_HOLD = "on_hold"  # waiting for a person (fraud check, insufficient stock policy, manual)
+    BACKORDERED = "backordered"  # waiting for stock, allocated first-come-first-served
+    ALLOCATED = "allocated"  # stock reserved at chosen location(s)
+    IN_FULFILMENT = "in_fulfilment"  # handed to warehouse or 3PL
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+_S = OrderStatus
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.RECEIVED: frozenset({_S.ALLOCATED, _S.BACKORDERED, _S.ON_HOLD, _S.CANCELLED}),
+    _S.ON_HOLD: frozenset({_S.RECEIVED, _S.ALLOCATED, _S.BACKORDERED, _S.CANCELLED}),
+    _S.BACKORDERED: frozenset({_S.ALLOCATED, _S.ON_HOLD, _S.CANCELLED}),
+    _S.ALLOCATED: frozenset(
+        {
+            _S.RECEIVED,
+            _S.BACKORDERED,
+            _S.ON_HOLD,
+            _S.IN_FULFILMENT,
+            _S.PARTIALLY_SHIPPED,
+            _S.SHIPPED,
+            _S.CANCELLED,
+        }
+    ),
+    _S.IN_FULFILMENT: frozenset(
+        {_S.ALLOCATED, _S.RECEIVED, _S.BACKORDERED, _S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.CANCELLED}
+    ),
+    _S.PARTIALLY_SHIPPED: frozenset({_S.SHIPPED, _S.DELIVERED, _S.COMPLETED}),
+    _S.SHIPPED: frozenset({_S.DELIVERED, _S.COMPLETED}),
+    _S.DELIVERED: frozenset({_S.COMPLETED}),
+    _S.COMPLETED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+OPEN_STATUSES = frozenset({_S.RECEIVED, _S.ON_HOLD, _S.BACKORDERED, _S.ALLOCATED, _S.IN_FULFILMENT})
+
+
+class LineStatus(StrEnum):
+    OPEN = "open"
+    BACKORDERED = "backordered"
+    ALLOCATED = "allocated"
+    IN_FULFILMENT = "in_fulfilment"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+_L = LineStatus
+LINE_TRANSITIONS: dict[LineStatus, frozenset[LineStatus]] = {
+    _L.OPEN: frozenset({_L.ALLOCATED, _L.BACKORDERED, _L.CANCELLED}),
+    _L.BACKORDERED: frozenset({_L.ALLOCATED, _L.OPEN, _L.CANCELLED}),
+    _L.ALLOCATED: frozenset({_L.OPEN, _L.BACKORDERED, _L.IN_FULFILMENT, _L.SHIPPED, _L.CANCELLED}),
+    _L.IN_FULFILMENT: frozenset({_L.ALLOCATED, _L.OPEN, _L.SHIPPED, _L.CANCELLED}),
+    _L.SHIPPED: frozenset({_L.DELIVERED}),
+    _L.DELIVERED: frozenset(),
+    _L.CANCELLED: frozenset(),
+}
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Trim and lower-case: the same person on two channels is one customer."""
+    if email is None:
+        return None
+    cleaned = email.strip().lower()
+    return cleaned or None
+
+
+@dataclass(frozen=True)
+class Address:
+    country: str  # ISO 3166-1 alpha-2
+    name: str | None = None
+    company: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None  # ISO 3166-2 subdivision code or the channel's text
+    postal_code: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    email: str | None
+    name: str | None = None
+    phone: str | None = None
+    id: str | None = None  # the hub's customer id, set once identity is resolved
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "email", normalize_email(self.email))
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    """A normalized line before it becomes part of an order (amounts are line totals)."""
+
+    sku: str | None  # None until resolved through the channel SKU map
+    quantity: int
+    unit_price: Money
+    discount: Money
+    tax: Money
+    channel_sku: str | None = None
+    channel_line_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Shipping:
+    price: Money
+    tax: Money
+    discount: Money
+    method: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """What every channel adapter produces: the unified order, not yet in the hub."""
+
+    channel: str
+    external_id: str
+    currency: str
+    placed_at: datetime
+    customer: Customer
+    shipping_address: Address | None
+    billing_address: Address | None
+    lines: tuple[LineDraft, ...]
+    shipping: Shipping
+    prices_include_tax: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OrderLine:
+    id: str
+    sku: str
+    quantity: int
+    unit_price: Money
+    discount: Money
+    tax: Money
+    status: LineStatus = LineStatus.OPEN
+    channel_sku: str | None = None
+    channel_line_id: str | None = None
+    name: str | None = None
+
+    @property
+    def gross(self) -> Money:
+        """Unit price times quantity, before discount."""
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Money
+    discount: Money
+    shipping: Money
+    tax: Money
+    total: Money
+
+
+@dataclass
+class Order:
+    id: str
+    channel: str
+    external_id: str
+    currency: str
+    placed_at: datetime
+    customer: Customer
+    shipping_address: Address | None
+    billing_address: Address | None
+    lines: list[OrderLine]
+    shipping: Shipping
+    status: OrderStatus = OrderStatus.RECEIVED
+    prices_include_tax: bool = False
+    hold_reason: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+    events: list[events.DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def totals(self) -> Totals:
+        """Derived, never stored independently: subtotal − discount + shipping (+ tax if extra)."""
+        c = self.currency
+        subtotal = total([line.gross for line in self.lines], c)
+        discount = total([line.discount for line in self.lines], c) + self.shipping.discount
+        shipping = self.shipping.price
+        tax = total([line.tax for line in self.lines], c) + self.shipping.tax
+        grand = subtotal - discount + shipping
+        if not self.prices_include_tax:
+            grand = grand + tax
+        return Totals(subtotal, discount, shipping, tax, grand)
+
+    def line(self, line_id: str) -> OrderLine:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise KeyError(line_id)
+
+    def transition_to(self, target: OrderStatus, *, reason: str | None = None) -> None:
+        if target == self.status:
+            return
+        if target not in ORDER_TRANSITIONS[self.status]:
+            raise IllegalTransition("order", self.status.value, target.value)
+        previous = self.status
+        self.status = target
+        self.hold_reason = reason if target == OrderStatus.ON_HOLD else None
+        self.events.append(events.OrderStatusChanged(self.id, previous.value, target.value, reason))
+
+    def set_line_status(self, line_id: str, target: LineStatus) -> None:
+        line = self.line(line_id)
+        if target == line.status:
+            return
+        if target not in LINE_TRANSITIONS[line.status]:
+            raise IllegalTransition("order line", line.status.value, target.value)
+        previous = line.status
+        line.status = target
+        self.events.append(
+            events.OrderLineStatusChanged(self.id, line.id, previous.value, target.value)
+        )
+
+    def cancel(self, *, reason: str) -> None:
+        """Cancel the whole order; lines already shipped make this illegal."""
+        if self.status not in OPEN_STATUSES:
+            raise IllegalTransition("order", self.status.value, OrderStatus.CANCELLED.value)
+        cancelled = []
+        for line in self.lines:
+            if line.status != LineStatus.CANCELLED:
+                self.set_line_status(line.id, LineStatus.CANCELLED)
+                cancelled.append(line.id)
+        self.transition_to(OrderStatus.CANCELLED, reason=reason)
+        self.events.append(events.OrderCancelled(self.id, reason, tuple(cancelled)))
+
+
+def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order:
+    """Turn a normalized draft into a new order, checking the invariants every source shares."""
+    _check_draft(draft)
+    order = Order(
+        id=new_id(),
+        channel=draft.channel,
+        external_id=draft.external_id,
+        currency=draft.currency,
+        placed_at=draft.placed_at,
+        customer=Customer(
+            email=draft.customer.email,
+            name=draft.customer.name,
+            phone=draft.customer.phone,
+            id=customer_id,
+        ),
+        shipping_address=draft.shipping_address,
+        billing_address=draft.billing_address,
+        lines=[
+            OrderLine(
+                id=new_id(),
+                sku=line.sku or "",  # _check_draft refused lines without one
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                tax=line.tax,
+                channel_sku=line.channel_sku,
+                channel_line_id=line.channel_line_id,
+                name=line.name,
+            )
+            for line in draft.lines
+        ],
+        shipping=draft.shipping,
+        prices_include_tax=draft.prices_include_tax,
+        metadata=dict(draft.metadata),
+    )
+    order.events.append(
+        events.OrderReceived(
+            order.id,
+            order.channel,
+            order.external_id,
+            order.currency,
+            str(order.totals.total),
+            len(order.lines),
+        )
+    )
+    return order
+
+
+def _check_draft(draft: OrderDraft) -> None:
+    problems: list[FieldError] = []
+    if draft.placed_at.tzinfo is None:
+        problems.append(FieldError(("placed_at",), "must carry a timezone"))
+    if not draft.lines:
+        problems.append(FieldError(("lines",), "an order needs at least one line"))
+    for index, line in enumerate(draft.lines):
+        loc: tuple[str | int, ...] = ("lines", index)
+        if not line.sku:
+            problems.append(FieldError((*loc, "sku"), "unresolved SKU"))
+        if line.quantity <= 0:
+            problems.append(FieldError((*loc, "quantity"), "must be positive"))
+        for name in ("unit_price", "discount", "tax"):
+            amount: Money = getattr(line, name)
+            if amount.currency != draft.currency:
+                problems.append(FieldError((*loc, name), f"currency must be {draft.currency}"))
+            elif amount.is_negative():
+                problems.append(FieldError((*loc, name), "must not be negative"))
+        if (
+            line.unit_price.currency == line.discount.currency == draft.currency
+            and line.discount.amount > (line.unit_price * line.quantity).amount
+        ):
+            problems.append(FieldError((*loc, "discount"), "exceeds the line's gross amount"))
+    for name in ("price", "tax", "discount"):
+        amount = getattr(draft.shipping, name)
+        if amount.currency != draft.currency:
+            problems.append(FieldError(("shipping", name), f"currency must be {draft.currency}"))
+        elif amount.is_negative():
+            problems.append(FieldError(("shipping", name), "must not be negative"))
+    if problems:
+        raise ValidationFailed("the order breaks the hub's rules", problems)

@@ -1,0 +1,44 @@
+"""Internal consumers of domain events, run by the outbox worker (at least once, in order).
+
+Every consumer is named (deliveries are tracked per consumer) and must be idempotent on the
+event id: the worker may hand it the same event again after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from orderhub.store.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Message:
+    """A domain event as read back from the outbox."""
+
+    id: str
+    type: str
+    stream: str
+    data: dict[str, Any]
+    actor: str
+    occurred_at: datetime
+
+
+Handler = Callable[[UnitOfWork, Message], None]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    event_types: frozenset[str]
+    handle: Handler
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self.event_types
+
+
+def internal_consumers() -> list[Consumer]:
+    """The one list of internal consumers; each capability adds its own here."""
+    return []

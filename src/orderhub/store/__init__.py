@@ -1,0 +1,1 @@
+"""Storage adapter: SQLAlchemy 2 Core tables, repositories, unit of work, history, migrations."""

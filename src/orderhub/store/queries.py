@@ -1,0 +1,67 @@
+"""Reads for the API and the dashboard (CQRS-lite): filters and keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from orderhub.domain.errors import FieldError, ValidationFailed
+from orderhub.domain.orders import normalize_email
+from orderhub.store import tables as t
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    channel: str | None = None
+    status: str | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    email: str | None = None
+    external_id: str | None = None
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "invalid cursor", [FieldError(("query", "cursor"), "not a cursor from this API")]
+        ) from None
+
+
+def order_ids(
+    conn: Connection, filters: OrderFilter, *, limit: int, cursor: str | None
+) -> tuple[list[str], str | None]:
+    """One page of order ids, newest first, and the cursor of the next page (or None)."""
+    o = t.orders.c
+    stmt = select(o.id).order_by(o.id.desc()).limit(limit + 1)
+    if filters.channel:
+        stmt = stmt.where(o.channel_code == filters.channel)
+    if filters.status:
+        stmt = stmt.where(o.status == filters.status)
+    if filters.placed_from:
+        stmt = stmt.where(o.placed_at >= filters.placed_from)
+    if filters.placed_to:
+        stmt = stmt.where(o.placed_at < filters.placed_to)
+    if filters.email:
+        stmt = stmt.where(o.customer_email == normalize_email(filters.email))
+    if filters.external_id:
+        stmt = stmt.where(o.external_id == filters.external_id)
+    if cursor:
+        stmt = stmt.where(o.id < decode_cursor(cursor))
+    ids = list(conn.execute(stmt).scalars())
+    if len(ids) > limit:
+        return ids[:limit], encode_cursor(ids[limit - 1])
+    return ids, None
+
+
+def order_channel(conn: Connection, order_id: str) -> str | None:
+    return conn.execute(select(t.orders.c.channel_code).where(t.orders.c.id == order_id)).scalar()

@@ -1,0 +1,383 @@
+"""Repositories: load and save domain objects over one connection (the unit of work's)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from orderhub.domain.catalog import Product
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.errors import Conflict, NotFound
+from orderhub.domain.ids import new_id
+from orderhub.domain.money import Money
+from orderhub.domain.orders import (
+    Address,
+    Customer,
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shipping,
+)
+from orderhub.store import tables as t
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+class DuplicateOrder(Conflict):
+    """An order with this (channel, external id) exists already: the natural key held."""
+
+
+class StaleOrder(Conflict):
+    """Another transaction changed the order first (optimistic version check)."""
+
+
+def _address(data: dict[str, Any] | None) -> Address | None:
+    return Address(**data) if data else None
+
+
+def _address_json(address: Address | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {k: v for k, v in dataclasses.asdict(address).items() if v is not None}
+
+
+class OrderRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.seen: dict[str, Order] = {}
+        self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
+
+    def add(self, order: Order) -> None:
+        now = utcnow()
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(t.orders.insert(), self._order_row(order, now, created=True))
+        except IntegrityError as error:
+            message = str(error.orig)
+            if "uq_orders_channel_external_id" in message or "orders.channel_code" in message:
+                raise DuplicateOrder(
+                    f"order {order.external_id!r} exists on channel {order.channel!r}"
+                ) from None
+            raise
+        self._conn.execute(
+            t.order_lines.insert(),
+            [self._line_row(order.id, position, line) for position, line in enumerate(order.lines)],
+        )
+        order.version = 1
+        self.seen[order.id] = order
+        self.added.add(order.id)
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order:
+        stmt = select(t.orders).where(t.orders.c.id == order_id)
+        if for_update and self._conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self._conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"order {order_id} not found")
+        lines = self._conn.execute(
+            select(t.order_lines)
+            .where(t.order_lines.c.order_id == order_id)
+            .order_by(t.order_lines.c.position)
+        ).all()
+        order = self._to_order(row, lines)
+        self.seen[order.id] = order
+        return order
+
+    def id_by_external(self, channel: str, external_id: str) -> str | None:
+        return self._conn.execute(
+            select(t.orders.c.id).where(
+                t.orders.c.channel_code == channel, t.orders.c.external_id == external_id
+            )
+        ).scalar_one_or_none()
+
+    def save(self, order: Order) -> None:
+        """Write status, lines and derived totals; refuses if someone saved in between."""
+        now = utcnow()
+        row = self._order_row(order, now, created=False)
+        row["version"] = order.version + 1
+        result = self._conn.execute(
+            update(t.orders)
+            .where(t.orders.c.id == order.id, t.orders.c.version == order.version)
+            .values(**row)
+        )
+        if result.rowcount != 1:
+            raise StaleOrder(f"order {order.id} was changed concurrently; retry")
+        for line in order.lines:
+            self._conn.execute(
+                update(t.order_lines)
+                .where(t.order_lines.c.id == line.id)
+                .values(status=line.status.value, quantity=line.quantity)
+            )
+        order.version += 1
+
+    def _order_row(self, order: Order, now: datetime, *, created: bool) -> dict[str, Any]:
+        totals = order.totals
+        row: dict[str, Any] = {
+            "status": order.status.value,
+            "hold_reason": order.hold_reason,
+            "metadata": order.metadata,
+            "subtotal_minor": totals.subtotal.minor,
+            "discount_minor": totals.discount.minor,
+            "tax_minor": totals.tax.minor,
+            "total_minor": totals.total.minor,
+            "updated_at": now,
+        }
+        if created:
+            row |= {
+                "id": order.id,
+                "channel_code": order.channel,
+                "external_id": order.external_id,
+                "currency": order.currency,
+                "placed_at": order.placed_at,
+                "customer_id": order.customer.id,
+                "customer_email": order.customer.email,
+                "customer_name": order.customer.name,
+                "customer_phone": order.customer.phone,
+                "shipping_address": _address_json(order.shipping_address),
+                "billing_address": _address_json(order.billing_address),
+                "shipping_price_minor": order.shipping.price.minor,
+                "shipping_tax_minor": order.shipping.tax.minor,
+                "shipping_discount_minor": order.shipping.discount.minor,
+                "shipping_method": order.shipping.method,
+                "prices_include_tax": order.prices_include_tax,
+                "version": 1,
+                "created_at": now,
+            }
+        return row
+
+    @staticmethod
+    def _line_row(order_id: str, position: int, line: OrderLine) -> dict[str, Any]:
+        return {
+            "id": line.id,
+            "order_id": order_id,
+            "position": position,
+            "sku": line.sku,
+            "channel_sku": line.channel_sku,
+            "channel_line_id": line.channel_line_id,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price_minor": line.unit_price.minor,
+            "discount_minor": line.discount.minor,
+            "tax_minor": line.tax.minor,
+            "status": line.status.value,
+        }
+
+    @staticmethod
+    def _to_order(row: Row[Any], lines: Sequence[Row[Any]]) -> Order:
+        cur = row.currency
+
+        def money(minor: int) -> Money:
+            return Money.from_minor(minor, cur)
+
+        return Order(
+            id=row.id,
+            channel=row.channel_code,
+            external_id=row.external_id,
+            currency=cur,
+            placed_at=row.placed_at,
+            customer=Customer(
+                email=row.customer_email,
+                name=row.customer_name,
+                phone=row.customer_phone,
+                id=row.customer_id,
+            ),
+            shipping_address=_address(row.shipping_address),
+            billing_address=_address(row.billing_address),
+            lines=[
+                OrderLine(
+                    id=line.id,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=money(line.unit_price_minor),
+                    discount=money(line.discount_minor),
+                    tax=money(line.tax_minor),
+                    status=LineStatus(line.status),
+                    channel_sku=line.channel_sku,
+                    channel_line_id=line.channel_line_id,
+                    name=line.name,
+                )
+                for line in lines
+            ],
+            shipping=Shipping(
+                price=money(row.shipping_price_minor),
+                tax=money(row.shipping_tax_minor),
+                discount=money(row.shipping_discount_minor),
+                method=row.shipping_method,
+            ),
+            status=OrderStatus(row.status),
+            prices_include_tax=row.prices_include_tax,
+            hold_reason=row.hold_reason,
+            metadata=row.metadata or {},
+            version=row.version,
+        )
+
+
+class CatalogRepository:
+    """Products and SKU maps; also the :class:`~orderhub.domain.catalog.SkuCatalog` for ingest."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def known_skus(self, skus: set[str]) -> set[str]:
+        if not skus:
+            return set()
+        rows = self._conn.execute(select(t.products.c.sku).where(t.products.c.sku.in_(skus)))
+        return {r.sku for r in rows}
+
+    def map_channel_skus(self, channel: str, channel_skus: set[str]) -> dict[str, str]:
+        if not channel_skus:
+            return {}
+        rows = self._conn.execute(
+            select(t.channel_sku_map.c.channel_sku, t.channel_sku_map.c.sku).where(
+                t.channel_sku_map.c.channel_code == channel,
+                t.channel_sku_map.c.channel_sku.in_(channel_skus),
+            )
+        )
+        return {r.channel_sku: r.sku for r in rows}
+
+    def get(self, sku: str) -> Product | None:
+        row = self._conn.execute(select(t.products).where(t.products.c.sku == sku)).first()
+        if row is None:
+            return None
+        return Product(row.sku, row.name, row.weight_grams, row.attributes or {})
+
+    def upsert(self, product: Product) -> bool:
+        """Create or replace a product; True when it was new."""
+        values = {
+            "name": product.name,
+            "weight_grams": product.weight_grams,
+            "attributes": product.attributes,
+        }
+        if insert_ignoring_duplicates(
+            self._conn, t.products, {"sku": product.sku, "created_at": utcnow(), **values}
+        ):
+            return True
+        self._conn.execute(update(t.products).where(t.products.c.sku == product.sku).values(values))
+        return False
+
+    def map_sku(self, channel: str, channel_sku: str, sku: str) -> None:
+        if not insert_ignoring_duplicates(
+            self._conn,
+            t.channel_sku_map,
+            {"channel_code": channel, "channel_sku": channel_sku, "sku": sku},
+        ):
+            self._conn.execute(
+                update(t.channel_sku_map)
+                .where(
+                    t.channel_sku_map.c.channel_code == channel,
+                    t.channel_sku_map.c.channel_sku == channel_sku,
+                )
+                .values(sku=sku)
+            )
+
+
+class ChannelRepository:
+    _FIELDS = (
+        "name", "kind", "webhook_secret", "api_base_url", "credentials", "safety_stock", "sla",
+        "locations_allowed", "settings", "active",
+    )  # fmt: skip
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, code: str) -> Channel:
+        row = self._conn.execute(select(t.channels).where(t.channels.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"channel {code!r} not found")
+        return self._to_channel(row)
+
+    def exists(self, code: str) -> bool:
+        found = self._conn.execute(select(t.channels.c.code).where(t.channels.c.code == code))
+        return found.first() is not None
+
+    def list(self) -> list[Channel]:
+        return [
+            self._to_channel(r)
+            for r in self._conn.execute(select(t.channels).order_by(t.channels.c.code))
+        ]
+
+    def add(self, channel: Channel) -> None:
+        now = utcnow()
+        row = {"code": channel.code, "created_at": now, "updated_at": now, **self._values(channel)}
+        if not insert_ignoring_duplicates(self._conn, t.channels, row):
+            raise Conflict(f"channel {channel.code!r} exists already")
+
+    def save(self, channel: Channel) -> None:
+        self._conn.execute(
+            update(t.channels)
+            .where(t.channels.c.code == channel.code)
+            .values(updated_at=utcnow(), **self._values(channel))
+        )
+
+    def _values(self, channel: Channel) -> dict[str, Any]:
+        values = {name: getattr(channel, name) for name in self._FIELDS}
+        values["kind"] = channel.kind.value
+        return values
+
+    @staticmethod
+    def _to_channel(row: Row[Any]) -> Channel:
+        return Channel(
+            code=row.code,
+            name=row.name,
+            kind=ChannelKind(row.kind),
+            webhook_secret=row.webhook_secret,
+            api_base_url=row.api_base_url,
+            credentials=row.credentials or {},
+            safety_stock=row.safety_stock,
+            sla=row.sla or {},
+            locations_allowed=row.locations_allowed,
+            settings=row.settings or {},
+            active=row.active,
+        )
+
+
+class CustomerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def resolve(self, customer: Customer) -> str:
+        """The hub's customer id: the same normalized email is one customer across channels."""
+        if customer.email:
+            insert_ignoring_duplicates(
+                self._conn,
+                t.customers,
+                {
+                    "id": new_id(),
+                    "email": customer.email,
+                    "name": customer.name,
+                    "phone": customer.phone,
+                    "created_at": utcnow(),
+                },
+            )
+            found: str = self._conn.execute(
+                select(t.customers.c.id).where(t.customers.c.email == customer.email)
+            ).scalar_one()
+            return found
+        customer_id = new_id()
+        self._conn.execute(
+            t.customers.insert().values(
+                id=customer_id,
+                email=None,
+                name=customer.name,
+                phone=customer.phone,
+                created_at=utcnow(),
+            )
+        )
+        return customer_id

@@ -1,0 +1,115 @@
+"""The unit of work: one transaction, its repositories, and the events it publishes on commit.
+
+Only service handlers open one. On ``commit`` every order touched with new events is saved
+(optimistic version check), its events are chained onto its history and queued in the outbox —
+all in the same transaction as the change, so no state change exists without its event and no
+event without its change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from orderhub.domain.events import DomainEvent
+from orderhub.store import history, outbox
+from orderhub.store.access import ApiKeyRepository, UserRepository
+from orderhub.store.db import READ_ONLY
+from orderhub.store.quarantine import QuarantineRepository
+from orderhub.store.repositories import (
+    CatalogRepository,
+    ChannelRepository,
+    CustomerRepository,
+    OrderRepository,
+    utcnow,
+)
+
+
+class UnitOfWork:
+    conn: Connection
+    orders: OrderRepository
+    catalog: CatalogRepository
+    channels: ChannelRepository
+    customers: CustomerRepository
+    quarantine: QuarantineRepository
+    api_keys: ApiKeyRepository
+    users: UserRepository
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        actor: str = "system",
+        read_only: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self.actor = actor
+        self._read_only = read_only
+        self._clock = clock
+        self._tx: RootTransaction | None = None
+        self._loose_events: list[DomainEvent] = []
+
+    def __enter__(self) -> UnitOfWork:
+        conn = self._engine.connect()
+        if self._read_only:
+            conn = conn.execution_options(**{READ_ONLY: True})
+        self.conn = conn
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        self._tx = self.conn.begin()
+        self.orders = OrderRepository(self.conn)
+        self.catalog = CatalogRepository(self.conn)
+        self.channels = ChannelRepository(self.conn)
+        self.customers = CustomerRepository(self.conn)
+        self.quarantine = QuarantineRepository(self.conn)
+        self.api_keys = ApiKeyRepository(self.conn)
+        self.users = UserRepository(self.conn)
+        self._loose_events = []
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def record(self, event: DomainEvent) -> None:
+        """Queue an event that belongs to no order (inventory, channel) for the outbox."""
+        self._loose_events.append(event)
+
+    def commit(self) -> None:
+        """Save touched orders, chain and queue their events, commit; then a fresh transaction."""
+        now = self._clock()
+        for order in self.orders.seen.values():
+            if not order.events:
+                continue
+            if order.id not in self.orders.added:
+                self.orders.save(order)
+            ids = history.append(
+                self.conn, order.id, order.events, actor=self.actor, occurred_at=now
+            )
+            outbox.add(self.conn, order.events, actor=self.actor, occurred_at=now, ids=ids)
+            order.events.clear()
+        outbox.add(self.conn, self._loose_events, actor=self.actor, occurred_at=now)
+        assert self._tx is not None
+        self._tx.commit()
+        self._begin()
+
+    def rollback(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+        self._begin()
+
+
+UnitOfWorkFactory = Callable[..., UnitOfWork]

@@ -1,0 +1,151 @@
+"""Shared fixtures: every integration test runs once on SQLite and once on PostgreSQL.
+
+Each test gets a database of its own, copied from a template migrated once per session (a file
+copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), so tests may commit, run
+concurrent clients and never see each other. Under ``CI=true`` a missing PostgreSQL fails the
+run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from orderhub.api.app import create_app
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.config import Settings
+from orderhub.domain.access import Role
+from orderhub.domain.catalog import Product
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.store.migrate import upgrade
+
+PG_ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_url(database: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{database}"
+
+
+def _pg_admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+
+
+def _unavailable(service: str, error: Exception) -> None:
+    message = f"{service} is not reachable: {error}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: tests needing it must run)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    container = bootstrap(Settings(database_url=f"sqlite:///{path}"))
+    upgrade(container.engine)
+    container.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    name = f"orderhub_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        with _pg_admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        _unavailable("PostgreSQL", error)
+    engine = create_engine(_pg_url(name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "orderhub.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"orderhub_t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    yield _pg_url(name)
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def container(database_url: str) -> Iterator[Container]:
+    container = bootstrap(Settings(database_url=database_url))
+    yield container
+    container.close()
+
+
+@pytest.fixture
+def seeded(container: Container) -> Container:
+    """Two native channels and a small catalogue."""
+    with container.uow(actor="test") as uow:
+        uow.channels.add(Channel(code="web", name="Web store", kind=ChannelKind.NATIVE))
+        uow.channels.add(Channel(code="app", name="Mobile app", kind=ChannelKind.NATIVE))
+        for sku, name in [("SKU-1", "One"), ("SKU-2", "Two"), ("SKU-3", "Three")]:
+            uow.catalog.upsert(Product(sku, name, 250))
+        uow.commit()
+    return container
+
+
+@pytest.fixture
+def client(seeded: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(seeded)) as test_client:
+        yield test_client
+
+
+def make_key(container: Container, role: Role, channel: str | None = None) -> str:
+    with container.uow(actor="test") as uow:
+        key = uow.api_keys.create(role=role, channel=channel)
+        uow.commit()
+    return key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def admin(seeded: Container) -> dict[str, str]:
+    """Headers of an admin key."""
+    return bearer(make_key(seeded, Role.ADMIN))
+
+
+def native_order(external_id: str = "1001", **overrides: object) -> dict[str, object]:
+    """A valid native order: 2 × 10.00 + 5.50 − 0.50, tax 1.60, shipping 4.99 → 31.59."""
+    body: dict[str, object] = {
+        "channel": "web",
+        "external_id": external_id,
+        "currency": "USD",
+        "placed_at": "2026-11-20T14:30:00+01:00",
+        "customer": {"email": "  Buyer@Example.COM ", "name": "Buyer One"},
+        "shipping_address": {"country": "US", "region": "NY", "postal_code": "10001"},
+        "lines": [
+            {"sku": "SKU-1", "quantity": 2, "unit_price": "10.00", "tax": "1.60"},
+            {"sku": "SKU-2", "quantity": 1, "unit_price": "5.50", "discount": "0.50"},
+        ],
+        "shipping": {"price": "4.99", "method": "ground"},
+    }
+    body.update(overrides)
+    return body
