@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
@@ -149,3 +152,22 @@ def native_order(external_id: str = "1001", **overrides: object) -> dict[str, ob
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def live_server(seeded: Container) -> Iterator[str]:
+    """The app on a real uvicorn server (loopback, free port) for concurrent clients."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(seeded), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

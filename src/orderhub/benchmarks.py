@@ -74,24 +74,44 @@ def hub_ingest_rate(directory: Path, orders: int) -> Rate:
     return Rate("OrderHub ingest (one transaction per order)", orders, elapsed)
 
 
+_RAW_SCHEMA = """
+CREATE TABLE customers (id TEXT PRIMARY KEY, email TEXT UNIQUE, name TEXT);
+CREATE TABLE orders (id TEXT PRIMARY KEY, channel TEXT, external_id TEXT, customer_id TEXT,
+                     body TEXT, UNIQUE (channel, external_id));
+CREATE TABLE lines (id TEXT PRIMARY KEY, order_id TEXT, sku TEXT, qty INT, price INT);
+CREATE TABLE events (id TEXT PRIMARY KEY, order_id TEXT, data TEXT);
+CREATE TABLE outbox (id TEXT PRIMARY KEY, data TEXT);
+"""
+
+
 def raw_driver_rate(directory: Path, orders: int) -> Rate:
-    """The floor: the same rows (order, 2 lines, 1 event, 1 outbox row) with sqlite3 directly."""
+    """The floor: the same rows and look-ups (duplicate check, customer upsert, order, 2 lines,
+    1 history event, 1 outbox row) written with the sqlite3 driver, one transaction per order."""
     conn = sqlite3.connect(directory / "raw.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE lines (id TEXT PRIMARY KEY, order_id TEXT, sku TEXT, qty INT, price INT)"
-    )
-    conn.execute("CREATE TABLE events (id TEXT PRIMARY KEY, order_id TEXT, data TEXT)")
-    conn.execute("CREATE TABLE outbox (id TEXT PRIMARY KEY, data TEXT)")
+    conn.executescript(_RAW_SCHEMA)
     payloads = [_payload(n) for n in range(orders)]
     started = time.perf_counter()
     for payload in payloads:
         order_id = new_id()
+        customer = payload["customer"]
+        assert isinstance(customer, dict)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
-            "INSERT INTO orders VALUES (?, ?, ?, ?)",
-            (order_id, "bench", payload["external_id"], json.dumps(payload)),
+            "SELECT id FROM orders WHERE channel = ? AND external_id = ?",
+            ("bench", payload["external_id"]),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (new_id(), customer["email"], customer["name"]),
+        )
+        (customer_id,) = conn.execute(
+            "SELECT id FROM customers WHERE email = ?", (customer["email"],)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO orders VALUES (?, ?, ?, ?, ?)",
+            (order_id, "bench", payload["external_id"], customer_id, json.dumps(payload)),
         )
         for line in ("SKU-1", "SKU-2"):
             conn.execute("INSERT INTO lines VALUES (?, ?, ?, 1, 1000)", (new_id(), order_id, line))

@@ -23,6 +23,12 @@ class Container:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def bootstrap(settings: Settings | None = None, **engine_kwargs: Any) -> Container:
     settings = settings or load_settings()

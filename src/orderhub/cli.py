@@ -42,9 +42,9 @@ def _container() -> Container:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the schema migrations up to REVISION (default: the newest)."""
-    container = _container()
-    upgrade(container.engine, revision)
-    console.print(f"[green]database at {revision}[/green]")
+    with _container() as container:
+        upgrade(container.engine, revision)
+        console.print(f"[green]database at {revision}[/green]")
 
 
 @apikey_app.command("create")
@@ -54,15 +54,17 @@ def apikey_create(
     name: Annotated[str | None, typer.Option(help="a label for people")] = None,
 ) -> None:
     """Create an API key; the secret is printed once, alone on the last line."""
-    container = _container()
-    with container.uow(actor="cli") as uow:
-        if channel and not uow.channels.exists(channel):
-            console.print(f"[red]no channel {channel!r}[/red]")
-            raise typer.Exit(2)
-        token = uow.api_keys.create(role=role, channel=channel, name=name)
-        uow.commit()
-    console.print(f"created a {role.value} key" + (f" for channel {channel}" if channel else ""))
-    print(token)
+    with _container() as container:
+        with container.uow(actor="cli") as uow:
+            if channel and not uow.channels.exists(channel):
+                console.print(f"[red]no channel {channel!r}[/red]")
+                raise typer.Exit(2)
+            token = uow.api_keys.create(role=role, channel=channel, name=name)
+            uow.commit()
+        console.print(
+            f"created a {role.value} key" + (f" for channel {channel}" if channel else "")
+        )
+        print(token)
 
 
 @user_app.command("create")
@@ -74,33 +76,33 @@ def user_create(
     ] = "",
 ) -> None:
     """Create a dashboard user (the password is stored as an argon2 hash)."""
-    container = _container()
-    with container.uow(actor="cli") as uow:
-        uow.users.create(username=username, password=password, role=role)
-        uow.commit()
-    console.print(f"created user {username} ({role.value})")
+    with _container() as container:
+        with container.uow(actor="cli") as uow:
+            uow.users.create(username=username, password=password, role=role)
+            uow.commit()
+        console.print(f"created user {username} ({role.value})")
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute every order's hash chain; exit 1 naming the first bad event."""
-    container = _container()
-    breaks: list[history.ChainBreak] = []
-    checked = 0
-    with container.uow(read_only=True) as uow:
-        for item in history.verify(uow.conn):
-            if isinstance(item, history.ChainBreak):
-                breaks.append(item)
-            else:
-                checked = item
-    if breaks:
-        first = breaks[0]
-        console.print(
-            f"[red]history broken[/red] at event {first.event_id} (order {first.order_id}, "
-            f"seq {first.order_seq}): {first.problem}; {len(breaks)} chain(s) broken"
-        )
-        raise typer.Exit(1)
-    console.print(f"[green]history intact[/green]: {checked} events verified")
+    with _container() as container:
+        breaks: list[history.ChainBreak] = []
+        checked = 0
+        with container.uow(read_only=True) as uow:
+            for item in history.verify(uow.conn):
+                if isinstance(item, history.ChainBreak):
+                    breaks.append(item)
+                else:
+                    checked = item
+        if breaks:
+            first = breaks[0]
+            console.print(
+                f"[red]history broken[/red] at event {first.event_id} (order {first.order_id}, "
+                f"seq {first.order_seq}): {first.problem}; {len(breaks)} chain(s) broken"
+            )
+            raise typer.Exit(1)
+        console.print(f"[green]history intact[/green]: {checked} events verified")
 
 
 @app.command("import")
@@ -116,23 +118,25 @@ def import_file(
         if stripped.startswith("[")
         else [json.loads(line) for line in text.splitlines() if line.strip()]
     )
-    container = _container()
-    counts: dict[str, int] = {}
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"importing {file.name}", total=len(records))
-        for record in records:
-            record.setdefault("channel", channel)
-            order = native.NativeOrder.model_validate(record)
-            with container.uow(actor="cli:import") as uow:
-                result = ingest_order(
-                    uow,
-                    draft=order.to_draft(),
-                    source=native.SOURCE,
-                    payload=order.model_dump_json(),
-                )
-            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-            progress.advance(task)
-    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported")
+    with _container() as container:
+        counts: dict[str, int] = {}
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"importing {file.name}", total=len(records))
+            for record in records:
+                record.setdefault("channel", channel)
+                order = native.NativeOrder.model_validate(record)
+                with container.uow(actor="cli:import") as uow:
+                    result = ingest_order(
+                        uow,
+                        draft=order.to_draft(),
+                        source=native.SOURCE,
+                        payload=order.model_dump_json(),
+                    )
+                counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+                progress.advance(task)
+        console.print(
+            ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported"
+        )
 
 
 @app.command("serve")
@@ -141,9 +145,9 @@ def serve(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Serve the HTTP API (and dashboard)."""
-    container = _container()
-    settings = container.settings
-    uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+    with _container() as container:
+        settings = container.settings
+        uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
 
 
 @app.command("demo")

@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from orderhub.domain.events import DomainEvent
 from orderhub.domain.ids import new_id
 from orderhub.store.tables import order_events
 
 GENESIS = "0" * 64
+_LAST_EVENT = (
+    select(order_events.c.order_seq, order_events.c.hash)
+    .where(order_events.c.order_id == bindparam("order_id"))
+    .order_by(order_events.c.order_seq.desc())
+    .limit(1)
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -71,18 +77,15 @@ def append(
     *,
     actor: str,
     occurred_at: datetime,
+    new_order: bool = False,
 ) -> list[str]:
     """Chain ``recorded`` onto the order's history; returns the new event ids.
 
     The caller holds the order's row (its version bump), so no other writer extends this
-    chain concurrently; the unique (order_id, order_seq) constraint is the backstop.
+    chain concurrently; the unique (order_id, order_seq) constraint is the backstop. A
+    ``new_order`` inserted in this transaction has no history yet: no need to look.
     """
-    last = conn.execute(
-        select(order_events.c.order_seq, order_events.c.hash)
-        .where(order_events.c.order_id == order_id)
-        .order_by(order_events.c.order_seq.desc())
-        .limit(1)
-    ).first()
+    last = None if new_order else conn.execute(_LAST_EVENT, {"order_id": order_id}).first()
     seq, prev = (last.order_seq, last.hash) if last else (0, GENESIS)
     rows, ids = [], []
     for event in recorded:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -36,8 +36,21 @@ def utcnow() -> datetime:
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
+    first_column = next(iter(table.primary_key.columns))
+    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(first_column)
+    return conn.execute(stmt).first() is not None
+
+
+# Hot-path statements built once: constructing a Core statement costs more than running it.
+_ORDER_BY_EXTERNAL = select(t.orders.c.id).where(
+    t.orders.c.channel_code == bindparam("channel"),
+    t.orders.c.external_id == bindparam("external_id"),
+)
+_CHANNEL_EXISTS = select(t.channels.c.code).where(t.channels.c.code == bindparam("code"))
+_KNOWN_SKUS = select(t.products.c.sku).where(
+    t.products.c.sku.in_(bindparam("skus", expanding=True))
+)
 
 
 class DuplicateOrder(Conflict):
@@ -102,9 +115,7 @@ class OrderRepository:
 
     def id_by_external(self, channel: str, external_id: str) -> str | None:
         return self._conn.execute(
-            select(t.orders.c.id).where(
-                t.orders.c.channel_code == channel, t.orders.c.external_id == external_id
-            )
+            _ORDER_BY_EXTERNAL, {"channel": channel, "external_id": external_id}
         ).scalar_one_or_none()
 
     def save(self, order: Order) -> None:
@@ -238,8 +249,7 @@ class CatalogRepository:
     def known_skus(self, skus: set[str]) -> set[str]:
         if not skus:
             return set()
-        rows = self._conn.execute(select(t.products.c.sku).where(t.products.c.sku.in_(skus)))
-        return {r.sku for r in rows}
+        return set(self._conn.execute(_KNOWN_SKUS, {"skus": sorted(skus)}).scalars())
 
     def map_channel_skus(self, channel: str, channel_skus: set[str]) -> dict[str, str]:
         if not channel_skus:
@@ -304,8 +314,7 @@ class ChannelRepository:
         return self._to_channel(row)
 
     def exists(self, code: str) -> bool:
-        found = self._conn.execute(select(t.channels.c.code).where(t.channels.c.code == code))
-        return found.first() is not None
+        return self._conn.execute(_CHANNEL_EXISTS, {"code": code}).first() is not None
 
     def list(self) -> list[Channel]:
         return [
@@ -354,30 +363,21 @@ class CustomerRepository:
 
     def resolve(self, customer: Customer) -> str:
         """The hub's customer id: the same normalized email is one customer across channels."""
-        if customer.email:
-            insert_ignoring_duplicates(
-                self._conn,
-                t.customers,
-                {
-                    "id": new_id(),
-                    "email": customer.email,
-                    "name": customer.name,
-                    "phone": customer.phone,
-                    "created_at": utcnow(),
-                },
-            )
-            found: str = self._conn.execute(
-                select(t.customers.c.id).where(t.customers.c.email == customer.email)
-            ).scalar_one()
-            return found
-        customer_id = new_id()
-        self._conn.execute(
-            t.customers.insert().values(
-                id=customer_id,
-                email=None,
-                name=customer.name,
-                phone=customer.phone,
-                created_at=utcnow(),
-            )
-        )
-        return customer_id
+        values = {
+            "id": new_id(),
+            "email": customer.email,
+            "name": customer.name,
+            "phone": customer.phone,
+            "created_at": utcnow(),
+        }
+        if not customer.email:
+            self._conn.execute(t.customers.insert(), values)
+            return str(values["id"])
+        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        # A no-op update on conflict makes RETURNING answer with the existing row's id too.
+        new_row = insert(t.customers).values(values)
+        upsert = new_row.on_conflict_do_update(
+            index_elements=[t.customers.c.email], set_={"email": new_row.excluded.email}
+        ).returning(t.customers.c.id)
+        found: str = self._conn.execute(upsert).scalar_one()
+        return found

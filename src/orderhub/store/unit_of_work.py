@@ -94,10 +94,16 @@ class UnitOfWork:
         for order in self.orders.seen.values():
             if not order.events:
                 continue
-            if order.id not in self.orders.added:
+            new_order = order.id in self.orders.added
+            if not new_order:
                 self.orders.save(order)
             ids = history.append(
-                self.conn, order.id, order.events, actor=self.actor, occurred_at=now
+                self.conn,
+                order.id,
+                order.events,
+                actor=self.actor,
+                occurred_at=now,
+                new_order=new_order,
             )
             outbox.add(self.conn, order.events, actor=self.actor, occurred_at=now, ids=ids)
             order.events.clear()

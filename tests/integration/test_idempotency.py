@@ -1,0 +1,123 @@
+"""Idempotency-Key replay (Stripe semantics) and the natural key, also under concurrency."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from orderhub.bootstrap import Container
+from orderhub.domain.access import Role
+from orderhub.store import idempotency
+from orderhub.store.tables import idempotency_keys, order_events, orders
+from tests.conftest import bearer, make_key, native_order
+
+PARALLEL = 8
+
+
+def _count(container: Container, table: object) -> int:
+    with container.uow(read_only=True) as uow:
+        return int(uow.conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_the_first_response_is_replayed(client: TestClient, admin: dict[str, str]) -> None:
+    headers = admin | {"Idempotency-Key": "key-1"}
+    first = client.post("/v1/orders", json=native_order(), headers=headers)
+    second = client.post("/v1/orders", json=native_order(), headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+
+
+def test_the_same_key_with_another_body_is_422(client: TestClient, admin: dict[str, str]) -> None:
+    headers = admin | {"Idempotency-Key": "key-2"}
+    client.post("/v1/orders", json=native_order("A"), headers=headers)
+    other = client.post("/v1/orders", json=native_order("B"), headers=headers)
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+def test_a_validation_failure_is_replayed_too(client: TestClient, admin: dict[str, str]) -> None:
+    headers = admin | {"Idempotency-Key": "key-3"}
+    body = native_order(currency="usd")
+    assert client.post("/v1/orders", json=body, headers=headers).status_code == 422
+    again = client.post("/v1/orders", json=body, headers=headers)
+    assert again.status_code == 422
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_keys_are_scoped_to_the_caller(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    other = bearer(make_key(seeded, Role.OPERATOR))
+    shared = {"Idempotency-Key": "shared"}
+    first = client.post("/v1/orders", json=native_order("S-1"), headers=admin | shared)
+    second = client.post("/v1/orders", json=native_order("S-2"), headers=other | shared)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] != second.json()["id"]
+
+
+def test_an_unauthenticated_attempt_does_not_burn_the_key(
+    client: TestClient, seeded: Container
+) -> None:
+    refused = client.post("/v1/orders", json=native_order(), headers={"Idempotency-Key": "k"})
+    assert refused.status_code == 401
+    assert _count(seeded, idempotency_keys) == 0
+
+
+def test_a_claim_in_progress_blocks_until_its_lock_expires(seeded: Container) -> None:
+    now = datetime.now(UTC)
+
+    def claim(at: datetime) -> str:
+        return idempotency.claim(
+            seeded.engine,
+            principal="p",
+            key="k",
+            request_hash="h",
+            now=at,
+            ttl=timedelta(hours=24),
+            lock=timedelta(seconds=60),
+        ).outcome
+
+    assert claim(now) == "proceed"
+    assert claim(now + timedelta(seconds=1)) == "in_progress"
+    assert claim(now + timedelta(seconds=61)) == "proceed"  # the first holder died: take over
+    assert claim(now + timedelta(hours=25)) == "proceed"  # expired keys are forgotten
+
+
+def _fire(url: str, headers: dict[str, str], body: dict[str, object]) -> list[httpx.Response]:
+    def post(_: int) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            return http.post("/v1/orders", json=body, headers=headers)
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return list(pool.map(post, range(PARALLEL)))
+
+
+def test_parallel_duplicates_with_one_key_make_one_order(
+    live_server: str, admin: dict[str, str], seeded: Container
+) -> None:
+    responses = _fire(live_server, admin | {"Idempotency-Key": "race"}, native_order("RACE-1"))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, statuses
+    assert 201 in statuses
+    ids = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len(ids) == 1
+    assert _count(seeded, orders) == 1
+    assert _count(seeded, order_events) == 1
+
+
+def test_parallel_duplicates_without_a_key_make_one_order(
+    live_server: str, admin: dict[str, str], seeded: Container
+) -> None:
+    responses = _fire(live_server, admin, native_order("RACE-2"))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 1, statuses
+    assert statuses.count(200) == PARALLEL - 1, statuses
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert _count(seeded, orders) == 1
+    assert _count(seeded, order_events) == 1
