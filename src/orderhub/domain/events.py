@@ -91,3 +91,31 @@ class OrderLineStatusChanged(OrderEvent):
     line_id: str
     from_status: str
     to_status: str
+
+
+@dataclass(frozen=True)
+class ReturnRequested(OrderEvent):
+    type: ClassVar[str] = "return.requested"
+    return_id: str
+    reason: str
+    units: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ReturnStatusChanged(OrderEvent):
+    type: ClassVar[str] = "return.status_changed"
+    return_id: str
+    from_status: str
+    to_status: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundIssued(OrderEvent):
+    type: ClassVar[str] = "order.refunded"
+    refund_id: str
+    amount: str
+    currency: str
+    reason: str
+    return_id: str | None = None
+    lines: dict[str, int] = dataclasses.field(default_factory=dict)
