@@ -140,3 +140,28 @@ def test_cancel_moves_the_order_and_a_second_cancel_conflicts(
     events = client.get(f"/v1/orders/{order['id']}/events", headers=admin).json()
     assert events[-1]["type"] == "order.cancelled"
     assert events[-1]["actor"].startswith("api_key:")
+
+
+def test_cancelling_some_units_is_stored_and_in_the_history(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    order = client.post("/v1/orders", json=native_order(), headers=admin).json()
+    first = order["lines"][0]["id"]
+    response = client.post(
+        f"/v1/orders/{order['id']}/cancel",
+        json={"reason": "short", "lines": [{"line_id": first, "quantity": 1}]},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "received"
+    assert [line["cancelled_quantity"] for line in body["lines"]] == [1, 0]
+    events = client.get(f"/v1/orders/{order['id']}/events", headers=admin).json()
+    assert events[-1]["data"]["units"] == {first: 1}
+    too_many = client.post(
+        f"/v1/orders/{order['id']}/cancel",
+        json={"reason": "x", "lines": [{"line_id": first, "quantity": 2}]},
+        headers=admin,
+    )
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["field"] == "lines.0.quantity"

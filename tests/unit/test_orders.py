@@ -108,3 +108,23 @@ def test_line_statuses_follow_their_own_machine() -> None:
     order.set_line_status(line.id, LineStatus.SHIPPED)
     with pytest.raises(IllegalTransition):
         order.set_line_status(line.id, LineStatus.OPEN)
+
+
+def test_cancelling_some_units_keeps_the_order_open() -> None:
+    order = receive_order(draft())
+    first, second = order.lines
+    order.cancel_units({first.id: 1}, reason="out of stock")
+    assert (first.open_quantity, first.status) == (1, LineStatus.OPEN)
+    assert order.status == OrderStatus.RECEIVED
+    order.cancel_units({first.id: 1, second.id: 1}, reason="customer_request")
+    assert order.status == OrderStatus.CANCELLED
+    assert order.events[-1].data()["whole_order"] is True
+
+
+def test_cancelling_more_units_than_are_open_is_refused_and_changes_nothing() -> None:
+    order = receive_order(draft())
+    first = order.lines[0]
+    with pytest.raises(ValidationFailed) as error:
+        order.cancel_units({first.id: 3, "nope": 1}, reason="x")
+    assert {f.field for f in error.value.fields} == {"lines.0.quantity", "lines.1.line_id"}
+    assert first.cancelled_quantity == 0

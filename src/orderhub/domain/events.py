@@ -83,6 +83,8 @@ class OrderCancelled(OrderEvent):
     type: ClassVar[str] = "order.cancelled"
     reason: str
     line_ids: tuple[str, ...] = ()
+    units: dict[str, int] = dataclasses.field(default_factory=dict)  # line id → units cancelled
+    whole_order: bool = True
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,12 @@ class OrderLine:
     channel_sku: str | None = None
     channel_line_id: str | None = None
     name: str | None = None
+    cancelled_quantity: int = 0
+
+    @property
+    def open_quantity(self) -> int:
+        """Units still to be fulfilled (the rest were cancelled)."""
+        return self.quantity - self.cancelled_quantity
 
     @property
     def gross(self) -> Money:
@@ -242,16 +248,51 @@ class Order:
         )
 
     def cancel(self, *, reason: str) -> None:
-        """Cancel the whole order; lines already shipped make this illegal."""
+        """Cancel every open unit of the order; lines already shipped make this illegal."""
         if self.status not in OPEN_STATUSES:
             raise IllegalTransition("order", self.status.value, OrderStatus.CANCELLED.value)
-        cancelled = []
-        for line in self.lines:
-            if line.status != LineStatus.CANCELLED:
-                self.set_line_status(line.id, LineStatus.CANCELLED)
-                cancelled.append(line.id)
-        self.transition_to(OrderStatus.CANCELLED, reason=reason)
-        self.events.append(events.OrderCancelled(self.id, reason, tuple(cancelled)))
+        self.cancel_units(
+            {line.id: line.open_quantity for line in self.lines if line.open_quantity},
+            reason=reason,
+        )
+
+    def cancel_units(self, units: dict[str, int], *, reason: str) -> None:
+        """Cancel some units of some lines; the order is cancelled when nothing is left.
+
+        Only units not yet handed to fulfilment may be cancelled here; cancelling after dispatch
+        is the fulfilment provider's decision first (see services/after_sale).
+        """
+        if self.status not in OPEN_STATUSES:
+            raise IllegalTransition("order", self.status.value, OrderStatus.CANCELLED.value)
+        problems = []
+        for index, (line_id, count) in enumerate(units.items()):
+            loc: tuple[str | int, ...] = ("lines", index)
+            try:
+                line = self.line(line_id)
+            except KeyError:
+                problems.append(FieldError((*loc, "line_id"), "not a line of this order"))
+                continue
+            if line.status in (LineStatus.SHIPPED, LineStatus.DELIVERED):
+                problems.append(FieldError((*loc, "line_id"), "the line has shipped"))
+            elif not 0 < count <= line.open_quantity:
+                problems.append(
+                    FieldError((*loc, "quantity"), f"between 1 and {line.open_quantity}")
+                )
+        if problems:
+            raise ValidationFailed("these units cannot be cancelled", problems)
+        for line_id, count in units.items():
+            line = self.line(line_id)
+            line.cancelled_quantity += count
+            if line.open_quantity == 0:
+                self.set_line_status(line_id, LineStatus.CANCELLED)
+        everything = all(line.status == LineStatus.CANCELLED for line in self.lines)
+        if everything:
+            self.transition_to(OrderStatus.CANCELLED, reason=reason)
+        self.events.append(
+            events.OrderCancelled(
+                self.id, reason, tuple(units), units=dict(units), whole_order=everything
+            )
+        )
 
 
 def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order:

@@ -134,7 +134,7 @@ class OrderRepository:
             self._conn.execute(
                 update(t.order_lines)
                 .where(t.order_lines.c.id == line.id)
-                .values(status=line.status.value, quantity=line.quantity)
+                .values(status=line.status.value, cancelled_quantity=line.cancelled_quantity)
             )
         order.version += 1
 
@@ -184,6 +184,7 @@ class OrderRepository:
             "channel_line_id": line.channel_line_id,
             "name": line.name,
             "quantity": line.quantity,
+            "cancelled_quantity": line.cancelled_quantity,
             "unit_price_minor": line.unit_price.minor,
             "discount_minor": line.discount.minor,
             "tax_minor": line.tax.minor,
@@ -223,6 +224,7 @@ class OrderRepository:
                     channel_sku=line.channel_sku,
                     channel_line_id=line.channel_line_id,
                     name=line.name,
+                    cancelled_quantity=line.cancelled_quantity,
                 )
                 for line in lines
             ],

@@ -125,6 +125,7 @@ order_lines = Table(
     Column("channel_line_id", String(200)),
     Column("name", String(300)),
     Column("quantity", Integer, nullable=False),
+    Column("cancelled_quantity", Integer, nullable=False, default=0),
     Column("unit_price_minor", BigInteger, nullable=False),
     Column("discount_minor", BigInteger, nullable=False),
     Column("tax_minor", BigInteger, nullable=False),

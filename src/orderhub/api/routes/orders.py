@@ -135,14 +135,23 @@ def order_events(order_id: str, principal: Reader, container: ContainerDep) -> l
         ]
 
 
+class CancelLine(BaseModel):
+    line_id: str
+    quantity: int = Field(gt=0)
+
+
 class CancelIn(BaseModel):
     reason: str = Field(min_length=1, max_length=200, examples=["customer_request"])
+    lines: list[CancelLine] | None = Field(
+        default=None, description="cancel only these units; omit to cancel the whole order"
+    )
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel(order_id: str, body: CancelIn, principal: Manager, container: ContainerDep) -> OrderOut:
-    """Cancel the whole order before it ships; a shipped order answers 409."""
+    """Cancel the order, or some units of some lines, before they ship (409 once shipped)."""
+    units = {line.line_id: line.quantity for line in body.lines} if body.lines else None
     with container.uow(actor=principal.actor) as uow:
         load_visible(uow, principal, order_id)
-        cancel_order(uow, order_id=order_id, reason=body.reason)
+        cancel_order(uow, order_id=order_id, reason=body.reason, units=units)
         return OrderOut.of(uow.orders.get(order_id))

@@ -37,6 +37,7 @@ class LineOut(BaseModel):
     channel_line_id: str | None
     name: str | None
     quantity: int
+    cancelled_quantity: int
     unit_price: str
     discount: str
     tax: str
@@ -104,6 +105,7 @@ class OrderOut(BaseModel):
                     channel_line_id=line.channel_line_id,
                     name=line.name,
                     quantity=line.quantity,
+                    cancelled_quantity=line.cancelled_quantity,
                     unit_price=str(line.unit_price),
                     discount=str(line.discount),
                     tax=str(line.tax),

@@ -222,6 +222,7 @@ def upgrade() -> None:
         sa.Column("channel_line_id", sa.String(length=200), nullable=True),
         sa.Column("name", sa.String(length=300), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("cancelled_quantity", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("unit_price_minor", sa.BigInteger(), nullable=False),
         sa.Column("discount_minor", sa.BigInteger(), nullable=False),
         sa.Column("tax_minor", sa.BigInteger(), nullable=False),
