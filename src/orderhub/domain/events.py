@@ -91,3 +91,11 @@ class OrderLineStatusChanged(OrderEvent):
     line_id: str
     from_status: str
     to_status: str
+
+
+@dataclass(frozen=True)
+class OrderChannelUpdated(OrderEvent):
+    """The channel reported a change to an order the hub has (its metadata, e.g. status)."""
+
+    type: ClassVar[str] = "order.channel_updated"
+    changed: tuple[str, ...] = ()
