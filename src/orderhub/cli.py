@@ -113,15 +113,18 @@ def import_file(
     """Import orders from FILE: partner CSV (``.csv``, see docs/channels/csv.md) or native JSON
     (one order per line, or an array). Safe to re-run: orders are keyed by their external id."""
     container = _container()
-    with container.uow(read_only=True) as uow:
-        if not uow.channels.exists(channel):
-            console.print(f"[red]no channel {channel!r}[/red]")
-            raise typer.Exit(2)
-    text = file.read_text(encoding="utf-8-sig")
-    if file.suffix.lower() == ".csv":
-        counts = _import_csv(container, text, channel=channel, name=file.name)
-    else:
-        counts = _import_native(container, text, channel=channel, name=file.name)
+    try:
+        with container.uow(read_only=True) as uow:
+            if not uow.channels.exists(channel):
+                console.print(f"[red]no channel {channel!r}[/red]")
+                raise typer.Exit(2)
+        text = file.read_text(encoding="utf-8-sig")
+        if file.suffix.lower() == ".csv":
+            counts = _import_csv(container, text, channel=channel, name=file.name)
+        else:
+            counts = _import_native(container, text, channel=channel, name=file.name)
+    finally:
+        container.close()
     console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported")
 
 

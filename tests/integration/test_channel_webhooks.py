@@ -22,7 +22,7 @@ WOO = "woocommerce/order_inclusive_coupon_negative_fee.json"
 @pytest.fixture
 def hub(client: TestClient, seeded: Container) -> Iterator[TestClient]:
     seed_channels(seeded)
-    yield client
+    return client
 
 
 def shopify_post(
@@ -47,9 +47,11 @@ def test_a_signed_shopify_webhook_creates_the_order_with_exact_totals(
     response = shopify_post(hub, fixture_text(SHOPIFY).encode())
     assert response.status_code == 200, response.text
     [result] = response.json()["results"]
-    assert result["outcome"] == "created" and result["external_id"] == "5123456789012"
+    assert result["outcome"] == "created"
+    assert result["external_id"] == "5123456789012"
     order = hub.get(f"/v1/orders/{result['order_id']}", headers=admin).json()
-    assert order["currency"] == "CAD" and order["channel"] == "shop"
+    assert order["currency"] == "CAD"
+    assert order["channel"] == "shop"
     assert order["totals"] == {
         "subtotal": "140.00", "discount": "17.00", "shipping": "15.00", "tax": "12.26",
         "total": "138.00",
@@ -69,8 +71,11 @@ def test_a_bad_signature_is_a_401_problem_and_stores_nothing(
     assert response.headers["content-type"].startswith("application/problem+json")
     tampered = body.replace(b'"138.00"', b'"1.00"')
     headers = {"X-Shopify-Hmac-Sha256": sign(body), "X-Shopify-Topic": "orders/create"}
-    assert hub.post("/v1/channels/shop/webhooks", content=tampered, headers=headers).status_code == 401
-    assert count(seeded, orders) == 0 and count(seeded, quarantine) == 0
+    assert (
+        hub.post("/v1/channels/shop/webhooks", content=tampered, headers=headers).status_code == 401
+    )
+    assert count(seeded, orders) == 0
+    assert count(seeded, quarantine) == 0
 
 
 def test_an_api_key_is_not_what_authenticates_a_webhook(
@@ -131,7 +136,8 @@ def test_an_unmapped_sku_goes_to_quarantine_and_replays_after_mapping(
     result = shopify_post(hub, body.encode()).json()["results"][0]
     assert result["outcome"] == "quarantined"
     entry = hub.get(f"/v1/quarantine/{result['quarantine_id']}", headers=admin).json()
-    assert entry["source"] == "shopify" and entry["errors"][0]["code"] == "unknown_sku"
+    assert entry["source"] == "shopify"
+    assert entry["errors"][0]["code"] == "unknown_sku"
     mapped = hub.post(
         "/v1/channels/shop/sku-map",
         json={"mappings": [{"channel_sku": "IPOD-UNMAPPED", "sku": "IPOD-NANO"}]},
@@ -156,7 +162,8 @@ def test_the_same_person_is_one_customer_across_shopify_and_woocommerce(
     ).json()["results"][0]
     first = hub.get(f"/v1/orders/{shop['order_id']}", headers=admin).json()
     second = hub.get(f"/v1/orders/{woo['order_id']}", headers=admin).json()
-    assert second["totals"]["total"] == "34.27" and second["currency"] == "EUR"
+    assert second["totals"]["total"] == "34.27"
+    assert second["currency"] == "EUR"
     assert first["customer"]["email"] == second["customer"]["email"] == "ada@example.com"
     assert first["customer"]["id"] == second["customer"]["id"]
 
@@ -167,11 +174,14 @@ def test_a_woocommerce_cancellation_is_applied(hub: TestClient, admin: dict[str,
     def post(text: str) -> dict[str, str]:
         data = text.encode()
         headers = {"X-WC-Webhook-Signature": sign(data), "X-WC-Webhook-Topic": "order.updated"}
-        return hub.post("/v1/channels/woo/webhooks", content=data, headers=headers).json()["results"][0]
+        return hub.post("/v1/channels/woo/webhooks", content=data, headers=headers).json()[
+            "results"
+        ][0]
 
     created = post(body)
     cancelled = post(body.replace('"status": "processing"', '"status": "cancelled"'))
-    assert cancelled["outcome"] == "cancelled" and cancelled["order_id"] == created["order_id"]
+    assert cancelled["outcome"] == "cancelled"
+    assert cancelled["order_id"] == created["order_id"]
     order = hub.get(f"/v1/orders/{created['order_id']}", headers=admin).json()
     assert order["status"] == "cancelled"
 
@@ -190,8 +200,10 @@ def test_bigcommerce_webhook_fetches_the_order_through_the_v2_api(
     assert result["outcome"] == "created"
     assert again.json()["results"][0]["outcome"] == "unchanged"
     order = hub.get(f"/v1/orders/{result['order_id']}", headers=admin).json()
-    assert order["totals"]["total"] == "134.13" and order["currency"] == "USD"
-    assert len(requests) == 6 and count(seeded, orders) == 1
+    assert order["totals"]["total"] == "134.13"
+    assert order["currency"] == "USD"
+    assert len(requests) == 6
+    assert count(seeded, orders) == 1
 
 
 def test_bigcommerce_without_the_secret_header_fetches_nothing(
@@ -212,7 +224,8 @@ def test_bigcommerce_api_failure_asks_the_channel_to_deliver_again(
     response = hub.post(
         "/v1/channels/bc/webhooks", content=body, headers={"X-OrderHub-Webhook-Secret": SECRET}
     )
-    assert response.status_code == 503 and count(seeded, orders) == 0
+    assert response.status_code == 503
+    assert count(seeded, orders) == 0
 
 
 def test_unknown_channels_and_channels_without_webhooks_are_404(hub: TestClient) -> None:
@@ -227,4 +240,5 @@ def test_a_malformed_but_signed_payload_is_kept_in_quarantine(
     result = shopify_post(hub, body).json()["results"][0]
     assert result["outcome"] == "quarantined"
     entries = hub.get("/v1/quarantine", headers=admin).json()
-    assert len(entries) == 1 and entries[0]["source"] == "shopify"
+    assert len(entries) == 1
+    assert entries[0]["source"] == "shopify"

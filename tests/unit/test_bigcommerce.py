@@ -55,7 +55,8 @@ def read_250() -> bigcommerce.ChannelOrder:
 def test_a_thin_webhook_fetches_the_order_and_normalizes_it_to_the_exact_total() -> None:
     item = read_250()
     draft = item.draft
-    assert draft is not None and not item.cancelled
+    assert draft is not None
+    assert not item.cancelled
     assert draft.currency == "USD"  # transactional; EUR is only the display currency
     assert draft.metadata["display_currency"] == "EUR"
     totals = totals_of(draft)
@@ -75,7 +76,8 @@ def test_bundled_pick_list_product_is_a_zero_priced_line_and_gift_certificate_a_
     assert draft.metadata["bundle_parents"] == {"66": "65"}
     assert draft.metadata["gift_certificate_amount"] == "20.00"
     assert draft.customer.email == "janedoe@example.com"
-    assert draft.shipping_address is not None and draft.shipping_address.city == "San Antonio"
+    assert draft.shipping_address is not None
+    assert draft.shipping_address.city == "San Antonio"
 
 
 def test_the_replay_envelope_holds_all_three_resources() -> None:
@@ -107,7 +109,8 @@ def test_outbound_shipment_cancel_and_absolute_inventory_bodies() -> None:
     }
     other = bigcommerce.mark_shipped("250", order_address_id=151, items={65: 1},
                                      tracking=Tracking("DHL", "JD1"))  # fmt: skip
-    assert other.body is not None and other.body["tracking_carrier"] == "dhl"
+    assert other.body is not None
+    assert other.body["tracking_carrier"] == "dhl"
     assert bigcommerce.cancel("250").body == {"status_id": 5}
     adjust = bigcommerce.set_inventory([(1, "S-ORAN", 12), (2, "ABS", -1)], reason="OrderHub ATS")
     assert (adjust.method, adjust.path) == ("PUT", "/v3/inventory/adjustments/absolute")

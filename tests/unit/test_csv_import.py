@@ -38,14 +38,17 @@ def test_a_two_row_order_totals_exactly_with_order_level_fields_from_its_first_r
 
 def test_a_date_without_offset_is_utc() -> None:
     draft = orders()[1].draft
-    assert draft is not None and draft.placed_at.isoformat() == "2026-11-23T09:00:00+00:00"
+    assert draft is not None
+    assert draft.placed_at.isoformat() == "2026-11-23T09:00:00+00:00"
 
 
 def test_row_errors_name_the_row_and_column_and_keep_the_order_whole() -> None:
     bad = orders()[3]
-    assert bad.draft is None and bad.problem is not None
+    assert bad.draft is None
+    assert bad.problem is not None
     assert {e.field for e in bad.problem.fields} == {"rows.6.quantity", "rows.7.unit_price"}
-    assert "MUG-LOGO" in bad.payload and "CAP-NAVY" in bad.payload
+    assert "MUG-LOGO" in bad.payload
+    assert "CAP-NAVY" in bad.payload
 
 
 def test_the_replay_parser_reads_the_rows_back() -> None:

@@ -18,7 +18,8 @@ def test_the_documented_order_reads_its_shipping_address_from_shipping_assignmen
     item = magento.read_order("mage", fixture_text("magento/order_3_docs_sample.json"))
     draft = item.draft
     assert draft is not None
-    assert draft.external_id == "3" and draft.metadata["increment_id"] == "000000003"
+    assert draft.external_id == "3"
+    assert draft.metadata["increment_id"] == "000000003"
     assert draft.placed_at == datetime(2017, 8, 21, 22, 22, 19, tzinfo=UTC)
     assert draft.shipping_address is not None
     assert (draft.shipping_address.line1, draft.shipping_address.region) == ("123 Oak Ave", "NY")
@@ -42,10 +43,13 @@ def test_configurable_child_rows_are_skipped_and_totals_are_exact() -> None:
 
 
 def test_shipping_discount_and_zero_priced_lines_total_exactly() -> None:
-    draft = magento.read_order("mage", fixture_text("magento/order_103_shipping_discount.json")).draft
+    draft = magento.read_order(
+        "mage", fixture_text("magento/order_103_shipping_discount.json")
+    ).draft
     assert draft is not None
     totals = totals_of(draft)
-    assert totals.discount == usd("5.00") and totals.shipping == usd("15.00")
+    assert totals.discount == usd("5.00")
+    assert totals.shipping == usd("15.00")
     assert totals.total == usd("121.65") == usd(draft.metadata["channel_total"])
     assert draft.lines[1].unit_price == usd("0.00")
 
@@ -72,12 +76,14 @@ def test_paging_stops_at_total_count_although_magento_repeats_the_last_page() ->
         transport=fake.transport(),
     ) as client:
         texts = list(magento.fetch_updated(client, None, page_size=2))
-    assert len(texts) == 3 and len(fake.requests) == 2
+    assert len(texts) == 3
+    assert len(fake.requests) == 2
     ids = [magento.read_order("mage", t).external_id for t in texts]
     assert ids == ["101", "102", "103"]
     # Re-serialized pages keep amounts exact: still the same totals.
     draft = magento.read_order("mage", texts[0]).draft
-    assert draft is not None and totals_of(draft).total == usd("86.73")
+    assert draft is not None
+    assert totals_of(draft).total == usd("86.73")
 
 
 def test_outbound_ship_cancel_and_source_items_bodies() -> None:

@@ -30,14 +30,19 @@ def test_the_documented_test_notification_normalizes_to_its_totals() -> None:
     )  # fmt: skip
     assert str(totals.total) == "403.00" == item.draft.metadata["channel_total"]
     assert item.cancelled  # cancelled_at is set on this test order
-    assert [ln.channel_line_id for ln in item.draft.lines] == ["866550311766439020", "141249953214522974"]
+    assert [ln.channel_line_id for ln in item.draft.lines] == [
+        "866550311766439020",
+        "141249953214522974",
+    ]
 
 
 def test_tax_included_order_uses_shop_money_and_keeps_presentment_in_metadata() -> None:
     item = read(TAX_INCLUDED)
     draft = item.draft
-    assert draft is not None and not item.cancelled
-    assert draft.currency == "CAD" and draft.prices_include_tax
+    assert draft is not None
+    assert not item.cancelled
+    assert draft.currency == "CAD"
+    assert draft.prices_include_tax
     assert draft.metadata["presentment_currency"] == "USD"
     assert draft.metadata["presentment_total"] == "102.12"
     totals = totals_of(draft)
@@ -51,12 +56,13 @@ def test_tax_included_order_uses_shop_money_and_keeps_presentment_in_metadata() 
 def test_order_and_line_discount_allocations_land_on_their_lines() -> None:
     draft = read(TAX_INCLUDED).draft
     assert draft is not None
-    shirt, mug, gift_card, sample = draft.lines
+    shirt, mug, _gift_card, _sample = draft.lines
     assert (shirt.quantity, shirt.unit_price, shirt.discount, shirt.tax) == (
         2, cad("25.00"), cad("5.00"), cad("6.50"),
     )  # fmt: skip
     assert (mug.discount, mug.tax) == (cad("7.00"), cad("4.03"))
-    assert draft.shipping.discount == cad("5.00") and draft.shipping.tax == cad("1.73")
+    assert draft.shipping.discount == cad("5.00")
+    assert draft.shipping.tax == cad("1.73")
 
 
 def test_gift_card_product_is_a_line_and_gift_card_payment_is_not_a_discount() -> None:
@@ -64,7 +70,8 @@ def test_gift_card_product_is_a_line_and_gift_card_payment_is_not_a_discount() -
     assert draft is not None
     gift_card = draft.lines[2]
     assert gift_card.channel_sku == "variant:40003"  # no SKU on the channel
-    assert gift_card.unit_price == cad("50.00") and gift_card.discount == cad("0.00")
+    assert gift_card.unit_price == cad("50.00")
+    assert gift_card.discount == cad("0.00")
     assert draft.metadata["paid_with_gift_card"] is True
     assert draft.metadata["gift_card_line_ids"] == ["13003"]
 
@@ -73,7 +80,8 @@ def test_zero_priced_lines_are_kept() -> None:
     draft = read(TAX_INCLUDED).draft
     assert draft is not None
     sample = draft.lines[3]
-    assert sample.channel_sku == "SAMPLE-1" and sample.unit_price == cad("0.00")
+    assert sample.channel_sku == "SAMPLE-1"
+    assert sample.unit_price == cad("0.00")
 
 
 def test_customer_email_is_normalized_and_time_is_utc() -> None:
@@ -81,7 +89,8 @@ def test_customer_email_is_normalized_and_time_is_utc() -> None:
     assert draft is not None
     assert draft.customer.email == "ada@example.com"
     assert draft.placed_at == datetime(2026, 11, 20, 14, 14, 58, tzinfo=UTC)
-    assert draft.shipping_address is not None and draft.shipping_address.region == "ON"
+    assert draft.shipping_address is not None
+    assert draft.shipping_address.region == "ON"
 
 
 def test_cancelled_topic_marks_the_order_cancelled() -> None:
@@ -94,7 +103,8 @@ def test_topics_other_than_orders_are_ignored() -> None:
 
 def test_an_unreadable_order_comes_back_with_its_problem_not_an_exception() -> None:
     [item] = shopify.read_webhook("shop", b'{"id": 1}', {"x-shopify-topic": "orders/create"})
-    assert item.draft is None and item.problem is not None
+    assert item.draft is None
+    assert item.problem is not None
 
 
 def test_replay_parser_reads_the_envelope_back_to_the_same_draft() -> None:
@@ -147,7 +157,16 @@ def test_shipping_maps_order_lines_to_fulfillment_order_lines_with_tracking() ->
 
 
 def test_cancel_and_inventory_bodies_follow_the_admin_api() -> None:
-    assert shopify.cancel("5123", reason="inventory").body == {"reason": "inventory", "email": False}
-    request = shopify.set_inventory(inventory_item_id=808950810, location_id=655441491, available=-3)
+    assert shopify.cancel("5123", reason="inventory").body == {
+        "reason": "inventory",
+        "email": False,
+    }
+    request = shopify.set_inventory(
+        inventory_item_id=808950810, location_id=655441491, available=-3
+    )
     assert request.path.endswith("/inventory_levels/set.json")
-    assert request.body == {"location_id": 655441491, "inventory_item_id": 808950810, "available": 0}
+    assert request.body == {
+        "location_id": 655441491,
+        "inventory_item_id": 808950810,
+        "available": 0,
+    }

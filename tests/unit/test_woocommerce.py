@@ -44,7 +44,8 @@ def test_the_documented_sample_normalizes_to_its_total() -> None:
 
 def test_tax_inclusive_coupon_and_negative_fee_normalize_to_the_exact_total() -> None:
     draft = read(INCLUSIVE).draft
-    assert draft is not None and draft.prices_include_tax
+    assert draft is not None
+    assert draft.prices_include_tax
     totals = totals_of(draft)
     assert totals.subtotal == eur("41.66")
     assert totals.discount == eur("13.34")
@@ -67,7 +68,8 @@ def test_the_float_unit_price_is_never_read_through_a_float() -> None:
     raw = json.loads(fixture_text(INCLUSIVE), parse_float=Decimal)
     assert raw["line_items"][0]["price"] == Decimal("6.666667")
     draft = read(INCLUSIVE).draft
-    assert draft is not None and all(isinstance(ln.unit_price.amount, Decimal) for ln in draft.lines)
+    assert draft is not None
+    assert all(isinstance(ln.unit_price.amount, Decimal) for ln in draft.lines)
 
 
 def test_cancelled_status_cancels_and_the_creation_ping_is_ignored() -> None:
