@@ -239,6 +239,9 @@ def test_a_malformed_but_signed_payload_is_kept_in_quarantine(
     body = json.dumps({"id": 77, "created_at": "2026-11-20T09:15:00Z", "currency": "USD"}).encode()
     result = shopify_post(hub, body).json()["results"][0]
     assert result["outcome"] == "quarantined"
+    again = shopify_post(hub, body).json()["results"][0]
+    assert again["quarantine_id"] == result["quarantine_id"]  # a repeat updates, not duplicates
     entries = hub.get("/v1/quarantine", headers=admin).json()
     assert len(entries) == 1
-    assert entries[0]["source"] == "shopify"
+    assert (entries[0]["source"], entries[0]["external_id"]) == ("shopify", "77")
+    assert entries[0]["attempts"] == 2

@@ -37,12 +37,14 @@ def read_webhook(channel: str, body: bytes, headers: Mapping[str, str]) -> list[
         return []
     raw = body.decode("utf-8")
     payload = base.envelope(channel, order=raw, topic=topic)
+    external_id = None
     try:
         data = base.loads(raw)
         external_id = base.text(data.get("id")) if isinstance(data, dict) else None
         draft = to_draft(channel, data, topic=topic)
     except (NotNormalizable, KeyError, TypeError, ValueError, AttributeError) as error:
-        return [ChannelOrder(channel, SOURCE, None, payload, problem=base.problem_of(error, None))]
+        problem = base.problem_of(error, external_id)
+        return [ChannelOrder(channel, SOURCE, external_id, payload, problem=problem)]
     cancelled = topic == "orders/cancelled" or bool(data.get("cancelled_at"))
     reason = f"cancelled on Shopify: {data.get('cancel_reason') or 'no reason given'}"
     return [
