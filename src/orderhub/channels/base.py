@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any, Protocol
@@ -261,3 +261,23 @@ class Tracking:
     carrier: str
     number: str
     url: str | None = None
+
+
+def checked(draft: OrderDraft) -> OrderDraft:
+    """Note in the metadata whether the hub's total equals the total the channel stated.
+
+    A mismatch is not refused (the channel is the record of what the buyer paid) but is kept
+    visible as ``channel_total_matches: false`` so normalization drift shows up in reports.
+    """
+    stated = draft.metadata.get("channel_total")
+    if stated is None:
+        return draft
+    c = draft.currency
+    subtotal = sum((ln.unit_price.amount * ln.quantity for ln in draft.lines), Decimal(0))
+    discount = sum((ln.discount.amount for ln in draft.lines), draft.shipping.discount.amount)
+    tax = sum((ln.tax.amount for ln in draft.lines), draft.shipping.tax.amount)
+    grand = subtotal - discount + draft.shipping.price.amount
+    if not draft.prices_include_tax:
+        grand += tax
+    matches = Money(grand, c) == Money(dec(stated), c)
+    return replace(draft, metadata={**draft.metadata, "channel_total_matches": matches})

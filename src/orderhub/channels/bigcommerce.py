@@ -112,42 +112,44 @@ def to_draft(
         )
     billing = order.get("billing_address") or {}
     ship_to = addresses[0] if addresses else billing
-    return OrderDraft(
-        channel=channel,
-        external_id=str(order["id"]),
-        currency=currency,
-        placed_at=parsedate_to_datetime(order["date_created"]),
-        customer=Customer(
-            email=base.text(billing.get("email")),
-            name=base.full_name(billing.get("first_name"), billing.get("last_name")),
-            phone=base.text(billing.get("phone")),
-        ),
-        shipping_address=_address(ship_to),
-        billing_address=_address(billing),
-        lines=lines,
-        shipping=_shipping(order, currency, inclusive),
-        prices_include_tax=inclusive,
-        metadata={
-            "source": SOURCE,
-            "status": order.get("status"),
-            "status_id": order.get("status_id"),
-            "updated_at": order.get("date_modified"),
-            "payment_status": order.get("payment_status"),
-            "display_currency": order.get("currency_code"),
-            "channel_total": str(base.money_rounded(order.get("total_inc_tax"), currency)),
-            "gift_certificate_amount": str(
-                base.money_rounded(order.get("gift_certificate_amount"), currency)
+    return base.checked(
+        OrderDraft(
+            channel=channel,
+            external_id=str(order["id"]),
+            currency=currency,
+            placed_at=parsedate_to_datetime(order["date_created"]),
+            customer=Customer(
+                email=base.text(billing.get("email")),
+                name=base.full_name(billing.get("first_name"), billing.get("last_name")),
+                phone=base.text(billing.get("phone")),
             ),
-            "store_credit_amount": str(
-                base.money_rounded(order.get("store_credit_amount"), currency)
-            ),
-            "order_address_ids": [a.get("id") for a in addresses if isinstance(a, dict)],
-            "bundle_parents": {
-                str(p["id"]): str(p["parent_order_product_id"])
-                for p in products
-                if p.get("parent_order_product_id")
+            shipping_address=_address(ship_to),
+            billing_address=_address(billing),
+            lines=lines,
+            shipping=_shipping(order, currency, inclusive),
+            prices_include_tax=inclusive,
+            metadata={
+                "source": SOURCE,
+                "status": order.get("status"),
+                "status_id": order.get("status_id"),
+                "updated_at": order.get("date_modified"),
+                "payment_status": order.get("payment_status"),
+                "display_currency": order.get("currency_code"),
+                "channel_total": str(base.money_rounded(order.get("total_inc_tax"), currency)),
+                "gift_certificate_amount": str(
+                    base.money_rounded(order.get("gift_certificate_amount"), currency)
+                ),
+                "store_credit_amount": str(
+                    base.money_rounded(order.get("store_credit_amount"), currency)
+                ),
+                "order_address_ids": [a.get("id") for a in addresses if isinstance(a, dict)],
+                "bundle_parents": {
+                    str(p["id"]): str(p["parent_order_product_id"])
+                    for p in products
+                    if p.get("parent_order_product_id")
+                },
             },
-        },
+        )
     )
 
 

@@ -118,42 +118,46 @@ def to_draft(channel: str, data: dict[str, Any]) -> OrderDraft:
     if not lines:
         raise NotNormalizable(NormalizationProblem("no items", [FieldError(("items",), "empty")]))
     billing = data.get("billing_address") or {}
-    return OrderDraft(
-        channel=channel,
-        external_id=str(data["entity_id"]),
-        currency=currency,
-        placed_at=base.parse_iso(data["created_at"]),
-        customer=Customer(
-            email=base.text(data.get("customer_email")),
-            name=base.full_name(data.get("customer_firstname"), data.get("customer_lastname")),
-            phone=base.text(billing.get("telephone")),
-        ),
-        shipping_address=_address(_shipping_address(data)),
-        billing_address=_address(billing),
-        lines=lines,
-        shipping=Shipping(
-            price=base.money(data.get("shipping_amount"), currency, field="shipping_amount"),
-            tax=base.money(data.get("shipping_tax_amount"), currency, field="shipping_tax_amount"),
-            discount=base.money(
-                data.get("shipping_discount_amount"), currency, field="shipping_discount_amount"
+    return base.checked(
+        OrderDraft(
+            channel=channel,
+            external_id=str(data["entity_id"]),
+            currency=currency,
+            placed_at=base.parse_iso(data["created_at"]),
+            customer=Customer(
+                email=base.text(data.get("customer_email")),
+                name=base.full_name(data.get("customer_firstname"), data.get("customer_lastname")),
+                phone=base.text(billing.get("telephone")),
             ),
-            method=base.text(data.get("shipping_description")),
-        ),
-        prices_include_tax=False,
-        metadata={
-            "source": SOURCE,
-            "increment_id": data.get("increment_id"),
-            "state": data.get("state"),
-            "status": data.get("status"),
-            "updated_at": data.get("updated_at"),
-            "store_id": data.get("store_id"),
-            "base_currency": data.get("base_currency_code"),
-            "base_grand_total": str(data.get("base_grand_total")),
-            "channel_total": str(
-                base.money(data.get("grand_total"), currency, field="grand_total")
+            shipping_address=_address(_shipping_address(data)),
+            billing_address=_address(billing),
+            lines=lines,
+            shipping=Shipping(
+                price=base.money(data.get("shipping_amount"), currency, field="shipping_amount"),
+                tax=base.money(
+                    data.get("shipping_tax_amount"), currency, field="shipping_tax_amount"
+                ),
+                discount=base.money(
+                    data.get("shipping_discount_amount"), currency, field="shipping_discount_amount"
+                ),
+                method=base.text(data.get("shipping_description")),
             ),
-            "customer_is_guest": bool(data.get("customer_is_guest")),
-        },
+            prices_include_tax=False,
+            metadata={
+                "source": SOURCE,
+                "increment_id": data.get("increment_id"),
+                "state": data.get("state"),
+                "status": data.get("status"),
+                "updated_at": data.get("updated_at"),
+                "store_id": data.get("store_id"),
+                "base_currency": data.get("base_currency_code"),
+                "base_grand_total": str(data.get("base_grand_total")),
+                "channel_total": str(
+                    base.money(data.get("grand_total"), currency, field="grand_total")
+                ),
+                "customer_is_guest": bool(data.get("customer_is_guest")),
+            },
+        )
     )
 
 

@@ -68,18 +68,20 @@ def to_draft(channel: str, data: dict[str, Any], *, topic: str = "") -> OrderDra
         raise NotNormalizable(
             NormalizationProblem("no line items", [FieldError(("line_items",), "empty")])
         )
-    return OrderDraft(
-        channel=channel,
-        external_id=str(data["id"]),
-        currency=currency,
-        placed_at=base.parse_iso(data.get("processed_at") or data["created_at"]),
-        customer=_customer(data),
-        shipping_address=_address(data.get("shipping_address")),
-        billing_address=_address(data.get("billing_address")),
-        lines=lines,
-        shipping=_shipping(data.get("shipping_lines") or [], currency),
-        prices_include_tax=bool(data.get("taxes_included")),
-        metadata=_metadata(data, topic),
+    return base.checked(
+        OrderDraft(
+            channel=channel,
+            external_id=str(data["id"]),
+            currency=currency,
+            placed_at=base.parse_iso(data.get("processed_at") or data["created_at"]),
+            customer=_customer(data),
+            shipping_address=_address(data.get("shipping_address")),
+            billing_address=_address(data.get("billing_address")),
+            lines=lines,
+            shipping=_shipping(data.get("shipping_lines") or [], currency),
+            prices_include_tax=bool(data.get("taxes_included")),
+            metadata=_metadata(data, topic),
+        )
     )
 
 

@@ -74,32 +74,34 @@ def to_draft(channel: str, data: dict[str, Any], *, topic: str = "") -> OrderDra
         lines, [f for f in fees if base.dec(f.get("total")) < 0], inclusive
     )
     billing = data.get("billing") or {}
-    return OrderDraft(
-        channel=channel,
-        external_id=str(data["id"]),
-        currency=currency,
-        placed_at=base.parse_iso(data.get("date_created_gmt") or data["date_created"]),
-        customer=Customer(
-            email=base.text(billing.get("email")),
-            name=base.full_name(billing.get("first_name"), billing.get("last_name")),
-            phone=base.text(billing.get("phone")),
-        ),
-        shipping_address=_address(data.get("shipping")) or _address(billing),
-        billing_address=_address(billing),
-        lines=tuple(lines),
-        shipping=_shipping(data, [f for f in fees if base.dec(f.get("total")) > 0], inclusive),
-        prices_include_tax=inclusive,
-        metadata={
-            "source": SOURCE,
-            "number": data.get("number"),
-            "status": data.get("status"),
-            "updated_at": data.get("date_modified_gmt"),
-            "payment_method": data.get("payment_method"),
-            "customer_id": data.get("customer_id"),
-            "channel_total": str(base.money(data.get("total"), currency, field="total")),
-            "coupon_codes": [str(c.get("code")) for c in data.get("coupon_lines") or []],
-            "fees": [{"name": f.get("name"), "total": str(f.get("total"))} for f in fees],
-        },
+    return base.checked(
+        OrderDraft(
+            channel=channel,
+            external_id=str(data["id"]),
+            currency=currency,
+            placed_at=base.parse_iso(data.get("date_created_gmt") or data["date_created"]),
+            customer=Customer(
+                email=base.text(billing.get("email")),
+                name=base.full_name(billing.get("first_name"), billing.get("last_name")),
+                phone=base.text(billing.get("phone")),
+            ),
+            shipping_address=_address(data.get("shipping")) or _address(billing),
+            billing_address=_address(billing),
+            lines=tuple(lines),
+            shipping=_shipping(data, [f for f in fees if base.dec(f.get("total")) > 0], inclusive),
+            prices_include_tax=inclusive,
+            metadata={
+                "source": SOURCE,
+                "number": data.get("number"),
+                "status": data.get("status"),
+                "updated_at": data.get("date_modified_gmt"),
+                "payment_method": data.get("payment_method"),
+                "customer_id": data.get("customer_id"),
+                "channel_total": str(base.money(data.get("total"), currency, field="total")),
+                "coupon_codes": [str(c.get("code")) for c in data.get("coupon_lines") or []],
+                "fees": [{"name": f.get("name"), "total": str(f.get("total"))} for f in fees],
+            },
+        )
     )
 
 
