@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from orderhub.config import Settings, load_settings
@@ -16,6 +17,8 @@ from orderhub.store.unit_of_work import UnitOfWork
 class Container:
     settings: Settings
     engine: Engine
+    # Outbound HTTP to channels goes through this transport when set (tests: MockTransport).
+    http_transport: httpx.BaseTransport | None = None
 
     def uow(self, *, actor: str = "system", read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, actor=actor, read_only=read_only)

@@ -14,10 +14,12 @@ from rich.progress import Progress
 from orderhub.api.app import create_app
 from orderhub.benchmarks import ingest_benchmark
 from orderhub.bootstrap import Container, bootstrap
-from orderhub.channels import native
+from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
+from orderhub.domain.errors import NotNormalizable
+from orderhub.services.channel_orders import receive_channel_order
 from orderhub.services.ingest import ingest_order
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
@@ -110,33 +112,67 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     channel: Annotated[str, typer.Option(help="the channel code the orders belong to")],
 ) -> None:
-    """Import orders from FILE: native JSON (one order per line, or an array)."""
-    text = file.read_text(encoding="utf-8")
+    """Import orders from FILE: partner CSV (``.csv``, see docs/channels/csv.md) or native JSON
+    (one order per line, or an array). Safe to re-run: orders are keyed by their external id."""
+    container = _container()
+    try:
+        with container.uow(read_only=True) as uow:
+            if not uow.channels.exists(channel):
+                console.print(f"[red]no channel {channel!r}[/red]")
+                raise typer.Exit(2)
+        text = file.read_text(encoding="utf-8-sig")
+        if file.suffix.lower() == ".csv":
+            counts = _import_csv(container, text, channel=channel, name=file.name)
+        else:
+            counts = _import_native(container, text, channel=channel, name=file.name)
+    finally:
+        container.close()
+    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported")
+
+
+def _import_csv(container: Container, text: str, *, channel: str, name: str) -> dict[str, int]:
+    try:
+        orders = list(csv_import.read_orders(channel, text, file_name=name))
+    except NotNormalizable as error:
+        console.print(
+            f"[red]{error.problem.reason}[/red]: "
+            + "; ".join(f.field for f in error.problem.fields)
+        )
+        raise typer.Exit(1) from None
+    counts: dict[str, int] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {name}", total=len(orders))
+        for item in orders:
+            with container.uow(actor="cli:import") as uow:
+                result = receive_channel_order(uow, item=item)
+            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task)
+    return counts
+
+
+def _import_native(container: Container, text: str, *, channel: str, name: str) -> dict[str, int]:
     stripped = text.lstrip()
     records = (
         json.loads(text)
         if stripped.startswith("[")
         else [json.loads(line) for line in text.splitlines() if line.strip()]
     )
-    with _container() as container:
-        counts: dict[str, int] = {}
-        with Progress(console=console) as progress:
-            task = progress.add_task(f"importing {file.name}", total=len(records))
-            for record in records:
-                record.setdefault("channel", channel)
-                order = native.NativeOrder.model_validate(record)
-                with container.uow(actor="cli:import") as uow:
-                    result = ingest_order(
-                        uow,
-                        draft=order.to_draft(),
-                        source=native.SOURCE,
-                        payload=order.model_dump_json(),
-                    )
-                counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-                progress.advance(task)
-        console.print(
-            ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported"
-        )
+    counts: dict[str, int] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {name}", total=len(records))
+        for record in records:
+            record.setdefault("channel", channel)
+            order = native.NativeOrder.model_validate(record)
+            with container.uow(actor="cli:import") as uow:
+                result = ingest_order(
+                    uow,
+                    draft=order.to_draft(),
+                    source=native.SOURCE,
+                    payload=order.model_dump_json(),
+                )
+            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task)
+    return counts
 
 
 @app.command("serve")

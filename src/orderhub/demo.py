@@ -13,10 +13,12 @@ from rich.console import Console
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
+from orderhub.channels.demo_payloads import demo_channel_orders
 from orderhub.config import Settings
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.services.channel_orders import receive_all
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade
 
@@ -24,7 +26,12 @@ DEMO_CHANNELS = [
     Channel(code="web", name="Own web store", kind=ChannelKind.NATIVE, safety_stock=2),
     Channel(code="app", name="Mobile app", kind=ChannelKind.NATIVE, safety_stock=1),
     Channel(code="partner", name="Distributor CSV feed", kind=ChannelKind.CSV),
-]
+    Channel(code="shopify", name="Shopify store", kind=ChannelKind.SHOPIFY,
+            webhook_secret="demo-shopify-secret"),  # noqa: S106 (demo only)
+    Channel(code="woo", name="WooCommerce store", kind=ChannelKind.WOOCOMMERCE,
+            webhook_secret="demo-woo-secret"),  # noqa: S106 (demo only)
+    Channel(code="magento", name="Adobe Commerce store", kind=ChannelKind.MAGENTO),
+]  # fmt: skip
 DEMO_PRODUCTS = [
     Product("TSHIRT-BLK-M", "T-shirt, black, M", 180, {}),
     Product("TSHIRT-WHT-L", "T-shirt, white, L", 190, {}),
@@ -70,6 +77,9 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
                 source=native.SOURCE,
                 payload=payload.model_dump_json(),
             )
+    people = [email for _name, email, *_rest in _PEOPLE]
+    channel_orders = demo_channel_orders(_PRICES, people, now=now, rng=rng)
+    receive_all(lambda: container.uow(actor="demo"), channel_orders)
     return key
 
 

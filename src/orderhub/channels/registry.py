@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from orderhub.channels import native
+from orderhub.channels import bigcommerce, csv_import, magento, native, shopify, woocommerce
 from orderhub.services.ingest import PayloadParser
 
 PAYLOAD_PARSERS: dict[str, PayloadParser] = {
     native.SOURCE: native.parse,
+    shopify.SOURCE: shopify.parse,
+    woocommerce.SOURCE: woocommerce.parse,
+    bigcommerce.SOURCE: bigcommerce.parse,
+    magento.SOURCE: magento.parse,
+    csv_import.SOURCE: csv_import.parse,
 }

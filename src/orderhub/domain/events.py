@@ -121,3 +121,11 @@ class RefundIssued(OrderEvent):
     reason: str
     return_id: str | None = None
     lines: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderChannelUpdated(OrderEvent):
+    """The channel reported a change to an order the hub has (its metadata, e.g. status)."""
+
+    type: ClassVar[str] = "order.channel_updated"
+    changed: tuple[str, ...] = ()

@@ -225,3 +225,13 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
 )
+
+# Where each pull-style channel's sync left off: the newest channel-side ``updated_at`` seen.
+channel_sync_cursors = Table(
+    "channel_sync_cursors",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("last_updated_at", UTCDateTime),
+    Column("last_run_at", UTCDateTime, nullable=False),
+    Column("last_result", JsonColumn, nullable=False, default=dict),
+)

@@ -26,6 +26,7 @@ from orderhub.store.repositories import (
     OrderRepository,
     utcnow,
 )
+from orderhub.store.sync_cursors import SyncCursorRepository
 
 
 class UnitOfWork:
@@ -37,6 +38,7 @@ class UnitOfWork:
     quarantine: QuarantineRepository
     api_keys: ApiKeyRepository
     users: UserRepository
+    sync_cursors: SyncCursorRepository
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class UnitOfWork:
         self.quarantine = QuarantineRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.sync_cursors = SyncCursorRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

@@ -1,0 +1,116 @@
+"""Channel inbound: signed webhooks pushed by the channel, and pull-style sync on request.
+
+Webhooks are authenticated by the channel's own signature with the channel's
+``webhook_secret``, not by an API key: a bad signature is a 401 problem and nothing is stored.
+Deliveries repeat; every repeat answers 200 without creating anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.bootstrap import Container
+from orderhub.channels import inbound
+from orderhub.channels.base import WebhookRejected
+from orderhub.domain.access import Permission
+from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
+from orderhub.services.channel_orders import ChannelResult, receive_all
+from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
+from orderhub.store.access import Principal
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+Syncer = Annotated[Principal, Depends(require(Permission.CHANNELS_WRITE))]
+
+
+class ChannelResultOut(BaseModel):
+    external_id: str | None
+    outcome: str
+    order_id: str | None = None
+    quarantine_id: str | None = None
+
+    @classmethod
+    def of(cls, result: ChannelResult) -> ChannelResultOut:
+        return cls(
+            external_id=result.external_id,
+            outcome=result.outcome.value,
+            order_id=result.order_id,
+            quarantine_id=result.quarantine_id,
+        )
+
+
+class WebhookOut(BaseModel):
+    results: list[ChannelResultOut]
+
+
+class SyncOut(BaseModel):
+    since: datetime | None
+    cursor: datetime | None
+    counts: dict[str, int]
+
+
+@router.post(
+    "/{code}/webhooks",
+    response_model=WebhookOut,
+    responses={401: {"description": "the channel's signature does not match"}},
+)
+async def receive_webhook(code: str, request: Request, container: ContainerDep) -> WebhookOut:
+    """A channel's own webhook payload (Shopify, WooCommerce, BigCommerce), signed by it."""
+    body = await request.body()
+    return await run_in_threadpool(_receive, container, code, body, request.headers)
+
+
+def _receive(
+    container: Container, code: str, body: bytes, headers: Mapping[str, str]
+) -> WebhookOut:
+    with container.uow(read_only=True) as uow:
+        channel = uow.channels.get(code)
+    if not channel.active or not inbound.accepts_webhooks(channel):
+        raise NotFound(f"channel {code!r} takes no webhooks")
+    try:
+        inbound.verify(channel, body, headers)
+    except WebhookRejected as error:
+        raise HTTPException(401, f"webhook signature rejected: {error}") from None
+    try:
+        items = inbound.read_webhook(channel, body, headers, transport=container.http_transport)
+    except httpx.HTTPError as error:
+        # The channel will deliver again; a 503 tells it to.
+        raise HTTPException(503, f"could not fetch the order from the channel: {error}") from None
+    results = receive_all(lambda: container.uow(actor=f"channel:{code}"), items)
+    return WebhookOut(results=[ChannelResultOut.of(r) for r in results])
+
+
+@router.post("/{code}/sync", response_model=SyncOut)
+def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
+    """Pull orders changed since the last sync from a pull-style channel (Adobe Commerce)."""
+    if not visible_to(principal, code):
+        raise NotFound(f"channel {code!r} not found")
+    with container.uow(read_only=True) as uow:
+        channel = uow.channels.get(code)
+    if not inbound.accepts_sync(channel):
+        raise ValidationFailed(
+            "this channel is not pull-style",
+            [FieldError(("kind",), f"{channel.kind.value} channels push their orders")],
+        )
+    overlap = channel.settings.get("sync_overlap_seconds")
+    try:
+        report = sync_channel(
+            lambda: container.uow(actor=principal.actor),
+            channel=code,
+            fetch=lambda since: inbound.pull_orders(
+                channel, since, transport=container.http_transport
+            ),
+            updated_at=inbound.updated_at,
+            overlap=timedelta(seconds=int(overlap)) if overlap is not None else DEFAULT_OVERLAP,
+        )
+    except httpx.HTTPError as error:
+        raise HTTPException(502, f"the channel's API failed: {error}") from None
+    return SyncOut(since=report.since, cursor=report.cursor, counts=report.counts)

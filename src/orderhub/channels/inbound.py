@@ -1,0 +1,69 @@
+"""Which connector reads a channel's webhooks, by the channel's kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+
+import httpx
+
+from orderhub.channels import bigcommerce, magento, shopify, woocommerce
+from orderhub.channels.base import ChannelOrder, WebhookRejected
+from orderhub.channels.http import channel_client
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.errors import NotFound
+
+_VERIFIERS = {
+    ChannelKind.SHOPIFY: shopify.verify,
+    ChannelKind.WOOCOMMERCE: woocommerce.verify,
+    ChannelKind.BIGCOMMERCE: bigcommerce.verify,
+}
+
+
+def accepts_webhooks(channel: Channel) -> bool:
+    return channel.kind in _VERIFIERS
+
+
+def verify(channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+    """Raise ``WebhookRejected`` unless signed with the channel's ``webhook_secret``."""
+    if not channel.webhook_secret:
+        raise WebhookRejected(f"channel {channel.code!r} has no webhook secret")
+    _VERIFIERS[channel.kind](secret=channel.webhook_secret, body=body, headers=headers)
+
+
+def read_webhook(
+    channel: Channel,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> list[ChannelOrder]:
+    """The orders a verified delivery reports (fetching them first for thin webhooks)."""
+    if channel.kind == ChannelKind.SHOPIFY:
+        return shopify.read_webhook(channel.code, body, headers)
+    if channel.kind == ChannelKind.WOOCOMMERCE:
+        return woocommerce.read_webhook(channel.code, body, headers)
+    if channel.kind == ChannelKind.BIGCOMMERCE:
+        with channel_client(channel, transport=transport) as client:
+            return bigcommerce.read_webhook(channel.code, body, headers, client=client)
+    raise NotFound(f"channel {channel.code!r} ({channel.kind.value}) takes no webhooks")
+
+
+def accepts_sync(channel: Channel) -> bool:
+    return channel.kind == ChannelKind.MAGENTO
+
+
+def pull_orders(
+    channel: Channel, since: datetime | None, *, transport: httpx.BaseTransport | None = None
+) -> Iterator[ChannelOrder]:
+    """Orders changed on a pull-style channel since ``since`` (oldest first)."""
+    if channel.kind != ChannelKind.MAGENTO:
+        raise NotFound(f"channel {channel.code!r} ({channel.kind.value}) cannot be pulled")
+    page_size = int(channel.settings.get("sync_page_size", magento.PAGE_SIZE))
+    with channel_client(channel, transport=transport) as client:
+        for raw in magento.fetch_updated(client, since, page_size=page_size):
+            yield magento.read_order(channel.code, raw)
+
+
+def updated_at(item: ChannelOrder) -> datetime | None:
+    return magento.updated_at(item)
