@@ -19,6 +19,7 @@ from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
 from orderhub.services.ingest import ingest_order
+from orderhub.services.inventory_check import find_drift
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
 
@@ -31,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+inventory_app = typer.Typer(help="Stock levels and their ledger.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
 
 console = Console(stderr=True)
 
@@ -101,6 +104,20 @@ def audit_verify() -> None:
         )
         raise typer.Exit(1)
     console.print(f"[green]history intact[/green]: {checked} events verified")
+
+
+@inventory_app.command("check")
+def inventory_check() -> None:
+    """Recompute every stock level from the ledger and open reservations; exit 1 on drift."""
+    container = _container()
+    with container.uow(read_only=True) as uow:
+        checked, drifts = find_drift(uow)
+    if drifts:
+        for drift in drifts:
+            console.print(f"[red]drift[/red] {drift}")
+        console.print(f"[red]{len(drifts)} drift(s)[/red] in {checked} stock levels")
+        raise typer.Exit(1)
+    console.print(f"[green]stock consistent[/green]: {checked} levels match the ledger")
 
 
 @app.command("import")

@@ -228,6 +228,25 @@ class StockRepository:
         rows = self._conn.execute(select(t.allocation_plans).where(p.order_id.in_(ids)))
         return {r.id: {"strategy": r.strategy, "explanation": r.explanation} for r in rows}
 
+    def views(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's allocations as the API shows them, each with its plan's explanation."""
+        held = self.allocations(order_id)
+        plans = self.plans([order_id])
+        return [
+            {
+                "id": a.id,
+                "line_id": a.line_id,
+                "sku": a.sku,
+                "location": a.location,
+                "quantity": a.quantity,
+                "open_quantity": a.open_quantity,
+                "shipped_quantity": a.shipped_quantity,
+                "status": _status(a),
+                **plans.get(a.plan_id, {}),
+            }
+            for a in held
+        ]
+
     def open_reserved_totals(self) -> dict[tuple[str, str], int]:
         a = t.allocations.c
         rows = self._conn.execute(
@@ -248,3 +267,11 @@ class StockRepository:
             ).group_by(m.sku, m.location)
         )
         return {(r.sku, r.location): (int(r.on_hand or 0), int(r.reserved or 0)) for r in rows}
+
+
+def _status(allocation: Allocation) -> str:
+    if allocation.open_quantity:
+        return "reserved" if not allocation.shipped_quantity else "partially_shipped"
+    if allocation.shipped_quantity == allocation.quantity:
+        return "shipped"
+    return "released" if not allocation.shipped_quantity else "closed"

@@ -78,7 +78,8 @@ class OrderOut(BaseModel):
     shipments: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order, *, allocations: list[dict[str, Any]] | None = None) -> OrderOut:
+        """``allocations``: where the order's stock is held (see ``StockRepository.views``)."""
         totals = order.totals
         return cls(
             id=order.id,
@@ -126,7 +127,7 @@ class OrderOut(BaseModel):
                 total=str(totals.total),
             ),
             metadata=order.metadata,
-            allocations=[],
+            allocations=allocations or [],
             shipments=[],
         )
 
