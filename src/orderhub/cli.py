@@ -110,8 +110,11 @@ def audit_verify() -> None:
 def inventory_check() -> None:
     """Recompute every stock level from the ledger and open reservations; exit 1 on drift."""
     container = _container()
-    with container.uow(read_only=True) as uow:
-        checked, drifts = find_drift(uow)
+    try:
+        with container.uow(read_only=True) as uow:
+            checked, drifts = find_drift(uow)
+    finally:
+        container.close()
     if drifts:
         for drift in drifts:
             console.print(f"[red]drift[/red] {drift}")

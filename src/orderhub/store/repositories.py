@@ -36,8 +36,10 @@ def utcnow() -> datetime:
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports rowcount -1 here, which read as "written".
+    stmt = insert(table).values(**values).on_conflict_do_nothing()
+    result = conn.execute(stmt.returning(*table.primary_key.columns))
+    return result.first() is not None
 
 
 class DuplicateOrder(Conflict):
