@@ -90,6 +90,18 @@ def test_waiting_orders_are_served_first_come_first_served(stocked: Container) -
     assert status(stocked, late) == "allocated"
 
 
+def test_waiting_orders_hold_back_only_the_units_they_need(stocked: Container) -> None:
+    early = place(stocked, 1, [("SKU-1", 7), ("SKU-2", 3)])  # short of SKU-2: waits
+    late = place(stocked, 2, [("SKU-1", 1)])  # 8 SKU-1, 7 held back for early: 1 left
+    later = place(stocked, 3, [("SKU-1", 1)])
+    allocate_pending(stocked.uow)
+    assert [status(stocked, i) for i in (early, late, later)] == [
+        "backordered",
+        "allocated",
+        "backordered",
+    ]
+
+
 def test_channel_that_holds_short_orders_puts_them_on_hold(stocked: Container) -> None:
     with stocked.uow() as uow:
         channel = uow.channels.get("app")

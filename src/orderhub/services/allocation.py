@@ -4,7 +4,8 @@ The planner only proposes; the reservation itself is a guarded conditional UPDAT
 (sku, location), taken in that fixed order inside a savepoint. If any guard fails another client
 got there first: the savepoint is rolled back and the planner asked again with fresh figures,
 a bounded number of times. All or nothing per order; a short order waits as ``backordered``
-(first come, first served) or goes ``on_hold`` per its channel's ``insufficient_stock`` setting.
+or goes ``on_hold`` per its channel's ``insufficient_stock`` setting. Waiting is first come,
+first served: the units earlier waiting orders need are held back from later orders.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
 from orderhub.domain.channels import Channel
 from orderhub.domain.inventory import INSUFFICIENT_STOCK, ShortStockPolicy, short_stock_policy
+from orderhub.domain.locations import Location
 from orderhub.domain.orders import LineStatus, Order, OrderLine, OrderStatus
 from orderhub.domain.planning_simple import SimplePlanner
 from orderhub.store import tables as t
@@ -62,8 +64,6 @@ def allocate_order(
         uow.rollback()
         return AllocationOutcome(order.id, order.status)
     channel = uow.channels.get(order.channel)
-    if _waits_behind_earlier(uow, order, lines):
-        return _short(uow, order, lines, channel, None, reason="earlier orders wait for the SKU")
     for attempt in range(1, MAX_ATTEMPTS + 1):
         plan = planner.plan(_request(uow, order, channel, lines))
         if not _covers(plan, lines):
@@ -84,6 +84,8 @@ def _request(
     available = {
         (level.sku, level.location): max(0, level.available) for level in uow.stock.levels(skus)
     }
+    locations = tuple(loc for loc in uow.locations.list() if loc.active)
+    _hold_back(available, _held_for_earlier(uow, order, skus), locations)
     products = {sku: uow.catalog.get(sku) for sku in sorted(skus)}
     requested = []
     for line in lines:
@@ -103,7 +105,7 @@ def _request(
         destination=order.shipping_address,
         placed_at=order.placed_at,
         lines=tuple(requested),
-        locations=tuple(loc for loc in uow.locations.list() if loc.active),
+        locations=locations,
         available=available,
         now=utcnow(),
     )
@@ -181,25 +183,38 @@ def _short(
     return AllocationOutcome(order.id, order.status, plan)
 
 
-def _waits_behind_earlier(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> bool:
-    """First come, first served: an earlier order still waiting for one of these SKUs goes first."""
+def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str, int]:
+    """First come, first served: units that earlier orders still waiting for these SKUs need."""
     o, ol = t.orders.c, t.order_lines.c
     earlier = or_(
         o.placed_at < order.placed_at, and_(o.placed_at == order.placed_at, o.id < order.id)
     )
     stmt = (
-        select(o.id)
-        .join(t.order_lines, ol.order_id == o.id)
+        select(ol.sku, func.sum(ol.quantity).label("q"))
+        .join(t.orders, ol.order_id == o.id)
         .where(
             o.status == OrderStatus.BACKORDERED.value,
             ol.status == LineStatus.BACKORDERED.value,
-            ol.sku.in_(sorted({line.sku for line in lines})),
+            ol.sku.in_(sorted(skus)),
             o.id != order.id,
             earlier,
         )
-        .limit(1)
+        .group_by(ol.sku)
     )
-    return uow.conn.execute(stmt).first() is not None
+    return {r.sku: int(r.q) for r in uow.conn.execute(stmt)}
+
+
+def _hold_back(
+    available: dict[tuple[str, str], int], held: dict[str, int], locations: Sequence[Location]
+) -> None:
+    """Take earlier waiting orders' units out of ``available``, in the simple planner's order."""
+    ordered = sorted(locations, key=lambda loc: (loc.priority, loc.code))
+    for sku, quantity in held.items():
+        for loc in ordered:
+            take = min(quantity, available.get((sku, loc.code), 0))
+            if take:
+                available[(sku, loc.code)] -= take
+                quantity -= take
 
 
 def _order_ids(uow: UnitOfWork, status: OrderStatus, skus: Iterable[str] | None) -> list[str]:
