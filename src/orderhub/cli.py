@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from orderhub.api.app import create_app
 from orderhub.benchmarks import ingest_benchmark
+from orderhub.benchmarks_reservations import reservation_benchmark
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import load_settings
@@ -178,6 +179,12 @@ def demo(
 @app.command("bench")
 def bench(
     orders: Annotated[int, typer.Option(help="orders to ingest in each run")] = 2000,
+    reservations: Annotated[
+        bool,
+        typer.Option(help="also reservations/s on SQLite and PostgreSQL (bench/reservations.py)"),
+    ] = False,
 ) -> None:
     """Measure single-order ingest on SQLite against the raw sqlite3 driver."""
     ingest_benchmark(orders=orders, console=console)
+    if reservations:
+        reservation_benchmark(orders=min(orders, 1000), console=console)
