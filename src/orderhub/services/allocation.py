@@ -128,6 +128,9 @@ def _reserve(uow: UnitOfWork, plan: AllocationPlan) -> bool:
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     for pick in plan.picks:
         wanted[(pick.sku, pick.location)] += pick.quantity
+    if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
+        ((sku, location), quantity), *_ = wanted.items()
+        return uow.stock.reserve(sku, location, quantity)
     try:
         with uow.conn.begin_nested():
             for (sku, location), quantity in sorted(wanted.items()):  # the fixed lock order
