@@ -8,6 +8,7 @@ from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
 from orderhub.services.allocation import allocate_pending
 from tests.conftest import bearer, make_key, native_order
+from tests.integration.inventory_helpers import outbox_events
 
 BER = {
     "code": "ber",
@@ -182,3 +183,20 @@ def test_warehouse_role_adjusts_but_channel_role_may_not(
         client.post("/v1/inventory/adjustments", json=delta, headers=warehouse).status_code == 200
     )
     assert client.post("/v1/inventory/adjustments", json=delta, headers=channel).status_code == 403
+
+
+def test_changing_safety_stock_announces_the_channels_new_available_to_sell(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    setup_locations(client, admin)
+    stock = {"sku": "SKU-1", "location": "ber", "delta": 5, "reason": "receipt"}
+    client.post("/v1/inventory/adjustments", json=stock, headers=admin)
+    before = len(outbox_events(seeded, "inventory.available_changed"))
+    client.patch("/v1/channels/web", json={"safety_stock": 2}, headers=admin)
+    client.put("/v1/channels/app/safety-stock/SKU-1", json={"safety_stock": 4}, headers=admin)
+    client.put("/v1/channels/app/safety-stock/SKU-1", json={"safety_stock": 4}, headers=admin)
+    changed = outbox_events(seeded, "inventory.available_changed")[before:]
+    assert [(e["channel"], e["sku"], e["previous"], e["available"]) for e in changed] == [
+        ("web", "SKU-1", 5, 3),
+        ("app", "SKU-1", 5, 1),
+    ]
