@@ -192,15 +192,21 @@ def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str
     earlier = or_(
         o.placed_at < order.placed_at, and_(o.placed_at == order.placed_at, o.id < order.id)
     )
+    # Waiting orders first (few, by the status index), then their lines: the other way round
+    # SQLite's planner may walk every line of a popular SKU.
+    waiting = list(
+        uow.conn.execute(
+            select(o.id).where(o.status == OrderStatus.BACKORDERED.value, o.id != order.id, earlier)
+        ).scalars()
+    )
+    if not waiting:
+        return {}
     stmt = (
         select(ol.sku, func.sum(ol.quantity).label("q"))
-        .join(t.orders, ol.order_id == o.id)
         .where(
-            o.status == OrderStatus.BACKORDERED.value,
+            ol.order_id.in_(waiting),
             ol.status == LineStatus.BACKORDERED.value,
             ol.sku.in_(sorted(skus)),
-            o.id != order.id,
-            earlier,
         )
         .group_by(ol.sku)
     )
