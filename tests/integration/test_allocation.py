@@ -7,7 +7,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from orderhub.bootstrap import Container
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest
 from orderhub.domain.errors import Conflict
+from orderhub.domain.planning_simple import SimplePlanner
 from orderhub.services import messagebus
 from orderhub.services.allocation import allocate_order, allocate_pending
 from orderhub.services.inventory import consume_for_shipment
@@ -179,3 +181,31 @@ def test_stock_ledger_refuses_update_and_delete(stocked: Container) -> None:
     ):
         with stocked.engine.connect() as conn, pytest.raises(DBAPIError):
             conn.execute(text(statement))
+
+
+class SpyPlanner(SimplePlanner):
+    """The simple planner, remembering what it was asked (a planner only sees the request)."""
+
+    def __init__(self) -> None:
+        self.requests: list[AllocationRequest] = []
+
+    def plan(self, request: AllocationRequest) -> AllocationPlan:
+        self.requests.append(request)
+        return super().plan(request)
+
+
+def test_planner_sees_availability_and_orders_allocated_today_per_location(
+    stocked: Container,
+) -> None:
+    first = place(stocked, 1, [("SKU-1", 1)])
+    second = place(stocked, 2, [("SKU-1", 1), ("SKU-2", 1)])
+    spy = SpyPlanner()
+    with stocked.uow() as uow:
+        allocate_order(uow, order_id=first, planner=spy)
+    with stocked.uow() as uow:
+        allocate_order(uow, order_id=second, planner=spy)
+    before, after = spy.requests
+    assert before.orders_today == {}
+    assert after.orders_today == {"a": 1}
+    assert after.available == {("SKU-1", "a"): 2, ("SKU-1", "b"): 5, ("SKU-2", "b"): 2}
+    assert [loc.code for loc in after.locations] == ["a", "b"]

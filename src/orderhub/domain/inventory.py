@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from orderhub.domain.channels import Channel
 from orderhub.domain.locations import Location
@@ -103,3 +104,8 @@ def available_to_sell(
         if loc.code in levels and serves(loc, channel)
     )
     return max(0, total - safety_stock)
+
+
+def local_day(location: Location, now: datetime) -> str:
+    """The location's calendar day at ``now`` (capacity counts per local day)."""
+    return now.astimezone(ZoneInfo(location.timezone)).date().isoformat()

@@ -19,7 +19,12 @@ from sqlalchemy import and_, func, or_, select
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
 from orderhub.domain.channels import Channel
-from orderhub.domain.inventory import INSUFFICIENT_STOCK, ShortStockPolicy, short_stock_policy
+from orderhub.domain.inventory import (
+    INSUFFICIENT_STOCK,
+    ShortStockPolicy,
+    local_day,
+    short_stock_policy,
+)
 from orderhub.domain.locations import Location
 from orderhub.domain.orders import LineStatus, Order, OrderLine, OrderStatus
 from orderhub.domain.planning_simple import SimplePlanner
@@ -65,12 +70,13 @@ def allocate_order(
         return AllocationOutcome(order.id, order.status)
     channel = uow.channels.get(order.channel)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        plan = planner.plan(_request(uow, order, channel, lines))
+        request = _request(uow, order, channel, lines)
+        plan = planner.plan(request)
         if not _covers(plan, lines):
             outcome = _short(uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK)
             return AllocationOutcome(outcome.order_id, outcome.status, plan, attempt)
         if _reserve(uow, plan):
-            _record(uow, order, plan)
+            _record(uow, order, plan, request.locations)
             uow.commit()
             return AllocationOutcome(order.id, order.status, plan, attempt)
     uow.rollback()
@@ -86,6 +92,8 @@ def _request(
     }
     locations = tuple(loc for loc in uow.locations.list() if loc.active)
     _hold_back(available, _held_for_earlier(uow, order, skus), locations)
+    now = utcnow()
+    days = {loc.code: local_day(loc, now) for loc in locations}
     products = {sku: uow.catalog.get(sku) for sku in sorted(skus)}
     requested = []
     for line in lines:
@@ -107,7 +115,8 @@ def _request(
         lines=tuple(requested),
         locations=locations,
         available=available,
-        now=utcnow(),
+        now=now,
+        orders_today=uow.stock.orders_today(days),
     )
 
 
@@ -141,8 +150,14 @@ def _reserve(uow: UnitOfWork, plan: AllocationPlan) -> bool:
     return True
 
 
-def _record(uow: UnitOfWork, order: Order, plan: AllocationPlan) -> None:
+def _record(
+    uow: UnitOfWork, order: Order, plan: AllocationPlan, locations: Sequence[Location]
+) -> None:
     plan_id = uow.stock.add_plan(order.id, plan)
+    now = utcnow()
+    for location in locations:
+        if location.code in plan.locations:
+            uow.stock.count_order(location.code, local_day(location, now))
     for pick in sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id)):
         uow.stock.record_reservation(pick, order.id)
         uow.stock.add_allocation(pick, order_id=order.id, plan_id=plan_id)

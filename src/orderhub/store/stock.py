@@ -247,6 +247,27 @@ class StockRepository:
             for a in held
         ]
 
+    def orders_today(self, days: dict[str, str]) -> dict[str, int]:
+        """Location → orders allocated there on its local day (``days``: location → day)."""
+        if not days:
+            return {}
+        d = t.location_daily_orders.c
+        rows = self._conn.execute(
+            select(d.location, d.day, d.orders).where(d.location.in_(sorted(days)))
+        )
+        return {r.location: r.orders for r in rows if days[r.location] == r.day}
+
+    def count_order(self, location: str, day: str) -> None:
+        d = t.location_daily_orders.c
+        if not insert_ignoring_duplicates(
+            self._conn, t.location_daily_orders, {"location": location, "day": day, "orders": 1}
+        ):
+            self._conn.execute(
+                update(t.location_daily_orders)
+                .where(d.location == location, d.day == day)
+                .values(orders=d.orders + 1)
+            )
+
     def open_reserved_totals(self) -> dict[tuple[str, str], int]:
         a = t.allocations.c
         rows = self._conn.execute(

@@ -336,3 +336,12 @@ channel_availability = Table(
     Column("available", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Orders allocated per location and local day: the capacity figure planners see.
+location_daily_orders = Table(
+    "location_daily_orders",
+    metadata,
+    Column("location", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),  # ISO date in the location's time zone
+    Column("orders", Integer, nullable=False),
+)

@@ -147,6 +147,13 @@ def upgrade() -> None:
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.create_index("ix_allocations_order_id", ["order_id"], unique=False)
         batch_op.create_index("ix_allocations_sku_location", ["sku", "location"], unique=False)
+    op.create_table(
+        "location_daily_orders",
+        sa.Column("location", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("location", "day", name=op.f("pk_location_daily_orders")),
+    )
     _refuse_changes_to_ledger()
 
 
@@ -195,6 +202,7 @@ def _allow_changes_to_ledger() -> None:
 
 def downgrade() -> None:
     _allow_changes_to_ledger()
+    op.drop_table("location_daily_orders")
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.drop_index("ix_allocations_sku_location")
         batch_op.drop_index("ix_allocations_order_id")
