@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from orderhub.api.app import create_app
 from orderhub.benchmarks import ingest_benchmark
+from orderhub.benchmarks_reservations import reservation_benchmark
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
@@ -21,6 +22,7 @@ from orderhub.domain.access import Role
 from orderhub.domain.errors import NotNormalizable
 from orderhub.services.channel_orders import receive_channel_order
 from orderhub.services.ingest import ingest_order
+from orderhub.services.inventory_check import find_drift
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
 
@@ -33,6 +35,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+inventory_app = typer.Typer(help="Stock levels and their ledger.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
 
 console = Console(stderr=True)
 
@@ -105,6 +109,23 @@ def audit_verify() -> None:
             )
             raise typer.Exit(1)
         console.print(f"[green]history intact[/green]: {checked} events verified")
+
+
+@inventory_app.command("check")
+def inventory_check() -> None:
+    """Recompute every stock level from the ledger and open reservations; exit 1 on drift."""
+    container = _container()
+    try:
+        with container.uow(read_only=True) as uow:
+            checked, drifts = find_drift(uow)
+    finally:
+        container.close()
+    if drifts:
+        for drift in drifts:
+            console.print(f"[red]drift[/red] {drift}")
+        console.print(f"[red]{len(drifts)} drift(s)[/red] in {checked} stock levels")
+        raise typer.Exit(1)
+    console.print(f"[green]stock consistent[/green]: {checked} levels match the ledger")
 
 
 @app.command("import")
@@ -198,6 +219,12 @@ def demo(
 @app.command("bench")
 def bench(
     orders: Annotated[int, typer.Option(help="orders to ingest in each run")] = 2000,
+    reservations: Annotated[
+        bool,
+        typer.Option(help="also reservations/s on SQLite and PostgreSQL (bench/reservations.py)"),
+    ] = False,
 ) -> None:
     """Measure single-order ingest on SQLite against the raw sqlite3 driver."""
     ingest_benchmark(orders=orders, console=console)
+    if reservations:
+        reservation_benchmark(orders=min(orders, 1000), console=console)

@@ -15,16 +15,24 @@ from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.channels.demo_payloads import demo_channel_orders
 from orderhub.config import Settings
+from orderhub.demo_inventory import print_stock, seed_inventory
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.services.allocation import allocate_pending
 from orderhub.services.channel_orders import receive_all
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade
 
 DEMO_CHANNELS = [
     Channel(code="web", name="Own web store", kind=ChannelKind.NATIVE, safety_stock=2),
-    Channel(code="app", name="Mobile app", kind=ChannelKind.NATIVE, safety_stock=1),
+    Channel(
+        code="app",
+        name="Mobile app",
+        kind=ChannelKind.NATIVE,
+        safety_stock=1,
+        settings={"insufficient_stock": "hold"},
+    ),
     Channel(code="partner", name="Distributor CSV feed", kind=ChannelKind.CSV),
     Channel(code="shopify", name="Shopify store", kind=ChannelKind.SHOPIFY,
             webhook_secret="demo-shopify-secret"),  # noqa: S106 (demo only)
@@ -67,6 +75,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
         uow.catalog.map_sku("partner", "DIST-0001", "TSHIRT-BLK-M")
         key = uow.api_keys.create(role=Role.ADMIN, name="demo admin")
         uow.commit()
+    seed_inventory(container)
     now = datetime.now(UTC)
     for number in range(orders):
         payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)
@@ -80,6 +89,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
     people = [email for _name, email, *_rest in _PEOPLE]
     channel_orders = demo_channel_orders(_PRICES, people, now=now, rng=rng)
     receive_all(lambda: container.uow(actor="demo"), channel_orders)
+    allocate_pending(container.uow)  # until the outbox worker runs the order.received consumer
     return key
 
 
@@ -120,6 +130,7 @@ def run_demo(*, database: Path, port: int, console: Console) -> None:
     container = bootstrap(settings)
     upgrade(container.engine)
     key = seed(container)
+    print_stock(container, console)
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
     console.print("Try:  curl -H 'Authorization: Bearer $KEY' " + url + "/v1/orders")

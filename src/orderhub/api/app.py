@@ -11,6 +11,8 @@ from orderhub.api.routes import (
     channel_webhooks,
     channels,
     health,
+    inventory,
+    locations,
     orders,
     products,
     quarantine,
@@ -30,7 +32,16 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     problems.install(app)
     v1 = APIRouter(prefix="/v1")
-    for module in (health, orders, channels, channel_webhooks, products, quarantine):
+    for module in (
+        health,
+        orders,
+        channels,
+        channel_webhooks,
+        products,
+        quarantine,
+        locations,
+        inventory,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)

@@ -129,3 +129,25 @@ class OrderChannelUpdated(OrderEvent):
 
     type: ClassVar[str] = "order.channel_updated"
     changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderAllocated(OrderEvent):
+    type: ClassVar[str] = "order.allocated"
+    strategy: str
+    allocations: tuple[dict[str, Any], ...]  # {line_id, sku, location, quantity}
+
+
+@dataclass(frozen=True)
+class InventoryAvailableChanged(DomainEvent):
+    """A channel's available-to-sell for a SKU changed (one per channel and SKU per commit)."""
+
+    type: ClassVar[str] = "inventory.available_changed"
+    sku: str
+    channel: str
+    available: int
+    previous: int | None
+
+    @property
+    def stream(self) -> str:
+        return f"inventory:{self.sku}"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orderhub.services.allocation import allocate_order
 from orderhub.store.unit_of_work import UnitOfWork
 
 
@@ -39,6 +40,13 @@ class Consumer:
         return event_type in self.event_types
 
 
+def _allocate_received(uow: UnitOfWork, message: Message) -> None:
+    """A new order: reserve its stock (idempotent: an allocated order is left alone)."""
+    allocate_order(uow, order_id=message.data["order_id"])
+
+
 def internal_consumers() -> list[Consumer]:
     """The one list of internal consumers; each capability adds its own here."""
-    return []
+    return [
+        Consumer("inventory.allocate", frozenset({"order.received"}), _allocate_received),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -234,4 +235,123 @@ channel_sync_cursors = Table(
     Column("last_updated_at", UTCDateTime),
     Column("last_run_at", UTCDateTime, nullable=False),
     Column("last_result", JsonColumn, nullable=False, default=dict),
+)
+
+# --- Inventory: locations, stock levels, the stock ledger, allocations, availability ---
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("address", JsonColumn, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("channels", JsonColumn),  # None: may serve every channel
+    Column("serves_countries", JsonColumn),
+    Column("daily_capacity", Integer),
+    Column("cutoff", String(5)),  # "HH:MM" local time
+    Column("provider", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("settings", JsonColumn, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Kept incrementally, always equal to the sum of stock_movements (``orderhub inventory check``).
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("last_count_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    Index("ix_stock_levels_location", "location"),
+)
+
+# Append-only: triggers refuse UPDATE and DELETE (see migration 0002).
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("sku", String(128), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("on_hand_delta", Integer, nullable=False),
+    Column("reserved_delta", Integer, nullable=False),
+    Column("reason", String(200)),
+    Column("reference", String(200)),
+    Column("order_line_id", String(36)),
+    Column("counted", Integer),
+    Column("as_of", UTCDateTime),
+    Column("stale", Boolean, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index("ix_stock_movements_sku_location", "sku", "location"),
+)
+
+# Units of an order line held at a location; open_quantity is what is still reserved.
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("line_id", String(36), ForeignKey("order_lines.id"), nullable=False),
+    Column("plan_id", String(36), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("open_quantity", Integer, nullable=False),
+    Column("shipped_quantity", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("open_quantity >= 0", name="open_quantity_not_negative"),
+    Index("ix_allocations_order_id", "order_id"),
+    Index("ix_allocations_sku_location", "sku", "location"),
+)
+
+# Every plan a planner made for an order, with its explanation (what the API shows).
+allocation_plans = Table(
+    "allocation_plans",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("strategy", String(64), nullable=False),
+    Column("explanation", JsonColumn, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_allocation_plans_order_id", "order_id"),
+)
+
+channel_safety_stock = Table(
+    "channel_safety_stock",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("sku", String(128), primary_key=True),
+    Column("safety_stock", Integer, nullable=False),
+)
+
+# The available-to-sell last announced per (channel, SKU): change events compare against it.
+channel_availability = Table(
+    "channel_availability",
+    metadata,
+    Column("channel_code", String(64), primary_key=True),
+    Column("sku", String(128), primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Orders allocated per location and local day: the capacity figure planners see.
+location_daily_orders = Table(
+    "location_daily_orders",
+    metadata,
+    Column("location", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),  # ISO date in the location's time zone
+    Column("orders", Integer, nullable=False),
 )

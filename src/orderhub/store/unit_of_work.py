@@ -17,7 +17,9 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from orderhub.domain.events import DomainEvent
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
+from orderhub.store.availability import AvailabilityRepository
 from orderhub.store.db import READ_ONLY
+from orderhub.store.locations import LocationRepository
 from orderhub.store.quarantine import QuarantineRepository
 from orderhub.store.repositories import (
     CatalogRepository,
@@ -26,6 +28,7 @@ from orderhub.store.repositories import (
     OrderRepository,
     utcnow,
 )
+from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
 
 
@@ -39,6 +42,9 @@ class UnitOfWork:
     api_keys: ApiKeyRepository
     users: UserRepository
     sync_cursors: SyncCursorRepository
+    locations: LocationRepository
+    stock: StockRepository
+    availability: AvailabilityRepository
 
     def __init__(
         self,
@@ -73,6 +79,10 @@ class UnitOfWork:
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
+        self.locations = LocationRepository(self.conn)
+        touched: set[str] = set()
+        self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
+        self.availability = AvailabilityRepository(self.conn, touched=touched)
         self._loose_events = []
 
     def __exit__(
@@ -110,6 +120,7 @@ class UnitOfWork:
             )
             outbox.add(self.conn, order.events, actor=self.actor, occurred_at=now, ids=ids)
             order.events.clear()
+        self._loose_events.extend(self.availability.announce())  # coalesced per channel+SKU
         outbox.add(self.conn, self._loose_events, actor=self.actor, occurred_at=now)
         assert self._tx is not None
         self._tx.commit()

@@ -138,6 +138,8 @@ def patch_channel(
         for name, value in changes.items():
             setattr(channel, name, value)
         uow.channels.save(channel)
+        if {"safety_stock", "locations_allowed", "active"} & changes.keys():
+            uow.availability.touch_all()  # available-to-sell may change for every SKU
         uow.commit()
     return ChannelOut.of(channel)
 

@@ -33,7 +33,12 @@ def load_visible(uow: UnitOfWork, principal: Principal, order_id: str) -> OrderO
     channel = queries.order_channel(uow.conn, order_id)
     if channel is None or not visible_to(principal, channel):
         raise NotFound(f"order {order_id} not found")
-    return OrderOut.of(uow.orders.get(order_id))
+    return order_out(uow, order_id)
+
+
+def order_out(uow: UnitOfWork, order_id: str) -> OrderOut:
+    """The order with its allocations."""
+    return OrderOut.of(uow.orders.get(order_id), allocations=uow.stock.views(order_id))
 
 
 @router.post(
@@ -71,7 +76,7 @@ def create_order(
             )
             return JSONResponse(quarantined.model_dump(), status_code=202)
         assert result.order_id
-        order = OrderOut.of(uow.orders.get(result.order_id))
+        order = order_out(uow, result.order_id)
     if result.outcome == ingest.Outcome.EXISTING:
         response.status_code = 200
     response.headers["Location"] = f"/v1/orders/{order.id}"
@@ -106,7 +111,7 @@ def list_orders(
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)
-        items = [OrderOut.of(uow.orders.get(order_id)) for order_id in ids]
+        items = [order_out(uow, order_id) for order_id in ids]
     return OrderPage(items=items, next_cursor=next_cursor)
 
 
@@ -154,4 +159,4 @@ def cancel(order_id: str, body: CancelIn, principal: Manager, container: Contain
     with container.uow(actor=principal.actor) as uow:
         load_visible(uow, principal, order_id)
         cancel_order(uow, order_id=order_id, reason=body.reason, units=units)
-        return OrderOut.of(uow.orders.get(order_id))
+        return order_out(uow, order_id)

@@ -79,7 +79,8 @@ class OrderOut(BaseModel):
     shipments: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order, *, allocations: list[dict[str, Any]] | None = None) -> OrderOut:
+        """``allocations``: where the order's stock is held (see ``StockRepository.views``)."""
         totals = order.totals
         return cls(
             id=order.id,
@@ -128,7 +129,7 @@ class OrderOut(BaseModel):
                 total=str(totals.total),
             ),
             metadata=order.metadata,
-            allocations=[],
+            allocations=allocations or [],
             shipments=[],
         )
 

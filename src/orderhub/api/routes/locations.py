@@ -1,0 +1,159 @@
+"""Locations: warehouses, stores, 3PLs and drop-shippers that hold stock and fill orders."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orderhub.api.deps import ContainerDep, require
+from orderhub.domain.access import Permission
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.store.access import Principal
+
+router = APIRouter(prefix="/locations", tags=["locations"])
+
+Reader = Annotated[Principal, Depends(require(Permission.INVENTORY_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.INVENTORY_WRITE))]
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_REQUIRED = frozenset(
+    {"name", "kind", "address", "timezone", "active", "provider", "priority", "settings"}
+)
+
+
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=200)
+    line1: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+class LocationPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: LocationKind | None = None
+    address: AddressIn | None = None
+    timezone: str | None = Field(default=None, examples=["Europe/Berlin"])
+    active: bool | None = None
+    channels: list[str] | None = Field(default=None, description="null: every channel")
+    serves_countries: list[str] | None = None
+    daily_capacity: int | None = Field(default=None, ge=0)
+    cutoff: time | None = Field(default=None, description="local order cut-off, HH:MM")
+    provider: str | None = Field(default=None, min_length=1, max_length=64)
+    priority: int | None = Field(default=None, ge=0, description="lower is preferred")
+    settings: dict[str, Any] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _check_timezone(value)
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind
+    address: AddressIn
+    timezone: str = "UTC"
+    active: bool = True
+    channels: list[str] | None = None
+    serves_countries: list[str] | None = None
+    daily_capacity: int | None = Field(default=None, ge=0)
+    cutoff: time | None = None
+    provider: str = Field(default="warehouse", min_length=1, max_length=64)
+    priority: int = Field(default=100, ge=0)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _check_timezone(value)
+
+    def to_location(self) -> Location:
+        values = self.model_dump(exclude={"address"})
+        return Location(**values, address=LocationAddress(**self.address.model_dump()))
+
+
+class LocationOut(LocationIn):
+    @classmethod
+    def of(cls, location: Location) -> LocationOut:
+        return cls(
+            code=location.code,
+            name=location.name,
+            kind=location.kind,
+            address=AddressIn(**vars(location.address)),
+            timezone=location.timezone,
+            active=location.active,
+            channels=location.channels,
+            serves_countries=location.serves_countries,
+            daily_capacity=location.daily_capacity,
+            cutoff=location.cutoff,
+            provider=location.provider,
+            priority=location.priority,
+            settings=location.settings,
+        )
+
+
+@router.post("", status_code=201, response_model=LocationOut)
+def create_location(
+    body: LocationIn, principal: Writer, container: ContainerDep, response: Response
+) -> LocationOut:
+    location = body.to_location()
+    with container.uow(actor=principal.actor) as uow:
+        uow.locations.add(location)
+        uow.commit()
+    response.headers["Location"] = f"/v1/locations/{location.code}"
+    return LocationOut.of(location)
+
+
+@router.get("", response_model=list[LocationOut])
+def list_locations(principal: Reader, container: ContainerDep) -> list[LocationOut]:
+    with container.uow(read_only=True) as uow:
+        return [LocationOut.of(loc) for loc in uow.locations.list()]
+
+
+@router.get("/{code}", response_model=LocationOut)
+def get_location(code: str, principal: Reader, container: ContainerDep) -> LocationOut:
+    with container.uow(read_only=True) as uow:
+        return LocationOut.of(uow.locations.get(code))
+
+
+@router.patch("/{code}", response_model=LocationOut)
+def patch_location(
+    code: str, body: LocationPatch, principal: Writer, container: ContainerDep
+) -> LocationOut:
+    """Change some fields; channels, activity and priority change what channels may sell."""
+    changes = body.model_dump(exclude_unset=True)
+    with container.uow(actor=principal.actor) as uow:
+        location = uow.locations.get(code)
+        for name, value in changes.items():
+            if value is None and name in _REQUIRED:
+                continue  # null for a field that must have a value: left as it is
+            if name == "address":
+                value = LocationAddress(**value)
+            setattr(location, name, value)
+        uow.locations.save(location)
+        uow.availability.touch_all()
+        uow.commit()
+    return LocationOut.of(location)

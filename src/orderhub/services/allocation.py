@@ -1,0 +1,273 @@
+"""Allocation: reserve stock for an order's lines where a :class:`Planner` says, or let it wait.
+
+The planner only proposes; the reservation itself is a guarded conditional UPDATE per
+(sku, location), taken in that fixed order inside a savepoint. If any guard fails another client
+got there first: the savepoint is rolled back and the planner asked again with fresh figures,
+a bounded number of times. All or nothing per order; a short order waits as ``backordered``
+or goes ``on_hold`` per its channel's ``insufficient_stock`` setting. Waiting is first come,
+first served: the units earlier waiting orders need are held back from later orders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from orderhub.domain import events
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
+from orderhub.domain.channels import Channel
+from orderhub.domain.inventory import (
+    INSUFFICIENT_STOCK,
+    ShortStockPolicy,
+    local_day,
+    short_stock_policy,
+)
+from orderhub.domain.locations import Location
+from orderhub.domain.orders import LineStatus, Order, OrderLine, OrderStatus
+from orderhub.domain.planning_simple import SimplePlanner
+from orderhub.store import tables as t
+from orderhub.store.repositories import utcnow
+from orderhub.store.unit_of_work import UnitOfWork
+
+ALLOCATABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.BACKORDERED})
+WANTING = frozenset({LineStatus.OPEN, LineStatus.BACKORDERED})
+MAX_ATTEMPTS = 10
+
+
+def default_planner() -> Planner:
+    """The planner used when none is given; routing's planner replaces it here."""
+    return SimplePlanner()
+
+
+@dataclass(frozen=True)
+class AllocationOutcome:
+    order_id: str
+    status: OrderStatus
+    plan: AllocationPlan | None = None
+    attempts: int = 0
+    contended: bool = False  # every attempt lost its race: left as it was, try again later
+
+
+class _LostRace(Exception):
+    """A guarded UPDATE found fewer units than planned: someone reserved them first."""
+
+
+def allocate_order(
+    uow: UnitOfWork, *, order_id: str, planner: Planner | None = None
+) -> AllocationOutcome:
+    """Reserve every wanted line of the order, or apply the channel's shortage policy; commits.
+
+    Idempotent: an order that is not ``received`` or ``backordered`` is left alone.
+    """
+    planner = planner or default_planner()
+    order = uow.orders.get(order_id, for_update=True)
+    lines = [line for line in order.lines if line.status in WANTING]
+    if order.status not in ALLOCATABLE or not lines:
+        uow.rollback()
+        return AllocationOutcome(order.id, order.status)
+    channel = uow.channels.get(order.channel)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        request = _request(uow, order, channel, lines)
+        plan = planner.plan(request)
+        if not _covers(plan, lines):
+            outcome = _short(uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK)
+            return AllocationOutcome(outcome.order_id, outcome.status, plan, attempt)
+        if _reserve(uow, plan):
+            _record(uow, order, plan, request.locations)
+            uow.commit()
+            return AllocationOutcome(order.id, order.status, plan, attempt)
+    uow.rollback()
+    return AllocationOutcome(order.id, order.status, None, MAX_ATTEMPTS, contended=True)
+
+
+def _request(
+    uow: UnitOfWork, order: Order, channel: Channel, lines: Sequence[OrderLine]
+) -> AllocationRequest:
+    skus = {line.sku for line in lines}
+    available = {
+        (level.sku, level.location): max(0, level.available) for level in uow.stock.levels(skus)
+    }
+    locations = tuple(loc for loc in uow.locations.list() if loc.active)
+    _hold_back(available, _held_for_earlier(uow, order, skus), locations)
+    now = utcnow()
+    days = {loc.code: local_day(loc, now) for loc in locations}
+    products = {sku: uow.catalog.get(sku) for sku in sorted(skus)}
+    requested = []
+    for line in lines:
+        product = products[line.sku]
+        requested.append(
+            RequestedLine(
+                line.id,
+                line.sku,
+                line.quantity,
+                product.weight_grams if product else 0,
+                product.attributes if product else {},
+            )
+        )
+    return AllocationRequest(
+        order_id=order.id,
+        channel=channel,
+        destination=order.shipping_address,
+        placed_at=order.placed_at,
+        lines=tuple(requested),
+        locations=locations,
+        available=available,
+        now=now,
+        orders_today=uow.stock.orders_today(days),
+    )
+
+
+def _covers(plan: AllocationPlan, lines: Sequence[OrderLine]) -> bool:
+    """All or nothing: every wanted line fully picked, with its own SKU, nothing else."""
+    if not plan.feasible:
+        return False
+    picked: dict[str, int] = defaultdict(int)
+    sku_of = {line.id: line.sku for line in lines}
+    for pick in plan.picks:
+        if pick.quantity <= 0 or sku_of.get(pick.line_id) != pick.sku:
+            return False
+        picked[pick.line_id] += pick.quantity
+    return all(picked[line.id] == line.quantity for line in lines)
+
+
+def _reserve(uow: UnitOfWork, plan: AllocationPlan) -> bool:
+    wanted: dict[tuple[str, str], int] = defaultdict(int)
+    for pick in plan.picks:
+        wanted[(pick.sku, pick.location)] += pick.quantity
+    if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
+        ((sku, location), quantity), *_ = wanted.items()
+        return uow.stock.reserve(sku, location, quantity)
+    try:
+        with uow.conn.begin_nested():
+            for (sku, location), quantity in sorted(wanted.items()):  # the fixed lock order
+                if not uow.stock.reserve(sku, location, quantity):
+                    raise _LostRace
+    except _LostRace:
+        return False
+    return True
+
+
+def _record(
+    uow: UnitOfWork, order: Order, plan: AllocationPlan, locations: Sequence[Location]
+) -> None:
+    plan_id = uow.stock.add_plan(order.id, plan)
+    now = utcnow()
+    for location in locations:
+        if location.code in plan.locations:
+            uow.stock.count_order(location.code, local_day(location, now))
+    for pick in sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id)):
+        uow.stock.record_reservation(pick, order.id)
+        uow.stock.add_allocation(pick, order_id=order.id, plan_id=plan_id)
+    for line_id in sorted({pick.line_id for pick in plan.picks}):
+        order.set_line_status(line_id, LineStatus.ALLOCATED)
+    order.transition_to(OrderStatus.ALLOCATED)
+    order.events.append(
+        events.OrderAllocated(
+            order.id,
+            plan.strategy,
+            tuple(
+                {"line_id": p.line_id, "sku": p.sku, "location": p.location, "quantity": p.quantity}
+                for p in plan.picks
+            ),
+        )
+    )
+
+
+def _short(
+    uow: UnitOfWork,
+    order: Order,
+    lines: Sequence[OrderLine],
+    channel: Channel,
+    plan: AllocationPlan | None,
+    *,
+    reason: str,
+) -> AllocationOutcome:
+    """Stock is short: the order waits (backordered) or goes on hold; it is never lost."""
+    if order.status == OrderStatus.BACKORDERED:
+        uow.rollback()  # still waiting: nothing new to record
+        return AllocationOutcome(order.id, order.status, plan)
+    if plan is not None:
+        uow.stock.add_plan(order.id, plan)
+    if short_stock_policy(channel) == ShortStockPolicy.HOLD:
+        order.transition_to(OrderStatus.ON_HOLD, reason=INSUFFICIENT_STOCK)
+    else:
+        for line in lines:
+            order.set_line_status(line.id, LineStatus.BACKORDERED)
+        order.transition_to(OrderStatus.BACKORDERED, reason=reason)
+    uow.commit()
+    return AllocationOutcome(order.id, order.status, plan)
+
+
+def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str, int]:
+    """First come, first served: units that earlier orders still waiting for these SKUs need."""
+    o, ol = t.orders.c, t.order_lines.c
+    earlier = or_(
+        o.placed_at < order.placed_at, and_(o.placed_at == order.placed_at, o.id < order.id)
+    )
+    # Waiting orders first (few, by the status index), then their lines: the other way round
+    # SQLite's planner may walk every line of a popular SKU.
+    waiting = list(
+        uow.conn.execute(
+            select(o.id).where(o.status == OrderStatus.BACKORDERED.value, o.id != order.id, earlier)
+        ).scalars()
+    )
+    if not waiting:
+        return {}
+    stmt = (
+        select(ol.sku, func.sum(ol.quantity).label("q"))
+        .where(
+            ol.order_id.in_(waiting),
+            ol.status == LineStatus.BACKORDERED.value,
+            ol.sku.in_(sorted(skus)),
+        )
+        .group_by(ol.sku)
+    )
+    return {r.sku: int(r.q) for r in uow.conn.execute(stmt)}
+
+
+def _hold_back(
+    available: dict[tuple[str, str], int], held: dict[str, int], locations: Sequence[Location]
+) -> None:
+    """Take earlier waiting orders' units out of ``available``, in the simple planner's order."""
+    ordered = sorted(locations, key=lambda loc: (loc.priority, loc.code))
+    for sku, quantity in held.items():
+        for loc in ordered:
+            take = min(quantity, available.get((sku, loc.code), 0))
+            if take:
+                available[(sku, loc.code)] -= take
+                quantity -= take
+
+
+def _order_ids(uow: UnitOfWork, status: OrderStatus, skus: Iterable[str] | None) -> list[str]:
+    o, ol = t.orders.c, t.order_lines.c
+    stmt = select(o.id, o.placed_at).where(o.status == status.value)
+    if skus is not None:
+        stmt = stmt.where(
+            o.id.in_(select(ol.order_id).where(ol.sku.in_(sorted(skus)), ol.status.in_(WANTING)))
+        )
+    return [r.id for r in uow.conn.execute(stmt.order_by(o.placed_at, o.id))]
+
+
+def allocate_waiting(
+    uow: UnitOfWork, *, skus: Iterable[str] | None = None, planner: Planner | None = None
+) -> list[AllocationOutcome]:
+    """Stock arrived: allocate backordered orders wanting these SKUs, in placement order."""
+    ids = _order_ids(uow, OrderStatus.BACKORDERED, skus)
+    uow.rollback()
+    return [allocate_order(uow, order_id=i, planner=planner) for i in ids]
+
+
+def allocate_pending(
+    uow_factory: Callable[[], UnitOfWork], *, planner: Planner | None = None
+) -> list[AllocationOutcome]:
+    """Allocate every ``received`` order in placement order (until the outbox worker runs)."""
+    with uow_factory() as uow:
+        ids = _order_ids(uow, OrderStatus.RECEIVED, None)
+    outcomes = []
+    for order_id in ids:
+        with uow_factory() as uow:
+            outcomes.append(allocate_order(uow, order_id=order_id, planner=planner))
+    return outcomes

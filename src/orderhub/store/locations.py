@@ -1,0 +1,81 @@
+"""Locations: load and save the pure :class:`~orderhub.domain.locations.Location`."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import time
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from orderhub.domain.errors import Conflict, NotFound
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.store import tables as t
+from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+
+_FIELDS = (
+    "name", "kind", "address", "timezone", "active", "channels", "serves_countries",
+    "daily_capacity", "cutoff", "provider", "priority", "settings",
+)  # fmt: skip
+
+
+class LocationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, code: str) -> Location:
+        row = self._conn.execute(select(t.locations).where(t.locations.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"location {code!r} not found")
+        return _to_location(row)
+
+    def list(self) -> list[Location]:
+        rows = self._conn.execute(select(t.locations).order_by(t.locations.c.code))
+        return [_to_location(r) for r in rows]
+
+    def existing(self, codes: set[str]) -> set[str]:
+        if not codes:
+            return set()
+        rows = self._conn.execute(select(t.locations.c.code).where(t.locations.c.code.in_(codes)))
+        return {r.code for r in rows}
+
+    def add(self, location: Location) -> None:
+        now = utcnow()
+        row = {"code": location.code, "created_at": now, "updated_at": now, **_values(location)}
+        if not insert_ignoring_duplicates(self._conn, t.locations, row):
+            raise Conflict(f"location {location.code!r} exists already")
+
+    def save(self, location: Location) -> None:
+        self._conn.execute(
+            update(t.locations)
+            .where(t.locations.c.code == location.code)
+            .values(updated_at=utcnow(), **_values(location))
+        )
+
+
+def _values(location: Location) -> dict[str, Any]:
+    values = {name: getattr(location, name) for name in _FIELDS}
+    values["kind"] = location.kind.value
+    values["address"] = {
+        k: v for k, v in dataclasses.asdict(location.address).items() if v is not None
+    }
+    values["cutoff"] = location.cutoff.strftime("%H:%M") if location.cutoff else None
+    return values
+
+
+def _to_location(row: Row[Any]) -> Location:
+    return Location(
+        code=row.code,
+        name=row.name,
+        kind=LocationKind(row.kind),
+        address=LocationAddress(**row.address),
+        timezone=row.timezone,
+        active=row.active,
+        channels=row.channels,
+        serves_countries=row.serves_countries,
+        daily_capacity=row.daily_capacity,
+        cutoff=time.fromisoformat(row.cutoff) if row.cutoff else None,
+        provider=row.provider,
+        priority=row.priority,
+        settings=row.settings or {},
+    )

@@ -1,0 +1,298 @@
+"""Stock levels, the append-only stock ledger and allocations, over the unit of work's connection.
+
+Every write goes through :meth:`StockRepository.apply` or :meth:`StockRepository.reserve`, which
+change the level and append the movement in the same transaction: the level is always the sum
+of the ledger. Reservations are a guarded conditional UPDATE, so available never goes below
+zero whatever runs concurrently; callers take rows in (sku, location) order to avoid deadlocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from orderhub.domain.allocation import AllocationPlan, Pick
+from orderhub.domain.ids import new_id
+from orderhub.domain.inventory import Movement, MovementKind, StockLevel
+from orderhub.store import tables as t
+from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+
+L = t.stock_levels.c
+
+
+@dataclass(frozen=True)
+class Allocation:
+    id: str
+    order_id: str
+    line_id: str
+    plan_id: str
+    sku: str
+    location: str
+    quantity: int
+    open_quantity: int
+    shipped_quantity: int
+
+
+class StockRepository:
+    def __init__(self, conn: Connection, *, actor: str, touched: set[str]) -> None:
+        self._conn = conn
+        self._actor = actor
+        self.touched = touched  # SKUs whose stock changed in this transaction
+
+    # --- levels -------------------------------------------------------------------------
+
+    def levels(self, skus: Iterable[str]) -> list[StockLevel]:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            select(L.sku, L.location, L.on_hand, L.reserved)
+            .where(L.sku.in_(wanted))
+            .order_by(L.sku, L.location)
+        )
+        return [StockLevel(r.sku, r.location, r.on_hand, r.reserved) for r in rows]
+
+    def all_levels(self) -> list[StockLevel]:
+        rows = self._conn.execute(
+            select(L.sku, L.location, L.on_hand, L.reserved).order_by(L.sku, L.location)
+        )
+        return [StockLevel(r.sku, r.location, r.on_hand, r.reserved) for r in rows]
+
+    def lock_level(self, sku: str, location: str) -> tuple[StockLevel, datetime | None]:
+        """The level (created at zero if new), locked until commit; and its last count time."""
+        self._ensure(sku, location)
+        stmt = select(L.on_hand, L.reserved, L.last_count_at).where(
+            L.sku == sku, L.location == location
+        )
+        if self._conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self._conn.execute(stmt).one()
+        return StockLevel(sku, location, row.on_hand, row.reserved), row.last_count_at
+
+    def _ensure(self, sku: str, location: str) -> None:
+        insert_ignoring_duplicates(
+            self._conn,
+            t.stock_levels,
+            {"sku": sku, "location": location, "on_hand": 0, "reserved": 0, "updated_at": utcnow()},
+        )
+
+    # --- movements ----------------------------------------------------------------------
+
+    def apply(self, movement: Movement) -> None:
+        """Change the level by the movement's deltas and append it to the ledger."""
+        self._ensure(movement.sku, movement.location)
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if movement.on_hand_delta:
+            values["on_hand"] = L.on_hand + movement.on_hand_delta
+        if movement.reserved_delta:
+            values["reserved"] = L.reserved + movement.reserved_delta
+        if movement.kind == MovementKind.COUNT and not movement.stale:
+            values["last_count_at"] = movement.as_of
+        if len(values) > 1:
+            self._conn.execute(
+                update(t.stock_levels)
+                .where(L.sku == movement.sku, L.location == movement.location)
+                .values(values)
+            )
+        self._append(movement)
+
+    def reserve(self, sku: str, location: str, quantity: int) -> bool:
+        """Hold ``quantity`` units if that many are available now; False when they are not.
+
+        The guard is in the UPDATE itself (``on_hand - reserved >= quantity``): the database
+        evaluates it on the latest committed row under the row lock, so no interleaving of
+        clients can reserve what is not there.
+        """
+        result = self._conn.execute(
+            update(t.stock_levels)
+            .where(L.sku == sku, L.location == location, L.on_hand - L.reserved >= quantity)
+            .values(reserved=L.reserved + quantity, updated_at=utcnow())
+        )
+        return result.rowcount == 1
+
+    def record_reservation(self, pick: Pick, order_id: str) -> None:
+        self._append(
+            Movement(
+                pick.sku,
+                pick.location,
+                MovementKind.RESERVATION,
+                reserved_delta=pick.quantity,
+                reference=order_id,
+                order_line_id=pick.line_id,
+            )
+        )
+
+    def _append(self, movement: Movement) -> None:
+        self.touched.add(movement.sku)
+        self._conn.execute(
+            t.stock_movements.insert().values(
+                sku=movement.sku,
+                location=movement.location,
+                kind=movement.kind.value,
+                on_hand_delta=movement.on_hand_delta,
+                reserved_delta=movement.reserved_delta,
+                reason=movement.reason,
+                reference=movement.reference,
+                order_line_id=movement.order_line_id,
+                counted=movement.counted,
+                as_of=movement.as_of,
+                stale=movement.stale,
+                actor=self._actor,
+                occurred_at=utcnow(),
+            )
+        )
+
+    def movements(self, sku: str, location: str | None = None) -> list[dict[str, Any]]:
+        m = t.stock_movements.c
+        stmt = select(t.stock_movements).where(m.sku == sku).order_by(m.seq)
+        if location:
+            stmt = stmt.where(m.location == location)
+        return [dict(r._mapping) for r in self._conn.execute(stmt)]
+
+    # --- allocations --------------------------------------------------------------------
+
+    def add_plan(self, order_id: str, plan: AllocationPlan) -> str:
+        plan_id = new_id()
+        self._conn.execute(
+            t.allocation_plans.insert().values(
+                id=plan_id,
+                order_id=order_id,
+                strategy=plan.strategy,
+                explanation=dict(plan.explanation),
+                created_at=utcnow(),
+            )
+        )
+        return plan_id
+
+    def add_allocation(self, pick: Pick, *, order_id: str, plan_id: str) -> None:
+        now = utcnow()
+        self._conn.execute(
+            t.allocations.insert().values(
+                id=new_id(),
+                order_id=order_id,
+                line_id=pick.line_id,
+                plan_id=plan_id,
+                sku=pick.sku,
+                location=pick.location,
+                quantity=pick.quantity,
+                open_quantity=pick.quantity,
+                shipped_quantity=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def allocations(self, order_id: str, *, open_only: bool = False) -> list[Allocation]:
+        a = t.allocations.c
+        stmt = select(t.allocations).where(a.order_id == order_id)
+        if open_only:
+            stmt = stmt.where(a.open_quantity > 0)
+        rows = self._conn.execute(stmt.order_by(a.sku, a.location, a.id))
+        return [
+            Allocation(
+                r.id,
+                r.order_id,
+                r.line_id,
+                r.plan_id,
+                r.sku,
+                r.location,
+                r.quantity,
+                r.open_quantity,
+                r.shipped_quantity,
+            )
+            for r in rows
+        ]
+
+    def close_allocation(self, allocation: Allocation, *, released: int, shipped: int) -> None:
+        """Take ``released + shipped`` units off an allocation's open quantity."""
+        a = t.allocations.c
+        self._conn.execute(
+            update(t.allocations)
+            .where(a.id == allocation.id)
+            .values(
+                open_quantity=a.open_quantity - released - shipped,
+                shipped_quantity=a.shipped_quantity + shipped,
+                updated_at=utcnow(),
+            )
+        )
+
+    def plans(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(order_ids)
+        if not ids:
+            return {}
+        p = t.allocation_plans.c
+        rows = self._conn.execute(select(t.allocation_plans).where(p.order_id.in_(ids)))
+        return {r.id: {"strategy": r.strategy, "explanation": r.explanation} for r in rows}
+
+    def views(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's allocations as the API shows them, each with its plan's explanation."""
+        held = self.allocations(order_id)
+        plans = self.plans([order_id])
+        return [
+            {
+                "id": a.id,
+                "line_id": a.line_id,
+                "sku": a.sku,
+                "location": a.location,
+                "quantity": a.quantity,
+                "open_quantity": a.open_quantity,
+                "shipped_quantity": a.shipped_quantity,
+                "status": _status(a),
+                **plans.get(a.plan_id, {}),
+            }
+            for a in held
+        ]
+
+    def orders_today(self, days: dict[str, str]) -> dict[str, int]:
+        """Location → orders allocated there on its local day (``days``: location → day)."""
+        if not days:
+            return {}
+        d = t.location_daily_orders.c
+        rows = self._conn.execute(
+            select(d.location, d.day, d.orders).where(d.location.in_(sorted(days)))
+        )
+        return {r.location: r.orders for r in rows if days[r.location] == r.day}
+
+    def count_order(self, location: str, day: str) -> None:
+        d = t.location_daily_orders.c
+        if not insert_ignoring_duplicates(
+            self._conn, t.location_daily_orders, {"location": location, "day": day, "orders": 1}
+        ):
+            self._conn.execute(
+                update(t.location_daily_orders)
+                .where(d.location == location, d.day == day)
+                .values(orders=d.orders + 1)
+            )
+
+    def open_reserved_totals(self) -> dict[tuple[str, str], int]:
+        a = t.allocations.c
+        rows = self._conn.execute(
+            select(a.sku, a.location, func.sum(a.open_quantity).label("q")).group_by(
+                a.sku, a.location
+            )
+        )
+        return {(r.sku, r.location): int(r.q or 0) for r in rows}
+
+    def ledger_totals(self) -> dict[tuple[str, str], tuple[int, int]]:
+        m = t.stock_movements.c
+        rows = self._conn.execute(
+            select(
+                m.sku,
+                m.location,
+                func.sum(m.on_hand_delta).label("on_hand"),
+                func.sum(m.reserved_delta).label("reserved"),
+            ).group_by(m.sku, m.location)
+        )
+        return {(r.sku, r.location): (int(r.on_hand or 0), int(r.reserved or 0)) for r in rows}
+
+
+def _status(allocation: Allocation) -> str:
+    if allocation.open_quantity:
+        return "reserved" if not allocation.shipped_quantity else "partially_shipped"
+    if allocation.shipped_quantity == allocation.quantity:
+        return "shipped"
+    return "released" if not allocation.shipped_quantity else "closed"
