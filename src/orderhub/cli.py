@@ -18,6 +18,7 @@ from orderhub.channels import native
 from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
+from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import ingest_order
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
@@ -108,7 +109,13 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     channel: Annotated[str, typer.Option(help="the channel code the orders belong to")],
 ) -> None:
-    """Import orders from FILE: native JSON (one order per line, or an array)."""
+    """Import orders from FILE: native JSON (one order per line, or an array), or X12 850s.
+
+    ``.edi`` and ``.x12`` files are read as one ANSI X12 interchange; the 997 is printed.
+    """
+    if file.suffix.lower() in EDI_SUFFIXES:
+        _import_edi(file, channel)
+        return
     text = file.read_text(encoding="utf-8")
     stripped = text.lstrip()
     records = (
@@ -133,6 +140,34 @@ def import_file(
             counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
             progress.advance(task)
     console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported")
+
+
+EDI_SUFFIXES = frozenset({".edi", ".x12"})
+
+
+def _import_edi(file: Path, channel: str) -> None:
+    container = _container()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {file.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        with container.uow(actor="cli:import") as uow:
+            outcome = receive_interchange(
+                uow, channel=channel, text=file.read_text(encoding="utf-8"), progress=advance
+            )
+    for po in outcome.purchase_orders:
+        console.print(
+            f"PO {po.po_number or '?'} (set {po.transaction_control}): {po.outcome}"
+            + (f" — {'; '.join(po.problems)}" if po.problems else "")
+        )
+    for problem in outcome.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print(f"interchange {outcome.verdict.value}; 997 follows")
+    print(outcome.acknowledgement)
+    if outcome.verdict == Verdict.REJECTED:
+        raise typer.Exit(1)
 
 
 @app.command("serve")

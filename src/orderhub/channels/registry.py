@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from orderhub.channels import native
+from orderhub.channels import cxml, native
+from orderhub.channels.edi_x12 import stored as edi_stored
 from orderhub.services.ingest import PayloadParser
 
 PAYLOAD_PARSERS: dict[str, PayloadParser] = {
     native.SOURCE: native.parse,
+    edi_stored.SOURCE: edi_stored.parse_stored,
+    cxml.SOURCE: cxml.parse_stored,
 }

@@ -140,7 +140,7 @@ class PurchaseOrder:
     """The B2B side of an order: what a procurement buyer's purchase order adds."""
 
     number: str
-    date: date | None = None
+    order_date: date | None = None
     payment_terms: PaymentTerms | None = None
     requested_ship_date: date | None = None
     requested_delivery_date: date | None = None

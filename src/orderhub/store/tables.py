@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -100,6 +101,10 @@ orders = Table(
     Column("prices_include_tax", Boolean, nullable=False),
     Column("hold_reason", String(200)),
     Column("metadata", JsonColumn, nullable=False, default=dict),
+    # B2B purchase orders (EDI 850, cXML): the searchable facts as columns, the rest as JSON.
+    Column("po_number", String(200)),
+    Column("requested_ship_date", Date),
+    Column("purchase_order", JsonColumn),
     # Derived totals, stored for reports and filters; always recomputed from the domain on save.
     Column("subtotal_minor", BigInteger, nullable=False),
     Column("discount_minor", BigInteger, nullable=False),
@@ -112,6 +117,8 @@ orders = Table(
     Index("ix_orders_status", "status"),
     Index("ix_orders_placed_at", "placed_at"),
     Index("ix_orders_customer_email", "customer_email"),
+    Index("ix_orders_po_number", "po_number"),
+    Index("ix_orders_requested_ship_date", "requested_ship_date"),
 )
 
 order_lines = Table(
@@ -223,4 +230,24 @@ users = Table(
     Column("role", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+)
+
+# B2B: per trading partner counters for outbound EDI control numbers (ISA13/GS06/ST02).
+edi_control_numbers = Table(
+    "edi_control_numbers",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("partner", String(64), primary_key=True),  # "<ISA qualifier>:<ISA id>"
+    Column("last_value", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# B2B: cXML payloadIDs already received per channel (a repeat answers 409).
+cxml_payloads = Table(
+    "cxml_payloads",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("payload_id", String(250), primary_key=True),
+    Column("order_id", String(36)),
+    Column("received_at", UTCDateTime, nullable=False),
 )

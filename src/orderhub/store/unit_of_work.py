@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from orderhub.domain.events import DomainEvent
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
+from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.db import READ_ONLY
 from orderhub.store.quarantine import QuarantineRepository
 from orderhub.store.repositories import (
@@ -37,6 +38,8 @@ class UnitOfWork:
     quarantine: QuarantineRepository
     api_keys: ApiKeyRepository
     users: UserRepository
+    control_numbers: ControlNumberRepository
+    cxml_payloads: CxmlPayloadRepository
 
     def __init__(
         self,
@@ -70,6 +73,8 @@ class UnitOfWork:
         self.quarantine = QuarantineRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.control_numbers = ControlNumberRepository(self.conn)
+        self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

@@ -59,7 +59,9 @@ def build_997(
     extra = content_errors or {}
     reply = partner_for_reply(interchange, partner)
     d = reply.delimiters
-    sets = [_group_ack(g, extra, envelope_broken=bool(interchange.errors)) for g in interchange.groups]
+    sets = [
+        _group_ack(g, extra, envelope_broken=bool(interchange.errors)) for g in interchange.groups
+    ]
     if not sets:
         sets = [[["AK1", "PO", "0"], ["AK9", "R", "0", "0", "0", "3"]]]
     number = f"{control:09d}"

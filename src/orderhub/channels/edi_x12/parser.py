@@ -84,6 +84,8 @@ class FunctionalGroup:
     receiver: str  # GS03
     control: str  # GS06
     version: str  # GS08
+    date: str = ""  # GS04 CCYYMMDD
+    time: str = ""  # GS05
     transactions: list[TransactionSet] = field(default_factory=list)
     declared_count: int | None = None  # GE01
     errors: list[str] = field(default_factory=list)  # AK905 codes
@@ -102,6 +104,7 @@ class Interchange:
     version: str  # ISA12
     control: str  # ISA13
     usage: str  # ISA15: P production, T test
+    header: tuple[str, ...] = ()  # the ISA elements as sent (fixed width)
     groups: list[FunctionalGroup] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (TA105 code, message)
 
@@ -121,7 +124,9 @@ def delimiters_of(text: str) -> Delimiters:
         raise InterchangeUnreadable("ISA: expected 16 elements of fixed width")
     version = text[84:89]
     repetition = text[82] if version >= "00402" and not text[82].isalnum() else None
-    return Delimiters(element=element, component=text[104], segment=text[105], repetition=repetition)
+    return Delimiters(
+        element=element, component=text[104], segment=text[105], repetition=repetition
+    )
 
 
 def split_segments(text: str, delimiters: Delimiters) -> list[Segment]:
@@ -153,9 +158,13 @@ def parse_interchange(text: str) -> Interchange:
         version=isa[12],
         control=isa[13],
         usage=isa[15],
+        header=isa.elements,
     )
     _Walker(interchange).walk(segments[1:])
     return interchange
+
+
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 
 
 class _Walker:
@@ -169,7 +178,11 @@ class _Walker:
 
     def walk(self, segments: list[Segment]) -> None:
         for segment in segments:
-            handler = getattr(self, f"_on_{segment.id}", None)
+            handler = (
+                getattr(self, f"_on_{segment.id.lower()}", None)
+                if segment.id in _ENVELOPE
+                else None
+            )
             if self.closed:
                 self.ix.errors.append(("022", f"{segment.id} after IEA"))
             elif handler is not None:
@@ -195,7 +208,7 @@ class _Walker:
             )
         return placed
 
-    def _on_GS(self, segment: Segment) -> None:
+    def _on_gs(self, segment: Segment) -> None:
         if self.group is not None:
             self.group.errors.append("3")
         self.group = FunctionalGroup(
@@ -204,10 +217,12 @@ class _Walker:
             receiver=segment[3],
             control=segment[6],
             version=segment[8],
+            date=segment[4],
+            time=segment[5],
         )
         self.ix.groups.append(self.group)
 
-    def _on_ST(self, segment: Segment) -> None:
+    def _on_st(self, segment: Segment) -> None:
         if self.group is None:
             self.ix.errors.append(("022", "ST outside a functional group"))
             return
@@ -217,7 +232,7 @@ class _Walker:
         self.group.transactions.append(self.tx)
         self._add_to_tx(segment)
 
-    def _on_SE(self, segment: Segment) -> None:
+    def _on_se(self, segment: Segment) -> None:
         if self.tx is None:
             self.ix.errors.append(("022", "SE without ST"))
             return
@@ -242,7 +257,7 @@ class _Walker:
             )
         self.tx = None
 
-    def _on_GE(self, segment: Segment) -> None:
+    def _on_ge(self, segment: Segment) -> None:
         if self.group is None:
             self.ix.errors.append(("022", "GE without GS"))
             return
@@ -262,7 +277,7 @@ class _Walker:
             )
         self.group = None
 
-    def _on_IEA(self, segment: Segment) -> None:
+    def _on_iea(self, segment: Segment) -> None:
         if self.group is not None:
             self.group.errors.append("3")
             self.group = None
@@ -270,11 +285,14 @@ class _Walker:
             self.ix.errors.append(("001", f"IEA02 {segment[2]!r} differs from ISA13"))
         if _int_or_none(segment[1]) != len(self.ix.groups):
             self.ix.errors.append(
-                ("021", f"IEA01 says {segment[1]!r} groups, the interchange has {len(self.ix.groups)}")
+                (
+                    "021",
+                    f"IEA01 says {segment[1]!r} groups, the interchange has {len(self.ix.groups)}",
+                )
             )
         self.closed = True
 
-    def _on_ISA(self, _segment: Segment) -> None:
+    def _on_isa(self, _segment: Segment) -> None:
         self.ix.errors.append(("026", "a second ISA inside the interchange"))
 
 
@@ -283,3 +301,25 @@ def _int_or_none(value: str) -> int | None:
         return int(value)
     except ValueError:
         return None
+
+
+def isolate(interchange: Interchange, group: FunctionalGroup, tx: TransactionSet) -> str:
+    """One transaction set in its own interchange, with the original envelope ids.
+
+    What quarantine keeps: replaying it later reads exactly what the partner sent for that PO.
+    """
+    d = interchange.delimiters
+
+    def line(seg_id: str, elements: tuple[str, ...] | list[str]) -> str:
+        return d.element.join([seg_id, *elements]) + d.segment
+
+    gs = [group.functional_id, group.sender, group.receiver, group.date, group.time]
+    return "\n".join(
+        [
+            line("ISA", interchange.header),
+            line("GS", [*gs, group.control, "X", group.version]),
+            *(line(s.id, s.elements) for s in tx.segments),
+            line("GE", ["1", group.control]),
+            line("IEA", ["1", interchange.control]),
+        ]
+    )

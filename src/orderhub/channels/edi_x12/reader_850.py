@@ -91,14 +91,18 @@ def _date(seg: Segment, index: int) -> date:
     try:
         return datetime.strptime(value, "%Y%m%d").replace(tzinfo=UTC).date()
     except ValueError:
-        raise _fail(seg, f"{seg.id}{index:02d} {value!r} is not a CCYYMMDD date", index, "8") from None
+        raise _fail(
+            seg, f"{seg.id}{index:02d} {value!r} is not a CCYYMMDD date", index, "8"
+        ) from None
 
 
 def _decimal(seg: Segment, index: int) -> Decimal:
     try:
         value = Decimal(seg[index])
     except InvalidOperation:
-        raise _fail(seg, f"{seg.id}{index:02d} {seg[index]!r} is not a number", index, "6") from None
+        raise _fail(
+            seg, f"{seg.id}{index:02d} {seg[index]!r} is not a number", index, "6"
+        ) from None
     if not value.is_finite():
         raise _fail(seg, f"{seg.id}{index:02d} must be finite", index, "6")
     return value
@@ -193,9 +197,7 @@ class _Reader:
     def _contact(seg: Segment, party: dict[str, Any] | None) -> Contact:
         means = {seg[i]: seg[i + 1] for i in (3, 5, 7) if seg[i]}
         role = seg[1] if party is None else f"{party['role']}:{seg[1]}"
-        return Contact(
-            role=role, name=seg[2] or None, email=means.get("EM"), phone=means.get("TE")
-        )
+        return Contact(role=role, name=seg[2] or None, email=means.get("EM"), phone=means.get("TE"))
 
     def _line(self, seg: Segment) -> dict[str, Any]:
         quantity = _decimal(seg, 2)
@@ -252,7 +254,7 @@ class _Reader:
         delivery = next((self.dates[q] for q in DELIVERY_DATE_QUALIFIERS if q in self.dates), None)
         po = PurchaseOrder(
             number=beg[3],
-            date=placed,
+            order_date=placed,
             payment_terms=self.terms,
             requested_ship_date=date.fromisoformat(ship_date) if ship_date else None,
             requested_delivery_date=date.fromisoformat(delivery) if delivery else None,
@@ -323,8 +325,11 @@ class _Reader:
             "references": self.refs,
             "dates": self.dates,
             "parties": {
-                _PARTY_ROLES.get(k, k): {"name": p["name"], "id_qualifier": p["id_qualifier"],
-                                         "id": p["id"]}
+                _PARTY_ROLES.get(k, k): {
+                    "name": p["name"],
+                    "id_qualifier": p["id_qualifier"],
+                    "id": p["id"],
+                }
                 for k, p in self.parties.items()
             },
             "lines": [{k: v for k, v in line.items() if k != "position"} for line in self.lines],

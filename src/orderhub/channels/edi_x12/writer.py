@@ -14,7 +14,10 @@ from decimal import Decimal
 
 from orderhub.channels.edi_x12.parser import Delimiters
 
-Elements = Sequence[str]  # a segment to write: id first, then its elements
+Elements = Sequence[str]
+STANDARD = Delimiters(
+    element="*", component=">", segment="~"
+)  # a segment to write: id first, then its elements
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Partner:
     usage: str = "P"  # ISA15: P production, T test
     version: str = "00401"  # ISA12
     gs_version: str = "004010"  # GS08
-    delimiters: Delimiters = Delimiters(element="*", component=">", segment="~")
+    delimiters: Delimiters = STANDARD
 
     @property
     def gs_sender(self) -> str:
