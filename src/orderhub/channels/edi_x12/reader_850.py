@@ -67,6 +67,8 @@ def read_purchase_orders(
     id_preference: tuple[str, ...] = ID_PREFERENCE,
 ) -> list[Read850]:
     """Every 850 in the interchange; sets with envelope errors are not read."""
+    if interchange.errors:
+        return []
     results = []
     for group, tx in interchange.transactions:
         if tx.set_id != "850" or not tx.accepted or group.errors:
