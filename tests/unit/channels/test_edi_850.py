@@ -1,4 +1,4 @@
-"""850 purchase orders shaped like real partners' normalize exactly; bad ones get a rejecting 997."""
+"""850s shaped like real partners' normalize exactly; bad ones get a rejecting 997."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def read(name: str) -> list[Read850]:
 def test_vics_retail_850_normalizes_exactly() -> None:
     [result] = read("vics_850_tilde_newlines.edi")
     draft = result.draft
-    assert draft is not None and result.errors == ()
+    assert draft is not None
+    assert result.errors == ()
     assert (draft.channel, draft.external_id, draft.currency) == ("acme", "08292233294", "USD")
     assert draft.placed_at == datetime(2010, 11, 27, tzinfo=UTC)
     assert draft.shipping_address == Address(
@@ -40,7 +41,11 @@ def test_vics_retail_850_normalizes_exactly() -> None:
         region="OH", postal_code="44139",
     )  # fmt: skip
     assert draft.billing_address == draft.shipping_address
-    assert [(l.channel_line_id, l.channel_sku, l.quantity, l.unit_price, l.name) for l in draft.lines] == [
+    facts = [
+        (line.channel_line_id, line.channel_sku, line.quantity, line.unit_price, line.name)
+        for line in draft.lines
+    ]
+    assert facts == [
         ("1", "AB3542", 120, usd("9.25"), "SMALL WIDGET"),
         ("2", "RD5322", 220, usd("13.79"), "MEDIUM WIDGET"),
         ("3", "XY5266", 126, usd("10.99"), "LARGE WIDGET"),
@@ -96,12 +101,12 @@ def test_distributor_interchange_with_three_pos_and_upc_only_lines() -> None:
     assert all(d is not None for d in drafts)
     first, second, third = (d for d in drafts if d is not None)
     assert [d.external_id for d in (first, second, third)] == ["PO-7001", "PO-7002", "PO-8100"]
-    assert [(l.channel_sku, l.quantity) for l in first.lines] == [
+    assert [(line.channel_sku, line.quantity) for line in first.lines] == [
         ("012345678905", 3),
         ("036000291452", 10),
     ]
-    assert [l.channel_sku for l in second.lines] == ["10012345678902"]
-    assert [l.channel_sku for l in third.lines] == ["BOLT-M8", "036000291452"]
+    assert [line.channel_sku for line in second.lines] == ["10012345678902"]
+    assert [line.channel_sku for line in third.lines] == ["BOLT-M8", "036000291452"]
     assert first.customer.email == "dana.buyer@example.com"
     assert first.customer.name == "ACME HARDWARE INC"
     assert first.shipping_address == Address(
@@ -206,7 +211,8 @@ def test_accepting_997_for_a_multi_group_interchange() -> None:
     ix = parse_interchange(edi("distributor_pipe_two_groups_three_pos.edi"))
     ack = build_997(ix, PARTNER, control=7, at=AT)
     reply = parse_interchange(ack)
-    assert reply.errors == [] and all(not g.errors for g in reply.groups)
+    assert reply.errors == []
+    assert all(not g.errors for g in reply.groups)
     assert (reply.sender_id, reply.receiver_id) == ("MERCHANT", "ACMEHARDWARE")
     bodies = [[(s.id, s.elements) for s in tx.body] for _g, tx in reply.transactions]
     assert bodies == [

@@ -89,6 +89,7 @@ def test_isolate_keeps_one_set_in_a_valid_interchange_of_its_own() -> None:
     ix = parse_interchange(edi("distributor_pipe_two_groups_three_pos.edi"))
     group, tx = ix.transactions[1]
     alone = parse_interchange(isolate(ix, group, tx))
-    assert alone.errors == [] and alone.groups[0].errors == []
+    assert alone.errors == []
+    assert alone.groups[0].errors == []
     assert [t.segments for _g, t in alone.transactions] == [tx.segments]
-    assert alone.control == ix.control and alone.groups[0].control == "517"
+    assert (alone.control, alone.groups[0].control) == (ix.control, "517")
