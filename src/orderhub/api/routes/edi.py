@@ -32,7 +32,7 @@ class PurchaseOrderOut(BaseModel):
 
 
 class InterchangeOut(BaseModel):
-    status: str
+    verdict: str
     acknowledgement: str
     purchase_orders: list[PurchaseOrderOut]
     problems: list[str]
@@ -40,7 +40,7 @@ class InterchangeOut(BaseModel):
 
 def _body(outcome: InterchangeOutcome) -> dict[str, Any]:
     return InterchangeOut(
-        status=outcome.verdict.value,
+        verdict=outcome.verdict.value,
         acknowledgement=outcome.acknowledgement,
         purchase_orders=[
             PurchaseOrderOut(**{**po.__dict__, "problems": list(po.problems)})
