@@ -35,10 +35,15 @@ def utcnow() -> datetime:
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
+    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written.
+
+    RETURNING says whether the row went in: psycopg reports ``rowcount`` -1 here, which read
+    as "written" and hid every conflict on PostgreSQL.
+    """
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    stmt = insert(table).values(**values).on_conflict_do_nothing()
+    result = conn.execute(stmt.returning(*table.primary_key.columns))
+    return result.first() is not None
 
 
 class DuplicateOrder(Conflict):
