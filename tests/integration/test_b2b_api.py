@@ -63,7 +63,10 @@ def test_an_interchange_of_three_pos_becomes_three_orders_and_an_accepting_997(
     order_id = body["purchase_orders"][0]["order_id"]
     order = client.get(f"/v1/orders/{order_id}", headers=admin).json()
     assert order["external_id"] == "PO-7001"
-    assert [(l["sku"], l["quantity"], l["unit_price"], l["discount"]) for l in order["lines"]] == [
+    assert [
+        (line["sku"], line["quantity"], line["unit_price"], line["discount"])
+        for line in order["lines"]
+    ] == [
         ("BOLT-M8", 3, "1.24", "0.02"), ("WASHER-10", 10, "4.50", "0.00"),
     ]  # fmt: skip
     assert order["totals"]["total"] == "48.70"

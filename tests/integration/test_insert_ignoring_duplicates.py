@@ -1,4 +1,4 @@
-"""The shared INSERT … ON CONFLICT DO NOTHING helper tells a conflict from a write on both databases."""
+"""The shared INSERT … ON CONFLICT DO NOTHING helper tells a conflict from a write, on both."""
 
 from __future__ import annotations
 

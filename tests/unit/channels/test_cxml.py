@@ -21,7 +21,7 @@ from orderhub.channels.cxml_out import (
     build_ship_notice,
 )
 from orderhub.domain.money import Money
-from orderhub.domain.orders import Address, Contact, PaymentTerms
+from orderhub.domain.orders import Address, Contact, LineDraft, PaymentTerms
 from tests.unit.channels.edi_fixtures import cxml as fixture
 
 AT = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -62,15 +62,20 @@ def test_retail_order_request_normalizes_exactly() -> None:
     }  # fmt: skip
 
 
+def amounts(line: LineDraft) -> tuple[Money, Money, Money]:
+    return (line.unit_price, line.discount, line.tax)
+
+
 def test_procurement_order_request_with_per_line_tax_and_fine_prices() -> None:
     draft = cxml.to_draft(
         cxml.read_envelope(fixture("procurement_usd_multi_line.xml")), channel="globex"
     )
     usd = lambda v: Money.of(v, "USD")  # noqa: E731
-    assert [
-        (line.channel_line_id, line.channel_sku, line.quantity, line.unit_price, line.discount, line.tax)
+    facts = [
+        (line.channel_line_id, line.channel_sku, line.quantity, *amounts(line))
         for line in draft.lines
-    ] == [
+    ]
+    assert facts == [
         ("10", "GLV-NITRILE-L", 2, usd("25.00"), usd("0.01"), usd("4.00")),
         ("20", "SAFETY-GLASS-CLR", 3, usd("25.08"), usd("0"), usd("3.50")),
     ]  # fmt: skip

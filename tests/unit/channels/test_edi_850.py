@@ -65,9 +65,9 @@ def test_vics_retail_850_normalizes_exactly() -> None:
     assert po.payment_terms == PaymentTerms(
         net_days=46, discount_percent=Decimal(2), discount_days=45
     )
-    assert draft.metadata["edi"]["lines"][0]["product_ids"] == {
-        "CB": "065322-117", "PR": "RO", "VN": "AB3542"
-    }  # fmt: skip
+    assert draft.metadata["edi"]["lines"][0]["product_ids"] == [
+        ["CB", "065322-117"], ["PR", "RO"], ["VN", "AB3542"],
+    ]  # fmt: skip
     assert draft.metadata["edi"]["parties"]["ship_to"]["id"] == "0003947268292"
 
 

@@ -205,7 +205,7 @@ class _Reader:
         quantity = _decimal(seg, 2)
         if quantity != quantity.to_integral_value() or quantity <= 0:
             raise _fail(seg, f"PO102 {seg[2]!r}: quantities must be whole and positive", 2, "6")
-        ids = {seg[i]: seg[i + 1] for i in range(6, 25, 2) if seg[i] and seg[i + 1]}
+        ids = [[seg[i], seg[i + 1]] for i in range(6, 25, 2) if seg[i] and seg[i + 1]]
         return {
             "line_number": seg[1] or str(len(self.lines) + 1),
             "quantity": int(quantity),
@@ -298,7 +298,7 @@ class _Reader:
         )
 
     def _line_draft(self, line: dict[str, Any]) -> LineDraft:
-        ids: dict[str, str] = line["product_ids"]
+        ids = dict(line["product_ids"])  # pairs in the buyer's order: JSONB would sort a dict
         channel_sku = next((ids[q] for q in self.id_preference if q in ids), None)
         unit_price, discount = price_line(
             Decimal(line["unit_price"] or 0), line["quantity"], self.currency
