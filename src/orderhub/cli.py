@@ -147,16 +147,19 @@ EDI_SUFFIXES = frozenset({".edi", ".x12"})
 
 def _import_edi(file: Path, channel: str) -> None:
     container = _container()
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"importing {file.name}", total=None)
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"importing {file.name}", total=None)
 
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-        with container.uow(actor="cli:import") as uow:
-            outcome = receive_interchange(
-                uow, channel=channel, text=file.read_text(encoding="utf-8"), progress=advance
-            )
+            with container.uow(actor="cli:import") as uow:
+                outcome = receive_interchange(
+                    uow, channel=channel, text=file.read_text(encoding="utf-8"), progress=advance
+                )
+    finally:
+        container.close()
     for po in outcome.purchase_orders:
         console.print(
             f"PO {po.po_number or '?'} (set {po.transaction_control}): {po.outcome}"

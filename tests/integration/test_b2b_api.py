@@ -245,3 +245,18 @@ def test_cxml_bad_requests_answer_400_with_a_reason(client: TestClient, seeded: 
     assert (response.status_code, cxml_status(response.text)) == (400, "400")
     assert "ItemOut[1]@quantity" in response.text
     assert post_cxml(client, "tesco", b"<cXML").status_code == 400
+
+
+def test_orders_are_found_by_po_number_and_requested_ship_date(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    add_b2b_channels(seeded)
+    post_edi(client, "acme", "distributor_pipe_two_groups_three_pos.edi", admin)
+
+    def found(query: str) -> list[str]:
+        page = client.get(f"/v1/orders?{query}", headers=admin).json()
+        return sorted(order["external_id"] for order in page["items"])
+
+    assert found("po_number=PO-8100") == ["PO-8100"]
+    assert found("ship_by=2026-12-01") == ["PO-7001"]
+    assert found("ship_by=2026-11-30") == []
