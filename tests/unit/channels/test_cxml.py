@@ -201,3 +201,24 @@ def test_ship_notice_request_carries_carrier_tracking_and_lines() -> None:
         for i in request.findall("ShipNoticePortion/ShipNoticeItem")
     ]
     assert items == [("10", "2.0000", "GLV-NITRILE-L"), ("20", "1.0000", None)]
+
+
+def test_zero_decimal_currency_with_per_line_shipping_and_no_header_totals() -> None:
+    draft = cxml.to_draft(
+        cxml.read_envelope(fixture("marketplace_jpy_line_shipping.xml")), channel="coupa"
+    )
+    jpy = lambda v: Money.of(v, "JPY")  # noqa: E731
+    facts = [(line.channel_sku, line.quantity, *amounts(line)) for line in draft.lines]
+    # 4 × 1250.5 = 5002 exactly: the unit rounds up to 1251 and 2 yen of rounding come off.
+    assert facts == [
+        ("PEN-BLK", 4, jpy(1251), jpy(2), jpy(0)),
+        ("NOTE-A5", 1, jpy(1500), jpy(0), jpy(0)),
+    ]
+    assert (draft.shipping.price, draft.shipping.tax) == (jpy(500), jpy(0))
+    assert draft.placed_at == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    assert draft.shipping_address == Address(
+        country="JP", company="Osaka Office", line1="1-1 Umeda", city="Osaka",
+        postal_code="530-0001",
+    )  # fmt: skip
+    assert draft.purchase_order is not None
+    assert draft.purchase_order.payment_terms is None
