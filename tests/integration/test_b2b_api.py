@@ -260,3 +260,20 @@ def test_orders_are_found_by_po_number_and_requested_ship_date(
     assert found("po_number=PO-8100") == ["PO-8100"]
     assert found("ship_by=2026-12-01") == ["PO-7001"]
     assert found("ship_by=2026-11-30") == []
+
+
+def test_a_partly_bad_interchange_takes_the_good_pos_and_says_which_failed(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    add_b2b_channels(seeded)
+    text = edi("distributor_pipe_two_groups_three_pos.edi").replace("CTT|2|30", "CTT|2|31")
+    response = client.post("/v1/channels/acme/edi", content=text, headers={**admin, **EDI})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["verdict"] == "partially_accepted"
+    assert [(p["po_number"], p["outcome"]) for p in body["purchase_orders"]] == [
+        ("PO-7001", "created"), ("PO-7002", "quarantined"), (None, "rejected"),
+    ]  # fmt: skip
+    assert body["problems"] == [
+        "set 850 0101: CTT at 8: CTT02 hash total 31 differs from 30",
+    ]

@@ -96,7 +96,7 @@ def receive_interchange(
     uow.commit()
     verdict = ack_997.describe(interchange, content)
     return InterchangeOutcome(
-        verdict=_verdict(ack),
+        verdict=_verdict(interchange, content),
         acknowledgement=ack,
         control_number=control,
         purchase_orders=outcomes,
@@ -142,11 +142,17 @@ def _rejected_set(group: parser.FunctionalGroup, tx: parser.TransactionSet) -> P
     )
 
 
-def _verdict(ack: str) -> Verdict:
-    statuses = [line.split("AK9", 1)[1][1:2] for line in ack.splitlines() if "AK9" in line]
+def _verdict(
+    interchange: parser.Interchange,
+    content: dict[tuple[str, str], tuple[parser.SegmentError, ...]],
+) -> Verdict:
+    statuses = [
+        ack_997.group_status(g, content, envelope_broken=bool(interchange.errors))[0]
+        for g in interchange.groups
+    ]
     if statuses and all(s == "A" for s in statuses):
         return Verdict.ACCEPTED
-    if any(s in ("A", "P", "E") for s in statuses):
+    if any(s in ("A", "P") for s in statuses):
         return Verdict.PARTIALLY_ACCEPTED
     return Verdict.REJECTED
 

@@ -229,3 +229,18 @@ def test_broken_interchange_envelope_rejects_every_group_with_a_ta1() -> None:
     assert "TA1*000003438*101127*1719*R*001~" in ack
     assert "AK9*R*1*1*0~" in ack
     assert read_purchase_orders(ix, channel="a") == []
+
+
+def test_one_bad_set_partially_accepts_its_group_and_leaves_the_others() -> None:
+    text = edi("distributor_pipe_two_groups_three_pos.edi").replace("CTT|2|13", "CTT|3|13")
+    ix = parse_interchange(text)
+    content = {
+        (r.group.control, r.transaction.control): r.errors
+        for r in read_purchase_orders(ix, channel="a")
+        if r.errors
+    }
+    reply = parse_interchange(build_997(ix, PARTNER, control=9, at=AT, content_errors=content))
+    ak9 = [s.elements for _g, t in reply.transactions for s in t.body if s.id == "AK9"]
+    assert ak9 == [("P", "2", "2", "1"), ("A", "1", "1", "1")]
+    ak5 = [s.elements for _g, t in reply.transactions for s in t.body if s.id == "AK5"]
+    assert ak5 == [("R", "5"), ("A",), ("A",)]

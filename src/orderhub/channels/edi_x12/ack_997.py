@@ -92,6 +92,23 @@ def _isa(reply: Partner, number: str, at: datetime) -> str:
     return d.element.join(parts) + d.segment
 
 
+def group_status(
+    group: FunctionalGroup,
+    extra: Mapping[TransactionKey, Sequence[SegmentError]],
+    *,
+    envelope_broken: bool,
+) -> tuple[str, int]:
+    """AK901 (A accepted, P partially, R rejected) and how many sets were accepted."""
+    accepted = sum(
+        1 for tx in group.transactions if tx.accepted and not extra.get((group.control, tx.control))
+    )
+    if envelope_broken or group.errors:
+        accepted = 0
+    if accepted == len(group.transactions) and not group.errors and not envelope_broken:
+        return "A", accepted
+    return ("R" if accepted == 0 else "P"), accepted
+
+
 def _group_ack(
     group: FunctionalGroup,
     extra: Mapping[TransactionKey, Sequence[SegmentError]],
@@ -99,21 +116,11 @@ def _group_ack(
     envelope_broken: bool,
 ) -> list[Elements]:
     body: list[Elements] = [["AK1", group.functional_id, group.control]]
-    accepted = 0
     for tx in group.transactions:
-        errors = [*tx.errors, *extra.get((group.control, tx.control), ())]
-        body += _set_ack(tx, errors)
-        accepted += 0 if (errors or tx.set_errors) else 1
+        body += _set_ack(tx, [*tx.errors, *extra.get((group.control, tx.control), ())])
     group_codes = list(dict.fromkeys(group.errors))
-    if envelope_broken or group_codes:
-        accepted = 0
+    status, accepted = group_status(group, extra, envelope_broken=envelope_broken)
     received = len(group.transactions)
-    if accepted == received and not group_codes and not envelope_broken:
-        status = "A"
-    elif accepted == 0:
-        status = "R"
-    else:
-        status = "P"
     declared = str(group.declared_count if group.declared_count is not None else received)
     body.append(["AK9", status, declared, str(received), str(accepted), *group_codes[:5]])
     return body
