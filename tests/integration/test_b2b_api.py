@@ -277,3 +277,18 @@ def test_a_partly_bad_interchange_takes_the_good_pos_and_says_which_failed(
     assert body["problems"] == [
         "set 850 0101: CTT at 8: CTT02 hash total 31 differs from 30",
     ]
+
+
+def test_transaction_sets_other_than_850_are_rejected_as_unsupported(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    add_b2b_channels(seeded)
+    response = post_edi(client, "acme", "asn_856_not_an_order.edi", admin)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"] == [
+        {"field": "856.0008.ST", "message": "transaction set 856 is not supported here",
+         "code": "AK5-1"},
+    ]  # fmt: skip
+    assert "AK5*R*1~" in problem["acknowledgement"]
+    assert "AK9*R*1*1*0~" in problem["acknowledgement"]

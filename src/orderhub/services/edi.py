@@ -21,6 +21,7 @@ from orderhub.services.ingest import IngestResult, ingest_order
 from orderhub.store.unit_of_work import UnitOfWork
 
 Progress = Callable[[int, int], None]
+SUPPORTED_SETS = frozenset({"850"})
 
 
 class Verdict(StrEnum):
@@ -71,15 +72,14 @@ def receive_interchange(
         raise ValidationFailed(
             "the interchange cannot be read", [FieldError(("body", "ISA"), str(error), "ISA")]
         ) from None
-    reads = (
-        []
-        if interchange.errors
-        else reader_850.read_purchase_orders(
-            interchange,
-            channel=channel,
-            default_currency=settings.currency,
-            id_preference=settings.id_preference,
-        )
+    for _group, tx in interchange.transactions:
+        if tx.set_id not in SUPPORTED_SETS and "1" not in tx.set_errors:
+            tx.set_errors.append("1")  # AK502 1: transaction set not supported
+    reads = reader_850.read_purchase_orders(
+        interchange,
+        channel=channel,
+        default_currency=settings.currency,
+        id_preference=settings.id_preference,
     )
     content = {(r.group.control, r.transaction.control): r.errors for r in reads if r.errors}
     outcomes = [_rejected_set(g, t) for g, t in interchange.transactions if not t.accepted]
@@ -137,8 +137,11 @@ def _ingest(
 
 
 def _rejected_set(group: parser.FunctionalGroup, tx: parser.TransactionSet) -> PurchaseOrderOutcome:
+    problems = [e.message for e in tx.errors]
+    if "1" in tx.set_errors:
+        problems.append(f"transaction set {tx.set_id} is not supported here")
     return PurchaseOrderOutcome(
-        None, group.control, tx.control, "rejected", problems=tuple(e.message for e in tx.errors)
+        None, group.control, tx.control, "rejected", problems=tuple(problems)
     )
 
 
@@ -169,6 +172,10 @@ def _segment_errors(
             if error.element is not None:
                 where += f".{error.element:02d}"
             items.append({"field": where, "message": error.message, "code": f"AK3-{error.code}"})
+        if "1" in tx.set_errors:
+            message = f"transaction set {tx.set_id} is not supported here"
+            items.append({"field": f"{tx.set_id}.{tx.control}.ST", "message": message,
+                          "code": "AK5-1"})  # fmt: skip
         if "2" in tx.set_errors:
             items.append({"field": f"{tx.set_id}.{tx.control}.SE", "message": "SE missing",
                           "code": "AK5-2"})  # fmt: skip

@@ -153,6 +153,8 @@ def describe(
             where = f"set {tx.set_id} {tx.control}"
             for error in [*tx.errors, *extra.get((group.control, tx.control), ())]:
                 problems.append(f"{where}: {error.segment_id} at {error.position}: {error.message}")
+            if "1" in tx.set_errors:
+                problems.append(f"{where}: transaction set not supported")
             if "2" in tx.set_errors:
                 problems.append(f"{where}: SE missing")
     return Verdict(accepted=not problems, problems=tuple(problems))
