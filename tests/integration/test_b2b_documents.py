@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from orderhub.bootstrap import Container
+from orderhub.channels.cxml import read_envelope
 from orderhub.channels.edi_x12.from_order import Shipment
 from orderhub.channels.edi_x12.inbound_docs import read_810, read_855, read_856
 from orderhub.channels.edi_x12.parser import parse_interchange
@@ -16,9 +17,11 @@ from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import ValidationFailed
 from orderhub.services import b2b_documents
+from orderhub.services.cxml import receive_order_request
 from orderhub.services.edi import receive_interchange
 from orderhub.services.ingest import ingest_order
 from tests.conftest import native_order
+from tests.unit.channels.edi_fixtures import cxml as cxml_fixture
 from tests.unit.channels.edi_fixtures import edi
 
 AT = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -107,3 +110,63 @@ def _native_order(container: Container) -> str:
         result = ingest_order(uow, draft=body.to_draft(), source="native", payload="{}")
     assert result.order_id is not None
     return result.order_id
+
+
+def test_cxml_confirmation_and_ship_notice_echo_the_buyers_lines(container: Container) -> None:
+    with container.uow() as uow:
+        uow.channels.add(
+            Channel(
+                "globex", "Globex", ChannelKind.CXML, webhook_secret="procure-shared-secret",
+                credentials={"shared_secret": "supplier-secret"},
+                settings={"cxml": {"supplier_domain": "DUNS", "buyer_domain": "NetworkID"}},
+            )
+        )  # fmt: skip
+        for sku in ("GLOVES-L", "GLASSES"):
+            uow.catalog.upsert(Product(sku, sku, 10))
+        uow.catalog.map_sku("globex", "GLV-NITRILE-L", "GLOVES-L")
+        uow.catalog.map_sku("globex", "SAFETY-GLASS-CLR", "GLASSES")
+        uow.commit()
+        answer = receive_order_request(
+            uow, channel="globex", body=cxml_fixture("procurement_usd_multi_line.xml")
+        )
+        assert answer.status == 200
+        assert answer.order_id is not None
+        gloves, glasses = uow.orders.get(answer.order_id).lines
+        confirmation = b2b_documents.cxml_confirmation(
+            uow, order_id=answer.order_id, backordered={glasses.id: 1}, now=lambda: AT
+        )
+        notice = b2b_documents.cxml_ship_notice(
+            uow,
+            order_id=answer.order_id,
+            shipment=Shipment("SHP-2", AT, "FDEG", "7489", {gloves.id: 2, glasses.id: 2}),
+            now=lambda: AT,
+        )
+    root = read_envelope(confirmation).root
+    assert root.findtext("Header/From/Credential/Identity") == "123456789"
+    assert root.findtext("Header/To/Credential/Identity") == "AN01000000001"
+    assert root.findtext("Header/Sender/Credential/SharedSecret") == "supplier-secret"
+    reference = root.find("Request/ConfirmationRequest/OrderReference")
+    assert reference is not None
+    assert reference.get("orderID") == "4500012345"
+    items = [
+        (i.get("lineNumber"), i.get("quantity"), s.get("type"),
+         s.findtext("ItemIn/ItemDetail/UnitPrice/Money"))
+        for i in root.iter("ConfirmationItem")
+        for s in i.iter("ConfirmationStatus")
+    ]  # fmt: skip
+    assert items == [
+        ("10", "2.0000", "accept", "24.9950"),
+        ("20", "2.0000", "accept", "25.0800"),
+        ("20", "1.0000", "backordered", "25.0800"),
+    ]
+    shipped = read_envelope(notice).root
+    lines = [
+        (i.get("lineNumber"), i.get("quantity"), i.findtext("ItemID/SupplierPartID"),
+         i.findtext("UnitOfMeasure"))
+        for i in shipped.iter("ShipNoticeItem")
+    ]  # fmt: skip
+    assert lines == [
+        ("10", "2.0000", "GLV-NITRILE-L", "BX"),
+        ("20", "2.0000", "SAFETY-GLASS-CLR", "EA"),
+    ]
+    assert shipped.findtext("Request/ShipNoticeRequest/ShipControl/ShipmentIdentifier") == "7489"
