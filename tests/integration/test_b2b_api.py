@@ -292,3 +292,11 @@ def test_transaction_sets_other_than_850_are_rejected_as_unsupported(
     ]  # fmt: skip
     assert "AK5*R*1~" in problem["acknowledgement"]
     assert "AK9*R*1*1*0~" in problem["acknowledgement"]
+
+
+def test_the_b2b_endpoints_are_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/v1/openapi.json").json()["paths"]
+    assert (
+        "application/edi-x12" in paths["/v1/channels/{code}/edi"]["post"]["requestBody"]["content"]
+    )
+    assert "text/xml" in paths["/v1/channels/{code}/cxml"]["post"]["requestBody"]["content"]
