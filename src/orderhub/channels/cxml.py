@@ -107,7 +107,10 @@ def _money(parent: Element | None, path: str, currency: str, where: str) -> Deci
         return None
     if money.get("currency", currency) != currency:
         raise BadCxml(f"{where}: currency {money.get('currency')!r} differs from {currency}")
-    return _decimal(money.text, where)
+    amount = _decimal(money.text, where)
+    if amount < 0:
+        raise BadCxml(f"{where}: {money.text!r} must not be negative")
+    return amount
 
 
 def _address(container: Element | None) -> Address | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from orderhub.channels import cxml
 from orderhub.domain.channels import ChannelKind
-from orderhub.domain.errors import NotFound
+from orderhub.domain.errors import NotFound, ValidationFailed
 from orderhub.services.ingest import Outcome, ingest_order
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -50,7 +50,12 @@ def receive_order_request(uow: UnitOfWork, *, channel: str, body: bytes) -> Cxml
             uow.cxml_payloads.order_of(channel, envelope.payload_id),
         )
     payload = cxml.stored_payload(channel, body.decode("utf-8", errors="replace"))
-    result = ingest_order(uow, draft=draft, source=cxml.SOURCE, payload=payload)
+    try:
+        result = ingest_order(uow, draft=draft, source=cxml.SOURCE, payload=payload)
+    except ValidationFailed as error:  # the hub's own rules: the payloadID stays unused
+        uow.rollback()
+        reasons = "; ".join(f"{f.field}: {f.message}" for f in error.fields) or error.detail
+        return CxmlAnswer(400, reasons)
     if result.order_id:
         uow.cxml_payloads.claim(channel, envelope.payload_id)  # lost if ingest rolled back
         uow.cxml_payloads.attach_order(channel, envelope.payload_id, result.order_id)

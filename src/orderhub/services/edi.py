@@ -84,7 +84,7 @@ def receive_interchange(
     content = {(r.group.control, r.transaction.control): r.errors for r in reads if r.errors}
     outcomes = [_rejected_set(g, t) for g, t in interchange.transactions if not t.accepted]
     for done, read in enumerate(reads, start=1):
-        outcomes.append(_ingest(uow, read, interchange, settings))
+        outcomes.append(_ingest(uow, read, interchange, settings, content))
         if progress:
             progress(done, len(reads))
     control = uow.control_numbers.next(
@@ -110,6 +110,7 @@ def _ingest(
     read: reader_850.Read850,
     interchange: parser.Interchange,
     settings: ChannelPartnerSettings,
+    content: dict[tuple[str, str], tuple[parser.SegmentError, ...]],
 ) -> PurchaseOrderOutcome:
     keys = (read.group.control, read.transaction.control)
     if read.draft is None:
@@ -122,7 +123,13 @@ def _ingest(
         id_preference=settings.id_preference,
         interchange=parser.isolate(interchange, read.group, read.transaction),
     )
-    result: IngestResult = ingest_order(uow, draft=read.draft, source=SOURCE, payload=payload)
+    try:
+        result: IngestResult = ingest_order(uow, draft=read.draft, source=SOURCE, payload=payload)
+    except ValidationFailed as error:  # the hub's own rules, beyond what the reader checks
+        uow.rollback()
+        problems = tuple(f"{f.field}: {f.message}" for f in error.fields) or (error.detail,)
+        content[keys] = (parser.SegmentError("BEG", 2, "8", "; ".join(problems)),)
+        return PurchaseOrderOutcome(None, *keys, "rejected", problems=problems)
     problems = (
         tuple(f"{f.field}: {f.message}" for f in result.problem.fields) if result.problem else ()
     )

@@ -123,6 +123,8 @@ def test_unsafe_or_unusable_xml_is_refused(body: bytes) -> None:
         ("<Money currency=\"GBP\">29.5000</Money>", "<Money currency=\"EUR\">29.5</Money>",
          "currency"),
         ('type="new"', 'type="update"', "only new orders"),
+        ("<Money currency=\"GBP\">29.5000</Money>", "<Money currency=\"GBP\">-29.50</Money>",
+         "negative"),
         ('orderID="TES-443-0001"', 'orderID=""', "orderID"),
     ],
 )  # fmt: skip

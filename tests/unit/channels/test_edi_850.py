@@ -184,6 +184,7 @@ def test_hash_total_in_ctt02_is_checked_when_present() -> None:
         (("PO1|1|1|CA|120.00", "PO1|1|1.5|CA|120.00"), "PO1", 2, "6"),
         (("PO1|1|1|CA|120.00", "PO1|1|1|CA|12O.00"), "PO1", 4, "6"),
         (("CUR|BY|USD~N1|ST|ACME STORE 40", "CUR|BY|XXX~N1|ST|ACME STORE 40"), "CUR", 2, "7"),
+        (("PO1|1|1|CA|120.00", "PO1|1|1|CA|-120.00"), "PO1", 4, "6"),
     ],
 )
 def test_content_errors_name_segment_and_element(
@@ -244,3 +245,12 @@ def test_one_bad_set_partially_accepts_its_group_and_leaves_the_others() -> None
     assert ak9 == [("P", "2", "2", "1"), ("A", "1", "1", "1")]
     ak5 = [s.elements for _g, t in reply.transactions for s in t.body if s.id == "AK5"]
     assert ak5 == [("R", "5"), ("A",), ("A",)]
+
+
+def test_an_850_without_po1_lines_is_missing_a_mandatory_segment() -> None:
+    text = edi("distributor_pipe_two_groups_three_pos.edi")
+    old = "PO1|1|1|CA|120.00||UK|10012345678902~CTT|1~SE|9|0002"
+    assert old in text
+    text = text.replace(old, "SE|7|0002")
+    [_first, second, _third] = read_purchase_orders(parse_interchange(text), channel="a")
+    assert [(e.segment_id, e.position, e.code) for e in second.errors] == [("PO1", 7, "3")]

@@ -142,6 +142,9 @@ class _Reader:
             raise _fail(beg, "BEG03 (purchase order number) is mandatory", 3, "1")
         placed = _date(beg, 5)
         self._walk(body)
+        if not self.lines:
+            se = self.tx.segments[-1]
+            raise ContentError(SegmentError("PO1", se.position, "3", "an 850 needs a PO1 line"))
         self._check_totals(body)
         return self._draft(beg, placed)
 
@@ -205,6 +208,8 @@ class _Reader:
         quantity = _decimal(seg, 2)
         if quantity != quantity.to_integral_value() or quantity <= 0:
             raise _fail(seg, f"PO102 {seg[2]!r}: quantities must be whole and positive", 2, "6")
+        if seg[4] and _decimal(seg, 4) < 0:
+            raise _fail(seg, f"PO104 {seg[4]!r}: a unit price cannot be negative", 4, "6")
         ids = [[seg[i], seg[i + 1]] for i in range(6, 25, 2) if seg[i] and seg[i + 1]]
         return {
             "line_number": seg[1] or str(len(self.lines) + 1),
