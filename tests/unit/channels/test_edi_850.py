@@ -185,6 +185,7 @@ def test_hash_total_in_ctt02_is_checked_when_present() -> None:
         (("PO1|1|1|CA|120.00", "PO1|1|1|CA|12O.00"), "PO1", 4, "6"),
         (("CUR|BY|USD~N1|ST|ACME STORE 40", "CUR|BY|XXX~N1|ST|ACME STORE 40"), "CUR", 2, "7"),
         (("PO1|1|1|CA|120.00", "PO1|1|1|CA|-120.00"), "PO1", 4, "6"),
+        (("BEG|00|SA|PO-7002", "BEG|01|SA|PO-7002"), "BEG", 1, "7"),
     ],
 )
 def test_content_errors_name_segment_and_element(

@@ -40,6 +40,7 @@ from orderhub.domain.orders import (
 ID_PREFERENCE = ("VP", "VN", "VA", "UK", "UP", "UA", "EN", "EO", "SK", "BP", "IN", "CB", "MG")
 SHIP_DATE_QUALIFIERS = ("010", "037", "038")  # requested ship, ship not before, no later than
 DELIVERY_DATE_QUALIFIERS = ("002", "106", "064", "063")  # requested delivery, required by …
+ORIGINAL_PURPOSES = frozenset({"00", "06"})  # original, confirmation (not cancel 01, change 04…)
 _PARTY_ROLES = {"ST": "ship_to", "BT": "bill_to", "BY": "buyer", "VN": "vendor", "SF": "ship_from"}
 
 
@@ -140,6 +141,8 @@ class _Reader:
             raise ContentError(SegmentError("BEG", 2, "3", "BEG is mandatory in an 850"))
         if not beg[3]:
             raise _fail(beg, "BEG03 (purchase order number) is mandatory", 3, "1")
+        if beg[1] not in ORIGINAL_PURPOSES:
+            raise _fail(beg, f"BEG01 {beg[1]!r}: only original purchase orders are taken", 1)
         placed = _date(beg, 5)
         self._walk(body)
         if not self.lines:
