@@ -21,6 +21,7 @@ from orderhub.demo import run_demo
 from orderhub.domain.access import Role
 from orderhub.domain.errors import NotNormalizable
 from orderhub.services.channel_orders import receive_channel_order
+from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import ingest_order
 from orderhub.services.inventory_check import find_drift
 from orderhub.store import history
@@ -135,6 +136,9 @@ def import_file(
 ) -> None:
     """Import orders from FILE: partner CSV (``.csv``, see docs/channels/csv.md) or native JSON
     (one order per line, or an array). Safe to re-run: orders are keyed by their external id."""
+    if file.suffix.lower() in EDI_SUFFIXES:
+        _import_edi(file, channel)
+        return
     container = _container()
     try:
         with container.uow(read_only=True) as uow:
@@ -194,6 +198,37 @@ def _import_native(container: Container, text: str, *, channel: str, name: str) 
             counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
             progress.advance(task)
     return counts
+
+
+EDI_SUFFIXES = frozenset({".edi", ".x12"})
+
+
+def _import_edi(file: Path, channel: str) -> None:
+    container = _container()
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"importing {file.name}", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            with container.uow(actor="cli:import") as uow:
+                outcome = receive_interchange(
+                    uow, channel=channel, text=file.read_text(encoding="utf-8"), progress=advance
+                )
+    finally:
+        container.close()
+    for po in outcome.purchase_orders:
+        console.print(
+            f"PO {po.po_number or '?'} (set {po.transaction_control}): {po.outcome}"
+            + (f" — {'; '.join(po.problems)}" if po.problems else "")
+        )
+    for problem in outcome.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print(f"interchange {outcome.verdict.value}; 997 follows")
+    print(outcome.acknowledgement)
+    if outcome.verdict == Verdict.REJECTED:
+        raise typer.Exit(1)
 
 
 @app.command("serve")

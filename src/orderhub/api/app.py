@@ -10,6 +10,8 @@ from orderhub.api.idempotency import IdempotencyMiddleware
 from orderhub.api.routes import (
     channel_webhooks,
     channels,
+    cxml,
+    edi,
     health,
     inventory,
     locations,
@@ -41,6 +43,8 @@ def create_app(container: Container) -> FastAPI:
         quarantine,
         locations,
         inventory,
+        edi,
+        cxml,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

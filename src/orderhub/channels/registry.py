@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from orderhub.channels import bigcommerce, csv_import, magento, native, shopify, woocommerce
+from orderhub.channels import bigcommerce, csv_import, cxml, magento, native, shopify, woocommerce
+from orderhub.channels.edi_x12 import stored as edi_stored
 from orderhub.services.ingest import PayloadParser
 
 PAYLOAD_PARSERS: dict[str, PayloadParser] = {
@@ -12,4 +13,6 @@ PAYLOAD_PARSERS: dict[str, PayloadParser] = {
     bigcommerce.SOURCE: bigcommerce.parse,
     magento.SOURCE: magento.parse,
     csv_import.SOURCE: csv_import.parse,
+    edi_stored.SOURCE: edi_stored.parse_stored,
+    cxml.SOURCE: cxml.parse_stored,
 }

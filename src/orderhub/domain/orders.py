@@ -9,7 +9,8 @@ Status moves only along :data:`ORDER_TRANSITIONS`; anything else raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -115,6 +116,39 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """A person at the buying organisation (EDI PER, cXML Contact)."""
+
+    role: str  # e.g. "buyer", "receiving", the EDI PER01 code as given
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentTerms:
+    """Payment terms as the buyer states them (EDI ITD, cXML PaymentTerm)."""
+
+    net_days: int | None = None
+    discount_percent: Decimal | None = None
+    discount_days: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PurchaseOrder:
+    """The B2B side of an order: what a procurement buyer's purchase order adds."""
+
+    number: str
+    order_date: date | None = None
+    payment_terms: PaymentTerms | None = None
+    requested_ship_date: date | None = None
+    requested_delivery_date: date | None = None
+    contacts: tuple[Contact, ...] = ()
+    buyer_name: str | None = None
+
+
+@dataclass(frozen=True)
 class LineDraft:
     """A normalized line before it becomes part of an order (amounts are line totals)."""
 
@@ -151,6 +185,7 @@ class OrderDraft:
     shipping: Shipping
     prices_include_tax: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    purchase_order: PurchaseOrder | None = None
 
 
 @dataclass
@@ -203,6 +238,7 @@ class Order:
     prices_include_tax: bool = False
     hold_reason: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    purchase_order: PurchaseOrder | None = None
     version: int = 0
     events: list[events.DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -218,6 +254,11 @@ class Order:
         if not self.prices_include_tax:
             grand = grand + tax
         return Totals(subtotal, discount, shipping, tax, grand)
+
+    @property
+    def bill_to_differs(self) -> bool:
+        """B2B invoices go elsewhere than the goods: worth showing to whoever ships."""
+        return self.billing_address is not None and self.billing_address != self.shipping_address
 
     def line(self, line_id: str) -> OrderLine:
         for line in self.lines:
@@ -329,6 +370,7 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
         shipping=draft.shipping,
         prices_include_tax=draft.prices_include_tax,
         metadata=dict(draft.metadata),
+        purchase_order=draft.purchase_order,
     )
     order.events.append(
         events.OrderReceived(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, select
 
@@ -21,6 +21,8 @@ class OrderFilter:
     placed_to: datetime | None = None
     email: str | None = None
     external_id: str | None = None
+    po_number: str | None = None
+    ship_by: date | None = None  # requested ship date on or before
 
 
 def encode_cursor(last_id: str) -> str:
@@ -55,6 +57,10 @@ def order_ids(
         stmt = stmt.where(o.customer_email == normalize_email(filters.email))
     if filters.external_id:
         stmt = stmt.where(o.external_id == filters.external_id)
+    if filters.po_number:
+        stmt = stmt.where(o.po_number == filters.po_number)
+    if filters.ship_by:
+        stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
     if cursor:
         stmt = stmt.where(o.id < decode_cursor(cursor))
     ids = list(conn.execute(stmt).scalars())

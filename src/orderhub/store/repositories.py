@@ -27,6 +27,7 @@ from orderhub.domain.orders import (
     Shipping,
 )
 from orderhub.store import tables as t
+from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
 
 
 def utcnow() -> datetime:
@@ -34,7 +35,11 @@ def utcnow() -> datetime:
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
+    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written.
+
+    RETURNING says whether the row went in: psycopg reports ``rowcount`` -1 here, which read
+    as "written" and hid every conflict on PostgreSQL.
+    """
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
     first_column = next(iter(table.primary_key.columns))
@@ -140,6 +145,7 @@ class OrderRepository:
 
     def _order_row(self, order: Order, now: datetime, *, created: bool) -> dict[str, Any]:
         totals = order.totals
+        po = order.purchase_order
         row: dict[str, Any] = {
             "status": order.status.value,
             "hold_reason": order.hold_reason,
@@ -168,6 +174,9 @@ class OrderRepository:
                 "shipping_discount_minor": order.shipping.discount.minor,
                 "shipping_method": order.shipping.method,
                 "prices_include_tax": order.prices_include_tax,
+                "po_number": po.number if po else None,
+                "requested_ship_date": po.requested_ship_date if po else None,
+                "purchase_order": purchase_order_json(po),
                 "version": 1,
                 "created_at": now,
             }
@@ -238,6 +247,7 @@ class OrderRepository:
             prices_include_tax=row.prices_include_tax,
             hold_reason=row.hold_reason,
             metadata=row.metadata or {},
+            purchase_order=purchase_order_from_json(row.purchase_order),
             version=row.version,
         )
 

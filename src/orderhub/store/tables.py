@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -101,6 +102,10 @@ orders = Table(
     Column("prices_include_tax", Boolean, nullable=False),
     Column("hold_reason", String(200)),
     Column("metadata", JsonColumn, nullable=False, default=dict),
+    # B2B purchase orders (EDI 850, cXML): the searchable facts as columns, the rest as JSON.
+    Column("po_number", String(200)),
+    Column("requested_ship_date", Date),
+    Column("purchase_order", JsonColumn),
     # Derived totals, stored for reports and filters; always recomputed from the domain on save.
     Column("subtotal_minor", BigInteger, nullable=False),
     Column("discount_minor", BigInteger, nullable=False),
@@ -113,6 +118,8 @@ orders = Table(
     Index("ix_orders_status", "status"),
     Index("ix_orders_placed_at", "placed_at"),
     Index("ix_orders_customer_email", "customer_email"),
+    Index("ix_orders_po_number", "po_number"),
+    Index("ix_orders_requested_ship_date", "requested_ship_date"),
 )
 
 order_lines = Table(
@@ -354,4 +361,24 @@ location_daily_orders = Table(
     Column("location", String(64), primary_key=True),
     Column("day", String(10), primary_key=True),  # ISO date in the location's time zone
     Column("orders", Integer, nullable=False),
+)
+
+# B2B: per trading partner counters for outbound EDI control numbers (ISA13/GS06/ST02).
+edi_control_numbers = Table(
+    "edi_control_numbers",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("partner", String(64), primary_key=True),  # "<ISA qualifier>:<ISA id>"
+    Column("last_value", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# B2B: cXML payloadIDs already received per channel (a repeat answers 409).
+cxml_payloads = Table(
+    "cxml_payloads",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("payload_id", String(250), primary_key=True),
+    Column("order_id", String(36)),
+    Column("received_at", UTCDateTime, nullable=False),
 )

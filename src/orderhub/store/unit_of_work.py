@@ -18,6 +18,7 @@ from orderhub.domain.events import DomainEvent
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
 from orderhub.store.availability import AvailabilityRepository
+from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.db import READ_ONLY
 from orderhub.store.locations import LocationRepository
 from orderhub.store.quarantine import QuarantineRepository
@@ -45,6 +46,8 @@ class UnitOfWork:
     locations: LocationRepository
     stock: StockRepository
     availability: AvailabilityRepository
+    control_numbers: ControlNumberRepository
+    cxml_payloads: CxmlPayloadRepository
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class UnitOfWork:
         touched: set[str] = set()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
         self.availability = AvailabilityRepository(self.conn, touched=touched)
+        self.control_numbers = ControlNumberRepository(self.conn)
+        self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

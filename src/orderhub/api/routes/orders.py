@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -93,6 +94,8 @@ def list_orders(
     placed_to: AwareDatetime | None = None,
     email: str | None = None,
     external_id: str | None = None,
+    po_number: Annotated[str | None, Query(description="B2B purchase order number")] = None,
+    ship_by: Annotated[date | None, Query(description="requested ship date on or before")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> OrderPage:
@@ -108,6 +111,8 @@ def list_orders(
         placed_to=placed_to,
         email=email,
         external_id=external_id,
+        po_number=po_number,
+        ship_by=ship_by,
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -51,6 +51,59 @@ class ShippingOut(BaseModel):
     method: str | None
 
 
+class ContactOut(BaseModel):
+    role: str
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class PaymentTermsOut(BaseModel):
+    net_days: int | None
+    discount_percent: str | None
+    discount_days: int | None
+    description: str | None
+
+
+class PurchaseOrderOut(BaseModel):
+    """The B2B purchase order behind the order (EDI 850, cXML OrderRequest)."""
+
+    number: str
+    order_date: date | None
+    payment_terms: PaymentTermsOut | None
+    requested_ship_date: date | None
+    requested_delivery_date: date | None
+    bill_to_differs: bool
+    buyer_name: str | None
+    contacts: list[ContactOut]
+
+    @classmethod
+    def of(cls, order: Order) -> PurchaseOrderOut | None:
+        po = order.purchase_order
+        if po is None:
+            return None
+        terms = po.payment_terms
+        return cls(
+            number=po.number,
+            order_date=po.order_date,
+            payment_terms=None
+            if terms is None
+            else PaymentTermsOut(
+                net_days=terms.net_days,
+                discount_percent=None
+                if terms.discount_percent is None
+                else f"{terms.discount_percent:f}",
+                discount_days=terms.discount_days,
+                description=terms.description,
+            ),
+            requested_ship_date=po.requested_ship_date,
+            requested_delivery_date=po.requested_delivery_date,
+            bill_to_differs=order.bill_to_differs,
+            buyer_name=po.buyer_name,
+            contacts=[ContactOut(**dataclasses.asdict(c)) for c in po.contacts],
+        )
+
+
 class TotalsOut(BaseModel):
     subtotal: str
     discount: str
@@ -75,6 +128,7 @@ class OrderOut(BaseModel):
     prices_include_tax: bool
     totals: TotalsOut
     metadata: dict[str, Any]
+    purchase_order: PurchaseOrderOut | None = None
     allocations: list[dict[str, Any]]
     shipments: list[dict[str, Any]]
 
@@ -129,6 +183,7 @@ class OrderOut(BaseModel):
                 total=str(totals.total),
             ),
             metadata=order.metadata,
+            purchase_order=PurchaseOrderOut.of(order),
             allocations=allocations or [],
             shipments=[],
         )

@@ -1,0 +1,73 @@
+"""B2B storage: per-partner EDI control numbers, seen cXML payload ids."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, update
+
+from orderhub.store import tables as t
+from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+
+MAX_CONTROL_NUMBER = 999_999_999  # ISA13 has nine digits
+
+
+class ControlNumberRepository:
+    """Outbound control numbers: unique and increasing per (channel, trading partner)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def next(self, channel: str, partner: str) -> int:
+        """Reserve the next number; the guarded UPDATE serializes concurrent callers."""
+        c = t.edi_control_numbers.c
+        insert_ignoring_duplicates(
+            self._conn,
+            t.edi_control_numbers,
+            {"channel_code": channel, "partner": partner, "last_value": 0, "updated_at": utcnow()},
+        )
+        value: int = self._conn.execute(
+            update(t.edi_control_numbers)
+            .where(
+                c.channel_code == channel,
+                c.partner == partner,
+                c.last_value < MAX_CONTROL_NUMBER,
+            )
+            .values(last_value=c.last_value + 1, updated_at=utcnow())
+            .returning(c.last_value)
+        ).scalar_one()
+        return value
+
+    def last(self, channel: str, partner: str) -> int:
+        c = t.edi_control_numbers.c
+        found = self._conn.execute(
+            select(c.last_value).where(c.channel_code == channel, c.partner == partner)
+        ).scalar()
+        return int(found or 0)
+
+
+class CxmlPayloadRepository:
+    """cXML payloadIDs already taken in: the same id again is a duplicate (409)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def claim(self, channel: str, payload_id: str) -> bool:
+        """True when the id is new for the channel (and is now taken)."""
+        return insert_ignoring_duplicates(
+            self._conn,
+            t.cxml_payloads,
+            {"channel_code": channel, "payload_id": payload_id, "received_at": utcnow()},
+        )
+
+    def attach_order(self, channel: str, payload_id: str, order_id: str) -> None:
+        c = t.cxml_payloads.c
+        self._conn.execute(
+            update(t.cxml_payloads)
+            .where(c.channel_code == channel, c.payload_id == payload_id)
+            .values(order_id=order_id)
+        )
+
+    def order_of(self, channel: str, payload_id: str) -> str | None:
+        c = t.cxml_payloads.c
+        return self._conn.execute(
+            select(c.order_id).where(c.channel_code == channel, c.payload_id == payload_id)
+        ).scalar()
