@@ -93,7 +93,8 @@ def test_walmart_purchase_orders_of_one_customer_order_are_separate_orders() -> 
     first = loads(fixture_text("walmart", "released_page1.json"))["list"]["elements"]["order"][0]
     second = loads(fixture_text("walmart", "released_page2.json"))["list"]["elements"]["order"][0]
     a, b = walmart.read_order("wm", first), walmart.read_order("wm", second)
-    assert a.draft is not None and b.draft is not None
+    assert a.draft is not None
+    assert b.draft is not None
     assert a.draft.metadata["customer_order_id"] == b.draft.metadata["customer_order_id"]
     assert totals_of(a.draft) == {
         "subtotal": "5.00",
@@ -103,7 +104,8 @@ def test_walmart_purchase_orders_of_one_customer_order_are_separate_orders() -> 
         "total": "11.74",
     }
     assert a.draft.placed_at.isoformat() == "2026-11-26T10:00:00+00:00"
-    assert a.draft.shipping_address is not None and a.draft.shipping_address.country == "US"
+    assert a.draft.shipping_address is not None
+    assert a.draft.shipping_address.country == "US"
     (line,) = b.draft.lines
     assert (line.quantity, str(line.unit_price)) == (2, "12.99")
     assert totals_of(b.draft)["total"] == "27.80"
@@ -142,7 +144,8 @@ def test_etsy_receipt_whose_lines_do_not_add_up_is_not_normalized() -> None:
     receipt = loads(fixture_text("etsy", "getShopReceipts_page2.json"))["results"][0]
     receipt["grandtotal"]["amount"] = 3531
     item = etsy.read_order("et", receipt)
-    assert item.draft is None and item.problem is not None
+    assert item.draft is None
+    assert item.problem is not None
     assert "grandtotal" in item.problem.reason
 
 
