@@ -86,27 +86,25 @@ class TokenBucket:
         burst: float,
         *,
         clock: Clock = time.monotonic,
-        sleep: Sleep = time.sleep,
     ) -> None:
         self.rate = rate
         self.burst = burst
         self._tokens = burst
         self._clock = clock
-        self._sleep = sleep
         self._at = clock()
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Take one token, sleeping until one is there; returns the seconds slept."""
+        """Take one token; returns how long the caller must wait before using it.
+
+        The wait is reserved (tokens go negative), so concurrent callers queue up fairly.
+        """
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
             self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+            return -self._tokens / self.rate if self._tokens < 0 else 0.0
 
     def limit_to(self, rate: float) -> None:
         """The server told us our real rate (never raise it above the configured one)."""
@@ -184,6 +182,7 @@ class ApiClient:
                 paced = bucket.acquire()
                 if paced:
                     self.waits.append(paced)
+                    self.sleep(paced)
             request = self.http.build_request(
                 method, url, params=params, json=json, data=data, content=content, headers=headers
             )
@@ -262,3 +261,10 @@ def shared_refresh(channel: str, make: Callable[[], OAuthRefresh]) -> OAuthRefre
     key = (channel, repr((probe.token_url, sorted(probe.form.items()))))
     with _BUCKETS_LOCK:
         return _TOKENS.setdefault(key, probe)
+
+
+def forget_shared_state() -> None:
+    """Drop every cached token and bucket (tests; a channel whose credentials changed)."""
+    with _BUCKETS_LOCK:
+        _BUCKETS.clear()
+        _TOKENS.clear()

@@ -149,6 +149,7 @@ def poll_due(
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], None] = time.sleep,
+    environ: dict[str, str] | None = None,
 ) -> dict[str, SyncReport | str]:
     """The polling schedule's tick (for a worker loop): sync every channel that is due.
 
@@ -158,7 +159,12 @@ def poll_due(
     for code in due_channels(uow_factory, now=clock()):
         try:
             results[code] = sync_marketplace(
-                uow_factory, channel=code, transport=transport, clock=clock, sleep=sleep
+                uow_factory,
+                channel=code,
+                transport=transport,
+                clock=clock,
+                sleep=sleep,
+                environ=environ,
             )
         except Exception as error:  # recorded on the channel's sync state by sync_marketplace
             results[code] = repr(error)
