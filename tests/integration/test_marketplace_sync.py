@@ -14,7 +14,6 @@ from orderhub.channels import registry
 from orderhub.channels.api_client import forget_shared_state
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.domain.orders import OrderStatus
 from orderhub.services.ingest import Outcome, replay_quarantined
 from orderhub.services.marketplace_sync import poll_due, sync_marketplace
 from tests.marketplace_fixtures import FakeMarketplace, fixture_text, text_response
