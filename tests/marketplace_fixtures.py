@@ -10,7 +10,10 @@ from typing import Any
 
 import httpx
 
-from orderhub.domain.orders import OrderDraft, Totals, receive_order
+from orderhub.bootstrap import Container
+from orderhub.domain.catalog import Product
+from orderhub.domain.channels import Channel
+from orderhub.domain.orders import Order, OrderDraft, Totals, receive_order
 
 FIXTURES = Path(__file__).parent / "fixtures" / "channels"
 
@@ -75,3 +78,31 @@ def text_response(
         content=text.encode(),
         headers={"Content-Type": "application/json", **(headers or {})},
     )
+
+
+def add_channel(container: Container, channel: Channel, skus: dict[str, str]) -> None:
+    with container.uow(actor="test") as uow:
+        uow.channels.add(channel)
+        for master in sorted(set(skus.values())):
+            uow.catalog.upsert(Product(master, master.title(), 100))
+        for channel_sku, master in skus.items():
+            uow.catalog.map_sku(channel.code, channel_sku, master)
+        uow.commit()
+
+
+def order_ids(container: Container, channel: str) -> list[str]:
+    with container.uow(read_only=True) as uow:
+        rows = uow.conn.exec_driver_sql(
+            "SELECT external_id FROM orders WHERE channel_code = ? ORDER BY external_id"
+            if uow.conn.dialect.name == "sqlite"
+            else "SELECT external_id FROM orders WHERE channel_code = %s ORDER BY external_id",
+            (channel,),
+        ).all()
+    return [r[0] for r in rows]
+
+
+def order_by_external(container: Container, channel: str, external_id: str) -> Order:
+    with container.uow(read_only=True) as uow:
+        order_id = uow.orders.id_by_external(channel, external_id)
+        assert order_id is not None
+        return uow.orders.get(order_id)

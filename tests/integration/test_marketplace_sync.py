@@ -16,7 +16,14 @@ from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.services.ingest import Outcome, replay_quarantined
 from orderhub.services.marketplace_sync import poll_due, sync_marketplace
-from tests.marketplace_fixtures import FakeMarketplace, fixture_text, text_response
+from tests.marketplace_fixtures import (
+    FakeMarketplace,
+    add_channel,
+    fixture_text,
+    order_by_external,
+    order_ids,
+    text_response,
+)
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 ENV = {"OH_AMZ_REFRESH": "Atzr|from-the-environment"}
@@ -28,16 +35,6 @@ def _fresh_caches() -> Iterator[None]:
     forget_shared_state()
     yield
     forget_shared_state()
-
-
-def add_channel(container: Container, channel: Channel, skus: dict[str, str]) -> None:
-    with container.uow(actor="test") as uow:
-        uow.channels.add(channel)
-        for master in sorted(set(skus.values())):
-            uow.catalog.upsert(Product(master, master.title(), 100))
-        for channel_sku, master in skus.items():
-            uow.catalog.map_sku(channel.code, channel_sku, master)
-        uow.commit()
 
 
 AMAZON = Channel(
@@ -105,24 +102,6 @@ def run(
         sleep=(sleeps.append if sleeps is not None else lambda _s: None),
         environ=ENV,
     )
-
-
-def order_ids(container: Container, channel: str) -> list[str]:
-    with container.uow(read_only=True) as uow:
-        rows = uow.conn.exec_driver_sql(
-            "SELECT external_id FROM orders WHERE channel_code = ? ORDER BY external_id"
-            if uow.conn.dialect.name == "sqlite"
-            else "SELECT external_id FROM orders WHERE channel_code = %s ORDER BY external_id",
-            (channel,),
-        ).all()
-    return [r[0] for r in rows]
-
-
-def order_by_external(container: Container, channel: str, external_id: str):  # type: ignore[no-untyped-def]
-    with container.uow(read_only=True) as uow:
-        order_id = uow.orders.id_by_external(channel, external_id)
-        assert order_id is not None
-        return uow.orders.get(order_id)
 
 
 def test_amazon_sync_pages_orders_and_items_holds_pending_and_marks_fba(
