@@ -13,6 +13,7 @@ from rich.console import Console
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
+from orderhub.channels.marketplace_demo import seed_marketplaces
 from orderhub.config import Settings
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
@@ -70,6 +71,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
                 source=native.SOURCE,
                 payload=payload.model_dump_json(),
             )
+    seed_marketplaces(lambda: container.uow(actor="demo"))
     return key
 
 
