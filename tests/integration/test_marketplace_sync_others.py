@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import httpx
@@ -38,12 +38,12 @@ def _fresh_caches() -> Iterator[None]:
     forget_shared_state()
 
 
-def run(container: Container, code: str, fake: FakeMarketplace):  # type: ignore[no-untyped-def]
+def run(container: Container, code: str, fake: FakeMarketplace, now: datetime = NOW):  # type: ignore[no-untyped-def]
     return sync_marketplace(
         lambda: container.uow(actor="test"),
         channel=code,
         transport=fake.transport,
-        clock=lambda: NOW,
+        clock=lambda: now,
         sleep=lambda _s: None,
         environ={},
     )
@@ -72,7 +72,7 @@ def test_ebay_orders_are_paged_by_offset_and_the_multi_quantity_line_is_exact(
     assert run(container, "ebay", fake).counts == {"created": 2}
     first = fake.calls("/sell/fulfillment/v1/order")[0]
     assert first.url.params["filter"] == (
-        "lastmodifieddate:[2026-11-23T14:00:00Z..2026-11-26T13:58:00Z]"
+        "lastmodifieddate:[2026-11-23T14:00:00.000Z..2026-11-26T13:58:00.000Z]"
     )
     assert first.headers["Authorization"] == "Bearer v^1.1#i^1#token"
     token_call = fake.calls("/identity/v1/oauth2/token")[0]
@@ -106,7 +106,9 @@ def test_walmart_released_orders_follow_next_cursor_one_hub_order_per_purchase_o
     add_channel(container, WALMART, {"YHY-FN25200B2": "WAGON", "WM-KNEEL": "KNEELER"})
     fake = FakeMarketplace(walmart_handler)
     assert run(container, "walmart", fake).counts == {"created": 2}
-    second = fake.calls("/v3/orders/released")[1]
+    first, second = fake.calls("/v3/orders/released")
+    assert first.url.params["createdStartDate"] == "2026-11-23T14:00:00Z"  # the first window
+    assert first.url.params["createdEndDate"] == "2026-11-26T13:58:00Z"
     assert second.url.params["soIndex"] == "2"
     assert second.headers["WM_SEC.ACCESS_TOKEN"] == "eyJraWQiOiI1MWY3-walmart-test"
     assert second.headers["WM_SVC.NAME"] == "Walmart Marketplace"
@@ -115,6 +117,18 @@ def test_walmart_released_orders_follow_next_cursor_one_hub_order_per_purchase_o
     two = order_by_external(container, "walmart", "1815367951432")
     assert one.metadata["customer_order_id"] == two.metadata["customer_order_id"] == "4372135469400"
     assert (str(one.totals.total), str(two.totals.total)) == ("11.74", "27.80")
+
+
+def test_walmart_reads_released_orders_back_two_days_so_late_releases_are_not_missed(
+    container: Container,
+) -> None:
+    add_channel(container, WALMART, {"YHY-FN25200B2": "WAGON", "WM-KNEEL": "KNEELER"})
+    fake = FakeMarketplace(walmart_handler)
+    run(container, "walmart", fake)
+    later = NOW + timedelta(hours=6)
+    assert run(container, "walmart", fake, now=later).counts == {"existing": 2}
+    third = fake.calls("/v3/orders/released")[2]
+    assert third.url.params["createdStartDate"] == "2026-11-24T19:58:00Z"  # until − 2 days
 
 
 ETSY = Channel(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +31,6 @@ from orderhub.channels._shared import (
     channel_order,
     dumps,
     envelope,
-    iso_z,
     loads,
     money,
     open_envelope,
@@ -101,7 +100,7 @@ def pull(
     offset = 0
     while True:
         params = {
-            "filter": f"lastmodifieddate:[{iso_z(since)}..{iso_z(until)}]",
+            "filter": f"lastmodifieddate:[{_millis(since)}..{_millis(until)}]",
             "limit": PAGE_SIZE,
             "offset": offset,
         }
@@ -113,6 +112,11 @@ def pull(
         offset += len(orders)
         if not orders or not page.get("next") or offset >= int(page.get("total", 0)):
             return
+
+
+def _millis(moment: datetime) -> str:
+    """eBay's filter dates: ISO 8601 UTC with milliseconds (``2026-11-26T13:58:00.000Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def read_order(channel: str, order: dict[str, Any]) -> ChannelOrder:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -59,6 +59,7 @@ from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
 
 SOURCE = "walmart"
 PAGE_SIZE = 200
+RELEASE_LOOKBACK = 2 * 24 * 3600  # seconds
 RATES = {"orders": (1.0, 10), "inventory": (1.0, 10)}
 _ALPHA3 = {"USA": "US", "CAN": "CA", "MEX": "MX", "CHL": "CL", "PRI": "PR"}
 
@@ -103,10 +104,19 @@ def client(
 def pull(
     api: ApiClient, channel: Channel, since: datetime, until: datetime
 ) -> Iterator[ChannelOrder]:
-    """Released purchase orders created in [since, until], following ``nextCursor``."""
+    """Released purchase orders created in [since − release lookback, until], by ``nextCursor``.
+
+    Walmart filters released orders by *creation* date, and releases an order only after its
+    fraud check — minutes or hours after creation. Reading just the polling window would miss
+    an order created in one window and released after that window was read, so the start goes
+    back ``release_lookback_seconds`` (default two days); ingest dedupes what is read again.
+    """
+    lookback = timedelta(
+        seconds=float(channel.settings.get("release_lookback_seconds", RELEASE_LOOKBACK))
+    )
     url = "/v3/orders/released"
     params: dict[str, Any] | None = {
-        "createdStartDate": iso_z(since),
+        "createdStartDate": iso_z(min(since, until - lookback)),
         "createdEndDate": iso_z(until),
         "limit": PAGE_SIZE,
     }
