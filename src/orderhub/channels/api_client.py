@@ -162,6 +162,7 @@ class ApiClient:
     max_delay: float = 120.0
     sleep: Sleep = time.sleep
     rate_header: str | None = None  # e.g. Amazon's x-amzn-RateLimit-Limit
+    wall: Callable[[], float] = time.time  # for Walmart's x-next-replenish-time (epoch ms)
     waits: list[float] = field(default_factory=list)  # what we slept, for logs and tests
 
     def call(
@@ -195,6 +196,7 @@ class ApiClient:
                 self._wait(self._backoff(attempt))
                 continue
             self._learn_rate(response, bucket)
+            self._await_replenish(response)
             if response.status_code in RETRY_STATUSES and attempt < self.attempts:
                 if response.status_code == 429 and bucket is not None:
                     bucket.drain()
@@ -213,6 +215,18 @@ class ApiClient:
         seconds = min(self.max_delay, seconds)
         self.waits.append(seconds)
         self.sleep(seconds)
+
+    def _await_replenish(self, response: httpx.Response) -> None:
+        """Walmart says how many calls are left and when its bucket refills: when none are
+        left, wait for the refill instead of spending a call on a 429."""
+        left = response.headers.get("x-current-token-count")
+        refill = response.headers.get("x-next-replenish-time")
+        if left is None or refill is None or left.strip() not in ("0", "0.0"):
+            return
+        with contextlib.suppress(ValueError):
+            wait = float(refill) / 1000 - self.wall()
+            if wait > 0:
+                self._wait(wait)
 
     def _learn_rate(self, response: httpx.Response, bucket: TokenBucket | None) -> None:
         if bucket is None or not self.rate_header:

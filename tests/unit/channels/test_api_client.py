@@ -114,3 +114,21 @@ def test_an_access_token_is_reused_until_a_minute_before_it_expires() -> None:
         clock.now = 3541
         assert refresh.token(http) == "t2"
     assert issued[0] == "grant_type=refresh_token"
+
+
+def test_walmart_style_headers_make_the_client_wait_for_the_refill_when_no_call_is_left() -> None:
+    answers = [
+        httpx.Response(
+            200, headers={"x-current-token-count": "3", "x-next-replenish-time": "1005000"}
+        ),
+        httpx.Response(
+            200, headers={"x-current-token-count": "0", "x-next-replenish-time": "1004500"}
+        ),
+    ]
+    sleeps: list[float] = []
+    client = _client(lambda _request: answers.pop(0), sleeps)
+    client.wall = lambda: 1000.0
+    client.call("GET", "/x", api="a")
+    assert sleeps == []
+    client.call("GET", "/x", api="a")
+    assert sleeps == [4.5]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from orderhub.channels import amazon, ebay, etsy, tiktok, walmart
+from orderhub.channels import amazon, ebay, etsy, registry, tiktok, walmart
 from orderhub.channels._shared import loads
 from tests.marketplace_fixtures import fixture_text, totals_of
 
@@ -181,3 +181,23 @@ def test_tiktok_cancel_and_cancelled_both_mean_cancelled(status: str) -> None:
     order = loads(fixture_text("tiktok", "get_order_detail.json"))["data"]["orders"][0]
     order["status"] = status
     assert tiktok.read_order("tt", order).cancelled
+
+
+@pytest.mark.parametrize(
+    ("module", "channel", "name", "pick"),
+    [
+        (ebay, "ebay", "getOrders_page2.json", lambda page: page["orders"][0]),
+        (
+            walmart,
+            "walmart",
+            "released_page2.json",
+            lambda page: page["list"]["elements"]["order"][0],
+        ),
+        (etsy, "etsy", "getShopReceipts_page2.json", lambda page: page["results"][0]),
+        (tiktok, "tiktok", "get_order_detail.json", lambda page: page["data"]["orders"][0]),
+    ],
+)
+def test_a_stored_payload_replays_to_the_same_draft(module, channel, name, pick) -> None:  # type: ignore[no-untyped-def]
+    item = module.read_order(channel, pick(loads(fixture_text(channel, name))))
+    assert item.draft is not None
+    assert registry.PAYLOAD_PARSERS[module.SOURCE](item.payload) == item.draft
