@@ -13,7 +13,7 @@ import pytest
 
 from orderhub.channels import amazon, ebay, etsy, tiktok, walmart
 from orderhub.channels._shared import Tracking, WebhookRejected
-from orderhub.channels.api_client import forget_shared_state
+from orderhub.channels.api_client import ChannelApiError, forget_shared_state
 from orderhub.domain.channels import Channel, ChannelKind
 from tests.integration.test_marketplace_sync_others import TIKTOK, tiktok_handler
 from tests.marketplace_fixtures import FakeMarketplace, fixture, fixture_text, text_response
@@ -308,5 +308,5 @@ def test_tiktok_webhook_is_verified_then_the_order_is_fetched_and_cancel_means_c
 def test_a_refusal_in_a_200_body_is_an_error_on_tiktok() -> None:
     refuse = lambda _r: text_response('{"code": 12052990, "message": "Check failed"}')  # noqa: E731
     request = tiktok.update_inventory(product_id="1", sku_id="2", quantity=1)
-    with pytest.raises(ValueError, match="12052990"):
+    with pytest.raises(ChannelApiError, match="12052990"):
         push(tiktok, TIKTOK, request, refuse)

@@ -45,6 +45,7 @@ from orderhub.channels._shared import (
 )
 from orderhub.channels.api_client import (
     ApiClient,
+    ChannelApiError,
     require,
     resolve_credentials,
     shared_bucket,
@@ -131,7 +132,8 @@ def client(
 def _data(response: httpx.Response) -> dict[str, Any]:
     body = loads(response.content)
     if body.get("code") not in (0, None):
-        raise ValueError(f"TikTok answered code {body.get('code')}: {body.get('message')}")
+        # TikTok refuses with HTTP 200 and a non-zero code in the body.
+        raise ChannelApiError(response.status_code, response.text, str(response.request.url))
     data: dict[str, Any] = body.get("data") or {}
     return data
 
