@@ -14,6 +14,7 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.channels.demo_payloads import demo_channel_orders
+from orderhub.channels.marketplace_demo import seed_marketplaces
 from orderhub.config import Settings
 from orderhub.demo_inventory import print_stock, seed_inventory
 from orderhub.domain.access import Role
@@ -89,6 +90,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
     people = [email for _name, email, *_rest in _PEOPLE]
     channel_orders = demo_channel_orders(_PRICES, people, now=now, rng=rng)
     receive_all(lambda: container.uow(actor="demo"), channel_orders)
+    seed_marketplaces(lambda: container.uow(actor="demo"))
     allocate_pending(container.uow)  # until the outbox worker runs the order.received consumer
     return key
 

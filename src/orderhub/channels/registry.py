@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from orderhub.channels import bigcommerce, csv_import, cxml, magento, native, shopify, woocommerce
+from orderhub.channels import (
+    bigcommerce,
+    csv_import,
+    cxml,
+    magento,
+    native,
+    shopify,
+    woocommerce,
+)
 from orderhub.channels.edi_x12 import stored as edi_stored
 from orderhub.services.ingest import PayloadParser
 

@@ -382,3 +382,18 @@ cxml_payloads = Table(
     Column("order_id", String(36)),
     Column("received_at", UTCDateTime, nullable=False),
 )
+
+# Pull-style marketplaces (Amazon, eBay, Walmart, Etsy, TikTok): where each channel's polling
+# stands. ``window_end`` is the end of the last window read completely; the next run starts an
+# overlap before it. ``next_run_at`` is the polling schedule.
+marketplace_sync_state = Table(
+    "marketplace_sync_state",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("window_end", UTCDateTime),
+    Column("next_run_at", UTCDateTime),
+    Column("last_run_at", UTCDateTime),
+    Column("last_result", JsonColumn, nullable=False, default=dict),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False, default=0),
+)

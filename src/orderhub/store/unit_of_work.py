@@ -21,6 +21,7 @@ from orderhub.store.availability import AvailabilityRepository
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.db import READ_ONLY
 from orderhub.store.locations import LocationRepository
+from orderhub.store.marketplace_sync import MarketplaceSyncRepository
 from orderhub.store.quarantine import QuarantineRepository
 from orderhub.store.repositories import (
     CatalogRepository,
@@ -48,6 +49,7 @@ class UnitOfWork:
     availability: AvailabilityRepository
     control_numbers: ControlNumberRepository
     cxml_payloads: CxmlPayloadRepository
+    marketplace_sync: MarketplaceSyncRepository
 
     def __init__(
         self,
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.availability = AvailabilityRepository(self.conn, touched=touched)
         self.control_numbers = ControlNumberRepository(self.conn)
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
+        self.marketplace_sync = MarketplaceSyncRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

@@ -19,11 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.bootstrap import Container
 from orderhub.channels import inbound
+from orderhub.channels.api_client import ChannelApiError
 from orderhub.channels.base import WebhookRejected
+from orderhub.channels.marketplaces import is_marketplace
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.services.channel_orders import ChannelResult, receive_all
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
+from orderhub.services.marketplace_sync import sync_marketplace
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -53,7 +56,8 @@ class WebhookOut(BaseModel):
 
 class SyncOut(BaseModel):
     since: datetime | None
-    cursor: datetime | None
+    cursor: datetime | None = None  # Adobe Commerce: the newest channel-side updated_at seen
+    until: datetime | None = None  # marketplaces: the end of the window read completely
     counts: dict[str, int]
 
 
@@ -88,13 +92,28 @@ def _receive(
     return WebhookOut(results=[ChannelResultOut.of(r) for r in results])
 
 
-@router.post("/{code}/sync", response_model=SyncOut)
+@router.post(
+    "/{code}/sync",
+    response_model=SyncOut,
+    responses={502: {"description": "the channel's API failed; the cursor was kept"}},
+)
 def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
-    """Pull orders changed since the last sync from a pull-style channel (Adobe Commerce)."""
+    """Pull orders changed since the last sync from a pull-style channel (Adobe Commerce and
+    the marketplaces: Amazon, eBay, Walmart, Etsy, TikTok Shop)."""
     if not visible_to(principal, code):
         raise NotFound(f"channel {code!r} not found")
     with container.uow(read_only=True) as uow:
         channel = uow.channels.get(code)
+    if is_marketplace(channel):
+        try:
+            window = sync_marketplace(
+                lambda: container.uow(actor=principal.actor),
+                channel=code,
+                transport=container.http_transport,
+            )
+        except (httpx.HTTPError, ChannelApiError) as error:
+            raise HTTPException(502, f"the marketplace's API failed: {error}") from None
+        return SyncOut(since=window.since, until=window.until, counts=window.counts)
     if not inbound.accepts_sync(channel):
         raise ValidationFailed(
             "this channel is not pull-style",
