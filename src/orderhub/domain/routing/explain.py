@@ -1,0 +1,93 @@
+"""The explanation every decision carries: plain JSON, stored with the allocation and events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from orderhub.domain.routing.constraints import Screen
+from orderhub.domain.routing.cost import CompiledRules, CostModel
+from orderhub.domain.routing.search import LineSpec, Problem, Solution
+
+
+def explain(
+    *,
+    compiled: CompiledRules,
+    strategy: str,
+    sla: dict[str, Any],
+    screen: Screen,
+    problem: Problem | None,
+    solution: Solution | None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Candidates, exclusions and why, the chosen plan and its cost breakdown."""
+    data: dict[str, Any] = {
+        "planner": "routing",
+        "rules_version": compiled.version,
+        "strategy": strategy,
+        "currency": compiled.rules.currency,
+        "sla": sla,
+        "excluded": [e.as_json() for e in screen.excluded],
+        "line_exclusions": [e.as_json() for e in (*screen.unroutable, *screen.line_excluded)],
+        "candidates": _candidates(problem) if problem else [],
+        "chosen": None,
+    }
+    if solution is None or problem is None:
+        data["unroutable"] = reason or "no location or combination can ship the whole order"
+        return data
+    data["chosen"] = _chosen(compiled, problem.model, problem.lines, problem, solution)
+    return data
+
+
+def _candidates(problem: Problem) -> list[dict[str, Any]]:
+    model, lines = problem.model, problem.lines
+    grams = sum(li.quantity * li.grams for li in lines)
+    haz = any(li.hazmat for li in lines)
+    out = []
+    for j, origin in enumerate(problem.origins):
+        whole = all(problem.avail[i][j] >= li.quantity for i, li in enumerate(lines))
+        single = model.shipment(origin, grams, haz) if whole else None
+        out.append(
+            {
+                "location": origin.code,
+                "zone": origin.zone,
+                "holds_whole_order": whole,
+                "units_available": sum(
+                    min(problem.avail[i][j], li.quantity) for i, li in enumerate(lines)
+                ),
+                "single_shipment_cost": None
+                if single is None
+                else model.compiled.money(single - model.split_penalty),
+            }
+        )
+    return out
+
+
+def _chosen(
+    compiled: CompiledRules,
+    model: CostModel,
+    lines: Sequence[LineSpec],
+    problem: Problem,
+    solution: Solution,
+) -> dict[str, Any]:
+    load = solution.shipments(lines)
+    shipments: list[dict[str, Any]] = []
+    for j in sorted(load, key=lambda j: problem.origins[j].code):
+        grams, haz = load[j]
+        origin = problem.origins[j]
+        picked = [
+            {"line_id": lines[i].line_id, "sku": lines[i].sku, "quantity": n}
+            for (i, m), n in sorted(solution.units.items())
+            if m == j
+        ]
+        shipments.append(
+            {"location": origin.code, "lines": picked, "cost": model.breakdown(origin, grams, haz)}
+        )
+    splits = len(shipments) - 1
+    return {
+        "shipments": shipments,
+        "split": splits > 0,
+        "split_penalty": compiled.money(splits * model.split_penalty),
+        "late_days": max(s["cost"]["late_days"] for s in shipments),
+        "total": compiled.money(solution.cost),
+    }

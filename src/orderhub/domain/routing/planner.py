@@ -1,0 +1,180 @@
+"""The routing planner: constraints, then cost-optimal search, then the explanation.
+
+``build_planner(rules)`` returns a :class:`~orderhub.domain.allocation.Planner`; allocation
+calls ``plan(request)`` and reserves the picks it returns (a lost race calls it again).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick
+from orderhub.domain.routing.constraints import (
+    HAZMAT_NO_SERVICE,
+    NO_RATE,
+    Exclusion,
+    Screen,
+    is_hazmat,
+    screen,
+)
+from orderhub.domain.routing.cost import CompiledRules, CostModel, Origin, region_key
+from orderhub.domain.routing.explain import explain
+from orderhub.domain.routing.rules import RuleSet, SlaTier
+from orderhub.domain.routing.search import LineSpec, Problem
+
+
+class RoutingPlanner:
+    """A :class:`Planner` over one rule set version (compiled once, reused per decision)."""
+
+    name = "routing"
+
+    def __init__(self, rules: RuleSet, *, version: int | None = None) -> None:
+        self.compiled = CompiledRules(rules, version)
+
+    def plan(self, request: AllocationRequest) -> AllocationPlan:
+        compiled, rules = self.compiled, self.compiled.rules
+        tier_name, tier = compiled.tier(request.channel.code, request.channel.sla)
+        sla = {"tier": tier_name, **tier.model_dump()}
+        found = screen(compiled, request, tier)
+        if found.unroutable:
+            return self._none(sla, found, None, "a line may not ship to this destination")
+        model = CostModel(
+            compiled,
+            service=tier.service,
+            hazmat_service=rules.compliance.hazmat_service,
+            transit_allowance=tier.deliver_within_days - tier.ship_within_days,
+            split_penalty=compiled.split_penalty,
+        )
+        lines = tuple(
+            LineSpec(
+                line.line_id,
+                line.sku,
+                line.quantity,
+                line.weight_grams,
+                is_hazmat(line),
+                _group(line.attributes.get("keep_together")),
+            )
+            for line in request.lines
+        )
+        origins = self._origins(request, model, found, lines)
+        avail = _availability(request, lines, origins, found)
+        problem = Problem(lines, origins, avail, model, rules.max_splits)
+        exact = len(lines) <= rules.exact_max_lines
+        solution = problem.exact() if exact else problem.heuristic()
+        strategy = "routing.exact" if exact else "routing.heuristic"
+        if solution is None:
+            return self._none(sla, found, problem, None, strategy)
+        picks = tuple(
+            Pick(lines[i].line_id, lines[i].sku, origins[j].code, n)
+            for (i, j), n in sorted(solution.units.items())
+        )
+        data = explain(
+            compiled=compiled,
+            strategy=strategy,
+            sla=sla,
+            screen=found,
+            problem=problem,
+            solution=solution,
+        )
+        return AllocationPlan(picks=picks, explanation=data, strategy=strategy)
+
+    def _none(
+        self,
+        sla: dict[str, Any],
+        found: Screen,
+        problem: Problem | None,
+        reason: str | None,
+        strategy: str = "routing.exact",
+    ) -> AllocationPlan:
+        data = explain(
+            compiled=self.compiled,
+            strategy=strategy,
+            sla=sla,
+            screen=found,
+            problem=problem,
+            solution=None,
+            reason=reason,
+        )
+        return AllocationPlan(picks=(), explanation=data, strategy=strategy)
+
+    def _origins(
+        self,
+        request: AllocationRequest,
+        model: CostModel,
+        found: Screen,
+        lines: tuple[LineSpec, ...],
+    ) -> list[Origin]:
+        compiled = self.compiled
+        country, region = region_key(request.destination)
+        coords = compiled.rules.coordinates
+        point = coords.get(region or "") or coords.get(country or "")
+        channel_rules = compiled.rules.channels.get(request.channel.code)
+        priority = channel_rules.location_priority if channel_rules else []
+        penalties = channel_rules.location_penalty if channel_rules else {}
+        only_hazmat = all(li.hazmat for li in lines)
+        origins, kept = [], []
+        for location in found.candidates:
+            zone = compiled.zone(location.code, country, region)
+            if zone is None:
+                found.excluded.append(Exclusion(location.code, NO_RATE, "no zone for destination"))
+                continue
+            rank = priority.index(location.code) if location.code in priority else len(priority)
+            origin = model.origin(
+                location,
+                zone,
+                point,
+                penalty=compiled.minor(penalties.get(location.code, Decimal(0))),
+                rank=rank * 10_000 + location.priority,
+            )
+            if origin.rate is None and not (only_hazmat and origin.hazmat_rate is not None):
+                found.excluded.append(
+                    Exclusion(location.code, NO_RATE, f"no {model.service} rate to zone {zone}")
+                )
+                continue
+            origins.append(origin)
+            kept.append(location)
+        found.candidates = kept
+        return origins
+
+
+def _group(value: object) -> str | None:
+    return None if value in (None, False, "") else str(value)
+
+
+def _availability(
+    request: AllocationRequest, lines: tuple[LineSpec, ...], origins: list[Origin], found: Screen
+) -> list[list[int]]:
+    """Usable units per (line, origin); lines sharing a SKU share its stock, first line first."""
+    left: dict[tuple[str, str], int] = {}
+    avail = []
+    for line in lines:
+        row = []
+        for origin in origins:
+            key = (line.sku, origin.code)
+            stock = left.setdefault(key, max(0, request.available.get(key, 0)))
+            usable = min(line.quantity, stock)
+            if (line.line_id, origin.code) in found.blocked:
+                usable = 0
+            elif line.hazmat and origin.hazmat_rate is None:
+                usable = 0
+                found.line_excluded.append(
+                    Exclusion(
+                        origin.code,
+                        HAZMAT_NO_SERVICE,
+                        f"{line.sku} is hazmat; no hazmat service rate here",
+                        line.line_id,
+                    )
+                )
+            left[key] = stock - usable
+            row.append(usable)
+        avail.append(row)
+    return avail
+
+
+def build_planner(rules: RuleSet | None = None, *, version: int | None = None) -> RoutingPlanner:
+    """The planner allocation should use: the active rule set, compiled once."""
+    return RoutingPlanner(rules or RuleSet(), version=version)
+
+
+__all__ = ["RoutingPlanner", "SlaTier", "build_planner"]
