@@ -186,7 +186,9 @@ def test_explanation_lists_candidates_exclusions_choice_and_cost_breakdown() -> 
     assert data["strategy"] == "routing.exact"
     assert [c["location"] for c in data["candidates"]] == ["EAST", "WEST"]
     assert data["candidates"][1]["single_shipment_cost"] == "7.00"
-    assert data["excluded"] == [{"location": "OLD", "reason": "inactive", "detail": "location is inactive"}]
+    assert data["excluded"] == [
+        {"location": "OLD", "reason": "inactive", "detail": "location is inactive"}
+    ]
     shipment = data["chosen"]["shipments"][0]
     assert shipment["location"] == "EAST"
     assert shipment["lines"] == [{"line_id": "L1", "sku": "SKU-1", "quantity": 1}]

@@ -68,20 +68,27 @@ def cutoff_deadline(location: Location, placed_at: datetime, tier: SlaTier) -> d
     return datetime.combine(ship_date, location.cutoff, tzinfo=tz)
 
 
-def _serves(
-    location: Location, serves_regions: list[str] | None, request: AllocationRequest
-) -> bool:
-    country, region = region_key(request.destination)
-    if country is None:
+def _serves(location: Location, serves_regions: list[str] | None, keys: tuple[str, ...]) -> bool:
+    if not keys:
         return True
-    keys = {country} | ({region} if region else set())
-    if location.serves_countries is not None and not keys & set(location.serves_countries):
+    if location.serves_countries is not None and not any(
+        k in location.serves_countries for k in keys
+    ):
         return False
-    return serves_regions is None or bool(keys & set(serves_regions))
+    return serves_regions is None or any(k in serves_regions for k in keys)
+
+
+def destination_keys(request: AllocationRequest) -> tuple[str, ...]:
+    country, region = region_key(request.destination)
+    return tuple(k for k in (country, region) if k)
 
 
 def location_exclusion(
-    compiled: CompiledRules, request: AllocationRequest, location: Location, tier: SlaTier
+    compiled: CompiledRules,
+    request: AllocationRequest,
+    location: Location,
+    tier: SlaTier,
+    keys: tuple[str, ...] | None = None,
 ) -> Exclusion | None:
     """The first hard constraint ``location`` breaks for this order, or None."""
     code, rules = location.code, compiled.rules
@@ -92,7 +99,8 @@ def location_exclusion(
         return Exclusion(code, INACTIVE, "location is inactive")
     if own is not None and own.hold:
         return Exclusion(code, ON_HOLD, own.hold_reason or "manual hold in the routing rules")
-    if not _serves(location, own.serves_regions if own else None, request):
+    keys = destination_keys(request) if keys is None else keys
+    if not _serves(location, own.serves_regions if own else None, keys):
         dest = request.destination
         where = f"{dest.country}/{dest.region or '-'}" if dest else "-"
         return Exclusion(code, NOT_SERVING_DESTINATION, f"does not ship to {where}")
@@ -157,8 +165,9 @@ class Screen:
 def screen(compiled: CompiledRules, request: AllocationRequest, tier: SlaTier) -> Screen:
     result = Screen()
     hazmat_out = set(compiled.rules.compliance.hazmat_excluded_locations)
+    keys = destination_keys(request)
     for location in request.locations:
-        exclusion = location_exclusion(compiled, request, location, tier)
+        exclusion = location_exclusion(compiled, request, location, tier, keys)
         if exclusion is None:
             result.candidates.append(location)
         else:

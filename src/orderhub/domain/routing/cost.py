@@ -16,6 +16,7 @@ which is what makes the search's lower bounds valid and the MILP in ``bench/`` e
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -43,10 +44,8 @@ class Rate:
     transit_days: int
 
     def price(self, grams: int) -> int | None:
-        for limit, price in zip(self.limits, self.prices, strict=True):
-            if grams <= limit:
-                return price
-        return None
+        band = bisect_left(self.limits, grams)
+        return self.prices[band] if band < len(self.prices) else None
 
 
 _UNLIMITED = 10**18
@@ -65,6 +64,11 @@ class CompiledRules:
         self.per_km = w.per_km * (Decimal(10) ** self.exponent)
         self._zones = {(z.origin, d.upper()): z.zone for z in rules.zones for d in z.destinations}
         self._rates: dict[tuple[str, str, str], Rate] = {}
+        self.origins: dict[tuple[object, ...], Origin] = {}  # per-location parts, memoised
+        self.penalties = {
+            channel: {code: self.minor(value) for code, value in c.location_penalty.items()}
+            for channel, c in rules.channels.items()
+        }
         for card in rules.rate_cards:
             raw = [self.minor(b.price * w.shipping) for b in card.bands]
             prices = [min(raw[i:]) for i in range(len(raw))]
@@ -151,6 +155,26 @@ class CostModel:
         self.split_penalty = split_penalty
 
     def origin(
+        self,
+        location: Location,
+        zone: str,
+        destination: tuple[float, float] | None,
+        *,
+        penalty: int,
+        rank: int,
+    ) -> Origin:
+        a = location.address
+        key: tuple[object, ...] = (location.code, a.latitude, a.longitude, zone, destination)
+        key += (self.service, self.hazmat_service, self.transit_allowance, penalty, rank)
+        cached = self.compiled.origins.get(key)
+        if cached is None:
+            cached = self._origin(location, zone, destination, penalty=penalty, rank=rank)
+            if len(self.compiled.origins) > 50_000:
+                self.compiled.origins.clear()
+            self.compiled.origins[key] = cached
+        return cached
+
+    def _origin(
         self,
         location: Location,
         zone: str,

@@ -40,24 +40,17 @@ def explain(
 
 
 def _candidates(problem: Problem) -> list[dict[str, Any]]:
-    model, lines = problem.model, problem.lines
-    grams = sum(li.quantity * li.grams for li in lines)
-    haz = any(li.hazmat for li in lines)
+    money, split = problem.model.compiled.money, problem.model.split_penalty
     out = []
     for j, origin in enumerate(problem.origins):
-        whole = all(problem.avail[i][j] >= li.quantity for i, li in enumerate(lines))
-        single = model.shipment(origin, grams, haz) if whole else None
+        whole = j in problem.single
+        single = problem.single.get(j)
         out.append(
             {
                 "location": origin.code,
                 "zone": origin.zone,
                 "holds_whole_order": whole,
-                "units_available": sum(
-                    min(problem.avail[i][j], li.quantity) for i, li in enumerate(lines)
-                ),
-                "single_shipment_cost": None
-                if single is None
-                else model.compiled.money(single - model.split_penalty),
+                "single_shipment_cost": None if single is None else money(single - split),
             }
         )
     return out

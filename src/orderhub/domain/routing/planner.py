@@ -6,7 +6,6 @@ calls ``plan(request)`` and reserves the picks it returns (a lost race calls it 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick
@@ -33,12 +32,37 @@ class RoutingPlanner:
         self.compiled = CompiledRules(rules, version)
 
     def plan(self, request: AllocationRequest) -> AllocationPlan:
+        sla, found, problem = self.prepare(request)
+        if problem is None:
+            return self._none(sla, found, None, "a line may not ship to this destination")
+        exact = len(problem.lines) <= self.compiled.rules.exact_max_lines
+        solution = problem.exact() if exact else problem.heuristic()
+        strategy = "routing.exact" if exact else "routing.heuristic"
+        if solution is None:
+            return self._none(sla, found, problem, None, strategy)
+        lines, origins = problem.lines, problem.origins
+        picks = tuple(
+            Pick(lines[i].line_id, lines[i].sku, origins[j].code, n)
+            for (i, j), n in sorted(solution.units.items())
+        )
+        data = explain(
+            compiled=self.compiled,
+            strategy=strategy,
+            sla=sla,
+            screen=found,
+            problem=problem,
+            solution=solution,
+        )
+        return AllocationPlan(picks=picks, explanation=data, strategy=strategy)
+
+    def prepare(self, request: AllocationRequest) -> tuple[dict[str, Any], Screen, Problem | None]:
+        """Constraints applied and the order reduced to numbers (None: a line is unroutable)."""
         compiled, rules = self.compiled, self.compiled.rules
         tier_name, tier = compiled.tier(request.channel.code, request.channel.sla)
         sla = {"tier": tier_name, **tier.model_dump()}
         found = screen(compiled, request, tier)
         if found.unroutable:
-            return self._none(sla, found, None, "a line may not ship to this destination")
+            return sla, found, None
         model = CostModel(
             compiled,
             service=tier.service,
@@ -59,25 +83,7 @@ class RoutingPlanner:
         )
         origins = self._origins(request, model, found, lines)
         avail = _availability(request, lines, origins, found)
-        problem = Problem(lines, origins, avail, model, rules.max_splits)
-        exact = len(lines) <= rules.exact_max_lines
-        solution = problem.exact() if exact else problem.heuristic()
-        strategy = "routing.exact" if exact else "routing.heuristic"
-        if solution is None:
-            return self._none(sla, found, problem, None, strategy)
-        picks = tuple(
-            Pick(lines[i].line_id, lines[i].sku, origins[j].code, n)
-            for (i, j), n in sorted(solution.units.items())
-        )
-        data = explain(
-            compiled=compiled,
-            strategy=strategy,
-            sla=sla,
-            screen=found,
-            problem=problem,
-            solution=solution,
-        )
-        return AllocationPlan(picks=picks, explanation=data, strategy=strategy)
+        return sla, found, Problem(lines, origins, avail, model, rules.max_splits)
 
     def _none(
         self,
@@ -111,7 +117,7 @@ class RoutingPlanner:
         point = coords.get(region or "") or coords.get(country or "")
         channel_rules = compiled.rules.channels.get(request.channel.code)
         priority = channel_rules.location_priority if channel_rules else []
-        penalties = channel_rules.location_penalty if channel_rules else {}
+        penalties = compiled.penalties.get(request.channel.code, {})
         only_hazmat = all(li.hazmat for li in lines)
         origins, kept = [], []
         for location in found.candidates:
@@ -124,7 +130,7 @@ class RoutingPlanner:
                 location,
                 zone,
                 point,
-                penalty=compiled.minor(penalties.get(location.code, Decimal(0))),
+                penalty=penalties.get(location.code, 0),
                 rank=rank * 10_000 + location.priority,
             )
             if origin.rate is None and not (only_hazmat and origin.hazmat_rate is not None):
@@ -148,11 +154,17 @@ def _availability(
     """Usable units per (line, origin); lines sharing a SKU share its stock, first line first."""
     left: dict[tuple[str, str], int] = {}
     avail = []
+    shared = len({line.sku for line in lines}) < len(lines)
+    stock_of = request.available.get
     for line in lines:
         row = []
+        careful = line.hazmat or shared
         for origin in origins:
             key = (line.sku, origin.code)
-            stock = left.setdefault(key, max(0, request.available.get(key, 0)))
+            if not careful:
+                row.append(max(0, min(line.quantity, stock_of(key, 0))))
+                continue
+            stock = left.setdefault(key, max(0, stock_of(key, 0)))
             usable = min(line.quantity, stock)
             if (line.line_id, origin.code) in found.blocked:
                 usable = 0

@@ -19,9 +19,8 @@ one location.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 
 from orderhub.domain.routing.cost import CostModel, Origin
 
@@ -68,6 +67,7 @@ class Problem:
         self.model = model
         self.max_splits = max_splits
         self.best: Solution | None = None
+        self.single: dict[int, int | None] = {}  # origins holding the whole order → their cost
 
     def total(self, units: dict[tuple[int, int], int], members: Sequence[int]) -> int | None:
         load = Solution(0, units, tuple(members)).shipments(self.lines)
@@ -93,6 +93,7 @@ class Problem:
         for j, origin in enumerate(self.origins):
             if all(self.avail[i][j] >= li.quantity for i, li in enumerate(lines)):
                 one = self.model.shipment(origin, grams, haz)
+                self.single[j] = one
                 if one is not None:
                     units = {(i, j): li.quantity for i, li in enumerate(lines)}
                     self.offer(units, (j,), one - self.model.split_penalty)
@@ -100,24 +101,32 @@ class Problem:
     # -- exact splits ----------------------------------------------------------------------
     def exact(self) -> Solution | None:
         self.singles()
+        if self.best is None or len(self.lines) > 1:
+            self._greedy()  # an incumbent for the bounds; the search below can only improve it
         floors: dict[int, int] = {}
         for j, origin in enumerate(self.origins):
             floor = self.model.floor(origin, 0, False)
             if floor is not None and any(row[j] > 0 for row in self.avail):
                 floors[j] = floor
         ordered = sorted(floors, key=lambda j: floors[j])
-        for k in range(2, self.max_splits + 1):
-            if len(ordered) < k:
-                break
-            cheapest = sum(floors[j] for j in ordered[:k]) - self.model.split_penalty
-            if self.best is not None and cheapest >= self.best.cost:
-                break
-            for members in combinations(ordered, k):
-                bound = sum(floors[j] for j in members) - self.model.split_penalty
-                if self.best is not None and bound >= self.best.cost:
-                    continue
-                if self._covers(members):
-                    self._deal(members)
+        masks = [sum(1 << j for j in ordered if row[j] > 0) for row in self.avail]
+        split = self.model.split_penalty
+
+        def subsets(start: int, members: list[int], mask: int, total: int) -> None:
+            if len(members) >= 2 and all(m & mask for m in masks) and self._covers(members):
+                self._deal(tuple(members))
+            if len(members) == self.max_splits:
+                return
+            for idx in range(start, len(ordered)):
+                j = ordered[idx]
+                bound = total + floors[j] - split
+                if self.best is not None and len(members) >= 1 and bound >= self.best.cost:
+                    break  # floors ascend: every later member is dearer still
+                members.append(j)
+                subsets(idx + 1, members, mask | (1 << j), total + floors[j])
+                members.pop()
+
+        subsets(0, [], 0, 0)
         return self.best
 
     def _covers(self, members: Sequence[int]) -> bool:
@@ -133,15 +142,30 @@ class Problem:
         units: dict[tuple[int, int], int] = {}
         groups: dict[str, int] = {}
         model, origins, lines = self.model, self.origins, self.lines
-
-        def bound() -> int | None:
-            total = -model.split_penalty
+        floor = model.floor if any(li.hazmat for li in lines) else _plain(model)
+        # forced[i][p]: grams member p must still take from lines i… whatever the others hold
+        forced = [[0] * k for _ in range(len(lines) + 1)]
+        for i in range(len(lines) - 1, -1, -1):
+            li = lines[i]
+            caps = [min(li.quantity, self.avail[i][j]) for j in members]
+            held = sum(caps)
             for p in range(k):
-                one = model.floor(origins[members[p]], grams[p], haz[p])
+                must = max(0, li.quantity - (held - caps[p])) * li.grams
+                forced[i][p] = forced[i + 1][p] + must
+
+        def bound(i: int) -> int | None:
+            total = -model.split_penalty
+            ahead = forced[i]
+            for p in range(k):
+                one = floor(origins[members[p]], grams[p] + ahead[p], haz[p])
                 if one is None:
                     return None
                 total += one
             return total
+
+        first = bound(0)
+        if first is None or (self.best is not None and first >= self.best.cost):
+            return
 
         def visit(i: int) -> None:
             if i == len(lines):
@@ -166,7 +190,7 @@ class Problem:
                 if new_group:
                     assert line.group is not None
                     groups[line.group] = next(p for p, n in enumerate(split) if n)
-                lower = bound()
+                lower = bound(i + 1)
                 if lower is not None and (self.best is None or lower < self.best.cost):
                     visit(i + 1)
                 if new_group:
@@ -197,8 +221,11 @@ class Problem:
     # -- heuristic -------------------------------------------------------------------------
     def heuristic(self) -> Solution | None:
         self.singles()
-        if self.best is not None:
-            return self.best
+        if self.best is None:
+            self._greedy()
+        return self.best
+
+    def _greedy(self) -> None:
         lines = self.lines
         remaining = [li.quantity for li in lines]
         units: dict[tuple[int, int], int] = {}
@@ -206,21 +233,19 @@ class Problem:
         while any(remaining) and len(members) < self.max_splits:
             choice = self._greedy_pick(remaining, members)
             if choice is None:
-                return None
+                return
             j, cover = choice
             members.append(j)
             for i, n in cover.items():
                 units[(i, j)] = n
                 remaining[i] -= n
         if any(remaining):
-            return None
+            return
         self._improve(units, members)
         used = sorted({j for (_, j) in units})
         cost = self.total(units, used)
-        if cost is None:
-            return None
-        self.offer(units, used, cost)
-        return self.best
+        if cost is not None:
+            self.offer(units, used, cost)
 
     def _cover(self, j: int, remaining: list[int]) -> dict[int, int]:
         cover: dict[int, int] = {}
@@ -295,3 +320,12 @@ def _compositions(total: int, caps: Sequence[int]) -> Iterator[tuple[int, ...]]:
     for first in range(max(0, total - rest), min(total, caps[0]) + 1):
         for tail in _compositions(total - first, caps[1:]):
             yield (first, *tail)
+
+
+def _plain(model: CostModel) -> Callable[[Origin, int, bool], int | None]:
+    """Without hazmat lines a shipment's floor is simply its cost."""
+
+    def floor(origin: Origin, grams: int, hazmat: bool) -> int | None:
+        return model.shipment(origin, grams, False)
+
+    return floor

@@ -1,0 +1,56 @@
+"""Routing benchmark: decisions per second and the cost gap to the MILP optimum.
+
+    .venv/bin/python -m bench.routing --orders 2000 --seed 7
+
+Not a test: it prints figures for docs/performance.md ("Routing").
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from bench.routing_instances import instances
+from bench.routing_milp import optimum
+from orderhub.domain.routing import build_planner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--milp", type=int, default=None, help="compare this many (default all)")
+    args = parser.parse_args()
+    rules, requests = instances(args.seed, args.orders)
+    planner = build_planner(rules, version=1)
+    started = time.perf_counter()
+    plans = [planner.plan(r) for r in requests]
+    elapsed = time.perf_counter() - started
+    feasible = [p for p in plans if p.feasible]
+    splits = sum(1 for p in feasible if len(p.locations) > 1)
+    print(f"decisions: {len(plans)} in {elapsed:.2f} s → {len(plans) / elapsed:,.0f} decisions/s")
+    print(f"feasible: {len(feasible)}  split rate: {splits / max(1, len(feasible)):.1%}")
+    ratios, mismatched = [], 0
+    for request in requests[: args.milp]:
+        _, _, problem = planner.prepare(request)
+        if problem is None:
+            continue
+        best = optimum(problem)
+        ours = (
+            problem.exact() if len(problem.lines) <= rules.exact_max_lines else problem.heuristic()
+        )
+        if best is None or ours is None:
+            mismatched += (best is None) != (ours is None)
+            continue
+        ratios.append(ours.cost / best if best else 1.0)
+    if not ratios:
+        return
+    print(
+        f"vs MILP optimum on {len(ratios)} orders: mean ratio {statistics.fmean(ratios):.5f}, "
+        f"worst {max(ratios):.5f}, feasibility disagreements {mismatched}"
+    )
+
+
+if __name__ == "__main__":
+    main()
