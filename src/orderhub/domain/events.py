@@ -91,3 +91,18 @@ class OrderLineStatusChanged(OrderEvent):
     line_id: str
     from_status: str
     to_status: str
+
+
+@dataclass(frozen=True)
+class RoutingRulesActivated(DomainEvent):
+    """A routing rule version became the active one (a new version, or a rollback)."""
+
+    type: ClassVar[str] = "routing.rules_activated"
+    version: int
+    previous_version: int | None
+    author: str
+    comment: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return "routing:rules"
