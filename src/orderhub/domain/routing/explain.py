@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from orderhub.domain.allocation import Pick
 from orderhub.domain.routing.constraints import Screen
 from orderhub.domain.routing.cost import CompiledRules, CostModel
-from orderhub.domain.routing.search import LineSpec, Problem, Solution
+from orderhub.domain.routing.search import Problem, Solution
 
 
 def explain(
@@ -19,6 +20,7 @@ def explain(
     problem: Problem | None,
     solution: Solution | None,
     reason: str | None = None,
+    picks: Sequence[Pick] = (),
 ) -> dict[str, Any]:
     """Candidates, exclusions and why, the chosen plan and its cost breakdown."""
     data: dict[str, Any] = {
@@ -35,7 +37,7 @@ def explain(
     if solution is None or problem is None:
         data["unroutable"] = reason or "no location or combination can ship the whole order"
         return data
-    data["chosen"] = _chosen(compiled, problem.model, problem.lines, problem, solution)
+    data["chosen"] = _chosen(compiled, problem.model, picks, problem, solution)
     return data
 
 
@@ -59,19 +61,19 @@ def _candidates(problem: Problem) -> list[dict[str, Any]]:
 def _chosen(
     compiled: CompiledRules,
     model: CostModel,
-    lines: Sequence[LineSpec],
+    picks: Sequence[Pick],
     problem: Problem,
     solution: Solution,
 ) -> dict[str, Any]:
-    load = solution.shipments(lines)
+    load = solution.shipments(problem.lines)
     shipments: list[dict[str, Any]] = []
     for j in sorted(load, key=lambda j: problem.origins[j].code):
         grams, haz = load[j]
         origin = problem.origins[j]
         picked = [
-            {"line_id": lines[i].line_id, "sku": lines[i].sku, "quantity": n}
-            for (i, m), n in sorted(solution.units.items())
-            if m == j
+            {"line_id": p.line_id, "sku": p.sku, "quantity": p.quantity}
+            for p in picks
+            if p.location == origin.code
         ]
         shipments.append(
             {"location": origin.code, "lines": picked, "cost": model.breakdown(origin, grams, haz)}

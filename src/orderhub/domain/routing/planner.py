@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick, RequestedLine
 from orderhub.domain.routing.constraints import (
     HAZMAT_NO_SERVICE,
     NO_RATE,
@@ -20,7 +20,7 @@ from orderhub.domain.routing.constraints import (
 from orderhub.domain.routing.cost import CompiledRules, CostModel, Origin, region_key
 from orderhub.domain.routing.explain import explain
 from orderhub.domain.routing.rules import RuleSet, SlaTier
-from orderhub.domain.routing.search import LineSpec, Problem
+from orderhub.domain.routing.search import LineSpec, Problem, Solution
 
 
 class RoutingPlanner:
@@ -40,11 +40,7 @@ class RoutingPlanner:
         strategy = "routing.exact" if exact else "routing.heuristic"
         if solution is None:
             return self._none(sla, found, problem, None, strategy)
-        lines, origins = problem.lines, problem.origins
-        picks = tuple(
-            Pick(lines[i].line_id, lines[i].sku, origins[j].code, n)
-            for (i, j), n in sorted(solution.units.items())
-        )
+        picks = to_picks(problem, solution)
         data = explain(
             compiled=self.compiled,
             strategy=strategy,
@@ -52,6 +48,7 @@ class RoutingPlanner:
             screen=found,
             problem=problem,
             solution=solution,
+            picks=picks,
         )
         return AllocationPlan(picks=picks, explanation=data, strategy=strategy)
 
@@ -70,17 +67,7 @@ class RoutingPlanner:
             transit_allowance=tier.deliver_within_days - tier.ship_within_days,
             split_penalty=compiled.split_penalty,
         )
-        lines = tuple(
-            LineSpec(
-                line.line_id,
-                line.sku,
-                line.quantity,
-                line.weight_grams,
-                is_hazmat(line),
-                _group(line.attributes.get("keep_together")),
-            )
-            for line in request.lines
-        )
+        lines = _merge(request)
         origins = self._origins(request, model, found, lines)
         avail = _availability(request, lines, origins, found)
         return sla, found, Problem(lines, origins, avail, model, rules.max_splits)
@@ -144,6 +131,36 @@ class RoutingPlanner:
         return origins
 
 
+def _merge(request: AllocationRequest) -> tuple[LineSpec, ...]:
+    """One demand per (SKU, keep-together group): lines of one SKU share its stock."""
+    merged: dict[tuple[str, str | None], list[RequestedLine]] = {}
+    for line in request.lines:
+        group = _group(line.attributes.get("keep_together"))
+        merged.setdefault((line.sku, group), []).append(line)
+    return tuple(
+        LineSpec(
+            same[0].line_id,
+            sku,
+            sum(li.quantity for li in same),
+            same[0].weight_grams,
+            any(is_hazmat(li) for li in same),
+            group,
+            tuple((li.line_id, li.quantity) for li in same) if len(same) > 1 else (),
+        )
+        for (sku, group), same in merged.items()
+    )
+
+
+def to_picks(problem: Problem, solution: Solution) -> tuple[Pick, ...]:
+    """The solution's units per (demand, location) as picks per order line."""
+    picks = []
+    for i, spec in enumerate(problem.lines):
+        at = sorted((j, n) for (m, j), n in solution.units.items() if m == i)
+        for line_id, position, n in spec.split([n for _, n in at]):
+            picks.append(Pick(line_id, spec.sku, problem.origins[at[position][0]].code, n))
+    return tuple(picks)
+
+
 def _group(value: object) -> str | None:
     return None if value in (None, False, "") else str(value)
 
@@ -154,7 +171,7 @@ def _availability(
     """Usable units per (line, origin); lines sharing a SKU share its stock, first line first."""
     left: dict[tuple[str, str], int] = {}
     avail = []
-    shared = len({line.sku for line in lines}) < len(lines)
+    shared = len({line.sku for line in lines}) < len(lines)  # only across keep-together groups
     stock_of = request.available.get
     for line in lines:
         row = []

@@ -33,6 +33,24 @@ class LineSpec:
     grams: int  # per unit
     hazmat: bool
     group: str | None = None
+    parts: tuple[tuple[str, int], ...] = ()  # the order lines merged here (same SKU), in order
+
+    def split(self, quantities: Sequence[int]) -> Iterator[tuple[str, int, int]]:
+        """Deal ``quantities`` (per location, in order) back to the merged lines.
+
+        Yields (line id, location position, units); lines fill in order, locations in order.
+        """
+        parts = list(self.parts or ((self.line_id, self.quantity),))
+        at = 0
+        for position, quantity in enumerate(quantities):
+            while quantity:
+                line_id, need = parts[at]
+                n = min(need, quantity)
+                yield line_id, position, n
+                quantity -= n
+                parts[at] = (line_id, need - n)
+                if parts[at][1] == 0:
+                    at += 1
 
 
 @dataclass
