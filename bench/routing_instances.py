@@ -101,7 +101,9 @@ def rule_set(rng: random.Random, locs: tuple[Location, ...]) -> RuleSet:
     )
 
 
-def request(rng: random.Random, locs: tuple[Location, ...], n: int) -> AllocationRequest:
+def request(
+    rng: random.Random, locs: tuple[Location, ...], n: int, density: float = 0.45
+) -> AllocationRequest:
     count = rng.randint(1, 5)
     lines = tuple(
         RequestedLine(
@@ -117,7 +119,7 @@ def request(rng: random.Random, locs: tuple[Location, ...], n: int) -> Allocatio
         (line.sku, loc.code): rng.randint(1, 6)
         for line in lines
         for loc in locs
-        if rng.random() < 0.45
+        if rng.random() < density
     }
     region = rng.choice(list(REGIONS))
     return AllocationRequest(
@@ -132,7 +134,9 @@ def request(rng: random.Random, locs: tuple[Location, ...], n: int) -> Allocatio
     )
 
 
-def instances(seed: int, count: int) -> tuple[RuleSet, list[AllocationRequest]]:
+def instances(
+    seed: int, count: int, density: float = 0.45
+) -> tuple[RuleSet, list[AllocationRequest]]:
     rng = random.Random(seed)
     locs = locations(rng)
-    return rule_set(rng, locs), [request(rng, locs, n) for n in range(count)]
+    return rule_set(rng, locs), [request(rng, locs, n, density) for n in range(count)]

@@ -119,26 +119,29 @@ class Problem:
     # -- exact splits ----------------------------------------------------------------------
     def exact(self) -> Solution | None:
         self.singles()
-        if self.best is None or len(self.lines) > 1:
+        if self.best is None:
             self._greedy()  # an incumbent for the bounds; the search below can only improve it
         floors: dict[int, int] = {}
         for j, origin in enumerate(self.origins):
-            floor = self.model.floor(origin, 0, False)
-            if floor is not None and any(row[j] > 0 for row in self.avail):
-                floors[j] = floor
+            held = [li.grams for i, li in enumerate(self.lines) if self.avail[i][j] > 0]
+            floor = self.model.floor(origin, min(held), False) if held else None
+            if floor is not None:
+                floors[j] = floor  # a member ships at least one unit of something it holds
         ordered = sorted(floors, key=lambda j: floors[j])
         masks = [sum(1 << j for j in ordered if row[j] > 0) for row in self.avail]
-        split = self.model.split_penalty
+        split, most, n = self.model.split_penalty, self.max_splits, len(ordered)
 
         def subsets(start: int, members: list[int], mask: int, total: int) -> None:
             if len(members) >= 2 and all(m & mask for m in masks) and self._covers(members):
                 self._deal(tuple(members))
-            if len(members) == self.max_splits:
+            if len(members) == most:
                 return
-            for idx in range(start, len(ordered)):
+            for idx in range(start, n):
                 j = ordered[idx]
                 bound = total + floors[j] - split
-                if self.best is not None and len(members) >= 1 and bound >= self.best.cost:
+                if not members and idx + 1 < n:
+                    bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
+                if self.best is not None and bound >= self.best.cost:
                     break  # floors ascend: every later member is dearer still
                 members.append(j)
                 subsets(idx + 1, members, mask | (1 << j), total + floors[j])
