@@ -106,3 +106,14 @@ class RoutingRulesActivated(DomainEvent):
     @property
     def stream(self) -> str:
         return "routing:rules"
+
+
+@dataclass(frozen=True)
+class OrderRouted(OrderEvent):
+    """Routing chose where the order ships from (or found no way): the explanation, kept."""
+
+    type: ClassVar[str] = "order.routed"
+    strategy: str
+    rules_version: int | None
+    locations: tuple[str, ...]
+    explanation: dict[str, Any]

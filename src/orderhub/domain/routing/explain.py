@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from orderhub.domain.allocation import Pick
+from orderhub.domain.allocation import AllocationPlan, Pick
+from orderhub.domain.events import OrderRouted
 from orderhub.domain.routing.constraints import Screen
 from orderhub.domain.routing.cost import CompiledRules, CostModel
 from orderhub.domain.routing.search import Problem, Solution
@@ -86,3 +87,14 @@ def _chosen(
         "late_days": max(s["cost"]["late_days"] for s in shipments),
         "total": compiled.money(solution.cost),
     }
+
+
+def routed_event(order_id: str, plan: AllocationPlan) -> OrderRouted:
+    """The event allocation records on the order with each routing decision."""
+    return OrderRouted(
+        order_id=order_id,
+        strategy=plan.strategy,
+        rules_version=plan.explanation.get("rules_version"),
+        locations=tuple(plan.locations),
+        explanation=dict(plan.explanation),
+    )
