@@ -62,14 +62,14 @@ def optimum(problem: Problem) -> int | None:
             if (i, j) in x:
                 h.addConstr(x[(i, j)] <= li.quantity * sum(opened))
         hazmat_band = [v for (m, haz, _), v in z.items() if m == j and haz]
-        hazmat_units = [x[(i, j)] for i, li in enumerate(lines) if li.hazmat and (i, j) in x]
+        hazmat_lines = [i for i, li in enumerate(lines) if li.hazmat and (i, j) in x]
         if len(services) == 2:
-            for unit in hazmat_units:
-                h.addConstr(unit <= big * sum(hazmat_band) if hazmat_band else unit <= 0)
-            if hazmat_band:
-                h.addConstr(
-                    sum(hazmat_band) <= sum(hazmat_units) if hazmat_units else sum(hazmat_band) <= 0
-                )
+            for i in hazmat_lines:  # hazmat units ship only by the hazmat service
+                cap = lines[i].quantity
+                h.addConstr(x[(i, j)] <= cap * sum(hazmat_band) if hazmat_band else x[(i, j)] <= 0)
+            if hazmat_band:  # … and only shipments with hazmat units use it
+                units = [x[(i, j)] for i in hazmat_lines]
+                h.addConstr(sum(hazmat_band) <= sum(units) if units else sum(hazmat_band) <= 0)
     _keep_together(h, problem, x)
     h.addConstr(sum(z.values()) <= problem.max_splits)
     h.minimize(sum(c * z[key] for key, c in cost.items()))

@@ -70,7 +70,7 @@ def instances(draw: st.DrawFn) -> tuple[RuleSet, AllocationRequest]:
     return rules, req
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_exact_search_never_beats_and_always_reaches_the_milp_optimum(
     case: tuple[RuleSet, AllocationRequest],
