@@ -18,6 +18,7 @@ from orderhub.api.routes import (
     orders,
     products,
     quarantine,
+    routing,
 )
 from orderhub.bootstrap import Container
 
@@ -45,6 +46,7 @@ def create_app(container: Container) -> FastAPI:
         inventory,
         edi,
         cxml,
+        routing,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

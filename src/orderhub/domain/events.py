@@ -151,3 +151,29 @@ class InventoryAvailableChanged(DomainEvent):
     @property
     def stream(self) -> str:
         return f"inventory:{self.sku}"
+
+
+@dataclass(frozen=True)
+class RoutingRulesActivated(DomainEvent):
+    """A routing rule version became the active one (a new version, or a rollback)."""
+
+    type: ClassVar[str] = "routing.rules_activated"
+    version: int
+    previous_version: int | None
+    author: str
+    comment: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return "routing:rules"
+
+
+@dataclass(frozen=True)
+class OrderRouted(OrderEvent):
+    """Routing chose where the order ships from (or found no way): the explanation, kept."""
+
+    type: ClassVar[str] = "order.routed"
+    strategy: str
+    rules_version: int | None
+    locations: tuple[str, ...]
+    explanation: dict[str, Any]

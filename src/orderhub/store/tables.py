@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from orderhub.store.types import JsonColumn, UTCDateTime
@@ -396,4 +397,25 @@ marketplace_sync_state = Table(
     Column("last_result", JsonColumn, nullable=False, default=dict),
     Column("last_error", Text),
     Column("failures", Integer, nullable=False, default=0),
+)
+
+routing_rule_versions = Table(
+    "routing_rule_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("rules", JsonColumn, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("comment", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("activated_at", UTCDateTime),
+    Column("activated_by", String(200)),
+    # at most one active version, enforced by the database on both dialects
+    Index(
+        "uq_routing_rule_versions_one_active",
+        "active",
+        unique=True,
+        sqlite_where=text("active = 1"),
+        postgresql_where=text("active"),
+    ),
 )

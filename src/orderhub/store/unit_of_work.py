@@ -30,6 +30,7 @@ from orderhub.store.repositories import (
     OrderRepository,
     utcnow,
 )
+from orderhub.store.routing import RoutingRuleRepository
 from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
 
@@ -50,6 +51,7 @@ class UnitOfWork:
     control_numbers: ControlNumberRepository
     cxml_payloads: CxmlPayloadRepository
     marketplace_sync: MarketplaceSyncRepository
+    routing_rules: RoutingRuleRepository
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.control_numbers = ControlNumberRepository(self.conn)
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
+        self.routing_rules = RoutingRuleRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

@@ -1,0 +1,82 @@
+"""Routing benchmark: decisions per second and the cost gap to the MILP optimum.
+
+    .venv/bin/python -m bench.routing --orders 2000 --seed 7
+
+Not a test: it prints figures for docs/performance.md ("Routing").
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from bench.routing_instances import instances
+from bench.routing_milp import optimum
+from orderhub.domain.allocation import AllocationRequest
+from orderhub.domain.routing import RoutingPlanner, build_planner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--density", type=float, default=0.45, help="P(a SKU is at a location)")
+    parser.add_argument("--milp", type=int, default=None, help="compare this many (default all)")
+    args = parser.parse_args()
+    rules, requests = instances(args.seed, args.orders, args.density)
+    planner = build_planner(rules, version=1)
+    started, cpu = time.perf_counter(), time.process_time()
+    plans = [planner.plan(r) for r in requests]
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    feasible = [p for p in plans if p.feasible]
+    splits = sum(1 for p in feasible if len(p.locations) > 1)
+    print(
+        f"decisions: {len(plans)} in {elapsed:.2f} s wall, {cpu:.2f} s CPU → "
+        f"{len(plans) / elapsed:,.0f}/s wall, {len(plans) / cpu:,.0f}/s per CPU-second"
+    )
+    print(f"feasible: {len(feasible)}  split rate: {splits / max(1, len(feasible)):.1%}")
+    compare(planner, requests[: args.milp], rules.exact_max_lines)
+
+
+def ratio(cost: int, best: int) -> float:
+    if best == 0:
+        return 1.0 if cost == 0 else float("inf")
+    return cost / best
+
+
+def compare(planner: RoutingPlanner, requests: list[AllocationRequest], max_lines: int) -> None:
+    """The planner's cost, and the large-order heuristic's alone, against the MILP optimum."""
+    ratios, greedy, mismatched, milp_cpu = [], [], 0, 0.0
+    for request in requests:
+        _, _, problem = planner.prepare(request)
+        _, _, fresh = planner.prepare(request)
+        if problem is None or fresh is None:
+            continue
+        cpu = time.process_time()
+        best = optimum(problem)
+        milp_cpu += time.process_time() - cpu
+        ours = problem.exact() if len(problem.lines) <= max_lines else problem.heuristic()
+        rough = fresh.heuristic()
+        if best is None or ours is None:
+            mismatched += (best is None) != (ours is None)
+            continue
+        ratios.append(ratio(ours.cost, best))
+        if rough is not None:
+            greedy.append(ratio(rough.cost, best))
+    if not ratios:
+        return
+    print(
+        f"planner vs MILP optimum on {len(ratios)} orders: mean ratio "
+        f"{statistics.fmean(ratios):.5f}, worst {max(ratios):.5f}, "
+        f"feasibility disagreements {mismatched}; MILP {len(ratios) / milp_cpu:,.0f}/CPU-s"
+    )
+    if greedy:
+        print(
+            f"heuristic alone on the same orders: mean ratio {statistics.fmean(greedy):.5f}, "
+            f"worst {max(greedy):.5f}, optimal in {sum(r <= 1.0 for r in greedy) / len(greedy):.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
