@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orderhub.services import fulfilment_wiring
 from orderhub.store.unit_of_work import UnitOfWork
 
 
@@ -41,4 +42,10 @@ class Consumer:
 
 def internal_consumers() -> list[Consumer]:
     """The one list of internal consumers; each capability adds its own here."""
-    return []
+    return [
+        Consumer(
+            "fulfilment.dispatch",
+            frozenset({fulfilment_wiring.DISPATCH_EVENT}),
+            fulfilment_wiring.on_order_allocated,
+        ),
+    ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from orderhub.domain.errors import FieldError, ValidationFailed
-from orderhub.domain.orders import normalize_email
+from orderhub.domain.orders import OPEN_STATUSES, normalize_email
 from orderhub.store import tables as t
 
 
@@ -21,6 +21,25 @@ class OrderFilter:
     placed_to: datetime | None = None
     email: str | None = None
     external_id: str | None = None
+    sla: str | None = None  # "at_risk" | "breached": open orders near or past ship_by
+    now: datetime | None = None  # the SLA filter's "now" (tests pin it)
+
+
+DEFAULT_AT_RISK = timedelta(hours=4)
+
+
+def sla_condition(sla: str, now: datetime) -> ColumnElement[bool]:
+    """Breached: still open after ``ship_by``. At risk: open, due within the default window,
+    or flagged by ``check_sla`` under the channel's own window."""
+    o = t.orders.c
+    still_open = o.status.in_([s.value for s in OPEN_STATUSES])
+    if sla == "breached":
+        return and_(still_open, o.ship_by <= now)
+    return and_(
+        still_open,
+        o.ship_by > now,
+        or_(o.sla_at_risk_at.is_not(None), o.ship_by <= now + DEFAULT_AT_RISK),
+    )
 
 
 def encode_cursor(last_id: str) -> str:
@@ -55,6 +74,8 @@ def order_ids(
         stmt = stmt.where(o.customer_email == normalize_email(filters.email))
     if filters.external_id:
         stmt = stmt.where(o.external_id == filters.external_id)
+    if filters.sla:
+        stmt = stmt.where(sla_condition(filters.sla, filters.now or datetime.now(UTC)))
     if cursor:
         stmt = stmt.where(o.id < decode_cursor(cursor))
     ids = list(conn.execute(stmt).scalars())

@@ -18,6 +18,7 @@ from orderhub.domain.events import DomainEvent
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
 from orderhub.store.db import READ_ONLY
+from orderhub.store.fulfilment import FulfilmentRepository
 from orderhub.store.quarantine import QuarantineRepository
 from orderhub.store.repositories import (
     CatalogRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
     quarantine: QuarantineRepository
     api_keys: ApiKeyRepository
     users: UserRepository
+    fulfilment: FulfilmentRepository
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class UnitOfWork:
         self.quarantine = QuarantineRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.fulfilment = FulfilmentRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

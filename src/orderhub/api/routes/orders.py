@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
@@ -88,6 +88,7 @@ def list_orders(
     placed_to: AwareDatetime | None = None,
     email: str | None = None,
     external_id: str | None = None,
+    sla: Literal["at_risk", "breached"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> OrderPage:
@@ -103,6 +104,7 @@ def list_orders(
         placed_to=placed_to,
         email=email,
         external_id=external_id,
+        sla=sla,
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)
