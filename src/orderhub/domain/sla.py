@@ -127,10 +127,10 @@ def parse_policy(raw: dict[str, Any]) -> SlaPolicy:
     hours = _int(raw, "ship_within_hours", fail)
     if days is not None and hours is not None:
         fail("ship_within_hours", "give ship_within_days or ship_within_hours, not both")
-    working = raw.get("working_days", DAY_NAMES[:5])
+    working = raw.get("working_days", list(DAY_NAMES[:5]))
     if not isinstance(working, list) or not working or any(d not in DAY_NAMES for d in working):
         fail("working_days", f"a non-empty list of {', '.join(DAY_NAMES)}")
-        working = DAY_NAMES[:5]
+        working = list(DAY_NAMES[:5])
     holidays: set[date] = set()
     for value in raw.get("holidays", []):
         try:
