@@ -17,10 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "fulfilment"
 
@@ -31,7 +31,7 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 class FakeShipStation:
-    def __init__(self, api_key: str = "ss-key", api_secret: str = "ss-secret") -> None:
+    def __init__(self, api_key: str = "ss-key", api_secret: str = "ss-secret") -> None:  # noqa: S107
         self.auth = "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
         self.orders: dict[int, dict[str, Any]] = {}
         self.batches: dict[str, list[dict[str, Any]]] = {}
@@ -74,9 +74,11 @@ class FakeShipStation:
             return {"success": True, "message": "The requested order has been deleted."}
 
         @app.get("/shipments")
-        async def shipments(request: Request, batchId: str, page: int = 1) -> dict[str, Any]:
+        async def shipments(
+            request: Request, batch_id: Annotated[str, Query(alias="batchId")], page: int = 1
+        ) -> dict[str, Any]:
             self._check(request)
-            found = self.batches.get(batchId, [])
+            found = self.batches.get(batch_id, [])
             return {"shipments": found, "total": len(found), "page": page, "pages": 1}
 
         return app

@@ -93,7 +93,7 @@ def test_a_callback_with_a_bad_signature_is_401_and_stores_nothing(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:
     create_http_provider(client, admin)
-    order_id, fid, lines = fulfilled_order(seeded, provider="acme")
+    order_id, fid, _lines = fulfilled_order(seeded, provider="acme")
     payload = {
         "type": "shipped",
         "fulfilment_id": fid,
@@ -147,7 +147,8 @@ def test_staff_ship_partially_through_the_api_and_read_pick_list_and_packing_sli
     ).json()
     assert [(p["sku"], p["quantity"]) for p in picks] == [("SKU-1", 2), ("SKU-2", 1)]
     slip = client.get(f"/v1/fulfillments/{fid}/packing-slip", headers=staff).json()
-    assert slip["order_number"] == "1001" and len(slip["lines"]) == 2
+    assert slip["order_number"] == "1001"
+    assert len(slip["lines"]) == 2
 
     shipped = client.post(
         f"/v1/fulfillments/{fid}/ship",
@@ -228,7 +229,8 @@ def test_exceptions_are_listed_with_age_and_action_and_resolved_once(
         f"/v1/exceptions/{first}/resolve", headers=admin, json={"resolution": "recounted"}
     )
     assert resolved.status_code == 200
-    assert resolved.json()["status"] == "resolved" and resolved.json()["resolved_by"]
+    assert resolved.json()["status"] == "resolved"
+    assert resolved.json()["resolved_by"]
     again = client.post(
         f"/v1/exceptions/{first}/resolve", headers=admin, json={"resolution": "again"}
     )

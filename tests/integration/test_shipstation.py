@@ -66,7 +66,8 @@ def test_dispatch_creates_the_shipstation_order_with_our_keys(
 ) -> None:
     _order_id, fid, lines = dispatched
     (order,) = shipstation.orders.values()
-    assert order["orderKey"] == fid and order["orderNumber"] == "1001"
+    assert order["orderKey"] == fid
+    assert order["orderNumber"] == "1001"
     assert order["orderStatus"] == "awaiting_shipment"
     assert [i["lineItemKey"] for i in order["items"]] == lines
     assert order["shipTo"]["postalCode"] == "10001"
@@ -106,7 +107,7 @@ def test_voided_labels_are_ignored(
     client: TestClient,
     admin: dict[str, str],
 ) -> None:
-    order_id, fid, _lines = dispatched
+    _order_id, fid, _lines = dispatched
     assert notify(client, shipstation.ship(fid, tracking="1ZVOID", voided=True)) == 200
     assert client.get(f"/v1/fulfillments/{fid}", headers=admin).json()["shipments"] == []
 

@@ -11,6 +11,7 @@ from orderhub.services.sla import check_sla
 from orderhub.store import history
 from tests.conftest import native_order
 
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 POLICY = {
     "ship_within_days": 1,
     "cutoff": "14:00",
@@ -58,7 +59,7 @@ def test_orders_filter_by_breached_and_at_risk(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:
     with_policy(client, admin, {"ship_within_hours": 2, "business_hours": ["00:00", "23:59"],
-                                "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})  # fmt: skip
+                                "working_days": EVERY_DAY})  # fmt: skip
     now = datetime.now(UTC).replace(microsecond=0)
     late = create(client, admin, "late", now - timedelta(hours=3))
     due = create(client, admin, "due", now - timedelta(minutes=30))
@@ -74,14 +75,15 @@ def test_orders_filter_by_breached_and_at_risk(
     assert ids("at_risk") == {due}
     assert fresh not in ids("at_risk") | ids("breached")
     bad = client.get("/v1/orders", params={"sla": "soon"}, headers=admin)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.sla"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.sla"
 
 
 def test_check_sla_fires_at_risk_and_breached_once_each(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:
     with_policy(client, admin, {"ship_within_days": 0, "timezone": "UTC", "at_risk_hours": 4,
-                                "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})  # fmt: skip
+                                "working_days": EVERY_DAY})  # fmt: skip
     placed = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     order_id = create(client, admin, "S1", placed)  # ship by 2026-11-24 23:59 UTC
     at_risk_time = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
@@ -105,7 +107,7 @@ def test_a_breach_found_late_fires_at_risk_then_breached_in_one_run(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:
     with_policy(client, admin, {"ship_within_days": 0, "timezone": "UTC",
-                                "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})  # fmt: skip
+                                "working_days": EVERY_DAY})  # fmt: skip
     create(client, admin, "S2", datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
     with seeded.uow() as uow:
         assert check_sla(uow, now=datetime(2026, 11, 26, tzinfo=UTC)) == {

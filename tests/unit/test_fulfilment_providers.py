@@ -186,7 +186,8 @@ def test_simulated_ships_after_the_delay_with_a_plausible_tracking_number_then_d
     assert provider.poll([f], NOW + timedelta(minutes=29)) == []
     (shipped,) = provider.poll([f], NOW + timedelta(minutes=31))
     assert isinstance(shipped, Shipped)
-    assert shipped.tracking_number and len(shipped.tracking_number) >= 10
+    assert shipped.tracking_number
+    assert len(shipped.tracking_number) >= 10
     assert shipped.lines is None  # everything still owed
     parcel = f.ship(
         lines={"L1": 2},
@@ -202,7 +203,8 @@ def test_simulated_ships_after_the_delay_with_a_plausible_tracking_number_then_d
         )
     ]
     (delivered,) = provider.poll([f], parcel.shipped_at + timedelta(hours=25))
-    assert isinstance(delivered, TrackingUpdate) and delivered.status == TrackingStatus.DELIVERED
+    assert isinstance(delivered, TrackingUpdate)
+    assert delivered.status == TrackingStatus.DELIVERED
 
 
 def test_pick_list_sums_units_per_sku_over_fulfilments_and_skips_shipped_units() -> None:

@@ -433,3 +433,32 @@ def poll_providers(uow: UnitOfWork, *, deps: FulfilmentDeps, now: datetime) -> i
         if updates:
             applied += apply_updates(uow, provider_code=code, updates=updates, deps=deps)
     return applied
+
+
+def cancel_fulfilments(uow: UnitOfWork, *, order_id: str, reason: str, deps: FulfilmentDeps) -> int:
+    """Take back every unshipped fulfilment order of the order (before cancelling it); commits.
+
+    The provider is told first: if it cannot be reached the ProviderError propagates and
+    nothing changes here, so the caller can retry.
+    """
+    work = _Work(uow, deps)
+    work.order(order_id)
+    cancelled = 0
+    for fulfilment in work.fulfilments[order_id]:
+        if not fulfilment.is_open or fulfilment.shipments:
+            continue
+        if fulfilment.status != FulfilmentStatus.CREATED:
+            deps.providers(fulfilment.provider).cancel(fulfilment)
+        fulfilment.cancel(reason=reason)
+        deps.stock.release(
+            uow,
+            order_id=order_id,
+            location=fulfilment.location,
+            line_ids=[x.line_id for x in fulfilment.lines],
+            reason=f"fulfilment cancelled: {reason}",
+        )
+        cancelled += 1
+    work.flush()
+    uow.commit()
+    return cancelled
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -18,7 +19,7 @@ from orderhub.domain.errors import NotFound
 from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.fulfilment.registry import WAREHOUSE, build_provider
 from orderhub.fulfilment.warehouse import WarehouseProvider
-from orderhub.services import fulfilment
+from orderhub.services import fulfilment, sla
 from orderhub.services.fulfilment import FulfilmentDeps
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -88,3 +89,10 @@ def on_order_allocated(uow: UnitOfWork, message: Message) -> None:
             uow, order_id=order_id, allocations=message.data.get("allocations", []), deps=deps
         )
         fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+
+
+def tick(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
+    """What the worker runs every minute or so: poll providers, then the SLA clocks."""
+    with default_dependencies(uow) as deps:
+        polled = fulfilment.poll_providers(uow, deps=deps, now=now)
+    return {"polled": polled, **sla.check_sla(uow, now=now)}
