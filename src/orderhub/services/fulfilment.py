@@ -461,4 +461,3 @@ def cancel_fulfilments(uow: UnitOfWork, *, order_id: str, reason: str, deps: Ful
     work.flush()
     uow.commit()
     return cancelled
-
