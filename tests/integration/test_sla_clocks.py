@@ -114,3 +114,22 @@ def test_a_breach_found_late_fires_at_risk_then_breached_in_one_run(
             "at_risk": 1,
             "breached": 1,
         }
+
+
+def test_an_orders_sla_shows_its_dates_and_state(client: TestClient, admin: dict[str, str]) -> None:
+    with_policy(client, admin)
+    order_id = create(client, admin, "V1", datetime.fromisoformat("2026-11-20T14:30:00+01:00"))
+    got = client.get(f"/v1/orders/{order_id}/sla", headers=admin).json()
+    assert got["ship_by"].startswith("2026-11-24T22:59:00")
+    assert got["state"] == "breached"  # long past, still unshipped
+    assert client.get("/v1/orders/nope/sla", headers=admin).status_code == 404
+
+
+def test_the_channels_api_refuses_an_invalid_sla_policy_with_its_fields(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    response = client.patch(
+        "/v1/channels/web", headers=admin, json={"sla": {"timezone": "Nowhere/Land", "cutoff": "x"}}
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"sla.timezone", "sla.cutoff"}

@@ -16,6 +16,7 @@ from orderhub.api.routes import (
     products,
     providers,
     quarantine,
+    sla,
 )
 from orderhub.bootstrap import Container
 
@@ -41,6 +42,7 @@ def create_app(container: Container) -> FastAPI:
         fulfilments,
         providers,
         exceptions,
+        sla,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -1,16 +1,15 @@
 """Fulfilment handlers: split an allocation into fulfilment orders, dispatch, apply updates.
 
-Stock and re-routing belong to other areas; this module reaches them through two small
-protocols (:class:`StockMovements`, :class:`Rerouter`) so it can be tested with fakes and wired
-to inventory and routing in one place (:func:`default_dependencies`).
+Stock and re-routing belong to other areas; this module reaches them through the two small
+protocols of :mod:`orderhub.services.fulfilment_ports`, so it is tested with fakes and wired
+to inventory and routing in one place (:mod:`orderhub.services.fulfilment_wiring`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from orderhub.domain import events
 from orderhub.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
@@ -27,7 +26,6 @@ from orderhub.fulfilment.base import (
     Accepted,
     DispatchLine,
     DispatchRequest,
-    FulfilmentProvider,
     PermanentProviderError,
     ProviderUpdate,
     Rejected,
@@ -35,56 +33,22 @@ from orderhub.fulfilment.base import (
     TrackingUpdate,
 )
 from orderhub.fulfilment.registry import WAREHOUSE
+from orderhub.services.fulfilment_ports import (
+    SUGGESTED,
+    ExceptionKind,
+    FulfilmentDeps,
+    Rerouter,
+    StockMovements,
+)
 from orderhub.store.unit_of_work import UnitOfWork
 
-
-class StockMovements(Protocol):
-    """Inventory's ledger as fulfilment needs it; neither call commits."""
-
-    def consume_for_shipment(
-        self, uow: UnitOfWork, *, order_id: str, lines: Mapping[str, int], location: str
-    ) -> None: ...
-
-    def release(
-        self, uow: UnitOfWork, *, order_id: str, location: str, line_ids: Sequence[str], reason: str
-    ) -> None: ...
-
-
-class Rerouter(Protocol):
-    """Routing: allocate the order's open lines again, avoiding ``exclude_location``.
-
-    Called after the rejection is committed; it commits its own work. True when it found a new
-    location (its ``order.allocated`` event brings the new fulfilment order).
-    """
-
-    def reroute(self, uow: UnitOfWork, *, order_id: str, exclude_location: str) -> bool: ...
-
-
-@dataclass
-class FulfilmentDeps:
-    providers: Callable[[str], FulfilmentProvider]  # provider code → adapter
-    stock: StockMovements
-    rerouter: Rerouter
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-class ExceptionKind:
-    REJECTED = "rejected"
-    STOCK_OUT = "stock_out"
-    UNROUTABLE = "unroutable"
-    DISPATCH_FAILED = "dispatch_failed"
-    DELIVERY_EXCEPTION = "delivery_exception"
-
-
-SUGGESTED = {
-    ExceptionKind.REJECTED: "re-routed automatically; check why the location refused",
-    ExceptionKind.STOCK_OUT: "re-routed automatically; count the SKU at the location",
-    ExceptionKind.UNROUTABLE: (
-        "no other location can ship it: add stock, then re-allocate, or cancel"
-    ),
-    ExceptionKind.DISPATCH_FAILED: "fix the provider's settings, then dispatch again",
-    ExceptionKind.DELIVERY_EXCEPTION: "contact the carrier with the tracking number",
-}
+__all__ = [
+    "SUGGESTED",
+    "ExceptionKind",
+    "FulfilmentDeps",
+    "Rerouter",
+    "StockMovements",
+]
 
 
 class _Work:

@@ -18,21 +18,21 @@ MAX_AT_RISK_HOURS = 72  # how far ahead check_sla looks for orders coming due
 
 def stamp_order(uow: UnitOfWork, *, order: Order) -> None:
     """Set the new order's SLA dates from its channel's policy (no policy: no dates)."""
-    policy = _policy(uow, order.channel)
+    policy = policy_of(uow, order.channel)
     if policy is None or not policy.promises_shipping:
         return
     ship_by = policy.ship_by(order.placed_at)
     uow.fulfilment.set_sla_dates(order.id, ship_by=ship_by, deliver_by=policy.deliver_by(ship_by))
 
 
-def _policy(uow: UnitOfWork, channel: str) -> SlaPolicy | None:
+def policy_of(uow: UnitOfWork, channel: str) -> SlaPolicy | None:
     raw = uow.channels.get(channel).sla
     if not raw:
         return None
     try:
         return parse_policy(raw)
     except ValidationFailed:
-        return None  # an invalid policy must not stop orders; PATCH /channels validates it
+        return None  # an invalid policy must not stop orders (the channels API refuses one)
 
 
 def check_sla(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
@@ -56,7 +56,7 @@ def check_sla(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
     fired = {"at_risk": 0, "breached": 0}
     for row in rows:
         if row.channel_code not in policies:
-            policies[row.channel_code] = _policy(uow, row.channel_code)
+            policies[row.channel_code] = policy_of(uow, row.channel_code)
         policy = policies[row.channel_code]
         state = policy.state(row.ship_by, now) if policy else SlaState.ON_TRACK
         if state == SlaState.ON_TRACK:
