@@ -17,6 +17,7 @@ from orderhub.config import Settings
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.fulfilment.demo import seed_fulfilment
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade
 
@@ -60,6 +61,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
         uow.catalog.map_sku("partner", "DIST-0001", "TSHIRT-BLK-M")
         key = uow.api_keys.create(role=Role.ADMIN, name="demo admin")
         uow.commit()
+    seed_fulfilment(container)  # simulated 3PL and channel SLAs
     now = datetime.now(UTC)
     for number in range(orders):
         payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from orderhub.bootstrap import Container
+from orderhub.demo import seed
 from orderhub.services.sla import check_sla
 from orderhub.store import history
+from orderhub.store import tables as t
 from tests.conftest import native_order
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -133,3 +136,14 @@ def test_the_channels_api_refuses_an_invalid_sla_policy_with_its_fields(
     )
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"sla.timezone", "sla.cutoff"}
+
+
+def test_the_demo_seed_gives_orders_ship_by_and_a_simulated_3pl(container: Container) -> None:
+    seed(container, orders=3)
+    with container.uow(read_only=True) as uow:
+        providers = [p.code for p in uow.fulfilment.providers()]
+        ids = [r.id for r in uow.conn.execute(select(t.orders.c.id))]
+        dates = [uow.fulfilment.sla_dates(order_id)[0] for order_id in ids]
+    assert providers == ["sim-3pl"]
+    assert len(ids) == 3
+    assert all(d is not None for d in dates)
