@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from orderhub.bootstrap import Container
 from orderhub.domain.fulfilment import FulfilmentStatus, TrackingStatus
 from orderhub.domain.orders import LineStatus, OrderStatus
-from orderhub.fulfilment.base import Shipped, TrackingUpdate
+from orderhub.fulfilment.base import ProviderError, Shipped, TrackingUpdate
 from orderhub.services import fulfilment as service
 from orderhub.services.fulfilment_wiring import tick
 from orderhub.services.messagebus import Message, internal_consumers
 from orderhub.store import history
+from orderhub.store import tables as t
 from orderhub.store.fulfilment import ProviderConfig
 from tests.integration.fulfilment_support import (
     FakeRerouter,
@@ -172,22 +175,26 @@ def test_a_repeated_shipment_callback_is_applied_once(seeded: Container) -> None
     assert applied == [1, 0]
 
 
-def test_a_provider_cannot_move_another_providers_fulfilment(seeded: Container) -> None:
+def test_a_provider_cannot_move_another_providers_fulfilment_or_unknown_ones(
+    seeded: Container,
+) -> None:
     order_id = place_order(seeded)
     allocations = allocate(seeded, order_id)
+    now = datetime.now(UTC)
     with seeded.uow() as uow, deps(uow) as d:
         (fid,) = service.create_fulfilments(uow, order_id=order_id, allocations=allocations, deps=d)
         service.dispatch(uow, fulfilment_id=fid, deps=d)
-        try:
-            service.apply_updates(
-                uow,
-                provider_code="acme",
-                updates=[Shipped(fid, "ups", "X", datetime.now(UTC))],
-                deps=d,
-            )
-        except Exception as error:
-            refused = error
-    assert type(refused).__name__ == "NotFound"
+        applied = service.apply_updates(
+            uow,
+            provider_code="acme",
+            updates=[
+                Shipped(fid, "ups", "X", now),
+                Shipped("not-ours", "ups", "Y", now),
+                TrackingUpdate("unknown", TrackingStatus.DELIVERED, now),
+            ],
+            deps=d,
+        )
+    assert applied == 0
     with seeded.uow(read_only=True) as uow:
         assert uow.fulfilment.get(fid).shipments == []
 
@@ -241,3 +248,40 @@ def test_cancelling_tells_the_provider_releases_stock_and_keeps_shipped_work(
 def test_the_worker_tick_polls_providers_and_runs_the_sla_clocks(seeded: Container) -> None:
     with seeded.uow() as uow:
         assert tick(uow, now=datetime.now(UTC)) == {"polled": 0, "at_risk": 0, "breached": 0}
+
+
+def test_a_provider_outage_fails_the_delivery_and_the_retry_resumes_without_duplicates(
+    seeded: Container,
+) -> None:
+    add_provider(
+        seeded,
+        ProviderConfig(
+            "sim", "Sim", "simulated", {"fail_rate": 1.0, "reject_rate": 0.0}, locations=["east"]
+        ),
+    )
+    order_id = place_order(seeded)
+    allocations = allocate(seeded, order_id)
+    message = Message(
+        "e1",
+        "order.allocated",
+        f"order:{order_id}",
+        {"allocations": allocations},
+        "system",
+        datetime.now(UTC),
+    )
+    consumer = next(c for c in internal_consumers() if c.wants("order.allocated"))
+    with seeded.uow() as uow, pytest.raises(ProviderError):
+        consumer.handle(uow, message)  # the worker records the failure and retries later
+    with seeded.uow() as uow:
+        (waiting,) = uow.fulfilment.for_order(order_id)
+        assert waiting.status == FulfilmentStatus.CREATED
+        uow.conn.execute(
+            t.fulfilment_providers.update().values(settings={"fail_rate": 0.0, "reject_rate": 0.0})
+        )
+        uow.commit()
+    with seeded.uow() as uow:
+        consumer.handle(uow, message)
+    with seeded.uow(read_only=True) as uow:
+        (done,) = uow.fulfilment.for_order(order_id)
+    assert done.id == waiting.id
+    assert done.status == FulfilmentStatus.ACCEPTED

@@ -251,6 +251,8 @@ def apply_updates(
             applied += _track(work, provider_code, update)
             continue
         fulfilment = _owned(work, provider_code, update.fulfilment_id)
+        if fulfilment is None:
+            continue
         if isinstance(update, Accepted):
             if fulfilment.status == FulfilmentStatus.DISPATCHED:
                 fulfilment.accept()
@@ -269,14 +271,15 @@ def apply_updates(
     return applied
 
 
-def _owned(work: _Work, provider_code: str, fulfilment_id: str) -> FulfilmentOrder:
+def _owned(work: _Work, provider_code: str, fulfilment_id: str) -> FulfilmentOrder | None:
+    """The fulfilment if it is this provider's; None otherwise (account-wide webhooks such as
+    ShipStation's also report orders the hub never sent, and a provider may not move another
+    provider's work)."""
     try:
         fulfilment = work.fulfilment(fulfilment_id)
     except NotFound:
-        fulfilment = None
-    if fulfilment is None or fulfilment.provider != provider_code:
-        raise NotFound(f"fulfilment {fulfilment_id} not found for provider {provider_code!r}")
-    return fulfilment
+        return None
+    return fulfilment if fulfilment.provider == provider_code else None
 
 
 def _ship(work: _Work, fulfilment: FulfilmentOrder, update: Shipped) -> int:
@@ -325,7 +328,7 @@ def record_shipment(
 def _track(work: _Work, provider_code: str, update: TrackingUpdate) -> int:
     fulfilment_id = work.uow.fulfilment.by_tracking(provider_code, update.tracking_number)
     if fulfilment_id is None:
-        raise NotFound(f"no shipment with tracking number {update.tracking_number!r}")
+        return 0  # not a parcel of this provider's
     fulfilment = work.fulfilment(fulfilment_id)
     shipment = next(s for s in fulfilment.shipments if s.tracking_number == update.tracking_number)
     if not fulfilment.track(shipment.id, update.status, at=update.at, detail=update.detail):
