@@ -135,3 +135,25 @@ def test_cancel_deletes_the_shipstation_order(
         f = uow.fulfilment.get(fid)
         d.providers("ss").cancel(f)
     assert shipstation.deleted == [int(f.external_ref or 0)]
+
+
+def test_shipments_of_orders_the_hub_never_sent_are_ignored(
+    dispatched: tuple[str, str, list[str]],
+    shipstation: FakeShipStation,
+    client: TestClient,
+    admin: dict[str, str],
+) -> None:
+    _order_id, fid, _lines = dispatched
+    foreign = dict(next(iter(shipstation.orders.values())), orderKey="manual-order-in-shipstation")
+    shipstation.orders[1] = foreign
+    response = client.post(
+        "/v1/providers/ss/callbacks",
+        params={"token": TOKEN},
+        json={
+            "resource_url": shipstation.ship("manual-order-in-shipstation", tracking="1ZF"),
+            "resource_type": "SHIP_NOTIFY",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {"received": 1, "applied": 0}
+    assert client.get(f"/v1/fulfillments/{fid}", headers=admin).json()["shipments"] == []
