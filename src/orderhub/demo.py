@@ -20,6 +20,7 @@ from orderhub.demo_inventory import print_stock, seed_inventory
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.fulfilment.demo import seed_fulfilment
 from orderhub.services.allocation import allocate_pending
 from orderhub.services.channel_orders import receive_all
 from orderhub.services.ingest import ingest_order
@@ -77,6 +78,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
         key = uow.api_keys.create(role=Role.ADMIN, name="demo admin")
         uow.commit()
     seed_inventory(container)
+    seed_fulfilment(container)  # simulated 3PL and channel SLAs
     now = datetime.now(UTC)
     for number in range(orders):
         payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)

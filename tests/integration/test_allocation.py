@@ -62,8 +62,10 @@ def test_allocates_received_orders_in_placement_order_from_one_location(
         ("SKU-1", "b", 2, "reserved"),
         ("SKU-2", "b", 1, "reserved"),
     }
-    assert views[0]["strategy"] == "simple"
-    assert views[0]["explanation"]["single_location"] == "b"
+    assert views[0]["strategy"] == "routing.exact"
+    chosen = views[0]["explanation"]["chosen"]
+    assert [shipment["location"] for shipment in chosen["shipments"]] == ["b"]
+    assert chosen["split"] is False
     assert {line.status.value for line in order.lines} == {"allocated"}
     assert drift(stocked) == []
 

@@ -177,3 +177,109 @@ class OrderRouted(OrderEvent):
     rules_version: int | None
     locations: tuple[str, ...]
     explanation: dict[str, Any]
+
+
+# --- fulfilment (issue 6): on the order's stream, so they join its hash-chained history ---
+
+
+@dataclass(frozen=True)
+class FulfilmentCreated(OrderEvent):
+    type: ClassVar[str] = "fulfilment.created"
+    fulfilment_id: str
+    location: str
+    provider: str
+    lines: tuple[dict[str, Any], ...]  # {line_id, sku, quantity}
+
+
+@dataclass(frozen=True)
+class FulfilmentDispatched(OrderEvent):
+    type: ClassVar[str] = "fulfilment.dispatched"
+    fulfilment_id: str
+    provider: str
+    external_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class FulfilmentAccepted(OrderEvent):
+    type: ClassVar[str] = "fulfilment.accepted"
+    fulfilment_id: str
+
+
+@dataclass(frozen=True)
+class FulfilmentRejected(OrderEvent):
+    type: ClassVar[str] = "fulfilment.rejected"
+    fulfilment_id: str
+    location: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FulfilmentStarted(OrderEvent):
+    type: ClassVar[str] = "fulfilment.in_progress"
+    fulfilment_id: str
+
+
+@dataclass(frozen=True)
+class FulfilmentShipped(OrderEvent):
+    """Every unit of the fulfilment order has left the location (one or more shipments)."""
+
+    type: ClassVar[str] = "fulfilment.shipped"
+    fulfilment_id: str
+
+
+@dataclass(frozen=True)
+class FulfilmentDelivered(OrderEvent):
+    type: ClassVar[str] = "fulfilment.delivered"
+    fulfilment_id: str
+
+
+@dataclass(frozen=True)
+class FulfilmentCancelled(OrderEvent):
+    type: ClassVar[str] = "fulfilment.cancelled"
+    fulfilment_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ShipmentCreated(OrderEvent):
+    type: ClassVar[str] = "shipment.created"
+    shipment_id: str
+    fulfilment_id: str
+    location: str
+    carrier: str
+    service: str | None
+    tracking_number: str | None
+    lines: tuple[dict[str, Any], ...]  # {line_id, quantity}
+    shipped_at: datetime
+
+
+@dataclass(frozen=True)
+class ShipmentStatusChanged(OrderEvent):
+    type: ClassVar[str] = "shipment.status_changed"
+    shipment_id: str
+    fulfilment_id: str
+    from_status: str
+    to_status: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class FulfilmentExceptionRaised(OrderEvent):
+    """Something needs a person or a re-route: a rejection, a stock-out, a failed delivery."""
+
+    type: ClassVar[str] = "fulfilment.exception_raised"
+    exception_id: str
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OrderSlaAtRisk(OrderEvent):
+    type: ClassVar[str] = "order.sla_at_risk"
+    ship_by: datetime
+
+
+@dataclass(frozen=True)
+class OrderSlaBreached(OrderEvent):
+    type: ClassVar[str] = "order.sla_breached"
+    ship_by: datetime

@@ -27,7 +27,8 @@ from orderhub.domain.inventory import (
 )
 from orderhub.domain.locations import Location
 from orderhub.domain.orders import LineStatus, Order, OrderLine, OrderStatus
-from orderhub.domain.planning_simple import SimplePlanner
+from orderhub.domain.routing.explain import routed_event
+from orderhub.services.routing import active_planner
 from orderhub.store import tables as t
 from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
@@ -37,9 +38,9 @@ WANTING = frozenset({LineStatus.OPEN, LineStatus.BACKORDERED})
 MAX_ATTEMPTS = 10
 
 
-def default_planner() -> Planner:
-    """The planner used when none is given; routing's planner replaces it here."""
-    return SimplePlanner()
+def default_planner(uow: UnitOfWork) -> Planner:
+    """Routing's planner under the active rule version (built-in defaults before any)."""
+    return active_planner(uow=uow)
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,14 @@ def allocate_order(
 
     Idempotent: an order that is not ``received`` or ``backordered`` is left alone.
     """
-    planner = planner or default_planner()
     order = uow.orders.get(order_id, for_update=True)
-    lines = [line for line in order.lines if line.status in WANTING]
-    if order.status not in ALLOCATABLE or not lines:
+    lines = [line for line in order.lines if line.status in WANTING and line.open_quantity]
+    if order.status not in ALLOCATABLE or not lines or order.metadata.get("skip_allocation"):
+        # skip_allocation: fulfilled by the marketplace (Amazon FBA), kept for visibility only.
         uow.rollback()
         return AllocationOutcome(order.id, order.status)
     channel = uow.channels.get(order.channel)
+    planner = planner or default_planner(uow)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = _request(uow, order, channel, lines)
         plan = planner.plan(request)
@@ -102,7 +104,7 @@ def _request(
             RequestedLine(
                 line.id,
                 line.sku,
-                line.quantity,
+                line.open_quantity,
                 product.weight_grams if product else 0,
                 product.attributes if product else {},
             )
@@ -130,7 +132,7 @@ def _covers(plan: AllocationPlan, lines: Sequence[OrderLine]) -> bool:
         if pick.quantity <= 0 or sku_of.get(pick.line_id) != pick.sku:
             return False
         picked[pick.line_id] += pick.quantity
-    return all(picked[line.id] == line.quantity for line in lines)
+    return all(picked[line.id] == line.open_quantity for line in lines)
 
 
 def _reserve(uow: UnitOfWork, plan: AllocationPlan) -> bool:
@@ -164,6 +166,7 @@ def _record(
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
+    order.events.append(routed_event(order.id, plan))
     order.events.append(
         events.OrderAllocated(
             order.id,

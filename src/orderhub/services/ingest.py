@@ -14,6 +14,7 @@ from orderhub.domain.errors import (
     ValidationFailed,
 )
 from orderhub.domain.orders import OrderDraft, receive_order
+from orderhub.services import sla
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.repositories import DuplicateOrder
 from orderhub.store.unit_of_work import UnitOfWork
@@ -101,6 +102,7 @@ def _ingest(
     order = receive_order(resolved, customer_id=uow.customers.resolve(resolved.customer))
     try:
         uow.orders.add(order)
+        sla.stamp_order(uow, order=order)  # fulfilment: ship_by/deliver_by from the channel
         created(order.id)
         uow.commit()
     except DuplicateOrder:

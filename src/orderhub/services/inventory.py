@@ -166,13 +166,23 @@ def _check_known(uow: UnitOfWork, items: Sequence[StockAdjustment], paths: Seque
 
 
 def release_order(
-    uow: UnitOfWork, *, order: Order, reason: str, units: Mapping[str, int] | None = None
+    uow: UnitOfWork,
+    *,
+    order: Order,
+    reason: str,
+    units: Mapping[str, int] | None = None,
+    location: str | None = None,
+    line_ids: set[str] | None = None,
 ) -> set[str]:
-    """Give back the units still reserved for ``order`` — all, or ``units`` per line id — and
-    return the SKUs released. Does not commit."""
+    """Give back the units still reserved for ``order`` — all, or ``units`` per line id, or
+    those of ``line_ids`` at ``location`` — and return the SKUs released. Does not commit."""
     released: set[str] = set()
     wanted = dict(units) if units is not None else None
     for held in uow.stock.allocations(order.id, open_only=True):  # (sku, location) order
+        if (location is not None and held.location != location) or (
+            line_ids is not None and held.line_id not in line_ids
+        ):
+            continue
         count = held.open_quantity
         if wanted is not None:
             count = min(count, wanted.get(held.line_id, 0))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orderhub.services import fulfilment_wiring
 from orderhub.services.allocation import allocate_order
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -49,4 +50,9 @@ def internal_consumers() -> list[Consumer]:
     """The one list of internal consumers; each capability adds its own here."""
     return [
         Consumer("inventory.allocate", frozenset({"order.received"}), _allocate_received),
+        Consumer(
+            "fulfilment.dispatch",
+            frozenset({fulfilment_wiring.DISPATCH_EVENT}),
+            fulfilment_wiring.on_order_allocated,
+        ),
     ]

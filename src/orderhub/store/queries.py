@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from orderhub.domain.errors import FieldError, ValidationFailed
-from orderhub.domain.orders import normalize_email
+from orderhub.domain.orders import OPEN_STATUSES, normalize_email
 from orderhub.store import tables as t
 
 
@@ -23,6 +23,25 @@ class OrderFilter:
     external_id: str | None = None
     po_number: str | None = None
     ship_by: date | None = None  # requested ship date on or before
+    sla: str | None = None  # "at_risk" | "breached": open orders near or past ship_by
+    now: datetime | None = None  # the SLA filter's "now" (tests pin it)
+
+
+DEFAULT_AT_RISK = timedelta(hours=4)
+
+
+def sla_condition(sla: str, now: datetime) -> ColumnElement[bool]:
+    """Breached: still open after ``ship_by``. At risk: open, due within the default window,
+    or flagged by ``check_sla`` under the channel's own window."""
+    o = t.orders.c
+    still_open = o.status.in_([s.value for s in OPEN_STATUSES])
+    if sla == "breached":
+        return and_(still_open, o.ship_by <= now)
+    return and_(
+        still_open,
+        o.ship_by > now,
+        or_(o.sla_at_risk_at.is_not(None), o.ship_by <= now + DEFAULT_AT_RISK),
+    )
 
 
 def encode_cursor(last_id: str) -> str:
@@ -61,6 +80,8 @@ def order_ids(
         stmt = stmt.where(o.po_number == filters.po_number)
     if filters.ship_by:
         stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
+    if filters.sla:
+        stmt = stmt.where(sla_condition(filters.sla, filters.now or datetime.now(UTC)))
     if cursor:
         stmt = stmt.where(o.id < decode_cursor(cursor))
     ids = list(conn.execute(stmt).scalars())

@@ -115,10 +115,16 @@ orders = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # SLA clocks (fulfilment, migration 0009): set at ingest from the channel's policy.
+    Column("ship_by", UTCDateTime),
+    Column("deliver_by", UTCDateTime),
+    Column("sla_at_risk_at", UTCDateTime),  # when order.sla_at_risk fired (once)
+    Column("sla_breached_at", UTCDateTime),  # when order.sla_breached fired (once)
     UniqueConstraint("channel_code", "external_id", name="uq_orders_channel_external_id"),
     Index("ix_orders_status", "status"),
     Index("ix_orders_placed_at", "placed_at"),
     Index("ix_orders_customer_email", "customer_email"),
+    Index("ix_orders_ship_by", "ship_by"),
     Index("ix_orders_po_number", "po_number"),
     Index("ix_orders_requested_ship_date", "requested_ship_date"),
 )
@@ -418,4 +424,75 @@ routing_rule_versions = Table(
         sqlite_where=text("active = 1"),
         postgresql_where=text("active"),
     ),
+)
+
+
+# --- fulfilment (migration 0009) ---
+
+fulfilment_providers = Table(
+    "fulfilment_providers",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("settings", JsonColumn, nullable=False, default=dict),
+    Column("secret", Text),  # signs outbound requests and verifies callbacks; never returned
+    Column("locations", JsonColumn, nullable=False, default=list),  # locations it fulfils for
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+fulfilment_orders = Table(
+    "fulfilment_orders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("external_ref", String(200)),
+    Column("reason", Text),
+    Column("lines", JsonColumn, nullable=False),  # [{line_id, sku, quantity}]
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_fulfilment_orders_order_id", "order_id"),
+    Index("ix_fulfilment_orders_status_location", "status", "location"),
+    Index("ix_fulfilment_orders_provider_ref", "provider", "external_ref"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("fulfilment_id", String(36), ForeignKey("fulfilment_orders.id"), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("carrier", String(100), nullable=False),
+    Column("service", String(100)),
+    Column("tracking_number", String(200)),
+    Column("lines", JsonColumn, nullable=False),  # {order line id: units}
+    Column("shipped_at", UTCDateTime, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_at", UTCDateTime),
+    Index("ix_shipments_fulfilment_id", "fulfilment_id"),
+    Index("ix_shipments_tracking_number", "tracking_number"),
+)
+
+fulfilment_exceptions = Table(
+    "fulfilment_exceptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("fulfilment_id", String(36)),
+    Column("detail", Text, nullable=False),
+    Column("suggested_action", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolution", Text),
+    Column("resolved_by", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Index("ix_fulfilment_exceptions_status", "status"),
+    Index("ix_fulfilment_exceptions_order_id", "order_id"),
 )

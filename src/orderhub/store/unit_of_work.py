@@ -20,6 +20,7 @@ from orderhub.store.access import ApiKeyRepository, UserRepository
 from orderhub.store.availability import AvailabilityRepository
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.db import READ_ONLY
+from orderhub.store.fulfilment import FulfilmentRepository
 from orderhub.store.locations import LocationRepository
 from orderhub.store.marketplace_sync import MarketplaceSyncRepository
 from orderhub.store.quarantine import QuarantineRepository
@@ -52,6 +53,7 @@ class UnitOfWork:
     cxml_payloads: CxmlPayloadRepository
     marketplace_sync: MarketplaceSyncRepository
     routing_rules: RoutingRuleRepository
+    fulfilment: FulfilmentRepository
 
     def __init__(
         self,
@@ -94,6 +96,7 @@ class UnitOfWork:
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
         self.routing_rules = RoutingRuleRepository(self.conn)
+        self.fulfilment = FulfilmentRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

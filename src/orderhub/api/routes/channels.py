@@ -11,6 +11,7 @@ from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.domain.access import Permission
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
+from orderhub.domain.sla import parse_policy
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -106,6 +107,7 @@ def create_channel(
     body: ChannelIn, principal: Writer, container: ContainerDep, response: Response
 ) -> ChannelOut:
     values = body.model_dump(mode="json")
+    parse_policy(body.sla)  # an invalid SLA policy answers 422 with its field paths
     channel = Channel(**{**values, "kind": body.kind})
     with container.uow(actor=principal.actor) as uow:
         uow.channels.add(channel)
@@ -133,6 +135,8 @@ def patch_channel(
 ) -> ChannelOut:
     _visible(principal, code)
     changes = body.model_dump(mode="json", exclude_unset=True)
+    if changes.get("sla"):
+        parse_policy(changes["sla"])  # an invalid SLA policy answers 422 with its field paths
     with container.uow(actor=principal.actor) as uow:
         channel = uow.channels.get(code)
         for name, value in changes.items():

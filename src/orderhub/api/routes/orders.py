@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
@@ -96,6 +96,7 @@ def list_orders(
     external_id: str | None = None,
     po_number: Annotated[str | None, Query(description="B2B purchase order number")] = None,
     ship_by: Annotated[date | None, Query(description="requested ship date on or before")] = None,
+    sla: Literal["at_risk", "breached"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> OrderPage:
@@ -113,6 +114,7 @@ def list_orders(
         external_id=external_id,
         po_number=po_number,
         ship_by=ship_by,
+        sla=sla,
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)

@@ -89,6 +89,8 @@ def location_exclusion(
     location: Location,
     tier: SlaTier,
     keys: tuple[str, ...] | None = None,
+    *,
+    enforce_cutoff: bool = True,
 ) -> Exclusion | None:
     """The first hard constraint ``location`` breaks for this order, or None."""
     code, rules = location.code, compiled.rules
@@ -123,7 +125,7 @@ def location_exclusion(
     if capacity is not None and done >= capacity:
         return Exclusion(code, CAPACITY_REACHED, f"{done} of {capacity} orders today")
     deadline = cutoff_deadline(location, request.placed_at, tier)
-    if deadline is not None and request.now > deadline:
+    if enforce_cutoff and deadline is not None and request.now > deadline:
         return Exclusion(
             code, PAST_CUTOFF, f"cut-off for the promised ship date was {deadline.isoformat()}"
         )
@@ -162,12 +164,22 @@ class Screen:
     unroutable: list[Exclusion] = field(default_factory=list)
 
 
-def screen(compiled: CompiledRules, request: AllocationRequest, tier: SlaTier) -> Screen:
+def screen(
+    compiled: CompiledRules,
+    request: AllocationRequest,
+    tier: SlaTier,
+    *,
+    enforce_cutoff: bool = True,
+) -> Screen:
+    """Apply every constraint. ``enforce_cutoff=False`` when no location can keep the promise
+    any more: late is better than never, and the lateness penalty still orders the choice."""
     result = Screen()
     hazmat_out = set(compiled.rules.compliance.hazmat_excluded_locations)
     keys = destination_keys(request)
     for location in request.locations:
-        exclusion = location_exclusion(compiled, request, location, tier, keys)
+        exclusion = location_exclusion(
+            compiled, request, location, tier, keys, enforce_cutoff=enforce_cutoff
+        )
         if exclusion is None:
             result.candidates.append(location)
         else:

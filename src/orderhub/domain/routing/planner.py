@@ -12,6 +12,7 @@ from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick, 
 from orderhub.domain.routing.constraints import (
     HAZMAT_NO_SERVICE,
     NO_RATE,
+    PAST_CUTOFF,
     Exclusion,
     Screen,
     is_hazmat,
@@ -32,14 +33,30 @@ class RoutingPlanner:
         self.compiled = CompiledRules(rules, version)
 
     def plan(self, request: AllocationRequest) -> AllocationPlan:
-        sla, found, problem = self.prepare(request)
+        plan, found = self._plan(request, enforce_cutoff=True)
+        missed = any(e.reason == PAST_CUTOFF for e in found.excluded)
+        if plan.feasible or not missed:
+            return plan
+        # The promised ship date has passed everywhere it could have been kept: ship late
+        # rather than never, and say so.
+        late, _ = self._plan(request, enforce_cutoff=False)
+        if not late.feasible:
+            return plan
+        explanation = {**late.explanation, "cutoff_relaxed": True}
+        explanation["note"] = "every location that could ship it is past its cut-off: shipping late"
+        return AllocationPlan(picks=late.picks, explanation=explanation, strategy=late.strategy)
+
+    def _plan(
+        self, request: AllocationRequest, *, enforce_cutoff: bool
+    ) -> tuple[AllocationPlan, Screen]:
+        sla, found, problem = self.prepare(request, enforce_cutoff=enforce_cutoff)
         if problem is None:
-            return self._none(sla, found, None, "a line may not ship to this destination")
+            return self._none(sla, found, None, "a line may not ship to this destination"), found
         exact = len(problem.lines) <= self.compiled.rules.exact_max_lines
         solution = problem.exact() if exact else problem.heuristic()
         strategy = "routing.exact" if exact else "routing.heuristic"
         if solution is None:
-            return self._none(sla, found, problem, None, strategy)
+            return self._none(sla, found, problem, None, strategy), found
         picks = to_picks(problem, solution)
         data = explain(
             compiled=self.compiled,
@@ -50,14 +67,16 @@ class RoutingPlanner:
             solution=solution,
             picks=picks,
         )
-        return AllocationPlan(picks=picks, explanation=data, strategy=strategy)
+        return AllocationPlan(picks=picks, explanation=data, strategy=strategy), found
 
-    def prepare(self, request: AllocationRequest) -> tuple[dict[str, Any], Screen, Problem | None]:
+    def prepare(
+        self, request: AllocationRequest, *, enforce_cutoff: bool = True
+    ) -> tuple[dict[str, Any], Screen, Problem | None]:
         """Constraints applied and the order reduced to numbers (None: a line is unroutable)."""
         compiled, rules = self.compiled, self.compiled.rules
         tier_name, tier = compiled.tier(request.channel.code, request.channel.sla)
         sla = {"tier": tier_name, **tier.model_dump()}
-        found = screen(compiled, request, tier)
+        found = screen(compiled, request, tier, enforce_cutoff=enforce_cutoff)
         if found.unroutable:
             return sla, found, None
         model = CostModel(

@@ -45,6 +45,21 @@ class RateCard(BaseModel):
         return bands
 
 
+# What a hub with no routing rules yet pays per shipment: flat by weight, the same from every
+# location, so the choice falls to stock, splits and location priority until real cards exist.
+DEFAULT_RATE_CARD = RateCard(
+    origin="*",
+    zone="default",
+    service="ground",
+    transit_days=3,
+    bands=[
+        WeightBand(max_grams=1000, price=Decimal("5.00")),
+        WeightBand(max_grams=5000, price=Decimal("9.00")),
+        WeightBand(max_grams=None, price=Decimal("15.00")),
+    ],
+)
+
+
 class Zone(BaseModel):
     """Destinations (``US``, ``US-CA`` or ``*``) that are zone ``zone`` from ``origin``."""
 
@@ -128,7 +143,10 @@ class RuleSet(BaseModel):
     default_sla_tier: str = "standard"
     sla_tiers: dict[str, SlaTier] = Field(default_factory=lambda: {"standard": SlaTier()})
     zones: list[Zone] = Field(default_factory=lambda: [Zone(destinations=["*"], zone="default")])
-    rate_cards: list[RateCard] = Field(default_factory=list)
+    rate_cards: list[RateCard] = Field(
+        default_factory=lambda: [DEFAULT_RATE_CARD],
+        description="without any, one flat ground card from any origin to any zone applies",
+    )
     channels: dict[str, ChannelRules] = Field(default_factory=dict)
     locations: dict[str, LocationRules] = Field(default_factory=dict)
     compliance: Compliance = Field(default_factory=Compliance)

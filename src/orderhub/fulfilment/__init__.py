@@ -1,0 +1,1 @@
+"""Fulfilment providers: one module per kind, all implementing :mod:`orderhub.fulfilment.base`."""

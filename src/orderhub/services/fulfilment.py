@@ -1,0 +1,430 @@
+"""Fulfilment handlers: split an allocation into fulfilment orders, dispatch, apply updates.
+
+Stock and re-routing belong to other areas; this module reaches them through the two small
+protocols of :mod:`orderhub.services.fulfilment_ports`, so it is tested with fakes and wired
+to inventory and routing in one place (:mod:`orderhub.services.fulfilment_wiring`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from orderhub.domain import events
+from orderhub.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
+from orderhub.domain.fulfilment import (
+    FulfilmentLine,
+    FulfilmentOrder,
+    FulfilmentStatus,
+    TrackingStatus,
+    create_fulfilment,
+    follow_shipments,
+)
+from orderhub.domain.orders import LineStatus, Order, OrderStatus
+from orderhub.fulfilment.base import (
+    Accepted,
+    DispatchLine,
+    DispatchRequest,
+    PermanentProviderError,
+    ProviderUpdate,
+    Rejected,
+    Shipped,
+    TrackingUpdate,
+)
+from orderhub.fulfilment.registry import WAREHOUSE
+from orderhub.services.fulfilment_ports import (
+    SUGGESTED,
+    ExceptionKind,
+    FulfilmentDeps,
+    Rerouter,
+    StockMovements,
+)
+from orderhub.store.unit_of_work import UnitOfWork
+
+__all__ = [
+    "SUGGESTED",
+    "ExceptionKind",
+    "FulfilmentDeps",
+    "Rerouter",
+    "StockMovements",
+]
+
+
+class _Work:
+    """The orders and fulfilment orders one handler touches, each loaded once."""
+
+    def __init__(self, uow: UnitOfWork, deps: FulfilmentDeps) -> None:
+        self.uow = uow
+        self.deps = deps
+        self.orders: dict[str, Order] = {}
+        self.fulfilments: dict[str, list[FulfilmentOrder]] = {}
+        self.new: set[str] = set()
+
+    def order(self, order_id: str) -> Order:
+        if order_id not in self.orders:
+            self.orders[order_id] = self.uow.orders.get(order_id, for_update=True)
+            self.fulfilments[order_id] = self.uow.fulfilment.for_order(order_id)
+        return self.orders[order_id]
+
+    def fulfilment(self, fulfilment_id: str) -> FulfilmentOrder:
+        order_id = self.uow.fulfilment.get(fulfilment_id).order_id
+        self.order(order_id)
+        return next(f for f in self.fulfilments[order_id] if f.id == fulfilment_id)
+
+    def add(self, fulfilment: FulfilmentOrder) -> None:
+        self.order(fulfilment.order_id)
+        self.fulfilments[fulfilment.order_id].append(fulfilment)
+        self.new.add(fulfilment.id)
+
+    def exception(self, fulfilment: FulfilmentOrder, kind: str, detail: str) -> None:
+        exception_id = self.uow.fulfilment.raise_exception(
+            kind=kind,
+            order_id=fulfilment.order_id,
+            fulfilment_id=fulfilment.id,
+            detail=detail,
+            suggested_action=SUGGESTED[kind],
+            now=self.deps.clock(),
+        )
+        fulfilment.events.append(
+            events.FulfilmentExceptionRaised(fulfilment.order_id, exception_id, kind, detail)
+        )
+
+    def flush(self) -> None:
+        """Derive order statuses, save fulfilments, move their events onto the order."""
+        for order_id, order in self.orders.items():
+            fulfilments = self.fulfilments[order_id]
+            follow_shipments(order, fulfilments)
+            for fulfilment in fulfilments:
+                if not fulfilment.events and fulfilment.id not in self.new:
+                    continue
+                if fulfilment.id in self.new:
+                    self.uow.fulfilment.add(fulfilment)
+                else:
+                    self.uow.fulfilment.save(fulfilment)
+                order.events.extend(fulfilment.events)
+                fulfilment.events.clear()
+            self.new -= {f.id for f in fulfilments}
+
+
+# -- creating and dispatching ------------------------------------------------------------------
+def create_fulfilments(
+    uow: UnitOfWork,
+    *,
+    order_id: str,
+    allocations: Iterable[Mapping[str, Any]],
+    deps: FulfilmentDeps,
+) -> list[str]:
+    """One fulfilment order per location of the allocation; commits. Idempotent per location."""
+    work = _Work(uow, deps)
+    work.order(order_id)
+    live = {f.location for f in work.fulfilments[order_id] if f.is_open}
+    per_location: dict[str, list[FulfilmentLine]] = {}
+    for pick in allocations:
+        per_location.setdefault(str(pick["location"]), []).append(
+            FulfilmentLine(str(pick["line_id"]), str(pick["sku"]), int(pick["quantity"]))
+        )
+    created = []
+    for location, lines in sorted(per_location.items()):
+        if location in live:
+            continue
+        provider = uow.fulfilment.provider_for_location(location)
+        fulfilment = create_fulfilment(
+            order_id=order_id,
+            location=location,
+            provider=provider.code if provider else WAREHOUSE,
+            lines=lines,
+            now=deps.clock(),
+        )
+        work.add(fulfilment)
+        created.append(fulfilment.id)
+    work.flush()
+    uow.commit()
+    return created
+
+
+def dispatch_pending(uow: UnitOfWork, *, order_id: str, deps: FulfilmentDeps) -> None:
+    """Dispatch every fulfilment order of the order still waiting in ``created``."""
+    for fulfilment in uow.fulfilment.for_order(order_id):
+        if fulfilment.status == FulfilmentStatus.CREATED:
+            dispatch(uow, fulfilment_id=fulfilment.id, deps=deps)
+
+
+def dispatch(uow: UnitOfWork, *, fulfilment_id: str, deps: FulfilmentDeps) -> None:
+    """Hand one fulfilment order to its provider; commits. A transient ProviderError propagates
+    (the outbox worker retries); a permanent one is recorded as an exception."""
+    work = _Work(uow, deps)
+    fulfilment = work.fulfilment(fulfilment_id)
+    if fulfilment.status != FulfilmentStatus.CREATED:
+        uow.rollback()
+        return
+    order = work.order(fulfilment.order_id)
+    try:
+        result = deps.providers(fulfilment.provider).dispatch(_request(order, fulfilment))
+    except PermanentProviderError as error:
+        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
+        work.flush()
+        uow.commit()
+        return
+    fulfilment.mark_dispatched(external_ref=result.external_ref)
+    rejected = False
+    if result.accepted is True:
+        fulfilment.accept()
+    elif result.accepted is False:
+        _reject(work, fulfilment, result.reason or "rejected", stock_out=result.stock_out)
+        rejected = True
+    work.flush()
+    uow.commit()
+    if rejected:
+        _reroute(uow, fulfilment, deps)
+
+
+def _request(order: Order, fulfilment: FulfilmentOrder) -> DispatchRequest:
+    names = {line.id: line.name for line in order.lines}
+    return DispatchRequest(
+        fulfilment_id=fulfilment.id,
+        order_id=order.id,
+        order_number=order.external_id,
+        channel=order.channel,
+        location=fulfilment.location,
+        placed_at=order.placed_at,
+        lines=tuple(
+            DispatchLine(x.line_id, x.sku, x.quantity, names.get(x.line_id))
+            for x in fulfilment.lines
+        ),
+        ship_to=order.shipping_address,
+        customer_name=order.customer.name,
+        customer_email=order.customer.email,
+        shipping_method=order.shipping.method,
+    )
+
+
+# -- rejection and re-routing ------------------------------------------------------------------
+def _reject(work: _Work, fulfilment: FulfilmentOrder, reason: str, *, stock_out: bool) -> None:
+    """The location will not ship it: release its reservation and free the lines for routing."""
+    fulfilment.reject(reason=reason)
+    line_ids = [x.line_id for x in fulfilment.lines]
+    work.deps.stock.release(
+        work.uow,
+        order_id=fulfilment.order_id,
+        location=fulfilment.location,
+        line_ids=line_ids,
+        reason=f"fulfilment rejected: {reason}",
+    )
+    order = work.order(fulfilment.order_id)
+    for line_id in line_ids:
+        if order.line(line_id).status in (LineStatus.ALLOCATED, LineStatus.IN_FULFILMENT):
+            order.set_line_status(line_id, LineStatus.OPEN)
+    others = [f for f in work.fulfilments[order.id] if f.is_open and f.id != fulfilment.id]
+    if not others and order.status in (OrderStatus.ALLOCATED, OrderStatus.IN_FULFILMENT):
+        order.transition_to(OrderStatus.RECEIVED, reason=f"re-routing: {reason}")
+    kind = ExceptionKind.STOCK_OUT if stock_out else ExceptionKind.REJECTED
+    work.exception(fulfilment, kind, f"{fulfilment.location}: {reason}")
+
+
+def _reroute(uow: UnitOfWork, fulfilment: FulfilmentOrder, deps: FulfilmentDeps) -> None:
+    if deps.rerouter.reroute(
+        uow, order_id=fulfilment.order_id, exclude_location=fulfilment.location
+    ):
+        return
+    uow.rollback()
+    work = _Work(uow, deps)
+    fresh = work.fulfilment(fulfilment.id)
+    work.exception(fresh, ExceptionKind.UNROUTABLE, f"no location but {fulfilment.location}")
+    work.flush()
+    uow.commit()
+
+
+# -- provider updates ------------------------------------------------------------------------
+def apply_updates(
+    uow: UnitOfWork, *, provider_code: str, updates: Sequence[ProviderUpdate], deps: FulfilmentDeps
+) -> int:
+    """Apply a provider's callback or poll, all or nothing; commits. Returns changes applied.
+
+    A provider may only move its own fulfilment orders; repeated updates change nothing.
+    """
+    work = _Work(uow, deps)
+    rejected: list[FulfilmentOrder] = []
+    applied = 0
+    for update in updates:
+        if isinstance(update, TrackingUpdate):
+            applied += _track(work, provider_code, update)
+            continue
+        fulfilment = _owned(work, provider_code, update.fulfilment_id)
+        if fulfilment is None:
+            continue
+        if isinstance(update, Accepted):
+            if fulfilment.status == FulfilmentStatus.DISPATCHED:
+                fulfilment.accept()
+                applied += 1
+        elif isinstance(update, Rejected):
+            if fulfilment.is_open and not fulfilment.shipments:
+                _reject(work, fulfilment, update.reason, stock_out=update.stock_out)
+                rejected.append(fulfilment)
+                applied += 1
+        else:
+            applied += _ship(work, fulfilment, update)
+    work.flush()
+    uow.commit()
+    for fulfilment in rejected:
+        _reroute(uow, fulfilment, deps)
+    return applied
+
+
+def _owned(work: _Work, provider_code: str, fulfilment_id: str) -> FulfilmentOrder | None:
+    """The fulfilment if it is this provider's; None otherwise (account-wide webhooks such as
+    ShipStation's also report orders the hub never sent, and a provider may not move another
+    provider's work)."""
+    try:
+        fulfilment = work.fulfilment(fulfilment_id)
+    except NotFound:
+        return None
+    return fulfilment if fulfilment.provider == provider_code else None
+
+
+def _ship(work: _Work, fulfilment: FulfilmentOrder, update: Shipped) -> int:
+    if update.tracking_number and any(
+        s.tracking_number == update.tracking_number for s in fulfilment.shipments
+    ):
+        return 0  # the same parcel reported again
+    if update.lines is not None:
+        lines = dict(update.lines)
+    else:
+        lines = {k: v for k, v in fulfilment.remaining_units().items() if v}
+    record_shipment(
+        work,
+        fulfilment,
+        lines=lines,
+        carrier=update.carrier,
+        service=update.service,
+        tracking_number=update.tracking_number,
+        shipped_at=update.shipped_at,
+    )
+    return 1
+
+
+def record_shipment(
+    work: _Work,
+    fulfilment: FulfilmentOrder,
+    *,
+    lines: Mapping[str, int],
+    carrier: str,
+    service: str | None,
+    tracking_number: str | None,
+    shipped_at: datetime,
+) -> None:
+    fulfilment.ship(
+        lines=lines,
+        carrier=carrier,
+        service=service,
+        tracking_number=tracking_number,
+        shipped_at=shipped_at,
+    )
+    work.deps.stock.consume_for_shipment(
+        work.uow, order_id=fulfilment.order_id, lines=lines, location=fulfilment.location
+    )
+
+
+def _track(work: _Work, provider_code: str, update: TrackingUpdate) -> int:
+    fulfilment_id = work.uow.fulfilment.by_tracking(provider_code, update.tracking_number)
+    if fulfilment_id is None:
+        return 0  # not a parcel of this provider's
+    fulfilment = work.fulfilment(fulfilment_id)
+    shipment = next(s for s in fulfilment.shipments if s.tracking_number == update.tracking_number)
+    if not fulfilment.track(shipment.id, update.status, at=update.at, detail=update.detail):
+        return 0
+    if update.status == TrackingStatus.EXCEPTION:
+        detail = f"{shipment.carrier} {update.tracking_number}: {update.detail or 'exception'}"
+        work.exception(fulfilment, ExceptionKind.DELIVERY_EXCEPTION, detail)
+    return 1
+
+
+# -- staff and operator actions ----------------------------------------------------------------
+def ship_from_warehouse(
+    uow: UnitOfWork,
+    *,
+    fulfilment_id: str,
+    lines: Mapping[str, int],
+    carrier: str,
+    tracking_number: str | None,
+    service: str | None,
+    shipped_at: datetime | None,
+    deps: FulfilmentDeps,
+) -> str:
+    """Staff report a parcel from an own location; commits. Returns the shipment id."""
+    work = _Work(uow, deps)
+    fulfilment = work.fulfilment(fulfilment_id)
+    if fulfilment.status == FulfilmentStatus.CREATED:
+        raise IllegalTransition("fulfilment", "created", "shipped")  # dispatch it first
+    record_shipment(
+        work,
+        fulfilment,
+        lines=lines,
+        carrier=carrier,
+        service=service,
+        tracking_number=tracking_number,
+        shipped_at=shipped_at or deps.clock(),
+    )
+    shipment_id = fulfilment.shipments[-1].id
+    work.flush()
+    uow.commit()
+    return shipment_id
+
+
+def resolve_exception(uow: UnitOfWork, *, exception_id: str, resolution: str, actor: str) -> None:
+    """Close an exception; resolving it twice is refused so nobody overwrites a resolution."""
+    uow.fulfilment.exception(exception_id)
+    if not uow.fulfilment.resolve_exception(
+        exception_id, resolution=resolution, actor=actor, now=datetime.now(UTC)
+    ):
+        raise ValidationFailed(
+            "exception already resolved", [FieldError(("id",), "resolved already", "resolved")]
+        )
+    uow.commit()
+
+
+def poll_providers(uow: UnitOfWork, *, deps: FulfilmentDeps, now: datetime) -> int:
+    """Ask every provider about its open fulfilment orders (for providers that are polled)."""
+    applied = 0
+    by_provider: dict[str, list[FulfilmentOrder]] = {}
+    for status in (
+        FulfilmentStatus.ACCEPTED,
+        FulfilmentStatus.IN_PROGRESS,
+        FulfilmentStatus.SHIPPED,
+    ):
+        for fulfilment in uow.fulfilment.search(status=status.value, limit=1000):
+            by_provider.setdefault(fulfilment.provider, []).append(fulfilment)
+    uow.rollback()
+    for code, fulfilments in sorted(by_provider.items()):
+        updates = deps.providers(code).poll(fulfilments, now)
+        if updates:
+            applied += apply_updates(uow, provider_code=code, updates=updates, deps=deps)
+    return applied
+
+
+def cancel_fulfilments(uow: UnitOfWork, *, order_id: str, reason: str, deps: FulfilmentDeps) -> int:
+    """Take back every unshipped fulfilment order of the order (before cancelling it); commits.
+
+    The provider is told first: if it cannot be reached the ProviderError propagates and
+    nothing changes here, so the caller can retry.
+    """
+    work = _Work(uow, deps)
+    work.order(order_id)
+    cancelled = 0
+    for fulfilment in work.fulfilments[order_id]:
+        if not fulfilment.is_open or fulfilment.shipments:
+            continue
+        if fulfilment.status != FulfilmentStatus.CREATED:
+            deps.providers(fulfilment.provider).cancel(fulfilment)
+        fulfilment.cancel(reason=reason)
+        deps.stock.release(
+            uow,
+            order_id=order_id,
+            location=fulfilment.location,
+            line_ids=[x.line_id for x in fulfilment.lines],
+            reason=f"fulfilment cancelled: {reason}",
+        )
+        cancelled += 1
+    work.flush()
+    uow.commit()
+    return cancelled

@@ -1,0 +1,118 @@
+"""Where fulfilment meets inventory, routing and the outbox worker: the integrator's seam.
+
+:func:`default_dependencies` builds providers from the ``fulfilment_providers`` table, moves
+stock through inventory's ledger and re-routes through routing's planner, never back to the
+location that refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import httpx
+
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
+from orderhub.domain.errors import NotFound
+from orderhub.domain.orders import OrderStatus
+from orderhub.fulfilment.base import FulfilmentProvider
+from orderhub.fulfilment.registry import WAREHOUSE, build_provider
+from orderhub.fulfilment.warehouse import WarehouseProvider
+from orderhub.services import allocation, fulfilment, inventory, sla
+from orderhub.services.fulfilment import FulfilmentDeps
+from orderhub.store.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:  # messagebus lists this module's consumer
+    from orderhub.services.messagebus import Message
+
+DISPATCH_EVENT = (
+    "order.allocated"  # inventory's event: {allocations: [{line_id, sku, location, quantity}]}
+)
+
+
+class InventoryStock:
+    """Fulfilment's stock movements, done by inventory's ledger."""
+
+    def consume_for_shipment(
+        self, uow: UnitOfWork, *, order_id: str, lines: Mapping[str, int], location: str
+    ) -> None:
+        inventory.consume_for_shipment(uow, order_id=order_id, lines=lines, location=location)
+
+    def release(
+        self, uow: UnitOfWork, *, order_id: str, location: str, line_ids: Sequence[str], reason: str
+    ) -> None:
+        order = uow.orders.get(order_id)
+        inventory.release_order(
+            uow, order=order, reason=reason, location=location, line_ids=set(line_ids)
+        )
+
+
+class _Avoiding:
+    """A planner that never picks ``excluded`` (the location that just refused the order)."""
+
+    def __init__(self, planner: Planner, excluded: str) -> None:
+        self._planner = planner
+        self._excluded = excluded
+        self.name = planner.name
+
+    def plan(self, request: AllocationRequest) -> AllocationPlan:
+        kept = tuple(loc for loc in request.locations if loc.code != self._excluded)
+        return self._planner.plan(replace(request, locations=kept))
+
+
+class RoutingRerouter:
+    """Allocate the order's reopened lines again through routing, avoiding the refusing place."""
+
+    def reroute(self, uow: UnitOfWork, *, order_id: str, exclude_location: str) -> bool:
+        planner = _Avoiding(allocation.default_planner(uow), exclude_location)
+        outcome = allocation.allocate_order(uow, order_id=order_id, planner=planner)
+        return outcome.status == OrderStatus.ALLOCATED
+
+
+class Lookup:
+    """Provider code → adapter, from the providers table (``warehouse`` is built in)."""
+
+    def __init__(self, uow: UnitOfWork, client: httpx.Client) -> None:
+        self._uow = uow
+        self._client = client
+
+    def __call__(self, code: str) -> FulfilmentProvider:
+        try:
+            config = self._uow.fulfilment.provider(code)
+        except NotFound:
+            if code == WAREHOUSE:
+                return WarehouseProvider()
+            raise
+        return build_provider(config, client=self._client)
+
+
+@contextmanager
+def default_dependencies(uow: UnitOfWork) -> Iterator[FulfilmentDeps]:
+    with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+        yield FulfilmentDeps(
+            providers=Lookup(uow, client), stock=InventoryStock(), rerouter=RoutingRerouter()
+        )
+
+
+def on_order_allocated(uow: UnitOfWork, message: Message) -> None:
+    """Outbox consumer: fulfilment orders for the new allocation, then dispatch them.
+
+    Idempotent: a location that already has a live fulfilment order is skipped, and only
+    fulfilment orders still in ``created`` are dispatched (a retry resumes where it stopped).
+    """
+    order_id = message.stream.removeprefix("order:")
+    with default_dependencies(uow) as deps:
+        fulfilment.create_fulfilments(
+            uow, order_id=order_id, allocations=message.data.get("allocations", []), deps=deps
+        )
+        fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+
+
+def tick(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
+    """What the worker runs every minute or so: poll providers, then the SLA clocks."""
+    with default_dependencies(uow) as deps:
+        polled = fulfilment.poll_providers(uow, deps=deps, now=now)
+    return {"polled": polled, **sla.check_sla(uow, now=now)}

@@ -1,0 +1,344 @@
+"""Fulfilment storage: providers, fulfilment orders with their shipments, exceptions, SLA dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from orderhub.domain.errors import Conflict, NotFound
+from orderhub.domain.fulfilment import (
+    FulfilmentLine,
+    FulfilmentOrder,
+    FulfilmentStatus,
+    Shipment,
+    TrackingStatus,
+)
+from orderhub.domain.ids import new_id
+from orderhub.store import tables as t
+from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+
+
+@dataclass
+class ProviderConfig:
+    """A configured fulfilment provider: which adapter (``kind``), its settings and secret."""
+
+    code: str
+    name: str
+    kind: str
+    settings: dict[str, Any]
+    secret: str | None = None
+    locations: list[str] | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class FulfilmentException:
+    id: str
+    kind: str
+    order_id: str
+    fulfilment_id: str | None
+    detail: str
+    suggested_action: str
+    status: str
+    created_at: datetime
+    resolution: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+
+class StaleFulfilment(Conflict):
+    """Another transaction changed the fulfilment order first."""
+
+
+class FulfilmentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    # -- providers -------------------------------------------------------------------------------
+    def add_provider(self, provider: ProviderConfig) -> None:
+        now = utcnow()
+        row = {**self._provider_values(provider), "created_at": now, "updated_at": now}
+        if not insert_ignoring_duplicates(self._conn, t.fulfilment_providers, row):
+            raise Conflict(f"provider {provider.code!r} exists already")
+
+    def providers(self) -> list[ProviderConfig]:
+        p = t.fulfilment_providers
+        return [self._to_provider(r) for r in self._conn.execute(select(p).order_by(p.c.code))]
+
+    def provider(self, code: str) -> ProviderConfig:
+        p = t.fulfilment_providers
+        row = self._conn.execute(select(p).where(p.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"provider {code!r} not found")
+        return self._to_provider(row)
+
+    def provider_for_location(self, location: str) -> ProviderConfig | None:
+        """The active provider that lists ``location``; None: the location ships itself."""
+        for provider in self.providers():
+            if provider.active and location in (provider.locations or []):
+                return provider
+        return None
+
+    @staticmethod
+    def _provider_values(provider: ProviderConfig) -> dict[str, Any]:
+        return {
+            "code": provider.code,
+            "name": provider.name,
+            "kind": provider.kind,
+            "settings": provider.settings,
+            "secret": provider.secret,
+            "locations": provider.locations or [],
+            "active": provider.active,
+        }
+
+    @staticmethod
+    def _to_provider(row: Row[Any]) -> ProviderConfig:
+        return ProviderConfig(
+            code=row.code,
+            name=row.name,
+            kind=row.kind,
+            settings=row.settings or {},
+            secret=row.secret,
+            locations=row.locations or [],
+            active=row.active,
+        )
+
+    # -- fulfilment orders -----------------------------------------------------------------------
+    def add(self, fulfilment: FulfilmentOrder) -> None:
+        self._conn.execute(
+            t.fulfilment_orders.insert(),
+            {
+                "id": fulfilment.id,
+                "order_id": fulfilment.order_id,
+                "location": fulfilment.location,
+                "provider": fulfilment.provider,
+                "created_at": fulfilment.created_at,
+                "version": 1,
+                **self._mutable(fulfilment),
+            },
+        )
+        fulfilment.version = 1
+
+    def save(self, fulfilment: FulfilmentOrder) -> None:
+        """Write status and new shipments; refuses if someone saved in between."""
+        f = t.fulfilment_orders
+        result = self._conn.execute(
+            update(f)
+            .where(f.c.id == fulfilment.id, f.c.version == fulfilment.version)
+            .values(version=fulfilment.version + 1, **self._mutable(fulfilment))
+        )
+        if result.rowcount != 1:
+            raise StaleFulfilment(f"fulfilment {fulfilment.id} was changed concurrently; retry")
+        fulfilment.version += 1
+        known = set(
+            self._conn.execute(
+                select(t.shipments.c.id).where(t.shipments.c.fulfilment_id == fulfilment.id)
+            ).scalars()
+        )
+        for shipment in fulfilment.shipments:
+            values = {"status": shipment.status.value, "status_at": shipment.status_at}
+            if shipment.id in known:
+                self._conn.execute(
+                    update(t.shipments).where(t.shipments.c.id == shipment.id).values(values)
+                )
+                continue
+            self._conn.execute(
+                t.shipments.insert(),
+                {
+                    "id": shipment.id,
+                    "fulfilment_id": fulfilment.id,
+                    "order_id": fulfilment.order_id,
+                    "carrier": shipment.carrier,
+                    "service": shipment.service,
+                    "tracking_number": shipment.tracking_number,
+                    "lines": shipment.lines,
+                    "shipped_at": shipment.shipped_at,
+                    **values,
+                },
+            )
+
+    @staticmethod
+    def _mutable(fulfilment: FulfilmentOrder) -> dict[str, Any]:
+        return {
+            "status": fulfilment.status.value,
+            "external_ref": fulfilment.external_ref,
+            "reason": fulfilment.reason,
+            "lines": [
+                {"line_id": x.line_id, "sku": x.sku, "quantity": x.quantity}
+                for x in fulfilment.lines
+            ],
+            "updated_at": utcnow(),
+        }
+
+    def get(self, fulfilment_id: str, *, for_update: bool = False) -> FulfilmentOrder:
+        stmt = select(t.fulfilment_orders).where(t.fulfilment_orders.c.id == fulfilment_id)
+        if for_update and self._conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self._conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"fulfilment {fulfilment_id} not found")
+        return self._load(row)
+
+    def by_external_ref(self, provider: str, external_ref: str) -> FulfilmentOrder | None:
+        f = t.fulfilment_orders
+        row = self._conn.execute(
+            select(f).where(f.c.provider == provider, f.c.external_ref == external_ref)
+        ).first()
+        return self._load(row) if row else None
+
+    def by_tracking(self, provider: str, tracking_number: str) -> str | None:
+        """The fulfilment id of ``provider``'s parcel with this tracking number."""
+        f, s = t.fulfilment_orders, t.shipments
+        return self._conn.execute(
+            select(f.c.id)
+            .join(s, s.c.fulfilment_id == f.c.id)
+            .where(f.c.provider == provider, s.c.tracking_number == tracking_number)
+            .limit(1)
+        ).scalar()
+
+    def for_order(self, order_id: str) -> list[FulfilmentOrder]:
+        f = t.fulfilment_orders
+        rows = self._conn.execute(
+            select(f).where(f.c.order_id == order_id).order_by(f.c.created_at, f.c.id)
+        ).all()
+        return [self._load(r) for r in rows]
+
+    def search(
+        self, *, status: str | None = None, location: str | None = None, limit: int = 100
+    ) -> list[FulfilmentOrder]:
+        f = t.fulfilment_orders
+        stmt = select(f).order_by(f.c.created_at.desc(), f.c.id).limit(limit)
+        if status:
+            stmt = stmt.where(f.c.status == status)
+        if location:
+            stmt = stmt.where(f.c.location == location)
+        return [self._load(r) for r in self._conn.execute(stmt).all()]
+
+    def _load(self, row: Row[Any]) -> FulfilmentOrder:
+        s = t.shipments
+        shipments = self._conn.execute(
+            select(s).where(s.c.fulfilment_id == row.id).order_by(s.c.shipped_at, s.c.id)
+        ).all()
+        return FulfilmentOrder(
+            id=row.id,
+            order_id=row.order_id,
+            location=row.location,
+            provider=row.provider,
+            lines=[FulfilmentLine(x["line_id"], x["sku"], int(x["quantity"])) for x in row.lines],
+            created_at=row.created_at,
+            status=FulfilmentStatus(row.status),
+            external_ref=row.external_ref,
+            reason=row.reason,
+            shipments=[
+                Shipment(
+                    id=x.id,
+                    fulfilment_id=row.id,
+                    carrier=x.carrier,
+                    service=x.service,
+                    tracking_number=x.tracking_number,
+                    lines={k: int(v) for k, v in x.lines.items()},
+                    shipped_at=x.shipped_at,
+                    status=TrackingStatus(x.status),
+                    status_at=x.status_at,
+                )
+                for x in shipments
+            ],
+            version=row.version,
+        )
+
+    # -- exceptions ------------------------------------------------------------------------------
+    def raise_exception(
+        self,
+        *,
+        kind: str,
+        order_id: str,
+        fulfilment_id: str | None,
+        detail: str,
+        suggested_action: str,
+        now: datetime,
+    ) -> str:
+        exception_id = new_id()
+        self._conn.execute(
+            t.fulfilment_exceptions.insert(),
+            {
+                "id": exception_id,
+                "kind": kind,
+                "order_id": order_id,
+                "fulfilment_id": fulfilment_id,
+                "detail": detail,
+                "suggested_action": suggested_action,
+                "status": "open",
+                "created_at": now,
+            },
+        )
+        return exception_id
+
+    def exceptions(
+        self, *, status: str | None = "open", limit: int = 200
+    ) -> list[FulfilmentException]:
+        e = t.fulfilment_exceptions
+        stmt = select(e).order_by(e.c.created_at, e.c.id).limit(limit)
+        if status:
+            stmt = stmt.where(e.c.status == status)
+        return [self._to_exception(r) for r in self._conn.execute(stmt).all()]
+
+    def exception(self, exception_id: str) -> FulfilmentException:
+        e = t.fulfilment_exceptions
+        row = self._conn.execute(select(e).where(e.c.id == exception_id)).first()
+        if row is None:
+            raise NotFound(f"exception {exception_id} not found")
+        return self._to_exception(row)
+
+    def resolve_exception(
+        self, exception_id: str, *, resolution: str, actor: str, now: datetime
+    ) -> bool:
+        """Close an open exception; False when it was closed already (a repeated request)."""
+        e = t.fulfilment_exceptions
+        result = self._conn.execute(
+            update(e)
+            .where(e.c.id == exception_id, e.c.status == "open")
+            .values(status="resolved", resolution=resolution, resolved_by=actor, resolved_at=now)
+        )
+        return result.rowcount == 1
+
+    @staticmethod
+    def _to_exception(row: Row[Any]) -> FulfilmentException:
+        return FulfilmentException(
+            id=row.id,
+            kind=row.kind,
+            order_id=row.order_id,
+            fulfilment_id=row.fulfilment_id,
+            detail=row.detail,
+            suggested_action=row.suggested_action,
+            status=row.status,
+            created_at=row.created_at,
+            resolution=row.resolution,
+            resolved_by=row.resolved_by,
+            resolved_at=row.resolved_at,
+        )
+
+    # -- SLA dates on orders ---------------------------------------------------------------------
+    def set_sla_dates(
+        self, order_id: str, *, ship_by: datetime | None, deliver_by: datetime | None
+    ) -> None:
+        self._conn.execute(
+            update(t.orders)
+            .where(t.orders.c.id == order_id)
+            .values(ship_by=ship_by, deliver_by=deliver_by)
+        )
+
+    def sla_dates(self, order_id: str) -> tuple[datetime | None, datetime | None]:
+        o = t.orders.c
+        row = self._conn.execute(select(o.ship_by, o.deliver_by).where(o.id == order_id)).first()
+        return (row.ship_by, row.deliver_by) if row else (None, None)
+
+    def mark_sla_fired(self, order_id: str, *, column: str, now: datetime) -> bool:
+        """Stamp ``sla_at_risk_at``/``sla_breached_at`` once; False when another run did."""
+        col = t.orders.c[column]
+        result = self._conn.execute(
+            update(t.orders).where(t.orders.c.id == order_id, col.is_(None)).values({column: now})
+        )
+        return result.rowcount == 1
