@@ -1,13 +1,13 @@
-"""The FastAPI application: routers under /v1, problems, idempotency, metrics."""
+"""The FastAPI application: routers under /v1, problems, idempotency, metrics, dashboard at /."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from orderhub import __version__
+from orderhub import __version__, web
 from orderhub.api import metrics, problems
 from orderhub.api.idempotency import IdempotencyMiddleware
-from orderhub.api.routes import channels, health, orders, products, quarantine
+from orderhub.api.routes import channels, health, orders, products, quarantine, reports
 from orderhub.bootstrap import Container
 
 
@@ -23,10 +23,11 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     problems.install(app)
     v1 = APIRouter(prefix="/v1")
-    for module in (health, orders, channels, products, quarantine):
+    for module in (health, orders, channels, products, quarantine, reports):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)
+    web.mount(app, container)  # the dashboard at /
     app.add_middleware(IdempotencyMiddleware, container=container)
     app.add_middleware(metrics.MetricsMiddleware)
     return app
