@@ -48,6 +48,14 @@ def order_filter(
     )
 
 
+def parse_day(text: str) -> date | None:
+    """An empty field (what a form sends for "any") or a bad date is no filter."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 @router.get("/orders")
 def list_orders(
     request: Request,
@@ -56,14 +64,17 @@ def list_orders(
     q: Annotated[str, Query(max_length=320)] = "",
     channel: str = "",
     status: Annotated[str, Query(pattern="^[a-z_]*$")] = "",
-    placed_from: Annotated[date | None, Query(alias="from")] = None,
-    placed_to: Annotated[date | None, Query(alias="to")] = None,
+    from_text: Annotated[str, Query(alias="from", max_length=10)] = "",
+    to_text: Annotated[str, Query(alias="to", max_length=10)] = "",
     cursor: str | None = None,
 ) -> Response:
     if viewer.principal.channel:
         channel = viewer.principal.channel
-    filters = order_filter(q, channel, status, placed_from, placed_to)
+    placed_from, placed_to = parse_day(from_text), parse_day(to_text)
     error = None
+    if (from_text and placed_from is None) or (to_text and placed_to is None):
+        error = "Dates are written YYYY-MM-DD; that date was ignored."
+    filters = order_filter(q, channel, status, placed_from, placed_to)
     with container.uow(read_only=True) as uow:
         try:
             ids, next_cursor = queries.order_ids(uow.conn, filters, limit=PAGE_SIZE, cursor=cursor)
