@@ -111,7 +111,9 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         order = uow.orders.get(order_id)
         events = history.events_of(uow.conn, order_id)
         names = reports.user_names(uow.conn, {e.actor for e in events})
+        products = {sku: uow.catalog.get(sku) for sku in {line.sku for line in order.lines}}
     return {
+        "product_names": {sku: p.name for sku, p in products.items() if p},
         "order": order,
         "totals": order.totals,
         "events": events,
