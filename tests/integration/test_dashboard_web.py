@@ -198,7 +198,9 @@ def test_a_disabled_user_is_signed_out_on_the_next_request(
     make_user(seeded, "ops", Role.OPERATOR)
     sign_in(client, "ops")
     with seeded.uow(actor="test") as uow:
-        uow.conn.execute(update(users).where(users.c.username == "ops").values(disabled_at=datetime.now(UTC)))
+        uow.conn.execute(
+            update(users).where(users.c.username == "ops").values(disabled_at=datetime.now(UTC))
+        )
         uow.commit()
     assert client.get("/orders", follow_redirects=False).status_code == 303
 
@@ -220,9 +222,7 @@ def test_logout_ends_the_session(client: TestClient, seeded: Container) -> None:
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
-def test_login_never_redirects_off_site(
-    client: TestClient, seeded: Container, target: str
-) -> None:
+def test_login_never_redirects_off_site(client: TestClient, seeded: Container, target: str) -> None:
     make_user(seeded, "ops", Role.OPERATOR)
     token = csrf_of(client.get("/login").text)
     response = client.post(
