@@ -114,6 +114,7 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         products = {sku: uow.catalog.get(sku) for sku in {line.sku for line in order.lines}}
     return {
         "product_names": {sku: p.name for sku, p in products.items() if p},
+        "line_skus": {line.id: line.sku for line in order.lines},
         "order": order,
         "totals": order.totals,
         "events": events,
