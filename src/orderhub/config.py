@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         description="addresses the SSRF guard lets through although private or loopback",
     )
     secure_cookies: bool = False
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="signs dashboard session cookies; set it when running several processes",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -135,8 +136,13 @@ def run_demo(*, database: Path, port: int, console: Console) -> None:
     upgrade(container.engine)
     key = seed(container)
     print_stock(container, console)
+    password = secrets.token_urlsafe(9)
+    with container.uow(actor="demo") as uow:
+        uow.users.create(username="demo", password=password, role=Role.ADMIN)
+        uow.commit()
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
+    console.print(f"Dashboard: {url}/  — sign in as [bold]demo[/bold] / [bold]{password}[/bold]")
     console.print("Try:  curl -H 'Authorization: Bearer $KEY' " + url + "/v1/orders")
     console.print("Admin API key (also below, alone on its line):")
     print(key, flush=True)

@@ -1,10 +1,10 @@
-"""The FastAPI application: routers under /v1, problems, idempotency, metrics."""
+"""The FastAPI application: routers under /v1, problems, idempotency, metrics, dashboard at /."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from orderhub import __version__
+from orderhub import __version__, web
 from orderhub.api import metrics, problems
 from orderhub.api.idempotency import IdempotencyMiddleware
 from orderhub.api.routes import (
@@ -12,13 +12,18 @@ from orderhub.api.routes import (
     channels,
     cxml,
     edi,
+    exceptions,
+    fulfilments,
     health,
     inventory,
     locations,
     orders,
     products,
+    providers,
     quarantine,
+    reports,
     routing,
+    sla,
 )
 from orderhub.bootstrap import Container
 
@@ -44,13 +49,19 @@ def create_app(container: Container) -> FastAPI:
         quarantine,
         locations,
         inventory,
+        routing,
+        fulfilments,
+        providers,
+        exceptions,
+        sla,
         edi,
         cxml,
-        routing,
+        reports,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)
+    web.mount(app, container)  # the dashboard at /
     app.add_middleware(IdempotencyMiddleware, container=container)
     app.add_middleware(metrics.MetricsMiddleware)
     return app

@@ -1,0 +1,28 @@
+"""Channels: each sales channel's settings at a glance, with its order and quarantine counts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from orderhub.api.deps import ContainerDep
+from orderhub.domain.access import Permission
+from orderhub.store import reports
+from orderhub.web.auth import Viewer, page
+from orderhub.web.pages.overview import today
+from orderhub.web.templating import render
+
+router = APIRouter()
+Reader = Annotated[Viewer, Depends(page(Permission.CHANNELS_READ))]
+
+
+@router.get("/channels")
+def list_channels(request: Request, viewer: Reader, container: ContainerDep) -> Response:
+    with container.uow(read_only=True) as uow:
+        channels = [c for c in uow.channels.list() if viewer.principal.channel in (None, c.code)]
+        activity = reports.channel_activity(uow.conn, today=today())
+    context = {"channels": channels, "activity": activity, "empty": reports.ChannelActivity(
+        0, 0, 0, 0, None)}  # fmt: skip
+    return render(request, "channels.html", context, viewer=viewer)

@@ -1,0 +1,168 @@
+"""Orders: a filtered, keyset-paginated list; one order's detail and timeline; cancel."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from orderhub.api.deps import ContainerDep
+from orderhub.domain.access import Permission
+from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
+from orderhub.domain.orders import OPEN_STATUSES, OrderStatus
+from orderhub.services.orders import cancel_order
+from orderhub.store import history, queries, reports
+from orderhub.web.auth import Viewer, page
+from orderhub.web.templating import render
+
+router = APIRouter()
+Reader = Annotated[Viewer, Depends(page(Permission.ORDERS_READ))]
+Manager = Annotated[Viewer, Depends(page(Permission.ORDERS_MANAGE))]
+PAGE_SIZE = 25
+CANCEL_REASONS = [
+    ("customer_request", "Customer asked to cancel"),
+    ("payment_failed", "Payment failed"),
+    ("fraud_suspected", "Suspected fraud"),
+    ("duplicate_order", "Duplicate order"),
+    ("out_of_stock", "Out of stock"),
+    ("other", "Other"),
+]
+NOTICES = {"cancelled": "The order was cancelled."}
+
+
+def order_filter(
+    q: str, channel: str, status: str, placed_from: date | None, placed_to: date | None
+) -> queries.OrderFilter:
+    """The form's fields as a query filter: a search with ``@`` is an email, else an external id."""
+    q = q.strip()
+    return queries.OrderFilter(
+        channel=channel or None,
+        status=status or None,
+        placed_from=reports.day_start(placed_from) if placed_from else None,
+        placed_to=reports.day_start(placed_to + timedelta(days=1)) if placed_to else None,
+        email=q if "@" in q else None,
+        external_id=q if q and "@" not in q else None,
+    )
+
+
+def parse_day(text: str) -> date | None:
+    """An empty field (what a form sends for "any") or a bad date is no filter."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/orders")
+def list_orders(
+    request: Request,
+    viewer: Reader,
+    container: ContainerDep,
+    q: Annotated[str, Query(max_length=320)] = "",
+    channel: str = "",
+    status: Annotated[str, Query(pattern="^[a-z_]*$")] = "",
+    from_text: Annotated[str, Query(alias="from", max_length=10)] = "",
+    to_text: Annotated[str, Query(alias="to", max_length=10)] = "",
+    cursor: str | None = None,
+) -> Response:
+    if viewer.principal.channel:
+        channel = viewer.principal.channel
+    placed_from, placed_to = parse_day(from_text), parse_day(to_text)
+    error = None
+    if (from_text and placed_from is None) or (to_text and placed_to is None):
+        error = "Dates are written YYYY-MM-DD; that date was ignored."
+    filters = order_filter(q, channel, status, placed_from, placed_to)
+    with container.uow(read_only=True) as uow:
+        try:
+            ids, next_cursor = queries.order_ids(uow.conn, filters, limit=PAGE_SIZE, cursor=cursor)
+        except ValidationFailed:
+            ids, next_cursor, error = [], None, "That page link is not valid; showing no results."
+        rows = reports.order_summaries(uow.conn, ids)
+        channels = [c.code for c in uow.channels.list()]
+    form = {
+        "q": q,
+        "channel": channel,
+        "status": status,
+        "from": placed_from.isoformat() if placed_from else "",
+        "to": placed_to.isoformat() if placed_to else "",
+    }
+    context: dict[str, Any] = {
+        "rows": rows,
+        "form": form,
+        "next_query": {**{k: v for k, v in form.items() if v}, "cursor": next_cursor}
+        if next_cursor
+        else None,
+        "first_query": {k: v for k, v in form.items() if v} if cursor else None,
+        "channels": channels,
+        "statuses": [s.value for s in OrderStatus],
+        "error": error,
+    }
+    return render(request, "orders.html", context, viewer=viewer)
+
+
+def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> dict[str, Any]:
+    with container.uow(read_only=True) as uow:
+        channel = queries.order_channel(uow.conn, order_id)
+        if channel is None or (viewer.principal.channel not in (None, channel)):
+            raise NotFound(f"order {order_id} not found")
+        order = uow.orders.get(order_id)
+        events = history.events_of(uow.conn, order_id)
+        names = reports.user_names(uow.conn, {e.actor for e in events})
+        products = {sku: uow.catalog.get(sku) for sku in {line.sku for line in order.lines}}
+    return {
+        "product_names": {sku: p.name for sku, p in products.items() if p},
+        "line_skus": {line.id: line.sku for line in order.lines},
+        "order": order,
+        "totals": order.totals,
+        "events": events,
+        "actor_names": names,
+        "can_cancel": viewer.can(Permission.ORDERS_MANAGE) and order.status in OPEN_STATUSES,
+        "cancel_reasons": CANCEL_REASONS,
+    }
+
+
+@router.get("/orders/{order_id}")
+def order_detail(
+    request: Request,
+    order_id: str,
+    viewer: Reader,
+    container: ContainerDep,
+    notice: str | None = None,
+) -> Response:
+    try:
+        context = _detail_context(container, viewer, order_id)
+    except NotFound:
+        return _not_found(request, viewer)
+    context["notice"] = NOTICES.get(notice or "")
+    return render(request, "order_detail.html", context, viewer=viewer)
+
+
+@router.post("/orders/{order_id}/cancel")
+def cancel(
+    request: Request,
+    order_id: str,
+    viewer: Manager,
+    container: ContainerDep,
+    reason: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    """Cancel through the same service as ``POST /v1/orders/{id}/cancel``, as this user."""
+    try:
+        _detail_context(container, viewer, order_id)  # visibility check
+    except NotFound:
+        return _not_found(request, viewer)
+    try:
+        with container.uow(actor=viewer.actor) as uow:
+            cancel_order(uow, order_id=order_id, reason=reason)
+    except Conflict as error:
+        context = _detail_context(container, viewer, order_id)
+        context["error"] = f"Could not cancel: {error.detail}."
+        return render(request, "order_detail.html", context, viewer=viewer, status_code=409)
+    return RedirectResponse(f"/orders/{order_id}?notice=cancelled", status_code=303)
+
+
+def _not_found(request: Request, viewer: Viewer) -> Response:
+    context = {"title": "Order not found", "message": "No order with that id is visible to you."}
+    return render(request, "error.html", context, viewer=viewer, status_code=404)

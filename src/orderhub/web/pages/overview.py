@@ -1,0 +1,65 @@
+"""The overview: today's orders and revenue, the backlog, quarantine, orders per channel per day.
+
+The live part is its own fragment (``/overview/live``) that htmx re-fetches every few seconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from orderhub.api.deps import ContainerDep
+from orderhub.domain.access import Permission
+from orderhub.store import reports
+from orderhub.web.auth import Viewer, page
+from orderhub.web.charts import stacked_bars
+from orderhub.web.templating import render
+
+router = APIRouter()
+Reader = Annotated[Viewer, Depends(page(Permission.ORDERS_READ))]
+CHART_DAYS = 14
+REFRESH_SECONDS = 15
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
+    day = today()
+    start = day - timedelta(days=CHART_DAYS - 1)
+    channel = viewer.principal.channel
+    with container.uow(read_only=True) as uow:
+        numbers = reports.overview(uow.conn, today=day, channel=channel)
+        rows = reports.orders_by_channel_day(uow.conn, start=start, end=day, channel=channel)
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for row in rows:
+        counts[(row.day, row.channel)] += row.orders
+    days = [start + timedelta(days=n) for n in range(CHART_DAYS)]
+    return {
+        "numbers": numbers,
+        "orders_today_total": sum(numbers.orders_today.values()),
+        "backlog_total": sum(numbers.backlog.values()),
+        "chart": stacked_bars(days, dict(counts)),
+        "chart_from": start,
+        "chart_to": day,
+        "refresh_seconds": REFRESH_SECONDS,
+        "updated_at": datetime.now(UTC),
+    }
+
+
+@router.get("/")
+def overview(request: Request, viewer: Reader, container: ContainerDep) -> Response:
+    context = overview_context(container, viewer)
+    return render(request, "overview.html", context, viewer=viewer)
+
+
+@router.get("/overview/live")
+def overview_live(request: Request, viewer: Reader, container: ContainerDep) -> Response:
+    """The fragment htmx polls: the same numbers and chart, without the page around them."""
+    context = overview_context(container, viewer)
+    return render(request, "_overview_live.html", context, viewer=viewer)

@@ -1,0 +1,178 @@
+"""The dashboard in Debian's Chromium, driven by Playwright, against a real uvicorn server.
+
+The browser is ``/usr/bin/chromium`` from the ``chromium`` package (installed here with apt-get
+when missing) — never a browser Playwright downloads. Under ``CI=true`` a missing Chromium fails
+these tests instead of skipping them. Screenshots land in ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from orderhub.api.app import create_app
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.channels import native
+from orderhub.config import Settings
+from orderhub.demo import demo_order, seed
+from orderhub.domain.access import Role
+from orderhub.services.ingest import ingest_order
+from orderhub.store.migrate import upgrade
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PASSWORD = "e2e-password-1"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (375, 812)}
+
+
+def _install_chromium() -> str | None:
+    """apt-get install chromium; returns why it failed, or None."""
+    if shutil.which("apt-get") is None:
+        return "apt-get is not available"
+    if os.geteuid() != 0:
+        return "installing chromium needs root"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    for command in (
+        ["apt-get", *lock, "update"],
+        ["apt-get", *lock, "install", "-y", "chromium"],
+    ):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            return f"{' '.join(command)} failed: {done.stderr[-500:]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        problem = _install_chromium()
+        if not CHROMIUM.exists():
+            message = f"Debian's Chromium is not available at {CHROMIUM}: {problem}"
+            if IN_CI:
+                pytest.fail(f"{message} (CI=true: browser tests must run)")
+            pytest.skip(message)
+    return CHROMIUM
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    database_url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A seeded SQLite hub (demo data, one quarantined payload, users) served by uvicorn."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
+    container = bootstrap(Settings(database_url=database_url))
+    upgrade(container.engine)
+    seed(container, orders=60)
+    _quarantine_one(container)
+    with container.uow(actor="e2e") as uow:
+        for role in (Role.OPERATOR, Role.AUDITOR, Role.WAREHOUSE):
+            uow.users.create(username=role.value, password=PASSWORD, role=role)
+        uow.commit()
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(container), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", database_url)
+    server.should_exit = True
+    thread.join(timeout=10)
+    container.close()
+
+
+def _quarantine_one(container: Container) -> None:
+    """A payload with an unknown SKU, so the quarantine page has something to show."""
+    order = demo_order(999, placed_at=datetime.now(UTC), rng=random.Random(1))
+    body = order.model_dump(mode="json")
+    body["lines"][0]["sku"] = "NOT-IN-CATALOGUE"
+    payload = native.NativeOrder.model_validate(body)
+    with container.uow(actor="e2e") as uow:
+        ingest_order(
+            uow, draft=payload.to_draft(), source=native.SOURCE, payload=payload.model_dump_json()
+        )
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def page(browser: Browser, viewport: str, live_server: LiveServer) -> Iterator[Page]:
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, base_url=live_server.url
+    )
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def shoot(page: Page, viewport: str, name: str) -> Path:
+    """Save a full-page screenshot as an artefact of this run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{viewport}-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, username: str = "operator") -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")

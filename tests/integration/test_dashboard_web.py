@@ -1,0 +1,317 @@
+"""The dashboard's security and pages through HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from orderhub.api.app import create_app
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.config import Settings
+from orderhub.domain.access import Role
+from orderhub.store.tables import users
+from orderhub.web.session import COOKIE
+from tests.conftest import native_order
+
+PASSWORD = "a-long-password"
+
+
+def make_user(container: Container, name: str, role: Role) -> None:
+    with container.uow(actor="test") as uow:
+        uow.users.create(username=name, password=PASSWORD, role=role)
+        uow.commit()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Sign in through the form; returns the new session's CSRF token."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/orders").text)
+
+
+def add_order(client: TestClient, admin: dict[str, str], external_id: str) -> str:
+    response = client.post("/v1/orders", json=native_order(external_id), headers=admin)
+    assert response.status_code == 201, response.text
+    order_id: str = response.json()["id"]
+    return order_id
+
+
+@pytest.mark.parametrize("path", ["/", "/orders", "/quarantine", "/channels", "/audit"])
+def test_every_page_sends_an_anonymous_visitor_to_the_login_page(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(
+    client: TestClient, seeded: Container
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    token = csrf_of(client.get("/login").text)
+    for name, password in [("ops", "wrong-password"), ("nobody", PASSWORD)]:
+        response = client.post(
+            "/login", data={"username": name, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 401
+        assert "Unknown username or wrong password." in response.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(
+    client: TestClient, seeded: Container
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": "ops", "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_the_session_cookie_is_secure_when_configured(database_url: str) -> None:
+    container = bootstrap(Settings(database_url=database_url, secure_cookies=True))
+    try:
+        with TestClient(create_app(container), base_url="https://testserver") as client:
+            cookie = client.get("/login").headers["set-cookie"]
+    finally:
+        container.close()
+    assert "; Secure" in cookie
+
+
+def test_signing_in_issues_a_new_csrf_token(client: TestClient, seeded: Container) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    before = csrf_of(client.get("/login").text)
+    after = sign_in(client, "ops")
+    assert after != before
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    order_id = add_order(client, admin, "CSRF-1")
+    sign_in(client, "ops")
+    for data in ({"reason": "other"}, {"reason": "other", "csrf_token": "forged"}):
+        response = client.post(f"/orders/{order_id}/cancel", data=data)
+        assert response.status_code == 403
+    order = client.get(f"/v1/orders/{order_id}", headers=admin).json()
+    assert order["status"] == "received"
+
+
+def test_login_itself_needs_the_csrf_token(client: TestClient, seeded: Container) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    client.get("/login")
+    response = client.post("/login", data={"username": "ops", "password": PASSWORD})
+    assert response.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_cancel_from_the_dashboard_records_the_user_as_actor(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.SUPPORT)
+    order_id = add_order(client, admin, "CANCEL-1")
+    token = sign_in(client, "ops")
+    response = client.post(
+        f"/orders/{order_id}/cancel",
+        data={"reason": "customer_request", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert client.get(f"/v1/orders/{order_id}", headers=admin).json()["status"] == "cancelled"
+    events = client.get(f"/v1/orders/{order_id}/events", headers=admin).json()
+    assert events[-1]["type"] == "order.cancelled"
+    assert events[-1]["actor"].startswith("user:")
+    assert "user:ops" in client.get(f"/orders/{order_id}").text
+
+
+def test_cancelling_twice_explains_the_refusal(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    order_id = add_order(client, admin, "CANCEL-2")
+    token = sign_in(client, "ops")
+    data = {"reason": "other", "csrf_token": token}
+    client.post(f"/orders/{order_id}/cancel", data=data)
+    again = client.post(f"/orders/{order_id}/cancel", data=data)
+    assert again.status_code == 409
+    assert "Could not cancel" in again.text
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        (Role.WAREHOUSE, "/audit"),
+        (Role.WAREHOUSE, "/quarantine"),
+        (Role.WAREHOUSE, "/channels"),
+        (Role.SUPPORT, "/audit"),
+    ],
+)
+def test_a_page_outside_the_role_is_forbidden(
+    client: TestClient, seeded: Container, role: Role, path: str
+) -> None:
+    make_user(seeded, "someone", role)
+    sign_in(client, "someone")
+    assert client.get(path).status_code == 403
+
+
+def test_an_auditor_can_read_orders_but_not_cancel_them(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "audit", Role.AUDITOR)
+    order_id = add_order(client, admin, "AUDIT-1")
+    token = sign_in(client, "audit")
+    page = client.get(f"/orders/{order_id}")
+    assert page.status_code == 200
+    assert "Cancel order" not in page.text
+    refused = client.post(f"/orders/{order_id}/cancel", data={"reason": "x", "csrf_token": token})
+    assert refused.status_code == 403
+    assert client.get(f"/v1/orders/{order_id}", headers=admin).json()["status"] == "received"
+
+
+def test_a_disabled_user_is_signed_out_on_the_next_request(
+    client: TestClient, seeded: Container
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    sign_in(client, "ops")
+    with seeded.uow(actor="test") as uow:
+        uow.conn.execute(
+            update(users).where(users.c.username == "ops").values(disabled_at=datetime.now(UTC))
+        )
+        uow.commit()
+    assert client.get("/orders", follow_redirects=False).status_code == 303
+
+
+def test_a_tampered_session_cookie_is_ignored(client: TestClient, seeded: Container) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    sign_in(client, "ops")
+    value = client.cookies[COOKIE]
+    body, signature = value.rsplit(".", 1)
+    client.cookies.set(COOKIE, body[:-2] + "AA." + signature)
+    assert client.get("/orders", follow_redirects=False).status_code == 303
+
+
+def test_logout_ends_the_session(client: TestClient, seeded: Container) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    token = sign_in(client, "ops")
+    assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code
+    assert client.get("/orders", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_login_never_redirects_off_site(client: TestClient, seeded: Container, target: str) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": "ops", "password": PASSWORD, "csrf_token": token, "next": target},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_order_search_finds_by_external_id_and_by_email(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    add_order(client, admin, "FIND-ME")
+    other = native_order("OTHER-1", customer={"email": "someone@example.com", "name": "S"})
+    client.post("/v1/orders", json=other, headers=admin)
+    sign_in(client, "ops")
+    by_id = client.get("/orders", params={"q": "FIND-ME"}).text
+    assert "FIND-ME" in by_id
+    assert "OTHER-1" not in by_id
+    by_email = client.get("/orders", params={"q": "Someone@Example.com "}).text
+    assert "OTHER-1" in by_email
+    assert "FIND-ME" not in by_email
+
+
+def test_order_list_pages_with_a_cursor(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    for number in range(27):
+        add_order(client, admin, f"PAGE-{number:02d}")
+    sign_in(client, "ops")
+    first = client.get("/orders").text
+    next_link = re.search(r'href="/orders\?(cursor=[^"]+)" rel="next"', first)
+    assert next_link
+    second = client.get(f"/orders?{next_link.group(1).replace('&amp;', '&')}").text
+    first_ids = set(re.findall(r">(PAGE-\d\d)<", first))
+    second_ids = set(re.findall(r">(PAGE-\d\d)<", second))
+    assert (len(first_ids), len(second_ids)) == (25, 2)
+    assert not first_ids & second_ids
+
+
+def test_quarantine_replay_turns_the_payload_into_an_order(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    body = native_order("Q-1")
+    body["lines"] = [{"sku": "SKU-NEW", "quantity": 1, "unit_price": "3.00"}]
+    held = client.post("/v1/orders", json=body, headers=admin)
+    assert held.status_code == 202
+    token = sign_in(client, "ops")
+    assert "SKU-NEW" in client.get("/quarantine").text
+    client.post("/v1/products", json={"sku": "SKU-NEW", "name": "New"}, headers=admin)
+    entry = held.json()["quarantine_id"]
+    response = client.post(f"/quarantine/{entry}/replay", data={"csrf_token": token})
+    assert response.status_code == 200
+    assert "the payload became an order" in response.text
+    listed = client.get("/v1/orders", params={"external_id": "Q-1"}, headers=admin).json()
+    assert len(listed["items"]) == 1
+
+
+def test_audit_verification_reports_an_intact_history(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "auditor", Role.AUDITOR)
+    add_order(client, admin, "AUD-1")
+    token = sign_in(client, "auditor")
+    response = client.post("/audit/verify", data={"csrf_token": token})
+    assert "History intact: 1 events verified" in response.text
+
+
+def test_pages_carry_a_content_security_policy(client: TestClient) -> None:
+    headers = client.get("/login").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_the_overview_counts_todays_orders_and_draws_them(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    today = datetime.now(UTC).replace(microsecond=0).isoformat()
+    for number in range(3):
+        body = native_order(f"TODAY-{number}", placed_at=today, channel="app")
+        assert client.post("/v1/orders", json=body, headers=admin).status_code == 201
+    sign_in(client, "ops")
+    live = client.get("/overview/live").text
+    assert 'data-testid="orders-today">3<' in live
+    assert "94.77 USD" in live  # 3 × 31.59
+    assert live.count("<rect ") >= 2  # one bar and one legend swatch at least
+    assert f"{datetime.now(UTC).date().isoformat()}, app: 3 orders" in live
