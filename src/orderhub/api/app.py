@@ -7,7 +7,15 @@ from fastapi import APIRouter, FastAPI
 from orderhub import __version__
 from orderhub.api import metrics, problems
 from orderhub.api.idempotency import IdempotencyMiddleware
-from orderhub.api.routes import channels, health, orders, products, quarantine
+from orderhub.api.routes import (
+    channels,
+    deliveries,
+    health,
+    orders,
+    products,
+    quarantine,
+    webhooks,
+)
 from orderhub.bootstrap import Container
 
 
@@ -23,7 +31,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     problems.install(app)
     v1 = APIRouter(prefix="/v1")
-    for module in (health, orders, channels, products, quarantine):
+    for module in (health, orders, channels, products, quarantine, deliveries, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)

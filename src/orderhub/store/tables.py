@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from orderhub.store.types import JsonColumn, UTCDateTime
@@ -165,7 +166,57 @@ outbox = Table(
     Column("data", JsonColumn, nullable=False),
     Column("actor", String(200), nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
+    # Set by the worker once the event's deliveries exist (one per interested consumer).
+    Column("fanned_out", Boolean, nullable=False, server_default=false()),
     Index("ix_outbox_stream", "stream"),
+    Index("ix_outbox_fanned_out_seq", "fanned_out", "seq"),
+)
+
+# One row per (event, consumer): the unit the worker claims, runs, retries and lets die.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("stream", String(200), nullable=False),
+    Column("consumer", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("event_id", "consumer", name="uq_deliveries_event_consumer"),
+    Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
+    Index("ix_deliveries_consumer_stream_seq", "consumer", "stream", "event_seq"),
+    Index("ix_deliveries_event_seq", "event_seq"),
+)
+
+# What each internal consumer has already done: a re-run after a crash does nothing twice.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("consumer", String(200), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("processed_at", UTCDateTime, nullable=False),
+)
+
+# Outbound webhook subscriptions; the secret is kept because every delivery is signed with it.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("event_types", JsonColumn, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("description", String(300)),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 quarantine = Table(

@@ -26,6 +26,7 @@ from orderhub.store.repositories import (
     OrderRepository,
     utcnow,
 )
+from orderhub.store.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -37,6 +38,7 @@ class UnitOfWork:
     quarantine: QuarantineRepository
     api_keys: ApiKeyRepository
     users: UserRepository
+    webhooks: WebhookRepository
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class UnitOfWork:
         self.quarantine = QuarantineRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.webhooks = WebhookRepository(self.conn)
         self._loose_events = []
 
     def __exit__(
