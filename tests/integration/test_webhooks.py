@@ -95,7 +95,7 @@ def test_matching_events_are_delivered_signed_per_standard_webhooks(
     key = bearer(make_key(container, Role.ADMIN))
     with TestClient(create_app(container)) as api:
         sub = subscribe(api, key, hooks.url, ["order.*"])
-        other = subscribe(api, key, hooks.url + "/other", ["inventory.*"])
+        subscribe(api, key, hooks.url + "/other", ["inventory.*"])
     emit(container, Pinged(key="a", n=1), Pinged(key="a", n=2))
     relay = Worker(container, consumers=[])
     while relay.run_once():

@@ -180,6 +180,8 @@ class Worker:
 
     def close(self) -> None:
         self._http.close()
+        if self._nats is not None:
+            self._nats.close()
 
 
 def make_worker(container: Container, *, worker_id: str | None = None) -> Worker:

@@ -117,6 +117,8 @@ class WebhookTarget:
 class Publisher(Protocol):
     def publish(self, message: Message) -> None: ...
 
+    def close(self) -> None: ...
+
 
 STREAMED_AREAS = ("order.", "inventory.")
 
@@ -138,3 +140,6 @@ class NatsTarget:
         with self._uow() as uow:
             on_done(uow)
             uow.commit()
+
+    def close(self) -> None:
+        self._publisher.close()
