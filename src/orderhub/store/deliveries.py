@@ -66,6 +66,7 @@ class Delivery:
     lease_owner: str | None
     lease_expires_at: datetime | None
     delivered_at: datetime | None
+    delivered_by: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -239,6 +240,7 @@ def mark_delivered(conn: Connection, delivery_id: str, *, owner: str, now: datet
         .values(
             status=DeliveryStatus.DELIVERED.value,
             delivered_at=now,
+            delivered_by=owner,
             last_error=None,
             lease_owner=None,
             lease_expires_at=None,

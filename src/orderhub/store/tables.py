@@ -189,6 +189,7 @@ deliveries = Table(
     Column("lease_owner", String(200)),
     Column("lease_expires_at", UTCDateTime),
     Column("delivered_at", UTCDateTime),
+    Column("delivered_by", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("event_id", "consumer", name="uq_deliveries_event_consumer"),

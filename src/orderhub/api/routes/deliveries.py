@@ -34,6 +34,7 @@ class DeliveryOut(BaseModel):
     lease_owner: str | None
     lease_expires_at: datetime | None
     delivered_at: datetime | None
+    delivered_by: str | None
     created_at: datetime
     updated_at: datetime
 

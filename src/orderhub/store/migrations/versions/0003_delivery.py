@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("lease_owner", sa.String(length=200), nullable=True),
         sa.Column("lease_expires_at", UTCDateTime(), nullable=True),
         sa.Column("delivered_at", UTCDateTime(), nullable=True),
+        sa.Column("delivered_by", sa.String(length=200), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
