@@ -6,6 +6,8 @@ database, summable in reports. The domain converts with ``Money.from_minor``/``M
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from orderhub.store.types import JsonColumn, UTCDateTime
@@ -172,6 +175,11 @@ outbox = Table(
     Index("ix_outbox_fanned_out_seq", "fanned_out", "seq"),
 )
 
+
+def _where(condition: str) -> dict[str, Any]:
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 # One row per (event, consumer): the unit the worker claims, runs, retries and lets die.
 deliveries = Table(
     "deliveries",
@@ -193,9 +201,18 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("event_id", "consumer", name="uq_deliveries_event_consumer"),
-    Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
-    Index("ix_deliveries_consumer_stream_seq", "consumer", "stream", "event_seq"),
-    Index("ix_deliveries_event_seq", "event_seq"),
+    # Partial indexes, so the claim's plan stays good even before the table has statistics:
+    # due work in event order, expired leases, open deliveries per (consumer, stream), dead ones.
+    Index("ix_deliveries_pending_seq", "event_seq", **_where("status = 'pending'")),
+    Index("ix_deliveries_leased", "lease_expires_at", **_where("status = 'in_flight'")),
+    Index(
+        "ix_deliveries_open_stream",
+        "consumer",
+        "stream",
+        "event_seq",
+        **_where("status IN ('pending', 'in_flight')"),
+    ),
+    Index("ix_deliveries_dead", "id", **_where("status = 'dead'")),
 )
 
 # What each internal consumer has already done: a re-run after a crash does nothing twice.

@@ -17,6 +17,17 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+_DELIVERY_INDEXES = [
+    ("ix_deliveries_pending_seq", ["event_seq"], "status = 'pending'"),
+    ("ix_deliveries_leased", ["lease_expires_at"], "status = 'in_flight'"),
+    (
+        "ix_deliveries_open_stream",
+        ["consumer", "stream", "event_seq"],
+        "status IN ('pending', 'in_flight')",
+    ),
+    ("ix_deliveries_dead", ["id"], "status = 'dead'"),
+]
+
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
@@ -46,14 +57,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
         sa.UniqueConstraint("event_id", "consumer", name="uq_deliveries_event_consumer"),
     )
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_deliveries_status_next_attempt", ["status", "next_attempt_at"], unique=False
+    for name, columns, condition in _DELIVERY_INDEXES:
+        op.create_index(
+            name,
+            "deliveries",
+            columns,
+            postgresql_where=sa.text(condition),
+            sqlite_where=sa.text(condition),
         )
-        batch_op.create_index(
-            "ix_deliveries_consumer_stream_seq", ["consumer", "stream", "event_seq"], unique=False
-        )
-        batch_op.create_index("ix_deliveries_event_seq", ["event_seq"], unique=False)
 
     op.create_table(
         "processed_events",
@@ -78,10 +89,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("webhook_subscriptions")
     op.drop_table("processed_events")
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_deliveries_event_seq")
-        batch_op.drop_index("ix_deliveries_consumer_stream_seq")
-        batch_op.drop_index("ix_deliveries_status_next_attempt")
+    for name, _columns, _condition in _DELIVERY_INDEXES:
+        op.drop_index(name, table_name="deliveries")
     op.drop_table("deliveries")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_fanned_out_seq")
