@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
@@ -293,18 +295,20 @@ def mark_failed(
     return result.rowcount == 1
 
 
-def was_processed(conn: Connection, *, consumer: str, event_id: str) -> bool:
-    p = processed_events.c
-    found = conn.execute(
-        select(p.event_id).where(p.consumer == consumer, p.event_id == event_id)
-    ).first()
-    return found is not None
+def take_receipt(conn: Connection, *, consumer: str, event_id: str, now: datetime) -> bool:
+    """Record that ``consumer`` processes ``event_id``; False if it already did.
 
-
-def record_processed(conn: Connection, *, consumer: str, event_id: str, now: datetime) -> None:
-    conn.execute(
-        insert(processed_events).values(consumer=consumer, event_id=event_id, processed_at=now)
+    One ``INSERT … ON CONFLICT DO NOTHING`` in the consumer's own transaction: a concurrent
+    second run (a worker that outlived its lease) waits for the first and then does nothing.
+    """
+    dialect_insert = pg_insert if is_postgres(conn) else sqlite_insert
+    result = conn.execute(
+        dialect_insert(processed_events)
+        .values(consumer=consumer, event_id=event_id, processed_at=now)
+        .on_conflict_do_nothing()
+        .returning(processed_events.c.event_id)
     )
+    return result.first() is not None
 
 
 def _delivery(row: Any) -> Delivery:

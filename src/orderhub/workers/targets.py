@@ -63,12 +63,11 @@ class InternalTarget:
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
         with self._uow() as uow:
-            seen = deliveries.was_processed(uow.conn, consumer=self.name, event_id=message.id)
-            if not seen:
+            first = deliveries.take_receipt(
+                uow.conn, consumer=self.name, event_id=message.id, now=datetime.now(UTC)
+            )
+            if first:
                 self.consumer.handle(uow, message)
-                deliveries.record_processed(
-                    uow.conn, consumer=self.name, event_id=message.id, now=datetime.now(UTC)
-                )
             on_done(uow)
             uow.commit()
 
