@@ -15,6 +15,7 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
 from orderhub.domain.access import Role
+from orderhub.services.messagebus import Consumer
 from orderhub.store import tables
 from orderhub.workers.relay import Worker
 from tests.conftest import bearer, make_key
@@ -233,3 +234,31 @@ def test_a_delivery_whose_worker_died_on_its_last_attempt_is_dead(
     assert relay.run_once() == 0
     assert statuses(container) == [("recorder", "dead", 1)]
     assert recorder.handled == []
+
+
+def test_a_handler_that_committed_before_failing_is_not_run_again(
+    make_container: MakeContainer,
+) -> None:
+    container, clock = make_container(), FakeClock()
+    recorder = Recorder()
+    calls = []
+
+    def commit_then_crash(uow: Any, message: Any) -> None:
+        calls.append(message.id)
+        recorder.handle(uow, message)
+        uow.commit()  # services commit their own work …
+        if len(calls) == 1:
+            raise RuntimeError("… and the process fails right after")
+
+    consumer = Consumer(
+        name="committer", event_types=frozenset({"order.pinged"}), handle=commit_then_crash
+    )
+    relay = Worker(container, consumers=[consumer], clock=clock)
+    emit(container, Pinged(key="a", n=1))
+    assert relay.run_once() == 1
+    assert statuses(container) == [("committer", "pending", 1)]
+    clock.advance(3600)
+    assert relay.run_once() == 1
+    assert statuses(container) == [("committer", "delivered", 2)]
+    assert len(calls) == 1, "the receipt committed with the work: no second run"
+    assert notes(container) == 1

@@ -48,7 +48,12 @@ def envelope(message: Message) -> bytes:
 
 
 class InternalTarget:
-    """Runs a ``Consumer`` in a unit of work; a processed (consumer, event id) is never redone."""
+    """Runs a ``Consumer`` in a unit of work; a processed (consumer, event id) is never redone.
+
+    The receipt is taken first, in the handler's transaction: whether the handler commits
+    itself (once, as services do) or leaves the commit to the worker, its effects and the
+    receipt land together, and a re-run after a crash finds the receipt and does nothing.
+    """
 
     def __init__(self, consumer: Consumer, uow: Callable[[], UnitOfWork]) -> None:
         self.consumer = consumer
