@@ -116,13 +116,14 @@ def subscribe(container: Container, url: str) -> None:
 
 
 def test_several_worker_processes_share_the_work_without_double_delivery_or_reordering(
-    pg: Container, hooks: Receiver, start_worker: Start
+    pg: Container, hooks: Receiver, start_worker: Start, tmp_path: Path
 ) -> None:
     subscribe(pg, hooks.url)
     streams, per_stream = 60, 4
-    emit(pg, *[Pinged(key=f"s{s}", n=n) for n in range(per_stream) for s in range(streams)])
     for number in range(3):  # small batches: many claims race each other
         start_worker(f"w{number}", delivery_batch_size="2")
+    wait_until(lambda: all("started" in log.read_text() for log in tmp_path.glob("w*.log")))
+    emit(pg, *[Pinged(key=f"s{s}", n=n) for n in range(per_stream) for s in range(streams)])
     wait_until(all_delivered(pg, streams * per_stream))
     received = hooks.event_ids()
     assert len(received) == len(set(received)) == streams * per_stream, "no event twice"
