@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +29,7 @@ from orderhub.services.ingest import ingest_order
 from orderhub.services.inventory_check import find_drift
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
+from orderhub.workers.relay import make_worker
 
 app = typer.Typer(help="OrderHub: one hub for every channel's orders.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -240,6 +244,28 @@ def serve(
     with _container() as container:
         settings = container.settings
         uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("worker")
+def worker(
+    worker_id: Annotated[str | None, typer.Option("--id", help="name in leases and logs")] = None,
+) -> None:
+    """Deliver outbox events to consumers, webhooks and NATS until SIGINT/SIGTERM.
+
+    Run as many as you like on PostgreSQL (they share work); one on SQLite.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    container = _container()
+    relay = make_worker(container, worker_id=worker_id)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    console.print(f"worker {relay.id} delivering from {container.engine.url.render_as_string()}")
+    try:
+        relay.run(stop)
+    finally:
+        relay.close()
+        container.close()
 
 
 @app.command("demo")

@@ -38,6 +38,19 @@ class Settings(BaseSettings):
         default=None,
         description="signs dashboard session cookies; set it when running several processes",
     )
+    delivery_max_attempts: int = Field(
+        default=12, ge=1, description="attempts per delivery before it is marked dead"
+    )
+    delivery_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="first retry delay; doubles per attempt, with jitter"
+    )
+    delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a claimed delivery is taken over after this"
+    )
+    delivery_batch_size: int = Field(default=50, ge=1, le=1000)
+    worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

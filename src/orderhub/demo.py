@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from orderhub.services.allocation import allocate_pending
 from orderhub.services.channel_orders import receive_all
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade
+from orderhub.workers.relay import make_worker
 
 DEMO_CHANNELS = [
     Channel(code="web", name="Own web store", kind=ChannelKind.NATIVE, safety_stock=2),
@@ -146,4 +148,12 @@ def run_demo(*, database: Path, port: int, console: Console) -> None:
     console.print("Try:  curl -H 'Authorization: Bearer $KEY' " + url + "/v1/orders")
     console.print("Admin API key (also below, alone on its line):")
     print(key, flush=True)
-    uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    worker, stop = make_worker(container, worker_id="demo"), threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
+    thread.start()  # the demo delivers events too, with no extra command
+    try:
+        uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        worker.close()

@@ -11,6 +11,7 @@ from orderhub.api.routes import (
     channel_webhooks,
     channels,
     cxml,
+    deliveries,
     edi,
     exceptions,
     fulfilments,
@@ -24,6 +25,7 @@ from orderhub.api.routes import (
     reports,
     routing,
     sla,
+    webhooks,
 )
 from orderhub.bootstrap import Container
 
@@ -57,6 +59,8 @@ def create_app(container: Container) -> FastAPI:
         edi,
         cxml,
         reports,
+        deliveries,
+        webhooks,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

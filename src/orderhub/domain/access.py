@@ -30,6 +30,9 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     QUARANTINE_REPLAY = "quarantine:replay"
     AUDIT_READ = "audit:read"
+    DELIVERIES_READ = "deliveries:read"
+    DELIVERIES_RETRY = "deliveries:retry"
+    WEBHOOKS_MANAGE = "webhooks:manage"
     ADMIN = "admin"  # keys, users, webhooks, deliveries
 
 
@@ -51,6 +54,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.QUARANTINE_REPLAY,
             P.CHANNELS_WRITE,
             P.AUDIT_READ,
+            P.DELIVERIES_READ,
+            P.DELIVERIES_RETRY,
+            P.WEBHOOKS_MANAGE,
         }
     ),
     Role.SUPPORT: frozenset(_READ_ALL | {P.ORDERS_MANAGE, P.QUARANTINE_READ}),

@@ -6,6 +6,8 @@ database, summable in reports. The domain converts with ``Money.from_minor``/``M
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -181,7 +184,72 @@ outbox = Table(
     Column("data", JsonColumn, nullable=False),
     Column("actor", String(200), nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
+    # Set by the worker once the event's deliveries exist (one per interested consumer).
+    Column("fanned_out", Boolean, nullable=False, server_default=false()),
     Index("ix_outbox_stream", "stream"),
+    Index("ix_outbox_fanned_out_seq", "fanned_out", "seq"),
+)
+
+
+def _where(condition: str) -> dict[str, Any]:
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
+# One row per (event, consumer): the unit the worker claims, runs, retries and lets die.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("stream", String(200), nullable=False),
+    Column("consumer", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("delivered_by", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("event_id", "consumer", name="uq_deliveries_event_consumer"),
+    # Partial indexes, so the claim's plan stays good even before the table has statistics:
+    # due work in event order, expired leases, open deliveries per (consumer, stream), dead ones.
+    Index("ix_deliveries_pending_seq", "event_seq", **_where("status = 'pending'")),
+    Index("ix_deliveries_leased", "lease_expires_at", **_where("status = 'in_flight'")),
+    Index(
+        "ix_deliveries_open_stream",
+        "consumer",
+        "stream",
+        "event_seq",
+        **_where("status IN ('pending', 'in_flight')"),
+    ),
+    Index("ix_deliveries_dead", "id", **_where("status = 'dead'")),
+)
+
+# What each internal consumer has already done: a re-run after a crash does nothing twice.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("consumer", String(200), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("processed_at", UTCDateTime, nullable=False),
+)
+
+# Outbound webhook subscriptions; the secret is kept because every delivery is signed with it.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("event_types", JsonColumn, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("description", String(300)),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 quarantine = Table(

@@ -34,6 +34,7 @@ from orderhub.store.repositories import (
 from orderhub.store.routing import RoutingRuleRepository
 from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
+from orderhub.store.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -54,6 +55,7 @@ class UnitOfWork:
     marketplace_sync: MarketplaceSyncRepository
     routing_rules: RoutingRuleRepository
     fulfilment: FulfilmentRepository
+    webhooks: WebhookRepository
 
     def __init__(
         self,
@@ -97,6 +99,7 @@ class UnitOfWork:
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
         self.routing_rules = RoutingRuleRepository(self.conn)
         self.fulfilment = FulfilmentRepository(self.conn)
+        self.webhooks = WebhookRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

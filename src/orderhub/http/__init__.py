@@ -1,0 +1,1 @@
+"""Outbound HTTP: every call OrderHub makes to the outside goes through ``ssrf.guarded_client``."""

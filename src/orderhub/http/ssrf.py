@@ -1,0 +1,140 @@
+"""The SSRF guard for every outbound HTTP call (webhooks, channel connectors, 3PL adapters).
+
+A target is refused when any address its host resolves to is private, loopback, link-local,
+multicast, reserved, unspecified or otherwise not globally routable — unless the address, a
+network containing it, or the host name itself is in ``Settings.outbound_allowed_hosts``.
+
+The check runs where the socket is opened (a custom httpcore network backend), after DNS
+resolution, and the connection goes to the very address that was checked: redirects (each hop
+opens its own connection) and DNS rebinding cannot slip past it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpcore
+import httpx
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class OutboundRefused(httpx.TransportError):
+    """The target resolves to an address outbound calls may not reach."""
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Which otherwise-refused targets are allowed: addresses, networks (CIDR) or host names."""
+
+    networks: tuple[IPNetwork, ...] = ()
+    hosts: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, allowed: Iterable[str]) -> OutboundPolicy:
+        networks: list[IPNetwork] = []
+        hosts: set[str] = set()
+        for entry in allowed:
+            entry = entry.strip()
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                hosts.add(entry.lower().rstrip("."))
+        return cls(tuple(networks), frozenset(hosts))
+
+    def allows_host(self, host: str) -> bool:
+        return host.lower().rstrip(".") in self.hosts
+
+    def allows_address(self, address: IPAddress) -> bool:
+        if any(address in network for network in self.networks):
+            return True
+        return is_public(address)
+
+
+def is_public(address: IPAddress) -> bool:
+    """Globally routable unicast: not private, loopback, link-local, multicast or reserved."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return is_public(address.ipv4_mapped)
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (a literal address resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise httpx.ConnectError(f"cannot resolve {host!r}: {error}") from error
+    seen: dict[str, IPAddress] = {}
+    for info in infos:
+        text = str(info[4][0]).split("%", 1)[0]
+        seen.setdefault(text, ipaddress.ip_address(text))
+    return list(seen.values())
+
+
+def checked_address(host: str, port: int, policy: OutboundPolicy) -> str:
+    """The address to connect to for ``host``; refuses if any resolved address is refused."""
+    addresses = resolve(host, port)
+    if not addresses:
+        raise httpx.ConnectError(f"{host!r} resolves to no address")
+    if policy.allows_host(host):
+        return str(addresses[0])
+    refused = [a for a in addresses if not policy.allows_address(a)]
+    if refused:
+        raise OutboundRefused(
+            f"outbound call to {host!r} refused: {refused[0]} is not a public address "
+            "(add it to ORDERHUB_OUTBOUND_ALLOWED_HOSTS to allow it)"
+        )
+    return str(addresses[0])
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Opens TCP connections only to addresses the policy allows (TLS still uses the name)."""
+
+    def __init__(self, policy: OutboundPolicy) -> None:
+        self.policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        address = checked_address(host, port, self.policy)
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+def guarded_transport(policy: OutboundPolicy) -> httpx.HTTPTransport:
+    """An httpx transport whose connection pool opens sockets through ``GuardedBackend``."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    pool = transport._pool
+    assert isinstance(pool, httpcore.ConnectionPool)
+    pool._network_backend = GuardedBackend(policy)
+    return transport
+
+
+def guarded_client(allowed: Sequence[str], **kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client`` with the SSRF guard; use it for every call to the outside."""
+    return httpx.Client(
+        transport=guarded_transport(OutboundPolicy.of(allowed)), trust_env=False, **kwargs
+    )

@@ -1,0 +1,45 @@
+"""Webhook subscriptions (the signing secret is stored: every delivery is signed with it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from orderhub.domain.errors import NotFound
+from orderhub.domain.webhooks import WebhookSubscription
+from orderhub.store.tables import webhook_subscriptions
+
+
+def _subscription(row: Any) -> WebhookSubscription:
+    values = dict(row._mapping)
+    values["event_types"] = tuple(values["event_types"])
+    return WebhookSubscription(**values)
+
+
+class WebhookRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, subscription: WebhookSubscription) -> None:
+        values = {**subscription.__dict__, "event_types": list(subscription.event_types)}
+        self.conn.execute(insert(webhook_subscriptions).values(**values))
+
+    def get(self, subscription_id: str) -> WebhookSubscription:
+        row = self.conn.execute(
+            select(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"webhook subscription {subscription_id} not found")
+        return _subscription(row)
+
+    def list(self) -> list[WebhookSubscription]:
+        rows = self.conn.execute(select(webhook_subscriptions).order_by(webhook_subscriptions.c.id))
+        return [_subscription(row) for row in rows]
+
+    def remove(self, subscription_id: str) -> None:
+        result = self.conn.execute(
+            delete(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"webhook subscription {subscription_id} not found")

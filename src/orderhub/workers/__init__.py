@@ -1,0 +1,1 @@
+"""Background workers: the outbox relay (fan-out, claim, deliver, retry)."""

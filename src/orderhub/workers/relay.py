@@ -1,0 +1,191 @@
+"""The outbox relay: fan events out into deliveries, claim due ones, run them, retry or bury.
+
+Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
+
+1. fan-out — new outbox events become one delivery per interested target (one worker at a time);
+2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
+3. run — each is handed to its target; success is recorded, failure is retried after an
+   exponential backoff with jitter, and after ``delivery_max_attempts`` the delivery is dead.
+
+A worker killed mid-batch leaves leased deliveries behind; they are due again when the lease ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import httpx
+
+from orderhub.bootstrap import Container
+from orderhub.config import Settings
+from orderhub.http.ssrf import guarded_client
+from orderhub.services.messagebus import Consumer, Message, internal_consumers
+from orderhub.store import deliveries
+from orderhub.store.deliveries import Claimed
+from orderhub.store.repositories import utcnow
+from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.workers.nats import NatsPublisher
+from orderhub.workers.targets import (
+    InternalTarget,
+    NatsTarget,
+    PermanentFailure,
+    Publisher,
+    Target,
+    WebhookTarget,
+)
+
+log = logging.getLogger("orderhub.worker")
+
+
+def backoff_seconds(
+    attempts: int, *, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Delay before the next attempt: ``base·2^(attempts−1)`` capped, jittered into [½d, d]."""
+    delay: float = min(cap, base * 2.0 ** max(0, attempts - 1))
+    jitter: float = (rng or random).uniform(0, delay / 2)
+    return delay / 2 + jitter
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """One relay worker; ``run`` loops until stopped, ``run_once`` is one cycle (for tests)."""
+
+    def __init__(
+        self,
+        container: Container,
+        *,
+        consumers: Sequence[Consumer] | None = None,
+        publisher: Publisher | None = None,
+        http: httpx.Client | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.container = container
+        self.settings: Settings = container.settings
+        self.id = worker_id or default_worker_id()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._uow = lambda: container.uow(actor=f"worker:{self.id}")
+        self._internal = [
+            InternalTarget(c, self._uow)
+            for c in (internal_consumers() if consumers is None else consumers)
+        ]
+        self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
+        self._http = http or guarded_client(
+            self.settings.outbound_allowed_hosts,
+            timeout=self.settings.webhook_timeout_seconds,
+            follow_redirects=True,
+        )
+
+    def targets(self) -> dict[str, Target]:
+        """Every target a delivery may be for, webhook subscriptions read fresh."""
+        found: list[Target] = list(self._internal)
+        with self.container.uow(read_only=True) as uow:
+            found += [WebhookTarget(s, self._http, self._uow) for s in uow.webhooks.list()]
+        if self._nats is not None:
+            found.append(self._nats)
+        return {target.name: target for target in found}
+
+    def fan_out(self, targets: dict[str, Target]) -> int:
+        def consumers_for(event_type: str) -> list[str]:
+            return [name for name, target in targets.items() if target.wants(event_type)]
+
+        with self.container.engine.begin() as conn:
+            return deliveries.fan_out(conn, consumers_for=consumers_for, now=self.clock())
+
+    def claim(self) -> list[Claimed]:
+        s = self.settings
+        with self.container.engine.begin() as conn:
+            return deliveries.claim(
+                conn,
+                owner=self.id,
+                now=self.clock(),
+                lease_seconds=s.delivery_lease_seconds,
+                limit=s.delivery_batch_size,
+                max_attempts=s.delivery_max_attempts,
+            )
+
+    def run_once(self) -> int:
+        """One cycle: fan out, claim a batch, run it; returns how many deliveries ran."""
+        targets = self.targets()
+        while self.fan_out(targets):
+            pass
+        batch = self.claim()
+        for claimed in batch:
+            self.run_delivery(claimed, targets.get(claimed.consumer))
+        return len(batch)
+
+    def run_delivery(self, claimed: Claimed, target: Target | None) -> None:
+        message = Message(
+            id=claimed.event_id,
+            type=claimed.event_type,
+            stream=claimed.stream,
+            data=claimed.data,
+            actor=claimed.actor,
+            occurred_at=claimed.occurred_at,
+        )
+
+        def done(uow: UnitOfWork) -> None:
+            deliveries.mark_delivered(uow.conn, claimed.id, owner=self.id, now=self.clock())
+
+        try:
+            if target is None:
+                raise PermanentFailure(f"no consumer {claimed.consumer!r} (removed?)")
+            target.deliver(message, on_done=done)
+        except Exception as error:  # every failure is recorded on the delivery and retried
+            self._failed(claimed, error)
+
+    def _failed(self, claimed: Claimed, error: Exception) -> None:
+        s = self.settings
+        now = self.clock()
+        retry_at: datetime | None = None
+        if not isinstance(error, PermanentFailure) and claimed.attempts < s.delivery_max_attempts:
+            delay = backoff_seconds(
+                claimed.attempts,
+                base=s.delivery_backoff_seconds,
+                cap=s.delivery_backoff_max_seconds,
+                rng=self.rng,
+            )
+            retry_at = now + timedelta(seconds=delay)
+        text = f"{type(error).__name__}: {error}"
+        log.warning("delivery %s to %s failed: %s", claimed.id, claimed.consumer, text)
+        with self.container.engine.begin() as conn:
+            deliveries.mark_failed(
+                conn, claimed.id, owner=self.id, now=now, error=text, retry_at=retry_at
+            )
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set; sleeps ``worker_poll_seconds`` when there is no work."""
+        log.info("worker %s started", self.id)
+        while not stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:
+                log.exception("worker cycle failed; retrying")
+                ran = 0
+            if not ran:
+                stop.wait(self.settings.worker_poll_seconds)
+        log.info("worker %s stopped", self.id)
+
+    def close(self) -> None:
+        self._http.close()
+        if self._nats is not None:
+            self._nats.close()
+
+
+def make_worker(container: Container, *, worker_id: str | None = None) -> Worker:
+    """A worker wired from settings: NATS publishing on when ``ORDERHUB_NATS_URL`` is set."""
+    url = container.settings.nats_url
+    publisher = NatsPublisher(url) if url else None
+    return Worker(container, publisher=publisher, worker_id=worker_id)

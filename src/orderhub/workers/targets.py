@@ -1,0 +1,149 @@
+"""Where deliveries go: internal consumers, webhook subscriptions, the NATS event stream.
+
+A target either returns (delivered) or raises (retried later); ``PermanentFailure`` skips the
+remaining attempts and marks the delivery dead at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+import httpx
+from standardwebhooks import Webhook
+
+from orderhub.domain.webhooks import WebhookSubscription
+from orderhub.services.messagebus import Consumer, Message
+from orderhub.store import deliveries
+from orderhub.store.unit_of_work import UnitOfWork
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (no such consumer, subscription removed)."""
+
+
+class Target(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def wants(self, event_type: str) -> bool: ...
+
+    def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
+        """Deliver; ``on_done`` records success, in the consumer's transaction if it has one."""
+        ...
+
+
+def envelope(message: Message) -> bytes:
+    """The JSON body external subscribers receive (webhooks and NATS alike)."""
+    body = {
+        "id": message.id,
+        "type": message.type,
+        "timestamp": message.occurred_at.isoformat().replace("+00:00", "Z"),
+        "stream": message.stream,
+        "data": message.data,
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+class InternalTarget:
+    """Runs a ``Consumer`` in a unit of work; a processed (consumer, event id) is never redone.
+
+    The receipt is taken first, in the handler's transaction: whether the handler commits
+    itself (once, as services do) or leaves the commit to the worker, its effects and the
+    receipt land together, and a re-run after a crash finds the receipt and does nothing.
+    """
+
+    def __init__(self, consumer: Consumer, uow: Callable[[], UnitOfWork]) -> None:
+        self.consumer = consumer
+        self._uow = uow
+
+    @property
+    def name(self) -> str:
+        return self.consumer.name
+
+    def wants(self, event_type: str) -> bool:
+        return self.consumer.wants(event_type)
+
+    def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
+        with self._uow() as uow:
+            first = deliveries.take_receipt(
+                uow.conn, consumer=self.name, event_id=message.id, now=datetime.now(UTC)
+            )
+            if first:
+                self.consumer.handle(uow, message)
+            on_done(uow)
+            uow.commit()
+
+
+class WebhookTarget:
+    """POSTs the event to a subscriber, signed per Standard Webhooks (v1, HMAC-SHA256)."""
+
+    def __init__(
+        self,
+        subscription: WebhookSubscription,
+        client: httpx.Client,
+        uow: Callable[[], UnitOfWork],
+    ) -> None:
+        self.subscription = subscription
+        self._client = client
+        self._uow = uow
+
+    @property
+    def name(self) -> str:
+        return self.subscription.consumer
+
+    def wants(self, event_type: str) -> bool:
+        return self.subscription.wants(event_type)
+
+    def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
+        body = envelope(message)
+        now = datetime.now(UTC)
+        signature = Webhook(self.subscription.secret).sign(message.id, now, body.decode())
+        response = self._client.post(
+            self.subscription.url,
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "webhook-id": message.id,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signature,
+            },
+        )
+        if not response.is_success:
+            raise RuntimeError(f"HTTP {response.status_code} from {self.subscription.url}")
+        with self._uow() as uow:
+            on_done(uow)
+            uow.commit()
+
+
+class Publisher(Protocol):
+    def publish(self, message: Message) -> None: ...
+
+    def close(self) -> None: ...
+
+
+STREAMED_AREAS = ("order.", "inventory.")
+
+
+class NatsTarget:
+    """Publishes order and inventory events to the NATS JetStream stream."""
+
+    name = "nats"
+
+    def __init__(self, publisher: Publisher, uow: Callable[[], UnitOfWork]) -> None:
+        self._publisher = publisher
+        self._uow = uow
+
+    def wants(self, event_type: str) -> bool:
+        return event_type.startswith(STREAMED_AREAS)
+
+    def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
+        self._publisher.publish(message)
+        with self._uow() as uow:
+            on_done(uow)
+            uow.commit()
+
+    def close(self) -> None:
+        self._publisher.close()
