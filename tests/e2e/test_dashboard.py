@@ -97,7 +97,7 @@ def test_order_detail_shows_lines_totals_addresses_and_timeline(page: Page, view
 
 def test_cancelling_an_order_records_who_did_it(page: Page, viewport: str) -> None:
     sign_in(page)
-    page.goto("/orders?status=received")
+    page.goto("/orders?status=allocated")
     page.locator("#results tbody tr").first.get_by_role("link").click()
     page.get_by_label("Reason").select_option("customer_request")
     page.get_by_role("button", name="Cancel order").click()

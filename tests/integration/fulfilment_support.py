@@ -13,11 +13,14 @@ import httpx
 
 from orderhub.bootstrap import Container
 from orderhub.channels import native
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.domain.orders import LineStatus, OrderStatus
 from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.services import ingest
+from orderhub.services.allocation import allocate_order
 from orderhub.services.fulfilment import FulfilmentDeps
 from orderhub.services.fulfilment_wiring import Lookup
+from orderhub.services.inventory import StockAdjustment, adjust_stock
 from orderhub.store.unit_of_work import UnitOfWork
 from tests.conftest import native_order
 
@@ -77,16 +80,32 @@ def place_order(container: Container, external_id: str = "1001", **overrides: An
 
 
 def allocate(container: Container, order_id: str) -> list[dict[str, Any]]:
-    """Mark every line allocated (what inventory does) and return allocations at ``east``."""
+    """Reserve every line at ``east`` for real (a location with just enough stock, then
+    inventory's allocation through routing) and return the allocations as the event has them."""
     with container.uow(actor="test") as uow:
+        if not uow.locations.existing({"east"}):
+            uow.locations.add(
+                Location("east", "East DC", LocationKind.WAREHOUSE, LocationAddress("US"))
+            )
+            uow.commit()
         order = uow.orders.get(order_id)
+        needed: dict[str, int] = {}
         for line in order.lines:
-            order.set_line_status(line.id, LineStatus.ALLOCATED)
-        order.transition_to(OrderStatus.ALLOCATED)
-        uow.commit()
+            needed[line.sku] = needed.get(line.sku, 0) + line.quantity
+    with container.uow(actor="test") as uow:
+        adjust_stock(
+            uow,
+            items=[
+                StockAdjustment(sku, "east", delta=quantity, reason="receipt")
+                for sku, quantity in sorted(needed.items())
+            ],
+        )
+    with container.uow(actor="test") as uow:
+        outcome = allocate_order(uow, order_id=order_id)
+        assert outcome.status == OrderStatus.ALLOCATED, outcome
         return [
-            {"line_id": x.id, "sku": x.sku, "location": "east", "quantity": x.quantity}
-            for x in order.lines
+            {"line_id": a.line_id, "sku": a.sku, "location": a.location, "quantity": a.quantity}
+            for a in uow.stock.allocations(order_id, open_only=True)
         ]
 
 
