@@ -2,7 +2,9 @@
 
 - ``channels.ship`` — on ``shipment.created``, mark the lines shipped with carrier and tracking;
 - ``channels.stock`` — on ``inventory.available_changed``, push the available-to-sell;
-- ``channels.acknowledge`` — on ``order.received`` from Walmart, acknowledge the order.
+- ``channels.acknowledge`` — on ``order.received`` from Walmart, acknowledge the order;
+- ``channels.b2b`` — EDI 855/856/810 and cXML confirmation and ship notice to the buyer
+  (:mod:`orderhub.services.outbound.b2b`).
 
 Each runs inside the worker's delivery transaction (receipt taken first), makes its calls and
 returns; a failure rolls the receipt back so the worker retries (or buries, for a permanent
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 from orderhub.channels import walmart
 from orderhub.domain.channels import ChannelKind
 from orderhub.domain.errors import NotFound
-from orderhub.services.outbound import inventory, shipments
+from orderhub.services.outbound import b2b, inventory, shipments
 from orderhub.services.outbound.calls import TransportFactory, marketplace_calls
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -55,7 +57,11 @@ def consumers(transport: TransportFactory) -> list[Consumer]:
         with marketplace_calls(channel, transport) as call:
             call(walmart.acknowledge(str(message.data["external_id"])))
 
+    def documents(uow: UnitOfWork, message: Message) -> None:
+        b2b.on_event(uow, message.type, message.data, transport)
+
     return [
+        Consumer("channels.b2b", b2b.EVENTS, documents),
         Consumer("channels.ship", frozenset({"shipment.created"}), ship),
         Consumer("channels.stock", frozenset({"inventory.available_changed"}), stock),
         Consumer("channels.acknowledge", frozenset({"order.received"}), acknowledge),
