@@ -19,6 +19,7 @@ from orderhub.channels import _shared, base, marketplaces
 from orderhub.channels.api_client import ApiClient, ChannelApiError
 from orderhub.channels.http import RETRY_STATUSES, channel_client, send
 from orderhub.domain.channels import Channel
+from orderhub.domain.errors import ValidationFailed
 from orderhub.http.ssrf import OutboundPolicy, guarded_transport
 
 TransportFactory = Callable[[], httpx.BaseTransport]
@@ -107,6 +108,9 @@ class MarketplaceCalls:
 @contextmanager
 def marketplace_calls(channel: Channel, transport: TransportFactory) -> Iterator[MarketplaceCalls]:
     module = marketplaces.module_for(channel)
-    api: ApiClient = module.client(channel, transport=transport(), attempts=1)
+    try:
+        api: ApiClient = module.client(channel, transport=transport(), attempts=1)
+    except ValidationFailed as error:  # credentials missing: no retry will find them
+        raise refused(f"channel {channel.code}: {error}") from error
     with api.http:
         yield MarketplaceCalls(module, api)
