@@ -432,10 +432,11 @@ def test_shopify_sets_the_available_level_of_the_mapped_inventory_item() -> None
     ]
 
 
-def test_a_sku_without_the_channels_ids_is_not_pushed() -> None:
+def test_a_sku_not_listed_on_the_channel_or_without_its_ids_is_not_pushed() -> None:
     fake = Fake()
     assert not push(store(ChannelKind.SHOPIFY, "https://shop.example.test"), None, fake)
     assert not push(TIKTOK, {"product_id": "1"}, fake)
+    assert not push(EBAY, None, fake)
     assert fake.requests == []
 
 
@@ -456,7 +457,7 @@ def test_bigcommerce_and_magento_set_absolute_quantities_by_sku() -> None:
     fake = Fake()
     push(store(ChannelKind.BIGCOMMERCE, "https://bc.test/stores/abc"),
          {"location_id": 1, "sku": "MUG-BC"}, fake)  # fmt: skip
-    push(store(ChannelKind.MAGENTO, "https://mage.test/rest/default"), None, fake)
+    push(store(ChannelKind.MAGENTO, "https://mage.test/rest/default"), {}, fake)
     assert fake.calls() == [
         (
             "PUT",
@@ -481,7 +482,7 @@ def test_bigcommerce_and_magento_set_absolute_quantities_by_sku() -> None:
 def test_marketplaces_take_the_quantity_in_their_own_inventory_calls() -> None:
     fake = Fake(lambda r: httpx.Response(200, json={"code": 0, "data": {}}))
     for channel in (AMAZON, EBAY, WALMART):
-        push(channel, None, fake)
+        push(channel, {}, fake)
     push(TIKTOK, {"product_id": "1729", "sku_id": "2729", "warehouse_id": "7068"}, fake)
     calls = fake.calls()
     assert calls[0] == (

@@ -3,8 +3,9 @@
 Quantities are absolute (the event's ``available``), so a retried or repeated push is
 harmless, and deliveries of one SKU's stream arrive in order. Where the channel needs its own
 ids for the SKU (Shopify, WooCommerce, TikTok, Etsy, …) they come from the channel's
-inventory items (``POST /v1/channels/{code}/inventory-items``); a SKU without them is not
-pushed. The channel's SKU defaults to the master SKU; ``item.sku`` overrides it.
+inventory items (``POST /v1/channels/{code}/inventory-items``). Only SKUs listed there are
+pushed — a channel that never sold a SKU would refuse it — so for channels that need no ids the
+row is just ``{}``. The channel's SKU defaults to the master SKU; ``item.sku`` overrides it.
 """
 
 from __future__ import annotations
@@ -47,9 +48,8 @@ def push_available(
 ) -> bool:
     """Send the quantity; False when the channel takes no push or lacks what it needs."""
     needed = REQUIRED.get(channel.kind)
-    if needed is None or (channel.kind in STORES and not channel.api_base_url):
+    if needed is None or item is None or (channel.kind in STORES and not channel.api_base_url):
         return False
-    item = item or {}
     missing = [name for name in needed if item.get(name) in (None, "")]
     if missing:
         log.info("%s: no %s for SKU %s, not pushed", channel.code, ", ".join(missing), sku)
