@@ -10,9 +10,12 @@ from sqlalchemy import select
 
 from orderhub.bootstrap import Container
 from orderhub.store import scheduled_jobs
+from orderhub.store.tables import orders
 from orderhub.store.tables import scheduled_jobs as jobs_table
 from orderhub.workers.relay import Worker, make_worker
-from orderhub.workers.schedules import Job, Scheduler
+from orderhub.workers.schedules import Job, Scheduler, default_jobs
+from tests.support.channels import seed_channels
+from tests.support.fake_magento import FakeMagento
 
 T0 = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -151,3 +154,20 @@ def test_the_worker_from_settings_runs_the_three_schedules(container: Container)
         ]
     finally:
         worker.close()
+
+
+def test_the_magento_job_pulls_every_adobe_commerce_channel(seeded: Container) -> None:
+    seed_channels(seeded)
+    fake = FakeMagento.with_fixtures()
+    seeded.http_transport = fake.transport()
+    scheduler = Scheduler(
+        seeded, owner="w", jobs=[j for j in default_jobs(seeded) if j.name == "magento.pull"]
+    )
+    assert scheduler.run_due() == ["magento.pull"]
+    with seeded.uow(read_only=True) as uow:
+        assert uow.sync_cursors.get("mage") is not None
+    assert fake.requests, "the fake Adobe Commerce API was never asked"
+    with seeded.engine.connect() as conn:
+        assert conn.execute(
+            select(orders.c.external_id).where(orders.c.channel_code == "mage")
+        ).all()
