@@ -18,7 +18,7 @@ from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Customer, LineDraft, Order, OrderDraft, Shipping, receive_order
 from orderhub.services.outbound import inventory, shipments
-from orderhub.services.outbound.calls import ChannelBusy
+from orderhub.services.outbound.calls import ChannelBusy, transports
 from orderhub.workers.targets import PermanentFailure
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -550,3 +550,18 @@ def test_etsy_reads_the_listing_inventory_and_writes_it_back_with_the_new_quanti
             }
         ]
     }
+
+
+def test_without_an_injected_transport_calls_go_through_the_ssrf_guard() -> None:
+    channel = store(ChannelKind.WOOCOMMERCE, "http://127.0.0.1:9")
+    order = order_of("woocommerce", "727", [("315", 1)])
+    guarded = transports(None, [])
+    with pytest.raises(PermanentFailure, match=r"127\.0\.0\.1"):
+        shipments.mark_shipped(channel, order, shipped(order), guarded)
+
+
+def test_an_allowed_private_address_is_let_through_and_its_outage_retried() -> None:
+    channel = store(ChannelKind.WOOCOMMERCE, "http://127.0.0.1:9")  # nothing listens on 9
+    order = order_of("woocommerce", "727", [("315", 1)])
+    with pytest.raises(ChannelBusy):
+        shipments.mark_shipped(channel, order, shipped(order), transports(None, ["127.0.0.1"]))

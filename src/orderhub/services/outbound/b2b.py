@@ -28,7 +28,13 @@ from orderhub.channels.edi_x12.stored import channel_partner
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.ids import new_id
 from orderhub.domain.orders import Order
-from orderhub.services.outbound.calls import ChannelBusy, TransportFactory, judge, refused
+from orderhub.services.outbound.calls import (
+    ChannelBusy,
+    TransportFactory,
+    judge,
+    refused,
+    unreachable,
+)
 from orderhub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("orderhub.outbound")
@@ -149,7 +155,7 @@ def post(url: str, text: str, content_type: str, transport: TransportFactory) ->
                 url, content=text.encode(), headers={"Content-Type": content_type}
             )
     except httpx.TransportError as error:
-        raise ChannelBusy(f"POST {url}: {error!r}") from error
+        raise unreachable(f"POST {url}", error) from error
     judge(response)
     found = _CXML_STATUS.search(response.text)
     if found is not None:

@@ -20,7 +20,7 @@ from orderhub.channels.api_client import ApiClient, ChannelApiError
 from orderhub.channels.http import RETRY_STATUSES, channel_client, send
 from orderhub.domain.channels import Channel
 from orderhub.domain.errors import ValidationFailed
-from orderhub.http.ssrf import OutboundPolicy, guarded_transport
+from orderhub.http.ssrf import OutboundPolicy, OutboundRefused, guarded_transport
 
 TransportFactory = Callable[[], httpx.BaseTransport]
 # The store connectors and the marketplaces each have their own (identical) request type.
@@ -46,6 +46,13 @@ def refused(message: str) -> Exception:
     return PermanentFailure(message)
 
 
+def unreachable(where: str, error: httpx.TransportError) -> Exception:
+    """A network error is retried; a target the SSRF guard refuses never will be reachable."""
+    if isinstance(error, OutboundRefused):
+        return refused(f"{where}: {error}")
+    return ChannelBusy(f"{where}: {error!r}")
+
+
 def judge(response: httpx.Response) -> httpx.Response:
     """Return a success; raise retryable for 429/5xx, permanent for any other error."""
     if response.is_success:
@@ -67,7 +74,7 @@ class StoreCalls:
         try:
             response = send(self.client, request, attempts=1)
         except httpx.TransportError as error:
-            raise ChannelBusy(f"{request.method} {request.path}: {error!r}") from error
+            raise unreachable(f"{request.method} {request.path}", error) from error
         judge(response)
         return response.json() if response.content else None
 
@@ -93,7 +100,7 @@ class MarketplaceCalls:
                 raise ChannelBusy(str(error)) from error
             raise refused(str(error)) from error
         except httpx.TransportError as error:
-            raise ChannelBusy(f"{request.method} {request.path}: {error!r}") from error
+            raise unreachable(f"{request.method} {request.path}", error) from error
         return response.json() if response.content else None
 
     def get(self, path: str, *, api: str) -> Any:
@@ -103,6 +110,8 @@ class MarketplaceCalls:
             if error.status in RETRY_STATUSES or error.status >= 500:
                 raise ChannelBusy(str(error)) from error
             raise refused(str(error)) from error
+        except httpx.TransportError as error:
+            raise unreachable(f"GET {path}", error) from error
 
 
 @contextmanager
