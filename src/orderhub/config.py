@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    schedules_enabled: bool = Field(default=True, description="workers run the periodic jobs")
+    schedule_marketplace_seconds: float = Field(
+        default=60.0, gt=0, description="how often due marketplace channels are looked for"
+    )
+    schedule_magento_seconds: float = Field(
+        default=300.0, gt=0, description="how often Adobe Commerce channels are pulled"
+    )
+    schedule_fulfilment_seconds: float = Field(
+        default=60.0, gt=0, description="provider polls and SLA clocks"
+    )
+    schedule_lease_seconds: float = Field(
+        default=600.0, gt=0, description="a job's lease; another worker may take it after"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,7 @@ from orderhub import __version__, web
 from orderhub.api import metrics, problems
 from orderhub.api.idempotency import IdempotencyMiddleware
 from orderhub.api.routes import (
+    channel_items,
     channel_webhooks,
     channels,
     cxml,
@@ -46,6 +47,7 @@ def create_app(container: Container) -> FastAPI:
         health,
         orders,
         channels,
+        channel_items,
         channel_webhooks,
         products,
         quarantine,

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orderhub.services import fulfilment_wiring
+from orderhub.services import fulfilment_wiring, outbound
 from orderhub.services.allocation import allocate_order
+from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store.unit_of_work import UnitOfWork
 
 
@@ -46,8 +47,13 @@ def _allocate_received(uow: UnitOfWork, message: Message) -> None:
     allocate_order(uow, order_id=message.data["order_id"])
 
 
-def internal_consumers() -> list[Consumer]:
-    """The one list of internal consumers; each capability adds its own here."""
+def internal_consumers(*, transport: TransportFactory | None = None) -> list[Consumer]:
+    """The one list of internal consumers; each capability adds its own here.
+
+    ``transport`` makes the channel calls (the worker passes its SSRF-guarded or injected
+    one); without it they go through the SSRF guard with no exceptions allowed.
+    """
+    channel_transport = transport or transports(None, [])
     return [
         Consumer("inventory.allocate", frozenset({"order.received"}), _allocate_received),
         Consumer(
@@ -55,4 +61,5 @@ def internal_consumers() -> list[Consumer]:
             frozenset({fulfilment_wiring.DISPATCH_EVENT}),
             fulfilment_wiring.on_order_allocated,
         ),
+        *outbound.consumers(channel_transport),
     ]

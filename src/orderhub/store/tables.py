@@ -564,3 +564,26 @@ fulfilment_exceptions = Table(
     Index("ix_fulfilment_exceptions_status", "status"),
     Index("ix_fulfilment_exceptions_order_id", "order_id"),
 )
+
+# --- outbound (0011) -------------------------------------------------------------------------
+
+scheduled_jobs = Table(
+    "scheduled_jobs",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("next_run_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("last_started_at", UTCDateTime),
+    Column("last_finished_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("runs", Integer, nullable=False, default=0),
+)
+
+channel_inventory_items = Table(
+    "channel_inventory_items",
+    metadata,
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("sku", String(128), primary_key=True),
+    Column("item", JsonColumn, nullable=False),  # the channel's own ids for this SKU's stock
+)

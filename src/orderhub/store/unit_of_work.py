@@ -19,6 +19,7 @@ from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
 from orderhub.store.availability import AvailabilityRepository
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
+from orderhub.store.channel_items import ChannelItemRepository
 from orderhub.store.db import READ_ONLY
 from orderhub.store.fulfilment import FulfilmentRepository
 from orderhub.store.locations import LocationRepository
@@ -56,6 +57,7 @@ class UnitOfWork:
     routing_rules: RoutingRuleRepository
     fulfilment: FulfilmentRepository
     webhooks: WebhookRepository
+    channel_items: ChannelItemRepository
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class UnitOfWork:
         self.routing_rules = RoutingRuleRepository(self.conn)
         self.fulfilment = FulfilmentRepository(self.conn)
         self.webhooks = WebhookRepository(self.conn)
+        self.channel_items = ChannelItemRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

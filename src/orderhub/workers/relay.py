@@ -27,11 +27,13 @@ from orderhub.bootstrap import Container
 from orderhub.config import Settings
 from orderhub.http.ssrf import guarded_client
 from orderhub.services.messagebus import Consumer, Message, internal_consumers
+from orderhub.services.outbound.calls import transports
 from orderhub.store import deliveries
 from orderhub.store.deliveries import Claimed
 from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.nats import NatsPublisher
+from orderhub.workers.schedules import Scheduler
 from orderhub.workers.targets import (
     InternalTarget,
     NatsTarget,
@@ -70,6 +72,7 @@ class Worker:
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.container = container
         self.settings: Settings = container.settings
@@ -77,10 +80,13 @@ class Worker:
         self.clock = clock
         self.rng = rng or random.Random()
         self._uow = lambda: container.uow(actor=f"worker:{self.id}")
-        self._internal = [
-            InternalTarget(c, self._uow)
-            for c in (internal_consumers() if consumers is None else consumers)
-        ]
+        self.channel_transport = transports(
+            container.http_transport, self.settings.outbound_allowed_hosts
+        )
+        if consumers is None:
+            consumers = internal_consumers(transport=self.channel_transport)
+        self._internal = [InternalTarget(c, self._uow) for c in consumers]
+        self.scheduler = scheduler
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
             self.settings.outbound_allowed_hosts,
@@ -117,13 +123,16 @@ class Worker:
             )
 
     def run_once(self) -> int:
-        """One cycle: fan out, claim a batch, run it; returns how many deliveries ran."""
+        """One cycle: fan out, claim a batch, run it, then the due periodic jobs (if this
+        worker has a scheduler); returns how many deliveries ran."""
         targets = self.targets()
         while self.fan_out(targets):
             pass
         batch = self.claim()
         for claimed in batch:
             self.run_delivery(claimed, targets.get(claimed.consumer))
+        if self.scheduler is not None:
+            self.scheduler.run_due()
         return len(batch)
 
     def run_delivery(self, claimed: Claimed, target: Target | None) -> None:
@@ -185,7 +194,11 @@ class Worker:
 
 
 def make_worker(container: Container, *, worker_id: str | None = None) -> Worker:
-    """A worker wired from settings: NATS publishing on when ``ORDERHUB_NATS_URL`` is set."""
+    """A worker wired from settings: NATS publishing on when ``ORDERHUB_NATS_URL`` is set,
+    the periodic jobs on unless ``ORDERHUB_SCHEDULES_ENABLED=false``."""
     url = container.settings.nats_url
     publisher = NatsPublisher(url) if url else None
-    return Worker(container, publisher=publisher, worker_id=worker_id)
+    worker = Worker(container, publisher=publisher, worker_id=worker_id)
+    if container.settings.schedules_enabled:
+        worker.scheduler = Scheduler(container, owner=worker.id, transport=worker.channel_transport)
+    return worker

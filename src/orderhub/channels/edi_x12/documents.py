@@ -51,8 +51,9 @@ class PurchaseOrderAck:
 
     @property
     def acknowledgement_type(self) -> str:
-        """BAK02: AD accepted as ordered, AC accepted with changes, RJ rejected."""
-        if all(line.quantity_accepted == 0 for line in self.lines):
+        """BAK02: AD accepted as ordered, AC accepted with changes (backorders included: a PO
+        waiting whole for stock is accepted, not rejected), RJ nothing accepted or backordered."""
+        if all(line.quantity_accepted == line.quantity_backordered == 0 for line in self.lines):
             return "RJ"
         if all(line.quantity_accepted == line.quantity_ordered for line in self.lines):
             return "AD"
