@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from orderhub.domain.routing.blocks import block_candidates, record_singles, whole_line_best
 from orderhub.domain.routing.cost import CostModel, Origin
 
 
@@ -118,24 +119,39 @@ class Problem:
 
     # -- exact splits ----------------------------------------------------------------------
     def exact(self) -> Solution | None:
-        self.singles()
-        if self.best is None:
-            self._greedy()  # an incumbent for the bounds; the search below can only improve it
+        cands = block_candidates(self)
+        record_singles(self, cands)
+        whole_line_best(self, cands)  # exact over plans that keep every line whole …
+        self._unit_splits()  # … and over those that split some line's units
+        return self.best
+
+    def _unit_splits(self) -> None:
+        """Branch and bound over member subsets, keeping only plans that split a line's units.
+
+        Whole-line plans are already settled exactly by ``blocks``; here a subset is dealt only
+        if its members jointly hold the whole order and some splittable line (≥ 2 units, no
+        keep-together group) is held by two of them.
+        """
+        lines, avail = self.lines, self.avail
+        splittable = [i for i, li in enumerate(lines) if li.quantity >= 2 and li.group is None]
+        if not splittable or self.max_splits < 2:
+            return
         floors: dict[int, int] = {}
         for j, origin in enumerate(self.origins):
-            held = [li.grams for i, li in enumerate(self.lines) if self.avail[i][j] > 0]
+            held = [li.grams for i, li in enumerate(lines) if avail[i][j] > 0]
             floor = self.model.floor(origin, min(held), False) if held else None
             if floor is not None:
                 floors[j] = floor  # a member ships at least one unit of something it holds
         ordered = sorted(floors, key=lambda j: floors[j])
-        masks = [sum(1 << j for j in ordered if row[j] > 0) for row in self.avail]
         split, most, n = self.model.split_penalty, self.max_splits, len(ordered)
+        rows = range(len(lines))
 
-        def subsets(start: int, members: list[int], mask: int, total: int) -> None:
-            if len(members) >= 2 and all(m & mask for m in masks) and self._covers(members):
+        def subsets(start: int, members: list[int], deficit: tuple[int, ...], total: int) -> None:
+            if len(members) >= 2 and not any(deficit) and self._may_split(members, splittable):
                 self._deal(tuple(members))
             if len(members) == most:
                 return
+            last = len(members) == most - 1
             for idx in range(start, n):
                 j = ordered[idx]
                 bound = total + floors[j] - split
@@ -143,12 +159,33 @@ class Problem:
                     bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
                 if self.best is not None and bound >= self.best.cost:
                     break  # floors ascend: every later member is dearer still
+                if last and not self._closes(j, deficit, total - split):
+                    continue  # the last member must ship what the others cannot, and pay for it
                 members.append(j)
-                subsets(idx + 1, members, mask | (1 << j), total + floors[j])
+                left = tuple(max(0, deficit[i] - avail[i][j]) for i in rows)
+                subsets(idx + 1, members, left, total + floors[j])
                 members.pop()
 
-        subsets(0, [], 0, 0)
-        return self.best
+        subsets(0, [], tuple(li.quantity for li in lines), 0)
+
+    def _closes(self, j: int, deficit: tuple[int, ...], others: int) -> bool:
+        """Whether member ``j`` can ship ``deficit`` and still (by its floor) beat the best."""
+        grams, haz = 0, False
+        for i, li in enumerate(self.lines):
+            need = deficit[i]
+            if need:
+                if self.avail[i][j] < need:
+                    return False
+                grams += need * li.grams
+                haz = haz or li.hazmat
+        if self.best is None:
+            return True
+        floor = self.model.floor(self.origins[j], grams or 1, haz)
+        return floor is not None and others + floor < self.best.cost
+
+    def _may_split(self, members: Sequence[int], splittable: Sequence[int]) -> bool:
+        avail = self.avail
+        return any(sum(1 for j in members if avail[i][j] > 0) >= 2 for i in splittable)
 
     def _covers(self, members: Sequence[int]) -> bool:
         return all(
