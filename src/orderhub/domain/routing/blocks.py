@@ -110,12 +110,3 @@ def whole_line_best(problem: Problem, cands: dict[int, list[Candidate]]) -> None
             sub = (sub - 1) & remaining
 
     walk(full, 0)
-
-
-def record_singles(problem: Problem, cands: dict[int, list[Candidate]]) -> None:
-    """Which locations hold the whole order, and their single-shipment cost (explanation)."""
-    lines, avail = problem.lines, problem.avail
-    priced = {j: cost for cost, _, j in cands.get((1 << len(lines)) - 1, [])}
-    for j in range(len(problem.origins)):
-        if all(avail[i][j] >= li.quantity for i, li in enumerate(lines)):
-            problem.single[j] = priced.get(j)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from orderhub.domain.routing.blocks import block_candidates, record_singles, whole_line_best
+from orderhub.domain.routing.blocks import block_candidates, whole_line_best
 from orderhub.domain.routing.cost import CostModel, Origin
 
 
@@ -119,39 +119,72 @@ class Problem:
 
     # -- exact splits ----------------------------------------------------------------------
     def exact(self) -> Solution | None:
-        cands = block_candidates(self)
-        record_singles(self, cands)
-        whole_line_best(self, cands)  # exact over plans that keep every line whole …
-        self._unit_splits()  # … and over those that split some line's units
+        self.singles()
+        floors = self._floors()
+        cheapest = sorted(floors.values())[:2]
+        if len(cheapest) < 2 or self.max_splits < 2:
+            return self.best
+        if self.best is not None and self.best.cost <= sum(cheapest) - self.model.split_penalty:
+            return self.best  # no plan of two or more shipments can even tie the best single
+        if self.best is not None:  # the single is a strong incumbent: deal every subset
+            self._subsets(floors, splits_only=False)
+            return self.best
+        whole_line_best(self, block_candidates(self))  # exact over whole-line plans …
+        self._subsets(floors, splits_only=True)  # … and over those that split some line's units
         return self.best
 
-    def _unit_splits(self) -> None:
-        """Branch and bound over member subsets, keeping only plans that split a line's units.
-
-        Whole-line plans are already settled exactly by ``blocks``; here a subset is dealt only
-        if its members jointly hold the whole order and some splittable line (≥ 2 units, no
-        keep-together group) is held by two of them.
-        """
-        lines, avail = self.lines, self.avail
-        splittable = [i for i, li in enumerate(lines) if li.quantity >= 2 and li.group is None]
-        if not splittable or self.max_splits < 2:
-            return
+    def _floors(self) -> dict[int, int]:
+        """Per origin, a floor on any shipment it makes: the lightest unit it holds, alone."""
         floors: dict[int, int] = {}
+        lines, avail, floor = self.lines, self.avail, self.model.floor
         for j, origin in enumerate(self.origins):
             held = [li.grams for i, li in enumerate(lines) if avail[i][j] > 0]
-            floor = self.model.floor(origin, min(held), False) if held else None
-            if floor is not None:
-                floors[j] = floor  # a member ships at least one unit of something it holds
+            cost = floor(origin, min(held), False) if held else None
+            if cost is not None:
+                floors[j] = cost
+        return floors
+
+    def _subsets(self, floors: dict[int, int], *, splits_only: bool) -> None:
+        """Branch and bound over member subsets of two or more locations.
+
+        A subset is dealt only if its members jointly hold the whole order. With
+        ``splits_only`` (whole-line plans already settled exactly by ``blocks``) it must also
+        let some splittable line (≥ 2 units, no keep-together group) come from two members,
+        and only plans that split a line's units are offered.
+        """
+        lines, avail = self.lines, self.avail
+        if splits_only:
+            splittable = [i for i, li in enumerate(lines) if li.quantity >= 2 and li.group is None]
+            if not splittable:
+                return
+        else:
+            splittable = []
         ordered = sorted(floors, key=lambda j: floors[j])
         split, most, n = self.model.split_penalty, self.max_splits, len(ordered)
         rows = range(len(lines))
+        # reach[i][t]: the locations holding at least t units of line i
+        reach = [
+            [sum(1 << j for j in ordered if avail[i][j] >= t) for t in range(li.quantity + 1)]
+            for i, li in enumerate(lines)
+        ]
 
         def subsets(start: int, members: list[int], deficit: tuple[int, ...], total: int) -> None:
-            if len(members) >= 2 and not any(deficit) and self._may_split(members, splittable):
-                self._deal(tuple(members))
+            if (
+                len(members) >= 2
+                and not any(deficit)
+                and self._may_split(members, splittable, splits_only)
+            ):
+                self._deal(tuple(members), splits_only)
             if len(members) == most:
                 return
             last = len(members) == most - 1
+            closers = -1
+            if last:  # the last member must hold everything the others cannot ship
+                for i in rows:
+                    if deficit[i]:
+                        closers &= reach[i][deficit[i]]
+                if not closers:
+                    return
             for idx in range(start, n):
                 j = ordered[idx]
                 bound = total + floors[j] - split
@@ -159,10 +192,20 @@ class Problem:
                     bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
                 if self.best is not None and bound >= self.best.cost:
                     break  # floors ascend: every later member is dearer still
-                if last and not self._closes(j, deficit, total - split):
-                    continue  # the last member must ship what the others cannot, and pay for it
-                members.append(j)
+                if last:
+                    if closers >> j & 1 and self._closes(j, deficit, total - split):
+                        members.append(j)  # … and pay for it within the best so far
+                        if self._may_split(members, splittable, splits_only):
+                            self._deal(tuple(members), splits_only)
+                        members.pop()
+                    continue
                 left = tuple(max(0, deficit[i] - avail[i][j]) for i in rows)
+                if any(left) and members:  # a third, dearer member is still needed
+                    if idx + 1 >= n or (
+                        self.best is not None and bound + floors[ordered[idx + 1]] >= self.best.cost
+                    ):
+                        continue
+                members.append(j)
                 subsets(idx + 1, members, left, total + floors[j])
                 members.pop()
 
@@ -183,7 +226,9 @@ class Problem:
         floor = self.model.floor(self.origins[j], grams or 1, haz)
         return floor is not None and others + floor < self.best.cost
 
-    def _may_split(self, members: Sequence[int], splittable: Sequence[int]) -> bool:
+    def _may_split(self, members: Sequence[int], splittable: Sequence[int], only: bool) -> bool:
+        if not only:
+            return True
         avail = self.avail
         return any(sum(1 for j in members if avail[i][j] > 0) >= 2 for i in splittable)
 
@@ -192,7 +237,7 @@ class Problem:
             sum(self.avail[i][j] for j in members) >= li.quantity for i, li in enumerate(self.lines)
         )
 
-    def _deal(self, members: tuple[int, ...]) -> None:
+    def _deal(self, members: tuple[int, ...], splits_only: bool) -> None:
         k = len(members)
         grams = [0] * k
         haz = [False] * k
@@ -225,9 +270,11 @@ class Problem:
         if first is None or (self.best is not None and first >= self.best.cost):
             return
 
+        cut = [0]  # lines whose units this branch splits over several members
+
         def visit(i: int) -> None:
             if i == len(lines):
-                if all(used):
+                if (cut[0] or not splits_only) and all(used):
                     cost = self.total(units, members)
                     if cost is not None:
                         self.offer(units, members, cost)
@@ -235,6 +282,8 @@ class Problem:
             line = lines[i]
             forced = groups.get(line.group) if line.group else None
             for split in self._splits(i, members, forced, whole_only=line.group is not None):
+                parts = k - split.count(0)
+                cut[0] += parts > 1
                 for p, n in enumerate(split):
                     if n:
                         grams[p] += n * line.grams
@@ -255,6 +304,7 @@ class Problem:
                     assert line.group is not None
                     del groups[line.group]
                 haz[:] = haz_before
+                cut[0] -= parts > 1
                 for p, n in enumerate(split):
                     if n:
                         grams[p] -= n * line.grams
