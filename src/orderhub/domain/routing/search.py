@@ -200,11 +200,14 @@ class Problem:
                         members.pop()
                     continue
                 left = tuple(max(0, deficit[i] - avail[i][j]) for i in rows)
-                if any(left) and members:  # a third, dearer member is still needed
-                    if idx + 1 >= n or (
+                needs_more = any(left) and members  # a third, dearer member is still needed
+                if needs_more and (
+                    idx + 1 >= n
+                    or (
                         self.best is not None and bound + floors[ordered[idx + 1]] >= self.best.cost
-                    ):
-                        continue
+                    )
+                ):
+                    continue
                 members.append(j)
                 subsets(idx + 1, members, left, total + floors[j])
                 members.pop()
