@@ -1,12 +1,19 @@
 """Finding the cheapest plan: exact branch and bound for small orders, greedy for large ones.
 
 **Exact** (``len(lines) ≤ exact_max_lines``): every single location that holds the whole order
-is priced first; the best is the incumbent. Then, for k = 2 … ``max_splits``, every subset of
-k locations is tried unless its lower bound (the cheapest empty shipment from each member plus
-the split penalties) already reaches the incumbent; inside a subset a depth-first search deals
-each line's units over the members (whole lines first), pruned by the same bound on the partial
-shipments (a rate never falls as weight is added). Every member must ship something, so each
-plan is counted once, at its own k. Ties go to fewer shipments, then to preferred locations.
+is priced first; the best is the incumbent. If the two cheapest possible shipments (each
+location's lightest unit, alone) already cost at least that, no split can tie it and the search
+stops. Otherwise, when a single location holds the order, every subset of 2 … ``max_splits``
+locations is tried unless its lower bound (the cheapest shipment from each member, plus a
+further member's when the subset cannot yet cover the order) reaches the incumbent; the last
+member must hold all the others cannot, and its shipment of that deficit must still fit under
+the incumbent. Inside a subset a depth-first search deals each line's units over the members
+(whole lines first), pruned by the bound on the weight each member must still take (a rate
+never falls as weight is added). When no single location holds the order, ``blocks`` first
+settles every plan that keeps lines whole (partitions of the lines, exactly), and the subset
+search then only deals subsets and plans that split some line's units. Every member must ship
+something, so each plan is counted once. Ties go to fewer shipments, then to preferred
+locations.
 
 **Heuristic** (larger orders): the best single location if there is one; otherwise greedy
 cover — repeatedly add the location whose shipment of what it can still cover costs least per
