@@ -212,22 +212,30 @@ class CostModel:
         return 0 if rate is None else max(0, rate.transit_days - self.transit_allowance)
 
     def shipment(self, origin: Origin, grams: int, hazmat: bool) -> int | None:
-        """The shipment's cost including one split penalty; None if it cannot ship."""
-        rate = origin.hazmat_rate if hazmat else origin.rate
+        """The shipment's cost including one split penalty; None if it cannot ship.
+
+        The hot path of the search: the rate lookup is inlined (one bisect, one index).
+        """
+        if hazmat:
+            rate, late = origin.hazmat_rate, origin.hazmat_late
+        else:
+            rate, late = origin.rate, origin.late
         if rate is None:
             return None
-        price = rate.price(grams)
-        if price is None:
+        prices = rate.prices
+        band = bisect_left(rate.limits, grams)
+        if band >= len(prices):
             return None
-        return price + origin.fixed(hazmat) + self.split_penalty
+        return prices[band] + late + origin.distance + origin.preference + self.split_penalty
 
     def floor(self, origin: Origin, grams: int, hazmat: bool) -> int | None:
         """A lower bound on the shipment's cost once more units (maybe hazmat) are added."""
-        best: int | None = None
-        for flag in (False, True) if not hazmat else (True,):
-            cost = self.shipment(origin, grams, flag)
-            if cost is not None and (best is None or cost < best):
-                best = cost
+        best = self.shipment(origin, grams, True)
+        if hazmat:
+            return best
+        plain = self.shipment(origin, grams, False)
+        if best is None or (plain is not None and plain < best):
+            return plain
         return best
 
     def breakdown(self, origin: Origin, grams: int, hazmat: bool) -> dict[str, object]:

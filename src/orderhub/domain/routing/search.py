@@ -1,12 +1,19 @@
 """Finding the cheapest plan: exact branch and bound for small orders, greedy for large ones.
 
 **Exact** (``len(lines) ≤ exact_max_lines``): every single location that holds the whole order
-is priced first; the best is the incumbent. Then, for k = 2 … ``max_splits``, every subset of
-k locations is tried unless its lower bound (the cheapest empty shipment from each member plus
-the split penalties) already reaches the incumbent; inside a subset a depth-first search deals
-each line's units over the members (whole lines first), pruned by the same bound on the partial
-shipments (a rate never falls as weight is added). Every member must ship something, so each
-plan is counted once, at its own k. Ties go to fewer shipments, then to preferred locations.
+is priced first; the best is the incumbent. If the two cheapest possible shipments (each
+location's lightest unit, alone) already cost at least that, no split can tie it and the search
+stops. Otherwise, when a single location holds the order, every subset of 2 … ``max_splits``
+locations is tried unless its lower bound (the cheapest shipment from each member, plus a
+further member's when the subset cannot yet cover the order) reaches the incumbent; the last
+member must hold all the others cannot, and its shipment of that deficit must still fit under
+the incumbent. Inside a subset a depth-first search deals each line's units over the members
+(whole lines first), pruned by the bound on the weight each member must still take (a rate
+never falls as weight is added). When no single location holds the order, ``blocks`` first
+settles every plan that keeps lines whole (partitions of the lines, exactly), and the subset
+search then only deals subsets and plans that split some line's units. Every member must ship
+something, so each plan is counted once. Ties go to fewer shipments, then to preferred
+locations.
 
 **Heuristic** (larger orders): the best single location if there is one; otherwise greedy
 cover — repeatedly add the location whose shipment of what it can still cover costs least per
@@ -22,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from orderhub.domain.routing.blocks import block_candidates, whole_line_best
 from orderhub.domain.routing.cost import CostModel, Origin
 
 
@@ -119,23 +127,71 @@ class Problem:
     # -- exact splits ----------------------------------------------------------------------
     def exact(self) -> Solution | None:
         self.singles()
-        if self.best is None:
-            self._greedy()  # an incumbent for the bounds; the search below can only improve it
-        floors: dict[int, int] = {}
-        for j, origin in enumerate(self.origins):
-            held = [li.grams for i, li in enumerate(self.lines) if self.avail[i][j] > 0]
-            floor = self.model.floor(origin, min(held), False) if held else None
-            if floor is not None:
-                floors[j] = floor  # a member ships at least one unit of something it holds
-        ordered = sorted(floors, key=lambda j: floors[j])
-        masks = [sum(1 << j for j in ordered if row[j] > 0) for row in self.avail]
-        split, most, n = self.model.split_penalty, self.max_splits, len(ordered)
+        floors = self._floors()
+        cheapest = sorted(floors.values())[:2]
+        if len(cheapest) < 2 or self.max_splits < 2:
+            return self.best
+        if self.best is not None and self.best.cost <= sum(cheapest) - self.model.split_penalty:
+            return self.best  # no plan of two or more shipments can even tie the best single
+        if self.best is not None:  # the single is a strong incumbent: deal every subset
+            self._subsets(floors, splits_only=False)
+            return self.best
+        whole_line_best(self, block_candidates(self))  # exact over whole-line plans …
+        self._subsets(floors, splits_only=True)  # … and over those that split some line's units
+        return self.best
 
-        def subsets(start: int, members: list[int], mask: int, total: int) -> None:
-            if len(members) >= 2 and all(m & mask for m in masks) and self._covers(members):
-                self._deal(tuple(members))
+    def _floors(self) -> dict[int, int]:
+        """Per origin, a floor on any shipment it makes: the lightest unit it holds, alone."""
+        floors: dict[int, int] = {}
+        lines, avail, floor = self.lines, self.avail, self.model.floor
+        for j, origin in enumerate(self.origins):
+            held = [li.grams for i, li in enumerate(lines) if avail[i][j] > 0]
+            cost = floor(origin, min(held), False) if held else None
+            if cost is not None:
+                floors[j] = cost
+        return floors
+
+    def _subsets(self, floors: dict[int, int], *, splits_only: bool) -> None:
+        """Branch and bound over member subsets of two or more locations.
+
+        A subset is dealt only if its members jointly hold the whole order. With
+        ``splits_only`` (whole-line plans already settled exactly by ``blocks``) it must also
+        let some splittable line (≥ 2 units, no keep-together group) come from two members,
+        and only plans that split a line's units are offered.
+        """
+        lines, avail = self.lines, self.avail
+        if splits_only:
+            splittable = [i for i, li in enumerate(lines) if li.quantity >= 2 and li.group is None]
+            if not splittable:
+                return
+        else:
+            splittable = []
+        ordered = sorted(floors, key=lambda j: floors[j])
+        split, most, n = self.model.split_penalty, self.max_splits, len(ordered)
+        rows = range(len(lines))
+        # reach[i][t]: the locations holding at least t units of line i
+        reach = [
+            [sum(1 << j for j in ordered if avail[i][j] >= t) for t in range(li.quantity + 1)]
+            for i, li in enumerate(lines)
+        ]
+
+        def subsets(start: int, members: list[int], deficit: tuple[int, ...], total: int) -> None:
+            if (
+                len(members) >= 2
+                and not any(deficit)
+                and self._may_split(members, splittable, splits_only)
+            ):
+                self._deal(tuple(members), splits_only)
             if len(members) == most:
                 return
+            last = len(members) == most - 1
+            closers = -1
+            if last:  # the last member must hold everything the others cannot ship
+                for i in rows:
+                    if deficit[i]:
+                        closers &= reach[i][deficit[i]]
+                if not closers:
+                    return
             for idx in range(start, n):
                 j = ordered[idx]
                 bound = total + floors[j] - split
@@ -143,19 +199,55 @@ class Problem:
                     bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
                 if self.best is not None and bound >= self.best.cost:
                     break  # floors ascend: every later member is dearer still
+                if last:
+                    if closers >> j & 1 and self._closes(j, deficit, total - split):
+                        members.append(j)  # … and pay for it within the best so far
+                        if self._may_split(members, splittable, splits_only):
+                            self._deal(tuple(members), splits_only)
+                        members.pop()
+                    continue
+                left = tuple(max(0, deficit[i] - avail[i][j]) for i in rows)
+                needs_more = any(left) and members  # a third, dearer member is still needed
+                if needs_more and (
+                    idx + 1 >= n
+                    or (
+                        self.best is not None and bound + floors[ordered[idx + 1]] >= self.best.cost
+                    )
+                ):
+                    continue
                 members.append(j)
-                subsets(idx + 1, members, mask | (1 << j), total + floors[j])
+                subsets(idx + 1, members, left, total + floors[j])
                 members.pop()
 
-        subsets(0, [], 0, 0)
-        return self.best
+        subsets(0, [], tuple(li.quantity for li in lines), 0)
+
+    def _closes(self, j: int, deficit: tuple[int, ...], others: int) -> bool:
+        """Whether member ``j`` can ship ``deficit`` and still (by its floor) beat the best."""
+        grams, haz = 0, False
+        for i, li in enumerate(self.lines):
+            need = deficit[i]
+            if need:
+                if self.avail[i][j] < need:
+                    return False
+                grams += need * li.grams
+                haz = haz or li.hazmat
+        if self.best is None:
+            return True
+        floor = self.model.floor(self.origins[j], grams or 1, haz)
+        return floor is not None and others + floor < self.best.cost
+
+    def _may_split(self, members: Sequence[int], splittable: Sequence[int], only: bool) -> bool:
+        if not only:
+            return True
+        avail = self.avail
+        return any(sum(1 for j in members if avail[i][j] > 0) >= 2 for i in splittable)
 
     def _covers(self, members: Sequence[int]) -> bool:
         return all(
             sum(self.avail[i][j] for j in members) >= li.quantity for i, li in enumerate(self.lines)
         )
 
-    def _deal(self, members: tuple[int, ...]) -> None:
+    def _deal(self, members: tuple[int, ...], splits_only: bool) -> None:
         k = len(members)
         grams = [0] * k
         haz = [False] * k
@@ -188,9 +280,11 @@ class Problem:
         if first is None or (self.best is not None and first >= self.best.cost):
             return
 
+        cut = [0]  # lines whose units this branch splits over several members
+
         def visit(i: int) -> None:
             if i == len(lines):
-                if all(used):
+                if (cut[0] or not splits_only) and all(used):
                     cost = self.total(units, members)
                     if cost is not None:
                         self.offer(units, members, cost)
@@ -198,6 +292,8 @@ class Problem:
             line = lines[i]
             forced = groups.get(line.group) if line.group else None
             for split in self._splits(i, members, forced, whole_only=line.group is not None):
+                parts = k - split.count(0)
+                cut[0] += parts > 1
                 for p, n in enumerate(split):
                     if n:
                         grams[p] += n * line.grams
@@ -218,6 +314,7 @@ class Problem:
                     assert line.group is not None
                     del groups[line.group]
                 haz[:] = haz_before
+                cut[0] -= parts > 1
                 for p, n in enumerate(split):
                     if n:
                         grams[p] -= n * line.grams
