@@ -133,7 +133,10 @@ def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> nativ
 def run_demo(*, database: Path, port: int, console: Console) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    settings = Settings(database_url=f"sqlite:///{database}", port=port)
+    # The simulated 3PL ships within a minute: tick fulfilment often so the demo moves.
+    settings = Settings(
+        database_url=f"sqlite:///{database}", port=port, schedule_fulfilment_seconds=10
+    )
     container = bootstrap(settings)
     upgrade(container.engine)
     key = seed(container)

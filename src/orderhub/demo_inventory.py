@@ -21,7 +21,7 @@ DEMO_LOCATIONS = [
         "nj", "New Jersey 3PL", LocationKind.THIRD_PARTY,
         LocationAddress("US", "NJ", "07001", "Avenel", latitude=40.58, longitude=-74.27),
         timezone="America/New_York", daily_capacity=1000, cutoff=time(17, 0),
-        provider="simulated", priority=2,
+        provider="sim-3pl", priority=2,
     ),
     Location(
         "lon", "London shop", LocationKind.STORE,

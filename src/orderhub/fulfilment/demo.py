@@ -1,6 +1,6 @@
 """Demo data for fulfilment: a simulated 3PL that ships fast, and SLA promises per channel.
 
-Orders allocated to the ``3pl-east`` location go to the simulated 3PL (about one in seven is
+Orders allocated to the ``nj`` location go to the simulated 3PL (about one in seven is
 rejected as a stock-out and re-routed, leaving an exception to resolve); the worker tick ships
 them a minute later and delivers them a few minutes after that.
 """
@@ -21,7 +21,7 @@ DEMO_PROVIDER = ProviderConfig(
         "ship_after_minutes": 1,
         "deliver_after_hours": 0.05,
     },
-    locations=["3pl-east"],
+    locations=["nj"],
 )
 DEMO_SLAS = {
     "web": {"ship_within_days": 1, "cutoff": "14:00", "timezone": "Europe/London",

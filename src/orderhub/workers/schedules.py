@@ -48,7 +48,13 @@ def poll_marketplaces(container: Container, transport: TransportFactory, now: da
 def pull_magento(container: Container, transport: TransportFactory, now: datetime) -> Any:
     """Adobe Commerce channels pulled through their REST search on ``updated_at``."""
     with container.uow(read_only=True) as uow:
-        channels = [c for c in uow.channels.list() if c.active and inbound.accepts_sync(c)]
+        channels = [
+            c
+            for c in uow.channels.list()
+            if c.active
+            and c.api_base_url
+            and inbound.accepts_sync(c)  # unconfigured: nothing to pull
+        ]
     results: dict[str, Any] = {}
     for channel in channels:
         overlap = channel.settings.get("sync_overlap_seconds")
