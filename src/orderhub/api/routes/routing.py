@@ -14,6 +14,7 @@ from orderhub.domain.errors import NotFound
 from orderhub.domain.orders import Address
 from orderhub.domain.routing.rules import RuleSet
 from orderhub.services import routing as service
+from orderhub.services.routing_stock import LiveStock
 from orderhub.store.access import Principal
 from orderhub.store.routing import RuleVersion
 
@@ -24,9 +25,10 @@ Writer = Annotated[Principal, Depends(require(Permission.ROUTING_WRITE))]
 
 
 def stock_view(container: ContainerDep) -> service.StockView:
-    """Current stock for the dry-run; the inventory module provides ``container.routing_stock``."""
+    """Current stock for the dry-run: ``container.routing_stock`` when set (tests), else the
+    hub's own locations and levels."""
     view: service.StockView | None = getattr(container, "routing_stock", None)
-    return view or service.StaticStock()
+    return view or LiveStock(lambda: container.uow(read_only=True))
 
 
 Stock = Annotated[service.StockView, Depends(stock_view)]
