@@ -14,7 +14,7 @@ from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound, ValidationFailed
 from orderhub.services.fulfilment import resolve_exception
-from orderhub.store import queries
+from orderhub.store import queries, reports
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
 
@@ -49,8 +49,10 @@ def exceptions(
             if channel is None or viewer.principal.channel not in (None, channel):
                 continue
             rows.append({"e": e, "channel": channel, "age": age((now - e.created_at).total_seconds())})
+        names = reports.user_names(uow.conn, {row["e"].resolved_by for row in rows} - {None})
     context = {
         "rows": rows,
+        "names": names,
         "status": status,
         "can_resolve": viewer.can(Permission.FULFILMENT_WRITE),
         "notice": "The exception was resolved." if notice == "resolved" else None,
