@@ -44,6 +44,13 @@ CSV_ROW = "{id},{placed_at},USD,{email},{sku},{qty},19.90,0.00,9.00\n"
 CSV_HEADER = "order_id,placed_at,currency,email,sku,quantity,unit_price,line_tax,shipping_price\n"
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:  # a name: only localhost is known to stay on this machine
+        return False
+
+
 class TrafficSimulator:
     """One round every ``interval`` seconds: an order per channel kind (in turn), now and then
     a receipt or a cancellation, and the fulfilment tick."""
@@ -62,7 +69,7 @@ class TrafficSimulator:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         host = urlsplit(base_url).hostname or ""
-        if host != "localhost" and not ip_address(host).is_loopback:
+        if not _loopback(host):
             raise ValueError(f"the demo traffic only goes to loopback, not {host!r}")
         self.container = container
         self.client = httpx.Client(base_url=base_url, timeout=10, transport=transport)
