@@ -5,6 +5,8 @@ its own format, with stock receipts, a few cancellations and the 3PL's shipments
 - Own web store and app: ``POST /v1/orders`` with the demo's admin key, over HTTP.
 - Adobe Commerce and the distributor CSV feed: their readers and the channel-order service.
 - Stock receipts through ``adjust_stock``, cancellations through ``cancel_order``.
+- Warehouse staff ship the oldest accepted fulfilment order (``POST /v1/fulfillments/{id}/ship``
+  with a carrier and tracking number): the demo's stock sits in own warehouses, not the 3PL.
 - The fulfilment tick (3PL polling, SLA clocks) is called from here too: the worker on this
   branch does not run periodic jobs yet.
 
@@ -112,6 +114,7 @@ class TrafficSimulator:
             self.receipt()
         if round_ % 7 == 6:
             self.cancel_one()
+        self.ship_oldest()
         with self.container.uow(actor="demo-3pl") as uow:
             tick(uow, now=datetime.now(UTC))
 
@@ -174,6 +177,33 @@ class TrafficSimulator:
         items = list(csv_import.read_orders("partner", text, file_name=f"demo-{n}.csv"))
         receive_all(lambda: self.container.uow(actor="demo"), items)
         self._count("partner")
+
+    # -- the warehouses ship ------------------------------------------------------------------------
+    def ship_oldest(self, *, older_than: float = 20.0) -> None:
+        """Warehouse staff report the oldest accepted parcel through ``POST /v1/fulfillments/{id}/
+        ship``, with a carrier and tracking number: so shipments, tracking and lead times show."""
+        now = datetime.now(UTC)
+        with self.container.uow(read_only=True) as uow:
+            waiting = [f for f in uow.fulfilment.search(status="accepted", limit=200)
+                       if (now - f.created_at).total_seconds() >= older_than]  # fmt: skip
+        if not waiting:
+            return
+        oldest = min(waiting, key=lambda f: (f.created_at, f.id))
+        body = {
+            "lines": [{"line_id": x.line_id, "quantity": x.quantity} for x in oldest.lines],
+            "carrier": self.rng.choice(["ups", "dhl", "royal_mail"]),
+            "service": "ground",
+            "tracking_number": f"1Z{self.rng.randrange(10**12):012d}",
+        }
+        response = self.client.post(
+            f"/v1/fulfillments/{oldest.id}/ship",
+            json=body,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        )
+        if response.status_code >= 400:
+            log.warning("demo shipment answered %s: %s", response.status_code, response.text)
+        else:
+            self._count("shipments")
 
     # -- stock and cancellations ----------------------------------------------------------------
     def receipt(self) -> None:

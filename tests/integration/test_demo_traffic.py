@@ -13,6 +13,7 @@ from orderhub.bootstrap import Container
 from orderhub.demo import _PEOPLE, _PRICES, seed
 from orderhub.demo_traffic import TrafficSimulator
 from orderhub.store import tables as t
+from orderhub.workers.relay import make_worker
 
 
 def channels_of_orders(container: Container) -> Counter[str]:
@@ -32,6 +33,11 @@ def test_a_few_rounds_bring_orders_in_every_channels_format_receipts_and_a_cance
         )  # fmt: skip
         for round_ in range(7):
             simulator.round(round_)
+        worker = make_worker(container, worker_id="test")
+        while worker.run_once():  # order.allocated → fulfilment orders, dispatched and accepted
+            pass
+        worker.close()
+        simulator.ship_oldest(older_than=0)
     gained = channels_of_orders(container) - before
     assert {"shopify", "woo", "magento", "partner"} <= set(gained)
     assert gained["web"] + gained["app"] == 2
@@ -45,6 +51,10 @@ def test_a_few_rounds_bring_orders_in_every_channels_format_receipts_and_a_cance
         ).all()
     assert any(r.startswith("PO-DEMO-") for r in receipts)
     assert len(cancelled) == simulator.sent.get("cancellations", 0) == 1
+    assert simulator.sent["shipments"] == 1
+    with container.uow(read_only=True) as uow:
+        tracking = uow.conn.execute(select(t.shipments.c.tracking_number)).scalars().all()
+    assert len(tracking) == 1 and tracking[0].startswith("1Z")
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.1:8000", "https://example.com"])
