@@ -132,7 +132,9 @@ class TrafficSimulator:
         headers = {**headers, "Content-Type": "application/json"}
         response = self.client.post(f"/v1/channels/{code}/webhooks", content=raw, headers=headers)
         if response.status_code >= 400:
-            log.warning("demo %s webhook answered %s: %s", code, response.status_code, response.text)
+            log.warning(
+                "demo %s webhook answered %s: %s", code, response.status_code, response.text
+            )
         self._count(code)
 
     def shopify(self) -> None:
@@ -172,13 +174,19 @@ class TrafficSimulator:
     def csv(self) -> None:
         n, sku, _price, email = self._pick()
         del sku  # the distributor orders by its own SKU, mapped to TSHIRT-BLK-M
-        text = CSV_HEADER + CSV_ROW.format(id=f"DIST-{n}", placed_at=datetime.now(UTC).isoformat(),
-                                           email=email, sku="DIST-0001", qty=self.rng.randint(1, 3))  # fmt: skip
+        row = CSV_ROW.format(
+            id=f"DIST-{n}",
+            placed_at=datetime.now(UTC).isoformat(),
+            email=email,
+            sku="DIST-0001",
+            qty=self.rng.randint(1, 3),
+        )
+        text = CSV_HEADER + row
         items = list(csv_import.read_orders("partner", text, file_name=f"demo-{n}.csv"))
         receive_all(lambda: self.container.uow(actor="demo"), items)
         self._count("partner")
 
-    # -- the warehouses ship ------------------------------------------------------------------------
+    # -- the warehouses ship ------------------------------------------------------------------
     def ship_oldest(self, *, older_than: float = 20.0) -> None:
         """Warehouse staff report the oldest accepted parcel through ``POST /v1/fulfillments/{id}/
         ship``, with a carrier and tracking number: so shipments, tracking and lead times show."""
@@ -228,8 +236,15 @@ class TrafficSimulator:
             ids = list(
                 uow.conn.execute(
                     select(o.id)
-                    .where(o.status.in_([OrderStatus.ALLOCATED.value, OrderStatus.RECEIVED.value,
-                                         OrderStatus.BACKORDERED.value]))  # fmt: skip
+                    .where(
+                        o.status.in_(
+                            [
+                                OrderStatus.ALLOCATED.value,
+                                OrderStatus.RECEIVED.value,
+                                OrderStatus.BACKORDERED.value,
+                            ]
+                        )
+                    )
                     .order_by(o.placed_at.desc())
                     .limit(10)
                 ).scalars()

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import select
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
@@ -128,9 +128,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def _exceptions(container: Container, count: int) -> None:
     """Stock-outs on allocated orders, so the exceptions queue has work to resolve."""
     with container.uow(actor="e2e") as uow:
-        ids = uow.conn.execute(
-            select(orders.c.id).where(orders.c.status == "allocated").order_by(orders.c.id)
-        ).scalars().all()[:count]
+        ids = (
+            uow.conn.execute(
+                select(orders.c.id).where(orders.c.status == "allocated").order_by(orders.c.id)
+            )
+            .scalars()
+            .all()[:count]
+        )
         for order_id in ids:
             uow.fulfilment.raise_exception(
                 kind="stock_out", order_id=order_id, fulfilment_id=None,

@@ -59,7 +59,8 @@ def test_order_detail_explains_the_routing_decision_and_its_costs(
     order_id = allocated_order(stocked)
     html = client.get(f"/orders/{order_id}").text
     assert 'data-testid="routing-explanation"' in html
-    assert "Candidates" in html and "<strong>east</strong>" in html
+    assert "Candidates" in html
+    assert "<strong>east</strong>" in html
     assert 'data-testid="cost-breakdown"' in html
     assert "Re-route" in html
 
@@ -88,9 +89,7 @@ def test_holding_an_allocated_order_is_refused_with_a_message(
     make_user(stocked, "ops", Role.OPERATOR)
     token = sign_in(client, "ops")
     order_id = allocated_order(stocked)
-    response = client.post(
-        f"/orders/{order_id}/hold", data={"reason": "late", "csrf_token": token}
-    )
+    response = client.post(f"/orders/{order_id}/hold", data={"reason": "late", "csrf_token": token})
     assert response.status_code == 409
     assert "cannot move from" in response.text
     assert status_of(stocked, order_id) == "allocated"
@@ -103,7 +102,9 @@ def test_reroute_releases_the_reservation_and_routes_again_to_new_stock(
     token = sign_in(client, "ops")
     order_id = allocated_order(stocked)
     with stocked.uow(actor="test") as uow:  # east closes: only west can take it now
-        uow.conn.execute(update(t.locations).where(t.locations.c.code == "east").values(active=False))
+        uow.conn.execute(
+            update(t.locations).where(t.locations.c.code == "east").values(active=False)
+        )
         uow.commit()
     receive(stocked, "SKU-1", "west", 3)
     response = client.post(f"/orders/{order_id}/reroute", data={"csrf_token": token},
@@ -141,7 +142,8 @@ def test_inventory_shows_levels_available_to_sell_and_the_ledger(
     assert "10 / 1 / <strong>9</strong>" in page  # SKU-1 at east: on hand / reserved / available
     ledger = client.get("/inventory/SKU-1").text.split('data-testid="ledger"')[1]
     assert ledger.count("<td>east</td>") == 2  # the receipt and the reservation
-    assert "reservation" in ledger and "receipt" in ledger
+    assert "reservation" in ledger
+    assert "receipt" in ledger
     assert client.get("/inventory/NOPE").status_code == 404
 
 
@@ -162,7 +164,8 @@ def test_an_exception_is_listed_and_resolved_by_the_person_who_resolved_it(
     token = sign_in(client, "ware")
     exception_id = raise_exception(stocked, allocated_order(stocked))
     page = client.get("/exceptions").text
-    assert "recount and re-route" in page and "stock out" in page
+    assert "recount and re-route" in page
+    assert "stock out" in page
     response = client.post(
         f"/exceptions/{exception_id}/resolve",
         data={"resolution": "found 4 on the shelf", "csrf_token": token},
@@ -171,7 +174,8 @@ def test_an_exception_is_listed_and_resolved_by_the_person_who_resolved_it(
     assert response.status_code == 303
     with stocked.uow(read_only=True) as uow:
         resolved = uow.fulfilment.exception(exception_id)
-    assert resolved.status == "resolved" and resolved.resolution == "found 4 on the shelf"
+    assert resolved.status == "resolved"
+    assert resolved.resolution == "found 4 on the shelf"
     assert resolved.resolved_by.startswith("user:")
     assert "found 4 on the shelf" in client.get("/exceptions?status=resolved").text
     assert "recount and re-route" not in client.get("/exceptions").text
@@ -213,11 +217,13 @@ def test_routing_simulate_reports_bad_input_and_bad_draft_rules(
     token = sign_in(client, "ops")
     base = {"channel": "web", "country": "US", "csrf_token": token}
     bad_qty = client.post("/routing/simulate", data={**base, "lines": "SKU-1 0"})
-    assert bad_qty.status_code == 422 and "quantity must be" in bad_qty.text
+    assert bad_qty.status_code == 422
+    assert "quantity must be" in bad_qty.text
     bad_rules = client.post(
         "/routing/simulate", data={**base, "lines": "SKU-1", "draft": '{"nonsense": 1}'}
     )
-    assert bad_rules.status_code == 422 and "draft rules" in bad_rules.text
+    assert bad_rules.status_code == 422
+    assert "draft rules" in bad_rules.text
 
 
 def test_routing_shows_a_diff_between_two_versions(
@@ -247,11 +253,13 @@ def test_reports_give_rates_per_channel_as_json_and_csv(
         {"channel": "web", "orders": 2, "ordered_units": 2, "filled_units": 1, "fill_rate": 0.5}
     ]
     returns = client.get("/v1/reports/return-rate", params=params, headers=admin).json()
-    assert returns["rows"][0]["return_rate"] == 0.0 and "no returns" in returns["note"]
+    assert returns["rows"][0]["return_rate"] == 0.0
+    assert "no returns" in returns["note"]
     got = client.get("/v1/reports/split-rate", params={**params, "format": "csv"}, headers=admin)
     assert got.headers["content-type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(got.text))) == [
-        ["channel", "routed_orders", "split_orders", "split_rate"], ["web", "1", "0", "0.0"]
+        ["channel", "routed_orders", "split_orders", "split_rate"],
+        ["web", "1", "0", "0.0"],
     ]
 
 

@@ -43,9 +43,13 @@ def test_a_few_rounds_bring_orders_in_every_channels_format_receipts_and_a_cance
     assert gained["web"] + gained["app"] == 2
     assert simulator.sent["receipts"] == 1
     with container.uow(read_only=True) as uow:
-        receipts = uow.conn.execute(
-            select(t.stock_movements.c.reference).where(t.stock_movements.c.kind == "receipt")
-        ).scalars().all()
+        receipts = (
+            uow.conn.execute(
+                select(t.stock_movements.c.reference).where(t.stock_movements.c.kind == "receipt")
+            )
+            .scalars()
+            .all()
+        )
         cancelled = uow.conn.execute(
             select(t.orders.c.id).where(t.orders.c.status == "cancelled")
         ).all()
@@ -54,7 +58,8 @@ def test_a_few_rounds_bring_orders_in_every_channels_format_receipts_and_a_cance
     assert simulator.sent["shipments"] == 1
     with container.uow(read_only=True) as uow:
         tracking = uow.conn.execute(select(t.shipments.c.tracking_number)).scalars().all()
-    assert len(tracking) == 1 and tracking[0].startswith("1Z")
+    assert len(tracking) == 1
+    assert tracking[0].startswith("1Z")
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.1:8000", "https://example.com"])

@@ -22,7 +22,8 @@ def test_the_diff_marks_removed_and_added_lines_of_the_pretty_json() -> None:
     diff = diff_lines(version(1, {"a": 1, "b": 2}), version(2, {"a": 1, "b": 3}))
     assert ("del", '-  "b": 2') in diff
     assert ("add", '+  "b": 3') in diff
-    assert diff[0] == ("", "--- version 1") and diff[1] == ("", "+++ version 2")
+    assert diff[0] == ("", "--- version 1")
+    assert diff[1] == ("", "+++ version 2")
     assert any(kind == "hunk" for kind, _text in diff)
 
 
@@ -36,7 +37,7 @@ def test_simulate_lines_take_sku_and_quantity_per_row_with_one_as_default() -> N
 
 @pytest.mark.parametrize("text", ["", "A 0", "A 100001"])
 def test_simulate_lines_refuse_nothing_and_impossible_quantities(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"line|quantity"):
         parse_lines(text)
 
 
@@ -63,12 +64,15 @@ def test_lead_time_bars_scale_to_the_longest_day_and_skip_days_without_shipments
     chart = lead_time_bars(days, {days[0]: (3.0, 2), days[2]: (9.5, 1)})
     assert len(chart.bars) == 2
     tallest = max(chart.bars, key=lambda b: b.height)
-    assert tallest.y >= TOP and tallest.y + tallest.height == pytest.approx(chart.baseline, abs=0.2)
+    assert tallest.y >= TOP
+    assert tallest.y + tallest.height == pytest.approx(chart.baseline, abs=0.2)
     assert chart.y_ticks[-1].text == "10 h"
     assert "9.5 h on average over 1 shipped" in tallest.title
-    assert not chart.empty and chart.height == HEIGHT
+    assert not chart.empty
+    assert chart.height == HEIGHT
 
 
 def test_lead_time_bars_without_shipments_say_so() -> None:
     chart = lead_time_bars([date(2026, 11, 1)], {})
-    assert chart.empty and chart.bars == []
+    assert chart.empty
+    assert chart.bars == []

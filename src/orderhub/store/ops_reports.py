@@ -25,7 +25,6 @@ FILLED_LINES = ("allocated", "in_fulfilment", "shipped", "delivered")
 MAX_AT_RISK_HOURS = 72
 
 
-
 def sla_counts(
     conn: Connection,
     *,
@@ -65,7 +64,7 @@ def open_exceptions(conn: Connection, *, channel: str | None = None) -> int:
 def _first_shipments(
     conn: Connection, *, since: datetime, until: datetime, channel: str | None
 ) -> list[Any]:
-    """(order id, channel, placed_at, ship_by, first shipped_at) for orders first shipped in range."""
+    """(id, channel, placed_at, ship_by, first shipped_at) of orders first shipped in range."""
     s, o = t.shipments.c, t.orders.c
     first = (
         select(s.order_id, func.min(s.shipped_at).label("shipped_at"))
@@ -162,8 +161,11 @@ def channel_rates(
     ship rate (first shipment no later than ship-by), and return rate (0 without returns)."""
     since, until = _placed(start, end)
     o, li, a = t.orders.c, t.order_lines.c, t.allocations.c
-    scope = [o.placed_at >= since, o.placed_at < until] + ([o.channel_code == channel] if channel else [])
-    orders = dict(conn.execute(select(o.channel_code, func.count()).where(*scope).group_by(o.channel_code)).all())  # fmt: skip
+    scope = [o.placed_at >= since, o.placed_at < until] + (
+        [o.channel_code == channel] if channel else []
+    )
+    counted = select(o.channel_code, func.count()).where(*scope).group_by(o.channel_code)
+    orders = {code: int(n) for code, n in conn.execute(counted).all()}
     units: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in conn.execute(
         select(o.channel_code, li.status, func.sum(li.quantity - li.cancelled_quantity))
@@ -184,7 +186,9 @@ def channel_rates(
     ):
         locations[row[0]][row[1]].add(row[2])
     on_time: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in _first_shipments(conn, since=since, until=until + timedelta(days=366), channel=channel):
+    for row in _first_shipments(
+        conn, since=since, until=until + timedelta(days=366), channel=channel
+    ):
         if row.ship_by is None or not since <= row.placed_at < until:
             continue
         on_time[row.channel_code][0] += 1
@@ -226,7 +230,8 @@ def reconciliation(
     since, until = _placed(start, end)
     o = t.orders.c
     stmt = (
-        select(o.id, o.channel_code, o.external_id, o.placed_at, o.metadata, o.total_minor, o.currency)
+        select(o.id, o.channel_code, o.external_id, o.placed_at, o.metadata, o.total_minor)
+        .add_columns(o.currency)
         .where(o.placed_at >= since, o.placed_at < until)
         .order_by(o.channel_code, o.placed_at, o.id)
     )  # fmt: skip
@@ -238,8 +243,13 @@ def reconciliation(
         if meta.get("channel_total_matches") is not False:
             continue
         out[row.channel_code].append(
-            Mismatch(row.id, row.channel_code, row.external_id, row.placed_at,
-                     str(meta.get("channel_total")),
-                     Money.from_minor(row.total_minor, row.currency))  # fmt: skip
+            Mismatch(
+                row.id,
+                row.channel_code,
+                row.external_id,
+                row.placed_at,
+                str(meta.get("channel_total")),
+                Money.from_minor(row.total_minor, row.currency),
+            )
         )
     return dict(out)

@@ -35,7 +35,9 @@ RETURNS_NOTE = "the hub records no returns yet: return rate is 0"
 REPORTS: dict[str, list[str]] = {
     "fill-rate": ["channel", "orders", "ordered_units", "filled_units", "fill_rate"],
     "split-rate": ["channel", "routed_orders", "split_orders", "split_rate"],
-    "on-time-ship-rate": ["channel", "shipped_with_promise", "shipped_on_time", "on_time_ship_rate"],
+    "on-time-ship-rate": [
+        "channel", "shipped_with_promise", "shipped_on_time", "on_time_ship_rate",
+    ],
     "return-rate": ["channel", "orders", "returned_orders", "return_rate"],
     "rates": ["channel", "orders", "ordered_units", "filled_units", "fill_rate", "routed_orders",
               "split_orders", "split_rate", "shipped_with_promise", "shipped_on_time",
@@ -57,9 +59,7 @@ def to_csv(name: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], st
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}_{start}_{end}.csv"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{name}_{start}_{end}.csv"'},
     )
 
 
@@ -128,7 +128,9 @@ def _rate_route(name: str, columns: list[str]) -> None:
         format_: Format = None,
     ) -> Any:
         start, end = parse_range(from_, to)
-        rows = [{c: r[c] for c in columns} for r in rate_rows(container, principal, start, end, channel)]
+        rows = [
+            {c: r[c] for c in columns} for r in rate_rows(container, principal, start, end, channel)
+        ]
         if wants_csv(request, format_):
             return to_csv(name, columns, rows, start, end)
         body: dict[str, Any] = {"from": start, "to": end, "rows": rows}

@@ -22,7 +22,10 @@ router = APIRouter()
 Reader = Annotated[Viewer, Depends(page(Permission.DELIVERIES_READ))]
 Retrier = Annotated[Viewer, Depends(page(Permission.DELIVERIES_RETRY))]
 PAGE_SIZE = 50
-NOTICES = {"retried": "The delivery is queued again, due now.", "gone": "That delivery could not be retried (it is no longer dead)."}  # noqa: E501
+NOTICES = {
+    "retried": "The delivery is queued again, due now.",
+    "gone": "That delivery could not be retried (it is no longer dead).",
+}
 
 
 @router.get("/deliveries")
@@ -34,7 +37,11 @@ def list_deliveries(
     cursor: str | None = None,
     notice: str | None = None,
 ) -> Response:
-    chosen = DeliveryStatus(status) if status in {s.value for s in DeliveryStatus} else DeliveryStatus.DEAD
+    chosen = (
+        DeliveryStatus(status)
+        if status in {s.value for s in DeliveryStatus}
+        else DeliveryStatus.DEAD
+    )
     with container.uow(read_only=True) as uow:
         counts = deliveries.counts(uow.conn)
         items, next_cursor = deliveries.page(

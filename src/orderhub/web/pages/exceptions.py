@@ -48,7 +48,9 @@ def exceptions(
             channel = queries.order_channel(uow.conn, e.order_id)
             if channel is None or viewer.principal.channel not in (None, channel):
                 continue
-            rows.append({"e": e, "channel": channel, "age": age((now - e.created_at).total_seconds())})
+            rows.append(
+                {"e": e, "channel": channel, "age": age((now - e.created_at).total_seconds())}
+            )
         names = reports.user_names(uow.conn, {row["e"].resolved_by for row in rows} - {None})
     context = {
         "rows": rows,
@@ -79,7 +81,10 @@ def resolve(
                 uow, exception_id=exception_id, resolution=resolution, actor=viewer.actor
             )
     except NotFound:
-        context = {"title": "Exception not found", "message": "No such exception is visible to you."}
+        context = {
+            "title": "Exception not found",
+            "message": "No such exception is visible to you.",
+        }
         return render(request, "error.html", context, viewer=viewer, status_code=404)
     except ValidationFailed:  # a second click, or two people at once
         return RedirectResponse("/exceptions?notice=resolved", status_code=303)

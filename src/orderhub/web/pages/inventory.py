@@ -64,14 +64,14 @@ def sku_detail(request: Request, sku: str, viewer: Reader, container: ContainerD
     with container.uow(read_only=True) as uow:
         product = uow.catalog.get(sku)
         if product is None:
-            context = {"title": "Product not found", "message": f"No product {sku!r}."}
-            return render(request, "error.html", context, viewer=viewer, status_code=404)
+            missing = {"title": "Product not found", "message": f"No product {sku!r}."}
+            return render(request, "error.html", missing, viewer=viewer, status_code=404)
         channels, locations = _scope(uow, viewer)
         codes = {loc.code for loc in locations}
         levels = [level for level in uow.stock.levels([sku]) if level.location in codes]
         ats = uow.availability.available_to_sell([sku], channels)
         movements = [m for m in uow.stock.movements(sku) if m["location"] in codes]
-    context = {
+    context: dict[str, Any] = {
         "product": product,
         "levels": levels,
         "ats": [(c.code, ats[(c.code, sku)]) for c in channels],

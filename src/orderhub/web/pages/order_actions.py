@@ -82,12 +82,20 @@ def _visible(container: ContainerDep, viewer: Viewer, order_id: str) -> bool:
 
 
 def _act(
-    request: Request, container: ContainerDep, viewer: Viewer, order_id: str, notice: str, action: Any
+    request: Request,
+    container: ContainerDep,
+    viewer: Viewer,
+    order_id: str,
+    notice: str,
+    action: Any,
 ) -> Response:
     from orderhub.web.pages.orders import detail_page  # the page this action re-renders on error
 
     if not _visible(container, viewer, order_id):
-        context = {"title": "Order not found", "message": "No order with that id is visible to you."}
+        context = {
+            "title": "Order not found",
+            "message": "No order with that id is visible to you.",
+        }
         return render(request, "error.html", context, viewer=viewer, status_code=404)
     try:
         with container.uow(actor=viewer.actor) as uow:

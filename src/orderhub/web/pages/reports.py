@@ -19,10 +19,9 @@ from orderhub.api.routes.rate_reports import (
     to_csv,
 )
 from orderhub.api.routes.reports import csv_response, parse_range
-from orderhub.domain.errors import ValidationFailed
-from orderhub.store import ops_reports
 from orderhub.domain.access import Permission
-from orderhub.store import reports
+from orderhub.domain.errors import ValidationFailed
+from orderhub.store import ops_reports, reports
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
 
@@ -93,5 +92,7 @@ def report_csv(
     columns = REPORTS.get(name)
     if columns is None:
         return Response("no such report", status_code=404, media_type="text/plain")
-    rows = [{c: r[c] for c in columns} for r in rate_rows(container, viewer.principal, start, end, None)]
+    rows = [
+        {c: r[c] for c in columns} for r in rate_rows(container, viewer.principal, start, end, None)
+    ]
     return to_csv(name, columns, rows, start, end)

@@ -63,11 +63,15 @@ def parse_lines(text: str) -> list[tuple[str, int]]:
     return found
 
 
-def _context(container: ContainerDep, viewer: Viewer, a: int | None, b: int | None) -> dict[str, Any]:
+def _context(
+    container: ContainerDep, viewer: Viewer, a: int | None, b: int | None
+) -> dict[str, Any]:
     with container.uow(read_only=True) as uow:
         active = service.active_rules(uow=uow)
         history = uow.routing_rules.history(limit=HISTORY)
-        channels = [c.code for c in uow.channels.list() if viewer.principal.channel in (None, c.code)]
+        channels = [
+            c.code for c in uow.channels.list() if viewer.principal.channel in (None, c.code)
+        ]
         diff, diff_error = None, None
         if a is not None and b is not None:
             try:
