@@ -95,6 +95,17 @@ def test_holding_an_allocated_order_is_refused_with_a_message(
     assert status_of(stocked, order_id) == "allocated"
 
 
+def test_releasing_an_order_that_is_not_on_hold_is_refused(
+    client: TestClient, stocked: Container
+) -> None:
+    make_user(stocked, "ops", Role.OPERATOR)
+    token = sign_in(client, "ops")
+    order_id = allocated_order(stocked)
+    response = client.post(f"/orders/{order_id}/release", data={"csrf_token": token})
+    assert response.status_code == 409
+    assert status_of(stocked, order_id) == "allocated"
+
+
 def test_reroute_releases_the_reservation_and_routes_again_to_new_stock(
     client: TestClient, stocked: Container
 ) -> None:

@@ -40,6 +40,8 @@ def hold_order(uow: UnitOfWork, *, order_id: str, reason: str) -> None:
 def release_hold(uow: UnitOfWork, *, order_id: str) -> None:
     """Take an order off hold (back to received) and route it; commits."""
     order = uow.orders.get(order_id, for_update=True)
+    if order.status != OrderStatus.ON_HOLD:  # received is also reachable from allocated
+        raise IllegalTransition("order", order.status.value, "released from hold")
     order.transition_to(OrderStatus.RECEIVED, reason="released")
     uow.commit()
     allocate_order(uow, order_id=order_id)
