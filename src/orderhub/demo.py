@@ -19,6 +19,7 @@ from orderhub.channels.demo_payloads import demo_channel_orders
 from orderhub.channels.marketplace_demo import seed_marketplaces
 from orderhub.config import Settings
 from orderhub.demo_inventory import print_stock, seed_inventory
+from orderhub.demo_traffic import TrafficSimulator
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
@@ -130,7 +131,7 @@ def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> nativ
     )
 
 
-def run_demo(*, database: Path, port: int, console: Console) -> None:
+def run_demo(*, database: Path, port: int, console: Console, traffic: bool = True) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     # The simulated 3PL ships within a minute: tick fulfilment often so the demo moves.
@@ -154,9 +155,21 @@ def run_demo(*, database: Path, port: int, console: Console) -> None:
     worker, stop = make_worker(container, worker_id="demo"), threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
     thread.start()  # the demo delivers events too, with no extra command
+    simulator = TrafficSimulator(
+        container, base_url=url, api_key=key, prices=_PRICES,
+        people=[email for _name, email, *_rest in _PEOPLE],
+    )  # fmt: skip
+    traffic_thread = threading.Thread(
+        target=simulator.run, args=(stop,), name="demo-traffic", daemon=True
+    )
+    if traffic:  # new orders in every channel's format every few seconds
+        traffic_thread.start()
+        console.print("Demo traffic: a new order every 3 s through the channels' own ingest paths")
     try:
         uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning")
     finally:
         stop.set()
         thread.join(timeout=10)
+        if traffic:
+            traffic_thread.join(timeout=10)
         worker.close()

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
@@ -31,6 +32,7 @@ from orderhub.demo import demo_order, seed
 from orderhub.domain.access import Role
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade
+from orderhub.store.tables import orders
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -100,6 +102,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     upgrade(container.engine)
     seed(container, orders=60)
     _quarantine_one(container)
+    _exceptions(container, 6)
     with container.uow(actor="e2e") as uow:
         for role in (Role.OPERATOR, Role.AUDITOR, Role.WAREHOUSE):
             uow.users.create(username=role.value, password=PASSWORD, role=role)
@@ -120,6 +123,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.should_exit = True
     thread.join(timeout=10)
     container.close()
+
+
+def _exceptions(container: Container, count: int) -> None:
+    """Stock-outs on allocated orders, so the exceptions queue has work to resolve."""
+    with container.uow(actor="e2e") as uow:
+        ids = (
+            uow.conn.execute(
+                select(orders.c.id).where(orders.c.status == "allocated").order_by(orders.c.id)
+            )
+            .scalars()
+            .all()[:count]
+        )
+        for order_id in ids:
+            uow.fulfilment.raise_exception(
+                kind="stock_out", order_id=order_id, fulfilment_id=None,
+                detail="3pl-east: none left on the shelf",
+                suggested_action="recount the bin, then re-route", now=datetime.now(UTC),
+            )  # fmt: skip
+        uow.commit()
 
 
 def _quarantine_one(container: Container) -> None:

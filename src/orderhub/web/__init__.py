@@ -17,11 +17,27 @@ from starlette.responses import Response
 
 from orderhub.bootstrap import Container
 from orderhub.web.auth import CsrfFailed, Forbidden, LoginRequired, check_csrf
-from orderhub.web.pages import audit, channels, login, orders, overview, quarantine, reports
+from orderhub.web.pages import (
+    audit,
+    channels,
+    deliveries,
+    exceptions,
+    inventory,
+    login,
+    order_actions,
+    orders,
+    overview,
+    quarantine,
+    reports,
+    routing,
+)
 from orderhub.web.session import SessionMiddleware, Signer
 from orderhub.web.templating import render
 
-PAGES = [login, overview, orders, quarantine, channels, audit, reports]
+PAGES = [
+    login, overview, orders, order_actions, inventory, exceptions, routing, quarantine, channels,
+    deliveries, audit, reports,
+]  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 
 

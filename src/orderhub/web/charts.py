@@ -104,3 +104,57 @@ def stacked_bars(days: list[date], counts: dict[tuple[date, str], int]) -> Stack
         counts=counts,
         empty=not any(totals),
     )
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One series of bars (hours of lead time per day), with the same axes as the stacked chart."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    baseline: float
+    left: float
+    right: float
+    rows: list[tuple[date, float, int]]  # (day, value, how many it averages)
+    empty: bool
+
+
+def lead_time_bars(days: list[date], values: dict[date, tuple[float, int]]) -> Bars:
+    """Average hours placed → shipped per day; ``values[day] = (hours, orders shipped)``."""
+    top = _nice_max(max((int(v[0]) + 1 for v in values.values()), default=1))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(days), 1)
+    bar_w = max(slot * 0.7, 1.0)
+    bars: list[Bar] = []
+    x_ticks: list[Tick] = []
+    every = max(1, len(days) // 7)
+    for index, day in enumerate(days):
+        x = LEFT + index * slot + (slot - bar_w) / 2
+        if day in values:
+            hours, shipped = values[day]
+            h = plot_h * hours / top
+            title = f"{day.isoformat()}: {hours:.1f} h on average over {shipped} shipped order(s)"
+            bars.append(Bar(round(x, 1), round(TOP + plot_h - h, 1), round(bar_w, 1), round(h, 1),
+                            PALETTE[2], title))  # fmt: skip
+        if index % every == 0 or index == len(days) - 1:
+            x_ticks.append(Tick(round(x + bar_w / 2, 1), day.strftime("%d %b")))
+    steps = 4 if top >= 4 and top % 4 == 0 else (5 if top >= 5 else top)
+    y_ticks = [
+        Tick(round(TOP + plot_h - plot_h * k / steps, 1), f"{top * k / steps:g} h")
+        for k in range(steps + 1)
+    ]
+    return Bars(
+        width=WIDTH,
+        height=HEIGHT,
+        bars=bars,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        baseline=TOP + plot_h,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        rows=[(d, values[d][0], values[d][1]) for d in days if d in values],
+        empty=not values,
+    )

@@ -21,7 +21,12 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Overview", "/", Permission.ORDERS_READ),
     NavItem("Orders", "/orders", Permission.ORDERS_READ),
+    NavItem("Inventory", "/inventory", Permission.INVENTORY_READ),
+    NavItem("Exceptions", "/exceptions", Permission.ORDERS_READ),
+    NavItem("Routing", "/routing", Permission.ROUTING_READ),
     NavItem("Quarantine", "/quarantine", Permission.QUARANTINE_READ),
     NavItem("Channels", "/channels", Permission.CHANNELS_READ),
+    NavItem("Deliveries", "/deliveries", Permission.DELIVERIES_READ),
+    NavItem("Reports", "/reports", Permission.ORDERS_READ),
     NavItem("Audit", "/audit", Permission.AUDIT_READ),
 ]

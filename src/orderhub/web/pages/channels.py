@@ -1,4 +1,5 @@
-"""Channels: each sales channel's settings at a glance, with its order and quarantine counts."""
+"""Channels: each sales channel's settings at a glance, with its order and quarantine counts
+and, for pull channels, when it last synced and the last error."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
-from orderhub.store import reports
+from orderhub.store import ops_reports, reports
 from orderhub.web.auth import Viewer, page
 from orderhub.web.pages.overview import today
 from orderhub.web.templating import render
@@ -23,6 +24,8 @@ def list_channels(request: Request, viewer: Reader, container: ContainerDep) -> 
     with container.uow(read_only=True) as uow:
         channels = [c for c in uow.channels.list() if viewer.principal.channel in (None, c.code)]
         activity = reports.channel_activity(uow.conn, today=today())
-    context = {"channels": channels, "activity": activity, "empty": reports.ChannelActivity(
-        0, 0, 0, 0, None)}  # fmt: skip
+        sync = ops_reports.channel_sync(uow.conn)
+    context = {"channels": channels, "activity": activity, "sync": sync,
+               "can_deliveries": viewer.can(Permission.DELIVERIES_READ),
+               "empty": reports.ChannelActivity(0, 0, 0, 0, None)}  # fmt: skip
     return render(request, "channels.html", context, viewer=viewer)

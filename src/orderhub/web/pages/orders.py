@@ -16,6 +16,8 @@ from orderhub.domain.orders import OPEN_STATUSES, OrderStatus
 from orderhub.services.orders import cancel_order
 from orderhub.store import history, queries, reports
 from orderhub.web.auth import Viewer, page
+from orderhub.web.pages.order_actions import NOTICES as ACTION_NOTICES
+from orderhub.web.pages.order_actions import detail_extras
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -30,7 +32,7 @@ CANCEL_REASONS = [
     ("out_of_stock", "Out of stock"),
     ("other", "Other"),
 ]
-NOTICES = {"cancelled": "The order was cancelled."}
+NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES}
 
 
 def order_filter(
@@ -112,7 +114,9 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         events = history.events_of(uow.conn, order_id)
         names = reports.user_names(uow.conn, {e.actor for e in events})
         products = {sku: uow.catalog.get(sku) for sku in {line.sku for line in order.lines}}
+        extras = detail_extras(uow, order, viewer)
     return {
+        **extras,
         "product_names": {sku: p.name for sku, p in products.items() if p},
         "line_skus": {line.id: line.sku for line in order.lines},
         "order": order,
@@ -132,12 +136,25 @@ def order_detail(
     container: ContainerDep,
     notice: str | None = None,
 ) -> Response:
+    return detail_page(request, container, viewer, order_id, notice=NOTICES.get(notice or ""))
+
+
+def detail_page(
+    request: Request,
+    container: ContainerDep,
+    viewer: Viewer,
+    order_id: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     try:
         context = _detail_context(container, viewer, order_id)
     except NotFound:
         return _not_found(request, viewer)
-    context["notice"] = NOTICES.get(notice or "")
-    return render(request, "order_detail.html", context, viewer=viewer)
+    context.update(notice=notice, error=error)
+    return render(request, "order_detail.html", context, viewer=viewer, status_code=status)
 
 
 @router.post("/orders/{order_id}/cancel")

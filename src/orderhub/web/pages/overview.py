@@ -14,9 +14,10 @@ from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
-from orderhub.store import reports
+from orderhub.services.sla import policy_of
+from orderhub.store import ops_reports, reports
 from orderhub.web.auth import Viewer, page
-from orderhub.web.charts import stacked_bars
+from orderhub.web.charts import lead_time_bars, stacked_bars
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -36,6 +37,11 @@ def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
     with container.uow(read_only=True) as uow:
         numbers = reports.overview(uow.conn, today=day, channel=channel)
         rows = reports.orders_by_channel_day(uow.conn, start=start, end=day, channel=channel)
+        sla = ops_reports.sla_counts(
+            uow.conn, now=datetime.now(UTC), channel=channel, policy_for=lambda c: policy_of(uow, c)
+        )
+        exceptions = ops_reports.open_exceptions(uow.conn, channel=channel)
+        lead = ops_reports.lead_times(uow.conn, start=start, end=day, channel=channel)
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for row in rows:
         counts[(row.day, row.channel)] += row.orders
@@ -45,6 +51,9 @@ def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
         "orders_today_total": sum(numbers.orders_today.values()),
         "backlog_total": sum(numbers.backlog.values()),
         "chart": stacked_bars(days, dict(counts)),
+        "sla": sla,
+        "open_exceptions": exceptions,
+        "lead": lead_time_bars(days, {r.day: (r.average_hours, r.shipped) for r in lead}),
         "chart_from": start,
         "chart_to": day,
         "refresh_seconds": REFRESH_SECONDS,

@@ -1,0 +1,82 @@
+"""Inventory: stock per SKU per location, available-to-sell per channel, and each SKU's ledger.
+
+Reads through the same repositories as ``GET /v1/inventory/{sku}`` and its ``/movements``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from orderhub.api.deps import ContainerDep
+from orderhub.domain.access import Permission
+from orderhub.domain.channels import Channel
+from orderhub.domain.inventory import StockLevel, serves
+from orderhub.domain.locations import Location
+from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.web.auth import Viewer, page
+from orderhub.web.templating import render
+
+router = APIRouter()
+Reader = Annotated[Viewer, Depends(page(Permission.INVENTORY_READ))]
+LEDGER_ROWS = 200
+
+
+def _scope(uow: UnitOfWork, viewer: Viewer) -> tuple[list[Channel], list[Location]]:
+    """The channels and locations this viewer may see (a channel user: its own, and where
+    it may ship from)."""
+    own = viewer.principal.channel
+    channels = [c for c in uow.channels.list() if own in (None, c.code)]
+    locations = uow.locations.list()
+    if own is not None:
+        locations = [loc for loc in locations if any(serves(loc, c) for c in channels)]
+    return channels, locations
+
+
+@router.get("/inventory")
+def inventory(request: Request, viewer: Reader, container: ContainerDep) -> Response:
+    with container.uow(read_only=True) as uow:
+        channels, locations = _scope(uow, viewer)
+        codes = [loc.code for loc in locations]
+        levels: dict[str, dict[str, StockLevel]] = defaultdict(dict)
+        for level in uow.stock.all_levels():
+            if level.location in codes:
+                levels[level.sku][level.location] = level
+        skus = sorted(levels)
+        products = {sku: p.name for sku in skus if (p := uow.catalog.get(sku))}
+        ats = uow.availability.available_to_sell(skus, channels) if skus else {}
+    context: dict[str, Any] = {
+        "skus": skus,
+        "names": products,
+        "locations": codes,
+        "levels": levels,
+        "channels": [c.code for c in channels],
+        "ats": ats,
+    }
+    return render(request, "inventory.html", context, viewer=viewer)
+
+
+@router.get("/inventory/{sku}")
+def sku_detail(request: Request, sku: str, viewer: Reader, container: ContainerDep) -> Response:
+    with container.uow(read_only=True) as uow:
+        product = uow.catalog.get(sku)
+        if product is None:
+            missing = {"title": "Product not found", "message": f"No product {sku!r}."}
+            return render(request, "error.html", missing, viewer=viewer, status_code=404)
+        channels, locations = _scope(uow, viewer)
+        codes = {loc.code for loc in locations}
+        levels = [level for level in uow.stock.levels([sku]) if level.location in codes]
+        ats = uow.availability.available_to_sell([sku], channels)
+        movements = [m for m in uow.stock.movements(sku) if m["location"] in codes]
+    context: dict[str, Any] = {
+        "product": product,
+        "levels": levels,
+        "ats": [(c.code, ats[(c.code, sku)]) for c in channels],
+        "movements": list(reversed(movements[-LEDGER_ROWS:])),
+        "total_movements": len(movements),
+        "ledger_rows": LEDGER_ROWS,
+    }
+    return render(request, "inventory_sku.html", context, viewer=viewer)
