@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from orderhub.domain.events import DomainEvent
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
+from orderhub.store.after_sale import AfterSaleRepository
 from orderhub.store.availability import AvailabilityRepository
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.db import READ_ONLY
@@ -56,6 +57,7 @@ class UnitOfWork:
     routing_rules: RoutingRuleRepository
     fulfilment: FulfilmentRepository
     webhooks: WebhookRepository
+    after_sale: AfterSaleRepository
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class UnitOfWork:
         self.routing_rules = RoutingRuleRepository(self.conn)
         self.fulfilment = FulfilmentRepository(self.conn)
         self.webhooks = WebhookRepository(self.conn)
+        self.after_sale = AfterSaleRepository(self.conn)
         self._loose_events = []
 
     def __exit__(
