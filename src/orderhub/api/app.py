@@ -22,7 +22,9 @@ from orderhub.api.routes import (
     products,
     providers,
     quarantine,
+    refunds,
     reports,
+    returns,
     routing,
     sla,
     webhooks,
@@ -61,6 +63,8 @@ def create_app(container: Container) -> FastAPI:
         reports,
         deliveries,
         webhooks,
+        returns,
+        refunds,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -148,5 +148,3 @@ def refund_amount(uow: UnitOfWork, return_id: str) -> Money | None:
         if refund.return_id == return_id:
             return Money.from_minor(refund.amount_minor, refund.currency)
     return None
-
-

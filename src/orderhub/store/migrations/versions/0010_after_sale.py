@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("shipping_minor", sa.BigInteger(), nullable=False),
         sa.Column("fees_minor", sa.BigInteger(), nullable=False),
-        sa.Column("lines", JsonColumn(), nullable=False),
+        sa.Column("lines", JsonColumn, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint("amount_minor >= 0", name=op.f("ck_refunds_amount_not_negative")),
         sa.ForeignKeyConstraint(
