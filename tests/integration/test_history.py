@@ -68,7 +68,7 @@ def test_verify_names_the_first_tampered_event(
     assert _breaks(seeded) == []
     _tamper(
         seeded,
-        f"UPDATE order_events SET data = replace(data, 'mistake', 'fraud') "
+        f"UPDATE order_events SET data = replace(data, 'customer_request', 'fraud') "
         f"WHERE order_id = '{second['id']}' AND type = 'order.cancelled'",
     )
     breaks = _breaks(seeded)
