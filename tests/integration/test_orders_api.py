@@ -149,7 +149,7 @@ def test_cancelling_some_units_is_stored_and_in_the_history(
     first = order["lines"][0]["id"]
     response = client.post(
         f"/v1/orders/{order['id']}/cancel",
-        json={"reason": "short", "lines": [{"line_id": first, "quantity": 1}]},
+        json={"reason": "out_of_stock", "lines": [{"line_id": first, "quantity": 1}]},
         headers=admin,
     )
     assert response.status_code == 200, response.text
