@@ -64,7 +64,9 @@ def test_verify_names_the_first_tampered_event(
 ) -> None:
     first = client.post("/v1/orders", json=native_order("H-1"), headers=admin).json()
     second = client.post("/v1/orders", json=native_order("H-2"), headers=admin).json()
-    client.post(f"/v1/orders/{second['id']}/cancel", json={"reason": "customer_request"}, headers=admin)
+    client.post(
+        f"/v1/orders/{second['id']}/cancel", json={"reason": "customer_request"}, headers=admin
+    )
     assert _breaks(seeded) == []
     _tamper(
         seeded,
