@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orderhub.services import fulfilment_wiring
+from orderhub.services import after_sale_sync, fulfilment_wiring
 from orderhub.services.allocation import allocate_order
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -55,4 +55,5 @@ def internal_consumers() -> list[Consumer]:
             frozenset({fulfilment_wiring.DISPATCH_EVENT}),
             fulfilment_wiring.on_order_allocated,
         ),
+        *after_sale_sync.consumers(),
     ]
