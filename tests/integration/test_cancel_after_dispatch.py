@@ -106,7 +106,8 @@ def test_shipped_lines_are_refused_with_409_naming_them(
         headers=admin,
     )
     assert refused.status_code == 409
-    assert first in refused.json()["detail"] and "shipped" in refused.json()["detail"]
+    assert first in refused.json()["detail"]
+    assert "shipped" in refused.json()["detail"]
     with stocked.uow(read_only=True) as uow:
         assert uow.orders.get(order_id).line(first).status == LineStatus.SHIPPED
 
