@@ -51,9 +51,12 @@ def test_a_provider_refusal_leaves_everything_as_it_was_and_names_why(
     order_id = allocated_order(stocked)
     (fid,) = dispatch(stocked, order_id)
     provider = Refusing()
-    with stocked.uow() as uow, deps(uow, providers={"warehouse": provider}) as d:
-        with pytest.raises(CancellationRefused, match="already picked and packed"):
-            cancel_order(uow, order_id=order_id, reason="customer_request", deps=d)
+    with (
+        stocked.uow() as uow,
+        deps(uow, providers={"warehouse": provider}) as d,
+        pytest.raises(CancellationRefused, match="already picked and packed"),
+    ):
+        cancel_order(uow, order_id=order_id, reason="customer_request", deps=d)
     with stocked.uow(read_only=True) as uow:
         order = uow.orders.get(order_id)
         status = uow.fulfilment.get(fid).status
