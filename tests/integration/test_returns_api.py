@@ -189,3 +189,15 @@ def test_an_exchange_credits_the_return_and_charges_the_difference_on_a_linked_o
     assert "2.00 charged" in ledger["entries"][0]["note"]
     original = client.get(f"/v1/orders/{order_id}/ledger", headers=admin).json()
     assert original["refunded"] == "5.00"
+
+
+def test_a_rejected_and_closed_return_gives_its_units_back_to_be_returned_again(
+    stocked: Container, client: TestClient, admin: dict[str, str]
+) -> None:
+    order_id = shipped_order(stocked)
+    line = lines_of(client, admin, order_id)["SKU-2"]
+    rma = open_return(client, admin, order_id, {line: 1}).json()
+    assert open_return(client, admin, order_id, {line: 1}).status_code == 422
+    client.post(f"/v1/returns/{rma['id']}/reject", json={"note": "no label"}, headers=admin)
+    client.post(f"/v1/returns/{rma['id']}/close", json={}, headers=admin)
+    assert open_return(client, admin, order_id, {line: 1}).status_code == 201

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, not_, or_, select, update
 
 from orderhub.domain.errors import NotFound
 from orderhub.domain.returns import Disposition, Return, ReturnLine, ReturnStatus
@@ -123,11 +123,19 @@ class AfterSaleRepository:
         return self._load(list(self.conn.execute(query)))
 
     def returned_units(self, order_id: str) -> dict[str, int]:
-        """Order line id → units in returns that were not rejected."""
+        """Order line id → units in returns still going or inspected; a rejected return, or
+        one closed before inspection, gives its units back to be returned again."""
+        dropped = or_(
+            returns.c.status == ReturnStatus.REJECTED.value,
+            and_(
+                returns.c.status == ReturnStatus.CLOSED.value,
+                return_lines.c.disposition.is_(None),
+            ),
+        )
         query = (
             select(return_lines.c.order_line_id, func.sum(return_lines.c.quantity))
             .join(returns, returns.c.id == return_lines.c.return_id)
-            .where(returns.c.order_id == order_id, returns.c.status != ReturnStatus.REJECTED.value)
+            .where(returns.c.order_id == order_id, not_(dropped))
             .group_by(return_lines.c.order_line_id)
         )
         return {str(line_id): int(units) for line_id, units in self.conn.execute(query)}
