@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container
 from orderhub.domain.cancellation import CancellationRefused
+from orderhub.domain.errors import ValidationFailed
 from orderhub.domain.fulfilment import FulfilmentOrder, FulfilmentStatus
 from orderhub.domain.orders import LineStatus, OrderStatus
 from orderhub.fulfilment.base import PermanentProviderError
@@ -122,3 +123,20 @@ def test_an_unknown_reason_code_is_refused_at_the_api(
     refused = client.post(f"/v1/orders/{order_id}/cancel", json={"reason": "meh"}, headers=admin)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "reason"
+
+
+def test_too_many_units_are_refused_before_the_provider_is_asked(stocked: Container) -> None:
+    order_id = allocated_order(stocked)
+    dispatch(stocked, order_id)
+    with stocked.uow(read_only=True) as uow:
+        first = uow.orders.get(order_id).lines[0]
+    provider = Agreeing()
+    with (
+        stocked.uow() as uow,
+        deps(uow, providers={"warehouse": provider}) as d,
+        pytest.raises(ValidationFailed),
+    ):
+        cancel_order(uow, order_id=order_id, reason="other", units={first.id: 3}, deps=d)
+    assert provider.asked == []
+    with stocked.uow(read_only=True) as uow:
+        assert uow.orders.get(order_id).status == OrderStatus.IN_FULFILMENT

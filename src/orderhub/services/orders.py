@@ -7,6 +7,7 @@ reopen, the units are cancelled and whatever is left of them is allocated again.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,6 +38,7 @@ def cancel_order(
     wanted = _wanted(order, units)
     dispatched = _dispatched_lines(uow, order, set(wanted))
     if dispatched:
+        _dry_run(order, units, reason)  # refuse bad units before the provider is asked
         uow.rollback()
         _take_back(uow, order_id=order_id, reason=reason, line_ids=dispatched, deps=deps)
         order = uow.orders.get(order_id, for_update=True)
@@ -51,6 +53,14 @@ def cancel_order(
         allocate_order(uow, order_id=order_id)  # what is left of the reopened lines
     if released:
         allocate_waiting(uow, skus=released)
+
+
+def _dry_run(order: Order, units: dict[str, int] | None, reason: str) -> None:
+    trial = copy.deepcopy(order)
+    if units is None:
+        trial.cancel(reason=reason)
+    else:
+        trial.cancel_units(units, reason=reason)
 
 
 def _wanted(order: Order, units: dict[str, int] | None) -> dict[str, int]:
