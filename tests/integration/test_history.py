@@ -36,7 +36,7 @@ def test_each_event_carries_the_hash_of_the_one_before(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:
     order = client.post("/v1/orders", json=native_order(), headers=admin).json()
-    client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "test"}, headers=admin)
+    client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "other"}, headers=admin)
     with seeded.uow(read_only=True) as uow:
         rows = uow.conn.execute(
             text("SELECT prev_hash, hash FROM order_events WHERE order_id = :o ORDER BY order_seq"),
@@ -64,11 +64,13 @@ def test_verify_names_the_first_tampered_event(
 ) -> None:
     first = client.post("/v1/orders", json=native_order("H-1"), headers=admin).json()
     second = client.post("/v1/orders", json=native_order("H-2"), headers=admin).json()
-    client.post(f"/v1/orders/{second['id']}/cancel", json={"reason": "mistake"}, headers=admin)
+    client.post(
+        f"/v1/orders/{second['id']}/cancel", json={"reason": "customer_request"}, headers=admin
+    )
     assert _breaks(seeded) == []
     _tamper(
         seeded,
-        f"UPDATE order_events SET data = replace(data, 'mistake', 'fraud') "
+        f"UPDATE order_events SET data = replace(data, 'customer_request', 'fraud') "
         f"WHERE order_id = '{second['id']}' AND type = 'order.cancelled'",
     )
     breaks = _breaks(seeded)

@@ -135,7 +135,7 @@ def test_cancel_moves_the_order_and_a_second_cancel_conflicts(
     )
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
-    again = client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=admin)
+    again = client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "other"}, headers=admin)
     assert again.status_code == 409
     events = client.get(f"/v1/orders/{order['id']}/events", headers=admin).json()
     assert events[-1]["type"] == "order.cancelled"
@@ -149,7 +149,7 @@ def test_cancelling_some_units_is_stored_and_in_the_history(
     first = order["lines"][0]["id"]
     response = client.post(
         f"/v1/orders/{order['id']}/cancel",
-        json={"reason": "short", "lines": [{"line_id": first, "quantity": 1}]},
+        json={"reason": "out_of_stock", "lines": [{"line_id": first, "quantity": 1}]},
         headers=admin,
     )
     assert response.status_code == 200, response.text
@@ -160,7 +160,7 @@ def test_cancelling_some_units_is_stored_and_in_the_history(
     assert events[-1]["data"]["units"] == {first: 1}
     too_many = client.post(
         f"/v1/orders/{order['id']}/cancel",
-        json={"reason": "x", "lines": [{"line_id": first, "quantity": 2}]},
+        json={"reason": "other", "lines": [{"line_id": first, "quantity": 2}]},
         headers=admin,
     )
     assert too_many.status_code == 422

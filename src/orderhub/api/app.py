@@ -24,7 +24,9 @@ from orderhub.api.routes import (
     providers,
     quarantine,
     rate_reports,
+    refunds,
     reports,
+    returns,
     routing,
     sla,
     webhooks,
@@ -65,6 +67,8 @@ def create_app(container: Container) -> FastAPI:
         reports,
         deliveries,
         webhooks,
+        returns,
+        refunds,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -277,6 +277,37 @@ def cancel(
     )
 
 
+def refund(
+    order_id: str,
+    *,
+    currency: str,
+    lines: list[tuple[str, int]],
+    shipping: str | None,
+    note: str,
+    notify_customer: bool = False,
+) -> OutboundRequest:
+    """``POST /orders/{id}/refunds.json``: ``lines`` are (line item id, quantity); the hub
+    already moved stock, so nothing is restocked by Shopify."""
+    body: dict[str, Any] = {
+        "currency": currency,
+        "notify": notify_customer,
+        "note": note,
+        "refund_line_items": [
+            {"line_item_id": _numeric(item), "quantity": quantity, "restock_type": "no_restock"}
+            for item, quantity in lines
+        ],
+    }
+    if shipping is not None:
+        body["shipping"] = {"amount": shipping}
+    return OutboundRequest(
+        "POST", f"/admin/api/{API_VERSION}/orders/{order_id}/refunds.json", {"refund": body}
+    )
+
+
+def _numeric(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
 def set_inventory(*, inventory_item_id: int, location_id: int, available: int) -> OutboundRequest:
     """``POST /inventory_levels/set.json``: the absolute available quantity at a location."""
     return OutboundRequest(

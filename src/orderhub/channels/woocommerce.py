@@ -208,6 +208,38 @@ def cancel(order_id: str) -> OutboundRequest:
     return OutboundRequest("PUT", f"{API}/orders/{order_id}", {"status": "cancelled"})
 
 
+def refund(
+    order_id: str, *, amount: str, lines: list[tuple[str, int, str]], reason: str
+) -> OutboundRequest:
+    """``POST orders/{id}/refunds``: ``lines`` are (line item id, quantity, refund total).
+    ``api_refund: false`` records the refund without asking the payment gateway to move money
+    (the hub's ledger is the record; the merchant pays out through their gateway)."""
+    return OutboundRequest(
+        "POST",
+        f"{API}/orders/{order_id}/refunds",
+        {
+            "amount": amount,
+            "reason": reason,
+            "api_refund": False,
+            "line_items": [
+                {"id": _numeric(item), "quantity": quantity, "refund_total": total}
+                for item, quantity, total in lines
+            ],
+        },
+    )
+
+
+def add_note(order_id: str, note: str) -> OutboundRequest:
+    """``POST orders/{id}/notes``: a private note on the order (return status changes)."""
+    return OutboundRequest(
+        "POST", f"{API}/orders/{order_id}/notes", {"note": note, "customer_note": False}
+    )
+
+
+def _numeric(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
 def set_stock(
     *, product_id: int, quantity: int, variation_id: int | None = None
 ) -> OutboundRequest:

@@ -7,7 +7,7 @@ to inventory and routing in one place (:mod:`orderhub.services.fulfilment_wiring
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -402,17 +402,28 @@ def poll_providers(uow: UnitOfWork, *, deps: FulfilmentDeps, now: datetime) -> i
     return applied
 
 
-def cancel_fulfilments(uow: UnitOfWork, *, order_id: str, reason: str, deps: FulfilmentDeps) -> int:
-    """Take back every unshipped fulfilment order of the order (before cancelling it); commits.
+def cancel_fulfilments(
+    uow: UnitOfWork,
+    *,
+    order_id: str,
+    reason: str,
+    deps: FulfilmentDeps,
+    line_ids: Collection[str] | None = None,
+) -> int:
+    """Take back every unshipped fulfilment order of the order — or only those holding one of
+    ``line_ids`` — (before cancelling it); commits.
 
-    The provider is told first: if it cannot be reached the ProviderError propagates and
-    nothing changes here, so the caller can retry.
+    The provider is told first: if it refuses or cannot be reached the ProviderError propagates
+    and nothing changes here, so the caller can refuse or retry.
     """
     work = _Work(uow, deps)
     work.order(order_id)
+    wanted = set(line_ids) if line_ids is not None else None
     cancelled = 0
     for fulfilment in work.fulfilments[order_id]:
         if not fulfilment.is_open or fulfilment.shipments:
+            continue
+        if wanted is not None and not wanted & {x.line_id for x in fulfilment.lines}:
             continue
         if fulfilment.status != FulfilmentStatus.CREATED:
             deps.providers(fulfilment.provider).cancel(fulfilment)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orderhub.services import fulfilment_wiring, outbound
+from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
 from orderhub.services.allocation import allocate_order
 from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store.unit_of_work import UnitOfWork
@@ -62,4 +62,5 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Con
             fulfilment_wiring.on_order_allocated,
         ),
         *outbound.consumers(channel_transport),
+        *after_sale_sync.consumers(channel_transport),
     ]

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Connection, distinct, func, select
 
 from orderhub.domain.money import Money
 from orderhub.domain.orders import OPEN_STATUSES
@@ -149,16 +149,13 @@ def _placed(start: date, end: date) -> tuple[datetime, datetime]:
     return day_start(start), day_start(end + timedelta(days=1))
 
 
-def has_returns_table(conn: Connection) -> bool:
-    return bool(inspect(conn).has_table("returns"))
-
-
 def channel_rates(
     conn: Connection, *, start: date, end: date, channel: str | None = None
 ) -> list[ChannelRates]:
     """Per channel, for orders placed in the range: unit fill rate (allocated or further, of the
     units not cancelled), split rate (routed orders reserved at more than one location), on-time
-    ship rate (first shipment no later than ship-by), and return rate (0 without returns)."""
+    ship rate (first shipment no later than ship-by), and return rate (orders with a return that
+    was not rejected, of the orders placed)."""
     since, until = _placed(start, end)
     o, li, a = t.orders.c, t.order_lines.c, t.allocations.c
     scope = [o.placed_at >= since, o.placed_at < until] + (
@@ -193,6 +190,16 @@ def channel_rates(
             continue
         on_time[row.channel_code][0] += 1
         on_time[row.channel_code][1] += int(row.shipped_at <= row.ship_by)
+    r = t.returns.c
+    returned = {
+        code: int(n)
+        for code, n in conn.execute(
+            select(o.channel_code, func.count(distinct(r.order_id)))
+            .join(t.orders, o.id == r.order_id)
+            .where(*scope, r.status != "rejected")
+            .group_by(o.channel_code)
+        ).all()
+    }
     out = []
     for code in sorted(orders):
         wanted, filled = units[code]
@@ -201,7 +208,8 @@ def channel_rates(
         promised, kept = on_time[code]
         out.append(ChannelRates(code, int(orders[code]), wanted, filled, _rate(filled, wanted),
                                 routed, split, _rate(split, routed), promised, kept,
-                                _rate(kept, promised), 0, 0.0))  # fmt: skip
+                                _rate(kept, promised), returned.get(code, 0),
+                                _rate(returned.get(code, 0), orders[code])))  # fmt: skip
     return out
 
 

@@ -587,3 +587,63 @@ channel_inventory_items = Table(
     Column("sku", String(128), primary_key=True),
     Column("item", JsonColumn, nullable=False),  # the channel's own ids for this SKU's stock
 )
+
+# -- after-sale: returns, refunds and the per-order financial ledger ---------------------------
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("location", String(64)),  # where it was received
+    Column("exchange_order_id", String(36)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_returns_order_id", "order_id"),
+    Index("ix_returns_status", "status"),
+)
+
+return_lines = Table(
+    "return_lines",
+    metadata,
+    Column("return_id", String(36), ForeignKey("returns.id"), primary_key=True),
+    Column("order_line_id", String(36), primary_key=True),
+    Column("sku", String(100), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("disposition", String(16)),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("return_id", String(36)),
+    Column("reason", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),  # what goes back to the buyer
+    Column("shipping_minor", BigInteger, nullable=False),  # shipping + its tax
+    Column("fees_minor", BigInteger, nullable=False),  # kept by the merchant
+    Column("lines", JsonColumn, nullable=False),  # [{line_id, quantity, merchandise, ...}]
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_refunds_order_id", "order_id"),
+    CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+)
+
+order_financial_entries = Table(
+    "order_financial_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # charge | refund | fee
+    Column("amount_minor", BigInteger, nullable=False),  # always >= 0; kind gives the sign
+    Column("currency", String(3), nullable=False),
+    Column("reference", String(64)),  # refund id, exchange order id, …
+    Column("note", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_order_financial_entries_order_id", "order_id"),
+    CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+)

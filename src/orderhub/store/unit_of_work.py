@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from orderhub.domain.events import DomainEvent
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
+from orderhub.store.after_sale import AfterSaleRepository
 from orderhub.store.availability import AvailabilityRepository
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.channel_items import ChannelItemRepository
@@ -58,6 +59,7 @@ class UnitOfWork:
     fulfilment: FulfilmentRepository
     webhooks: WebhookRepository
     channel_items: ChannelItemRepository
+    after_sale: AfterSaleRepository
 
     def __init__(
         self,
@@ -103,6 +105,7 @@ class UnitOfWork:
         self.fulfilment = FulfilmentRepository(self.conn)
         self.webhooks = WebhookRepository(self.conn)
         self.channel_items = ChannelItemRepository(self.conn)
+        self.after_sale = AfterSaleRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

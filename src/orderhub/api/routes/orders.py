@@ -13,6 +13,7 @@ from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.schemas.orders import EventOut, OrderOut, OrderPage, QuarantinedOut
 from orderhub.channels import native
 from orderhub.domain.access import Permission
+from orderhub.domain.cancellation import CancelReason
 from orderhub.domain.errors import NotFound
 from orderhub.domain.orders import OrderStatus
 from orderhub.services import ingest
@@ -153,7 +154,7 @@ class CancelLine(BaseModel):
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=200, examples=["customer_request"])
+    reason: CancelReason = Field(examples=["customer_request"])
     lines: list[CancelLine] | None = Field(
         default=None, description="cancel only these units; omit to cancel the whole order"
     )
@@ -161,9 +162,10 @@ class CancelIn(BaseModel):
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel(order_id: str, body: CancelIn, principal: Manager, container: ContainerDep) -> OrderOut:
-    """Cancel the order, or some units of some lines, before they ship (409 once shipped)."""
+    """Cancel the order, or some units of some lines, before they ship (409 once shipped, or
+    when the fulfilment provider refuses to take back what it was sent)."""
     units = {line.line_id: line.quantity for line in body.lines} if body.lines else None
     with container.uow(actor=principal.actor) as uow:
         load_visible(uow, principal, order_id)
-        cancel_order(uow, order_id=order_id, reason=body.reason, units=units)
+        cancel_order(uow, order_id=order_id, reason=body.reason.value, units=units)
         return order_out(uow, order_id)

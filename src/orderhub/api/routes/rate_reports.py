@@ -31,7 +31,6 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require(Permission.ORDERS_READ))]
 From = Annotated[date | None, Query(alias="from")]
 Format = Annotated[Literal["json", "csv"] | None, Query(alias="format")]
-RETURNS_NOTE = "the hub records no returns yet: return rate is 0"
 REPORTS: dict[str, list[str]] = {
     "fill-rate": ["channel", "orders", "ordered_units", "filled_units", "fill_rate"],
     "split-rate": ["channel", "routed_orders", "split_orders", "split_rate"],
@@ -134,18 +133,11 @@ def _rate_route(name: str, columns: list[str]) -> None:
         if wants_csv(request, format_):
             return to_csv(name, columns, rows, start, end)
         body: dict[str, Any] = {"from": start, "to": end, "rows": rows}
-        if "return_rate" in columns and not _has_returns(container):
-            body["note"] = RETURNS_NOTE
         return body
 
     report.__doc__ = f"The {name.replace('-', ' ')} per channel (JSON or CSV)."
     router.add_api_route(f"/{name}", report, methods=["GET"], name=f"report_{name}",
                          responses={200: {"content": {"text/csv": {}}}})  # fmt: skip
-
-
-def _has_returns(container: ContainerDep) -> bool:
-    with container.uow(read_only=True) as uow:
-        return ops_reports.has_returns_table(uow.conn)
 
 
 for _name, _columns in REPORTS.items():

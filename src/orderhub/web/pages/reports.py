@@ -13,7 +13,6 @@ from orderhub.api.deps import ContainerDep
 from orderhub.api.routes.rate_reports import (
     RECONCILIATION_COLUMNS,
     REPORTS,
-    RETURNS_NOTE,
     rate_rows,
     reconciliation_rows,
     to_csv,
@@ -21,7 +20,7 @@ from orderhub.api.routes.rate_reports import (
 from orderhub.api.routes.reports import csv_response, parse_range
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import ValidationFailed
-from orderhub.store import ops_reports, reports
+from orderhub.store import reports
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
 
@@ -59,14 +58,11 @@ def reports_page(
         start, end, error = *parse_range(None, None), "That range was not valid; showing 30 days."
     rates = rate_rows(container, viewer.principal, start, end, None)
     mismatches = reconciliation_rows(container, viewer.principal, start, end, None)
-    with container.uow(read_only=True) as uow:
-        returns = ops_reports.has_returns_table(uow.conn)
     context = {
         "start": start,
         "end": end,
         "rates": rates,
         "mismatches": mismatches,
-        "returns_note": None if returns else RETURNS_NOTE,
         "csv_reports": [name for name in REPORTS if name != "rates"],
         "error": error,
     }

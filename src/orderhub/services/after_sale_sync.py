@@ -1,0 +1,163 @@
+"""Sync back: cancellations, refunds and return status told to the channel the order came from.
+
+Internal consumers (listed in :func:`orderhub.services.messagebus.internal_consumers`):
+
+- ``channels.cancel`` — on ``order.cancelled`` of the whole order: the channel's cancel call
+  (Shopify, WooCommerce, BigCommerce, Magento). A cancellation that came *from* the channel
+  (its webhook or pull: actor ``channel:<code>`` or reason ``channel_cancelled``) is not echoed.
+- ``channels.refund`` — on ``order.refunded``: Shopify ``refunds.json`` with its
+  ``refund_line_items``, WooCommerce ``orders/{id}/refunds`` with per-line totals.
+- ``channels.return_status`` — on return events: a private order note on WooCommerce (the
+  other channels have no REST returns API the hub can drive).
+
+A refused call (4xx other than 429) raises, so the delivery is retried and then buried where an
+operator sees it; 429 and 5xx are retried by :func:`orderhub.channels.http.send` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+
+from orderhub.channels import bigcommerce, magento, shopify, woocommerce
+from orderhub.channels.api_client import ChannelApiError
+from orderhub.channels.base import OutboundRequest
+from orderhub.channels.http import channel_client, send
+from orderhub.domain.cancellation import CancelReason
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.money import Money
+from orderhub.domain.orders import Order
+from orderhub.store.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from orderhub.services.messagebus import Consumer, Message
+
+TransportFactory = Callable[[], httpx.BaseTransport | None]
+RETURN_EVENTS = frozenset({"return.requested", "return.status_changed"})
+
+_SHOPIFY_REASONS: dict[str, str] = {
+    CancelReason.CUSTOMER_REQUEST: "customer",
+    CancelReason.FRAUD: "fraud",
+    CancelReason.OUT_OF_STOCK: "inventory",
+}
+
+
+def _call(channel: Channel, requests: list[OutboundRequest], transport: TransportFactory) -> None:
+    with channel_client(channel, transport=transport()) as client:
+        for request in requests:
+            response = send(client, request)
+            if response.is_error:
+                raise ChannelApiError(response.status_code, response.text, request.path)
+
+
+def _syncable(channel: Channel) -> bool:
+    return bool(channel.api_base_url) and channel.kind in (
+        ChannelKind.SHOPIFY,
+        ChannelKind.WOOCOMMERCE,
+        ChannelKind.BIGCOMMERCE,
+        ChannelKind.MAGENTO,
+    )
+
+
+def cancel_requests(channel: Channel, order: Order, reason: str) -> list[OutboundRequest]:
+    """The calls that cancel ``order`` on its channel (none where it cannot be done)."""
+    ref = order.external_id
+    if channel.kind == ChannelKind.SHOPIFY:
+        return [shopify.cancel(ref, reason=_SHOPIFY_REASONS.get(reason, "other"))]
+    if channel.kind == ChannelKind.WOOCOMMERCE:
+        return [woocommerce.cancel(ref)]
+    if channel.kind == ChannelKind.BIGCOMMERCE:
+        return [bigcommerce.cancel(ref)]
+    if channel.kind == ChannelKind.MAGENTO:
+        return [magento.cancel(ref)]
+    return []
+
+
+def refund_requests(
+    uow: UnitOfWork, channel: Channel, order: Order, refund_id: str
+) -> list[OutboundRequest]:
+    """The calls that record the refund ``refund_id`` on the order's channel."""
+    stored = next((r for r in uow.after_sale.refunds_of(order.id) if r.id == refund_id), None)
+    if stored is None:
+        return []
+    channel_lines = {line.id: line.channel_line_id for line in order.lines}
+    lines = [
+        (channel_lines[str(x["line_id"])], int(x["quantity"]), str(x["amount"]))
+        for x in stored.lines
+        if channel_lines.get(str(x["line_id"]))
+    ]
+    amount = str(Money.from_minor(stored.amount_minor, stored.currency).amount)
+    ref = order.external_id
+    if channel.kind == ChannelKind.SHOPIFY:
+        shipping = Money.from_minor(stored.shipping_minor, stored.currency)
+        return [
+            shopify.refund(
+                ref,
+                currency=stored.currency,
+                lines=[(item, quantity) for item, quantity, _ in lines if item],
+                shipping=str(shipping.amount) if stored.shipping_minor else None,
+                note=stored.reason,
+            )
+        ]
+    if channel.kind == ChannelKind.WOOCOMMERCE:
+        return [
+            woocommerce.refund(
+                ref,
+                amount=amount,
+                lines=[(item, q, t) for item, q, t in lines if item],
+                reason=stored.reason,
+            )
+        ]
+    return []
+
+
+def _from_channel(message: Message, order: Order) -> bool:
+    return (
+        message.actor == f"channel:{order.channel}"
+        or message.data.get("reason") == CancelReason.CHANNEL_CANCELLED.value
+    )
+
+
+def consumers(transport: TransportFactory = lambda: None) -> list[Consumer]:
+    """The sync-back consumers, calling the channels through ``transport``."""
+    from orderhub.services.messagebus import Consumer
+
+    def load(uow: UnitOfWork, message: Message) -> tuple[Order, Channel] | None:
+        order = uow.orders.get(str(message.data["order_id"]))
+        channel = uow.channels.get(order.channel)
+        return (order, channel) if _syncable(channel) else None
+
+    def on_cancelled(uow: UnitOfWork, message: Message) -> None:
+        found = load(uow, message)
+        if found is None or not message.data.get("whole_order", True):
+            return  # partial cancellations reach the channel as their refund
+        order, channel = found
+        if _from_channel(message, order):
+            return
+        _call(channel, cancel_requests(channel, order, str(message.data["reason"])), transport)
+
+    def on_refunded(uow: UnitOfWork, message: Message) -> None:
+        found = load(uow, message)
+        if found is not None:
+            order, channel = found
+            requests = refund_requests(uow, channel, order, str(message.data["refund_id"]))
+            _call(channel, requests, transport)
+
+    def on_return(uow: UnitOfWork, message: Message) -> None:
+        found = load(uow, message)
+        if found is None or found[1].kind != ChannelKind.WOOCOMMERCE:
+            return
+        order, channel = found
+        status = message.data.get("to_status", "requested")
+        note = f"Return {message.data['return_id']}: {status}"
+        if message.data.get("note"):
+            note += f" ({message.data['note']})"
+        _call(channel, [woocommerce.add_note(order.external_id, note)], transport)
+
+    return [
+        Consumer("channels.cancel", frozenset({"order.cancelled"}), on_cancelled),
+        Consumer("channels.refund", frozenset({"order.refunded"}), on_refunded),
+        Consumer("channels.return_status", RETURN_EVENTS, on_return),
+    ]

@@ -1,0 +1,204 @@
+"""Sync back to the channel (SQLite and PostgreSQL), against httpx.MockTransport."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from orderhub.bootstrap import Container
+from orderhub.channels.api_client import ChannelApiError
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.money import Money
+from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
+from orderhub.domain.returns import request_return
+from orderhub.services import refunds, returns
+from orderhub.services.after_sale_sync import consumers
+from orderhub.services.ingest import ingest_order
+from orderhub.services.messagebus import Consumer, Message
+from orderhub.services.orders import cancel_order
+from orderhub.store import history
+
+
+class Recorder:
+    def __init__(self, status: int = 200) -> None:
+        self.requests: list[httpx.Request] = []
+        self.status = status
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(self.status, json={})
+
+    def calls(self) -> list[tuple[str, str, object]]:
+        return [
+            (r.method, r.url.path, json.loads(r.content) if r.content else None)
+            for r in self.requests
+        ]
+
+
+def add_channel(container: Container, code: str, kind: ChannelKind) -> None:
+    with container.uow(actor="test") as uow:
+        uow.channels.add(
+            Channel(
+                code=code,
+                name=code,
+                kind=kind,
+                api_base_url="http://127.0.0.1:9/api",
+                credentials={"access_token": "t", "consumer_key": "k", "consumer_secret": "s"},
+            )
+        )
+        uow.commit()
+
+
+def order_on(container: Container, channel: str, *, actor: str = "test") -> str:
+    usd = "USD"
+
+    def money(value: str) -> Money:
+        return Money(Decimal(value), usd)
+
+    draft = OrderDraft(
+        channel=channel,
+        external_id="5001",
+        currency=usd,
+        placed_at=datetime(2026, 11, 20, tzinfo=UTC),
+        customer=Customer(email="b@example.com"),
+        shipping_address=None,
+        billing_address=None,
+        lines=(
+            LineDraft("SKU-1", 2, money("10.00"), money("1.00"), money("2.33"),
+                      channel_line_id="111"),
+            LineDraft("SKU-2", 1, money("5.00"), money("0"), money("0"), channel_line_id="222"),
+        ),
+        shipping=Shipping(money("4.00"), money("0"), money("0")),
+    )  # fmt: skip
+    with container.uow(actor=actor) as uow:
+        result = ingest_order(uow, draft=draft, source="test", payload="{}")
+    assert result.order_id
+    return result.order_id
+
+
+def deliver(container: Container, order_id: str, consumer: Consumer, event_type: str) -> None:
+    """Hand the order's last ``event_type`` event to ``consumer``, as the worker does."""
+    with container.uow(read_only=True) as uow:
+        event = [e for e in history.events_of(uow.conn, order_id) if e.type == event_type][-1]
+    message = Message(
+        event.id, event.type, f"order:{order_id}", event.data, event.actor, event.occurred_at
+    )
+    with container.uow() as uow:
+        consumer.handle(uow, message)
+        uow.commit()
+
+
+def named(recorder: Recorder, name: str) -> Consumer:
+    transport = httpx.MockTransport(recorder)
+    return next(c for c in consumers(lambda: transport) if c.name == name)
+
+
+def test_a_hub_cancellation_is_sent_to_shopify_with_its_reason(seeded: Container) -> None:
+    add_channel(seeded, "shop", ChannelKind.SHOPIFY)
+    order_id = order_on(seeded, "shop")
+    with seeded.uow(actor="user:ops") as uow:
+        cancel_order(uow, order_id=order_id, reason="fraud")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.cancel"), "order.cancelled")
+    assert recorder.calls() == [
+        (
+            "POST",
+            "/api/admin/api/2024-10/orders/5001/cancel.json",
+            {"reason": "fraud", "email": False},
+        )
+    ]
+
+
+def test_a_cancellation_that_came_from_the_channel_is_not_echoed_back(
+    seeded: Container,
+) -> None:
+    add_channel(seeded, "shop", ChannelKind.SHOPIFY)
+    order_id = order_on(seeded, "shop")
+    with seeded.uow(actor="channel:shop") as uow:
+        cancel_order(uow, order_id=order_id, reason="customer")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.cancel"), "order.cancelled")
+    assert recorder.requests == []
+
+
+def test_a_refund_reaches_shopify_as_refund_line_items(seeded: Container) -> None:
+    add_channel(seeded, "shop", ChannelKind.SHOPIFY)
+    order_id = order_on(seeded, "shop")
+    with seeded.uow() as uow:
+        first = uow.orders.get(order_id).lines[0].id
+        uow.rollback()
+        refunds.refund_units(uow, order_id=order_id, units={first: 1}, reason="damaged")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.refund"), "order.refunded")
+    ((method, path, body),) = recorder.calls()
+    assert (method, path) == ("POST", "/api/admin/api/2024-10/orders/5001/refunds.json")
+    assert body == {
+        "refund": {
+            "currency": "USD",
+            "notify": False,
+            "note": "damaged",
+            "refund_line_items": [
+                {"line_item_id": 111, "quantity": 1, "restock_type": "no_restock"}
+            ],
+        }
+    }
+
+
+def test_a_refund_reaches_woocommerce_with_per_line_totals_and_a_refusal_raises(
+    seeded: Container,
+) -> None:
+    add_channel(seeded, "woo", ChannelKind.WOOCOMMERCE)
+    order_id = order_on(seeded, "woo")
+    with seeded.uow() as uow:
+        first = uow.orders.get(order_id).lines[0].id
+        uow.rollback()
+        refunds.refund_units(uow, order_id=order_id, units={first: 1}, reason="late")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.refund"), "order.refunded")
+    ((method, path, body),) = recorder.calls()
+    assert (method, path) == ("POST", "/api/wp-json/wc/v3/orders/5001/refunds")
+    # 10.00 − 0.50 discount share + 1.16 tax share (2.33 × ½, half-even)
+    assert body == {
+        "amount": "10.66",
+        "reason": "late",
+        "api_refund": False,
+        "line_items": [{"id": 111, "quantity": 1, "refund_total": "10.66"}],
+    }
+    with pytest.raises(ChannelApiError):
+        deliver(seeded, order_id, named(Recorder(400), "channels.refund"), "order.refunded")
+
+
+def test_return_status_changes_become_woocommerce_order_notes(seeded: Container) -> None:
+    add_channel(seeded, "woo", ChannelKind.WOOCOMMERCE)
+    order_id = order_on(seeded, "woo")
+    with seeded.uow() as uow:
+        order = uow.orders.get(order_id)
+        uow.rollback()
+    # a return needs shipped units: pretend the fulfilment said so
+    with seeded.uow() as uow:
+        rma = request_return(
+            uow.orders.get(order_id, for_update=True),
+            {order.lines[1].id: 1},
+            reason="broken",
+            policy=refunds.return_policy(uow.channels.get("woo")),
+            delivered_at=None,
+            now=datetime.now(UTC),
+            shipped={order.lines[1].id: 1},
+            already_returned={},
+        )
+        uow.after_sale.add_return(rma, channel="woo", now=datetime.now(UTC))
+        uow.commit()
+        returns.act(uow, return_id=rma.id, action=returns.Action("reject", note="too late"))
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.return_status"), "return.status_changed")
+    assert recorder.calls() == [
+        (
+            "POST",
+            "/api/wp-json/wc/v3/orders/5001/notes",
+            {"note": f"Return {rma.id}: rejected (too late)", "customer_note": False},
+        )
+    ]
