@@ -44,9 +44,8 @@ class InventoryStock:
     def release(
         self, uow: UnitOfWork, *, order_id: str, location: str, line_ids: Sequence[str], reason: str
     ) -> None:
-        order = uow.orders.get(order_id)
         inventory.release_order(
-            uow, order=order, reason=reason, location=location, line_ids=set(line_ids)
+            uow, order_id=order_id, reason=reason, location=location, line_ids=set(line_ids)
         )
 
 

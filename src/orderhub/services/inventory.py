@@ -14,7 +14,6 @@ from datetime import datetime
 from orderhub.domain.allocation import Planner
 from orderhub.domain.errors import Conflict, FieldError, ValidationFailed
 from orderhub.domain.inventory import DELTA_KINDS, Movement, MovementKind
-from orderhub.domain.orders import Order
 from orderhub.services import allocation
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -168,17 +167,19 @@ def _check_known(uow: UnitOfWork, items: Sequence[StockAdjustment], paths: Seque
 def release_order(
     uow: UnitOfWork,
     *,
-    order: Order,
+    order_id: str,
     reason: str,
     units: Mapping[str, int] | None = None,
     location: str | None = None,
     line_ids: set[str] | None = None,
 ) -> set[str]:
-    """Give back the units still reserved for ``order`` — all, or ``units`` per line id, or
-    those of ``line_ids`` at ``location`` — and return the SKUs released. Does not commit."""
+    """Give back the units still reserved for the order — all, or ``units`` per line id, or
+    those of ``line_ids`` at ``location`` — and return the SKUs released. Does not commit.
+
+    Takes the id, not the order: the caller holds (and will save) the order aggregate."""
     released: set[str] = set()
     wanted = dict(units) if units is not None else None
-    for held in uow.stock.allocations(order.id, open_only=True):  # (sku, location) order
+    for held in uow.stock.allocations(order_id, open_only=True):  # (sku, location) order
         if (location is not None and held.location != location) or (
             line_ids is not None and held.line_id not in line_ids
         ):
@@ -196,7 +197,7 @@ def release_order(
                 MovementKind.RELEASE,
                 reserved_delta=-count,
                 reason=reason,
-                reference=order.id,
+                reference=order_id,
                 order_line_id=held.line_id,
             )
         )

@@ -50,7 +50,7 @@ def cancel_order(
         order.cancel(reason=reason)
     else:
         order.cancel_units(wanted, reason=reason)
-    released = release_order(uow, order=order, reason=f"cancelled: {reason}", units=units)
+    released = release_order(uow, order_id=order.id, reason=f"cancelled: {reason}", units=units)
     uow.commit()
     if dispatched and order.status != OrderStatus.CANCELLED:
         allocate_order(uow, order_id=order_id)  # what is left of the reopened lines
@@ -85,7 +85,7 @@ def reroute_order(uow: UnitOfWork, *, order_id: str) -> None:
         raise IllegalTransition("order", order.status.value, "re-routed")
     if any(f.is_open for f in uow.fulfilment.for_order(order_id)):
         raise Conflict("a fulfilment order is open; cancel it at the location first")
-    release_order(uow, order=order, reason="re-route requested")
+    release_order(uow, order_id=order.id, reason="re-route requested")
     for line in order.lines:
         if line.status == LineStatus.ALLOCATED:
             order.set_line_status(line.id, LineStatus.OPEN)

@@ -1,0 +1,62 @@
+"""A 3PL's stock-out releases the reservation and routing re-allocates elsewhere — for real:
+inventory's ledger and routing's planner, no fakes."""
+
+from __future__ import annotations
+
+from orderhub.bootstrap import Container
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.services import fulfilment
+from orderhub.services.allocation import allocate_order
+from orderhub.services.fulfilment_wiring import default_dependencies
+from orderhub.store.fulfilment import ProviderConfig
+from tests.integration.fulfilment_support import place_order
+from tests.integration.inventory_helpers import levels, receive, status
+
+
+def test_a_rejected_dispatch_releases_stock_and_reroutes_to_another_location(
+    seeded: Container,
+) -> None:
+    with seeded.uow(actor="test") as uow:
+        uow.locations.add(
+            Location(
+                "a3pl", "A 3PL", LocationKind.THIRD_PARTY, LocationAddress("US"), provider="sim"
+            )
+        )
+        uow.locations.add(
+            Location("bwh", "B warehouse", LocationKind.WAREHOUSE, LocationAddress("US"))
+        )
+        uow.fulfilment.add_provider(
+            ProviderConfig(
+                code="sim",
+                name="Always out",
+                kind="simulated",
+                settings={"seed": 1, "reject_rate": 1.0},
+                locations=["a3pl"],
+            )
+        )
+        uow.commit()
+    receive(seeded, "SKU-1", "a3pl", 5)
+    receive(seeded, "SKU-2", "a3pl", 5)
+    order_id = place_order(seeded)  # 2 × SKU-1, 1 × SKU-2
+    with seeded.uow(actor="test") as uow:
+        assert allocate_order(uow, order_id=order_id).status == "allocated"
+    receive(seeded, "SKU-1", "bwh", 5)  # stock arrives at B only after the order went to A
+    receive(seeded, "SKU-2", "bwh", 5)
+    with seeded.uow(actor="test") as uow, default_dependencies(uow) as deps:
+        picks = [
+            {"line_id": a.line_id, "sku": a.sku, "location": a.location, "quantity": a.quantity}
+            for a in uow.stock.allocations(order_id, open_only=True)
+        ]
+        assert {p["location"] for p in picks} == {"a3pl"}
+        fulfilment.create_fulfilments(uow, order_id=order_id, allocations=picks, deps=deps)
+        fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+    stock = levels(seeded)
+    assert stock[("SKU-1", "a3pl")] == (5, 0)  # released
+    assert stock[("SKU-1", "bwh")] == (5, 2)  # re-reserved at B
+    assert stock[("SKU-2", "bwh")] == (5, 1)
+    assert status(seeded, order_id) == "allocated"
+    with seeded.uow(read_only=True) as uow:
+        kinds = [e.kind for e in uow.fulfilment.exceptions(status="open")]
+        held = {a.location for a in uow.stock.allocations(order_id, open_only=True)}
+    assert kinds == ["stock_out"]
+    assert held == {"bwh"}
