@@ -53,7 +53,13 @@ def add_channel(container: Container, code: str, kind: ChannelKind) -> None:
         uow.commit()
 
 
-def order_on(container: Container, channel: str, *, actor: str = "test") -> str:
+def order_on(
+    container: Container,
+    channel: str,
+    *,
+    actor: str = "test",
+    metadata: dict[str, object] | None = None,
+) -> str:
     usd = "USD"
 
     def money(value: str) -> Money:
@@ -73,6 +79,7 @@ def order_on(container: Container, channel: str, *, actor: str = "test") -> str:
             LineDraft("SKU-2", 1, money("5.00"), money("0"), money("0"), channel_line_id="222"),
         ),
         shipping=Shipping(money("4.00"), money("0"), money("0")),
+        metadata=dict(metadata or {}),
     )  # fmt: skip
     with container.uow(actor=actor) as uow:
         result = ingest_order(uow, draft=draft, source="test", payload="{}")
@@ -170,6 +177,62 @@ def test_a_refund_reaches_woocommerce_with_per_line_totals_and_a_refusal_raises(
     }
     with pytest.raises(ChannelApiError):
         deliver(seeded, order_id, named(Recorder(400), "channels.refund"), "order.refunded")
+
+
+def test_a_full_refund_reaches_bigcommerce_as_products_shipping_and_one_offline_payment(
+    seeded: Container,
+) -> None:
+    add_channel(seeded, "bc", ChannelKind.BIGCOMMERCE)
+    order_id = order_on(seeded, "bc", metadata={"order_address_ids": [7]})
+    with seeded.uow() as uow:
+        first, second = (line.id for line in uow.orders.get(order_id).lines)
+        uow.rollback()
+        refunds.refund_units(uow, order_id=order_id, units={first: 2, second: 1}, reason="lost")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.refund"), "order.refunded")
+    ((method, path, body),) = recorder.calls()
+    assert (method, path) == ("POST", "/api/v3/orders/5001/payment_actions/refunds")
+    # 2 × 10.00 − 1.00 + 2.33 tax, + 5.00, + 4.00 shipping (the last units take it along)
+    assert body == {
+        "items": [
+            {"item_type": "PRODUCT", "item_id": 111, "quantity": 2, "reason": "lost"},
+            {"item_type": "PRODUCT", "item_id": 222, "quantity": 1, "reason": "lost"},
+            {"item_type": "SHIPPING", "item_id": 7, "amount": 4.0},
+        ],
+        "payments": [{"provider_id": "custom", "amount": 30.33, "offline": True}],
+    }
+
+
+def test_a_refund_reaches_magento_as_an_offline_credit_memo_and_a_refusal_raises(
+    seeded: Container,
+) -> None:
+    add_channel(seeded, "mage", ChannelKind.MAGENTO)
+    order_id = order_on(seeded, "mage")
+    with seeded.uow() as uow:
+        first = uow.orders.get(order_id).lines[0].id
+        uow.rollback()
+        refunds.refund_units(uow, order_id=order_id, units={first: 1}, reason="damaged")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.refund"), "order.refunded")
+    assert recorder.calls() == [
+        (
+            "POST",
+            "/api/V1/order/5001/refund",
+            {
+                "items": [{"order_item_id": 111, "qty": 1}],
+                "notify": False,
+                "appendComment": True,
+                "comment": {"comment": "damaged", "is_visible_on_front": 0},
+                "arguments": {
+                    "shipping_amount": 0.0,
+                    "adjustment_positive": 0,
+                    "adjustment_negative": 0.0,
+                },
+            },
+        )
+    ]
+    with pytest.raises(ChannelApiError):
+        deliver(seeded, order_id, named(Recorder(422), "channels.refund"), "order.refunded")
 
 
 def test_return_status_changes_become_woocommerce_order_notes(seeded: Container) -> None:

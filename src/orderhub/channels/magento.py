@@ -235,6 +235,44 @@ def cancel(order_id: str) -> OutboundRequest:
     return OutboundRequest("POST", f"/V1/orders/{order_id}/cancel")
 
 
+def refund(
+    order_id: str,
+    *,
+    lines: list[tuple[str, int]],
+    shipping: Decimal,
+    fees: Decimal,
+    reason: str,
+    notify: bool = False,
+) -> OutboundRequest:
+    """``POST /V1/order/{orderId}/refund``: an offline credit memo for ``lines`` (order item
+    id, quantity). ``shipping`` is the shipping refunded, ``fees`` (restocking, return
+    shipping) the merchant keeps, sent as ``adjustment_negative``; amounts are JSON numbers."""
+    return OutboundRequest(
+        "POST",
+        f"/V1/order/{order_id}/refund",
+        {
+            "items": [{"order_item_id": _numeric(item), "qty": qty} for item, qty in lines],
+            "notify": notify,
+            "appendComment": True,
+            "comment": {"comment": reason, "is_visible_on_front": 0},
+            "arguments": {
+                "shipping_amount": _number(shipping),
+                "adjustment_positive": 0,
+                "adjustment_negative": _number(fees),
+            },
+        },
+    )
+
+
+def _numeric(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _number(value: Decimal) -> float:
+    """A two-decimal amount as the JSON number the API wants (its text stays exact)."""
+    return float(value.quantize(Decimal("0.01")))
+
+
 def set_source_items(levels: list[tuple[str, str, int]]) -> OutboundRequest:
     """``POST /V1/inventory/source-items`` (MSI): (SKU, source code, quantity) triples."""
     return OutboundRequest(

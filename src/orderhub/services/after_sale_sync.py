@@ -6,7 +6,9 @@ Internal consumers (listed in :func:`orderhub.services.messagebus.internal_consu
   (Shopify, WooCommerce, BigCommerce, Magento). A cancellation that came *from* the channel
   (its webhook or pull: actor ``channel:<code>`` or reason ``channel_cancelled``) is not echoed.
 - ``channels.refund`` — on ``order.refunded``: Shopify ``refunds.json`` with its
-  ``refund_line_items``, WooCommerce ``orders/{id}/refunds`` with per-line totals.
+  ``refund_line_items``, WooCommerce ``orders/{id}/refunds`` with per-line totals,
+  BigCommerce ``/v3/orders/{id}/payment_actions/refunds`` (an offline payment), Magento
+  ``/V1/order/{id}/refund`` (an offline credit memo).
 - ``channels.return_status`` — on return events: a private order note on WooCommerce (the
   other channels have no REST returns API the hub can drive).
 
@@ -29,6 +31,7 @@ from orderhub.domain.cancellation import CancelReason
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Order
+from orderhub.store.after_sale import StoredRefund
 from orderhub.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -110,7 +113,41 @@ def refund_requests(
                 reason=stored.reason,
             )
         ]
+    counted = [(item, quantity) for item, quantity, _ in lines if item]
+    if channel.kind == ChannelKind.BIGCOMMERCE:
+        return [bigcommerce_refund(order, stored, counted)]
+    if channel.kind == ChannelKind.MAGENTO:
+        return [
+            magento.refund(
+                ref,
+                lines=counted,
+                shipping=Money.from_minor(stored.shipping_minor, stored.currency).amount,
+                fees=Money.from_minor(stored.fees_minor, stored.currency).amount,
+                reason=stored.reason,
+            )
+        ]
     return []
+
+
+def bigcommerce_refund(
+    order: Order, stored: StoredRefund, lines: list[tuple[str, int]]
+) -> OutboundRequest:
+    """Shipping is refunded against the order's first shipping address (ingest keeps their
+    ids in ``order_address_ids``); without one the shipping share rides in the payment only."""
+    addresses = order.metadata.get("order_address_ids") or []
+    shipping = None
+    if stored.shipping_minor and addresses and addresses[0] is not None:
+        shipping = (
+            int(addresses[0]),
+            Money.from_minor(stored.shipping_minor, stored.currency).amount,
+        )
+    return bigcommerce.refund(
+        order.external_id,
+        lines=lines,
+        amount=Money.from_minor(stored.amount_minor, stored.currency).amount,
+        shipping=shipping,
+        reason=stored.reason,
+    )
 
 
 def _from_channel(message: Message, order: Order) -> bool:
