@@ -13,6 +13,7 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
 from orderhub.domain.access import Role
+from orderhub.store import tables as t
 from orderhub.store.tables import users
 from orderhub.web.session import COOKIE
 from tests.conftest import native_order
@@ -315,3 +316,27 @@ def test_the_overview_counts_todays_orders_and_draws_them(
     assert "94.77 USD" in live  # 3 × 31.59
     assert live.count("<rect ") >= 2  # one bar and one legend swatch at least
     assert f"{datetime.now(UTC).date().isoformat()}, app: 3 orders" in live
+
+
+def test_order_search_finds_a_po_number_and_filters_by_sla(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    make_user(seeded, "ops", Role.OPERATOR)
+    b2b = add_order(client, admin, "EDI-1")
+    late = add_order(client, admin, "LATE-1")
+    add_order(client, admin, "ON-TIME-1")
+    with seeded.engine.begin() as conn:  # as a B2B ingest and the SLA stamp would have set them
+        conn.execute(t.orders.update().where(t.orders.c.id == b2b).values(po_number="PO-777"))
+        conn.execute(
+            t.orders.update()
+            .where(t.orders.c.id == late)
+            .values(ship_by=datetime(2026, 11, 21, 17, 0, tzinfo=UTC))
+        )
+    sign_in(client, "ops")
+    by_po = client.get("/orders", params={"q": "PO-777"}).text
+    assert "EDI-1" in by_po
+    assert "LATE-1" not in by_po
+    breached = client.get("/orders", params={"sla": "breached"}).text
+    assert "LATE-1" in breached
+    assert "ON-TIME-1" not in breached
+    assert client.get("/orders", params={"sla": "lost"}).status_code == 422

@@ -22,6 +22,7 @@ class OrderFilter:
     email: str | None = None
     external_id: str | None = None
     po_number: str | None = None
+    reference: str | None = None  # the channel's order id or the B2B PO number
     ship_by: date | None = None  # requested ship date on or before
     sla: str | None = None  # "at_risk" | "breached": open orders near or past ship_by
     now: datetime | None = None  # the SLA filter's "now" (tests pin it)
@@ -78,6 +79,8 @@ def order_ids(
         stmt = stmt.where(o.external_id == filters.external_id)
     if filters.po_number:
         stmt = stmt.where(o.po_number == filters.po_number)
+    if filters.reference:
+        stmt = stmt.where(or_(o.external_id == filters.reference, o.po_number == filters.reference))
     if filters.ship_by:
         stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
     if filters.sla:

@@ -36,17 +36,24 @@ NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES}
 
 
 def order_filter(
-    q: str, channel: str, status: str, placed_from: date | None, placed_to: date | None
+    q: str,
+    channel: str,
+    status: str,
+    placed_from: date | None,
+    placed_to: date | None,
+    sla: str = "",
 ) -> queries.OrderFilter:
-    """The form's fields as a query filter: a search with ``@`` is an email, else an external id."""
+    """The form's fields as a query filter: a search with ``@`` is an email, else the channel's
+    order id or a PO number."""
     q = q.strip()
     return queries.OrderFilter(
         channel=channel or None,
         status=status or None,
+        sla=sla or None,
         placed_from=reports.day_start(placed_from) if placed_from else None,
         placed_to=reports.day_start(placed_to + timedelta(days=1)) if placed_to else None,
         email=q if "@" in q else None,
-        external_id=q if q and "@" not in q else None,
+        reference=q if q and "@" not in q else None,
     )
 
 
@@ -66,6 +73,7 @@ def list_orders(
     q: Annotated[str, Query(max_length=320)] = "",
     channel: str = "",
     status: Annotated[str, Query(pattern="^[a-z_]*$")] = "",
+    sla: Annotated[str, Query(pattern="^(|at_risk|breached)$")] = "",
     from_text: Annotated[str, Query(alias="from", max_length=10)] = "",
     to_text: Annotated[str, Query(alias="to", max_length=10)] = "",
     cursor: str | None = None,
@@ -76,7 +84,7 @@ def list_orders(
     error = None
     if (from_text and placed_from is None) or (to_text and placed_to is None):
         error = "Dates are written YYYY-MM-DD; that date was ignored."
-    filters = order_filter(q, channel, status, placed_from, placed_to)
+    filters = order_filter(q, channel, status, placed_from, placed_to, sla)
     with container.uow(read_only=True) as uow:
         try:
             ids, next_cursor = queries.order_ids(uow.conn, filters, limit=PAGE_SIZE, cursor=cursor)
@@ -88,6 +96,7 @@ def list_orders(
         "q": q,
         "channel": channel,
         "status": status,
+        "sla": sla,
         "from": placed_from.isoformat() if placed_from else "",
         "to": placed_to.isoformat() if placed_to else "",
     }
