@@ -15,13 +15,11 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
+# One exception for every connector, so the webhook route's 401 catches TikTok's rejections too.
+from orderhub.channels.base import WebhookRejected as WebhookRejected
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotNormalizable
 from orderhub.domain.money import Money, minor_unit_exponent, to_decimal
 from orderhub.domain.orders import Address, OrderDraft
-
-
-class WebhookRejected(Exception):
-    """The delivery is not authentic (bad or missing signature): answer 401, store nothing."""
 
 
 @dataclass(frozen=True)
