@@ -15,27 +15,13 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
+# The same classes as every connector's, so the webhook route's 401 catches TikTok's rejections
+# and its orders go through ``receive_all`` like the others.
+from orderhub.channels.base import ChannelOrder as ChannelOrder
+from orderhub.channels.base import WebhookRejected as WebhookRejected
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotNormalizable
 from orderhub.domain.money import Money, minor_unit_exponent, to_decimal
 from orderhub.domain.orders import Address, OrderDraft
-
-
-class WebhookRejected(Exception):
-    """The delivery is not authentic (bad or missing signature): answer 401, store nothing."""
-
-
-@dataclass(frozen=True)
-class ChannelOrder:
-    """One order as a channel reported it: the draft, or why it could not be normalized."""
-
-    channel: str
-    source: str
-    external_id: str | None
-    payload: str  # the envelope, replayable through channels.registry
-    draft: OrderDraft | None = None
-    problem: NormalizationProblem | None = None
-    cancelled: bool = False
-    cancel_reason: str = "cancelled on the channel"
 
 
 @dataclass(frozen=True)

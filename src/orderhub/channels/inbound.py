@@ -7,11 +7,12 @@ from datetime import datetime
 
 import httpx
 
-from orderhub.channels import bigcommerce, magento, shopify, woocommerce
+from orderhub.channels import bigcommerce, magento, shopify, tiktok, woocommerce
+from orderhub.channels.api_client import resolve_credentials
 from orderhub.channels.base import ChannelOrder, WebhookRejected
 from orderhub.channels.http import channel_client
 from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.domain.errors import NotFound
+from orderhub.domain.errors import NotFound, ValidationFailed
 
 _VERIFIERS = {
     ChannelKind.SHOPIFY: shopify.verify,
@@ -21,11 +22,14 @@ _VERIFIERS = {
 
 
 def accepts_webhooks(channel: Channel) -> bool:
-    return channel.kind in _VERIFIERS
+    return channel.kind in _VERIFIERS or channel.kind == ChannelKind.TIKTOK
 
 
 def verify(channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
     """Raise ``WebhookRejected`` unless signed with the channel's ``webhook_secret``."""
+    if channel.kind == ChannelKind.TIKTOK:
+        _verify_tiktok(channel, body, headers)
+        return
     if not channel.webhook_secret:
         raise WebhookRejected(f"channel {channel.code!r} has no webhook secret")
     _VERIFIERS[channel.kind](secret=channel.webhook_secret, body=body, headers=headers)
@@ -46,7 +50,28 @@ def read_webhook(
     if channel.kind == ChannelKind.BIGCOMMERCE:
         with channel_client(channel, transport=transport) as client:
             return bigcommerce.read_webhook(channel.code, body, headers, client=client)
+    if channel.kind == ChannelKind.TIKTOK:
+        # One attempt: a failed fetch is a 503 and TikTok delivers the notification again.
+        api = tiktok.client(channel, transport=transport, attempts=1)
+        try:
+            return tiktok.read_webhook(api, channel.code, body)
+        finally:
+            api.http.close()
     raise NotFound(f"channel {channel.code!r} ({channel.kind.value}) takes no webhooks")
+
+
+def _verify_tiktok(channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+    """TikTok signs ``app_key + body`` with the app secret: ``webhook_secret`` when set (the
+    same app secret), else the ``app_secret`` credential; ``app_key`` is a credential."""
+    try:
+        creds = resolve_credentials(channel.credentials)
+    except ValidationFailed:
+        raise WebhookRejected(f"channel {channel.code!r} has incomplete credentials") from None
+    app_key = creds.get("app_key")
+    secret = channel.webhook_secret or creds.get("app_secret")
+    if not app_key or not secret:
+        raise WebhookRejected(f"channel {channel.code!r} has no app_key or app secret")
+    tiktok.verify(app_key=app_key, secret=secret, body=body, headers=headers)
 
 
 def accepts_sync(channel: Channel) -> bool:

@@ -67,7 +67,8 @@ class SyncOut(BaseModel):
     responses={401: {"description": "the channel's signature does not match"}},
 )
 async def receive_webhook(code: str, request: Request, container: ContainerDep) -> WebhookOut:
-    """A channel's own webhook payload (Shopify, WooCommerce, BigCommerce), signed by it."""
+    """A channel's own webhook payload (Shopify, WooCommerce, BigCommerce, TikTok Shop),
+    signed by it."""
     body = await request.body()
     return await run_in_threadpool(_receive, container, code, body, request.headers)
 
@@ -85,7 +86,7 @@ def _receive(
         raise HTTPException(401, f"webhook signature rejected: {error}") from None
     try:
         items = inbound.read_webhook(channel, body, headers, transport=container.http_transport)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, ChannelApiError) as error:
         # The channel will deliver again; a 503 tells it to.
         raise HTTPException(503, f"could not fetch the order from the channel: {error}") from None
     results = receive_all(lambda: container.uow(actor=f"channel:{code}"), items)

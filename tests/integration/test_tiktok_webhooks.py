@@ -1,0 +1,171 @@
+"""TikTok Shop order webhooks through the HTTP API, on SQLite and PostgreSQL: verified with the
+app secret, the order fetched with a signed Get Order Detail call from a local fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from orderhub.bootstrap import Container
+from orderhub.channels import tiktok
+from orderhub.channels.api_client import forget_shared_state
+from orderhub.domain.orders import OrderStatus
+from orderhub.store.tables import orders, quarantine
+from tests.integration import test_marketplace_sync_others as marketplace
+from tests.marketplace_fixtures import (
+    FakeMarketplace,
+    add_channel,
+    fixture_text,
+    order_by_external,
+    text_response,
+)
+
+ORDER_ID = "576461413038785752"
+APP_SECRET = "tiktok-app-secret"  # the test channel's, as in the sync tests
+CANCEL = fixture_text("tiktok", "webhook_order_status_cancel.json")
+AWAITING = CANCEL.replace('"order_status": "CANCEL"', '"order_status": "AWAITING_SHIPMENT"')
+SKUS = {"TT-CAP": "CAP", "TT-SCARF": "SCARF"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    forget_shared_state()
+    yield
+    forget_shared_state()
+
+
+@pytest.fixture
+def fake(seeded: Container) -> FakeMarketplace:
+    add_channel(seeded, marketplace.TIKTOK, SKUS)
+    recorder = FakeMarketplace(marketplace.tiktok_handler)
+    seeded.http_transport = recorder.transport  # type: ignore[attr-defined]
+    return recorder
+
+
+def post(
+    client: TestClient, body: str, *, secret: str = APP_SECRET, app_key: str = "123abc"
+) -> httpx.Response:
+    raw = body.encode()
+    signature = tiktok.webhook_signature(app_key=app_key, secret=secret, body=raw)
+    headers = {"Authorization": signature, "Content-Type": "application/json"}
+    return client.post("/v1/channels/tiktok/webhooks", content=raw, headers=headers)
+
+
+def count(container: Container, table: object) -> int:
+    with container.uow(read_only=True) as uow:
+        return int(uow.conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_a_signed_notification_fetches_the_order_with_a_signed_call_and_creates_it(
+    client: TestClient, seeded: Container, fake: FakeMarketplace
+) -> None:
+    response = post(client, AWAITING)
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert (result["outcome"], result["external_id"]) == ("created", ORDER_ID)
+    [detail] = fake.requests
+    assert (detail.method, detail.url.path) == ("GET", "/order/202309/orders")
+    assert detail.url.params["ids"] == ORDER_ID
+    assert detail.url.params["app_key"] == "123abc"
+    assert detail.url.params["shop_cipher"] == "ROW_RHkDDABBAAB8tKAVoAqsMTjsQZFLyNfY"
+    order = order_by_external(seeded, "tiktok", ORDER_ID)
+    assert [(line.sku, line.quantity) for line in order.lines] == [("CAP", 2), ("SCARF", 1)]
+    assert str(order.totals.total) == "49.28"
+    assert order.status != OrderStatus.CANCELLED
+
+
+def test_a_repeated_delivery_creates_no_second_order(
+    client: TestClient, seeded: Container, fake: FakeMarketplace
+) -> None:
+    first = post(client, AWAITING).json()["results"][0]
+    again = post(client, AWAITING)
+    assert again.status_code == 200
+    assert again.json()["results"][0] == {**first, "outcome": "unchanged"}
+    assert count(seeded, orders) == 1
+
+
+def test_a_cancel_notification_cancels_the_known_order_once(
+    client: TestClient, seeded: Container, fake: FakeMarketplace
+) -> None:
+    created = post(client, AWAITING).json()["results"][0]
+    outcomes = [post(client, CANCEL).json()["results"][0] for _ in range(2)]
+    assert [o["outcome"] for o in outcomes] == ["cancelled", "unchanged"]
+    assert {o["order_id"] for o in outcomes} == {created["order_id"]}
+    assert order_by_external(seeded, "tiktok", ORDER_ID).status == OrderStatus.CANCELLED
+    assert count(seeded, orders) == 1
+
+
+@pytest.mark.parametrize(
+    ("secret", "app_key", "header"),
+    [
+        ("not-the-app-secret", "123abc", True),
+        (APP_SECRET, "other-app", True),
+        (APP_SECRET, "123abc", False),
+    ],
+    ids=["wrong-secret", "wrong-app-key", "no-authorization"],
+)
+def test_a_bad_signature_is_a_401_problem_fetches_nothing_and_stores_nothing(
+    client: TestClient,
+    seeded: Container,
+    fake: FakeMarketplace,
+    secret: str,
+    app_key: str,
+    header: bool,
+) -> None:
+    if header:
+        response = post(client, AWAITING, secret=secret, app_key=app_key)
+    else:
+        response = client.post("/v1/channels/tiktok/webhooks", content=AWAITING.encode())
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert fake.requests == []
+    assert count(seeded, orders) == 0
+    assert count(seeded, quarantine) == 0
+
+
+def test_a_tampered_body_is_rejected(
+    client: TestClient, seeded: Container, fake: FakeMarketplace
+) -> None:
+    signature = tiktok.webhook_signature(
+        app_key="123abc", secret=APP_SECRET, body=AWAITING.encode()
+    )
+    tampered = AWAITING.replace(ORDER_ID, "576461413038785999").encode()
+    response = client.post(
+        "/v1/channels/tiktok/webhooks", content=tampered, headers={"Authorization": signature}
+    )
+    assert response.status_code == 401
+    assert fake.requests == []
+
+
+def test_without_a_webhook_secret_the_app_secret_credential_verifies(
+    client: TestClient, seeded: Container
+) -> None:
+    add_channel(seeded, replace(marketplace.TIKTOK, webhook_secret=None), SKUS)
+    seeded.http_transport = FakeMarketplace(marketplace.tiktok_handler).transport  # type: ignore[attr-defined]
+    assert post(client, AWAITING, secret="wrong").status_code == 401
+    response = post(client, AWAITING)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["outcome"] == "created"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        text_response('{"code": 36009004, "message": "order not found"}'),
+        httpx.Response(500),
+    ],
+    ids=["refused-with-200", "server-error"],
+)
+def test_a_failed_order_fetch_asks_tiktok_to_deliver_again(
+    client: TestClient, seeded: Container, answer: httpx.Response
+) -> None:
+    add_channel(seeded, marketplace.TIKTOK, SKUS)
+    seeded.http_transport = httpx.MockTransport(lambda _r: answer)  # type: ignore[attr-defined]
+    response = post(client, AWAITING)
+    assert response.status_code == 503
+    assert count(seeded, orders) == 0
