@@ -1,67 +1,32 @@
-"""Connector helpers the marketplace modules need, mirroring ``channels/base.py`` of the
-``channels`` branch (same names, same signatures) until the integrator unifies them.
-
-Merge note: every name here exists in ``orderhub.channels.base`` on the ``channels`` branch;
-after the merge, ``from orderhub.channels._shared import X`` becomes
-``from orderhub.channels.base import X`` and this module is deleted.
+"""What the marketplace connectors add to ``channels/base.py``: epoch and ISO-Z times, a
+strict ``quantity``, an ``address`` that trims names, ``dumps`` and ``channel_order``. Everything
+the two share is ``base``'s own, re-exported here so the marketplace modules import one place.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 # The same classes as every connector's, so the webhook route's 401 catches TikTok's rejections
 # and its orders go through ``receive_all`` like the others.
 from orderhub.channels.base import ChannelOrder as ChannelOrder
+from orderhub.channels.base import OutboundRequest as OutboundRequest
+from orderhub.channels.base import Tracking as Tracking
 from orderhub.channels.base import WebhookRejected as WebhookRejected
+from orderhub.channels.base import allocate as allocate
+from orderhub.channels.base import dec as dec
+from orderhub.channels.base import envelope as envelope
+from orderhub.channels.base import loads as loads
+from orderhub.channels.base import money as money
+from orderhub.channels.base import open_envelope as open_envelope
+from orderhub.channels.base import problem_of as problem_of
+from orderhub.channels.base import text as text
+from orderhub.channels.base import unit_price_of as unit_price_of
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotNormalizable
-from orderhub.domain.money import Money, minor_unit_exponent, to_decimal
 from orderhub.domain.orders import Address, OrderDraft
-
-
-@dataclass(frozen=True)
-class OutboundRequest:
-    """A call to make on the channel: built purely here, sent later by the outbox worker.
-
-    ``path`` is relative to the channel's ``api_base_url``; ``body`` is plain JSON.
-    """
-
-    method: str
-    path: str
-    body: dict[str, Any] | list[Any] | None = None
-
-
-@dataclass(frozen=True)
-class Tracking:
-    """What a shipment tells the channel: carrier, tracking number and optional URL."""
-
-    carrier: str
-    number: str
-    url: str | None = None
-
-
-def envelope(channel: str, **parts: str) -> str:
-    """Wrap the channel's raw text (kept verbatim as strings) with the channel code."""
-    return json.dumps({"channel": channel, **parts}, sort_keys=True)
-
-
-def open_envelope(payload: str) -> tuple[str, dict[str, str]]:
-    data = json.loads(payload)
-    channel = data.pop("channel")
-    return str(channel), {str(k): v for k, v in data.items()}
-
-
-def loads(raw: str | bytes) -> Any:
-    """JSON with every fractional number read as ``Decimal`` from its text."""
-    try:
-        return json.loads(raw, parse_float=Decimal)
-    except (ValueError, TypeError) as error:
-        raise NotNormalizable(NormalizationProblem(f"not valid JSON: {error}")) from None
 
 
 def dumps(data: Any) -> str:
@@ -77,52 +42,6 @@ def _exact(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
-def dec(value: Any, *, field: str = "amount") -> Decimal:
-    """A channel amount as Decimal: strings, ints and Decimals (from ``loads``); not floats."""
-    if value is None or value == "":
-        return Decimal(0)
-    try:
-        return to_decimal(value)
-    except (TypeError, ValueError) as error:
-        raise NotNormalizable(
-            NormalizationProblem("bad amount", [FieldError((field,), str(error), "bad_amount")])
-        ) from None
-
-
-def money(value: Any, currency: str, *, field: str = "amount") -> Money:
-    """Exact money: more decimals than the currency has (beyond zeros) is an error."""
-    amount = dec(value, field=field)
-    try:
-        return Money(amount, currency)
-    except ValueError as error:
-        raise NotNormalizable(
-            NormalizationProblem("bad amount", [FieldError((field,), str(error), "bad_amount")])
-        ) from None
-
-
-def unit_price_of(line_total: Money, quantity: int) -> Money:
-    """A unit price whose multiple covers ``line_total`` (rounded up to the minor unit)."""
-    quantum = Decimal(1).scaleb(-minor_unit_exponent(line_total.currency))
-    unit = (line_total.amount / quantity).quantize(quantum, rounding=ROUND_CEILING)
-    return Money(unit, line_total.currency)
-
-
-def allocate(amount: Money, weights: Sequence[Money]) -> list[Money]:
-    """Split ``amount`` over lines in proportion to ``weights``, to the cent, summing exactly."""
-    currency = amount.currency
-    total_weight = sum((w.amount for w in weights), Decimal(0))
-    if not weights or total_weight == 0:
-        return [Money.zero(currency) for _ in weights]
-    quantum = Decimal(1).scaleb(-minor_unit_exponent(currency))
-    exact = [amount.amount * w.amount / total_weight for w in weights]
-    shares = [e.quantize(quantum, rounding=ROUND_DOWN) for e in exact]
-    left = int((amount.amount - sum(shares, Decimal(0))) / quantum)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for i in order[:left]:
-        shares[i] += quantum
-    return [Money(s, currency) for s in shares]
 
 
 def quantity(value: Any, *, field: str = "quantity") -> int:
@@ -164,14 +83,6 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def text(value: Any) -> str | None:
-    """A trimmed string, or None for empty values."""
-    if value is None:
-        return None
-    cleaned = str(value).strip()
-    return cleaned or None
-
-
 def address(
     *,
     country: Any,
@@ -199,14 +110,6 @@ def address(
         postal_code=text(postal_code),
         phone=text(phone),
     )
-
-
-def problem_of(error: Exception, external_id: str | None) -> NormalizationProblem:
-    """Why a payload could not become a draft, for quarantine."""
-    if isinstance(error, NotNormalizable):
-        return error.problem
-    where = f" (order {external_id})" if external_id else ""
-    return NormalizationProblem(f"unreadable payload{where}: {error!r}")
 
 
 def channel_order(
