@@ -18,6 +18,8 @@ from orderhub.store import history, queries, reports
 from orderhub.web.auth import Viewer, page
 from orderhub.web.pages.order_actions import NOTICES as ACTION_NOTICES
 from orderhub.web.pages.order_actions import detail_extras
+from orderhub.web.pages.order_returns import NOTICES as RETURN_NOTICES
+from orderhub.web.pages.order_returns import after_sale_of
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -32,7 +34,7 @@ CANCEL_REASONS = [
     ("out_of_stock", "Out of stock"),
     ("other", "Other"),
 ]
-NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES}
+NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES, **RETURN_NOTICES}
 
 
 def order_filter(
@@ -124,8 +126,10 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         names = reports.user_names(uow.conn, {e.actor for e in events})
         products = {sku: uow.catalog.get(sku) for sku in {line.sku for line in order.lines}}
         extras = detail_extras(uow, order, viewer)
+        after_sale = after_sale_of(uow, order, viewer)
     return {
         **extras,
+        **after_sale,
         "product_names": {sku: p.name for sku, p in products.items() if p},
         "line_skus": {line.id: line.sku for line in order.lines},
         "order": order,
@@ -157,12 +161,13 @@ def detail_page(
     notice: str | None = None,
     error: str | None = None,
     status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     try:
         context = _detail_context(container, viewer, order_id)
     except NotFound:
         return _not_found(request, viewer)
-    context.update(notice=notice, error=error)
+    context.update(extra or {}, notice=notice, error=error)
     return render(request, "order_detail.html", context, viewer=viewer, status_code=status)
 
 
