@@ -119,12 +119,8 @@ def audit_verify() -> None:
 @inventory_app.command("check")
 def inventory_check() -> None:
     """Recompute every stock level from the ledger and open reservations; exit 1 on drift."""
-    container = _container()
-    try:
-        with container.uow(read_only=True) as uow:
-            checked, drifts = find_drift(uow)
-    finally:
-        container.close()
+    with _container() as container, container.uow(read_only=True) as uow:
+        checked, drifts = find_drift(uow)
     if drifts:
         for drift in drifts:
             console.print(f"[red]drift[/red] {drift}")
@@ -143,8 +139,7 @@ def import_file(
     if file.suffix.lower() in EDI_SUFFIXES:
         _import_edi(file, channel)
         return
-    container = _container()
-    try:
+    with _container() as container:
         with container.uow(read_only=True) as uow:
             if not uow.channels.exists(channel):
                 console.print(f"[red]no channel {channel!r}[/red]")
@@ -154,8 +149,6 @@ def import_file(
             counts = _import_csv(container, text, channel=channel, name=file.name)
         else:
             counts = _import_native(container, text, channel=channel, name=file.name)
-    finally:
-        container.close()
     console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing imported")
 
 
@@ -208,20 +201,16 @@ EDI_SUFFIXES = frozenset({".edi", ".x12"})
 
 
 def _import_edi(file: Path, channel: str) -> None:
-    container = _container()
-    try:
-        with Progress(console=console) as progress:
-            task = progress.add_task(f"importing {file.name}", total=None)
+    with _container() as container, Progress(console=console) as progress:
+        task = progress.add_task(f"importing {file.name}", total=None)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-            with container.uow(actor="cli:import") as uow:
-                outcome = receive_interchange(
-                    uow, channel=channel, text=file.read_text(encoding="utf-8"), progress=advance
-                )
-    finally:
-        container.close()
+        with container.uow(actor="cli:import") as uow:
+            outcome = receive_interchange(
+                uow, channel=channel, text=file.read_text(encoding="utf-8"), progress=advance
+            )
     for po in outcome.purchase_orders:
         console.print(
             f"PO {po.po_number or '?'} (set {po.transaction_control}): {po.outcome}"
