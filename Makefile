@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NATIVE := $(VENV)/.native
+ROUTING := $(wildcard src/orderhub/domain/routing/*.py)
 
 .PHONY: venv demo test lint typecheck unit format clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(NATIVE)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +16,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The routing engine compiled with mypyc (tools/native.py); rebuilt whenever a source changes.
+$(NATIVE): $(STAMP) $(ROUTING) tools/native.py
+	$(BIN)/python tools/native.py build
+	@touch $(NATIVE)
+
 demo: venv
 	$(BIN)/orderhub demo
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: venv
 	$(BIN)/mypy
@@ -28,8 +35,9 @@ test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 format: venv
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
 
 clean:
+	-test -x $(BIN)/python && $(BIN)/python tools/native.py clean
 	rm -rf $(VENV) var/*.db* .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,19 @@ PG_ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test a compiled routing engine older than its sources (tools/native.py)."""
+    from tools.native import stale_modules
+
+    stale = stale_modules()
+    if stale:
+        pytest.exit(
+            f"the compiled routing engine is older than {', '.join(stale)}: run `make venv` "
+            "(or `.venv/bin/python tools/native.py build`, or `… clean` to run it interpreted)",
+            returncode=2,
+        )
+
+
 def _pg_url(database: str) -> str:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{database}"

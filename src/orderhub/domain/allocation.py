@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from orderhub.domain.channels import Channel
 from orderhub.domain.locations import Location
@@ -39,8 +39,9 @@ class AllocationRequest:
     orders_today: Mapping[str, int] = field(default_factory=dict)  # location → count (capacity)
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):
+    """Units of one order line to take from one location (a tuple: made per decision)."""
+
     line_id: str
     sku: str
     location: str

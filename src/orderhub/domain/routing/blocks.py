@@ -25,13 +25,7 @@ Candidate = tuple[int, int, int]  # (shipment cost incl. one split penalty, rank
 def block_candidates(problem: Problem) -> dict[int, list[Candidate]]:
     """Per block of lines (a bitmask), the locations holding it whole, cheapest first."""
     lines, origins, model = problem.lines, problem.origins, problem.model
-    holders = []
-    for i, li in enumerate(lines):
-        need, mask = li.quantity, 0
-        for j, held in enumerate(problem.avail[i]):
-            if held >= need:
-                mask |= 1 << j
-        holders.append(mask)
+    holders = problem.whole
     groups: dict[str, int] = {}
     for i, li in enumerate(lines):
         if li.group is not None:

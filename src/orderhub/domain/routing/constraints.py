@@ -10,6 +10,7 @@ and from every location when its product is restricted at the destination.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -17,7 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orderhub.domain.allocation import AllocationRequest, RequestedLine
+from orderhub.domain.channels import Channel
 from orderhub.domain.locations import Location
+from orderhub.domain.orders import Address
 from orderhub.domain.routing.cost import CompiledRules, region_key
 from orderhub.domain.routing.rules import SlaTier
 
@@ -78,33 +81,29 @@ def _serves(location: Location, serves_regions: list[str] | None, keys: tuple[st
     return serves_regions is None or any(k in serves_regions for k in keys)
 
 
-def destination_keys(request: AllocationRequest) -> tuple[str, ...]:
-    country, region = region_key(request.destination)
+def destination_keys(destination: Address | None) -> tuple[str, ...]:
+    country, region = region_key(destination)
     return tuple(k for k in (country, region) if k)
 
 
-def location_exclusion(
+def standing_exclusion(
     compiled: CompiledRules,
-    request: AllocationRequest,
+    channel: Channel,
     location: Location,
-    tier: SlaTier,
-    keys: tuple[str, ...] | None = None,
-    *,
-    enforce_cutoff: bool = True,
+    keys: tuple[str, ...],
+    destination: Address | None,
 ) -> Exclusion | None:
-    """The first hard constraint ``location`` breaks for this order, or None."""
+    """The first constraint ``location`` breaks for any order of this channel to this
+    destination, whenever it is placed: inactive, on hold, not serving it, not allowed."""
     code, rules = location.code, compiled.rules
     own = rules.locations.get(code)
-    channel = request.channel
     channel_rules = rules.channels.get(channel.code)
     if not location.active:
         return Exclusion(code, INACTIVE, "location is inactive")
     if own is not None and own.hold:
         return Exclusion(code, ON_HOLD, own.hold_reason or "manual hold in the routing rules")
-    keys = destination_keys(request) if keys is None else keys
     if not _serves(location, own.serves_regions if own else None, keys):
-        dest = request.destination
-        where = f"{dest.country}/{dest.region or '-'}" if dest else "-"
+        where = f"{destination.country}/{destination.region or '-'}" if destination else "-"
         return Exclusion(code, NOT_SERVING_DESTINATION, f"does not ship to {where}")
     allowed = (
         location.may_serve(channel.code)
@@ -119,13 +118,30 @@ def location_exclusion(
     )
     if not allowed:
         return Exclusion(code, NOT_ALLOWED_FOR_CHANNEL, f"not allowed for channel {channel.code}")
+    return None
+
+
+def daily_exclusion(
+    compiled: CompiledRules,
+    request: AllocationRequest,
+    location: Location,
+    tier: SlaTier,
+    *,
+    enforce_cutoff: bool = True,
+) -> Exclusion | None:
+    """The constraint of the day: the location's daily capacity, or its cut-off has passed."""
+    code = location.code
+    own = compiled.rules.locations.get(code)
     capacity = own.daily_capacity if own and own.daily_capacity is not None else None
     capacity = location.daily_capacity if capacity is None else capacity
-    done = request.orders_today.get(code, 0)
-    if capacity is not None and done >= capacity:
-        return Exclusion(code, CAPACITY_REACHED, f"{done} of {capacity} orders today")
+    if capacity is not None:
+        done = request.orders_today.get(code, 0)
+        if done >= capacity:
+            return Exclusion(code, CAPACITY_REACHED, f"{done} of {capacity} orders today")
+    if not enforce_cutoff or location.cutoff is None:
+        return None
     deadline = cutoff_deadline(location, request.placed_at, tier)
-    if enforce_cutoff and deadline is not None and request.now > deadline:
+    if deadline is not None and request.now > deadline:
         return Exclusion(
             code, PAST_CUTOFF, f"cut-off for the promised ship date was {deadline.isoformat()}"
         )
@@ -136,10 +152,12 @@ def restriction(
     compiled: CompiledRules, request: AllocationRequest, line: RequestedLine
 ) -> str | None:
     """Why ``line`` may not go to the destination at all (product attributes or rules)."""
+    attrs = line.attributes
+    if not attrs:
+        return None  # nothing about the product to restrict
     country, region = region_key(request.destination)
     if country is None:
         return None
-    attrs = line.attributes
     keys = {country} | ({region} if region else set())
     for attr in ("restricted_countries", "restricted_regions"):
         listed = attrs.get(attr) or []
@@ -158,6 +176,7 @@ class Screen:
     """The outcome of the hard constraints for one request."""
 
     candidates: list[Location] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)  # each candidate's index in the request
     excluded: list[Exclusion] = field(default_factory=list)
     line_excluded: list[Exclusion] = field(default_factory=list)
     blocked: set[tuple[str, str]] = field(default_factory=set)  # (line id, location)
@@ -168,28 +187,38 @@ def screen(
     compiled: CompiledRules,
     request: AllocationRequest,
     tier: SlaTier,
+    standing: Sequence[Exclusion | None],
     *,
     enforce_cutoff: bool = True,
 ) -> Screen:
-    """Apply every constraint. ``enforce_cutoff=False`` when no location can keep the promise
-    any more: late is better than never, and the lateness penalty still orders the choice."""
+    """Apply every constraint; ``standing[n]`` is ``standing_exclusion`` of location n.
+
+    ``enforce_cutoff=False`` when no location can keep the promise any more: late is better
+    than never, and the lateness penalty still orders the choice."""
     result = Screen()
-    hazmat_out = set(compiled.rules.compliance.hazmat_excluded_locations)
-    keys = destination_keys(request)
-    for location in request.locations:
-        exclusion = location_exclusion(
-            compiled, request, location, tier, keys, enforce_cutoff=enforce_cutoff
-        )
-        if exclusion is None:
+    capped = compiled.capped
+    for position, (location, exclusion) in enumerate(zip(request.locations, standing, strict=True)):
+        found = exclusion
+        if found is None and (
+            location.cutoff is not None
+            or location.daily_capacity is not None
+            or location.code in capped
+        ):
+            found = daily_exclusion(
+                compiled, request, location, tier, enforce_cutoff=enforce_cutoff
+            )
+        if found is None:
             result.candidates.append(location)
+            result.positions.append(position)
         else:
-            result.excluded.append(exclusion)
+            result.excluded.append(found)
+    hazmat_out = compiled.rules.compliance.hazmat_excluded_locations
     for line in request.lines:
         why = restriction(compiled, request, line)
         if why is not None:
             result.unroutable.append(Exclusion(None, RESTRICTED_DESTINATION, why, line.line_id))
             continue
-        if is_hazmat(line):
+        if hazmat_out and is_hazmat(line):
             for location in result.candidates:
                 if location.code in hazmat_out:
                     result.blocked.add((line.line_id, location.code))

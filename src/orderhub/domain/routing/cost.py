@@ -19,11 +19,15 @@ import math
 from bisect import bisect_left
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
 
 from orderhub.domain.locations import Location
 from orderhub.domain.money import minor_unit_exponent
 from orderhub.domain.orders import Address
 from orderhub.domain.routing.rules import RuleSet, SlaTier
+
+if TYPE_CHECKING:
+    from orderhub.domain.routing.lanes import Lane
 
 
 def region_key(address: Address | None) -> tuple[str | None, str | None]:
@@ -58,13 +62,18 @@ class CompiledRules:
         self.rules = rules
         self.version = version
         self.exponent = minor_unit_exponent(rules.currency)
+        self.scale = 10**self.exponent
+        self._money: dict[int, str] = {}  # amounts repeat (rate card prices): format each once
         w = rules.weights
         self.split_penalty = self.minor(w.split_penalty)
         self.late_per_day = self.minor(w.late_per_day)
         self.per_km = w.per_km * (Decimal(10) ** self.exponent)
         self._zones = {(z.origin, d.upper()): z.zone for z in rules.zones for d in z.destinations}
         self._rates: dict[tuple[str, str, str], Rate] = {}
-        self.origins: dict[tuple[object, ...], Origin] = {}  # per-location parts, memoised
+        self._sla: dict[str, dict[str, object]] = {}
+        self._models: dict[str, CostModel] = {}
+        self.capped = {c for c, own in rules.locations.items() if own.daily_capacity is not None}
+        self.lanes: dict[tuple[object, ...], tuple[Lane, ...]] = {}  # see lanes.py
         self.penalties = {
             channel: {code: self.minor(value) for code, value in c.location_penalty.items()}
             for channel, c in rules.channels.items()
@@ -81,7 +90,18 @@ class CompiledRules:
         return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
     def money(self, minor: int) -> str:
-        return f"{Decimal(minor).scaleb(-self.exponent):f}"
+        """Minor units as a decimal string ("18.75"): integer arithmetic, exact, and fast."""
+        text = self._money.get(minor)
+        if text is None:
+            if not self.exponent:
+                text = str(minor)
+            else:
+                whole, part = divmod(abs(minor), self.scale)
+                text = f"{'-' if minor < 0 else ''}{whole}.{part:0{self.exponent}d}"
+            if len(self._money) >= 65_536:
+                self._money.clear()
+            self._money[minor] = text
+        return text
 
     def zone(self, origin: str, country: str | None, region: str | None) -> str | None:
         for o in (origin, "*"):
@@ -92,6 +112,27 @@ class CompiledRules:
 
     def rate(self, origin: str, zone: str, service: str) -> Rate | None:
         return self._rates.get((origin, zone, service)) or self._rates.get(("*", zone, service))
+
+    def sla(self, tier: str) -> dict[str, object]:
+        """The tier as the explanation shows it (do not modify: shared; copy it)."""
+        found = self._sla.get(tier)
+        if found is None:
+            found = self._sla[tier] = {"tier": tier, **self.rules.sla_tiers[tier].model_dump()}
+        return found
+
+    def model(self, tier: str) -> CostModel:
+        """The cost model of an SLA tier's orders (one per tier and version)."""
+        found = self._models.get(tier)
+        if found is None:
+            sla = self.rules.sla_tiers[tier]
+            found = self._models[tier] = CostModel(
+                self,
+                service=sla.service,
+                hazmat_service=self.rules.compliance.hazmat_service,
+                transit_allowance=sla.deliver_within_days - sla.ship_within_days,
+                split_penalty=self.split_penalty,
+            )
+        return found
 
     def tier(self, channel: str, channel_sla: dict[str, object]) -> tuple[str, SlaTier]:
         """The channel's SLA tier: rules first, then the channel's own ``sla.tier``."""
@@ -131,9 +172,11 @@ class Origin:
     km: float | None
     preference: int
     rank: int  # tie-break: lower first
+    base: int = 0  # late + distance + preference, summed once: the search adds it per shipment
+    hazmat_base: int = 0
 
     def fixed(self, hazmat: bool) -> int:
-        return (self.hazmat_late if hazmat else self.late) + self.distance + self.preference
+        return self.hazmat_base if hazmat else self.base
 
 
 class CostModel:
@@ -155,26 +198,6 @@ class CostModel:
         self.split_penalty = split_penalty
 
     def origin(
-        self,
-        location: Location,
-        zone: str,
-        destination: tuple[float, float] | None,
-        *,
-        penalty: int,
-        rank: int,
-    ) -> Origin:
-        a = location.address
-        key: tuple[object, ...] = (location.code, a.latitude, a.longitude, zone, destination)
-        key += (self.service, self.hazmat_service, self.transit_allowance, penalty, rank)
-        cached = self.compiled.origins.get(key)
-        if cached is None:
-            cached = self._origin(location, zone, destination, penalty=penalty, rank=rank)
-            if len(self.compiled.origins) > 50_000:
-                self.compiled.origins.clear()
-            self.compiled.origins[key] = cached
-        return cached
-
-    def _origin(
         self,
         location: Location,
         zone: str,
@@ -206,6 +229,8 @@ class CostModel:
             km=km,
             preference=penalty,
             rank=rank,
+            base=late_days * c.late_per_day + distance + penalty,
+            hazmat_base=hazmat_late_days * c.late_per_day + distance + penalty,
         )
 
     def _late_days(self, rate: Rate | None) -> int:
@@ -214,19 +239,19 @@ class CostModel:
     def shipment(self, origin: Origin, grams: int, hazmat: bool) -> int | None:
         """The shipment's cost including one split penalty; None if it cannot ship.
 
-        The hot path of the search: the rate lookup is inlined (one bisect, one index).
+        The hot path of the search: the rate lookup is inlined.
         """
         if hazmat:
-            rate, late = origin.hazmat_rate, origin.hazmat_late
+            rate, base = origin.hazmat_rate, origin.hazmat_base
         else:
-            rate, late = origin.rate, origin.late
+            rate, base = origin.rate, origin.base
         if rate is None:
             return None
-        prices = rate.prices
-        band = bisect_left(rate.limits, grams)
-        if band >= len(prices):
-            return None
-        return prices[band] + late + origin.distance + origin.preference + self.split_penalty
+        limits = rate.limits
+        for band in range(len(limits)):  # a few bands: a scan beats bisect's call
+            if grams <= limits[band]:
+                return rate.prices[band] + base + self.split_penalty
+        return None
 
     def floor(self, origin: Origin, grams: int, hazmat: bool) -> int | None:
         """A lower bound on the shipment's cost once more units (maybe hazmat) are added."""

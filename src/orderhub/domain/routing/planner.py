@@ -18,8 +18,9 @@ from orderhub.domain.routing.constraints import (
     is_hazmat,
     screen,
 )
-from orderhub.domain.routing.cost import CompiledRules, CostModel, Origin, region_key
+from orderhub.domain.routing.cost import CompiledRules, CostModel, Origin
 from orderhub.domain.routing.explain import explain
+from orderhub.domain.routing.lanes import Lane, lanes
 from orderhub.domain.routing.rules import RuleSet, SlaTier
 from orderhub.domain.routing.search import LineSpec, Problem, Solution
 
@@ -75,19 +76,15 @@ class RoutingPlanner:
         """Constraints applied and the order reduced to numbers (None: a line is unroutable)."""
         compiled, rules = self.compiled, self.compiled.rules
         tier_name, tier = compiled.tier(request.channel.code, request.channel.sla)
-        sla = {"tier": tier_name, **tier.model_dump()}
-        found = screen(compiled, request, tier, enforce_cutoff=enforce_cutoff)
+        sla = dict(compiled.sla(tier_name))
+        model = compiled.model(tier_name)
+        seen = lanes(compiled, request, tier_name, model)
+        standing = [lane.standing for lane in seen]
+        found = screen(compiled, request, tier, standing, enforce_cutoff=enforce_cutoff)
         if found.unroutable:
             return sla, found, None
-        model = CostModel(
-            compiled,
-            service=tier.service,
-            hazmat_service=rules.compliance.hazmat_service,
-            transit_allowance=tier.deliver_within_days - tier.ship_within_days,
-            split_penalty=compiled.split_penalty,
-        )
         lines = _merge(request)
-        origins = self._origins(request, model, found, lines)
+        origins = _origins(request, seen, model, found, lines)
         avail = _availability(request, lines, origins, found)
         return sla, found, Problem(lines, origins, avail, model, rules.max_splits)
 
@@ -110,52 +107,47 @@ class RoutingPlanner:
         )
         return AllocationPlan(picks=(), explanation=data, strategy=strategy)
 
-    def _origins(
-        self,
-        request: AllocationRequest,
-        model: CostModel,
-        found: Screen,
-        lines: tuple[LineSpec, ...],
-    ) -> list[Origin]:
-        compiled = self.compiled
-        country, region = region_key(request.destination)
-        coords = compiled.rules.coordinates
-        point = coords.get(region or "") or coords.get(country or "")
-        channel_rules = compiled.rules.channels.get(request.channel.code)
-        priority = channel_rules.location_priority if channel_rules else []
-        penalties = compiled.penalties.get(request.channel.code, {})
-        only_hazmat = all(li.hazmat for li in lines)
-        origins, kept = [], []
-        for location in found.candidates:
-            zone = compiled.zone(location.code, country, region)
-            if zone is None:
-                found.excluded.append(Exclusion(location.code, NO_RATE, "no zone for destination"))
-                continue
-            rank = priority.index(location.code) if location.code in priority else len(priority)
-            origin = model.origin(
-                location,
-                zone,
-                point,
-                penalty=penalties.get(location.code, 0),
-                rank=rank * 10_000 + location.priority,
+
+def _origins(
+    request: AllocationRequest,
+    seen: tuple[Lane, ...],
+    model: CostModel,
+    found: Screen,
+    lines: tuple[LineSpec, ...],
+) -> list[Origin]:
+    """The candidates' cost origins; a candidate without a rate for the service is excluded."""
+    only_hazmat = all(li.hazmat for li in lines)
+    origins, kept, positions = [], [], []
+    for location, position in zip(found.candidates, found.positions, strict=True):
+        origin = seen[position].origin
+        if origin is None:
+            found.excluded.append(Exclusion(location.code, NO_RATE, "no zone for destination"))
+            continue
+        if origin.rate is None and not (only_hazmat and origin.hazmat_rate is not None):
+            found.excluded.append(
+                Exclusion(location.code, NO_RATE, f"no {model.service} rate to zone {origin.zone}")
             )
-            if origin.rate is None and not (only_hazmat and origin.hazmat_rate is not None):
-                found.excluded.append(
-                    Exclusion(location.code, NO_RATE, f"no {model.service} rate to zone {zone}")
-                )
-                continue
-            origins.append(origin)
-            kept.append(location)
-        found.candidates = kept
-        return origins
+            continue
+        origins.append(origin)
+        kept.append(location)
+        positions.append(position)
+    found.candidates, found.positions = kept, positions
+    return origins
 
 
 def _merge(request: AllocationRequest) -> tuple[LineSpec, ...]:
     """One demand per (SKU, keep-together group): lines of one SKU share its stock."""
     merged: dict[tuple[str, str | None], list[RequestedLine]] = {}
     for line in request.lines:
-        group = _group(line.attributes.get("keep_together"))
+        group = _group(line.attributes.get("keep_together")) if line.attributes else None
         merged.setdefault((line.sku, group), []).append(line)
+    if len(merged) == len(request.lines):  # the common case: one line per SKU
+        return tuple(
+            LineSpec(
+                line.line_id, line.sku, line.quantity, line.weight_grams, is_hazmat(line), group
+            )
+            for (_, group), (line,) in merged.items()
+        )
     return tuple(
         LineSpec(
             same[0].line_id,
@@ -172,11 +164,17 @@ def _merge(request: AllocationRequest) -> tuple[LineSpec, ...]:
 
 def to_picks(problem: Problem, solution: Solution) -> tuple[Pick, ...]:
     """The solution's units per (demand, location) as picks per order line."""
+    by_line: list[list[tuple[int, int]]] = [[] for _ in problem.lines]
+    for (i, j), n in sorted(solution.units.items()):
+        by_line[i].append((j, n))
     picks = []
-    for i, spec in enumerate(problem.lines):
-        at = sorted((j, n) for (m, j), n in solution.units.items() if m == i)
+    origins = problem.origins
+    for spec, at in zip(problem.lines, by_line, strict=True):
+        if not spec.parts and len(at) == 1:  # the common case: one line, one location
+            picks.append(Pick(spec.line_id, spec.sku, origins[at[0][0]].code, at[0][1]))
+            continue
         for line_id, position, n in spec.split([n for _, n in at]):
-            picks.append(Pick(line_id, spec.sku, problem.origins[at[position][0]].code, n))
+            picks.append(Pick(line_id, spec.sku, origins[at[position][0]].code, n))
     return tuple(picks)
 
 
@@ -192,14 +190,24 @@ def _availability(
     avail = []
     shared = len({line.sku for line in lines}) < len(lines)  # only across keep-together groups
     stock_of = request.available.get
+    position = {origin.code: j for j, origin in enumerate(origins)}
+    held: dict[str, list[int]] = {}  # the plain lines' stock per origin, from one pass
+    for (sku, code), units in request.available.items():
+        j = position.get(code)
+        if j is not None and units > 0:
+            row = held.get(sku)
+            if row is None:
+                row = held[sku] = [0] * len(origins)
+            row[j] = units
     for line in lines:
+        sku, q = line.sku, line.quantity
+        if not (line.hazmat or shared):  # the common case, kept short: it runs per decision
+            units_at = held.get(sku)
+            avail.append([q if n > q else n for n in units_at] if units_at else [0] * len(origins))
+            continue
         row = []
-        careful = line.hazmat or shared
         for origin in origins:
-            key = (line.sku, origin.code)
-            if not careful:
-                row.append(max(0, min(line.quantity, stock_of(key, 0))))
-                continue
+            key = (sku, origin.code)
             stock = left.setdefault(key, max(0, stock_of(key, 0)))
             usable = min(line.quantity, stock)
             if (line.line_id, origin.code) in found.blocked:

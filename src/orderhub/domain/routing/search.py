@@ -15,10 +15,11 @@ search then only deals subsets and plans that split some line's units. Every mem
 something, so each plan is counted once. Ties go to fewer shipments, then to preferred
 locations.
 
-**Heuristic** (larger orders): the best single location if there is one; otherwise greedy
-cover — repeatedly add the location whose shipment of what it can still cover costs least per
-unit covered — then a pass that moves whole lines between the chosen locations while that
-lowers the total. It is not guaranteed optimal; ``bench/routing.py`` measures the gap.
+**Heuristic** (larger orders): see ``heuristic.py``.
+
+The code is written for speed as much as for reading — plain loops over lists of ints, the
+incumbent's cost as an int (``INF`` while there is none), no closures in the hot path — because
+it runs on every allocation and compiles with mypyc (see docs/performance.md, "Routing").
 
 Keep-together groups (lines sharing ``attributes["keep_together"]``) always ship whole, from
 one location.
@@ -26,14 +27,17 @@ one location.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from orderhub.domain.routing.blocks import block_candidates, whole_line_best
 from orderhub.domain.routing.cost import CostModel, Origin
+from orderhub.domain.routing.heuristic import greedy
+
+INF = 1 << 62  # the incumbent's cost while there is none
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LineSpec:
     line_id: str
     sku: str
@@ -81,9 +85,9 @@ class Problem:
 
     def __init__(
         self,
-        lines: Sequence[LineSpec],
-        origins: Sequence[Origin],
-        avail: Sequence[Sequence[int]],  # avail[i][j]: units of line i usable at origin j
+        lines: tuple[LineSpec, ...],
+        origins: list[Origin],
+        avail: list[list[int]],  # avail[i][j]: units of line i usable at origin j
         model: CostModel,
         max_splits: int,
     ) -> None:
@@ -93,7 +97,26 @@ class Problem:
         self.model = model
         self.max_splits = max_splits
         self.best: Solution | None = None
+        self.best_cost = INF
         self.single: dict[int, int | None] = {}  # origins holding the whole order → their cost
+        self.quantity = [li.quantity for li in lines]
+        self.grams = [li.grams for li in lines]
+        self.hazmat = [li.hazmat for li in lines]
+        self.plain = not any(self.hazmat)  # no hazmat line: a shipment's floor is its cost
+        # whole[i]: the origins (bitmask) holding line i whole
+        self.whole: list[int] = []
+        for i, row in enumerate(avail):
+            need, mask = self.quantity[i], 0
+            for j, held in enumerate(row):
+                if held >= need:
+                    mask |= 1 << j
+            self.whole.append(mask)
+
+    def floor(self, origin: Origin, grams: int, hazmat: bool) -> int | None:
+        """A lower bound on a shipment once more units are added (its cost, without hazmat)."""
+        if self.plain:
+            return self.model.shipment(origin, grams, False)
+        return self.model.floor(origin, grams, hazmat)
 
     def total(self, units: dict[tuple[int, int], int], members: Sequence[int]) -> int | None:
         load = Solution(0, units, tuple(members)).shipments(self.lines)
@@ -107,343 +130,437 @@ class Problem:
         return cost
 
     def offer(self, units: dict[tuple[int, int], int], members: Sequence[int], cost: int) -> None:
+        if cost > self.best_cost:
+            return
         ranks = tuple(sorted(self.origins[j].rank for j in members))
         key = (cost, len(members), ranks)
-        if self.best is None or key < self.best.key:
+        best = self.best
+        if best is None or key < best.key:
             self.best = Solution(cost, dict(units), tuple(members), key)
+            self.best_cost = cost
 
     # -- single location -------------------------------------------------------------------
     def singles(self) -> None:
-        lines, grams = self.lines, sum(li.quantity * li.grams for li in self.lines)
-        haz = any(li.hazmat for li in lines)
-        for j, origin in enumerate(self.origins):
-            if all(self.avail[i][j] >= li.quantity for i, li in enumerate(lines)):
-                one = self.model.shipment(origin, grams, haz)
-                self.single[j] = one
-                if one is not None:
-                    units = {(i, j): li.quantity for i, li in enumerate(lines)}
-                    self.offer(units, (j,), one - self.model.split_penalty)
+        mask = (1 << len(self.origins)) - 1
+        for held in self.whole:
+            mask &= held
+        grams = sum(q * g for q, g in zip(self.quantity, self.grams, strict=True))
+        haz = not self.plain
+        while mask:
+            bit = mask & -mask
+            mask ^= bit
+            j = bit.bit_length() - 1
+            one = self.model.shipment(self.origins[j], grams, haz)
+            self.single[j] = one
+            if one is not None:
+                units = {(i, j): q for i, q in enumerate(self.quantity)}
+                self.offer(units, (j,), one - self.model.split_penalty)
 
     # -- exact splits ----------------------------------------------------------------------
     def exact(self) -> Solution | None:
         self.singles()
         floors = self._floors()
-        cheapest = sorted(floors.values())[:2]
-        if len(cheapest) < 2 or self.max_splits < 2:
+        ordered = sorted((j for j in range(len(floors)) if floors[j] < INF), key=floors.__getitem__)
+        if len(ordered) < 2 or self.max_splits < 2:
             return self.best
-        if self.best is not None and self.best.cost <= sum(cheapest) - self.model.split_penalty:
+        if self.best_cost <= floors[ordered[0]] + floors[ordered[1]] - self.model.split_penalty:
             return self.best  # no plan of two or more shipments can even tie the best single
         if self.best is not None:  # the single is a strong incumbent: deal every subset
-            self._subsets(floors, splits_only=False)
-            return self.best
-        whole_line_best(self, block_candidates(self))  # exact over whole-line plans …
-        self._subsets(floors, splits_only=True)  # … and over those that split some line's units
+            _Subsets(self, floors, ordered, splits_only=False).run()
+        else:
+            whole_line_best(self, block_candidates(self))  # exact over whole-line plans …
+            _Subsets(self, floors, ordered, splits_only=True).run()  # … and over unit splits
+        return self.result()
+
+    def result(self) -> Solution | None:
+        """The best plan offered so far.
+
+        Read it through here after calls that may offer one: mypy (and so mypyc, which checks
+        it at run time) would otherwise keep an earlier ``self.best is None`` narrowing.
+        """
         return self.best
 
-    def _floors(self) -> dict[int, int]:
-        """Per origin, a floor on any shipment it makes: the lightest unit it holds, alone."""
-        floors: dict[int, int] = {}
-        lines, avail, floor = self.lines, self.avail, self.model.floor
+    def _floors(self) -> list[int]:
+        """Per origin, a floor on any shipment it makes (its lightest unit, alone); INF: none."""
+        lightest = sorted(range(len(self.lines)), key=self.grams.__getitem__)
+        avail, floors = self.avail, []
         for j, origin in enumerate(self.origins):
-            held = [li.grams for i, li in enumerate(lines) if avail[i][j] > 0]
-            cost = floor(origin, min(held), False) if held else None
-            if cost is not None:
-                floors[j] = cost
+            cost: int | None = None
+            for i in lightest:
+                if avail[i][j] > 0:
+                    cost = self.floor(origin, self.grams[i], False)
+                    break
+            floors.append(INF if cost is None else cost)
         return floors
-
-    def _subsets(self, floors: dict[int, int], *, splits_only: bool) -> None:
-        """Branch and bound over member subsets of two or more locations.
-
-        A subset is dealt only if its members jointly hold the whole order. With
-        ``splits_only`` (whole-line plans already settled exactly by ``blocks``) it must also
-        let some splittable line (≥ 2 units, no keep-together group) come from two members,
-        and only plans that split a line's units are offered.
-        """
-        lines, avail = self.lines, self.avail
-        if splits_only:
-            splittable = [i for i, li in enumerate(lines) if li.quantity >= 2 and li.group is None]
-            if not splittable:
-                return
-        else:
-            splittable = []
-        ordered = sorted(floors, key=lambda j: floors[j])
-        split, most, n = self.model.split_penalty, self.max_splits, len(ordered)
-        rows = range(len(lines))
-        # reach[i][t]: the locations holding at least t units of line i
-        reach = [
-            [sum(1 << j for j in ordered if avail[i][j] >= t) for t in range(li.quantity + 1)]
-            for i, li in enumerate(lines)
-        ]
-
-        def subsets(start: int, members: list[int], deficit: tuple[int, ...], total: int) -> None:
-            if (
-                len(members) >= 2
-                and not any(deficit)
-                and self._may_split(members, splittable, splits_only)
-            ):
-                self._deal(tuple(members), splits_only)
-            if len(members) == most:
-                return
-            last = len(members) == most - 1
-            closers = -1
-            if last:  # the last member must hold everything the others cannot ship
-                for i in rows:
-                    if deficit[i]:
-                        closers &= reach[i][deficit[i]]
-                if not closers:
-                    return
-            for idx in range(start, n):
-                j = ordered[idx]
-                bound = total + floors[j] - split
-                if not members and idx + 1 < n:
-                    bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
-                if self.best is not None and bound >= self.best.cost:
-                    break  # floors ascend: every later member is dearer still
-                if last:
-                    if closers >> j & 1 and self._closes(j, deficit, total - split):
-                        members.append(j)  # … and pay for it within the best so far
-                        if self._may_split(members, splittable, splits_only):
-                            self._deal(tuple(members), splits_only)
-                        members.pop()
-                    continue
-                left = tuple(max(0, deficit[i] - avail[i][j]) for i in rows)
-                needs_more = any(left) and members  # a third, dearer member is still needed
-                if needs_more and (
-                    idx + 1 >= n
-                    or (
-                        self.best is not None and bound + floors[ordered[idx + 1]] >= self.best.cost
-                    )
-                ):
-                    continue
-                members.append(j)
-                subsets(idx + 1, members, left, total + floors[j])
-                members.pop()
-
-        subsets(0, [], tuple(li.quantity for li in lines), 0)
-
-    def _closes(self, j: int, deficit: tuple[int, ...], others: int) -> bool:
-        """Whether member ``j`` can ship ``deficit`` and still (by its floor) beat the best."""
-        grams, haz = 0, False
-        for i, li in enumerate(self.lines):
-            need = deficit[i]
-            if need:
-                if self.avail[i][j] < need:
-                    return False
-                grams += need * li.grams
-                haz = haz or li.hazmat
-        if self.best is None:
-            return True
-        floor = self.model.floor(self.origins[j], grams or 1, haz)
-        return floor is not None and others + floor < self.best.cost
-
-    def _may_split(self, members: Sequence[int], splittable: Sequence[int], only: bool) -> bool:
-        if not only:
-            return True
-        avail = self.avail
-        return any(sum(1 for j in members if avail[i][j] > 0) >= 2 for i in splittable)
-
-    def _covers(self, members: Sequence[int]) -> bool:
-        return all(
-            sum(self.avail[i][j] for j in members) >= li.quantity for i, li in enumerate(self.lines)
-        )
-
-    def _deal(self, members: tuple[int, ...], splits_only: bool) -> None:
-        k = len(members)
-        grams = [0] * k
-        haz = [False] * k
-        used = [0] * k
-        units: dict[tuple[int, int], int] = {}
-        groups: dict[str, int] = {}
-        model, origins, lines = self.model, self.origins, self.lines
-        floor = model.floor if any(li.hazmat for li in lines) else _plain(model)
-        # forced[i][p]: grams member p must still take from lines i… whatever the others hold
-        forced = [[0] * k for _ in range(len(lines) + 1)]
-        for i in range(len(lines) - 1, -1, -1):
-            li = lines[i]
-            caps = [min(li.quantity, self.avail[i][j]) for j in members]
-            held = sum(caps)
-            for p in range(k):
-                must = max(0, li.quantity - (held - caps[p])) * li.grams
-                forced[i][p] = forced[i + 1][p] + must
-
-        def bound(i: int) -> int | None:
-            total = -model.split_penalty
-            ahead = forced[i]
-            for p in range(k):
-                one = floor(origins[members[p]], grams[p] + ahead[p], haz[p])
-                if one is None:
-                    return None
-                total += one
-            return total
-
-        first = bound(0)
-        if first is None or (self.best is not None and first >= self.best.cost):
-            return
-
-        cut = [0]  # lines whose units this branch splits over several members
-
-        def visit(i: int) -> None:
-            if i == len(lines):
-                if (cut[0] or not splits_only) and all(used):
-                    cost = self.total(units, members)
-                    if cost is not None:
-                        self.offer(units, members, cost)
-                return
-            line = lines[i]
-            forced = groups.get(line.group) if line.group else None
-            for split in self._splits(i, members, forced, whole_only=line.group is not None):
-                parts = k - split.count(0)
-                cut[0] += parts > 1
-                for p, n in enumerate(split):
-                    if n:
-                        grams[p] += n * line.grams
-                        used[p] += n
-                        units[(i, members[p])] = n
-                haz_before = haz[:]
-                for p, n in enumerate(split):
-                    if n and line.hazmat:
-                        haz[p] = True
-                new_group = line.group is not None and line.group not in groups
-                if new_group:
-                    assert line.group is not None
-                    groups[line.group] = next(p for p, n in enumerate(split) if n)
-                lower = bound(i + 1)
-                if lower is not None and (self.best is None or lower < self.best.cost):
-                    visit(i + 1)
-                if new_group:
-                    assert line.group is not None
-                    del groups[line.group]
-                haz[:] = haz_before
-                cut[0] -= parts > 1
-                for p, n in enumerate(split):
-                    if n:
-                        grams[p] -= n * line.grams
-                        used[p] -= n
-                        del units[(i, members[p])]
-
-        visit(0)
-
-    def _splits(
-        self, i: int, members: tuple[int, ...], forced: int | None, *, whole_only: bool
-    ) -> Iterator[tuple[int, ...]]:
-        """Ways to deal line i's units over the members: whole-line options first."""
-        q, k = self.lines[i].quantity, len(members)
-        caps = [min(q, self.avail[i][j]) for j in members]
-        for p in range(k) if forced is None else (forced,):
-            if caps[p] >= q:
-                yield tuple(q if r == p else 0 for r in range(k))
-        if whole_only or forced is not None or q < 2:
-            return
-        yield from (s for s in _compositions(q, caps) if max(s) < q)
 
     # -- heuristic -------------------------------------------------------------------------
     def heuristic(self) -> Solution | None:
         self.singles()
         if self.best is None:
-            self._greedy()
-        return self.best
+            greedy(self)
+        return self.result()
 
-    def _greedy(self) -> None:
-        lines = self.lines
-        remaining = [li.quantity for li in lines]
-        units: dict[tuple[int, int], int] = {}
-        members: list[int] = []
-        while any(remaining) and len(members) < self.max_splits:
-            choice = self._greedy_pick(remaining, members)
-            if choice is None:
-                return
-            j, cover = choice
-            members.append(j)
-            for i, n in cover.items():
-                units[(i, j)] = n
-                remaining[i] -= n
-        if any(remaining):
+
+class _Subsets:
+    """Branch and bound over member subsets of two or more locations, each then dealt.
+
+    A subset is dealt only if its members jointly hold the whole order. With ``splits_only``
+    (whole-line plans already settled exactly by ``blocks``) it must also let some splittable
+    line (≥ 2 units, no keep-together group) come from two members, and only plans that split
+    a line's units are offered.
+    """
+
+    def __init__(
+        self, problem: Problem, floors: list[int], ordered: list[int], *, splits_only: bool
+    ) -> None:
+        self.problem = problem
+        self.floors = floors
+        self.ordered = ordered
+        self.splits_only = splits_only
+        quantity, avail = problem.quantity, problem.avail
+        self.splittable = [
+            i
+            for i, li in enumerate(problem.lines)
+            if splits_only and li.quantity >= 2 and li.group is None
+        ]
+        self.columns = [list(column) for column in zip(*avail, strict=True)]
+        # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
+        self.reach = []
+        for i, q in enumerate(quantity):
+            row = avail[i]
+            masks = [0] * (q + 2)
+            for position, j in enumerate(ordered):
+                masks[min(q, row[j])] |= 1 << position  # … exactly that many, for now
+            for t in range(q - 1, -1, -1):
+                masks[t] |= masks[t + 1]
+            self.reach.append(masks)
+
+    def run(self) -> None:
+        if self.splits_only and not self.splittable:
             return
-        self._improve(units, members)
-        used = sorted({j for (_, j) in units})
-        cost = self.total(units, used)
-        if cost is not None:
-            self.offer(units, used, cost)
+        quantity = self.problem.quantity
+        self._extend(0, [], list(quantity), 0, sum(quantity))
 
-    def _cover(self, j: int, remaining: list[int]) -> dict[int, int]:
-        cover: dict[int, int] = {}
-        whole: dict[str, bool] = {}
-        for i, li in enumerate(self.lines):
-            if li.group is not None:
-                ok = whole.setdefault(
-                    li.group,
-                    all(
-                        self.avail[x][j] >= other.quantity and remaining[x] == other.quantity
-                        for x, other in enumerate(self.lines)
-                        if other.group == li.group
-                    ),
-                )
-                if ok and remaining[i]:
-                    cover[i] = remaining[i]
-            elif min(remaining[i], self.avail[i][j]) > 0:
-                cover[i] = min(remaining[i], self.avail[i][j])
-        return cover
+    def _extend(
+        self, start: int, members: list[int], deficit: list[int], total: int, missing: int
+    ) -> None:
+        """Deal ``members`` if they hold the order, then try each dearer further member."""
+        problem, floors, ordered = self.problem, self.floors, self.ordered
+        k = len(members)
+        if k >= 2 and not missing and self._may_split(members):
+            deal(problem, members, splits_only=self.splits_only)
+        most = problem.max_splits
+        if k == most:
+            return
+        if k == most - 1:
+            self._close(start, members, deficit, total)
+            return
+        split, n = problem.model.split_penalty, len(ordered)
+        for idx in range(start, n):
+            j = ordered[idx]
+            bound = total + floors[j] - split
+            if not k:
+                if idx + 1 >= n:
+                    break
+                bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
+                if bound >= problem.best_cost:
+                    break  # floors ascend: every later member is dearer still
+            elif bound >= problem.best_cost:
+                break
+            elif idx + 1 >= n or bound + floors[ordered[idx + 1]] >= problem.best_cost:
+                # No member after this one fits under the best: from here on each candidate
+                # can only be the last, closing what the others cannot ship.
+                self._close(idx, members, deficit, total)
+                return
+            column = self.columns[j]
+            left = [
+                need - held if need > held else 0
+                for need, held in zip(deficit, column, strict=True)
+            ]
+            members.append(j)
+            self._extend(idx + 1, members, left, total + floors[j], sum(left))
+            members.pop()
 
-    def _greedy_pick(
-        self, remaining: list[int], members: list[int]
-    ) -> tuple[int, dict[int, int]] | None:
-        best: tuple[float, int, dict[int, int]] | None = None
-        for j, origin in enumerate(self.origins):
-            if j in members:
-                continue
-            cover = self._cover(j, remaining)
-            if not cover:
-                continue
-            grams = sum(n * self.lines[i].grams for i, n in cover.items())
-            haz = any(self.lines[i].hazmat for i in cover)
-            cost = self.model.shipment(origin, grams, haz)
-            if cost is None:
-                continue
-            score = cost / sum(cover.values())
-            if best is None or (score, origin.rank) < (best[0], self.origins[best[1]].rank):
-                best = (score, j, cover)
-        return None if best is None else (best[1], best[2])
+    def _close(self, start: int, members: list[int], deficit: list[int], total: int) -> None:
+        """Deal ``members`` plus each last member (from ``start`` on) that closes the deficit."""
+        problem, floors, ordered = self.problem, self.floors, self.ordered
+        # positions from start on, narrowed to the origins holding the deficit
+        closers = (1 << len(ordered)) - 1 >> start << start
+        for i, need in enumerate(deficit):
+            if need:
+                closers &= self.reach[i][need]
+        split = problem.model.split_penalty
+        while closers:
+            bit = closers & -closers
+            closers ^= bit
+            j = ordered[bit.bit_length() - 1]
+            if total + floors[j] - split >= problem.best_cost:
+                break  # floors ascend: every later member is dearer still
+            if self._closes(j, deficit, total - split):
+                members.append(j)  # … and pays for it within the best so far
+                if self._may_split(members):
+                    deal(problem, members, splits_only=self.splits_only)
+                members.pop()
 
-    def _improve(self, units: dict[tuple[int, int], int], members: list[int]) -> None:
-        """Move whole lines to another chosen location while that lowers the total."""
-        improved = True
-        while improved:
-            improved = False
-            current = self.total(units, sorted({j for (_, j) in units}))
-            for i, li in enumerate(self.lines):
-                at = [j for j in members if units.get((i, j))]
-                if len(at) != 1 or li.group is not None:
-                    continue
-                for j in members:
-                    if j == at[0] or self.avail[i][j] < li.quantity:
-                        continue
-                    trial = dict(units)
-                    del trial[(i, at[0])]
-                    trial[(i, j)] = li.quantity
-                    cost = self.total(trial, sorted({m for (_, m) in trial}))
-                    if cost is not None and (current is None or cost < current):
-                        units.clear()
-                        units.update(trial)
-                        current, improved = cost, True
-                        break
+    def _closes(self, j: int, deficit: list[int], others: int) -> bool:
+        """Whether member ``j`` can ship ``deficit`` and still (by its floor) beat the best."""
+        problem = self.problem
+        grams, haz, column = 0, False, self.columns[j]
+        for i, need in enumerate(deficit):
+            if need:
+                if column[i] < need:
+                    return False
+                grams += need * problem.grams[i]
+                haz = haz or problem.hazmat[i]
+        if problem.best is None:
+            return True
+        floor = problem.model.floor(problem.origins[j], grams or 1, haz)
+        return floor is not None and others + floor < problem.best_cost
+
+    def _may_split(self, members: list[int]) -> bool:
+        if not self.splits_only:
+            return True
+        columns = self.columns
+        for i in self.splittable:
+            holders = 0
+            for j in members:
+                if columns[j][i] > 0:
+                    holders += 1
+            if holders >= 2:
+                return True
+        return False
 
 
-def _compositions(total: int, caps: Sequence[int]) -> Iterator[tuple[int, ...]]:
-    """All ways to write ``total`` as a sum of len(caps) parts with 0 ≤ part ≤ cap."""
+def deal(problem: Problem, members: list[int], *, splits_only: bool) -> None:
+    """Offer the best way to deal the order over exactly these members, if it can beat the
+    best so far: two cheap bounds first (most subsets stop there), then the search."""
+    k, count = len(members), len(problem.lines)
+    caps = [
+        [min(q, row[j]) for j in members]
+        for q, row in zip(problem.quantity, problem.avail, strict=True)
+    ]
+    # forced[i][p]: grams member p must still take from lines i… whatever the others hold
+    forced = [[0] * k for _ in range(count + 1)]
+    for i in range(count - 1, -1, -1):
+        row, q, g = caps[i], problem.quantity[i], problem.grams[i]
+        held, here, ahead = sum(row), forced[i], forced[i + 1]
+        for p in range(k):
+            must = q - (held - row[p])
+            here[p] = ahead[p] + must * g if must > 0 else ahead[p]
+    origins = [problem.origins[j] for j in members]
+    total = -problem.model.split_penalty
+    for p, origin in enumerate(origins):
+        one = problem.floor(origin, forced[0][p], False)
+        if one is None:
+            return
+        total += one
+    if total >= problem.best_cost:
+        return
+    if problem.plain and k <= 4:
+        room = [
+            sum(row[p] * g for row, g in zip(caps, problem.grams, strict=True)) for p in range(k)
+        ]
+        if _weight_bound(problem, origins, forced[0], room) >= problem.best_cost:
+            return
+    _Deal(problem, members, origins, caps, forced, splits_only=splits_only).run()
+
+
+def _weight_bound(
+    problem: Problem, origins: list[Origin], least: list[int], room: list[int]
+) -> int:
+    """A lower bound from the order's weight: every gram ships from some member.
+
+    Each member p ships between ``least[p]`` and ``room[p]`` grams, in some band of its rate;
+    the bands chosen must together hold the order's weight. The cheapest such choice of
+    bands (ignoring how units divide) bounds every plan over these members. No hazmat lines.
+    """
+    split = problem.model.split_penalty
+    need = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
+    options: list[list[tuple[int, int]]] = []  # per member: (cost, grams it can hold), ascending
+    for p, origin in enumerate(origins):
+        rate = origin.rate
+        if rate is None:
+            return INF
+        base = origin.base + split
+        here = [
+            (price + base, limit if limit < room[p] else room[p])
+            for limit, price in zip(rate.limits, rate.prices, strict=True)
+            if limit >= least[p]
+        ]
+        if not here:
+            return INF
+        options.append(here)
+    # the most each later member can add: stop when even that cannot reach the weight
+    reach = [0] * (len(options) + 1)
+    for p in range(len(options) - 1, -1, -1):
+        reach[p] = reach[p + 1] + options[p][-1][1]
+    return _cheapest(options, reach, 0, 0, 0, need, problem.best_cost + split) - split
+
+
+def _cheapest(
+    options: list[list[tuple[int, int]]],
+    reach: list[int],
+    p: int,
+    cost: int,
+    held: int,
+    need: int,
+    best: int,
+) -> int:
+    if p == len(options):
+        return cost if held >= need else INF
+    for price, grams in options[p]:
+        if cost + price >= best:
+            break  # ascending: every later band is dearer
+        if held + grams + reach[p + 1] < need:
+            continue
+        found = _cheapest(options, reach, p + 1, cost + price, held + grams, need, best)
+        if found < best:
+            best = found
+    return best
+
+
+class _Deal:
+    """Depth-first dealing of each line's units over a fixed set of members (whole first).
+
+    Pruned by the bound on the weight each member must still take whatever the others hold
+    (a rate never falls as weight is added). Every member must ship something.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        members: list[int],
+        origins: list[Origin],
+        caps: list[list[int]],
+        forced: list[list[int]],
+        *,
+        splits_only: bool,
+    ) -> None:
+        self.problem = problem
+        self.members = list(members)
+        self.origins = origins
+        self.splits_only = splits_only
+        self.caps = caps
+        self.forced = forced
+        k = len(members)
+        self.grams = [0] * k
+        self.haz = [False] * k
+        self.used = [0] * k
+        self.take = [[0] * k for _ in caps]
+        self.groups: dict[str, int] = {}
+        self.cut = 0  # lines whose units this branch splits over several members
+
+    def run(self) -> None:
+        self._visit(0)
+
+    def _bound(self, i: int) -> int | None:
+        problem = self.problem
+        total = -problem.model.split_penalty
+        ahead, grams, haz, origins = self.forced[i], self.grams, self.haz, self.origins
+        for p in range(len(origins)):
+            one = problem.floor(origins[p], grams[p] + ahead[p], haz[p])
+            if one is None:
+                return None
+            total += one
+        return total
+
+    def _visit(self, i: int) -> None:
+        problem = self.problem
+        lines = problem.lines
+        if i == len(lines):
+            self._offer()
+            return
+        line = lines[i]
+        group = line.group
+        forced = self.groups.get(group) if group is not None else None
+        g, haz_line, take = line.grams, line.hazmat, self.take[i]
+        grams, haz, used = self.grams, self.haz, self.used
+        for split in self._splits(i, forced, whole_only=group is not None):
+            parts = 0
+            for p, n in enumerate(split):
+                if n:
+                    parts += 1
+                    grams[p] += n * g
+                    used[p] += n
+                    take[p] = n
+            if parts > 1:
+                self.cut += 1
+            haz_before = haz[:]
+            if haz_line:
+                for p, n in enumerate(split):
+                    if n:
+                        haz[p] = True
+            new_group = group is not None and group not in self.groups
+            if group is not None and new_group:
+                self.groups[group] = next(p for p, n in enumerate(split) if n)
+            lower = self._bound(i + 1)
+            if lower is not None and lower < problem.best_cost:
+                self._visit(i + 1)
+            if group is not None and new_group:
+                del self.groups[group]
+            haz[:] = haz_before
+            if parts > 1:
+                self.cut -= 1
+            for p, n in enumerate(split):
+                if n:
+                    grams[p] -= n * g
+                    used[p] -= n
+                    take[p] = 0
+
+    def _offer(self) -> None:
+        if (self.splits_only and not self.cut) or not all(self.used):
+            return
+        problem = self.problem
+        cost = -problem.model.split_penalty
+        for p, origin in enumerate(self.origins):
+            one = problem.model.shipment(origin, self.grams[p], self.haz[p])
+            if one is None:
+                return
+            cost += one
+        if cost > problem.best_cost:
+            return
+        members = self.members
+        units = {
+            (i, members[p]): n for i, row in enumerate(self.take) for p, n in enumerate(row) if n
+        }
+        problem.offer(units, members, cost)
+
+    def _splits(self, i: int, forced: int | None, *, whole_only: bool) -> list[tuple[int, ...]]:
+        """Ways to deal line i's units over the members: whole-line options first."""
+        q, caps = self.problem.quantity[i], self.caps[i]
+        k = len(caps)
+        out = [
+            tuple(q if r == p else 0 for r in range(k))
+            for p in (range(k) if forced is None else (forced,))
+            if caps[p] >= q
+        ]
+        if whole_only or forced is not None or q < 2:
+            return out
+        out.extend(s for s in compositions(q, tuple(caps)) if max(s) < q)
+        return out
+
+
+_COMPOSITIONS: dict[tuple[int, tuple[int, ...]], tuple[tuple[int, ...], ...]] = {}
+
+
+def compositions(total: int, caps: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """All ways to write ``total`` as a sum of len(caps) parts with 0 ≤ part ≤ cap (memoised)."""
+    key = (total, caps)
+    found = _COMPOSITIONS.get(key)
+    if found is None:
+        found = tuple(_compose(total, caps))
+        if len(_COMPOSITIONS) > 4096:
+            _COMPOSITIONS.clear()
+        _COMPOSITIONS[key] = found
+    return found
+
+
+def _compose(total: int, caps: Sequence[int]) -> Iterator[tuple[int, ...]]:
     if len(caps) == 1:
         if total <= caps[0]:
             yield (total,)
         return
     rest = sum(caps[1:])
     for first in range(max(0, total - rest), min(total, caps[0]) + 1):
-        for tail in _compositions(total - first, caps[1:]):
+        for tail in _compose(total - first, caps[1:]):
             yield (first, *tail)
-
-
-def _plain(model: CostModel) -> Callable[[Origin, int, bool], int | None]:
-    """Without hazmat lines a shipment's floor is simply its cost."""
-
-    def floor(origin: Origin, grams: int, hazmat: bool) -> int | None:
-        return model.shipment(origin, grams, False)
-
-    return floor
