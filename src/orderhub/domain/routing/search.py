@@ -333,36 +333,54 @@ class _Subsets:
 
 def deal(problem: Problem, members: list[int], *, splits_only: bool) -> None:
     """Offer the best way to deal the order over exactly these members, if it can beat the
-    best so far: two cheap bounds first (most subsets stop there), then the search."""
-    k, count = len(members), len(problem.lines)
-    caps = [
-        [min(q, row[j]) for j in members]
-        for q, row in zip(problem.quantity, problem.avail, strict=True)
-    ]
-    # forced[i][p]: grams member p must still take from lines i… whatever the others hold
-    forced = [[0] * k for _ in range(count + 1)]
-    for i in range(count - 1, -1, -1):
-        row, q, g = caps[i], problem.quantity[i], problem.grams[i]
-        held, here, ahead = sum(row), forced[i], forced[i + 1]
-        for p in range(k):
-            must = q - (held - row[p])
-            here[p] = ahead[p] + must * g if must > 0 else ahead[p]
-    origins = [problem.origins[j] for j in members]
-    total = -problem.model.split_penalty
-    for p, origin in enumerate(origins):
-        one = problem.floor(origin, forced[0][p], False)
-        if one is None:
-            return
-        total += one
-    if total >= problem.best_cost:
-        return
-    if problem.plain and k <= 4:
-        room = [
-            sum(row[p] * g for row, g in zip(caps, problem.grams, strict=True)) for p in range(k)
+    best so far: cheap bounds first (most subsets stop there), then the search."""
+    shares = Shares(problem, members)
+    if shares.bound() < problem.best_cost:
+        _Deal(problem, shares, splits_only=splits_only).run()
+
+
+class Shares:
+    """What each member of a subset can hold, and must hold whatever the others do."""
+
+    def __init__(self, problem: Problem, members: list[int]) -> None:
+        self.problem = problem
+        self.members = list(members)
+        self.origins = [problem.origins[j] for j in members]
+        k, count = len(members), len(problem.lines)
+        self.caps = [
+            [min(q, row[j]) for j in members]
+            for q, row in zip(problem.quantity, problem.avail, strict=True)
         ]
-        if _weight_bound(problem, origins, forced[0], room) >= problem.best_cost:
-            return
-    _Deal(problem, members, origins, caps, forced, splits_only=splits_only).run()
+        # forced[i][p]: grams member p must still take from lines i… whatever the others hold
+        self.forced = [[0] * k for _ in range(count + 1)]
+        for i in range(count - 1, -1, -1):
+            row, q, g = self.caps[i], problem.quantity[i], problem.grams[i]
+            held, here, ahead = sum(row), self.forced[i], self.forced[i + 1]
+            for p in range(k):
+                must = q - (held - row[p])
+                here[p] = ahead[p] + must * g if must > 0 else ahead[p]
+
+    def bound(self) -> int:
+        """A lower bound on every plan over exactly these members, each shipping (INF: none).
+
+        Each member ships at least what it is forced to; and, without hazmat lines, the bands
+        the members ship in must together hold the order's weight.
+        """
+        problem, least = self.problem, self.forced[0]
+        total = -problem.model.split_penalty
+        for p, origin in enumerate(self.origins):
+            one = problem.floor(origin, least[p], False)
+            if one is None:
+                return INF
+            total += one
+        if total >= problem.best_cost or not problem.plain or len(self.origins) > 4:
+            return total
+        grams = problem.grams
+        room = [
+            sum(row[p] * g for row, g in zip(self.caps, grams, strict=True))
+            for p in range(len(self.origins))
+        ]
+        return max(total, _weight_bound(problem, self.origins, least, room))
 
 
 def _weight_bound(
@@ -426,27 +444,18 @@ class _Deal:
     (a rate never falls as weight is added). Every member must ship something.
     """
 
-    def __init__(
-        self,
-        problem: Problem,
-        members: list[int],
-        origins: list[Origin],
-        caps: list[list[int]],
-        forced: list[list[int]],
-        *,
-        splits_only: bool,
-    ) -> None:
+    def __init__(self, problem: Problem, shares: Shares, *, splits_only: bool) -> None:
         self.problem = problem
-        self.members = list(members)
-        self.origins = origins
+        self.members = shares.members
+        self.origins = shares.origins
         self.splits_only = splits_only
-        self.caps = caps
-        self.forced = forced
-        k = len(members)
+        self.caps = shares.caps
+        self.forced = shares.forced
+        k = len(self.members)
         self.grams = [0] * k
         self.haz = [False] * k
         self.used = [0] * k
-        self.take = [[0] * k for _ in caps]
+        self.take = [[0] * k for _ in self.caps]
         self.groups: dict[str, int] = {}
         self.cut = 0  # lines whose units this branch splits over several members
 
