@@ -113,6 +113,6 @@ def test_the_weight_bound_is_what_cuts_when_nothing_is_forced() -> None:
     _, _, problem = build_planner(rules).prepare(req)
     assert problem is not None
     shares = Shares(problem, [0, 1])
-    assert shares.forced[0] == [0, 0]  # each could hold all three units
+    assert shares.least == [0, 0]  # each could hold all three units
     assert shares.bound() == 2300  # 20.00 + 3.00: the floors alone would say 6.00
     assert _cheapest_over_exactly(problem, (0, 1)) == 2300

@@ -11,7 +11,7 @@ and from every location when its product is restricted at the destination.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -171,16 +171,16 @@ def restriction(
     return None
 
 
-@dataclass
 class Screen:
-    """The outcome of the hard constraints for one request."""
+    """The outcome of the hard constraints for one request (a plain class: see LineSpec)."""
 
-    candidates: list[Location] = field(default_factory=list)
-    positions: list[int] = field(default_factory=list)  # each candidate's index in the request
-    excluded: list[Exclusion] = field(default_factory=list)
-    line_excluded: list[Exclusion] = field(default_factory=list)
-    blocked: set[tuple[str, str]] = field(default_factory=set)  # (line id, location)
-    unroutable: list[Exclusion] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.candidates: list[Location] = []
+        self.positions: list[int] = []  # each candidate's index in the request
+        self.excluded: list[Exclusion] = []
+        self.line_excluded: list[Exclusion] = []
+        self.blocked: set[tuple[str, str]] = set()  # (line id, location)
+        self.unroutable: list[Exclusion] = []
 
 
 def screen(

@@ -28,7 +28,6 @@ one location.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 
 from orderhub.domain.routing.blocks import block_candidates, whole_line_best
 from orderhub.domain.routing.cost import CostModel, Origin
@@ -37,15 +36,30 @@ from orderhub.domain.routing.heuristic import greedy
 INF = 1 << 62  # the incumbent's cost while there is none
 
 
-@dataclass(slots=True)
 class LineSpec:
-    line_id: str
-    sku: str
-    quantity: int
-    grams: int  # per unit
-    hazmat: bool
-    group: str | None = None
-    parts: tuple[tuple[str, int], ...] = ()  # the order lines merged here (same SKU), in order
+    """One demand: an order line, or lines of one SKU merged (they share its stock).
+
+    The hot classes here are plain classes, not dataclasses: mypyc compiles their
+    ``__init__``, where a dataclass's generated one would stay interpreted.
+    """
+
+    def __init__(
+        self,
+        line_id: str,
+        sku: str,
+        quantity: int,
+        grams: int,  # per unit
+        hazmat: bool,
+        group: str | None = None,
+        parts: tuple[tuple[str, int], ...] = (),  # the order lines merged here, in order
+    ) -> None:
+        self.line_id = line_id
+        self.sku = sku
+        self.quantity = quantity
+        self.grams = grams
+        self.hazmat = hazmat
+        self.group = group
+        self.parts = parts
 
     def split(self, quantities: Sequence[int]) -> Iterator[tuple[str, int, int]]:
         """Deal ``quantities`` (per location, in order) back to the merged lines.
@@ -65,12 +79,18 @@ class LineSpec:
                     at += 1
 
 
-@dataclass
 class Solution:
-    cost: int
-    units: dict[tuple[int, int], int]  # (line index, origin index) → units
-    origins: tuple[int, ...]
-    key: tuple[int, int, tuple[int, ...]] = field(default=(0, 0, ()))
+    def __init__(
+        self,
+        cost: int,
+        units: dict[tuple[int, int], int],  # (line index, origin index) → units
+        origins: tuple[int, ...],
+        key: tuple[int, int, tuple[int, ...]] = (0, 0, ()),  # what ``offer`` compares
+    ) -> None:
+        self.cost = cost
+        self.units = units
+        self.origins = origins
+        self.key = key
 
     def shipments(self, lines: Sequence[LineSpec]) -> dict[int, tuple[int, bool]]:
         load: dict[int, tuple[int, bool]] = {}
@@ -346,19 +366,31 @@ class Shares:
         self.problem = problem
         self.members = list(members)
         self.origins = [problem.origins[j] for j in members]
-        k, count = len(members), len(problem.lines)
+        k = len(members)
         self.caps = [
             [min(q, row[j]) for j in members]
             for q, row in zip(problem.quantity, problem.avail, strict=True)
         ]
-        # forced[i][p]: grams member p must still take from lines i… whatever the others hold
-        self.forced = [[0] * k for _ in range(count + 1)]
-        for i in range(count - 1, -1, -1):
+        # least[p]: grams member p must ship whatever the others hold (all it alone can)
+        self.least = [0] * k
+        for row, q, g in zip(self.caps, problem.quantity, problem.grams, strict=True):
+            held = sum(row)
+            for p in range(k):
+                must = q - (held - row[p])
+                if must > 0:
+                    self.least[p] += must * g
+
+    def forced(self) -> list[list[int]]:
+        """forced[i][p]: what ``least`` says for lines i… (for the search's bound per line)."""
+        problem, k = self.problem, len(self.members)
+        forced = [[0] * k for _ in range(len(self.caps) + 1)]
+        for i in range(len(self.caps) - 1, -1, -1):
             row, q, g = self.caps[i], problem.quantity[i], problem.grams[i]
-            held, here, ahead = sum(row), self.forced[i], self.forced[i + 1]
+            held, here, ahead = sum(row), forced[i], forced[i + 1]
             for p in range(k):
                 must = q - (held - row[p])
                 here[p] = ahead[p] + must * g if must > 0 else ahead[p]
+        return forced
 
     def bound(self) -> int:
         """A lower bound on every plan over exactly these members, each shipping (INF: none).
@@ -366,7 +398,7 @@ class Shares:
         Each member ships at least what it is forced to; and, without hazmat lines, the bands
         the members ship in must together hold the order's weight.
         """
-        problem, least = self.problem, self.forced[0]
+        problem, least = self.problem, self.least
         total = -problem.model.split_penalty
         for p, origin in enumerate(self.origins):
             one = problem.floor(origin, least[p], False)
@@ -450,7 +482,7 @@ class _Deal:
         self.origins = shares.origins
         self.splits_only = splits_only
         self.caps = shares.caps
-        self.forced = shares.forced
+        self.forced = shares.forced()
         k = len(self.members)
         self.grams = [0] * k
         self.haz = [False] * k
