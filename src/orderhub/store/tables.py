@@ -44,9 +44,9 @@ channels = Table(
     Column("code", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("webhook_secret", Text),
+    Column("webhook_secret", Text),  # sealed: "fernet:<token>" (store/secret_box.py)
     Column("api_base_url", Text),
-    Column("credentials", JsonColumn, nullable=False, default=dict),
+    Column("credentials", JsonColumn, nullable=False, default=dict),  # sealed JSON, as a string
     Column("safety_stock", Integer, nullable=False, default=0),
     Column("sla", JsonColumn, nullable=False, default=dict),
     Column("locations_allowed", JsonColumn),
@@ -239,7 +239,8 @@ processed_events = Table(
     Column("processed_at", UTCDateTime, nullable=False),
 )
 
-# Outbound webhook subscriptions; the secret is kept because every delivery is signed with it.
+# Outbound webhook subscriptions; the secret is kept, sealed, because every delivery is signed
+# with it.
 webhook_subscriptions = Table(
     "webhook_subscriptions",
     metadata,
@@ -504,7 +505,7 @@ fulfilment_providers = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("settings", JsonColumn, nullable=False, default=dict),
-    Column("secret", Text),  # signs outbound requests and verifies callbacks; never returned
+    Column("secret", Text),  # sealed; signs outbound requests, verifies callbacks; never returned
     Column("locations", JsonColumn, nullable=False, default=list),  # locations it fulfils for
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
