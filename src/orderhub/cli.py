@@ -24,12 +24,13 @@ from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
-from orderhub.domain.errors import NotNormalizable
+from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
 from orderhub.services.channel_orders import receive_channel_order
 from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import ingest_order
 from orderhub.services.inventory_check import find_drift
 from orderhub.services.secret_keys import reseal_secrets
+from orderhub.services.sign_in import change_password, revoke_sessions
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
 from orderhub.store.secret_box import SecretKeyError, UnreadableSecret
@@ -129,6 +130,35 @@ def user_create(
             uow.users.create(username=username, password=password, role=role)
             uow.commit()
         console.print(f"created user {username} ({role.value})")
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Set a user's password; every dashboard session of the user ends."""
+    with _container() as container, container.uow(actor="cli") as uow:
+        try:
+            change_password(uow, username=username, password=password)
+        except (NotFound, ValidationFailed) as error:
+            console.print(f"[red]{error.detail}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"password of {username} changed; their sessions ended")
+
+
+@user_app.command("revoke-sessions")
+def user_revoke_sessions(username: str) -> None:
+    """Sign a user out everywhere: every dashboard session of theirs ends at once."""
+    with _container() as container, container.uow(actor="cli") as uow:
+        try:
+            ended = revoke_sessions(uow, username=username)
+        except NotFound as error:
+            console.print(f"[red]{error.detail}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"ended {ended} session(s) of {username}")
 
 
 @audit_app.command("verify")

@@ -310,6 +310,34 @@ users = Table(
     Column("disabled_at", UTCDateTime),
 )
 
+# --- sign-in (migration 0012) ---
+
+# A dashboard session that is signed in: the cookie holds the id, the table its SHA-256. Deleting
+# the row (logout, password change, revoke) ends the session before its cookie expires.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_user_id", "user_id"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
+# Sign-in attempts still counted against a username and an address (the rate limit's window).
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Index("ix_login_attempts_username", "username", "attempted_at"),
+    Index("ix_login_attempts_address", "address", "attempted_at"),
+    Index("ix_login_attempts_attempted_at", "attempted_at"),
+)
+
 # Where each pull-style channel's sync left off: the newest channel-side ``updated_at`` seen.
 channel_sync_cursors = Table(
     "channel_sync_cursors",

@@ -35,6 +35,7 @@ from orderhub.store.repositories import (
 )
 from orderhub.store.routing import RoutingRuleRepository
 from orderhub.store.secret_box import SecretBox
+from orderhub.store.sign_in import LoginAttemptRepository, SessionRepository
 from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
 from orderhub.store.webhooks import WebhookRepository
@@ -49,6 +50,8 @@ class UnitOfWork:
     quarantine: QuarantineRepository
     api_keys: ApiKeyRepository
     users: UserRepository
+    web_sessions: SessionRepository
+    login_attempts: LoginAttemptRepository
     sync_cursors: SyncCursorRepository
     locations: LocationRepository
     stock: StockRepository
@@ -96,6 +99,8 @@ class UnitOfWork:
         self.quarantine = QuarantineRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.web_sessions = SessionRepository(self.conn)
+        self.login_attempts = LoginAttemptRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
         self.locations = LocationRepository(self.conn)
         touched: set[str] = set()
