@@ -135,12 +135,6 @@ class UserRepository:
             return None
         return Principal(id=row.id, role=Role(row.role), kind="user")
 
-    def principal(self, user_id: str) -> Principal | None:
-        row = self._conn.execute(
-            select(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
-        ).first()
-        return Principal(id=row.id, role=Role(row.role), kind="user") if row else None
-
 
 def _check_password(password: str) -> None:
     if len(password) < 8:
