@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import uvicorn
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
@@ -32,6 +33,8 @@ from orderhub.store.migrate import upgrade
 
 PG_ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Test hubs seal channel secrets with a key from the environment, as production ones do.
+os.environ.setdefault("ORDERHUB_SECRET_KEY", Fernet.generate_key().decode())
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -1,4 +1,4 @@
-"""The one wiring point: settings → engine → unit-of-work factory (and, later, adapters)."""
+"""The one wiring point: settings → engine, secret box → unit-of-work factory."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from orderhub.config import Settings, load_settings
 from orderhub.store.db import make_engine
+from orderhub.store.secret_box import SecretBox, load_secret_box
 from orderhub.store.unit_of_work import UnitOfWork
 
 
@@ -17,11 +19,12 @@ from orderhub.store.unit_of_work import UnitOfWork
 class Container:
     settings: Settings
     engine: Engine
+    secret_box: SecretBox  # seals channel credentials and webhook secrets in the database
     # Outbound HTTP to channels goes through this transport when set (tests: MockTransport).
     http_transport: httpx.BaseTransport | None = None
 
     def uow(self, *, actor: str = "system", read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, actor=actor, read_only=read_only)
+        return UnitOfWork(self.engine, actor=actor, read_only=read_only, secret_box=self.secret_box)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -35,4 +38,17 @@ class Container:
 
 def bootstrap(settings: Settings | None = None, **engine_kwargs: Any) -> Container:
     settings = settings or load_settings()
-    return Container(settings=settings, engine=make_engine(settings.database_url, **engine_kwargs))
+    box = secret_box(settings)  # first: a missing key stops the start before anything opens
+    return Container(
+        settings=settings,
+        engine=make_engine(settings.database_url, **engine_kwargs),
+        secret_box=box,
+    )
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """The configured keys; a SQLite hub without any makes itself a key file, PostgreSQL
+    (production) refuses to start without one."""
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    on_sqlite = make_url(settings.database_url).get_backend_name() == "sqlite"
+    return load_secret_box(configured, settings.secret_key_file, may_create=on_sqlite)

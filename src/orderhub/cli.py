@@ -1,4 +1,5 @@
-"""The ``orderhub`` command line: serve, worker, demo, db, apikey, user, import, audit, bench."""
+"""The ``orderhub`` command line: serve, worker, demo, db, apikey, user, secrets, import, audit,
+bench."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.progress import Progress
 
@@ -22,13 +24,16 @@ from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
-from orderhub.domain.errors import NotNormalizable
+from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
 from orderhub.services.channel_orders import receive_channel_order
 from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import ingest_order
 from orderhub.services.inventory_check import find_drift
+from orderhub.services.secret_keys import reseal_secrets
+from orderhub.services.sign_in import change_password, revoke_sessions
 from orderhub.store import history
 from orderhub.store.migrate import upgrade
+from orderhub.store.secret_box import SecretKeyError, UnreadableSecret
 from orderhub.workers.relay import make_worker
 
 app = typer.Typer(help="OrderHub: one hub for every channel's orders.", no_args_is_help=True)
@@ -42,12 +47,18 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 inventory_app = typer.Typer(help="Stock levels and their ledger.", no_args_is_help=True)
 app.add_typer(inventory_app, name="inventory")
+secrets_app = typer.Typer(help="Keys that encrypt stored channel secrets.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 console = Console(stderr=True)
 
 
 def _container() -> Container:
-    return bootstrap(load_settings())
+    try:
+        return bootstrap(load_settings())
+    except SecretKeyError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")
@@ -56,6 +67,33 @@ def db_upgrade(revision: str = "head") -> None:
     with _container() as container:
         upgrade(container.engine, revision)
         console.print(f"[green]database at {revision}[/green]")
+        if revision != "head":
+            return
+        with container.uow(actor="cli") as uow:
+            sealed = sum(reseal_secrets(uow, rotate=False).values())
+        if sealed:
+            console.print(f"encrypted {sealed} secret(s) that were stored in clear")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of ORDERHUB_SECRET_KEY."""
+    with _container() as container, container.uow(actor="cli") as uow:
+        try:
+            counts = reseal_secrets(uow, rotate=True)
+        except UnreadableSecret as error:
+            console.print(f"[red]{error}[/red]: keep the old key after the new one until done")
+            raise typer.Exit(1) from None
+    console.print(
+        "[green]re-encrypted with the first key[/green]: "
+        + ", ".join(f"{n} in {table}" for table, n in counts.items())
+    )
+
+
+@secrets_app.command("generate-key")
+def secrets_generate_key() -> None:
+    """Print a new key for ORDERHUB_SECRET_KEY (put it first to encrypt with it)."""
+    print(Fernet.generate_key().decode())
 
 
 @apikey_app.command("create")
@@ -92,6 +130,35 @@ def user_create(
             uow.users.create(username=username, password=password, role=role)
             uow.commit()
         console.print(f"created user {username} ({role.value})")
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Set a user's password; every dashboard session of the user ends."""
+    with _container() as container, container.uow(actor="cli") as uow:
+        try:
+            change_password(uow, username=username, password=password)
+        except (NotFound, ValidationFailed) as error:
+            console.print(f"[red]{error.detail}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"password of {username} changed; their sessions ended")
+
+
+@user_app.command("revoke-sessions")
+def user_revoke_sessions(username: str) -> None:
+    """Sign a user out everywhere: every dashboard session of theirs ends at once."""
+    with _container() as container, container.uow(actor="cli") as uow:
+        try:
+            ended = revoke_sessions(uow, username=username)
+        except NotFound as error:
+            console.print(f"[red]{error.detail}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"ended {ended} session(s) of {username}")
 
 
 @audit_app.command("verify")

@@ -34,6 +34,21 @@ class Settings(BaseSettings):
         description="addresses the SSRF guard lets through although private or loopback",
     )
     secure_cookies: bool = False
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys, comma separated, that encrypt stored channel secrets; "
+        "the first encrypts, every one decrypts",
+    )
+    secret_key_file: Path = Field(
+        default=Path("var/secret.key"),
+        description="read when secret_key is unset; created (0600) for a SQLite database",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed dashboard sign-ins per username or address"
+    )
+    login_window_seconds: int = Field(
+        default=900, ge=1, description="how long a failed sign-in counts"
+    )
     session_secret: SecretStr | None = Field(
         default=None,
         description="signs dashboard session cookies; set it when running several processes",

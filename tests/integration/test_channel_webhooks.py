@@ -228,9 +228,30 @@ def test_bigcommerce_api_failure_asks_the_channel_to_deliver_again(
     assert count(seeded, orders) == 0
 
 
-def test_unknown_channels_and_channels_without_webhooks_are_404(hub: TestClient) -> None:
-    assert hub.post("/v1/channels/nope/webhooks", content=b"{}").status_code == 404
-    assert hub.post("/v1/channels/mage/webhooks", content=b"{}").status_code == 404
+def test_unknown_inactive_and_webhookless_channels_answer_exactly_like_a_bad_signature(
+    hub: TestClient, admin: dict[str, str]
+) -> None:
+    body = fixture_text(SHOPIFY).encode()
+    bad_signature = shopify_post(hub, body, secret="not-the-secret")
+    assert bad_signature.status_code == 401
+    assert bad_signature.json() == {
+        "type": "https://orderhub.dev/problems/401",
+        "title": "webhook signature rejected",
+        "status": 401,
+    }
+    missing_header = hub.post("/v1/channels/shop/webhooks", content=body)
+    assert hub.patch("/v1/channels/woo", json={"active": False}, headers=admin).status_code == 200
+    headers = {"X-Shopify-Hmac-Sha256": sign(body), "X-Shopify-Topic": "orders/create"}
+    for answer in [
+        missing_header,
+        hub.post("/v1/channels/nope/webhooks", content=body, headers=headers),  # unknown code
+        hub.post("/v1/channels/mage/webhooks", content=body, headers=headers),  # pull-style
+        hub.post("/v1/channels/partner/webhooks", content=body, headers=headers),  # CSV
+        hub.post("/v1/channels/woo/webhooks", content=body, headers=headers),  # inactive
+    ]:
+        assert answer.status_code == bad_signature.status_code
+        assert answer.content == bad_signature.content
+        assert answer.headers["content-type"] == bad_signature.headers["content-type"]
 
 
 def test_a_malformed_but_signed_payload_is_kept_in_quarantine(

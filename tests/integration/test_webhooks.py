@@ -115,13 +115,64 @@ def test_matching_events_are_delivered_signed_per_standard_webhooks(
     container.close()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+    ],
+)
+def test_a_private_loopback_or_link_local_url_is_refused_when_subscribing(
+    database_url: str, url: str
+) -> None:
+    container = hub(database_url, [])
+    key = bearer(make_key(container, Role.ADMIN))
+    with TestClient(create_app(container)) as api:
+        refused = api.post("/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=key)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        [error] = refused.json()["errors"]
+        assert (error["field"], error["code"]) == ("url", "url_not_public")
+        assert "ORDERHUB_OUTBOUND_ALLOWED_HOSTS" in error["message"]
+        assert api.get("/v1/webhooks", headers=key).json() == []
+    container.close()
+
+
+def test_the_outbound_allow_list_lets_its_addresses_and_names_subscribe_and_no_others(
+    database_url: str,
+) -> None:
+    container = hub(database_url, ["127.0.0.1", "localhost"])
+    key = bearer(make_key(container, Role.ADMIN))
+    with TestClient(create_app(container)) as api:
+        subscribe(api, key, "http://127.0.0.1:9/hook", ["*"])
+        subscribe(api, key, "http://localhost:9/hook", ["*"])
+        metadata = api.post(
+            "/v1/webhooks",
+            json={"url": "http://169.254.169.254/", "event_types": ["*"]},
+            headers=key,
+        )
+        assert metadata.status_code == 422
+        assert len(api.get("/v1/webhooks", headers=key).json()) == 2
+    container.close()
+
+
 def test_a_failing_subscriber_is_retried_and_a_refused_target_never_reached(
     database_url: str, hooks: Receiver
 ) -> None:
-    container = hub(database_url, [])  # 127.0.0.1 is not allowed here
-    key = bearer(make_key(container, Role.ADMIN))
-    with TestClient(create_app(container)) as api:
+    allowed = hub(database_url, ["127.0.0.1"])
+    key = bearer(make_key(allowed, Role.ADMIN))
+    with TestClient(create_app(allowed)) as api:
         subscribe(api, key, hooks.url, ["order.pinged"])
+    allowed.close()
+    # Every delivery is checked again: once 127.0.0.1 is no longer allowed (or a name has come
+    # to resolve to a private address), the target is never reached.
+    container = hub(database_url, [])
     emit(container, Pinged(key="a", n=1))
     relay = Worker(container, consumers=[])
     assert relay.run_once() == 1

@@ -55,6 +55,7 @@ def start_worker(pg: Container, tmp_path: Path) -> Iterator[Start]:
         env |= {
             "ORDERHUB_DATABASE_URL": pg.engine.url.render_as_string(hide_password=False),
             "ORDERHUB_OUTBOUND_ALLOWED_HOSTS": '["127.0.0.1"]',
+            "ORDERHUB_SECRET_KEY": os.environ["ORDERHUB_SECRET_KEY"],  # opens subscription secrets
             "ORDERHUB_WORKER_POLL_SECONDS": "0.05",
         }
         env |= {f"ORDERHUB_{k.upper()}": v for k, v in settings.items()}
@@ -112,7 +113,7 @@ def event_ids(container: Container) -> set[str]:
 
 def subscribe(container: Container, url: str) -> None:
     with container.uow(actor="test") as uow:
-        create_subscription(uow, url=url, event_types=["order.pinged"])
+        create_subscription(uow, url=url, event_types=["order.pinged"], allowed_hosts=["127.0.0.1"])
 
 
 def test_several_worker_processes_share_the_work_without_double_delivery_or_reordering(

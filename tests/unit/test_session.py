@@ -10,10 +10,11 @@ SIGNER = Signer(b"secret-one")
 
 
 def test_a_signed_session_round_trips() -> None:
-    session = Session(user_id="u1", username="ops")
+    session = Session(user_id="u1", username="ops", sid="s1")
     loaded = SIGNER.loads(SIGNER.dumps(session))
     assert loaded is not None
     assert (loaded.user_id, loaded.username, loaded.csrf) == ("u1", "ops", session.csrf)
+    assert loaded.sid == "s1"
     assert not loaded.changed
 
 

@@ -6,7 +6,8 @@ network containing it, or the host name itself is in ``Settings.outbound_allowed
 
 The check runs where the socket is opened (a custom httpcore network backend), after DNS
 resolution, and the connection goes to the very address that was checked: redirects (each hop
-opens its own connection) and DNS rebinding cannot slip past it.
+opens its own connection) and DNS rebinding cannot slip past it. :func:`refusal` runs the same
+check early, when a URL is configured, so a bad target is refused to the person setting it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -104,6 +106,25 @@ def checked_address(host: str, port: int, policy: OutboundPolicy) -> str:
             "(add it to ORDERHUB_OUTBOUND_ALLOWED_HOSTS to allow it)"
         )
     return str(addresses[0])
+
+
+def refusal(url: str, policy: OutboundPolicy) -> str | None:
+    """Why the guard would refuse ``url`` now, or None. A host that does not resolve yet is
+    let through: the check when the call is made decides."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 0
+    except ValueError:
+        return None  # not a URL the guard would ever be asked to open
+    if not host:
+        return None
+    try:
+        checked_address(host, port, policy)
+    except OutboundRefused as error:
+        return str(error)
+    except httpx.ConnectError:
+        return None
+    return None
 
 
 class GuardedBackend(httpcore.SyncBackend):

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.webhooks import WebhookSubscription, validate_patterns
+from orderhub.http.ssrf import OutboundPolicy, refusal
 from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -36,12 +37,20 @@ def _check_secret(secret: str) -> str:
     return SECRET_PREFIX + raw
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, allowed_hosts: Sequence[str]) -> str:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is no number or out of range
+        valid = False
+    if not valid:
         raise ValidationFailed(
             "invalid url", [FieldError(("url",), "an absolute http(s) URL", "url")]
         )
+    # The guard checks every delivery again (DNS may change); this refuses the obvious early.
+    refused = refusal(url, OutboundPolicy.of(allowed_hosts))
+    if refused:
+        raise ValidationFailed("url not allowed", [FieldError(("url",), refused, "url_not_public")])
     return url
 
 
@@ -52,11 +61,15 @@ def create_subscription(
     event_types: Sequence[str],
     secret: str | None = None,
     description: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> WebhookSubscription:
-    """Subscribe ``url`` to ``event_types``; future events matching them are delivered signed."""
+    """Subscribe ``url`` to ``event_types``; future events matching them are delivered signed.
+
+    A URL whose host resolves to a private, loopback or link-local address is refused unless
+    ``allowed_hosts`` (``Settings.outbound_allowed_hosts``) lets it through."""
     subscription = WebhookSubscription(
         id=new_id(),
-        url=_check_url(url),
+        url=_check_url(url, allowed_hosts),
         event_types=validate_patterns(event_types),
         secret=_check_secret(secret) if secret else new_secret(),
         description=description,

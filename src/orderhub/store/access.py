@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from orderhub.domain.access import Role
-from orderhub.domain.errors import Conflict, ValidationFailed
+from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
-from orderhub.store.tables import api_keys, users
+from orderhub.store.tables import api_keys, users, web_sessions
 
 _hasher = PasswordHasher()
 
@@ -89,8 +89,7 @@ class UserRepository:
         self._conn = conn
 
     def create(self, *, username: str, password: str, role: Role) -> str:
-        if len(password) < 8:
-            raise ValidationFailed("password must have at least 8 characters")
+        _check_password(password)
         user_id = new_id()
         created = insert_ignoring_duplicates(
             self._conn,
@@ -107,6 +106,22 @@ class UserRepository:
             raise Conflict(f"user {username!r} exists already")
         return user_id
 
+    def id_of(self, username: str) -> str:
+        found = self._conn.execute(select(users.c.id).where(users.c.username == username)).first()
+        if found is None:
+            raise NotFound(f"no user {username!r}")
+        return str(found.id)
+
+    def set_password(self, username: str, password: str) -> str:
+        """A new password; every session of the user ends with the old one. Returns the id."""
+        _check_password(password)
+        user_id = self.id_of(username)
+        self._conn.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
+        )
+        self._conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+        return user_id
+
     def authenticate(self, username: str, password: str) -> Principal | None:
         row = self._conn.execute(
             select(users).where(users.c.username == username, users.c.disabled_at.is_(None))
@@ -120,8 +135,7 @@ class UserRepository:
             return None
         return Principal(id=row.id, role=Role(row.role), kind="user")
 
-    def principal(self, user_id: str) -> Principal | None:
-        row = self._conn.execute(
-            select(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
-        ).first()
-        return Principal(id=row.id, role=Role(row.role), kind="user") if row else None
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ValidationFailed("password must have at least 8 characters")

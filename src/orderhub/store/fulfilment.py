@@ -19,6 +19,7 @@ from orderhub.domain.fulfilment import (
 from orderhub.domain.ids import new_id
 from orderhub.store import tables as t
 from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.store.secret_box import SecretBox, reseal
 
 
 @dataclass
@@ -54,8 +55,9 @@ class StaleFulfilment(Conflict):
 
 
 class FulfilmentRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, box: SecretBox) -> None:
         self._conn = conn
+        self._box = box
 
     # -- providers -------------------------------------------------------------------------------
     def add_provider(self, provider: ProviderConfig) -> None:
@@ -82,26 +84,29 @@ class FulfilmentRepository:
                 return provider
         return None
 
-    @staticmethod
-    def _provider_values(provider: ProviderConfig) -> dict[str, Any]:
+    def reseal_providers(self, *, rotate: bool) -> int:
+        """Seal provider secrets stored in clear; ``rotate``: re-seal all under the first key."""
+        p = t.fulfilment_providers
+        return reseal(self._conn, p, {"secret": "text"}, self._box, rotate=rotate)
+
+    def _provider_values(self, provider: ProviderConfig) -> dict[str, Any]:
         return {
             "code": provider.code,
             "name": provider.name,
             "kind": provider.kind,
             "settings": provider.settings,
-            "secret": provider.secret,
+            "secret": self._box.seal(provider.secret) if provider.secret else None,
             "locations": provider.locations or [],
             "active": provider.active,
         }
 
-    @staticmethod
-    def _to_provider(row: Row[Any]) -> ProviderConfig:
+    def _to_provider(self, row: Row[Any]) -> ProviderConfig:
         return ProviderConfig(
             code=row.code,
             name=row.name,
             kind=row.kind,
             settings=row.settings or {},
-            secret=row.secret,
+            secret=self._box.open(row.secret) if row.secret else None,
             locations=row.locations or [],
             active=row.active,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,6 +28,7 @@ from orderhub.domain.orders import (
 )
 from orderhub.store import tables as t
 from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
+from orderhub.store.secret_box import SecretBox, reseal
 
 
 def utcnow() -> datetime:
@@ -311,13 +312,21 @@ class CatalogRepository:
 
 
 class ChannelRepository:
+    """Channels; the webhook secret and the credentials are sealed by the secret box.
+
+    Without a box (stock arithmetic needs no secrets) channels come without their secrets and
+    cannot be written.
+    """
+
     _FIELDS = (
         "name", "kind", "webhook_secret", "api_base_url", "credentials", "safety_stock", "sla",
         "locations_allowed", "settings", "active",
     )  # fmt: skip
+    SECRET_COLUMNS: ClassVar[dict[str, str]] = {"webhook_secret": "text", "credentials": "json"}
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, box: SecretBox | None = None) -> None:
         self._conn = conn
+        self._box = box
 
     def get(self, code: str) -> Channel:
         row = self._conn.execute(select(t.channels).where(t.channels.c.code == code)).first()
@@ -347,20 +356,30 @@ class ChannelRepository:
             .values(updated_at=utcnow(), **self._values(channel))
         )
 
+    def reseal(self, *, rotate: bool) -> int:
+        """Seal secrets stored in clear; with ``rotate`` re-seal all under the first key."""
+        assert self._box is not None, "sealing needs the secret box"
+        return reseal(self._conn, t.channels, self.SECRET_COLUMNS, self._box, rotate=rotate)
+
     def _values(self, channel: Channel) -> dict[str, Any]:
+        assert self._box is not None, "writing a channel needs the secret box"
         values = {name: getattr(channel, name) for name in self._FIELDS}
         values["kind"] = channel.kind.value
+        if channel.webhook_secret:
+            values["webhook_secret"] = self._box.seal(channel.webhook_secret)
+        if channel.credentials:
+            values["credentials"] = self._box.seal_json(channel.credentials)
         return values
 
-    @staticmethod
-    def _to_channel(row: Row[Any]) -> Channel:
+    def _to_channel(self, row: Row[Any]) -> Channel:
+        box = self._box
         return Channel(
             code=row.code,
             name=row.name,
             kind=ChannelKind(row.kind),
-            webhook_secret=row.webhook_secret,
+            webhook_secret=box.open(row.webhook_secret) if box and row.webhook_secret else None,
             api_base_url=row.api_base_url,
-            credentials=row.credentials or {},
+            credentials=(box.open_json(row.credentials) or {}) if box else {},
             safety_stock=row.safety_stock,
             sla=row.sla or {},
             locations_allowed=row.locations_allowed,

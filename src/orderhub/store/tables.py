@@ -44,9 +44,9 @@ channels = Table(
     Column("code", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("webhook_secret", Text),
+    Column("webhook_secret", Text),  # sealed: "fernet:<token>" (store/secret_box.py)
     Column("api_base_url", Text),
-    Column("credentials", JsonColumn, nullable=False, default=dict),
+    Column("credentials", JsonColumn, nullable=False, default=dict),  # sealed JSON, as a string
     Column("safety_stock", Integer, nullable=False, default=0),
     Column("sla", JsonColumn, nullable=False, default=dict),
     Column("locations_allowed", JsonColumn),
@@ -239,7 +239,8 @@ processed_events = Table(
     Column("processed_at", UTCDateTime, nullable=False),
 )
 
-# Outbound webhook subscriptions; the secret is kept because every delivery is signed with it.
+# Outbound webhook subscriptions; the secret is kept, sealed, because every delivery is signed
+# with it.
 webhook_subscriptions = Table(
     "webhook_subscriptions",
     metadata,
@@ -307,6 +308,34 @@ users = Table(
     Column("role", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+)
+
+# --- sign-in (migration 0012) ---
+
+# A dashboard session that is signed in: the cookie holds the id, the table its SHA-256. Deleting
+# the row (logout, password change, revoke) ends the session before its cookie expires.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_user_id", "user_id"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
+# Sign-in attempts still counted against a username and an address (the rate limit's window).
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Index("ix_login_attempts_username", "username", "attempted_at"),
+    Index("ix_login_attempts_address", "address", "attempted_at"),
+    Index("ix_login_attempts_attempted_at", "attempted_at"),
 )
 
 # Where each pull-style channel's sync left off: the newest channel-side ``updated_at`` seen.
@@ -504,7 +533,7 @@ fulfilment_providers = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("settings", JsonColumn, nullable=False, default=dict),
-    Column("secret", Text),  # signs outbound requests and verifies callbacks; never returned
+    Column("secret", Text),  # sealed; signs outbound requests, verifies callbacks; never returned
     Column("locations", JsonColumn, nullable=False, default=list),  # locations it fulfils for
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -34,6 +34,8 @@ from orderhub.store.repositories import (
     utcnow,
 )
 from orderhub.store.routing import RoutingRuleRepository
+from orderhub.store.secret_box import SecretBox
+from orderhub.store.sign_in import LoginAttemptRepository, SessionRepository
 from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
 from orderhub.store.webhooks import WebhookRepository
@@ -48,6 +50,8 @@ class UnitOfWork:
     quarantine: QuarantineRepository
     api_keys: ApiKeyRepository
     users: UserRepository
+    web_sessions: SessionRepository
+    login_attempts: LoginAttemptRepository
     sync_cursors: SyncCursorRepository
     locations: LocationRepository
     stock: StockRepository
@@ -67,9 +71,11 @@ class UnitOfWork:
         *,
         actor: str = "system",
         read_only: bool = False,
+        secret_box: SecretBox,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
+        self._box = secret_box
         self.actor = actor
         self._read_only = read_only
         self._clock = clock
@@ -88,11 +94,13 @@ class UnitOfWork:
         self._tx = self.conn.begin()
         self.orders = OrderRepository(self.conn)
         self.catalog = CatalogRepository(self.conn)
-        self.channels = ChannelRepository(self.conn)
+        self.channels = ChannelRepository(self.conn, self._box)
         self.customers = CustomerRepository(self.conn)
         self.quarantine = QuarantineRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.web_sessions = SessionRepository(self.conn)
+        self.login_attempts = LoginAttemptRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
         self.locations = LocationRepository(self.conn)
         touched: set[str] = set()
@@ -102,8 +110,8 @@ class UnitOfWork:
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
         self.routing_rules = RoutingRuleRepository(self.conn)
-        self.fulfilment = FulfilmentRepository(self.conn)
-        self.webhooks = WebhookRepository(self.conn)
+        self.fulfilment = FulfilmentRepository(self.conn, self._box)
+        self.webhooks = WebhookRepository(self.conn, self._box)
         self.channel_items = ChannelItemRepository(self.conn)
         self.after_sale = AfterSaleRepository(self.conn)
         self._loose_events = []

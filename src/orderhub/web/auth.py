@@ -15,7 +15,8 @@ from fastapi import Request
 from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import ROLE_PERMISSIONS, Permission
 from orderhub.store.access import Principal
-from orderhub.web.session import CSRF_FIELD, CSRF_HEADER, Session, session_of
+from orderhub.store.repositories import utcnow
+from orderhub.web.session import CSRF_FIELD, CSRF_HEADER, Session, replace_session, session_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -78,9 +79,14 @@ def page(permission: Permission) -> Callable[[Request, ContainerDep], Viewer]:
         session = session_of(request)
         if session.user_id is None:
             raise LoginRequired
-        with container.uow(read_only=True) as uow:
-            principal = uow.users.principal(session.user_id)
-        if principal is None:  # disabled or deleted since login
+        principal = None
+        if session.sid:
+            with container.uow(read_only=True) as uow:
+                principal = uow.web_sessions.principal(session.sid, now=utcnow())
+        if principal is None or principal.id != session.user_id:
+            # Ended (logout, password change, revoked), expired, or the user disabled since:
+            # drop the cookie's session so the login page does not send the browser back.
+            replace_session(request, Session())
             raise LoginRequired
         found = Viewer(principal, session.username or principal.id, session)
         if not found.can(permission):

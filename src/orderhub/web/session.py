@@ -1,12 +1,14 @@
-"""Dashboard sessions: a signed cookie holding the user id and the CSRF token.
+"""Dashboard sessions: a signed cookie holding the session id, the user id and the CSRF token.
 
 The cookie is ``base64url(json).base64url(HMAC-SHA256)`` under the session secret; it is
 HttpOnly, SameSite=Lax and Secure when ``Settings.secure_cookies`` is set. Nothing in it is
-trusted for authorization beyond *who* the user is: the role is read from the users table on
-every request, so disabling a user or changing a role takes effect at once.
+trusted for authorization beyond *which* session it is: a signed-in session must also exist
+server-side (``web_sessions``, see ``store/sign_in.py``), and the role is read from the users
+table on every request — so logout, a password change, a revocation, disabling a user or
+changing a role take effect at once, before the cookie expires.
 
 Every visitor gets a session (anonymous until login) so the login form has a CSRF token too.
-Logging in issues a fresh session and token (no session fixation); logging out drops it.
+Logging in issues a fresh session and token (no session fixation); logging out ends it.
 """
 
 from __future__ import annotations
@@ -45,9 +47,13 @@ class Session:
     username: str | None = None
     expires: int = field(default_factory=lambda: int(time.time()) + LIFETIME_SECONDS)
     changed: bool = True
+    sid: str | None = None  # the server-side session of a signed-in user
 
     def as_json(self) -> dict[str, Any]:
-        return {"csrf": self.csrf, "uid": self.user_id, "name": self.username, "exp": self.expires}
+        return {
+            "csrf": self.csrf, "uid": self.user_id, "name": self.username, "exp": self.expires,
+            "sid": self.sid,
+        }  # fmt: skip
 
     def csrf_matches(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())
@@ -76,6 +82,7 @@ class Signer:
                 username=data.get("name"),
                 expires=int(data["exp"]),
                 changed=False,
+                sid=data.get("sid"),
             )
         except (ValueError, KeyError, TypeError):
             return None

@@ -43,6 +43,7 @@ def render(
     *,
     viewer: Viewer | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """Render a page with the navigation the viewer may see and the session's CSRF token."""
     shared: dict[str, Any] = {
@@ -53,5 +54,5 @@ def render(
         "path": request.url.path,
     }
     return TEMPLATES.TemplateResponse(
-        request, name, {**shared, **(context or {})}, status_code=status_code
+        request, name, {**shared, **(context or {})}, status_code=status_code, headers=headers
     )

@@ -2,14 +2,17 @@
 
 Webhooks are authenticated by the channel's own signature with the channel's
 ``webhook_secret``, not by an API key: a bad signature is a 401 problem and nothing is stored.
+An unknown channel code, an inactive channel and one that takes no webhooks answer the very same
+401, so that the endpoint does not tell which codes exist; the reason is logged.
 Deliveries repeat; every repeat answers 200 without creating anything twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -30,6 +33,7 @@ from orderhub.services.marketplace_sync import sync_marketplace
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
+log = logging.getLogger("orderhub.api.webhooks")
 
 Syncer = Annotated[Principal, Depends(require(Permission.CHANNELS_WRITE))]
 
@@ -64,7 +68,9 @@ class SyncOut(BaseModel):
 @router.post(
     "/{code}/webhooks",
     response_model=WebhookOut,
-    responses={401: {"description": "the channel's signature does not match"}},
+    responses={
+        401: {"description": "the signature does not match, or no such channel takes webhooks"}
+    },
 )
 async def receive_webhook(code: str, request: Request, container: ContainerDep) -> WebhookOut:
     """A channel's own webhook payload (Shopify, WooCommerce, BigCommerce, TikTok Shop),
@@ -77,13 +83,13 @@ def _receive(
     container: Container, code: str, body: bytes, headers: Mapping[str, str]
 ) -> WebhookOut:
     with container.uow(read_only=True) as uow:
-        channel = uow.channels.get(code)
-    if not channel.active or not inbound.accepts_webhooks(channel):
-        raise NotFound(f"channel {code!r} takes no webhooks")
+        channel = uow.channels.get(code) if uow.channels.exists(code) else None
+    if channel is None or not channel.active or not inbound.accepts_webhooks(channel):
+        _reject(code, "no active channel with this code takes webhooks")
     try:
         inbound.verify(channel, body, headers)
     except WebhookRejected as error:
-        raise HTTPException(401, f"webhook signature rejected: {error}") from None
+        _reject(code, str(error))
     try:
         items = inbound.read_webhook(channel, body, headers, transport=container.http_transport)
     except (httpx.HTTPError, ChannelApiError) as error:
@@ -91,6 +97,12 @@ def _receive(
         raise HTTPException(503, f"could not fetch the order from the channel: {error}") from None
     results = receive_all(lambda: container.uow(actor=f"channel:{code}"), items)
     return WebhookOut(results=[ChannelResultOut.of(r) for r in results])
+
+
+def _reject(code: str, reason: str) -> NoReturn:
+    """One answer for every refusal: it names no reason, so it reveals no channel."""
+    log.warning("webhook for channel %r rejected: %s", code, reason)
+    raise HTTPException(401, "webhook signature rejected")
 
 
 @router.post(

@@ -63,6 +63,7 @@ def create(
             event_types=body.event_types,
             secret=body.secret,
             description=body.description,
+            allowed_hosts=container.settings.outbound_allowed_hosts,
         )
     response.headers["Location"] = f"/v1/webhooks/{subscription.id}"
     return WebhookCreated(**WebhookOut.of(subscription).model_dump(), secret=subscription.secret)

@@ -1,7 +1,14 @@
-"""Signing in and out of the dashboard with a user from ``orderhub user create``."""
+"""Signing in and out of the dashboard with a user from ``orderhub user create``.
+
+Failed sign-ins are limited per username and per client address
+(``Settings.login_max_failures`` in ``login_window_seconds``): past the limit the form answers
+429 with ``Retry-After`` and checks no password (``services/sign_in.py``).
+"""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -9,7 +16,8 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
-from orderhub.web.session import Session, replace_session, session_of
+from orderhub.services.sign_in import TooManyAttempts, sign_in, sign_out
+from orderhub.web.session import LIFETIME_SECONDS, Session, replace_session, session_of
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -37,16 +45,39 @@ def login(
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    with container.uow(read_only=True) as uow:
-        principal = uow.users.authenticate(username.strip(), password)
-    if principal is None:
+    settings = container.settings
+    name = username.strip()
+    try:
+        signed_in = sign_in(
+            container.uow,
+            username=name,
+            password=password,
+            address=request.client.host if request.client else "unknown",
+            limit=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_window_seconds),
+            lifetime=timedelta(seconds=LIFETIME_SECONDS),
+        )
+    except TooManyAttempts as refused:
+        minutes = math.ceil(refused.retry_after / 60)
+        context = {
+            "next": safe_next(next),
+            "error": f"Too many failed sign-ins. Try again in {minutes} minute(s).",
+        }
+        headers = {"Retry-After": str(refused.retry_after)}
+        return render(request, "login.html", context, status_code=429, headers=headers)
+    if signed_in is None:
         context = {"next": safe_next(next), "error": "Unknown username or wrong password."}
         return render(request, "login.html", context, status_code=401)
-    replace_session(request, Session(user_id=principal.id, username=username.strip()))
+    session = Session(user_id=signed_in.principal.id, username=name, sid=signed_in.session_id)
+    replace_session(request, session)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, container: ContainerDep) -> Response:
+    session_id = session_of(request).sid
+    if session_id:
+        with container.uow(actor="web:logout") as uow:
+            sign_out(uow, session_id=session_id)
     replace_session(request, Session())
     return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,126 @@
+"""Dashboard sign-in: server-side sessions and the attempts the sign-in rate limit counts.
+
+A signed-in session's id lives in the (signed) cookie; the table keeps only its SHA-256, the
+user and the expiry. A session is valid while its row exists, has not expired and its user is
+not disabled: logout deletes the row, a password change or a revocation deletes all the user's.
+
+Each sign-in attempt is recorded — and committed — *before* the password is checked, then the
+attempts in the window are counted: concurrent guesses see each other, so no more than the
+limit of them are ever checked per window, per username and per address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, select
+
+from orderhub.domain.access import Role
+from orderhub.domain.ids import new_id
+from orderhub.store.access import Principal
+from orderhub.store.tables import login_attempts, users, web_sessions
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class SessionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def start(self, user_id: str, *, now: datetime, lifetime: timedelta) -> str:
+        """A new session for ``user_id``; returns its id, the only time it is seen."""
+        self._conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
+        session_id = secrets.token_urlsafe(32)
+        self._conn.execute(
+            insert(web_sessions).values(
+                id_hash=_digest(session_id),
+                user_id=user_id,
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+        return session_id
+
+    def principal(self, session_id: str, *, now: datetime) -> Principal | None:
+        """The signed-in user of a live session, or None (ended, expired, user disabled)."""
+        row = self._conn.execute(
+            select(users.c.id, users.c.role)
+            .join(web_sessions, web_sessions.c.user_id == users.c.id)
+            .where(
+                web_sessions.c.id_hash == _digest(session_id),
+                web_sessions.c.expires_at > now,
+                users.c.disabled_at.is_(None),
+            )
+        ).first()
+        return Principal(id=row.id, role=Role(row.role), kind="user") if row else None
+
+    def end(self, session_id: str) -> None:
+        self._conn.execute(
+            delete(web_sessions).where(web_sessions.c.id_hash == _digest(session_id))
+        )
+
+    def end_all(self, user_id: str) -> int:
+        """End every session of the user; returns how many there were."""
+        result = self._conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+        return result.rowcount
+
+
+class LoginAttemptRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def record(self, *, username: str, address: str, now: datetime, window: timedelta) -> str:
+        """Count an attempt (and forget those older than the window); commit, then ask
+        :meth:`retry_after`."""
+        self._conn.execute(
+            delete(login_attempts).where(login_attempts.c.attempted_at <= now - window)
+        )
+        attempt_id = new_id()
+        self._conn.execute(
+            insert(login_attempts).values(
+                id=attempt_id, username=username, address=address, attempted_at=now
+            )
+        )
+        return attempt_id
+
+    def retry_after(
+        self,
+        attempt_id: str,
+        *,
+        username: str,
+        address: str,
+        now: datetime,
+        limit: int,
+        window: timedelta,
+    ) -> int | None:
+        """None when the recorded attempt is within ``limit`` for its username and its address;
+        else the seconds until one more will be let in.
+
+        A refused attempt is forgotten again (it checked no password), so hammering does not
+        push the end of the wait further out.
+        """
+        c = login_attempts.c
+        waits: list[float] = []
+        for column, value in ((c.username, username), (c.address, address)):
+            others = list(
+                self._conn.execute(
+                    select(c.attempted_at)
+                    .where(column == value, c.attempted_at > now - window, c.id != attempt_id)
+                    .order_by(c.attempted_at)
+                ).scalars()
+            )
+            if len(others) >= limit:  # once this one leaves the window, there is room again
+                waits.append((others[len(others) - limit] + window - now).total_seconds())
+        if not waits:
+            return None
+        self._conn.execute(delete(login_attempts).where(c.id == attempt_id))
+        return max(1, math.ceil(max(waits)))
+
+    def clear(self, username: str) -> None:
+        """A successful sign-in: the username's failed attempts no longer count, anywhere."""
+        self._conn.execute(delete(login_attempts).where(login_attempts.c.username == username))
