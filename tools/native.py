@@ -23,7 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 PACKAGE = "orderhub/domain/routing"
 # What runs per decision; rules.py (Pydantic models) and dryrun.py stay interpreted.
-MODULES = ("cost", "constraints", "lanes", "search", "blocks", "heuristic", "planner", "explain")
+MODULES = (
+    "cost",
+    "constraints",
+    "lanes",
+    "search",
+    "subsets",
+    "blocks",
+    "heuristic",
+    "planner",
+    "explain",
+)
 SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 
 

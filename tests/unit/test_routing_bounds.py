@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from orderhub.domain.allocation import AllocationRequest
 from orderhub.domain.routing import build_planner
 from orderhub.domain.routing.rules import RuleSet
-from orderhub.domain.routing.search import INF, Problem, Shares, compositions
+from orderhub.domain.routing.search import Problem
+from orderhub.domain.routing.subsets import INF, Shares, compositions
 from tests.unit.routing_helpers import line, location, request
 
 CODES = ("A", "B", "C", "D")
