@@ -186,6 +186,8 @@ def test_explanation_lists_candidates_exclusions_choice_and_cost_breakdown() -> 
     assert data["strategy"] == "routing.exact"
     assert [c["location"] for c in data["candidates"]] == ["EAST", "WEST"]
     assert data["candidates"][1]["single_shipment_cost"] == "7.00"
+    assert [c["units_held"] for c in data["candidates"]] == [1, 1]
+    assert data["units"] == 1
     assert data["excluded"] == [
         {"location": "OLD", "reason": "inactive", "detail": "location is inactive"}
     ]
@@ -206,6 +208,15 @@ def test_explanation_lists_candidates_exclusions_choice_and_cost_breakdown() -> 
         "total": "5.00",
     }
     assert data["chosen"]["split"] is False
+
+
+def test_explanation_counts_the_units_each_candidate_holds() -> None:
+    two = (line("L1", "SKU-1", quantity=3), line("L2", "SKU-2", quantity=2))
+    stock = {("SKU-1", "EAST"): 2, ("SKU-2", "EAST"): 5, ("SKU-1", "WEST"): 9}
+    data = build_planner(rules()).plan(request(lines=two, available=stock)).explanation
+    held = {c["location"]: (c["units_held"], c["holds_whole_order"]) for c in data["candidates"]}
+    assert held == {"EAST": (4, False), "WEST": (3, False)}  # usable units, capped per line
+    assert data["units"] == 5
 
 
 def test_explanation_says_why_when_no_plan_exists() -> None:

@@ -32,6 +32,7 @@ def explain(
         "sla": sla,
         "excluded": [e.as_json() for e in screen.excluded],
         "line_exclusions": [e.as_json() for e in (*screen.unroutable, *screen.line_excluded)],
+        "units": sum(problem.quantity) if problem else None,
         "candidates": _candidates(problem) if problem else [],
         "chosen": None,
     }
@@ -43,16 +44,21 @@ def explain(
 
 
 def _candidates(problem: Problem) -> list[dict[str, Any]]:
+    """Every location that passed the constraints, with how much of the order it holds."""
     money, split = problem.model.compiled.money, problem.model.split_penalty
+    held = [0] * len(problem.origins)
+    for row in problem.avail:
+        for j, units in enumerate(row):
+            held[j] += units
     out = []
     for j, origin in enumerate(problem.origins):
-        whole = j in problem.single
         single = problem.single.get(j)
         out.append(
             {
                 "location": origin.code,
                 "zone": origin.zone,
-                "holds_whole_order": whole,
+                "units_held": held[j],
+                "holds_whole_order": j in problem.single,
                 "single_shipment_cost": None if single is None else money(single - split),
             }
         )
