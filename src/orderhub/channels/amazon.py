@@ -155,7 +155,7 @@ def to_draft(channel: str, order: dict[str, Any], items: list[dict[str, Any]]) -
     lines = []
     shipping = Shipping(Money.zero(currency), Money.zero(currency), Money.zero(currency))
     for item in items:
-        qty = quantity(item.get("QuantityOrdered"), field="QuantityOrdered")
+        qty = quantity(item.get("QuantityOrdered"), field="QuantityOrdered", positive=True)
         line_total = _amount(item, "ItemPrice", currency)  # unit price × quantity
         unit = unit_price_of(line_total, qty)
         rounding = unit * qty - line_total  # cents the unit price had to round up

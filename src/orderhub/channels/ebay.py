@@ -123,7 +123,7 @@ def _money(value: dict[str, Any] | None, currency: str, name: str) -> Money:
 
 
 def _line(raw: dict[str, Any], currency: str) -> LineDraft:
-    qty = quantity(raw.get("quantity"))
+    qty = quantity(raw.get("quantity"), positive=True)
     gross = _money(raw.get("lineItemCost"), currency, "lineItemCost")  # unit × qty
     unit = unit_price_of(gross, qty)
     promotions = total(
