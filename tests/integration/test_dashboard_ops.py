@@ -16,10 +16,8 @@ from orderhub.domain.access import Role
 from orderhub.services.allocation import allocate_order
 from orderhub.store import tables as t
 from tests.conftest import native_order
+from tests.integration.dashboard_support import signed_in, submit
 from tests.integration.inventory_helpers import add_locations, place, receive
-from tests.integration.test_dashboard_web import make_user, sign_in
-
-NEW_PAGES = ["/inventory", "/exceptions", "/routing", "/deliveries", "/reports"]
 
 
 @pytest.fixture
@@ -42,20 +40,10 @@ def status_of(container: Container, order_id: str) -> str:
         return uow.orders.get(order_id).status.value
 
 
-@pytest.mark.parametrize("path", NEW_PAGES)
-def test_every_new_page_sends_an_anonymous_visitor_to_the_login_page(
-    client: TestClient, path: str
-) -> None:
-    response = client.get(path, follow_redirects=False)
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("/login")
-
-
 def test_order_detail_explains_the_routing_decision_and_its_costs(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, stocked)
     order_id = allocated_order(stocked)
     html = client.get(f"/orders/{order_id}").text
     assert 'data-testid="routing-explanation"' in html
@@ -68,28 +56,25 @@ def test_order_detail_explains_the_routing_decision_and_its_costs(
 def test_hold_and_release_move_the_order_and_release_routes_it(
     client: TestClient, seeded: Container
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, seeded)
     order_id = place(seeded, 1, [("SKU-1", 1)])  # no locations: stays received
-    response = client.post(
-        f"/orders/{order_id}/hold", data={"reason": "fraud check", "csrf_token": token},
-        follow_redirects=False,
-    )  # fmt: skip
+    response = submit(
+        client, f"/orders/{order_id}/hold", token, {"reason": "fraud check"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert status_of(seeded, order_id) == "on_hold"
     add_locations(seeded, ("east", 1))
     receive(seeded, "SKU-1", "east", 5)
-    client.post(f"/orders/{order_id}/release", data={"csrf_token": token})
+    submit(client, f"/orders/{order_id}/release", token)
     assert status_of(seeded, order_id) == "allocated"
 
 
 def test_holding_an_allocated_order_is_refused_with_a_message(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = allocated_order(stocked)
-    response = client.post(f"/orders/{order_id}/hold", data={"reason": "late", "csrf_token": token})
+    response = submit(client, f"/orders/{order_id}/hold", token, {"reason": "late"})
     assert response.status_code == 409
     assert "cannot move from" in response.text
     assert status_of(stocked, order_id) == "allocated"
@@ -98,10 +83,9 @@ def test_holding_an_allocated_order_is_refused_with_a_message(
 def test_releasing_an_order_that_is_not_on_hold_is_refused(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = allocated_order(stocked)
-    response = client.post(f"/orders/{order_id}/release", data={"csrf_token": token})
+    response = submit(client, f"/orders/{order_id}/release", token)
     assert response.status_code == 409
     assert status_of(stocked, order_id) == "allocated"
 
@@ -109,8 +93,7 @@ def test_releasing_an_order_that_is_not_on_hold_is_refused(
 def test_reroute_releases_the_reservation_and_routes_again_to_new_stock(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = allocated_order(stocked)
     with stocked.uow(actor="test") as uow:  # east closes: only west can take it now
         uow.conn.execute(
@@ -118,8 +101,7 @@ def test_reroute_releases_the_reservation_and_routes_again_to_new_stock(
         )
         uow.commit()
     receive(stocked, "SKU-1", "west", 3)
-    response = client.post(f"/orders/{order_id}/reroute", data={"csrf_token": token},
-                           follow_redirects=False)  # fmt: skip
+    response = submit(client, f"/orders/{order_id}/reroute", token, follow_redirects=False)
     assert response.status_code == 303
     with stocked.uow(read_only=True) as uow:
         held = {(a.location, a.open_quantity) for a in uow.stock.allocations(order_id)}
@@ -133,12 +115,10 @@ def test_order_actions_need_the_manage_permission_and_the_csrf_token(
     client: TestClient, stocked: Container
 ) -> None:
     order_id = allocated_order(stocked)
-    make_user(stocked, "aud", Role.AUDITOR)
-    token = sign_in(client, "aud")
-    assert client.post(f"/orders/{order_id}/reroute", data={"csrf_token": token}).status_code == 403
-    client.post("/logout", data={"csrf_token": token})
-    make_user(stocked, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    token = signed_in(client, stocked, Role.AUDITOR, "aud")
+    assert submit(client, f"/orders/{order_id}/reroute", token).status_code == 403
+    submit(client, "/logout", token)
+    signed_in(client, stocked)
     assert client.post(f"/orders/{order_id}/reroute", data={}).status_code == 403
     assert status_of(stocked, order_id) == "allocated"
 
@@ -146,8 +126,7 @@ def test_order_actions_need_the_manage_permission_and_the_csrf_token(
 def test_inventory_shows_levels_available_to_sell_and_the_ledger(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, stocked)
     allocated_order(stocked)
     page = client.get("/inventory").text
     assert "10 / 1 / <strong>9</strong>" in page  # SKU-1 at east: on hand / reserved / available
@@ -171,15 +150,16 @@ def raise_exception(container: Container, order_id: str) -> str:
 def test_an_exception_is_listed_and_resolved_by_the_person_who_resolved_it(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ware", Role.WAREHOUSE)
-    token = sign_in(client, "ware")
+    token = signed_in(client, stocked, Role.WAREHOUSE, "ware")
     exception_id = raise_exception(stocked, allocated_order(stocked))
     page = client.get("/exceptions").text
     assert "recount and re-route" in page
     assert "stock out" in page
-    response = client.post(
+    response = submit(
+        client,
         f"/exceptions/{exception_id}/resolve",
-        data={"resolution": "found 4 on the shelf", "csrf_token": token},
+        token,
+        {"resolution": "found 4 on the shelf"},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -195,23 +175,21 @@ def test_an_exception_is_listed_and_resolved_by_the_person_who_resolved_it(
 def test_a_role_without_fulfilment_rights_cannot_resolve(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "aud", Role.AUDITOR)
-    token = sign_in(client, "aud")
+    token = signed_in(client, stocked, Role.AUDITOR, "aud")
     exception_id = raise_exception(stocked, allocated_order(stocked))
-    response = client.post(
-        f"/exceptions/{exception_id}/resolve", data={"resolution": "x", "csrf_token": token}
-    )
+    response = submit(client, f"/exceptions/{exception_id}/resolve", token, {"resolution": "x"})
     assert response.status_code == 403
     with stocked.uow(read_only=True) as uow:
         assert uow.fulfilment.exception(exception_id).status == "open"
 
 
 def test_routing_simulate_plans_without_reserving(client: TestClient, stocked: Container) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
-    response = client.post(
+    token = signed_in(client, stocked)
+    response = submit(
+        client,
         "/routing/simulate",
-        data={"channel": "web", "country": "US", "lines": "SKU-1 2\nSKU-2 1", "csrf_token": token},
+        token,
+        {"channel": "web", "country": "US", "lines": "SKU-1 2\nSKU-2 1"},
     )
     assert response.status_code == 200, response.text
     assert 'data-testid="simulate-result"' in response.text
@@ -224,14 +202,13 @@ def test_routing_simulate_plans_without_reserving(client: TestClient, stocked: C
 def test_routing_simulate_reports_bad_input_and_bad_draft_rules(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
-    base = {"channel": "web", "country": "US", "csrf_token": token}
-    bad_qty = client.post("/routing/simulate", data={**base, "lines": "SKU-1 0"})
+    token = signed_in(client, stocked)
+    base = {"channel": "web", "country": "US"}
+    bad_qty = submit(client, "/routing/simulate", token, {**base, "lines": "SKU-1 0"})
     assert bad_qty.status_code == 422
     assert "quantity must be" in bad_qty.text
-    bad_rules = client.post(
-        "/routing/simulate", data={**base, "lines": "SKU-1", "draft": '{"nonsense": 1}'}
+    bad_rules = submit(
+        client, "/routing/simulate", token, {**base, "lines": "SKU-1", "draft": '{"nonsense": 1}'}
     )
     assert bad_rules.status_code == 422
     assert "draft rules" in bad_rules.text
@@ -245,8 +222,7 @@ def test_routing_shows_a_diff_between_two_versions(
         rules = {**current, "currency": penalty}
         saved = client.put("/v1/routing/rules", json={"rules": rules}, headers=admin)
         assert saved.status_code == 200, saved.text
-    make_user(stocked, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, stocked)
     page = client.get("/routing?a=1&b=2").text
     assert 'data-testid="rules-diff"' in page
     assert '<span class="del">-  &#34;currency&#34;: &#34;EUR&#34;,</span>' in page
@@ -301,8 +277,7 @@ def test_overview_counts_sla_breaches_and_open_exceptions(
                          .values(ship_by=datetime(2026, 1, 1, tzinfo=UTC)))  # fmt: skip
         uow.commit()
     raise_exception(stocked, order_id)
-    make_user(stocked, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, stocked)
     page = client.get("/").text
     assert '<span data-testid="sla-breached">1</span>' in page
     assert 'data-testid="open-exceptions" aria-label="1 open exceptions">1</a>' in page

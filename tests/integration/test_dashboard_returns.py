@@ -7,13 +7,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
 from tests.integration.after_sale_support import on_hand, shipped_order, stock_up
-from tests.integration.test_dashboard_web import make_user, sign_in
+from tests.integration.dashboard_support import signed_in, submit
 
 
 @pytest.fixture
@@ -36,22 +37,31 @@ def delivered_order(container: Container) -> str:
     return shipped_order(container, delivered_at=datetime.now(UTC) - timedelta(days=2))
 
 
+def start_return(
+    client: TestClient, token: str, order_id: str, units: dict[str, str], reason: str = "wrong size"
+) -> httpx.Response:
+    """Post the order page's return form: ``units`` maps line ids to quantities."""
+    fields = {f"qty-{line}": qty for line, qty in units.items()}
+    return submit(
+        client,
+        f"/orders/{order_id}/returns",
+        token,
+        {**fields, "reason": reason},
+        follow_redirects=False,
+    )
+
+
 def test_a_return_started_on_the_page_is_listed_moved_along_refunded_and_booked(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = delivered_order(stocked)
     line = line_of(stocked, order_id, "SKU-1")  # 2 × 10.00, tax 1.60
     page = client.get(f"/orders/{order_id}").text
     assert 'data-testid="start-return"' in page
     assert f'name="qty-{line}"' in page
     assert "No returns." in page
-    started = client.post(
-        f"/orders/{order_id}/returns",
-        data={f"qty-{line}": "1", "reason": "wrong size", "csrf_token": token},
-        follow_redirects=False,
-    )
+    started = start_return(client, token, order_id, {line: "1"})
     assert started.status_code == 303, started.text
     [rma] = return_ids(stocked, order_id)
     page = client.get(started.headers["location"]).text
@@ -67,9 +77,11 @@ def test_a_return_started_on_the_page_is_listed_moved_along_refunded_and_booked(
         ("refund", {}),
     ]:
         assert f'data-testid="return-action-{action}"' in page
-        moved = client.post(
+        moved = submit(
+            client,
             f"/orders/{order_id}/returns/{rma}/{action}",
-            data={**data, "csrf_token": token},
+            token,
+            data,
             follow_redirects=False,
         )
         assert moved.status_code == 303, (action, moved.text)
@@ -92,14 +104,10 @@ def test_a_return_started_on_the_page_is_listed_moved_along_refunded_and_booked(
 def test_a_return_the_policy_refuses_shows_the_reason_next_to_the_line(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = delivered_order(stocked)
     line = line_of(stocked, order_id, "SKU-1")
-    response = client.post(
-        f"/orders/{order_id}/returns",
-        data={f"qty-{line}": "5", "reason": "wrong size", "csrf_token": token},
-    )
+    response = start_return(client, token, order_id, {line: "5"})
     assert response.status_code == 422
     assert re.search(r'data-testid="field-error">between 1 and 2 can be returned<', response.text)
     assert f'name="qty-{line}" type="number" min="0" max="2" value="5"' in response.text
@@ -107,12 +115,9 @@ def test_a_return_the_policy_refuses_shows_the_reason_next_to_the_line(
 
 
 def test_a_return_with_no_units_is_refused_inline(client: TestClient, stocked: Container) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = delivered_order(stocked)
-    response = client.post(
-        f"/orders/{order_id}/returns", data={"reason": "wrong size", "csrf_token": token}
-    )
+    response = start_return(client, token, order_id, {})
     assert response.status_code == 422
     assert "choose at least one unit to return" in response.text
     assert return_ids(stocked, order_id) == []
@@ -121,16 +126,12 @@ def test_a_return_with_no_units_is_refused_inline(client: TestClient, stocked: C
 def test_a_step_the_return_cannot_take_from_its_status_is_refused_with_a_message(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
+    token = signed_in(client, stocked)
     order_id = delivered_order(stocked)
     line = line_of(stocked, order_id, "SKU-1")
-    client.post(
-        f"/orders/{order_id}/returns",
-        data={f"qty-{line}": "1", "reason": "wrong size", "csrf_token": token},
-    )
+    start_return(client, token, order_id, {line: "1"})
     [rma] = return_ids(stocked, order_id)
-    response = client.post(f"/orders/{order_id}/returns/{rma}/refund", data={"csrf_token": token})
+    response = submit(client, f"/orders/{order_id}/returns/{rma}/refund", token)
     assert response.status_code == 409
     assert 'role="alert"' in response.text
 
@@ -138,8 +139,7 @@ def test_a_step_the_return_cannot_take_from_its_status_is_refused_with_a_message
 def test_starting_a_return_without_the_csrf_token_is_refused(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, stocked)
     order_id = delivered_order(stocked)
     line = line_of(stocked, order_id, "SKU-1")
     response = client.post(
@@ -152,28 +152,20 @@ def test_starting_a_return_without_the_csrf_token_is_refused(
 def test_an_auditor_sees_the_returns_but_may_not_start_or_move_one(
     client: TestClient, stocked: Container
 ) -> None:
-    make_user(stocked, "ops", Role.OPERATOR)
-    ops_token = sign_in(client, "ops")
+    ops_token = signed_in(client, stocked)
     order_id = delivered_order(stocked)
     line = line_of(stocked, order_id, "SKU-1")
-    client.post(
-        f"/orders/{order_id}/returns",
-        data={f"qty-{line}": "1", "reason": "wrong size", "csrf_token": ops_token},
-    )
+    start_return(client, ops_token, order_id, {line: "1"})
     [rma] = return_ids(stocked, order_id)
-    make_user(stocked, "eve", Role.AUDITOR)
     client.cookies.clear()
-    token = sign_in(client, "eve")
+    token = signed_in(client, stocked, Role.AUDITOR, "eve")
     page = client.get(f"/orders/{order_id}").text
     assert "reason: wrong size" in page
     assert 'data-testid="start-return"' not in page
     assert "return-action-" not in page
-    started = client.post(
-        f"/orders/{order_id}/returns",
-        data={f"qty-{line}": "1", "reason": "again", "csrf_token": token},
-    )
+    started = start_return(client, token, order_id, {line: "1"}, reason="again")
     assert started.status_code == 403
-    moved = client.post(f"/orders/{order_id}/returns/{rma}/authorize", data={"csrf_token": token})
+    moved = submit(client, f"/orders/{order_id}/returns/{rma}/authorize", token)
     assert moved.status_code == 403
     assert return_ids(stocked, order_id) == [rma]
     with stocked.uow(read_only=True) as uow:

@@ -17,32 +17,18 @@ from orderhub.store import tables as t
 from orderhub.store.tables import users
 from orderhub.web.session import COOKIE
 from tests.conftest import native_order
+from tests.integration.dashboard_support import (
+    PASSWORD,
+    csrf_of,
+    log_in,
+    make_user,
+    sign_in,
+    signed_in,
+    submit,
+)
 
-PASSWORD = "a-long-password"
-
-
-def make_user(container: Container, name: str, role: Role) -> None:
-    with container.uow(actor="test") as uow:
-        uow.users.create(username=name, password=PASSWORD, role=role)
-        uow.commit()
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
-    """Sign in through the form; returns the new session's CSRF token."""
-    token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login",
-        data={"username": name, "password": password, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return csrf_of(client.get("/orders").text)
+PAGES = ["/", "/orders", "/quarantine", "/channels", "/audit"]
+OPERATIONS_PAGES = ["/inventory", "/exceptions", "/routing", "/deliveries", "/reports"]
 
 
 def add_order(client: TestClient, admin: dict[str, str], external_id: str) -> str:
@@ -52,7 +38,7 @@ def add_order(client: TestClient, admin: dict[str, str], external_id: str) -> st
     return order_id
 
 
-@pytest.mark.parametrize("path", ["/", "/orders", "/quarantine", "/channels", "/audit"])
+@pytest.mark.parametrize("path", PAGES + OPERATIONS_PAGES)
 def test_every_page_sends_an_anonymous_visitor_to_the_login_page(
     client: TestClient, path: str
 ) -> None:
@@ -65,11 +51,8 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(
     client: TestClient, seeded: Container
 ) -> None:
     make_user(seeded, "ops", Role.OPERATOR)
-    token = csrf_of(client.get("/login").text)
     for name, password in [("ops", "wrong-password"), ("nobody", PASSWORD)]:
-        response = client.post(
-            "/login", data={"username": name, "password": password, "csrf_token": token}
-        )
+        response = log_in(client, name, password)
         assert response.status_code == 401
         assert "Unknown username or wrong password." in response.text
     assert client.get("/", follow_redirects=False).status_code == 303
@@ -79,13 +62,7 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(
     client: TestClient, seeded: Container
 ) -> None:
     make_user(seeded, "ops", Role.OPERATOR)
-    token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login",
-        data={"username": "ops", "password": PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    cookie = response.headers["set-cookie"]
+    cookie = log_in(client, "ops").headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
@@ -112,9 +89,8 @@ def test_signing_in_issues_a_new_csrf_token(client: TestClient, seeded: Containe
 def test_a_post_without_the_csrf_token_changes_nothing(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     order_id = add_order(client, admin, "CSRF-1")
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     for data in ({"reason": "other"}, {"reason": "other", "csrf_token": "forged"}):
         response = client.post(f"/orders/{order_id}/cancel", data=data)
         assert response.status_code == 403
@@ -133,12 +109,13 @@ def test_login_itself_needs_the_csrf_token(client: TestClient, seeded: Container
 def test_cancel_from_the_dashboard_records_the_user_as_actor(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.SUPPORT)
     order_id = add_order(client, admin, "CANCEL-1")
-    token = sign_in(client, "ops")
-    response = client.post(
+    token = signed_in(client, seeded, Role.SUPPORT)
+    response = submit(
+        client,
         f"/orders/{order_id}/cancel",
-        data={"reason": "customer_request", "csrf_token": token},
+        token,
+        {"reason": "customer_request"},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -152,12 +129,10 @@ def test_cancel_from_the_dashboard_records_the_user_as_actor(
 def test_cancelling_twice_explains_the_refusal(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     order_id = add_order(client, admin, "CANCEL-2")
-    token = sign_in(client, "ops")
-    data = {"reason": "other", "csrf_token": token}
-    client.post(f"/orders/{order_id}/cancel", data=data)
-    again = client.post(f"/orders/{order_id}/cancel", data=data)
+    token = signed_in(client, seeded)
+    submit(client, f"/orders/{order_id}/cancel", token, {"reason": "other"})
+    again = submit(client, f"/orders/{order_id}/cancel", token, {"reason": "other"})
     assert again.status_code == 409
     assert "Could not cancel" in again.text
 
@@ -174,21 +149,19 @@ def test_cancelling_twice_explains_the_refusal(
 def test_a_page_outside_the_role_is_forbidden(
     client: TestClient, seeded: Container, role: Role, path: str
 ) -> None:
-    make_user(seeded, "someone", role)
-    sign_in(client, "someone")
+    signed_in(client, seeded, role, "someone")
     assert client.get(path).status_code == 403
 
 
 def test_an_auditor_can_read_orders_but_not_cancel_them(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "audit", Role.AUDITOR)
     order_id = add_order(client, admin, "AUDIT-1")
-    token = sign_in(client, "audit")
+    token = signed_in(client, seeded, Role.AUDITOR, "audit")
     page = client.get(f"/orders/{order_id}")
     assert page.status_code == 200
     assert "Cancel order" not in page.text
-    refused = client.post(f"/orders/{order_id}/cancel", data={"reason": "x", "csrf_token": token})
+    refused = submit(client, f"/orders/{order_id}/cancel", token, {"reason": "x"})
     assert refused.status_code == 403
     assert client.get(f"/v1/orders/{order_id}", headers=admin).json()["status"] == "received"
 
@@ -196,8 +169,7 @@ def test_an_auditor_can_read_orders_but_not_cancel_them(
 def test_a_disabled_user_is_signed_out_on_the_next_request(
     client: TestClient, seeded: Container
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     with seeded.uow(actor="test") as uow:
         uow.conn.execute(
             update(users).where(users.c.username == "ops").values(disabled_at=datetime.now(UTC))
@@ -207,8 +179,7 @@ def test_a_disabled_user_is_signed_out_on_the_next_request(
 
 
 def test_a_tampered_session_cookie_is_ignored(client: TestClient, seeded: Container) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     value = client.cookies[COOKIE]
     body, signature = value.rsplit(".", 1)
     client.cookies.set(COOKIE, body[:-2] + "AA." + signature)
@@ -216,32 +187,24 @@ def test_a_tampered_session_cookie_is_ignored(client: TestClient, seeded: Contai
 
 
 def test_logout_ends_the_session(client: TestClient, seeded: Container) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
-    token = sign_in(client, "ops")
-    assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code
+    token = signed_in(client, seeded)
+    assert submit(client, "/logout", token, follow_redirects=False).status_code
     assert client.get("/orders", follow_redirects=False).status_code == 303
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
 def test_login_never_redirects_off_site(client: TestClient, seeded: Container, target: str) -> None:
     make_user(seeded, "ops", Role.OPERATOR)
-    token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login",
-        data={"username": "ops", "password": PASSWORD, "csrf_token": token, "next": target},
-        follow_redirects=False,
-    )
-    assert response.headers["location"] == "/"
+    assert log_in(client, "ops", next=target).headers["location"] == "/"
 
 
 def test_order_search_finds_by_external_id_and_by_email(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     add_order(client, admin, "FIND-ME")
     other = native_order("OTHER-1", customer={"email": "someone@example.com", "name": "S"})
     client.post("/v1/orders", json=other, headers=admin)
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     by_id = client.get("/orders", params={"q": "FIND-ME"}).text
     assert "FIND-ME" in by_id
     assert "OTHER-1" not in by_id
@@ -253,10 +216,9 @@ def test_order_search_finds_by_external_id_and_by_email(
 def test_order_list_pages_with_a_cursor(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     for number in range(27):
         add_order(client, admin, f"PAGE-{number:02d}")
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     first = client.get("/orders").text
     next_link = re.search(r'href="/orders\?(cursor=[^"]+)" rel="next"', first)
     assert next_link
@@ -270,16 +232,15 @@ def test_order_list_pages_with_a_cursor(
 def test_quarantine_replay_turns_the_payload_into_an_order(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     body = native_order("Q-1")
     body["lines"] = [{"sku": "SKU-NEW", "quantity": 1, "unit_price": "3.00"}]
     held = client.post("/v1/orders", json=body, headers=admin)
     assert held.status_code == 202
-    token = sign_in(client, "ops")
+    token = signed_in(client, seeded)
     assert "SKU-NEW" in client.get("/quarantine").text
     client.post("/v1/products", json={"sku": "SKU-NEW", "name": "New"}, headers=admin)
     entry = held.json()["quarantine_id"]
-    response = client.post(f"/quarantine/{entry}/replay", data={"csrf_token": token})
+    response = submit(client, f"/quarantine/{entry}/replay", token)
     assert response.status_code == 200
     assert "the payload became an order" in response.text
     listed = client.get("/v1/orders", params={"external_id": "Q-1"}, headers=admin).json()
@@ -289,10 +250,9 @@ def test_quarantine_replay_turns_the_payload_into_an_order(
 def test_audit_verification_reports_an_intact_history(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "auditor", Role.AUDITOR)
     add_order(client, admin, "AUD-1")
-    token = sign_in(client, "auditor")
-    response = client.post("/audit/verify", data={"csrf_token": token})
+    token = signed_in(client, seeded, Role.AUDITOR, "auditor")
+    response = submit(client, "/audit/verify", token)
     assert "History intact: 1 events verified" in response.text
 
 
@@ -305,12 +265,11 @@ def test_pages_carry_a_content_security_policy(client: TestClient) -> None:
 def test_the_overview_counts_todays_orders_and_draws_them(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     today = datetime.now(UTC).replace(microsecond=0).isoformat()
     for number in range(3):
         body = native_order(f"TODAY-{number}", placed_at=today, channel="app")
         assert client.post("/v1/orders", json=body, headers=admin).status_code == 201
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     live = client.get("/overview/live").text
     assert 'data-testid="orders-today">3<' in live
     assert "94.77 USD" in live  # 3 × 31.59
@@ -321,7 +280,6 @@ def test_the_overview_counts_todays_orders_and_draws_them(
 def test_order_search_finds_a_po_number_and_filters_by_sla(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    make_user(seeded, "ops", Role.OPERATOR)
     b2b = add_order(client, admin, "EDI-1")
     late = add_order(client, admin, "LATE-1")
     add_order(client, admin, "ON-TIME-1")
@@ -332,7 +290,7 @@ def test_order_search_finds_a_po_number_and_filters_by_sla(
             .where(t.orders.c.id == late)
             .values(ship_by=datetime(2026, 11, 21, 17, 0, tzinfo=UTC))
         )
-    sign_in(client, "ops")
+    signed_in(client, seeded)
     by_po = client.get("/orders", params={"q": "PO-777"}).text
     assert "EDI-1" in by_po
     assert "LATE-1" not in by_po

@@ -50,8 +50,36 @@ def test_unit_price_rounds_up_so_the_gross_covers_the_line_total() -> None:
 def test_quantities_must_be_whole() -> None:
     assert base.quantity(Decimal("2.0000")) == 2
     assert base.quantity("3") == 3
-    with pytest.raises(NotNormalizable):
-        base.quantity(Decimal("1.5"))
+    assert base.quantity(0) == 0  # the web stores leave zero to the order's own checks
+    with pytest.raises(NotNormalizable) as error:
+        base.quantity(Decimal("1.5"), field="items.0.qty")
+    assert error.value.problem.reason == "fractional quantity"
+    assert error.value.problem.fields[0].field == "items.0.qty"
+
+
+@pytest.mark.parametrize("value", [0, "-1", Decimal("0.000"), Decimal("1.5")])
+def test_a_positive_quantity_refuses_zero_negatives_and_fractions_alike(value: object) -> None:
+    assert base.quantity("2", positive=True) == 2
+    with pytest.raises(NotNormalizable) as error:
+        base.quantity(value, positive=True)
+    assert error.value.problem.reason == "bad quantity"
+    [field] = error.value.problem.fields
+    assert (field.code, field.message) == (
+        "bad_quantity",
+        f"{base.dec(value)} is not a positive whole quantity",
+    )
+
+
+def test_an_address_trims_every_part_and_needs_a_country() -> None:
+    found = base.address(country=" us ", name="  Ana Bell ", line1=" 1 Main St ", phone="")
+    assert found is not None
+    assert (found.country, found.name, found.line1, found.phone) == (
+        "US",
+        "Ana Bell",
+        "1 Main St",
+        None,
+    )
+    assert base.address(country="  ", name="Ana") is None
 
 
 def test_hmac_signature_is_base64_and_compared_exactly() -> None:

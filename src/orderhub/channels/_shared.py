@@ -1,6 +1,7 @@
-"""What the marketplace connectors add to ``channels/base.py``: epoch and ISO-Z times, a
-strict ``quantity``, an ``address`` that trims names, ``dumps`` and ``channel_order``. Everything
-the two share is ``base``'s own, re-exported here so the marketplace modules import one place.
+"""What the marketplace connectors add to ``channels/base.py``: epoch and ISO-Z times,
+``dumps`` and ``channel_order``. Everything the two share is ``base``'s own (``quantity``,
+``address``, ``parse_iso`` among them), re-exported here so the marketplace modules import one
+place; they call ``quantity(..., positive=True)``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ from orderhub.channels.base import ChannelOrder as ChannelOrder
 from orderhub.channels.base import OutboundRequest as OutboundRequest
 from orderhub.channels.base import Tracking as Tracking
 from orderhub.channels.base import WebhookRejected as WebhookRejected
+from orderhub.channels.base import address as address
 from orderhub.channels.base import allocate as allocate
 from orderhub.channels.base import dec as dec
 from orderhub.channels.base import envelope as envelope
 from orderhub.channels.base import loads as loads
 from orderhub.channels.base import money as money
 from orderhub.channels.base import open_envelope as open_envelope
+from orderhub.channels.base import parse_iso as parse_iso
 from orderhub.channels.base import problem_of as problem_of
+from orderhub.channels.base import quantity as quantity
 from orderhub.channels.base import text as text
 from orderhub.channels.base import unit_price_of as unit_price_of
-from orderhub.domain.errors import FieldError, NormalizationProblem, NotNormalizable
-from orderhub.domain.orders import Address, OrderDraft
+from orderhub.domain.errors import NotNormalizable
+from orderhub.domain.orders import OrderDraft
 
 
 def dumps(data: Any) -> str:
@@ -44,34 +48,6 @@ def _exact(value: Any) -> str:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-def quantity(value: Any, *, field: str = "quantity") -> int:
-    """A whole quantity from an int, ``"2"`` or ``Decimal("2.0000")``."""
-    amount = dec(value, field=field)
-    if amount != amount.to_integral_value() or amount <= 0:
-        raise NotNormalizable(
-            NormalizationProblem(
-                "bad quantity",
-                [
-                    FieldError(
-                        (field,), f"{amount} is not a positive whole quantity", "bad_quantity"
-                    )
-                ],
-            )
-        )
-    return int(amount)
-
-
-def parse_iso(value: str) -> datetime:
-    """ISO 8601 with ``Z`` or an offset; without one it is taken as UTC."""
-    text_ = value.strip().replace(" ", "T", 1)
-    if text_.endswith("Z"):
-        text_ = text_[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text_)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def from_epoch(value: Any, *, millis: bool = False) -> datetime:
     """Epoch seconds (Etsy, TikTok) or milliseconds (Walmart) as an aware UTC datetime."""
     number = int(value)
@@ -81,35 +57,6 @@ def from_epoch(value: Any, *, millis: bool = False) -> datetime:
 def iso_z(moment: datetime) -> str:
     """``2026-11-27T03:00:00Z``: the form every marketplace accepts in date filters."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def address(
-    *,
-    country: Any,
-    name: str | None = None,
-    company: Any = None,
-    line1: Any = None,
-    line2: Any = None,
-    city: Any = None,
-    region: Any = None,
-    postal_code: Any = None,
-    phone: Any = None,
-) -> Address | None:
-    """An :class:`Address`, or None when the channel gave no country (no address at all)."""
-    code = text(country)
-    if not code:
-        return None
-    return Address(
-        country=code.upper(),
-        name=text(name),
-        company=text(company),
-        line1=text(line1),
-        line2=text(line2),
-        city=text(city),
-        region=text(region),
-        postal_code=text(postal_code),
-        phone=text(phone),
-    )
 
 
 def channel_order(

@@ -43,15 +43,7 @@ from orderhub.channels._shared import (
     text,
     unit_price_of,
 )
-from orderhub.channels.api_client import (
-    ApiClient,
-    OAuthRefresh,
-    TokenBucket,
-    require,
-    resolve_credentials,
-    shared_bucket,
-    shared_refresh,
-)
+from orderhub.channels.api_client import ApiClient, oauth_client
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
@@ -70,35 +62,17 @@ def client(
     environ: dict[str, str] | None = None,
     **options: Any,
 ) -> ApiClient:
-    creds = resolve_credentials(channel.credentials, environ)
-    refresh_token, client_id, client_secret = require(
-        creds, "refresh_token", "client_id", "client_secret"
-    )
-    http = httpx.Client(
-        base_url=(channel.api_base_url or "https://sellingpartnerapi-na.amazon.com").rstrip("/"),
+    return oauth_client(
+        channel,
+        default_base="https://sellingpartnerapi-na.amazon.com",
+        token_url=TOKEN_URL,
+        rates=RATES,
+        access_header="x-amz-access-token",
         transport=transport,
-        timeout=30.0,
+        environ=environ,
+        rate_header="x-amzn-RateLimit-Limit",
+        **options,
     )
-    refresh = shared_refresh(
-        channel.code,
-        lambda: OAuthRefresh(
-            creds.get("token_url", TOKEN_URL),
-            {
-                "grant_type": "refresh_token",
-                "refresh_token": refresh_token,
-                "client_id": client_id,
-                "client_secret": client_secret,
-            },
-        ),
-    )
-
-    def authorize(request: httpx.Request) -> None:
-        request.headers["x-amz-access-token"] = refresh.token(http)
-
-    buckets: dict[str, TokenBucket] = {
-        api: shared_bucket(channel.code, api, *rate) for api, rate in RATES.items()
-    }
-    return ApiClient(http, buckets, authorize, rate_header="x-amzn-RateLimit-Limit", **options)
 
 
 def marketplace_ids(channel: Channel) -> list[str]:
@@ -181,7 +155,7 @@ def to_draft(channel: str, order: dict[str, Any], items: list[dict[str, Any]]) -
     lines = []
     shipping = Shipping(Money.zero(currency), Money.zero(currency), Money.zero(currency))
     for item in items:
-        qty = quantity(item.get("QuantityOrdered"), field="QuantityOrdered")
+        qty = quantity(item.get("QuantityOrdered"), field="QuantityOrdered", positive=True)
         line_total = _amount(item, "ItemPrice", currency)  # unit price × quantity
         unit = unit_price_of(line_total, qty)
         rounding = unit * qty - line_total  # cents the unit price had to round up

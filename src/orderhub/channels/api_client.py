@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from orderhub.domain.channels import Channel
 from orderhub.domain.errors import FieldError, ValidationFailed
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -275,6 +276,60 @@ def shared_refresh(channel: str, make: Callable[[], OAuthRefresh]) -> OAuthRefre
     key = (channel, repr((probe.token_url, sorted(probe.form.items()))))
     with _BUCKETS_LOCK:
         return _TOKENS.setdefault(key, probe)
+
+
+def oauth_client(
+    channel: Channel,
+    *,
+    default_base: str,
+    token_url: str,
+    rates: Mapping[str, tuple[float, float]],
+    scope: str | None = None,
+    basic_auth: bool = False,
+    access_header: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    environ: Mapping[str, str] | None = None,
+    **options: Any,
+) -> ApiClient:
+    """A client whose calls carry an access token bought with the channel's refresh token.
+
+    The credentials ``refresh_token``, ``client_id`` and ``client_secret`` are required; the
+    client id and secret go in the token request's form, or as HTTP Basic auth with
+    ``basic_auth`` (eBay). A ``token_url`` credential overrides ``token_url``. The token is
+    sent as ``Authorization: Bearer``, or bare in ``access_header`` (Amazon's
+    ``x-amz-access-token``). ``options`` go to :class:`ApiClient`.
+    """
+    creds = resolve_credentials(channel.credentials, environ)
+    refresh_token, client_id, client_secret = require(
+        creds, "refresh_token", "client_id", "client_secret"
+    )
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    if not basic_auth:
+        form.update(client_id=client_id, client_secret=client_secret)
+    if scope:
+        form["scope"] = scope
+    http = httpx.Client(
+        base_url=(channel.api_base_url or default_base).rstrip("/"),
+        transport=transport,
+        timeout=30.0,
+    )
+    refresh = shared_refresh(
+        channel.code,
+        lambda: OAuthRefresh(
+            creds.get("token_url", token_url),
+            form,
+            basic_auth=(client_id, client_secret) if basic_auth else None,
+        ),
+    )
+
+    def authorize(request: httpx.Request) -> None:
+        if access_header:
+            request.headers[access_header] = refresh.token(http)
+        else:
+            request.headers["Authorization"] = f"Bearer {refresh.token(http)}"
+
+    buckets = {api: shared_bucket(channel.code, api, *rate) for api, rate in rates.items()}
+    return ApiClient(http, buckets, authorize, **options)
 
 
 def forget_shared_state() -> None:

@@ -161,17 +161,24 @@ def allocate(amount: Money, weights: Sequence[Money]) -> list[Money]:
     return [Money(s, currency) for s in shares]
 
 
-def quantity(value: Any, *, field: str = "quantity") -> int:
-    """A whole quantity from an int, ``"2"`` or ``Decimal("2.0000")``."""
+def quantity(value: Any, *, field: str = "quantity", positive: bool = False) -> int:
+    """A whole quantity from an int, ``"2"`` or ``Decimal("2.0000")``.
+
+    The marketplace connectors ask for ``positive``: a line of zero or fewer units is then a
+    bad quantity here (most of them divide by it); the web-store connectors leave that to the
+    order's own checks.
+    """
     amount = dec(value, field=field)
-    if amount != amount.to_integral_value():
-        raise NotNormalizable(
-            NormalizationProblem(
-                "fractional quantity",
-                [FieldError((field,), f"{amount} is not a whole quantity", "bad_quantity")],
-            )
+    if amount == amount.to_integral_value() and (amount > 0 or not positive):
+        return int(amount)
+    reason, rule = (
+        ("bad quantity", "positive whole") if positive else ("fractional quantity", "whole")
+    )
+    raise NotNormalizable(
+        NormalizationProblem(
+            reason, [FieldError((field,), f"{amount} is not a {rule} quantity", "bad_quantity")]
         )
-    return int(amount)
+    )
 
 
 # --- dates and addresses -----------------------------------------------------------------
@@ -205,7 +212,7 @@ def full_name(*parts: Any) -> str | None:
 def address(
     *,
     country: Any,
-    name: str | None = None,
+    name: Any = None,
     company: Any = None,
     line1: Any = None,
     line2: Any = None,
@@ -220,7 +227,7 @@ def address(
         return None
     return Address(
         country=code.upper(),
-        name=name,
+        name=text(name),
         company=text(company),
         line1=text(line1),
         line2=text(line2),

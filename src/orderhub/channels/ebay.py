@@ -39,14 +39,7 @@ from orderhub.channels._shared import (
     text,
     unit_price_of,
 )
-from orderhub.channels.api_client import (
-    ApiClient,
-    OAuthRefresh,
-    require,
-    resolve_credentials,
-    shared_bucket,
-    shared_refresh,
-)
+from orderhub.channels.api_client import ApiClient, oauth_client
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
@@ -68,29 +61,17 @@ def client(
     environ: dict[str, str] | None = None,
     **options: Any,
 ) -> ApiClient:
-    creds = resolve_credentials(channel.credentials, environ)
-    refresh_token, client_id, client_secret = require(
-        creds, "refresh_token", "client_id", "client_secret"
-    )
-    http = httpx.Client(
-        base_url=(channel.api_base_url or "https://api.ebay.com").rstrip("/"),
+    return oauth_client(
+        channel,
+        default_base="https://api.ebay.com",
+        token_url=TOKEN_URL,
+        rates=RATES,
+        scope=SCOPES,
+        basic_auth=True,
         transport=transport,
-        timeout=30.0,
+        environ=environ,
+        **options,
     )
-    refresh = shared_refresh(
-        channel.code,
-        lambda: OAuthRefresh(
-            creds.get("token_url", TOKEN_URL),
-            {"grant_type": "refresh_token", "refresh_token": refresh_token, "scope": SCOPES},
-            basic_auth=(client_id, client_secret),
-        ),
-    )
-
-    def authorize(request: httpx.Request) -> None:
-        request.headers["Authorization"] = f"Bearer {refresh.token(http)}"
-
-    buckets = {api: shared_bucket(channel.code, api, *rate) for api, rate in RATES.items()}
-    return ApiClient(http, buckets, authorize, **options)
 
 
 def pull(
@@ -142,7 +123,7 @@ def _money(value: dict[str, Any] | None, currency: str, name: str) -> Money:
 
 
 def _line(raw: dict[str, Any], currency: str) -> LineDraft:
-    qty = quantity(raw.get("quantity"))
+    qty = quantity(raw.get("quantity"), positive=True)
     gross = _money(raw.get("lineItemCost"), currency, "lineItemCost")  # unit × qty
     unit = unit_price_of(gross, qty)
     promotions = total(

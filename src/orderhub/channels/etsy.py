@@ -156,7 +156,7 @@ def _channel_sku(tx: dict[str, Any]) -> str:
 def to_draft(channel: str, receipt: dict[str, Any]) -> OrderDraft:
     currency = str(receipt["grandtotal"]["currency_code"])
     txs = receipt.get("transactions") or []
-    quantities = [quantity(tx.get("quantity")) for tx in txs]
+    quantities = [quantity(tx.get("quantity"), positive=True) for tx in txs]
     units = [etsy_money(tx.get("price"), currency) for tx in txs]
     gross = [unit * qty for unit, qty in zip(units, quantities, strict=True)]
     discounts = allocate(etsy_money(receipt.get("discount_amt"), currency), gross)

@@ -193,7 +193,7 @@ def to_draft(channel: str, order: dict[str, Any]) -> OrderDraft:
     lines: list[LineDraft] = []
     ship_price, ship_tax, ship_discount = zero, zero, zero
     for line in _lines(order):
-        qty = quantity((line.get("orderLineQuantity") or {}).get("amount"))
+        qty = quantity((line.get("orderLineQuantity") or {}).get("amount"), positive=True)
         gross, discount, tax = zero, zero, zero
         for charge in _charges(line):
             amount = _amount(charge.get("chargeAmount"), currency, "chargeAmount")

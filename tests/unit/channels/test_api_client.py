@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -12,9 +15,12 @@ from orderhub.channels.api_client import (
     ChannelApiError,
     OAuthRefresh,
     TokenBucket,
+    forget_shared_state,
+    oauth_client,
     resolve_credentials,
     retry_after,
 )
+from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import ValidationFailed
 
 
@@ -132,3 +138,91 @@ def test_walmart_style_headers_make_the_client_wait_for_the_refill_when_no_call_
     assert sleeps == []
     client.call("GET", "/x", api="a")
     assert sleeps == [4.5]
+
+
+@pytest.fixture
+def fresh_tokens() -> Iterator[None]:
+    forget_shared_state()
+    yield
+    forget_shared_state()
+
+
+def _token_server(seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(handler)
+
+
+SECRETS = {"refresh_token": "r-1", "client_id": "id-1", "client_secret": "s-1"}
+
+
+@pytest.mark.usefixtures("fresh_tokens")
+def test_an_oauth_client_puts_the_client_secret_in_the_form_and_the_token_in_a_named_header() -> (
+    None
+):
+    seen: list[httpx.Request] = []
+    channel = Channel(code="amz", name="A", kind=ChannelKind.AMAZON, credentials=SECRETS)
+    api = oauth_client(
+        channel,
+        default_base="https://api.example/",
+        token_url="https://auth.example/token",
+        rates={"orders": (100.0, 10)},
+        access_header="x-amz-access-token",
+        transport=_token_server(seen),
+    )
+    api.call("GET", "/orders", api="orders")
+    token_call, call = seen
+    assert str(token_call.url) == "https://auth.example/token"
+    assert "authorization" not in token_call.headers
+    assert parse_qs(token_call.content.decode()) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["r-1"],
+        "client_id": ["id-1"],
+        "client_secret": ["s-1"],
+    }
+    assert str(call.url) == "https://api.example/orders"
+    assert call.headers["x-amz-access-token"] == "tok"
+    assert "authorization" not in call.headers
+    assert set(api.buckets) == {"orders"}
+
+
+@pytest.mark.usefixtures("fresh_tokens")
+def test_an_oauth_client_may_send_the_client_by_basic_auth_with_a_scope_and_a_bearer_token() -> (
+    None
+):
+    seen: list[httpx.Request] = []
+    creds = {**SECRETS, "token_url": "https://sandbox.example/token"}
+    channel = Channel(code="eb", name="E", kind=ChannelKind.EBAY, credentials=creds)
+    api = oauth_client(
+        channel,
+        default_base="https://api.example",
+        token_url="https://auth.example/token",
+        rates={},
+        scope="a b",
+        basic_auth=True,
+        transport=_token_server(seen),
+    )
+    api.call("GET", "/x", api="none")
+    token_call, call = seen
+    assert str(token_call.url) == "https://sandbox.example/token"  # the credential wins
+    assert token_call.headers["authorization"] == f"Basic {b64encode(b'id-1:s-1').decode()}"
+    assert parse_qs(token_call.content.decode()) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["r-1"],
+        "scope": ["a b"],
+    }
+    assert call.headers["authorization"] == "Bearer tok"
+
+
+def test_an_oauth_client_names_every_missing_credential() -> None:
+    channel = Channel(code="x", name="X", kind=ChannelKind.EBAY, credentials={"client_id": "i"})
+    with pytest.raises(ValidationFailed) as error:
+        oauth_client(channel, default_base="https://a", token_url="https://a/t", rates={})
+    assert [f.field for f in error.value.fields] == [
+        "credentials.refresh_token",
+        "credentials.client_secret",
+    ]

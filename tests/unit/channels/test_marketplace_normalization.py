@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from orderhub.channels import amazon, ebay, etsy, registry, tiktok, walmart
-from orderhub.channels._shared import loads
+from orderhub.channels._shared import ChannelOrder, loads
 from tests.marketplace_fixtures import fixture_text, totals_of
 
 
@@ -201,3 +202,40 @@ def test_a_stored_payload_replays_to_the_same_draft(module, channel, name, pick)
     item = module.read_order(channel, pick(loads(fixture_text(channel, name))))
     assert item.draft is not None
     assert registry.PAYLOAD_PARSERS[module.SOURCE](item.payload) == item.draft
+
+
+def _amazon_zero() -> ChannelOrder:
+    order, items = _amazon(0, "getOrders_page1.json", "getOrderItems_902-1845936-5435065.json")
+    items[0]["QuantityOrdered"] = 0
+    return amazon.read_order("amz", order, items)
+
+
+def _ebay_zero() -> ChannelOrder:
+    order = loads(fixture_text("ebay", "getOrders_page2.json"))["orders"][0]
+    order["lineItems"][0]["quantity"] = 0
+    return ebay.read_order("eb", order)
+
+
+def _walmart_zero() -> ChannelOrder:
+    page = loads(fixture_text("walmart", "released_page2.json"))
+    order = page["list"]["elements"]["order"][0]
+    order["orderLines"]["orderLine"][0]["orderLineQuantity"]["amount"] = "0"
+    return walmart.read_order("wm", order)
+
+
+def _etsy_zero() -> ChannelOrder:
+    receipt = loads(fixture_text("etsy", "getShopReceipts_page2.json"))["results"][0]
+    receipt["transactions"][0]["quantity"] = 0
+    return etsy.read_order("et", receipt)
+
+
+@pytest.mark.parametrize("read", [_amazon_zero, _ebay_zero, _walmart_zero, _etsy_zero])
+def test_a_marketplace_line_of_zero_units_is_quarantined_as_a_bad_quantity(
+    read: Callable[[], ChannelOrder],
+) -> None:
+    item = read()
+    assert item.draft is None
+    assert item.problem is not None
+    assert item.problem.reason == "bad quantity"
+    [error] = item.problem.fields
+    assert (error.code, error.message) == ("bad_quantity", "0 is not a positive whole quantity")
