@@ -49,6 +49,7 @@ def test_order_detail_explains_the_routing_decision_and_its_costs(
     assert 'data-testid="routing-explanation"' in html
     assert "Candidates" in html
     assert "<strong>east</strong>" in html
+    assert "holds the whole order, single shipment" in html
     assert 'data-testid="cost-breakdown"' in html
     assert "Re-route" in html
 
