@@ -96,10 +96,10 @@ def _request(
     _hold_back(available, _held_for_earlier(uow, order, skus), locations)
     now = utcnow()
     days = {loc.code: local_day(loc, now) for loc in locations}
-    products = {sku: uow.catalog.get(sku) for sku in sorted(skus)}
+    products = uow.catalog.products(skus)
     requested = []
     for line in lines:
-        product = products[line.sku]
+        product = products.get(line.sku)
         requested.append(
             RequestedLine(
                 line.id,
@@ -160,9 +160,9 @@ def _record(
     for location in locations:
         if location.code in plan.locations:
             uow.stock.count_order(location.code, local_day(location, now))
-    for pick in sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id)):
-        uow.stock.record_reservation(pick, order.id)
-        uow.stock.add_allocation(pick, order_id=order.id, plan_id=plan_id)
+    picks = sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id))
+    uow.stock.record_reservations(picks, order.id)
+    uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
