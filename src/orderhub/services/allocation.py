@@ -157,9 +157,9 @@ def _record(
 ) -> None:
     plan_id = uow.stock.add_plan(order.id, plan)
     now = utcnow()
-    for location in locations:
-        if location.code in plan.locations:
-            uow.stock.count_order(location.code, local_day(location, now))
+    uow.stock.count_orders(
+        {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
+    )
     picks = sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id))
     uow.stock.record_reservations(picks, order.id)
     uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)

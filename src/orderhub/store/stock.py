@@ -295,10 +295,11 @@ class StockRepository:
         rows = self._conn.execute(_ORDERS_TODAY, {"locations": sorted(days)})
         return {r.location: r.orders for r in rows if days[r.location] == r.day}
 
-    def count_order(self, location: str, day: str) -> None:
-        """One more order allocated at ``location`` on its local ``day``."""
-        stmt = _COUNT_ORDER[self._conn.dialect.name]
-        self._conn.execute(stmt, {"location": location, "day": day})
+    def count_orders(self, days: dict[str, str]) -> None:
+        """One more order allocated at each location on its local day (location → day)."""
+        if days:
+            rows = [{"location": loc, "day": day} for loc, day in sorted(days.items())]
+            self._conn.execute(_COUNT_ORDER[self._conn.dialect.name], rows)
 
     def open_reserved_totals(self) -> dict[tuple[str, str], int]:
         a = t.allocations.c
