@@ -20,8 +20,8 @@ from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.services.allocation import AllocationOutcome, allocate_order
 from tests.integration.inventory_helpers import add_locations, place, receive
 
-# One single-line order, on SQLite (BEGIN IMMEDIATE included) and PostgreSQL; measured at 26
-# and 25 when this was written. The old path sent 30 and 28, more per extra line and SKU.
+# One single-line order with two channels, on SQLite (BEGIN IMMEDIATE included) and PostgreSQL:
+# 26 and 25 when this was written; before, 31 and 29, and more for every line, SKU and channel.
 SINGLE_LINE_AT_MOST = 26
 
 
