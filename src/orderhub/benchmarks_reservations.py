@@ -15,11 +15,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import event
 
 from orderhub.benchmarks import Rate
 from orderhub.bootstrap import Container, bootstrap
@@ -90,19 +93,44 @@ def _prepare(container: Container, orders: int) -> list[str]:
     return ids
 
 
-def service_rate(url: str, orders: int) -> Rate:
+@dataclass(frozen=True)
+class Measured:
+    """A path's rate, plus what the client spent: its CPU time and SQL statements sent."""
+
+    rate: Rate
+    cpu_seconds: float | None = None
+    statements: int | None = None
+
+    def cpu_ms_each(self) -> str:
+        return (
+            "" if self.cpu_seconds is None else f"{1000 * self.cpu_seconds / self.rate.count:.2f}"
+        )
+
+    def statements_each(self) -> str:
+        return "" if self.statements is None else f"{self.statements / self.rate.count:.1f}"
+
+
+def service_rate(url: str, orders: int) -> Measured:
     container = bootstrap(Settings(database_url=url))
     ids = _prepare(container, orders)
-    started = time.perf_counter()
+    sent = [0]
+
+    def count(*_args: Any) -> None:  # every statement the driver is given, BEGIN and all
+        sent[0] += 1
+
+    event.listen(container.engine, "before_cursor_execute", count)
+    started, cpu = time.perf_counter(), time.process_time()
     for order_id in ids:
         with container.uow(actor="bench") as uow:
             allocate_order(uow, order_id=order_id)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    event.remove(container.engine, "before_cursor_execute", count)
     container.close()
-    return Rate("OrderHub allocate_order (one transaction per order)", orders, elapsed)
+    rate = Rate("OrderHub allocate_order", orders, elapsed)
+    return Measured(rate, cpu, sent[0])
 
 
-def raw_rate(url: str, orders: int) -> Rate:
+def raw_rate(url: str, orders: int) -> Measured:
     """The floor: the same guarded UPDATE with the bare driver, one transaction each."""
     container = bootstrap(Settings(database_url=url))
     upgrade(container.engine)
@@ -113,7 +141,7 @@ def raw_rate(url: str, orders: int) -> Rate:
         adjust_stock(uow, items=[StockAdjustment("SKU-1", "wh", delta=orders, reason="bench")])
     container.close()
     run = _raw_sqlite if url.startswith("sqlite") else _raw_postgres
-    return Rate("raw driver: guarded UPDATE + COMMIT", orders, run(url, orders))
+    return Measured(Rate("raw guarded UPDATE", orders, run(url, orders)))
 
 
 def _raw_sqlite(url: str, orders: int) -> float:
@@ -143,7 +171,8 @@ def _raw_postgres(url: str, orders: int) -> float:
 
 def reservation_benchmark(
     *, orders: int, kinds: tuple[str, ...] = ("sqlite", "postgres"), console: Console
-) -> list[tuple[str, Rate, Rate]]:
+) -> list[tuple[str, Measured, Measured]]:
+    """Raw floor, then the service, per database kind; prints and returns both."""
     results = []
     for kind in kinds:
         with database(kind) as url:
@@ -152,16 +181,20 @@ def reservation_benchmark(
             hub = service_rate(url, orders)
         results.append((kind, raw, hub))
     table = Table(title=f"Reservations ({orders} single-line orders, one transaction each)")
-    for column in ("database", "path", "reservations/s", "ms each", "ratio to raw"):
-        table.add_column(column)
+    # Per reservation: wall ms, the client's CPU ms, and SQL statements sent (BEGIN included).
+    for column in ("db", "path", "per s", "ms", "CPU ms", "SQL", "ratio to raw"):
+        table.add_column(column, no_wrap=column == "path")
     for kind, raw, hub in results:
-        for rate in (raw, hub):
+        for measured in (raw, hub):
+            rate = measured.rate
             table.add_row(
                 kind,
                 rate.name,
                 f"{rate.per_second:,.0f}",
                 f"{1000 / rate.per_second:.2f}",
-                f"{rate.per_second / raw.per_second:.2f}",
+                measured.cpu_ms_each(),
+                measured.statements_each(),
+                f"{rate.per_second / raw.rate.per_second:.4f}",
             )
     console.print(table)
     return results

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
@@ -96,10 +96,10 @@ def _request(
     _hold_back(available, _held_for_earlier(uow, order, skus), locations)
     now = utcnow()
     days = {loc.code: local_day(loc, now) for loc in locations}
-    products = {sku: uow.catalog.get(sku) for sku in sorted(skus)}
+    products = uow.catalog.products(skus)
     requested = []
     for line in lines:
-        product = products[line.sku]
+        product = products.get(line.sku)
         requested.append(
             RequestedLine(
                 line.id,
@@ -157,12 +157,12 @@ def _record(
 ) -> None:
     plan_id = uow.stock.add_plan(order.id, plan)
     now = utcnow()
-    for location in locations:
-        if location.code in plan.locations:
-            uow.stock.count_order(location.code, local_day(location, now))
-    for pick in sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id)):
-        uow.stock.record_reservation(pick, order.id)
-        uow.stock.add_allocation(pick, order_id=order.id, plan_id=plan_id)
+    uow.stock.count_orders(
+        {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
+    )
+    picks = sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id))
+    uow.stock.record_reservations(picks, order.id)
+    uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
@@ -206,29 +206,34 @@ def _short(
 
 def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str, int]:
     """First come, first served: units that earlier orders still waiting for these SKUs need."""
-    o, ol = t.orders.c, t.order_lines.c
-    earlier = or_(
-        o.placed_at < order.placed_at, and_(o.placed_at == order.placed_at, o.id < order.id)
-    )
     # Waiting orders first (few, by the status index), then their lines: the other way round
     # SQLite's planner may walk every line of a popular SKU.
-    waiting = list(
-        uow.conn.execute(
-            select(o.id).where(o.status == OrderStatus.BACKORDERED.value, o.id != order.id, earlier)
-        ).scalars()
-    )
+    params = {"order_id": order.id, "placed_at": order.placed_at}
+    waiting = list(uow.conn.execute(_WAITING_EARLIER, params).scalars())
     if not waiting:
         return {}
-    stmt = (
-        select(ol.sku, func.sum(ol.quantity).label("q"))
-        .where(
-            ol.order_id.in_(waiting),
-            ol.status == LineStatus.BACKORDERED.value,
-            ol.sku.in_(sorted(skus)),
-        )
-        .group_by(ol.sku)
+    rows = uow.conn.execute(_WAITING_UNITS, {"orders": waiting, "skus": sorted(skus)})
+    return {r.sku: int(r.q) for r in rows}
+
+
+_o, _ol = t.orders.c, t.order_lines.c
+_WAITING_EARLIER = select(_o.id).where(
+    _o.status == OrderStatus.BACKORDERED.value,
+    _o.id != bindparam("order_id"),
+    or_(
+        _o.placed_at < bindparam("placed_at"),
+        and_(_o.placed_at == bindparam("placed_at"), _o.id < bindparam("order_id")),
+    ),
+)
+_WAITING_UNITS = (
+    select(_ol.sku, func.sum(_ol.quantity).label("q"))
+    .where(
+        _ol.order_id.in_(bindparam("orders", expanding=True)),
+        _ol.status == LineStatus.BACKORDERED.value,
+        _ol.sku.in_(bindparam("skus", expanding=True)),
     )
-    return {r.sku: int(r.q) for r in uow.conn.execute(stmt)}
+    .group_by(_ol.sku)
+)
 
 
 def _hold_back(

@@ -1,9 +1,21 @@
 """Per-channel safety stock overrides and available-to-sell, and the change events it causes.
 
-At commit the unit of work asks :meth:`AvailabilityRepository.announce` for the SKUs touched in
-the transaction: it locks each (channel, SKU)'s last announced figure in a fixed order, computes
-the figure again from the levels *after* taking the lock (so of two concurrent transactions the
-later one sees the earlier one's stock) and returns one event per figure that changed.
+At commit the unit of work asks :meth:`AvailabilityRepository.announce` what changed. Stock
+repositories record each (SKU, location) whose level moved; a safety stock override records
+its (channel, SKU); a channel or location change marks everything. ``announce`` then:
+
+1. locks the last announced figures of every channel for the touched SKUs, in (channel, SKU)
+   order (by SKU, so it needs no earlier read of the channels; rows that do not exist yet are
+   created at 0 and locked next, still before anything else is read);
+2. reads channels, locations, overrides and levels *after* taking the locks, so of two
+   concurrent transactions the later one sees the earlier one's stock and configuration;
+3. recomputes only the figures this transaction can have moved — the channels a touched
+   location serves, the overridden pairs, and figures never announced — and returns one event
+   per figure that changed, written back with one statement.
+
+A figure of a channel the touched location does not serve cannot have moved: it is the sum over
+the channel's own serving locations, and every change to those, to the channel or to the
+locations passes through here too.
 """
 
 from __future__ import annotations
@@ -11,29 +23,73 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.domain.channels import Channel
 from orderhub.domain.events import InventoryAvailableChanged
-from orderhub.domain.inventory import StockLevel, available_to_sell
+from orderhub.domain.inventory import StockLevel, available_to_sell, serves
+from orderhub.domain.locations import Location
 from orderhub.store import tables as t
 from orderhub.store.locations import LocationRepository
 from orderhub.store.repositories import ChannelRepository, insert_ignoring_duplicates, utcnow
 
 S = t.channel_safety_stock.c
 A = t.channel_availability.c
+L = t.stock_levels.c
+
+Key = tuple[str, str]  # (channel, SKU)
+
+_OVERRIDES = select(S.channel_code, S.sku, S.safety_stock).where(
+    S.sku.in_(bindparam("skus", expanding=True))
+)
+_LEVELS = select(L.sku, L.location, L.on_hand, L.reserved).where(
+    L.sku.in_(bindparam("skus", expanding=True))
+)
+_FIGURES = select(A.channel_code, A.sku, A.available).order_by(A.channel_code, A.sku)
+_FIGURES_OF_SKUS = _FIGURES.where(A.sku.in_(bindparam("skus", expanding=True)))
+_FIGURES_OF_KEYS = _FIGURES.where(
+    A.channel_code.in_(bindparam("channels", expanding=True)),
+    A.sku.in_(bindparam("skus", expanding=True)),
+)
+# PostgreSQL locks the rows in the ORDER BY's order; SQLite's writer holds the database already.
+_LOCKED = {stmt: stmt.with_for_update() for stmt in (_FIGURES, _FIGURES_OF_SKUS, _FIGURES_OF_KEYS)}
+_WRITE_FIGURE = (
+    update(t.channel_availability)
+    .where(A.channel_code == bindparam("b_channel"), A.sku == bindparam("b_sku"))
+    .values(available=bindparam("available"), updated_at=bindparam("updated_at"))
+)
+
+
+class Touched:
+    """What changed in this transaction that available-to-sell depends on."""
+
+    def __init__(self) -> None:
+        self.levels: set[tuple[str, str]] = set()  # (SKU, location) whose level moved
+        self.keys: set[Key] = set()  # (channel, SKU) whose safety stock override changed
+        self.everything = False  # a channel or location changed: any figure may have moved
+
+    def __bool__(self) -> bool:
+        return bool(self.levels or self.keys or self.everything)
+
+    def skus(self) -> set[str]:
+        return {sku for sku, _ in self.levels} | {sku for _, sku in self.keys}
+
+    def clear(self) -> None:
+        self.levels.clear()
+        self.keys.clear()
+        self.everything = False
 
 
 class AvailabilityRepository:
-    def __init__(self, conn: Connection, *, touched: set[str]) -> None:
+    def __init__(self, conn: Connection, *, touched: Touched) -> None:
         self._conn = conn
         self.touched = touched  # shared with the stock repository
-        self.everything = False  # a channel or location changed: every SKU may have moved
+        self._lock_rows = conn.dialect.name == "postgresql"
 
     def touch_all(self) -> None:
-        self.everything = True
+        self.touched.everything = True
 
     # --- safety stock -------------------------------------------------------------------
 
@@ -41,7 +97,7 @@ class AvailabilityRepository:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        rows = self._conn.execute(select(t.channel_safety_stock).where(S.sku.in_(wanted)))
+        rows = self._conn.execute(_OVERRIDES, {"skus": wanted})
         return {(r.channel_code, r.sku): r.safety_stock for r in rows}
 
     def set_safety_stock(self, channel: str, sku: str, quantity: int | None) -> None:
@@ -57,7 +113,7 @@ class AvailabilityRepository:
             self._conn.execute(
                 update(t.channel_safety_stock).where(*where).values(safety_stock=quantity)
             )
-        self.touched.add(sku)
+        self.touched.keys.add((channel, sku))
 
     # --- available-to-sell --------------------------------------------------------------
 
@@ -68,72 +124,112 @@ class AvailabilityRepository:
         wanted = sorted(set(skus))
         channels = channels if channels is not None else ChannelRepository(self._conn).list()
         locations = LocationRepository(self._conn).list()
+        keys = {(c.code, sku) for c in channels for sku in wanted}
+        return self._compute(keys, channels, locations)
+
+    def _compute(
+        self, keys: set[Key], channels: list[Channel], locations: list[Location]
+    ) -> dict[Key, int]:
+        """The figures of ``keys`` from these channels and locations and the current overrides
+        and levels."""
+        wanted = sorted({sku for _, sku in keys})
+        if not wanted:
+            return {}
         overrides = self.safety_overrides(wanted)
         by_sku: dict[str, dict[str, StockLevel]] = defaultdict(dict)
-        for row in self._conn.execute(
-            select(t.stock_levels).where(t.stock_levels.c.sku.in_(wanted))
-        ):
+        for row in self._conn.execute(_LEVELS, {"skus": wanted}):
             by_sku[row.sku][row.location] = StockLevel(
                 row.sku, row.location, row.on_hand, row.reserved
             )
+        by_code = {c.code: c for c in channels}
         return {
-            (channel.code, sku): available_to_sell(
-                channel,
+            (code, sku): available_to_sell(
+                by_code[code],
                 locations,
                 by_sku[sku],
-                overrides.get((channel.code, sku), channel.safety_stock),
+                overrides.get((code, sku), by_code[code].safety_stock),
             )
-            for channel in channels
-            for sku in wanted
+            for code, sku in keys
         }
 
     def announce(self) -> list[InventoryAvailableChanged]:
         """Events for every (channel, SKU) whose available-to-sell differs from the last one."""
-        skus = set(self.touched)
-        if self.everything:
-            skus |= set(self._conn.execute(select(t.stock_levels.c.sku).distinct()).scalars())
-        self.touched.clear()
-        self.everything = False
+        touched = self.touched
+        if not touched:
+            return []
+        everything, levels, overridden = touched.everything, set(touched.levels), set(touched.keys)
+        skus = touched.skus()
+        touched.clear()
+        if everything:
+            skus |= set(self._conn.execute(select(L.sku).distinct()).scalars())
         if not skus:
             return []
-        channels = ChannelRepository(self._conn).list()
+        previous = self._lock_figures(None if everything else skus)  # 1. lock
+        channels = ChannelRepository(self._conn).list()  # 2. read, after the lock
         if not channels:
             return []
-        keys = sorted((c.code, sku) for c in channels for sku in skus)
-        previous = self._lock(keys)
-        current = self.available_to_sell(skus, channels)
-        changed = []
-        now = utcnow()
-        for channel, sku in keys:
-            before, after = previous[(channel, sku)], current[(channel, sku)]
-            if before == after:
-                continue
-            self._conn.execute(
-                update(t.channel_availability)
-                .where(A.channel_code == channel, A.sku == sku)
-                .values(available=after, updated_at=now)
+        every = {(c.code, sku) for c in channels for sku in skus}
+        never_announced = every - previous.keys()
+        if never_announced:
+            previous |= self._create_figures(never_announced)
+        locations = LocationRepository(self._conn).list()
+        if everything:
+            keys = every
+        else:  # 3. only what this transaction can have moved
+            by_code = {loc.code: loc for loc in locations}
+            keys = never_announced | (overridden & every)
+            for sku, code in levels:
+                location = by_code.get(code)
+                keys |= {(c.code, sku) for c in channels if location is None or serves(location, c)}
+        current = self._compute(keys, channels, locations)
+        changed = [
+            InventoryAvailableChanged(
+                sku, channel, current[(channel, sku)], previous[(channel, sku)]
             )
-            changed.append(InventoryAvailableChanged(sku, channel, after, before))
+            for channel, sku in sorted(keys)
+            if current[(channel, sku)] != previous[(channel, sku)]
+        ]
+        if changed:
+            now = utcnow()
+            rows = [
+                {
+                    "b_channel": e.channel,
+                    "b_sku": e.sku,
+                    "available": e.available,
+                    "updated_at": now,
+                }
+                for e in changed
+            ]
+            self._conn.execute(_WRITE_FIGURE, rows)  # one executemany
         return changed
 
-    def _lock(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Create missing rows at 0, then lock them all in key order; the last figures."""
+    def _lock_figures(self, skus: set[str] | None) -> dict[Key, int]:
+        """The last figures of every channel for ``skus`` (None: all), locked in key order."""
+        stmt = _FIGURES if skus is None else _FIGURES_OF_SKUS
+        if self._lock_rows:
+            stmt = _LOCKED[stmt]
+        params = {} if skus is None else {"skus": sorted(skus)}
+        return {(r.channel_code, r.sku): r.available for r in self._conn.execute(stmt, params)}
+
+    def _create_figures(self, keys: set[Key]) -> dict[Key, int]:
+        """Create the missing rows at 0 (a concurrent creator's row stays), then lock them."""
         insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
         now = utcnow()
+        ordered = sorted(keys)
         self._conn.execute(
             insert(t.channel_availability)
             .values(
-                [{"channel_code": c, "sku": s, "available": 0, "updated_at": now} for c, s in keys]
+                [
+                    {"channel_code": c, "sku": s, "available": 0, "updated_at": now}
+                    for c, s in ordered
+                ]
             )
             .on_conflict_do_nothing()
         )
-        channels = sorted({c for c, _ in keys})
-        skus = sorted({s for _, s in keys})
-        stmt = (
-            select(A.channel_code, A.sku, A.available)
-            .where(A.channel_code.in_(channels), A.sku.in_(skus))
-            .order_by(A.channel_code, A.sku)
-        )
-        if self._conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        return {(r.channel_code, r.sku): r.available for r in self._conn.execute(stmt)}
+        stmt = _LOCKED[_FIGURES_OF_KEYS] if self._lock_rows else _FIGURES_OF_KEYS
+        params = {"channels": sorted({c for c, _ in keys}), "skus": sorted({s for _, s in keys})}
+        return {
+            (r.channel_code, r.sku): r.available
+            for r in self._conn.execute(stmt, params)
+            if (r.channel_code, r.sku) in keys
+        }

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from orderhub.domain.events import DomainEvent
+from orderhub.domain.events import JSON, DomainEvent
 from orderhub.domain.ids import new_id
 from orderhub.store.tables import order_events
 
@@ -27,6 +27,7 @@ _LAST_EVENT = (
     .order_by(order_events.c.order_seq.desc())
     .limit(1)
 )
+_INSERT = order_events.insert()
 
 
 def canonical_json(value: Any) -> str:
@@ -78,8 +79,11 @@ def append(
     actor: str,
     occurred_at: datetime,
     new_order: bool = False,
+    data: Sequence[JSON] | None = None,
 ) -> list[str]:
     """Chain ``recorded`` onto the order's history; returns the new event ids.
+
+    ``data`` is each event's ``data()`` when the caller has computed it already.
 
     The caller holds the order's row (its version bump), so no other writer extends this
     chain concurrently; the unique (order_id, order_seq) constraint is the backstop. A
@@ -88,17 +92,18 @@ def append(
     last = None if new_order else conn.execute(_LAST_EVENT, {"order_id": order_id}).first()
     seq, prev = (last.order_seq, last.hash) if last else (0, GENESIS)
     rows, ids = [], []
-    for event in recorded:
+    payloads = data if data is not None else [event.data() for event in recorded]
+    for event, payload in zip(recorded, payloads, strict=True):
         seq += 1
         event_id = new_id()
-        data = canonical_json(event.data())
+        body = canonical_json(payload)
         digest = event_hash(
             prev_hash=prev,
             event_id=event_id,
             order_id=order_id,
             order_seq=seq,
             type_=event.type,
-            data=data,
+            data=body,
             actor=actor,
             occurred_at=occurred_at,
         )
@@ -108,7 +113,7 @@ def append(
                 "order_id": order_id,
                 "order_seq": seq,
                 "type": event.type,
-                "data": data,
+                "data": body,
                 "actor": actor,
                 "occurred_at": occurred_at,
                 "prev_hash": prev,
@@ -118,7 +123,7 @@ def append(
         ids.append(event_id)
         prev = digest
     if rows:
-        conn.execute(order_events.insert(), rows)
+        conn.execute(_INSERT, rows)
     return ids
 
 

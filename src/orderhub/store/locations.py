@@ -6,13 +6,15 @@ import dataclasses
 from datetime import time
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.store import tables as t
 from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
 
+_LOCATION = select(t.locations).where(t.locations.c.code == bindparam("code"))
+_LOCATIONS = select(t.locations).order_by(t.locations.c.code)
 _FIELDS = (
     "name", "kind", "address", "timezone", "active", "channels", "serves_countries",
     "daily_capacity", "cutoff", "provider", "priority", "settings",
@@ -24,14 +26,13 @@ class LocationRepository:
         self._conn = conn
 
     def get(self, code: str) -> Location:
-        row = self._conn.execute(select(t.locations).where(t.locations.c.code == code)).first()
+        row = self._conn.execute(_LOCATION, {"code": code}).first()
         if row is None:
             raise NotFound(f"location {code!r} not found")
         return _to_location(row)
 
     def list(self) -> list[Location]:
-        rows = self._conn.execute(select(t.locations).order_by(t.locations.c.code))
-        return [_to_location(r) for r in rows]
+        return [_to_location(r) for r in self._conn.execute(_LOCATIONS)]
 
     def existing(self, codes: set[str]) -> set[str]:
         if not codes:

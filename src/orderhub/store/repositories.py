@@ -57,6 +57,31 @@ _CHANNEL_EXISTS = select(t.channels.c.code).where(t.channels.c.code == bindparam
 _KNOWN_SKUS = select(t.products.c.sku).where(
     t.products.c.sku.in_(bindparam("skus", expanding=True))
 )
+_PRODUCTS = select(t.products).where(t.products.c.sku.in_(bindparam("skus", expanding=True)))
+_CHANNEL = select(t.channels).where(t.channels.c.code == bindparam("code"))
+_CHANNELS = select(t.channels).order_by(t.channels.c.code)
+_ORDER = select(t.orders).where(t.orders.c.id == bindparam("order_id"))
+_ORDER_FOR_UPDATE = _ORDER.with_for_update()
+_ORDER_LINES = (
+    select(t.order_lines)
+    .where(t.order_lines.c.order_id == bindparam("order_id"))
+    .order_by(t.order_lines.c.position)
+)
+# What ``save`` writes: the order's changeable columns, guarded by the version it was read at.
+_SAVED = (
+    "status", "hold_reason", "metadata", "subtotal_minor", "discount_minor", "tax_minor",
+    "total_minor", "updated_at", "version",
+)  # fmt: skip
+_SAVE_ORDER = (
+    update(t.orders)
+    .where(t.orders.c.id == bindparam("b_id"), t.orders.c.version == bindparam("b_version"))
+    .values({name: bindparam(name, type_=t.orders.c[name].type) for name in _SAVED})
+)
+_SAVE_LINE = (
+    update(t.order_lines)
+    .where(t.order_lines.c.id == bindparam("b_id"))
+    .values(status=bindparam("status"), cancelled_quantity=bindparam("cancelled_quantity"))
+)
 
 
 class DuplicateOrder(Conflict):
@@ -82,6 +107,7 @@ class OrderRepository:
         self._conn = conn
         self.seen: dict[str, Order] = {}
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
+        self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
 
     def add(self, order: Order) -> None:
         now = utcnow()
@@ -102,22 +128,23 @@ class OrderRepository:
         order.version = 1
         self.seen[order.id] = order
         self.added.add(order.id)
+        self._remember(order)
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order:
-        stmt = select(t.orders).where(t.orders.c.id == order_id)
-        if for_update and self._conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self._conn.execute(stmt).first()
+        lock = for_update and self._conn.dialect.name == "postgresql"
+        params = {"order_id": order_id}
+        row = self._conn.execute(_ORDER_FOR_UPDATE if lock else _ORDER, params).first()
         if row is None:
             raise NotFound(f"order {order_id} not found")
-        lines = self._conn.execute(
-            select(t.order_lines)
-            .where(t.order_lines.c.order_id == order_id)
-            .order_by(t.order_lines.c.position)
-        ).all()
+        lines = self._conn.execute(_ORDER_LINES, params).all()
         order = self._to_order(row, lines)
         self.seen[order.id] = order
+        self._remember(order)
         return order
+
+    def _remember(self, order: Order) -> None:
+        for line in order.lines:
+            self._stored[line.id] = (line.status.value, line.cancelled_quantity)
 
     def id_by_external(self, channel: str, external_id: str) -> str | None:
         return self._conn.execute(
@@ -125,23 +152,21 @@ class OrderRepository:
         ).scalar_one_or_none()
 
     def save(self, order: Order) -> None:
-        """Write status, lines and derived totals; refuses if someone saved in between."""
-        now = utcnow()
-        row = self._order_row(order, now, created=False)
-        row["version"] = order.version + 1
-        result = self._conn.execute(
-            update(t.orders)
-            .where(t.orders.c.id == order.id, t.orders.c.version == order.version)
-            .values(**row)
-        )
-        if result.rowcount != 1:
+        """Write status, derived totals and the lines that changed since they were read;
+        refuses if someone saved in between."""
+        row = self._order_row(order, utcnow(), created=False)
+        row |= {"version": order.version + 1, "b_id": order.id, "b_version": order.version}
+        if self._conn.execute(_SAVE_ORDER, row).rowcount != 1:
             raise StaleOrder(f"order {order.id} was changed concurrently; retry")
-        for line in order.lines:
-            self._conn.execute(
-                update(t.order_lines)
-                .where(t.order_lines.c.id == line.id)
-                .values(status=line.status.value, cancelled_quantity=line.cancelled_quantity)
-            )
+        states = [(line.id, line.status.value, line.cancelled_quantity) for line in order.lines]
+        changed = [
+            {"b_id": line_id, "status": status, "cancelled_quantity": cancelled}
+            for line_id, status, cancelled in states
+            if self._stored.get(line_id) != (status, cancelled)
+        ]
+        if changed:
+            self._conn.execute(_SAVE_LINE, changed)  # one executemany
+        self._remember(order)
         order.version += 1
 
     def _order_row(self, order: Order, now: datetime, *, created: bool) -> dict[str, Any]:
@@ -276,10 +301,14 @@ class CatalogRepository:
         return {r.channel_sku: r.sku for r in rows}
 
     def get(self, sku: str) -> Product | None:
-        row = self._conn.execute(select(t.products).where(t.products.c.sku == sku)).first()
-        if row is None:
-            return None
-        return Product(row.sku, row.name, row.weight_grams, row.attributes or {})
+        return self.products({sku}).get(sku)
+
+    def products(self, skus: set[str]) -> dict[str, Product]:
+        """SKU → product for those of ``skus`` that exist, in one query."""
+        if not skus:
+            return {}
+        rows = self._conn.execute(_PRODUCTS, {"skus": sorted(skus)})
+        return {r.sku: Product(r.sku, r.name, r.weight_grams, r.attributes or {}) for r in rows}
 
     def upsert(self, product: Product) -> bool:
         """Create or replace a product; True when it was new."""
@@ -329,7 +358,7 @@ class ChannelRepository:
         self._box = box
 
     def get(self, code: str) -> Channel:
-        row = self._conn.execute(select(t.channels).where(t.channels.c.code == code)).first()
+        row = self._conn.execute(_CHANNEL, {"code": code}).first()
         if row is None:
             raise NotFound(f"channel {code!r} not found")
         return self._to_channel(row)
@@ -338,10 +367,7 @@ class ChannelRepository:
         return self._conn.execute(_CHANNEL_EXISTS, {"code": code}).first() is not None
 
     def list(self) -> list[Channel]:
-        return [
-            self._to_channel(r)
-            for r in self._conn.execute(select(t.channels).order_by(t.channels.c.code))
-        ]
+        return [self._to_channel(r) for r in self._conn.execute(_CHANNELS)]
 
     def add(self, channel: Channel) -> None:
         now = utcnow()

@@ -13,6 +13,8 @@ from orderhub.domain.errors import Conflict, NotFound
 from orderhub.store import tables as t
 from orderhub.store.repositories import utcnow
 
+_ACTIVE = select(t.routing_rule_versions).where(t.routing_rule_versions.c.active.is_(True))
+
 
 @dataclass(frozen=True)
 class RuleVersion:
@@ -31,9 +33,7 @@ class RoutingRuleRepository:
         self._conn = conn
 
     def active(self) -> RuleVersion | None:
-        row = self._conn.execute(
-            select(t.routing_rule_versions).where(t.routing_rule_versions.c.active.is_(True))
-        ).first()
+        row = self._conn.execute(_ACTIVE).first()
         return None if row is None else _version(row)
 
     def get(self, version: int) -> RuleVersion:

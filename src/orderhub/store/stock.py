@@ -8,20 +8,54 @@ zero whatever runs concurrently; callers take rows in (sku, location) order to a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.domain.allocation import AllocationPlan, Pick
 from orderhub.domain.ids import new_id
 from orderhub.domain.inventory import Movement, MovementKind, StockLevel
 from orderhub.store import tables as t
+from orderhub.store.availability import Touched
 from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
 
 L = t.stock_levels.c
+D = t.location_daily_orders.c
+
+# The reservation's hot path, built once (building a Core statement costs more than running it).
+_LEVELS = (
+    select(L.sku, L.location, L.on_hand, L.reserved)
+    .where(L.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(L.sku, L.location)
+)
+_RESERVE = (
+    update(t.stock_levels)
+    .where(
+        L.sku == bindparam("b_sku"),
+        L.location == bindparam("b_location"),
+        L.on_hand - L.reserved >= bindparam("b_quantity"),  # the guard: never below zero
+    )
+    .values(reserved=L.reserved + bindparam("b_quantity"), updated_at=bindparam("updated_at"))
+)
+_ADD_MOVEMENT = t.stock_movements.insert()
+_ADD_PLAN = t.allocation_plans.insert()
+_ADD_ALLOCATION = t.allocations.insert()
+_ORDERS_TODAY = select(D.location, D.day, D.orders).where(
+    D.location.in_(bindparam("locations", expanding=True))
+)
+_COUNT_ORDER = {  # one upsert: +1 on the location's day, the row created at 1 if new
+    name: insert(t.location_daily_orders)
+    .values(location=bindparam("location"), day=bindparam("day"), orders=1)
+    .on_conflict_do_update(
+        index_elements=[D.location, D.day], set_={"orders": t.location_daily_orders.c.orders + 1}
+    )
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 @dataclass(frozen=True)
@@ -38,10 +72,10 @@ class Allocation:
 
 
 class StockRepository:
-    def __init__(self, conn: Connection, *, actor: str, touched: set[str]) -> None:
+    def __init__(self, conn: Connection, *, actor: str, touched: Touched) -> None:
         self._conn = conn
         self._actor = actor
-        self.touched = touched  # SKUs whose stock changed in this transaction
+        self.touched = touched  # (SKU, location) levels changed in this transaction
 
     # --- levels -------------------------------------------------------------------------
 
@@ -49,11 +83,7 @@ class StockRepository:
         wanted = sorted(set(skus))
         if not wanted:
             return []
-        rows = self._conn.execute(
-            select(L.sku, L.location, L.on_hand, L.reserved)
-            .where(L.sku.in_(wanted))
-            .order_by(L.sku, L.location)
-        )
+        rows = self._conn.execute(_LEVELS, {"skus": wanted})
         return [StockLevel(r.sku, r.location, r.on_hand, r.reserved) for r in rows]
 
     def all_levels(self) -> list[StockLevel]:
@@ -107,44 +137,50 @@ class StockRepository:
         evaluates it on the latest committed row under the row lock, so no interleaving of
         clients can reserve what is not there.
         """
-        result = self._conn.execute(
-            update(t.stock_levels)
-            .where(L.sku == sku, L.location == location, L.on_hand - L.reserved >= quantity)
-            .values(reserved=L.reserved + quantity, updated_at=utcnow())
-        )
+        params = {"b_sku": sku, "b_location": location, "b_quantity": quantity}
+        result = self._conn.execute(_RESERVE, params | {"updated_at": utcnow()})
         return result.rowcount == 1
 
-    def record_reservation(self, pick: Pick, order_id: str) -> None:
+    def record_reservations(self, picks: Sequence[Pick], order_id: str) -> None:
+        """The ledger entries of reservations already made with :meth:`reserve`: one INSERT."""
         self._append(
-            Movement(
-                pick.sku,
-                pick.location,
-                MovementKind.RESERVATION,
-                reserved_delta=pick.quantity,
-                reference=order_id,
-                order_line_id=pick.line_id,
+            *(
+                Movement(
+                    pick.sku,
+                    pick.location,
+                    MovementKind.RESERVATION,
+                    reserved_delta=pick.quantity,
+                    reference=order_id,
+                    order_line_id=pick.line_id,
+                )
+                for pick in picks
             )
         )
 
-    def _append(self, movement: Movement) -> None:
-        self.touched.add(movement.sku)
-        self._conn.execute(
-            t.stock_movements.insert().values(
-                sku=movement.sku,
-                location=movement.location,
-                kind=movement.kind.value,
-                on_hand_delta=movement.on_hand_delta,
-                reserved_delta=movement.reserved_delta,
-                reason=movement.reason,
-                reference=movement.reference,
-                order_line_id=movement.order_line_id,
-                counted=movement.counted,
-                as_of=movement.as_of,
-                stale=movement.stale,
-                actor=self._actor,
-                occurred_at=utcnow(),
+    def _append(self, *movements: Movement) -> None:
+        now = utcnow()
+        rows = []
+        for movement in movements:
+            self.touched.levels.add((movement.sku, movement.location))
+            rows.append(
+                {
+                    "sku": movement.sku,
+                    "location": movement.location,
+                    "kind": movement.kind.value,
+                    "on_hand_delta": movement.on_hand_delta,
+                    "reserved_delta": movement.reserved_delta,
+                    "reason": movement.reason,
+                    "reference": movement.reference,
+                    "order_line_id": movement.order_line_id,
+                    "counted": movement.counted,
+                    "as_of": movement.as_of,
+                    "stale": movement.stale,
+                    "actor": self._actor,
+                    "occurred_at": now,
+                }
             )
-        )
+        if rows:
+            self._conn.execute(_ADD_MOVEMENT, rows)
 
     def movements(self, sku: str, location: str | None = None) -> list[dict[str, Any]]:
         m = t.stock_movements.c
@@ -158,33 +194,38 @@ class StockRepository:
     def add_plan(self, order_id: str, plan: AllocationPlan) -> str:
         plan_id = new_id()
         self._conn.execute(
-            t.allocation_plans.insert().values(
-                id=plan_id,
-                order_id=order_id,
-                strategy=plan.strategy,
-                explanation=dict(plan.explanation),
-                created_at=utcnow(),
-            )
+            _ADD_PLAN,
+            {
+                "id": plan_id,
+                "order_id": order_id,
+                "strategy": plan.strategy,
+                "explanation": dict(plan.explanation),
+                "created_at": utcnow(),
+            },
         )
         return plan_id
 
-    def add_allocation(self, pick: Pick, *, order_id: str, plan_id: str) -> None:
+    def add_allocations(self, picks: Sequence[Pick], *, order_id: str, plan_id: str) -> None:
+        """One allocation per pick, in one INSERT."""
         now = utcnow()
-        self._conn.execute(
-            t.allocations.insert().values(
-                id=new_id(),
-                order_id=order_id,
-                line_id=pick.line_id,
-                plan_id=plan_id,
-                sku=pick.sku,
-                location=pick.location,
-                quantity=pick.quantity,
-                open_quantity=pick.quantity,
-                shipped_quantity=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        rows = [
+            {
+                "id": new_id(),
+                "order_id": order_id,
+                "line_id": pick.line_id,
+                "plan_id": plan_id,
+                "sku": pick.sku,
+                "location": pick.location,
+                "quantity": pick.quantity,
+                "open_quantity": pick.quantity,
+                "shipped_quantity": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for pick in picks
+        ]
+        if rows:
+            self._conn.execute(_ADD_ALLOCATION, rows)
 
     def allocations(self, order_id: str, *, open_only: bool = False) -> list[Allocation]:
         a = t.allocations.c
@@ -251,22 +292,14 @@ class StockRepository:
         """Location → orders allocated there on its local day (``days``: location → day)."""
         if not days:
             return {}
-        d = t.location_daily_orders.c
-        rows = self._conn.execute(
-            select(d.location, d.day, d.orders).where(d.location.in_(sorted(days)))
-        )
+        rows = self._conn.execute(_ORDERS_TODAY, {"locations": sorted(days)})
         return {r.location: r.orders for r in rows if days[r.location] == r.day}
 
-    def count_order(self, location: str, day: str) -> None:
-        d = t.location_daily_orders.c
-        if not insert_ignoring_duplicates(
-            self._conn, t.location_daily_orders, {"location": location, "day": day, "orders": 1}
-        ):
-            self._conn.execute(
-                update(t.location_daily_orders)
-                .where(d.location == location, d.day == day)
-                .values(orders=d.orders + 1)
-            )
+    def count_orders(self, days: dict[str, str]) -> None:
+        """One more order allocated at each location on its local day (location → day)."""
+        if days:
+            rows = [{"location": loc, "day": day} for loc, day in sorted(days.items())]
+            self._conn.execute(_COUNT_ORDER[self._conn.dialect.name], rows)
 
     def open_reserved_totals(self) -> dict[tuple[str, str], int]:
         a = t.allocations.c

@@ -456,6 +456,7 @@ channel_availability = Table(
     Column("sku", String(128), primary_key=True),
     Column("available", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_channel_availability_sku", "sku"),  # announce locks a SKU's figures by SKU
 )
 
 # Orders allocated per location and local day: the capacity figure planners see.

@@ -4,6 +4,10 @@ Only service handlers open one. On ``commit`` every order touched with new event
 (optimistic version check), its events are chained onto its history and queued in the outbox —
 all in the same transaction as the change, so no state change exists without its event and no
 event without its change.
+
+The transaction begins with the first statement (SQLAlchemy's autobegin, which still runs the
+SQLite ``BEGIN IMMEDIATE`` hook): after a commit nothing is sent, and no write lock is held,
+until the unit of work is used again.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy import Connection, Engine
 
-from orderhub.domain.events import DomainEvent
+from orderhub.domain.events import JSON, DomainEvent
+from orderhub.domain.ids import new_id
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
 from orderhub.store.after_sale import AfterSaleRepository
-from orderhub.store.availability import AvailabilityRepository
+from orderhub.store.availability import AvailabilityRepository, Touched
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.channel_items import ChannelItemRepository
 from orderhub.store.db import READ_ONLY
@@ -79,7 +84,6 @@ class UnitOfWork:
         self.actor = actor
         self._read_only = read_only
         self._clock = clock
-        self._tx: RootTransaction | None = None
         self._loose_events: list[DomainEvent] = []
 
     def __enter__(self) -> UnitOfWork:
@@ -91,7 +95,7 @@ class UnitOfWork:
         return self
 
     def _begin(self) -> None:
-        self._tx = self.conn.begin()
+        """Fresh repositories for the next transaction (which autobegins on first use)."""
         self.orders = OrderRepository(self.conn)
         self.catalog = CatalogRepository(self.conn)
         self.channels = ChannelRepository(self.conn, self._box)
@@ -103,7 +107,7 @@ class UnitOfWork:
         self.login_attempts = LoginAttemptRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
         self.locations = LocationRepository(self.conn)
-        touched: set[str] = set()
+        touched = Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
         self.availability = AvailabilityRepository(self.conn, touched=touched)
         self.control_numbers = ControlNumberRepository(self.conn)
@@ -123,8 +127,8 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._tx is not None and self._tx.is_active:
-                self._tx.rollback()
+            if self.conn.in_transaction():
+                self.conn.rollback()
         finally:
             self.conn.close()
 
@@ -135,31 +139,43 @@ class UnitOfWork:
     def commit(self) -> None:
         """Save touched orders, chain and queue their events, commit; then a fresh transaction."""
         now = self._clock()
+        queued: list[DomainEvent] = []
+        queued_ids: list[str] = []
+        queued_data: list[JSON] = []
         for order in self.orders.seen.values():
             if not order.events:
                 continue
             new_order = order.id in self.orders.added
             if not new_order:
                 self.orders.save(order)
-            ids = history.append(
+            data = [event.data() for event in order.events]  # once, for history and outbox
+            queued_ids += history.append(
                 self.conn,
                 order.id,
                 order.events,
                 actor=self.actor,
                 occurred_at=now,
                 new_order=new_order,
+                data=data,
             )
-            outbox.add(self.conn, order.events, actor=self.actor, occurred_at=now, ids=ids)
+            queued += order.events
+            queued_data += data
             order.events.clear()
         self._loose_events.extend(self.availability.announce())  # coalesced per channel+SKU
-        outbox.add(self.conn, self._loose_events, actor=self.actor, occurred_at=now)
-        assert self._tx is not None
-        self._tx.commit()
+        for event in self._loose_events:
+            queued.append(event)
+            queued_ids.append(new_id())
+            queued_data.append(event.data())
+        # One INSERT for the whole transaction's events, in the order they were recorded.
+        outbox.add(
+            self.conn, queued, actor=self.actor, occurred_at=now, ids=queued_ids, data=queued_data
+        )
+        self.conn.commit()
         self._begin()
 
     def rollback(self) -> None:
-        if self._tx is not None and self._tx.is_active:
-            self._tx.rollback()
+        if self.conn.in_transaction():
+            self.conn.rollback()
         self._begin()
 
 
