@@ -4,7 +4,7 @@ Available-to-sell is recomputed at commit for the SKUs a transaction touched; it
 channel's last announced figure of those SKUs by SKU, which without this index scans the table.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-27
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
