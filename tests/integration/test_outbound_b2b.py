@@ -15,6 +15,7 @@ from orderhub.channels.edi_x12.inbound_docs import read_810, read_855, read_856
 from orderhub.channels.edi_x12.parser import parse_interchange
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.ids import new_id
 from orderhub.services.cxml import receive_order_request
 from orderhub.services.edi import receive_interchange
 from orderhub.services.outbound import b2b
@@ -62,12 +63,26 @@ def edi_order(container: Container, settings: dict[str, Any] = SETTINGS) -> str:
     return order_id
 
 
-def send(container: Container, event: str, data: dict[str, Any], partner: Partner) -> str | None:
-    """What the consumer does: the document in the delivery's transaction, committed after."""
+def send(
+    container: Container,
+    event: str,
+    data: dict[str, Any],
+    partner: Partner,
+    *,
+    event_id: str | None = None,
+) -> str | None:
+    """What the consumer does: build the document (reserving its control number), POST it
+    with no transaction open, then settle it; returns which document was sent."""
     with container.uow() as uow:
-        sent = b2b.on_event(uow, event, data, partner.transport, now=AT)
+        document = b2b.prepare(uow, event, data, event_id=event_id or new_id(), now=AT)
         uow.commit()
-    return sent
+    if document is None:
+        return None
+    b2b.post(document, partner.transport)
+    with container.uow() as uow:
+        document.settle(uow)
+        uow.commit()
+    return document.name
 
 
 def test_an_edi_order_gets_855_856_and_810_in_turn_with_increasing_control_numbers(
@@ -118,11 +133,16 @@ def test_a_document_the_partner_could_not_take_keeps_its_control_number_for_the_
     order_id = edi_order(container)
     allocated = {"order_id": order_id, "allocations": []}
     with pytest.raises(ChannelBusy):
-        send(container, "order.allocated", allocated, Partner(httpx.Response(503)))
+        send(container, "order.allocated", allocated, Partner(httpx.Response(503)), event_id="e1")
+    other = Partner()  # meanwhile another event's document goes out under the next number
+    send(container, "order.status_changed", {"order_id": order_id, "to_status": "shipped"}, other)
     partner = Partner()
-    send(container, "order.allocated", allocated, partner)
+    send(container, "order.allocated", allocated, partner, event_id="e1")
     [(_, _, text)] = partner.posts
     assert parse_interchange(text).control == "000000002"
+    assert parse_interchange(other.posts[0][2]).control == "000000003"
+    with container.uow(read_only=True) as uow:
+        assert uow.control_numbers.last("acme", "ZZ:ACMEHARDWARE") == 3
 
 
 def test_without_an_outbound_url_no_document_is_sent(container: Container) -> None:
