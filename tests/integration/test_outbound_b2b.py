@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from orderhub.bootstrap import Container
 from orderhub.channels.cxml import read_envelope
@@ -15,11 +16,16 @@ from orderhub.channels.edi_x12.inbound_docs import read_810, read_855, read_856
 from orderhub.channels.edi_x12.parser import parse_interchange
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.ids import new_id
+from orderhub.services import outbound
 from orderhub.services.cxml import receive_order_request
 from orderhub.services.edi import receive_interchange
+from orderhub.services.messagebus import Message
 from orderhub.services.outbound import b2b
 from orderhub.services.outbound.calls import ChannelBusy
-from orderhub.workers.targets import PermanentFailure
+from orderhub.store.tables import edi_control_reservations
+from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.workers.targets import OutboundTarget, PermanentFailure
 from tests.unit.channels.edi_fixtures import cxml as cxml_fixture
 from tests.unit.channels.edi_fixtures import edi
 
@@ -62,12 +68,26 @@ def edi_order(container: Container, settings: dict[str, Any] = SETTINGS) -> str:
     return order_id
 
 
-def send(container: Container, event: str, data: dict[str, Any], partner: Partner) -> str | None:
-    """What the consumer does: the document in the delivery's transaction, committed after."""
+def send(
+    container: Container,
+    event: str,
+    data: dict[str, Any],
+    partner: Partner,
+    *,
+    event_id: str | None = None,
+) -> str | None:
+    """What the consumer does: build the document (reserving its control number), POST it
+    with no transaction open, then settle it; returns which document was sent."""
     with container.uow() as uow:
-        sent = b2b.on_event(uow, event, data, partner.transport, now=AT)
+        document = b2b.prepare(uow, event, data, event_id=event_id or new_id(), now=AT)
         uow.commit()
-    return sent
+    if document is None:
+        return None
+    b2b.post(document, partner.transport)
+    with container.uow() as uow:
+        document.settle(uow)
+        uow.commit()
+    return document.name
 
 
 def test_an_edi_order_gets_855_856_and_810_in_turn_with_increasing_control_numbers(
@@ -118,11 +138,45 @@ def test_a_document_the_partner_could_not_take_keeps_its_control_number_for_the_
     order_id = edi_order(container)
     allocated = {"order_id": order_id, "allocations": []}
     with pytest.raises(ChannelBusy):
-        send(container, "order.allocated", allocated, Partner(httpx.Response(503)))
+        send(container, "order.allocated", allocated, Partner(httpx.Response(503)), event_id="e1")
+    other = Partner()  # meanwhile another event's document goes out under the next number
+    send(container, "order.status_changed", {"order_id": order_id, "to_status": "shipped"}, other)
     partner = Partner()
-    send(container, "order.allocated", allocated, partner)
+    send(container, "order.allocated", allocated, partner, event_id="e1")
     [(_, _, text)] = partner.posts
     assert parse_interchange(text).control == "000000002"
+    assert parse_interchange(other.posts[0][2]).control == "000000003"
+    with container.uow(read_only=True) as uow:
+        assert uow.control_numbers.last("acme", "ZZ:ACMEHARDWARE") == 3
+
+
+def test_a_document_sent_before_a_crash_goes_again_under_the_same_control_number(
+    container: Container,
+) -> None:
+    order_id = edi_order(container)
+    partner = Partner()
+    [documents] = [c for c in outbound.consumers(partner.transport) if c.name == "channels.b2b"]
+    target = OutboundTarget(documents, container.uow)
+    data = {"order_id": order_id, "allocations": []}
+    message = Message(new_id(), "order.allocated", f"order:{order_id}", data, "test", AT)
+
+    def crash(_uow: UnitOfWork) -> None:
+        raise RuntimeError("the worker dies before its record commits")
+
+    with pytest.raises(RuntimeError):
+        target.deliver(message, on_done=crash)
+    shipped = {"order_id": order_id, "to_status": "shipped"}
+    send(container, "order.status_changed", shipped, Partner())  # another document meanwhile
+    target.deliver(message, on_done=lambda _uow: None)
+    assert [parse_interchange(text).control for _, _, text in partner.posts] == [
+        "000000002",
+        "000000002",
+    ]
+    with container.engine.connect() as conn:
+        held = conn.execute(select(func.count()).select_from(edi_control_reservations))
+        assert held.scalar_one() == 0, "a taken document's reservation is released"
+    target.deliver(message, on_done=lambda _uow: None)
+    assert len(partner.posts) == 2, "a recorded delivery is not sent again"
 
 
 def test_without_an_outbound_url_no_document_is_sent(container: Container) -> None:

@@ -12,8 +12,11 @@ Internal consumers (listed in :func:`orderhub.services.messagebus.internal_consu
 - ``channels.return_status`` — on return events: a private order note on WooCommerce (the
   other channels have no REST returns API the hub can drive).
 
-A refused call (4xx other than 429) raises, so the delivery is retried and then buried where an
-operator sees it; 429 and 5xx are retried by :func:`orderhub.channels.http.send` first.
+Each is an :class:`~orderhub.services.messagebus.OutboundConsumer`: the order, channel and
+refund are read and the requests built in a short transaction, the calls are made with no
+transaction open. A refused call (4xx other than 429) raises, so the delivery is retried and
+then buried where an operator sees it; 429 and 5xx are retried by
+:func:`orderhub.channels.http.send` first.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from orderhub.store.after_sale import StoredRefund
 from orderhub.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from orderhub.services.messagebus import Consumer, Message
+    from orderhub.services.messagebus import Message, OutboundConsumer, Outcall
 
 TransportFactory = Callable[[], httpx.BaseTransport | None]
 RETURN_EVENTS = frozenset({"return.requested", "return.status_changed"})
@@ -157,44 +160,51 @@ def _from_channel(message: Message, order: Order) -> bool:
     )
 
 
-def consumers(transport: TransportFactory = lambda: None) -> list[Consumer]:
+def consumers(transport: TransportFactory = lambda: None) -> list[OutboundConsumer]:
     """The sync-back consumers, calling the channels through ``transport``."""
-    from orderhub.services.messagebus import Consumer
+    from orderhub.services.messagebus import OutboundConsumer, Outcall
 
     def load(uow: UnitOfWork, message: Message) -> tuple[Order, Channel] | None:
         order = uow.orders.get(str(message.data["order_id"]))
         channel = uow.channels.get(order.channel)
         return (order, channel) if _syncable(channel) else None
 
-    def on_cancelled(uow: UnitOfWork, message: Message) -> None:
+    def calling(channel: Channel, requests: list[OutboundRequest]) -> Outcall[None] | None:
+        if not requests:
+            return None
+        return Outcall(lambda: _call(channel, requests, transport))
+
+    def on_cancelled(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
         found = load(uow, message)
         if found is None or not message.data.get("whole_order", True):
-            return  # partial cancellations reach the channel as their refund
+            return None  # partial cancellations reach the channel as their refund
         order, channel = found
         if _from_channel(message, order):
-            return
-        _call(channel, cancel_requests(channel, order, str(message.data["reason"])), transport)
+            return None
+        return calling(channel, cancel_requests(channel, order, str(message.data["reason"])))
 
-    def on_refunded(uow: UnitOfWork, message: Message) -> None:
+    def on_refunded(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
         found = load(uow, message)
-        if found is not None:
-            order, channel = found
-            requests = refund_requests(uow, channel, order, str(message.data["refund_id"]))
-            _call(channel, requests, transport)
+        if found is None:
+            return None
+        order, channel = found
+        return calling(
+            channel, refund_requests(uow, channel, order, str(message.data["refund_id"]))
+        )
 
-    def on_return(uow: UnitOfWork, message: Message) -> None:
+    def on_return(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
         found = load(uow, message)
         if found is None or found[1].kind != ChannelKind.WOOCOMMERCE:
-            return
+            return None
         order, channel = found
         status = message.data.get("to_status", "requested")
         note = f"Return {message.data['return_id']}: {status}"
         if message.data.get("note"):
             note += f" ({message.data['note']})"
-        _call(channel, [woocommerce.add_note(order.external_id, note)], transport)
+        return calling(channel, [woocommerce.add_note(order.external_id, note)])
 
     return [
-        Consumer("channels.cancel", frozenset({"order.cancelled"}), on_cancelled),
-        Consumer("channels.refund", frozenset({"order.refunded"}), on_refunded),
-        Consumer("channels.return_status", RETURN_EVENTS, on_return),
+        OutboundConsumer("channels.cancel", frozenset({"order.cancelled"}), on_cancelled),
+        OutboundConsumer("channels.refund", frozenset({"order.refunded"}), on_refunded),
+        OutboundConsumer("channels.return_status", RETURN_EVENTS, on_return),
     ]

@@ -1,7 +1,17 @@
 """Internal consumers of domain events, run by the outbox worker (at least once, in order).
 
 Every consumer is named (deliveries are tracked per consumer) and must be idempotent on the
-event id: the worker may hand it the same event again after a crash.
+event id: the worker may hand it the same event again after a crash. Two shapes:
+
+- :class:`Consumer` works on the database only: ``handle`` runs in the delivery's transaction,
+  after the receipt, so its effects and the receipt land together (exactly once).
+- :class:`OutboundConsumer` calls an outside system (a channel's API, a buyer's document
+  intake) and never inside a transaction. ``prepare`` reads what to send in a short
+  transaction and returns an :class:`Outcall` (or None: nothing to send); the worker makes the
+  call with no transaction open; then one short write transaction takes the receipt and runs
+  ``Outcall.record`` with what the call returned. A failed call records nothing and is
+  retried; a crash between call and record repeats the call (at least once to the outside
+  world, as every retry is) but records once.
 """
 
 from __future__ import annotations
@@ -9,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
 from orderhub.services.allocation import allocate_order
 from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ Handler = Callable[[UnitOfWork, Message], None]
 
 @dataclass(frozen=True)
 class Consumer:
+    """A database-only consumer: ``handle`` runs in the delivery's transaction."""
+
     name: str
     event_types: frozenset[str]
     handle: Handler
@@ -42,12 +56,48 @@ class Consumer:
         return event_type in self.event_types
 
 
+@dataclass(frozen=True)
+class Outcall(Generic[T]):
+    """The outside call(s) one delivery makes, built from the database by ``prepare``.
+
+    ``send`` runs with no transaction open and must not touch the database (everything it needs
+    was read before); ``record``, if any, writes what ``send`` returned (a channel's id, a sync
+    time …) in the transaction that takes the delivery's receipt.
+    """
+
+    send: Callable[[], T]
+    record: Callable[[UnitOfWork, T], None] | None = None
+
+
+Prepare = Callable[[UnitOfWork, Message], Outcall[Any] | None]
+
+
+@dataclass(frozen=True)
+class OutboundConsumer:
+    """A consumer that calls outside: read (``prepare``), call (no transaction), record.
+
+    ``prepare`` runs in a read-only transaction unless ``prepare_writes``: then its writes
+    (e.g. an EDI control number reserved for the event) are committed before the call.
+    """
+
+    name: str
+    event_types: frozenset[str]
+    prepare: Prepare
+    prepare_writes: bool = False
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self.event_types
+
+
+InternalConsumer = Consumer | OutboundConsumer
+
+
 def _allocate_received(uow: UnitOfWork, message: Message) -> None:
     """A new order: reserve its stock (idempotent: an allocated order is left alone)."""
     allocate_order(uow, order_id=message.data["order_id"])
 
 
-def internal_consumers(*, transport: TransportFactory | None = None) -> list[Consumer]:
+def internal_consumers(*, transport: TransportFactory | None = None) -> list[InternalConsumer]:
     """The one list of internal consumers; each capability adds its own here.
 
     ``transport`` makes the channel calls (the worker passes its SSRF-guarded or injected

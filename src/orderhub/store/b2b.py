@@ -1,8 +1,9 @@
-"""B2B storage: per-partner EDI control numbers, seen cXML payload ids."""
+"""B2B storage: per-partner EDI control numbers (and their reservations per outbound
+document), seen cXML payload ids."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from orderhub.store import tables as t
 from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
@@ -35,6 +36,34 @@ class ControlNumberRepository:
             .returning(c.last_value)
         ).scalar_one()
         return value
+
+    def reserve(self, channel: str, partner: str, *, event_id: str) -> int:
+        """The number reserved for the document answering ``event_id``: the next one the first
+        time, the same one on every retry until :meth:`release` (the document was taken)."""
+        r = t.edi_control_reservations.c
+        held = select(r.value).where(
+            r.event_id == event_id, r.channel_code == channel, r.partner == partner
+        )
+        found = self._conn.execute(held).scalar()
+        if found is not None:
+            return int(found)
+        insert_ignoring_duplicates(  # a concurrent run's reservation wins; ours is a gap
+            self._conn,
+            t.edi_control_reservations,
+            {
+                "event_id": event_id,
+                "channel_code": channel,
+                "partner": partner,
+                "value": self.next(channel, partner),
+                "reserved_at": utcnow(),
+            },
+        )
+        return int(self._conn.execute(held).scalar_one())
+
+    def release(self, event_id: str) -> None:
+        """The document answering ``event_id`` was taken: its reservation is done with."""
+        r = t.edi_control_reservations.c
+        self._conn.execute(delete(t.edi_control_reservations).where(r.event_id == event_id))
 
     def last(self, channel: str, partner: str) -> int:
         c = t.edi_control_numbers.c

@@ -311,6 +311,15 @@ def take_receipt(conn: Connection, *, consumer: str, event_id: str, now: datetim
     return result.first() is not None
 
 
+def has_receipt(conn: Connection, *, consumer: str, event_id: str) -> bool:
+    """Whether ``consumer`` already processed ``event_id`` (a read: takes no lock)."""
+    p = processed_events.c
+    found = conn.execute(
+        select(literal(1)).where(p.consumer == consumer, p.event_id == event_id)
+    ).first()
+    return found is not None
+
+
 def _delivery(row: Any) -> Delivery:
     values = dict(row._mapping)
     values["status"] = DeliveryStatus(values["status"])

@@ -478,6 +478,19 @@ edi_control_numbers = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# B2B: the control number an outbound document was built with, per outbox event, kept until
+# the document is taken: every retry re-sends it under the same number (which the partner's
+# duplicate check recognizes), however many other documents went out meanwhile (migration 0014).
+edi_control_reservations = Table(
+    "edi_control_reservations",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("channel_code", String(64), ForeignKey("channels.code"), primary_key=True),
+    Column("partner", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    Column("reserved_at", UTCDateTime, nullable=False),
+)
+
 # B2B: cXML payloadIDs already received per channel (a repeat answers 409).
 cxml_payloads = Table(
     "cxml_payloads",

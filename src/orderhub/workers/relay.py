@@ -12,6 +12,7 @@ A worker killed mid-batch leaves leased deliveries behind; they are due again wh
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -26,7 +27,7 @@ import httpx
 from orderhub.bootstrap import Container
 from orderhub.config import Settings
 from orderhub.http.ssrf import guarded_client
-from orderhub.services.messagebus import Consumer, Message, internal_consumers
+from orderhub.services.messagebus import InternalConsumer, Message, internal_consumers
 from orderhub.services.outbound.calls import transports
 from orderhub.store import deliveries
 from orderhub.store.deliveries import Claimed
@@ -35,12 +36,12 @@ from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.nats import NatsPublisher
 from orderhub.workers.schedules import Scheduler
 from orderhub.workers.targets import (
-    InternalTarget,
     NatsTarget,
     PermanentFailure,
     Publisher,
     Target,
     WebhookTarget,
+    internal_target,
 )
 
 log = logging.getLogger("orderhub.worker")
@@ -66,7 +67,7 @@ class Worker:
         self,
         container: Container,
         *,
-        consumers: Sequence[Consumer] | None = None,
+        consumers: Sequence[InternalConsumer] | None = None,
         publisher: Publisher | None = None,
         http: httpx.Client | None = None,
         worker_id: str | None = None,
@@ -79,13 +80,13 @@ class Worker:
         self.id = worker_id or default_worker_id()
         self.clock = clock
         self.rng = rng or random.Random()
-        self._uow = lambda: container.uow(actor=f"worker:{self.id}")
+        self._uow = functools.partial(container.uow, actor=f"worker:{self.id}")
         self.channel_transport = transports(
             container.http_transport, self.settings.outbound_allowed_hosts
         )
         if consumers is None:
             consumers = internal_consumers(transport=self.channel_transport)
-        self._internal = [InternalTarget(c, self._uow) for c in consumers]
+        self._internal = [internal_target(c, self._uow) for c in consumers]
         self.scheduler = scheduler
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(

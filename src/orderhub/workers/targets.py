@@ -9,15 +9,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from standardwebhooks import Webhook
 
 from orderhub.domain.webhooks import WebhookSubscription
-from orderhub.services.messagebus import Consumer, Message
+from orderhub.services.messagebus import (
+    Consumer,
+    InternalConsumer,
+    Message,
+    OutboundConsumer,
+    Outcall,
+)
 from orderhub.store import deliveries
-from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 class PermanentFailure(Exception):
@@ -48,14 +54,15 @@ def envelope(message: Message) -> bytes:
 
 
 class InternalTarget:
-    """Runs a ``Consumer`` in a unit of work; a processed (consumer, event id) is never redone.
+    """Runs a database-only ``Consumer`` in a unit of work; a processed (consumer, event id) is
+    never redone.
 
     The receipt is taken first, in the handler's transaction: whether the handler commits
     itself (once, as services do) or leaves the commit to the worker, its effects and the
     receipt land together, and a re-run after a crash finds the receipt and does nothing.
     """
 
-    def __init__(self, consumer: Consumer, uow: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, consumer: Consumer, uow: UnitOfWorkFactory) -> None:
         self.consumer = consumer
         self._uow = uow
 
@@ -75,6 +82,58 @@ class InternalTarget:
                 self.consumer.handle(uow, message)
             on_done(uow)
             uow.commit()
+
+
+class OutboundTarget:
+    """Runs an ``OutboundConsumer`` in three steps, with no transaction open during its call.
+
+    1. read — a short read-only transaction: a receipt already taken means the work is done
+       (nothing is called again); otherwise ``prepare`` builds the call from the database;
+    2. call — ``Outcall.send`` with no transaction (no SQLite write lock, no PostgreSQL row
+       lock or idle transaction) however long the outside system takes; a failure raises to
+       the worker, which retries the delivery with nothing recorded;
+    3. record — one short write transaction takes the receipt, runs ``Outcall.record`` and
+       marks the delivery done. Should another run have recorded meanwhile (a worker that
+       outlived its lease), the receipt is already there and nothing is recorded twice.
+
+    A crash between 2 and 3 leaves no receipt: the retry calls again (at least once to the
+    outside world, relying on the calls' own idempotency) and records once.
+    """
+
+    def __init__(self, consumer: OutboundConsumer, uow: UnitOfWorkFactory) -> None:
+        self.consumer = consumer
+        self._uow = uow
+
+    @property
+    def name(self) -> str:
+        return self.consumer.name
+
+    def wants(self, event_type: str) -> bool:
+        return self.consumer.wants(event_type)
+
+    def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
+        outcall: Outcall[Any] | None = None
+        with self._uow(read_only=not self.consumer.prepare_writes) as uow:
+            if not deliveries.has_receipt(uow.conn, consumer=self.name, event_id=message.id):
+                outcall = self.consumer.prepare(uow, message)
+                if self.consumer.prepare_writes:
+                    uow.commit()
+        sent = outcall.send() if outcall is not None else None
+        with self._uow() as uow:
+            first = deliveries.take_receipt(
+                uow.conn, consumer=self.name, event_id=message.id, now=datetime.now(UTC)
+            )
+            if first and outcall is not None and outcall.record is not None:
+                outcall.record(uow, sent)
+            on_done(uow)
+            uow.commit()
+
+
+def internal_target(consumer: InternalConsumer, uow: UnitOfWorkFactory) -> Target:
+    """The target that runs ``consumer`` in its shape (one transaction, or read/call/record)."""
+    if isinstance(consumer, OutboundConsumer):
+        return OutboundTarget(consumer, uow)
+    return InternalTarget(consumer, uow)
 
 
 class WebhookTarget:

@@ -6,10 +6,12 @@
 - ``channels.b2b`` — EDI 855/856/810 and cXML confirmation and ship notice to the buyer
   (:mod:`orderhub.services.outbound.b2b`).
 
-Each runs inside the worker's delivery transaction (receipt taken first), makes its calls and
-returns; a failure rolls the receipt back so the worker retries (or buries, for a permanent
-refusal). A retry may repeat a call: the ship calls skip what the channel already has (Shopify)
-or are refused as duplicates, and the stock pushes are absolute quantities.
+Each is an :class:`~orderhub.services.messagebus.OutboundConsumer`: it reads the order,
+channel and items in a short transaction and returns the call, which the worker makes with no
+transaction open before it takes the receipt; a failure records nothing, so the worker retries
+(or buries, for a permanent refusal). A retry may repeat a call: the ship calls skip what the
+channel already has (Shopify) or are refused as duplicates, and the stock pushes are absolute
+quantities.
 """
 
 from __future__ import annotations
@@ -24,45 +26,53 @@ from orderhub.services.outbound.calls import TransportFactory, marketplace_calls
 from orderhub.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from orderhub.services.messagebus import Consumer, Message
+    from orderhub.services.messagebus import Message, OutboundConsumer
 
 
-def consumers(transport: TransportFactory) -> list[Consumer]:
+def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
     """The outbound consumers, making their calls through ``transport``."""
-    from orderhub.services.messagebus import Consumer
+    from orderhub.services.messagebus import OutboundConsumer, Outcall
 
-    def ship(uow: UnitOfWork, message: Message) -> None:
+    def ship(uow: UnitOfWork, message: Message) -> Outcall[bool]:
         order = uow.orders.get(message.data["order_id"])
         channel = uow.channels.get(order.channel)
-        shipments.mark_shipped(channel, order, message.data, transport)
+        return Outcall(lambda: shipments.mark_shipped(channel, order, message.data, transport))
 
-    def stock(uow: UnitOfWork, message: Message) -> None:
+    def stock(uow: UnitOfWork, message: Message) -> Outcall[bool] | None:
         try:
             channel = uow.channels.get(str(message.data["channel"]))
         except NotFound:
-            return
+            return None
         sku = str(message.data["sku"])
-        inventory.push_available(
-            channel,
-            sku=sku,
-            available=int(message.data["available"]),
-            item=uow.channel_items.get(channel.code, sku),
-            transport=transport,
+        item = uow.channel_items.get(channel.code, sku)
+        available = int(message.data["available"])
+        return Outcall(
+            lambda: inventory.push_available(
+                channel, sku=sku, available=available, item=item, transport=transport
+            )
         )
 
-    def acknowledge(uow: UnitOfWork, message: Message) -> None:
+    def acknowledge(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
         channel = uow.channels.get(str(message.data["channel"]))
         if channel.kind != ChannelKind.WALMART:
-            return
-        with marketplace_calls(channel, transport) as call:
-            call(walmart.acknowledge(str(message.data["external_id"])))
+            return None
+        request = walmart.acknowledge(str(message.data["external_id"]))
 
-    def documents(uow: UnitOfWork, message: Message) -> None:
-        b2b.on_event(uow, message.type, message.data, transport)
+        def send() -> None:
+            with marketplace_calls(channel, transport) as call:
+                call(request)
+
+        return Outcall(send)
+
+    def documents(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
+        document = b2b.prepare(uow, message.type, message.data, event_id=message.id)
+        if document is None:
+            return None
+        return Outcall(lambda: b2b.post(document, transport), lambda uow, _: document.settle(uow))
 
     return [
-        Consumer("channels.b2b", b2b.EVENTS, documents),
-        Consumer("channels.ship", frozenset({"shipment.created"}), ship),
-        Consumer("channels.stock", frozenset({"inventory.available_changed"}), stock),
-        Consumer("channels.acknowledge", frozenset({"order.received"}), acknowledge),
+        OutboundConsumer("channels.b2b", b2b.EVENTS, documents, prepare_writes=True),
+        OutboundConsumer("channels.ship", frozenset({"shipment.created"}), ship),
+        OutboundConsumer("channels.stock", frozenset({"inventory.available_changed"}), stock),
+        OutboundConsumer("channels.acknowledge", frozenset({"order.received"}), acknowledge),
     ]

@@ -8,15 +8,20 @@
 
 EDI documents are POSTed as ``application/edi-x12`` to the channel's ``settings.edi.outbound_url``
 (an AS2 or VAN gateway's HTTP intake), cXML to ``settings.cxml.buyer_url``; without a URL the
-document is not sent. The control number is reserved in the delivery's own transaction, so it
-is kept only when the document was taken (a retry re-sends it under the same number, which the
-partner's duplicate check recognizes).
+document is not sent. :func:`prepare` builds the document in the delivery's read step and
+:func:`post` sends it with no transaction open (see ``OutboundConsumer``). An EDI document's
+control number is reserved per outbox event in that read step (committed before the call) and
+released once the document was taken: every retry — after a refusal, a timeout or a crash
+between the call and its record — re-sends it under the same number, which the partner's
+duplicate check recognizes, and concurrent documents never share one. A document that is never
+taken (dead letter) leaves a gap in the numbers.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,35 +62,53 @@ def shipment_of(data: dict[str, Any]) -> from_order.Shipment:
     )
 
 
-def on_event(
+@dataclass(frozen=True)
+class Document:
+    """One document to send, built from the database before the call."""
+
+    name: str  # "855", "856", "810", "ConfirmationRequest", "ShipNoticeRequest"
+    url: str
+    text: str
+    content_type: str
+    event_id: str  # the event it answers: its control number is reserved under this id
+
+    def settle(self, uow: UnitOfWork) -> None:
+        """The buyer took it: the control number reserved for it is spent for good."""
+        uow.control_numbers.release(self.event_id)
+
+
+def prepare(
     uow: UnitOfWork,
     event_type: str,
     data: dict[str, Any],
-    transport: TransportFactory,
     *,
+    event_id: str,
     now: datetime | None = None,
-) -> str | None:
-    """Send the document this event calls for, if any; returns which one was sent."""
+) -> Document | None:
+    """The document this event calls for, if any (an EDI one reserves its control number)."""
     order = uow.orders.get(str(data["order_id"]))
     channel = uow.channels.get(order.channel)
     if channel.kind not in KINDS:
         return None
+    edi = channel.kind == ChannelKind.EDI_X12
+    where = channel.settings.get("edi" if edi else "cxml") or {}
+    url = where.get("outbound_url" if edi else "buyer_url")
+    if not url:  # checked first: no control number is spent on a document never sent
+        log.info(
+            "channel %s has no URL for B2B documents: %s not answered", channel.code, event_type
+        )
+        return None
     at = now or datetime.now(UTC)
-    if channel.kind == ChannelKind.EDI_X12:
-        name, text = _edi(uow, channel, order, event_type, data, at) or (None, None)
-        url = (channel.settings.get("edi") or {}).get("outbound_url")
+    if edi:
+        built = _edi(uow, channel, order, event_type, data, at, event_id)
         content_type = "application/edi-x12"
     else:
-        name, text = _cxml(uow, channel, order, event_type, data, at) or (None, None)
-        url = (channel.settings.get("cxml") or {}).get("buyer_url")
+        built = _cxml(channel, order, event_type, data, at)
         content_type = "text/xml; charset=utf-8"
-    if name is None or text is None:
+    if built is None:
         return None
-    if not url:
-        log.info("channel %s has no URL for the %s: not sent", channel.code, name)
-        return None
-    post(str(url), text, content_type, transport)
-    return name
+    name, text = built
+    return Document(name, str(url), text, content_type, event_id)
 
 
 def _edi(
@@ -95,12 +118,13 @@ def _edi(
     event_type: str,
     data: dict[str, Any],
     at: datetime,
+    event_id: str,
 ) -> tuple[str, str] | None:
     partner = channel_partner(channel).partner
 
     def control() -> int:
-        return uow.control_numbers.next(
-            channel.code, f"{partner.their_qualifier}:{partner.their_id}"
+        return uow.control_numbers.reserve(
+            channel.code, f"{partner.their_qualifier}:{partner.their_id}", event_id=event_id
         )
 
     to_status = data.get("to_status")
@@ -118,7 +142,6 @@ def _edi(
 
 
 def _cxml(
-    uow: UnitOfWork,
     channel: Channel,
     order: Order,
     event_type: str,
@@ -147,12 +170,15 @@ def _cxml(
     return None
 
 
-def post(url: str, text: str, content_type: str, transport: TransportFactory) -> None:
+def post(document: Document, transport: TransportFactory) -> None:
     """POST the document; a cXML answer's own ``Status code`` is judged like an HTTP one."""
+    url = document.url
     try:
         with httpx.Client(transport=transport(), timeout=30.0, trust_env=False) as client:
             response = client.post(
-                url, content=text.encode(), headers={"Content-Type": content_type}
+                url,
+                content=document.text.encode(),
+                headers={"Content-Type": document.content_type},
             )
     except httpx.TransportError as error:
         raise unreachable(f"POST {url}", error) from error
