@@ -63,44 +63,48 @@ def block_candidates(problem: Problem) -> dict[int, list[Candidate]]:
 
 def whole_line_best(problem: Problem, cands: dict[int, list[Candidate]]) -> None:
     """Offer the problem the best whole-line plan (if any) — exact among such plans."""
-    n = len(problem.lines)
-    full, most, split = (1 << n) - 1, problem.max_splits, problem.model.split_penalty
-    chosen: list[int] = []
+    full = (1 << len(problem.lines)) - 1
+    _walk(problem, cands, [], full, 0)
 
-    def assign() -> None:
-        k = len(chosen)
-        lists = [cands[b][:k] for b in chosen]
-        for combo in product(*lists):
-            if k > 1 and len({c[2] for c in combo}) < k:
-                continue
-            cost = sum(c[0] for c in combo) - split
-            best = problem.best
-            if best is not None and cost > best.cost:
-                continue
-            units = {
-                (i, c[2]): problem.lines[i].quantity
-                for b, c in zip(chosen, combo, strict=True)
-                for i in range(n)
-                if b >> i & 1
-            }
-            problem.offer(units, [c[2] for c in combo], cost)
 
-    def walk(remaining: int, bound: int) -> None:
-        best = problem.best
-        if best is not None and bound - split > best.cost:
-            return
-        if not remaining:
-            assign()
-            return
-        if len(chosen) == most:
-            return
-        low = remaining & -remaining
-        sub = remaining
-        while sub:
-            if sub & low and sub in cands:
-                chosen.append(sub)
-                walk(remaining & ~sub, bound + cands[sub][0][0])
-                chosen.pop()
-            sub = (sub - 1) & remaining
+def _walk(
+    problem: Problem,
+    cands: dict[int, list[Candidate]],
+    chosen: list[int],
+    remaining: int,
+    bound: int,
+) -> None:
+    """Partitions of the ``remaining`` lines into blocks, the lowest line's block first."""
+    if bound - problem.model.split_penalty > problem.best_cost:
+        return
+    if not remaining:
+        _assign(problem, cands, chosen)
+        return
+    if len(chosen) == problem.max_splits:
+        return
+    low = remaining & -remaining
+    sub = remaining
+    while sub:
+        if sub & low and sub in cands:
+            chosen.append(sub)
+            _walk(problem, cands, chosen, remaining & ~sub, bound + cands[sub][0][0])
+            chosen.pop()
+        sub = (sub - 1) & remaining
 
-    walk(full, 0)
+
+def _assign(problem: Problem, cands: dict[int, list[Candidate]], chosen: list[int]) -> None:
+    """Offer the cheapest distinct locations for the blocks (within each one's k cheapest)."""
+    k, split = len(chosen), problem.model.split_penalty
+    for combo in product(*(cands[b][:k] for b in chosen)):
+        if k > 1 and len({c[2] for c in combo}) < k:
+            continue
+        cost = sum(c[0] for c in combo) - split
+        if cost > problem.best_cost:
+            continue
+        units = {
+            (i, c[2]): problem.quantity[i]
+            for b, c in zip(chosen, combo, strict=True)
+            for i in range(len(problem.quantity))
+            if b >> i & 1
+        }
+        problem.offer(units, [c[2] for c in combo], cost)

@@ -110,7 +110,7 @@ class Problem:
         self,
         lines: tuple[LineSpec, ...],
         origins: list[Origin],
-        avail: list[list[int]],  # avail[i][j]: units of line i usable at origin j
+        avail: list[list[int]],  # avail[i][j]: units of line i usable at j, ≤ its quantity
         model: CostModel,
         max_splits: int,
     ) -> None:
@@ -126,6 +126,8 @@ class Problem:
         self.grams = [li.grams for li in lines]
         self.hazmat = [li.hazmat for li in lines]
         self.plain = not any(self.hazmat)  # no hazmat line: a shipment's floor is its cost
+        self._columns: list[list[int]] | None = None
+        self._room: list[int] | None = None
         # whole[i]: the origins (bitmask) holding line i whole
         self.whole: list[int] = []
         for i, row in enumerate(avail):
@@ -134,6 +136,21 @@ class Problem:
                 if held >= need:
                     mask |= 1 << j
             self.whole.append(mask)
+
+    def columns(self) -> list[list[int]]:
+        """columns[j][i] = avail[i][j]: what origin j holds of each line (made once)."""
+        if self._columns is None:
+            self._columns = [list(column) for column in zip(*self.avail, strict=True)]
+        return self._columns
+
+    def room(self) -> list[int]:
+        """Per origin, the grams of the order it could ship at most."""
+        if self._room is None:
+            grams = self.grams
+            self._room = [
+                sum(n * g for n, g in zip(column, grams, strict=True)) for column in self.columns()
+            ]
+        return self._room
 
     def floor(self, origin: Origin, grams: int, hazmat: bool) -> int | None:
         """A lower bound on a shipment once more units are added (its cost, without hazmat)."""

@@ -45,7 +45,7 @@ class Subsets:
             for i, li in enumerate(problem.lines)
             if splits_only and li.quantity >= 2 and li.group is None
         ]
-        self.columns = [list(column) for column in zip(*avail, strict=True)]
+        self.columns = problem.columns()
         # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
         self.reach = []
         for i, q in enumerate(quantity):
@@ -162,32 +162,36 @@ def deal(problem: Problem, members: list[int], *, splits_only: bool) -> None:
 
 
 class Shares:
-    """What each member of a subset can hold, and must hold whatever the others do."""
+    """What each member of a subset must ship whatever the others hold, and can ship."""
 
     def __init__(self, problem: Problem, members: list[int]) -> None:
         self.problem = problem
         self.members = list(members)
         self.origins = [problem.origins[j] for j in members]
-        k = len(members)
-        self.caps = [
-            [min(q, row[j]) for j in members]
-            for q, row in zip(problem.quantity, problem.avail, strict=True)
-        ]
-        # least[p]: grams member p must ship whatever the others hold (all it alone can)
-        self.least = [0] * k
-        for row, q, g in zip(self.caps, problem.quantity, problem.grams, strict=True):
-            held = sum(row)
-            for p in range(k):
-                must = q - (held - row[p])
+        # least[p]: grams member p must ship whatever the others hold (all it alone can);
+        # avail never exceeds a line's quantity, so it is what each member can give
+        self.least = [0] * len(members)
+        for row, q, g in zip(problem.avail, problem.quantity, problem.grams, strict=True):
+            held = 0
+            for j in members:
+                held += row[j]
+            short = q - held  # > −row[j] where member p must give some of it
+            for p, j in enumerate(members):
+                must = short + row[j]
                 if must > 0:
                     self.least[p] += must * g
 
-    def forced(self) -> list[list[int]]:
+    def caps(self) -> list[list[int]]:
+        """caps[i][p]: units of line i member p can ship."""
+        members = self.members
+        return [[row[j] for j in members] for row in self.problem.avail]
+
+    def forced(self, caps: list[list[int]]) -> list[list[int]]:
         """forced[i][p]: what ``least`` says for lines i… (for the search's bound per line)."""
         problem, k = self.problem, len(self.members)
-        forced = [[0] * k for _ in range(len(self.caps) + 1)]
-        for i in range(len(self.caps) - 1, -1, -1):
-            row, q, g = self.caps[i], problem.quantity[i], problem.grams[i]
+        forced = [[0] * k for _ in range(len(caps) + 1)]
+        for i in range(len(caps) - 1, -1, -1):
+            row, q, g = caps[i], problem.quantity[i], problem.grams[i]
             held, here, ahead = sum(row), forced[i], forced[i + 1]
             for p in range(k):
                 must = q - (held - row[p])
@@ -209,12 +213,10 @@ class Shares:
             total += one
         if total >= problem.best_cost or not problem.plain or len(self.origins) > 4:
             return total
-        grams = problem.grams
-        room = [
-            sum(row[p] * g for row, g in zip(self.caps, grams, strict=True))
-            for p in range(len(self.origins))
-        ]
-        return max(total, _weight_bound(problem, self.origins, least, room))
+        room = problem.room()
+        return max(
+            total, _weight_bound(problem, self.origins, least, [room[j] for j in self.members])
+        )
 
 
 def _weight_bound(
@@ -283,8 +285,8 @@ class _Deal:
         self.members = shares.members
         self.origins = shares.origins
         self.splits_only = splits_only
-        self.caps = shares.caps
-        self.forced = shares.forced()
+        self.caps = shares.caps()
+        self.forced = shares.forced(self.caps)
         k = len(self.members)
         self.grams = [0] * k
         self.haz = [False] * k
