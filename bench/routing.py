@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--density", type=float, default=0.45, help="P(a SKU is at a location)")
     parser.add_argument("--milp", type=int, default=None, help="compare this many (default all)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed passes; the best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes; the best counts")
     args = parser.parse_args()
     rules, requests = instances(args.seed, args.orders, args.density)
     planner = build_planner(rules, version=1)
