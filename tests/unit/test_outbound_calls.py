@@ -380,6 +380,17 @@ def test_channels_without_a_ship_call_or_an_api_url_are_left_alone() -> None:
     assert fake.requests == []
 
 
+def test_a_refusal_never_repeats_a_user_and_password_of_the_api_base_url() -> None:
+    fake = Fake(lambda _r: httpx.Response(400, json={"errors": "nope"}))
+    channel = store(ChannelKind.WOOCOMMERCE, "https://ck_key:cs_secret@woo.example.test")
+    order = order_of("woocommerce", "727", [("315", 1)])
+    with pytest.raises(PermanentFailure) as refused:
+        shipments.mark_shipped(channel, order, shipped(order), fake.transport)
+    assert "cs_secret" not in str(refused.value)
+    assert "ck_key" not in str(refused.value)
+    assert "https://***@woo.example.test/wp-json/wc/v3/orders/727" in str(refused.value)
+
+
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_throttling_and_server_errors_are_retried_by_the_worker(status: int) -> None:
     fake = Fake(lambda _r: httpx.Response(status, headers={"Retry-After": "30"}))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.domain.access import Permission
-from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.channels import Channel, ChannelKind, has_userinfo, without_userinfo
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.sla import parse_policy
 from orderhub.store.access import Principal
@@ -21,13 +21,22 @@ Writer = Annotated[Principal, Depends(require(Permission.CHANNELS_WRITE))]
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
+def _no_userinfo(url: HttpUrl) -> HttpUrl:
+    if has_userinfo(str(url)):
+        raise ValueError("must not contain a user name or password: put them in credentials")
+    return url
+
+
+ApiBaseUrl = Annotated[HttpUrl, AfterValidator(_no_userinfo)]
+
+
 class ChannelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     kind: ChannelKind
     webhook_secret: str | None = Field(default=None, min_length=8, description="write-only")
-    api_base_url: HttpUrl | None = None
+    api_base_url: ApiBaseUrl | None = None
     credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
     safety_stock: int = Field(default=0, ge=0)
     sla: dict[str, Any] = Field(default_factory=dict)
@@ -45,7 +54,7 @@ class ChannelPatch(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     webhook_secret: str | None = Field(default=None, min_length=8)
-    api_base_url: HttpUrl | None = None
+    api_base_url: ApiBaseUrl | None = None
     credentials: dict[str, Any] | None = None
     safety_stock: int | None = Field(default=None, ge=0)
     sla: dict[str, Any] | None = None
@@ -69,12 +78,13 @@ class ChannelOut(BaseModel):
 
     @classmethod
     def of(cls, channel: Channel) -> ChannelOut:
+        url = channel.api_base_url
         return cls(
             code=channel.code,
             name=channel.name,
             kind=channel.kind,
             webhook_secret_set=bool(channel.webhook_secret),
-            api_base_url=channel.api_base_url,
+            api_base_url=without_userinfo(url) if url else None,  # a row from before the check
             credential_keys=sorted(channel.credentials),
             safety_stock=channel.safety_stock,
             sla=channel.sla,
