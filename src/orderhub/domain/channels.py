@@ -37,6 +37,9 @@ class Channel:
     locations_allowed: list[str] | None = None  # None: every location may serve it
     settings: dict[str, Any] = field(default_factory=dict)
     active: bool = True
+    # False: orders only come in. Nothing is sent back to the channel — no ship, stock,
+    # acknowledge, cancel, refund or return call, no B2B document (docs/channels/outbound.md).
+    sync_back: bool = True
 
 
 def has_userinfo(url: str) -> bool:

@@ -1,7 +1,9 @@
 """Internal consumers of domain events, run by the outbox worker (at least once, in order).
 
 Every consumer is named (deliveries are tracked per consumer) and must be idempotent on the
-event id: the worker may hand it the same event again after a crash.
+event id: the worker may hand it the same event again after a crash. A consumer that calls the
+event's channel says so (``calls_channel``): events of a channel that takes no sync back
+(``Channel.sync_back`` false) get no delivery for it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Consumer:
     name: str
     event_types: frozenset[str]
     handle: Handler
+    calls_channel: bool = False  # skipped for channels with sync_back false
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types

@@ -6,6 +6,8 @@
 - ``channels.b2b`` — EDI 855/856/810 and cXML confirmation and ship notice to the buyer
   (:mod:`orderhub.services.outbound.b2b`).
 
+None of them calls a channel whose ``sync_back`` is false (the worker does not even create
+their deliveries for its events; one created before the switch is delivered without a call).
 Each runs inside the worker's delivery transaction (receipt taken first), makes its calls and
 returns; a failure rolls the receipt back so the worker retries (or buries, for a permanent
 refusal). A retry may repeat a call: the ship calls skip what the channel already has (Shopify)
@@ -52,7 +54,7 @@ def consumers(transport: TransportFactory) -> list[Consumer]:
 
     def acknowledge(uow: UnitOfWork, message: Message) -> None:
         channel = uow.channels.get(str(message.data["channel"]))
-        if channel.kind != ChannelKind.WALMART:
+        if channel.kind != ChannelKind.WALMART or not channel.sync_back:
             return
         with marketplace_calls(channel, transport) as call:
             call(walmart.acknowledge(str(message.data["external_id"])))
@@ -61,8 +63,12 @@ def consumers(transport: TransportFactory) -> list[Consumer]:
         b2b.on_event(uow, message.type, message.data, transport)
 
     return [
-        Consumer("channels.b2b", b2b.EVENTS, documents),
-        Consumer("channels.ship", frozenset({"shipment.created"}), ship),
-        Consumer("channels.stock", frozenset({"inventory.available_changed"}), stock),
-        Consumer("channels.acknowledge", frozenset({"order.received"}), acknowledge),
+        Consumer("channels.b2b", b2b.EVENTS, documents, calls_channel=True),
+        Consumer("channels.ship", frozenset({"shipment.created"}), ship, calls_channel=True),
+        Consumer(
+            "channels.stock", frozenset({"inventory.available_changed"}), stock, calls_channel=True
+        ),
+        Consumer(
+            "channels.acknowledge", frozenset({"order.received"}), acknowledge, calls_channel=True
+        ),
     ]

@@ -68,7 +68,7 @@ def on_event(
     """Send the document this event calls for, if any; returns which one was sent."""
     order = uow.orders.get(str(data["order_id"]))
     channel = uow.channels.get(order.channel)
-    if channel.kind not in KINDS:
+    if channel.kind not in KINDS or not channel.sync_back:
         return None
     at = now or datetime.now(UTC)
     if channel.kind == ChannelKind.EDI_X12:
