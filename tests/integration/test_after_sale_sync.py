@@ -40,7 +40,9 @@ class Recorder:
         ]
 
 
-def add_channel(container: Container, code: str, kind: ChannelKind) -> None:
+def add_channel(
+    container: Container, code: str, kind: ChannelKind, *, sync_back: bool = True
+) -> None:
     with container.uow(actor="test") as uow:
         uow.channels.add(
             Channel(
@@ -49,6 +51,7 @@ def add_channel(container: Container, code: str, kind: ChannelKind) -> None:
                 kind=kind,
                 api_base_url="http://127.0.0.1:9/api",
                 credentials={"access_token": "t", "consumer_key": "k", "consumer_secret": "s"},
+                sync_back=sync_back,
             )
         )
         uow.commit()
@@ -129,6 +132,23 @@ def test_a_cancellation_that_came_from_the_channel_is_not_echoed_back(
     with seeded.uow(actor="channel:shop") as uow:
         cancel_order(uow, order_id=order_id, reason="customer")
     recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.cancel"), "order.cancelled")
+    assert recorder.requests == []
+
+
+def test_a_channel_without_sync_back_hears_of_no_cancellation_and_no_refund(
+    seeded: Container,
+) -> None:
+    add_channel(seeded, "shop", ChannelKind.SHOPIFY, sync_back=False)
+    order_id = order_on(seeded, "shop")
+    with seeded.uow() as uow:
+        first = uow.orders.get(order_id).lines[0].id
+        uow.rollback()
+        refunds.refund_units(uow, order_id=order_id, units={first: 1}, reason="damaged")
+    with seeded.uow(actor="user:ops") as uow:
+        cancel_order(uow, order_id=order_id, reason="fraud")
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.refund"), "order.refunded")
     deliver(seeded, order_id, named(recorder, "channels.cancel"), "order.cancelled")
     assert recorder.requests == []
 

@@ -1,8 +1,10 @@
-"""The living demo's traffic goes through the real ingest paths and stays on loopback."""
+"""The living demo's traffic goes through the real ingest paths and stays on loopback; its
+credential-less marketplaces take orders in and leave no dead letters."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,10 +12,14 @@ from sqlalchemy import select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container
+from orderhub.channels.api_client import forget_shared_state
+from orderhub.channels.marketplace_demo import DEMO_MARKETPLACES
 from orderhub.demo import _PEOPLE, _PRICES, seed
 from orderhub.demo_traffic import TrafficSimulator
+from orderhub.services import fulfilment_wiring
 from orderhub.store import tables as t
-from orderhub.workers.relay import make_worker
+from orderhub.store.repositories import utcnow
+from orderhub.workers.relay import Worker, make_worker
 
 
 def channels_of_orders(container: Container) -> Counter[str]:
@@ -66,3 +72,67 @@ def test_a_few_rounds_bring_orders_in_every_channels_format_receipts_and_a_cance
 def test_the_traffic_refuses_to_go_anywhere_but_loopback(container: Container, url: str) -> None:
     with pytest.raises(ValueError, match="loopback"):
         TrafficSimulator(container, base_url=url, api_key="k", prices={}, people=[])
+
+
+def run_until_idle(worker: Worker) -> None:
+    while worker.run_once():
+        pass
+
+
+def test_the_demo_marketplaces_take_orders_in_ship_and_leave_no_dead_letter(
+    container: Container,
+) -> None:
+    forget_shared_state()
+    key = seed(container, orders=0)
+    marketplaces = [c.code for c in DEMO_MARKETPLACES]
+    worker = make_worker(container, worker_id="test")
+    try:
+        run_until_idle(worker)  # allocation, dispatch: Walmart's acknowledgement was due here
+        with container.uow(read_only=True) as uow:
+            orders = (
+                uow.conn.execute(
+                    select(t.orders.c.id).where(t.orders.c.channel_code.in_(marketplaces))
+                )
+                .scalars()
+                .all()
+            )
+            accepted = [
+                f
+                for order_id in orders
+                for f in uow.fulfilment.for_order(order_id)
+                if f.status.value == "accepted" and f.provider == "warehouse"
+            ]
+        assert len(orders) == len(marketplaces)
+        with TestClient(create_app(container)) as client:  # the own warehouses ship theirs
+            for f in accepted:
+                lines = [{"line_id": x.line_id, "quantity": x.quantity} for x in f.lines]
+                shipped = client.post(
+                    f"/v1/fulfillments/{f.id}/ship",
+                    headers={"Authorization": f"Bearer {key}"},
+                    json={"lines": lines, "carrier": "ups", "tracking_number": f"1Z{f.id[-8:]}"},
+                )
+                assert shipped.status_code < 300, shipped.text
+        with container.uow(actor="test") as uow:  # the simulated 3PL ships its own
+            fulfilment_wiring.tick(uow, now=utcnow() + timedelta(hours=1))
+        run_until_idle(worker)
+    finally:
+        worker.close()
+        forget_shared_state()
+    with container.engine.connect() as conn:
+        shipments = conn.execute(
+            select(t.shipments.c.id).where(t.shipments.c.order_id.in_(orders))
+        ).all()
+        rows = conn.execute(
+            select(t.deliveries.c.consumer, t.deliveries.c.stream, t.deliveries.c.last_error).where(
+                t.deliveries.c.status == "dead"
+            )
+        ).all()
+        to_marketplaces = conn.execute(
+            select(t.deliveries.c.consumer).where(
+                t.deliveries.c.consumer.startswith("channels."),
+                t.deliveries.c.stream.in_([f"order:{o}" for o in orders]),
+            )
+        ).all()
+    assert shipments, "no marketplace order shipped: channels.ship was never put to the test"
+    assert rows == []
+    assert to_marketplaces == []

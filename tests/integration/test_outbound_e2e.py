@@ -1,16 +1,19 @@
 """End to end through the real worker: a Shopify webhook order is allocated by routing,
 dispatched to the simulated 3PL, shipped on the provider's tick, and the fake Shopify store
-receives the fulfillment with its tracking number and the new available quantity."""
+receives the fulfillment with its tracking number and the new available quantity — unless the
+channel takes no sync back, when the order still comes in and ships and the store hears
+nothing."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
@@ -18,6 +21,7 @@ from orderhub.config import Settings
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.services.inventory import StockAdjustment, adjust_stock
 from orderhub.store.fulfilment import ProviderConfig
+from orderhub.store.tables import deliveries, outbox
 from orderhub.workers.relay import make_worker
 from tests.support.channels import fixture_text, seed_channels, sign
 
@@ -33,9 +37,11 @@ class FakeShopify:
         self.order = order
         self.fulfillments: list[dict[str, Any]] = []
         self.levels: list[dict[str, Any]] = []
+        self.requests: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         request.read()
+        self.requests.append(f"{request.method} {request.url.host}{request.url.path}")
         path = request.url.path
         if request.headers.get("X-Shopify-Access-Token") != "shpat_x":
             return httpx.Response(401, json={"errors": "[API] Invalid API key or access token"})
@@ -91,10 +97,8 @@ def hub(database_url: str) -> Iterator[tuple[Container, FakeShopify]]:
     container.close()
 
 
-def test_a_shopify_order_is_shipped_back_to_the_store_with_tracking_and_stock(
-    hub: tuple[Container, FakeShopify],
-) -> None:
-    container, store = hub
+def receive_and_ship(container: Container, *, until: Callable[[str], bool]) -> str:
+    """The webhook order in, then worker cycles until ``until(order_id)`` after idle ones."""
     body = fixture_text(ORDER).encode()
     with TestClient(create_app(container)) as api:
         response = api.post(
@@ -103,17 +107,25 @@ def test_a_shopify_order_is_shipped_back_to_the_store_with_tracking_and_stock(
             headers={"X-Shopify-Hmac-Sha256": sign(body), "X-Shopify-Topic": "orders/create"},
         )
     assert response.status_code == 200, response.text
-    order_id = response.json()["results"][0]["order_id"]
+    order_id: str = response.json()["results"][0]["order_id"]
 
     worker = make_worker(container, worker_id="e2e")
     try:
         idle = 0
         for _ in range(60):
             idle = idle + 1 if worker.run_once() == 0 else 0
-            if idle >= 3 and store.fulfillments:
+            if idle >= 3 and until(order_id):
                 break
     finally:
         worker.close()
+    return order_id
+
+
+def test_a_shopify_order_is_shipped_back_to_the_store_with_tracking_and_stock(
+    hub: tuple[Container, FakeShopify],
+) -> None:
+    container, store = hub
+    order_id = receive_and_ship(container, until=lambda _order: bool(store.fulfillments))
 
     with container.uow(read_only=True) as uow:
         order = uow.orders.get(order_id)
@@ -132,3 +144,38 @@ def test_a_shopify_order_is_shipped_back_to_the_store_with_tracking_and_stock(
     assert sum(shipped.values()) == sum(s for s in shipment.lines.values())
     assert store.levels, "the MUG-1 available-to-sell never reached the store"
     assert store.levels[-1] == {**MUG_ITEM, "available": STOCK["MUG-1"] - 1}
+
+
+def shipped(container: Container, order_id: str) -> bool:
+    with container.uow(read_only=True) as uow:
+        return uow.orders.get(order_id).status.value in ("shipped", "delivered")
+
+
+def test_a_channel_without_sync_back_takes_the_order_in_and_hears_nothing_back(
+    hub: tuple[Container, FakeShopify],
+) -> None:
+    container, store = hub
+    with container.uow(actor="test") as uow:
+        channel = uow.channels.get("shop")
+        channel.sync_back = False
+        uow.channels.save(channel)
+        uow.commit()
+    order_id = receive_and_ship(container, until=lambda order: shipped(container, order))
+    assert shipped(container, order_id)
+    to_shop = [r for r in store.requests if "shop.example.test" in r]
+    assert to_shop == []  # no fulfillment, no inventory level, not even a read
+    with container.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                deliveries.c.consumer, deliveries.c.status, deliveries.c.stream, outbox.c.data
+            ).join_from(deliveries, outbox, outbox.c.id == deliveries.c.event_id)
+        ).all()
+    assert {row.status for row in rows} == {"delivered"}
+    assert not [
+        r.consumer
+        for r in rows
+        if r.stream == f"order:{order_id}" and r.consumer.startswith("channels.")
+    ]
+    stock_pushes = {r.data["channel"] for r in rows if r.consumer == "channels.stock"}
+    assert "shop" not in stock_pushes
+    assert "woo" in stock_pushes  # the channels that do sync back still get theirs

@@ -1,5 +1,6 @@
-"""Channel credentials, webhook and provider secrets are sealed in the database, still work,
-never come back in answers, move to a new key on rotation, and old clear rows keep working."""
+"""Channel credentials, webhook and provider secrets (and ShipStation's API key and secret in
+the provider settings) are sealed in the database, still work, never come back in answers,
+move to a new key on rotation, and old clear rows keep working."""
 
 from __future__ import annotations
 
@@ -17,12 +18,18 @@ from orderhub.cli import app
 from orderhub.config import Settings
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.store import tables as t
+from orderhub.store.fulfilment import ProviderConfig
 from orderhub.store.secret_box import SecretKeyError, UnreadableSecret
 from tests.support.channels import fixture_text, sign
 
 runner = CliRunner()
 WEBHOOK_SECRET = "shpss_sealed_secret_0123456789"
 TOKEN = "shpat_TOPSECRET_token_42"
+SS_KEY, SS_SECRET = "ss-api-key-7f3a9c", "ss-api-secret-0b8e2d"
+SHIPSTATION = ProviderConfig(
+    "ss", "ShipStation", "shipstation",
+    {"api_key": SS_KEY, "api_secret": SS_SECRET, "store_id": 42},
+)  # fmt: skip
 SHOPIFY = "shopify/orders_create_tax_included_presentment.json"
 
 
@@ -99,6 +106,59 @@ def test_webhook_subscription_and_provider_secrets_are_sealed_at_rest(
         assert uow.fulfilment.provider("sim").secret == provider_secret
 
 
+def test_shipstation_api_key_and_secret_are_sealed_at_rest_and_never_answered(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    settings = {"api_key": SS_KEY, "api_secret": SS_SECRET, "base_url": "https://ss.test"}
+    created = client.post(
+        "/v1/providers",
+        headers=admin,
+        json={"code": "ss", "name": "ShipStation", "kind": "shipstation", "settings": settings},
+    )
+    assert created.status_code == 201, created.text
+    listed = client.get("/v1/providers", headers=admin)
+    for answer in (created.text, listed.text):
+        assert SS_KEY not in answer
+        assert SS_SECRET not in answer
+    assert listed.json()[0]["settings"] == {
+        "api_key": "***", "api_secret": "***", "base_url": "https://ss.test"
+    }  # fmt: skip
+
+    stored = raw_rows(seeded, t.fulfilment_providers)
+    assert SS_KEY not in stored
+    assert SS_SECRET not in stored
+    with seeded.engine.connect() as conn:
+        row = conn.execute(select(t.fulfilment_providers.c.settings)).one()
+    assert row.settings["api_key"].startswith("fernet:")
+    assert row.settings["base_url"] == "https://ss.test"  # the rest stays readable
+    with seeded.uow(read_only=True) as uow:
+        assert uow.fulfilment.provider("ss").settings == settings
+
+
+def test_provider_settings_stored_in_clear_keep_working_until_db_upgrade_seals_them(
+    seeded: Container, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with seeded.uow(actor="test") as uow:
+        uow.fulfilment.add_provider(SHIPSTATION)
+        uow.commit()
+    with seeded.engine.begin() as conn:  # as a hub before sealing them wrote it
+        conn.execute(update(t.fulfilment_providers).values(settings=SHIPSTATION.settings))
+    assert SS_SECRET in raw_rows(seeded, t.fulfilment_providers)
+    with seeded.uow(read_only=True) as uow:
+        assert uow.fulfilment.provider("ss").settings == SHIPSTATION.settings
+
+    monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "encrypted 2 secret(s)" in result.output
+    stored = raw_rows(seeded, t.fulfilment_providers)
+    assert SS_KEY not in stored
+    assert SS_SECRET not in stored
+    with seeded.uow(read_only=True) as uow:
+        assert uow.fulfilment.provider("ss").settings == SHIPSTATION.settings
+    assert "encrypted" not in runner.invoke(app, ["db", "upgrade"]).output
+
+
 def test_secrets_stored_in_clear_keep_working_until_db_upgrade_seals_them(
     client: TestClient, seeded: Container, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,6 +201,7 @@ def test_rotation_moves_every_secret_to_the_first_key_so_the_old_one_can_go(
             Channel("shop", "Shop", ChannelKind.SHOPIFY, webhook_secret=WEBHOOK_SECRET,
                     credentials={"access_token": TOKEN})
         )  # fmt: skip
+        uow.fulfilment.add_provider(SHIPSTATION)
         uow.commit()
     monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
     monkeypatch.setenv("ORDERHUB_SECRET_KEY", Fernet.generate_key().decode())
@@ -152,12 +213,17 @@ def test_rotation_moves_every_secret_to_the_first_key_so_the_old_one_can_go(
     rotated = runner.invoke(app, ["secrets", "rotate"])
     assert rotated.exit_code == 0, rotated.output
     assert "2 in channels" in rotated.output
+    assert "2 in fulfilment providers" in " ".join(rotated.output.split())  # rich wraps
     with hub(new) as after, after.uow(read_only=True) as uow:
         channel = uow.channels.get("shop")
+        provider = uow.fulfilment.provider("ss")
     assert channel.webhook_secret == WEBHOOK_SECRET
     assert channel.credentials == {"access_token": TOKEN}
+    assert provider.settings == SHIPSTATION.settings
     with hub(old) as stale, stale.uow(read_only=True) as uow, pytest.raises(UnreadableSecret):
         uow.channels.get("shop")
+    with hub(old) as stale, stale.uow(read_only=True) as uow, pytest.raises(UnreadableSecret):
+        uow.fulfilment.provider("ss")
 
 
 def test_without_a_key_postgres_refuses_to_start_and_sqlite_makes_a_private_key_file(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -378,6 +379,40 @@ def test_channels_without_a_ship_call_or_an_api_url_are_left_alone() -> None:
     assert not shipments.mark_shipped(native, order, shipped(order), fake.transport)
     assert not shipments.mark_shipped(unconnected, order, shipped(order), fake.transport)
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        store(ChannelKind.SHOPIFY, "https://shop.example.test", credentials={"access_token": "t"}),
+        store(ChannelKind.WOOCOMMERCE, "https://woo.example.test"),
+        AMAZON, EBAY, WALMART, ETSY, TIKTOK,
+    ],
+    ids=lambda c: c.kind.value,
+)  # fmt: skip
+def test_a_channel_without_sync_back_is_neither_told_of_shipments_nor_sent_stock(
+    channel: Channel,
+) -> None:
+    fake = Fake()
+    quiet = replace(channel, sync_back=False)
+    order = order_of(quiet.code, "1", [("1", 1)])
+    item = {"inventory_item_id": 1, "location_id": 2, "product_id": 3, "sku_id": 4, "listing_id": 5}
+    assert not shipments.mark_shipped(quiet, order, shipped(order), fake.transport)
+    assert not push(quiet, item, fake)
+    assert fake.requests == []
+    assert shipments.mark_shipped(channel, order, shipped(order), fake.transport)  # the control
+    assert fake.requests
+
+
+def test_a_refusal_never_repeats_a_user_and_password_of_the_api_base_url() -> None:
+    fake = Fake(lambda _r: httpx.Response(400, json={"errors": "nope"}))
+    channel = store(ChannelKind.WOOCOMMERCE, "https://ck_key:cs_secret@woo.example.test")
+    order = order_of("woocommerce", "727", [("315", 1)])
+    with pytest.raises(PermanentFailure) as refused:
+        shipments.mark_shipped(channel, order, shipped(order), fake.transport)
+    assert "cs_secret" not in str(refused.value)
+    assert "ck_key" not in str(refused.value)
+    assert "https://***@woo.example.test/wp-json/wc/v3/orders/727" in str(refused.value)
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

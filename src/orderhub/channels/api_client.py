@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from orderhub.domain.channels import Channel
+from orderhub.domain.channels import Channel, without_userinfo
 from orderhub.domain.errors import FieldError, ValidationFailed
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -39,7 +39,8 @@ class ChannelApiError(Exception):
     """The marketplace refused a call for good (4xx other than 429, or retries exhausted)."""
 
     def __init__(self, status: int, body: str, url: str) -> None:
-        super().__init__(f"{url} answered {status}: {body[:300]}")
+        # The message lands in delivery and sync errors: never a user:password@ in it.
+        super().__init__(f"{without_userinfo(url)} answered {status}: {body[:300]}")
         self.status = status
         self.body = body
 

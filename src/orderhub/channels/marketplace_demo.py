@@ -4,6 +4,8 @@
 referenced from environment variables, so nothing real is called) and runs one real sync of
 each against :func:`simulated_transport`, an in-process fake that answers like each API. The
 orders thus go through the same client, paging, normalization and ingest as in production.
+The channels take orders in only (``sync_back=False``): with no real credentials, a ship,
+stock or acknowledge call could only fail and dead-letter.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ DEMO_MARKETPLACES = [
         code="amazon",
         name="Amazon US",
         kind=ChannelKind.AMAZON,
+        sync_back=False,
         api_base_url="https://sellingpartnerapi-na.amazon.com",
         credentials={
             "refresh_token": _env("AMAZON_REFRESH_TOKEN"),
@@ -52,6 +55,7 @@ DEMO_MARKETPLACES = [
         code="ebay",
         name="eBay",
         kind=ChannelKind.EBAY,
+        sync_back=False,
         credentials={
             "refresh_token": _env("EBAY_REFRESH_TOKEN"),
             "client_id": "demo",
@@ -62,12 +66,14 @@ DEMO_MARKETPLACES = [
         code="walmart",
         name="Walmart",
         kind=ChannelKind.WALMART,
+        sync_back=False,
         credentials={"client_id": "demo", "client_secret": _env("WALMART_CLIENT_SECRET")},
     ),
     Channel(
         code="etsy",
         name="Etsy shop",
         kind=ChannelKind.ETSY,
+        sync_back=False,
         credentials={"keystring": "demo", "refresh_token": _env("ETSY_REFRESH_TOKEN")},
         settings={"shop_id": "12345678"},
     ),
@@ -75,6 +81,7 @@ DEMO_MARKETPLACES = [
         code="tiktok",
         name="TikTok Shop",
         kind=ChannelKind.TIKTOK,
+        sync_back=False,
         credentials={
             "app_key": "demo",
             "app_secret": _env("TIKTOK_APP_SECRET"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 
 class ChannelKind(StrEnum):
@@ -36,3 +37,19 @@ class Channel:
     locations_allowed: list[str] | None = None  # None: every location may serve it
     settings: dict[str, Any] = field(default_factory=dict)
     active: bool = True
+    # False: orders only come in. Nothing is sent back to the channel — no ship, stock,
+    # acknowledge, cancel, refund or return call, no B2B document (docs/channels/outbound.md).
+    sync_back: bool = True
+
+
+def has_userinfo(url: str) -> bool:
+    """Whether ``url`` carries a ``user:password@`` part (credentials belong elsewhere)."""
+    return "@" in urlsplit(url).netloc
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` for showing: a ``user:password@`` part becomes ``***@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

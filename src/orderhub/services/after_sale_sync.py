@@ -1,6 +1,7 @@
 """Sync back: cancellations, refunds and return status told to the channel the order came from.
 
-Internal consumers (listed in :func:`orderhub.services.messagebus.internal_consumers`):
+Internal consumers (listed in :func:`orderhub.services.messagebus.internal_consumers`), none
+of which calls a channel whose ``sync_back`` is false:
 
 - ``channels.cancel`` — on ``order.cancelled`` of the whole order: the channel's cancel call
   (Shopify, WooCommerce, BigCommerce, Magento). A cancellation that came *from* the channel
@@ -59,12 +60,14 @@ def _call(channel: Channel, requests: list[OutboundRequest], transport: Transpor
 
 
 def _syncable(channel: Channel) -> bool:
-    return bool(channel.api_base_url) and channel.kind in (
+    """Connected (an ``api_base_url``), synced back, and of a kind with these calls."""
+    stores = (
         ChannelKind.SHOPIFY,
         ChannelKind.WOOCOMMERCE,
         ChannelKind.BIGCOMMERCE,
         ChannelKind.MAGENTO,
     )
+    return channel.sync_back and bool(channel.api_base_url) and channel.kind in stores
 
 
 def cancel_requests(channel: Channel, order: Order, reason: str) -> list[OutboundRequest]:
@@ -204,7 +207,11 @@ def consumers(transport: TransportFactory = lambda: None) -> list[OutboundConsum
         return calling(channel, [woocommerce.add_note(order.external_id, note)])
 
     return [
-        OutboundConsumer("channels.cancel", frozenset({"order.cancelled"}), on_cancelled),
-        OutboundConsumer("channels.refund", frozenset({"order.refunded"}), on_refunded),
-        OutboundConsumer("channels.return_status", RETURN_EVENTS, on_return),
+        OutboundConsumer(
+            "channels.cancel", frozenset({"order.cancelled"}), on_cancelled, calls_channel=True
+        ),
+        OutboundConsumer(
+            "channels.refund", frozenset({"order.refunded"}), on_refunded, calls_channel=True
+        ),
+        OutboundConsumer("channels.return_status", RETURN_EVENTS, on_return, calls_channel=True),
     ]

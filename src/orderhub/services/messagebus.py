@@ -12,6 +12,9 @@ event id: the worker may hand it the same event again after a crash. Two shapes:
   ``Outcall.record`` with what the call returned. A failed call records nothing and is
   retried; a crash between call and record repeats the call (at least once to the outside
   world, as every retry is) but records once.
+
+A consumer that calls the event's channel says so (``calls_channel``): events of a channel that
+takes no sync back (``Channel.sync_back`` false) get no delivery for it.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Consumer:
     name: str
     event_types: frozenset[str]
     handle: Handler
+    calls_channel: bool = False  # skipped for channels with sync_back false
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -84,6 +88,7 @@ class OutboundConsumer:
     event_types: frozenset[str]
     prepare: Prepare
     prepare_writes: bool = False
+    calls_channel: bool = False  # skipped for channels with sync_back false
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types

@@ -10,7 +10,7 @@ which keeps each stream's events in order per consumer; a dead one no longer hol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,7 +24,7 @@ from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
 from orderhub.store.db import is_postgres
 from orderhub.store.queries import decode_cursor, encode_cursor
-from orderhub.store.tables import deliveries, outbox, processed_events
+from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
 
 FANOUT_LOCK_KEY = 0x0D0E11FE  # pg advisory lock: one fan-out at a time keeps streams in order
 
@@ -88,11 +88,14 @@ def fan_out(
     consumers_for: Callable[[str], Sequence[str]],
     now: datetime,
     limit: int = 500,
+    channel_consumers: Collection[str] = (),
 ) -> int:
     """Create the deliveries of up to ``limit`` new outbox events, oldest first; idempotent.
 
     Runs under one lock at a time (a PostgreSQL advisory lock; SQLite has one writer anyway) so
     deliveries appear in outbox order; returns how many events were fanned out (0 if busy).
+    An event of a channel whose ``sync_back`` is false gets no delivery for the
+    ``channel_consumers`` (those that call the channel back).
     """
     if (
         is_postgres(conn)
@@ -108,6 +111,8 @@ def fan_out(
     ).all()
     if not rows:
         return 0
+    quiet = _quiet_channels(conn) if channel_consumers else frozenset()
+    silenced = _events_of(conn, rows, quiet) if quiet else frozenset()
     new = [
         {
             "id": new_id(),
@@ -124,12 +129,44 @@ def fan_out(
         }
         for row in rows
         for consumer in consumers_for(row.type)
+        if row.seq not in silenced or consumer not in channel_consumers
     ]
     if new:
         conn.execute(insert(deliveries), new)
         _keep_statistics_current(conn, inserted=len(new))
     conn.execute(update(outbox).where(o.seq.in_([r.seq for r in rows])).values(fanned_out=True))
     return len(rows)
+
+
+def _quiet_channels(conn: Connection) -> frozenset[str]:
+    """The channels that take no sync back (usually none, and then fan-out reads no more)."""
+    c = channels.c
+    return frozenset(conn.execute(select(c.code).where(c.sync_back == False)).scalars())  # noqa: E712
+
+
+def _events_of(conn: Connection, rows: Sequence[Any], codes: frozenset[str]) -> frozenset[int]:
+    """The outbox seqs among ``rows`` whose event concerns one of the channels ``codes``: it
+    names the channel (``order.received``, ``inventory.available_changed``) or is on the
+    stream of one of its orders (``order:<id>``)."""
+    o = outbox.c
+    data = dict(conn.execute(select(o.seq, o.data).where(o.seq.in_([r.seq for r in rows]))).all())
+    found = {seq for seq, d in data.items() if isinstance(d, dict) and d.get("channel") in codes}
+    on_orders = [
+        (r.seq, r.stream.removeprefix("order:"))
+        for r in rows
+        if r.seq not in found and r.stream.startswith("order:")
+    ]
+    if on_orders:
+        theirs = set(
+            conn.execute(
+                select(orders.c.id).where(
+                    orders.c.id.in_({order_id for _, order_id in on_orders}),
+                    orders.c.channel_code.in_(sorted(codes)),
+                )
+            ).scalars()
+        )
+        found.update(seq for seq, order_id in on_orders if order_id in theirs)
+    return frozenset(found)
 
 
 def _keep_statistics_current(conn: Connection, *, inserted: int) -> None:

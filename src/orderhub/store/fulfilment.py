@@ -19,7 +19,11 @@ from orderhub.domain.fulfilment import (
 from orderhub.domain.ids import new_id
 from orderhub.store import tables as t
 from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
-from orderhub.store.secret_box import SecretBox, reseal
+from orderhub.store.secret_box import SecretBox, is_sealed, reseal
+
+# Settings that are credentials (ShipStation's ``api_key``/``api_secret``): sealed one by one in
+# the settings column — the others stay readable — and never shown in API answers.
+SECRET_SETTINGS = frozenset({"api_key", "api_secret", "password", "token"})
 
 
 @dataclass
@@ -85,27 +89,56 @@ class FulfilmentRepository:
         return None
 
     def reseal_providers(self, *, rotate: bool) -> int:
-        """Seal provider secrets stored in clear; ``rotate``: re-seal all under the first key."""
+        """Seal provider secrets and secret settings stored in clear; ``rotate``: re-seal all
+        under the first key. Returns the values changed."""
         p = t.fulfilment_providers
-        return reseal(self._conn, p, {"secret": "text"}, self._box, rotate=rotate)
+        changed = reseal(self._conn, p, {"secret": "text"}, self._box, rotate=rotate)
+        for code, stored in self._conn.execute(select(p.c.code, p.c.settings).order_by(p.c.code)):
+            settings = dict(stored or {})
+            due = [
+                name
+                for name in SECRET_SETTINGS & settings.keys()
+                if settings[name] not in (None, "") and (rotate or not is_sealed(settings[name]))
+            ]
+            for name in due:
+                value = settings[name]
+                settings[name] = (
+                    self._box.reseal(value) if is_sealed(value) else self._box.seal_json(value)
+                )
+            if due:
+                self._conn.execute(update(p).where(p.c.code == code).values(settings=settings))
+                changed += len(due)
+        return changed
 
     def _provider_values(self, provider: ProviderConfig) -> dict[str, Any]:
+        box = self._box
+        settings = {
+            name: box.seal_json(value)
+            if name in SECRET_SETTINGS and value not in (None, "")
+            else value
+            for name, value in provider.settings.items()
+        }
         return {
             "code": provider.code,
             "name": provider.name,
             "kind": provider.kind,
-            "settings": provider.settings,
-            "secret": self._box.seal(provider.secret) if provider.secret else None,
+            "settings": settings,
+            "secret": box.seal(provider.secret) if provider.secret else None,
             "locations": provider.locations or [],
             "active": provider.active,
         }
 
     def _to_provider(self, row: Row[Any]) -> ProviderConfig:
+        """Sealed values opened; ones stored in clear (before sealing) read as they are."""
+        settings = {
+            name: self._box.open_json(value) if name in SECRET_SETTINGS else value
+            for name, value in (row.settings or {}).items()
+        }
         return ProviderConfig(
             code=row.code,
             name=row.name,
             kind=row.kind,
-            settings=row.settings or {},
+            settings=settings,
             secret=self._box.open(row.secret) if row.secret else None,
             locations=row.locations or [],
             active=row.active,

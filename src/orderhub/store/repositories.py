@@ -349,7 +349,7 @@ class ChannelRepository:
 
     _FIELDS = (
         "name", "kind", "webhook_secret", "api_base_url", "credentials", "safety_stock", "sla",
-        "locations_allowed", "settings", "active",
+        "locations_allowed", "settings", "active", "sync_back",
     )  # fmt: skip
     SECRET_COLUMNS: ClassVar[dict[str, str]] = {"webhook_secret": "text", "credentials": "json"}
 
@@ -411,6 +411,7 @@ class ChannelRepository:
             locations_allowed=row.locations_allowed,
             settings=row.settings or {},
             active=row.active,
+            sync_back=row.sync_back,
         )
 
 

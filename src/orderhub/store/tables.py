@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 from orderhub.store.types import JsonColumn, UTCDateTime
@@ -52,6 +53,8 @@ channels = Table(
     Column("locations_allowed", JsonColumn),
     Column("settings", JsonColumn, nullable=False, default=dict),
     Column("active", Boolean, nullable=False, default=True),
+    # False: orders come in, nothing is called back (no outbound delivery is even created).
+    Column("sync_back", Boolean, nullable=False, server_default=true()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -2,7 +2,9 @@
 
 Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
 
-1. fan-out — new outbox events become one delivery per interested target (one worker at a time);
+1. fan-out — new outbox events become one delivery per interested target (one worker at a time;
+   none for a consumer that calls the channel back when the event's channel has ``sync_back``
+   false);
 2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
 3. run — each is handed to its target; success is recorded, failure is retried after an
    exponential backoff with jitter, and after ``delivery_max_attempts`` the delivery is dead.
@@ -87,6 +89,7 @@ class Worker:
         if consumers is None:
             consumers = internal_consumers(transport=self.channel_transport)
         self._internal = [internal_target(c, self._uow) for c in consumers]
+        self._channel_consumers = frozenset(c.name for c in consumers if c.calls_channel)
         self.scheduler = scheduler
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
@@ -109,7 +112,12 @@ class Worker:
             return [name for name, target in targets.items() if target.wants(event_type)]
 
         with self.container.engine.begin() as conn:
-            return deliveries.fan_out(conn, consumers_for=consumers_for, now=self.clock())
+            return deliveries.fan_out(
+                conn,
+                consumers_for=consumers_for,
+                now=self.clock(),
+                channel_consumers=self._channel_consumers,
+            )
 
     def claim(self) -> list[Claimed]:
         s = self.settings

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    field_validator,
+)
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.domain.access import Permission
-from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.channels import Channel, ChannelKind, has_userinfo, without_userinfo
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.sla import parse_policy
 from orderhub.store.access import Principal
@@ -19,6 +27,25 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 Reader = Annotated[Principal, Depends(require(Permission.CHANNELS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.CHANNELS_WRITE))]
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SYNC_BACK = (
+    "false: the channel only brings orders in; nothing is sent back to it (no ship, stock, "
+    "acknowledge, cancel, refund or return call, no B2B document)"
+)
+
+
+def _no_userinfo(url: HttpUrl) -> HttpUrl:
+    if has_userinfo(str(url)):
+        raise ValueError("must not contain a user name or password: put them in credentials")
+    return url
+
+
+ApiBaseUrl = Annotated[HttpUrl, AfterValidator(_no_userinfo)]
+
+
+def _settings_without_sync_back(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    if settings is not None and "sync_back" in settings:
+        raise ValueError("sync_back is a field of the channel itself, not of its settings")
+    return settings
 
 
 class ChannelSettings(BaseModel):
@@ -27,13 +54,16 @@ class ChannelSettings(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: ChannelKind
     webhook_secret: str | None = Field(default=None, min_length=8, description="write-only")
-    api_base_url: HttpUrl | None = None
+    api_base_url: ApiBaseUrl | None = None
     credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
     safety_stock: int = Field(default=0, ge=0)
     sla: dict[str, Any] = Field(default_factory=dict)
     locations_allowed: list[str] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     active: bool = True
+    sync_back: StrictBool = Field(default=True, description=SYNC_BACK)
+
+    _settings = field_validator("settings")(_settings_without_sync_back)
 
 
 class ChannelIn(ChannelSettings):
@@ -41,17 +71,37 @@ class ChannelIn(ChannelSettings):
 
 
 class ChannelPatch(BaseModel):
+    """Only the fields given change; ``null`` clears the webhook secret, the API base URL or
+    the location allow-list, and is refused for the others."""
+
     model_config = ConfigDict(extra="forbid")
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset(
+        {"name", "credentials", "safety_stock", "sla", "settings", "active", "sync_back"}
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     webhook_secret: str | None = Field(default=None, min_length=8)
-    api_base_url: HttpUrl | None = None
+    api_base_url: ApiBaseUrl | None = None
     credentials: dict[str, Any] | None = None
     safety_stock: int | None = Field(default=None, ge=0)
     sla: dict[str, Any] | None = None
     locations_allowed: list[str] | None = None
     settings: dict[str, Any] | None = None
     active: bool | None = None
+    sync_back: StrictBool | None = Field(default=None, description=SYNC_BACK)
+
+    _settings = field_validator("settings")(_settings_without_sync_back)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, as JSON; ValidationFailed names each ``null`` that may not be."""
+        changes = self.model_dump(mode="json", exclude_unset=True)
+        nulls = sorted(n for n in self.NOT_NULL if n in changes and changes[n] is None)
+        if nulls:
+            raise ValidationFailed(
+                "these fields cannot be cleared",
+                [FieldError((n,), "must not be null", "null") for n in nulls],
+            )
+        return changes
 
 
 class ChannelOut(BaseModel):
@@ -66,21 +116,24 @@ class ChannelOut(BaseModel):
     locations_allowed: list[str] | None
     settings: dict[str, Any]
     active: bool
+    sync_back: bool
 
     @classmethod
     def of(cls, channel: Channel) -> ChannelOut:
+        url = channel.api_base_url
         return cls(
             code=channel.code,
             name=channel.name,
             kind=channel.kind,
             webhook_secret_set=bool(channel.webhook_secret),
-            api_base_url=channel.api_base_url,
+            api_base_url=without_userinfo(url) if url else None,  # a row from before the check
             credential_keys=sorted(channel.credentials),
             safety_stock=channel.safety_stock,
             sla=channel.sla,
             locations_allowed=channel.locations_allowed,
             settings=channel.settings,
             active=channel.active,
+            sync_back=channel.sync_back,
         )
 
 
@@ -134,7 +187,7 @@ def patch_channel(
     code: str, body: ChannelPatch, principal: Writer, container: ContainerDep
 ) -> ChannelOut:
     _visible(principal, code)
-    changes = body.model_dump(mode="json", exclude_unset=True)
+    changes = body.changes()
     if changes.get("sla"):
         parse_policy(changes["sla"])  # an invalid SLA policy answers 422 with its field paths
     with container.uow(actor=principal.actor) as uow:

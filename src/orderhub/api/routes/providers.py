@@ -19,7 +19,7 @@ from orderhub.fulfilment.registry import ProviderKind, build_provider
 from orderhub.services.fulfilment import apply_updates
 from orderhub.services.fulfilment_wiring import default_dependencies
 from orderhub.store.access import Principal
-from orderhub.store.fulfilment import ProviderConfig
+from orderhub.store.fulfilment import SECRET_SETTINGS, ProviderConfig
 
 router = APIRouter(prefix="/providers", tags=["fulfilment"])
 
@@ -34,7 +34,10 @@ class ProviderIn(BaseModel):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     kind: ProviderKind
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="api_key, api_secret, password and token are write-only and stored sealed",
+    )
     secret: str | None = Field(default=None, min_length=16, description="write-only")
     locations: list[str] = Field(default_factory=list, description="locations it fulfils for")
     active: bool = True
@@ -52,12 +55,12 @@ class ProviderOut(BaseModel):
 
     @classmethod
     def of(cls, p: ProviderConfig) -> ProviderOut:
-        hidden = {"api_secret", "password", "token"}
+        """Secret settings (``api_key``, ``api_secret``, …) answer ``"***"``, never the value."""
         return cls(
             code=p.code,
             name=p.name,
             kind=p.kind,
-            settings={k: ("***" if k in hidden else v) for k, v in p.settings.items()},
+            settings={k: ("***" if k in SECRET_SETTINGS else v) for k, v in p.settings.items()},
             secret_set=bool(p.secret),
             locations=p.locations or [],
             active=p.active,

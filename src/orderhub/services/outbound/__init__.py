@@ -12,6 +12,8 @@ transaction open before it takes the receipt; a failure records nothing, so the 
 (or buries, for a permanent refusal). A retry may repeat a call: the ship calls skip what the
 channel already has (Shopify) or are refused as duplicates, and the stock pushes are absolute
 quantities.
+None of them calls a channel whose ``sync_back`` is false (the worker does not even create
+their deliveries for its events; one created before the switch is delivered without a call).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
 
     def acknowledge(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
         channel = uow.channels.get(str(message.data["channel"]))
-        if channel.kind != ChannelKind.WALMART:
+        if channel.kind != ChannelKind.WALMART or not channel.sync_back:
             return None
         request = walmart.acknowledge(str(message.data["external_id"]))
 
@@ -71,8 +73,16 @@ def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
         return Outcall(lambda: b2b.post(document, transport), lambda uow, _: document.settle(uow))
 
     return [
-        OutboundConsumer("channels.b2b", b2b.EVENTS, documents, prepare_writes=True),
-        OutboundConsumer("channels.ship", frozenset({"shipment.created"}), ship),
-        OutboundConsumer("channels.stock", frozenset({"inventory.available_changed"}), stock),
-        OutboundConsumer("channels.acknowledge", frozenset({"order.received"}), acknowledge),
+        OutboundConsumer(
+            "channels.b2b", b2b.EVENTS, documents, prepare_writes=True, calls_channel=True
+        ),
+        OutboundConsumer(
+            "channels.ship", frozenset({"shipment.created"}), ship, calls_channel=True
+        ),
+        OutboundConsumer(
+            "channels.stock", frozenset({"inventory.available_changed"}), stock, calls_channel=True
+        ),
+        OutboundConsumer(
+            "channels.acknowledge", frozenset({"order.received"}), acknowledge, calls_channel=True
+        ),
     ]

@@ -88,7 +88,7 @@ def prepare(
     """The document this event calls for, if any (an EDI one reserves its control number)."""
     order = uow.orders.get(str(data["order_id"]))
     channel = uow.channels.get(order.channel)
-    if channel.kind not in KINDS:
+    if channel.kind not in KINDS or not channel.sync_back:
         return None
     edi = channel.kind == ChannelKind.EDI_X12
     where = channel.settings.get("edi" if edi else "cxml") or {}

@@ -18,7 +18,7 @@ import httpx
 from orderhub.channels import _shared, base, marketplaces
 from orderhub.channels.api_client import ApiClient, ChannelApiError
 from orderhub.channels.http import RETRY_STATUSES, channel_client, send
-from orderhub.domain.channels import Channel
+from orderhub.domain.channels import Channel, without_userinfo
 from orderhub.domain.errors import ValidationFailed
 from orderhub.http.ssrf import OutboundPolicy, OutboundRefused, guarded_transport
 
@@ -57,7 +57,7 @@ def judge(response: httpx.Response) -> httpx.Response:
     """Return a success; raise retryable for 429/5xx, permanent for any other error."""
     if response.is_success:
         return response
-    where = f"{response.request.method} {response.request.url}"
+    where = f"{response.request.method} {without_userinfo(str(response.request.url))}"
     text = f"{where} answered {response.status_code}: {response.text[:300]}"
     if response.status_code in RETRY_STATUSES or response.status_code >= 500:
         raise ChannelBusy(text)

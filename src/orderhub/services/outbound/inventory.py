@@ -48,7 +48,9 @@ def push_available(
 ) -> bool:
     """Send the quantity; False when the channel takes no push or lacks what it needs."""
     needed = REQUIRED.get(channel.kind)
-    if needed is None or item is None or (channel.kind in STORES and not channel.api_base_url):
+    if needed is None or item is None or not channel.sync_back:
+        return False
+    if channel.kind in STORES and not channel.api_base_url:
         return False
     missing = [name for name in needed if item.get(name) in (None, "")]
     if missing:

@@ -1,8 +1,8 @@
 """Tell the channel an order shipped: carrier, tracking number and which lines, in its API.
 
 Runs on ``shipment.created`` (one call set per shipment). Channels whose kind has no ship
-call here (native, CSV, the B2B kinds, which get documents) or that are not connected
-(no ``api_base_url``) are left alone.
+call here (native, CSV, the B2B kinds, which get documents), that take no sync back
+(``sync_back`` false) or that are not connected (no ``api_base_url``) are left alone.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def mark_shipped(
     channel: Channel, order: Order, data: dict[str, Any], transport: TransportFactory
 ) -> bool:
     """Make the channel's ship call(s) for one ``shipment.created``; False when not applicable."""
+    if not channel.sync_back:
+        return False
     if not channel.api_base_url and channel.kind in STORES:
         log.info("channel %s has no api_base_url: shipment not sent", channel.code)
         return False

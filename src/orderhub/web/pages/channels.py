@@ -1,5 +1,6 @@
-"""Channels: each sales channel's settings at a glance, with its order and quarantine counts
-and, for pull channels, when it last synced and the last error."""
+"""Channels: each sales channel's settings at a glance (whether it is active, whether the hub
+syncs back to it), with its order and quarantine counts and, for pull channels, when it last
+synced and the last error."""
 
 from __future__ import annotations
 
