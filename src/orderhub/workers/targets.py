@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from standardwebhooks import Webhook
@@ -53,17 +53,14 @@ def envelope(message: Message) -> bytes:
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
 
-class InternalTarget:
-    """Runs a database-only ``Consumer`` in a unit of work; a processed (consumer, event id) is
-    never redone.
+C = TypeVar("C", Consumer, OutboundConsumer)
 
-    The receipt is taken first, in the handler's transaction: whether the handler commits
-    itself (once, as services do) or leaves the commit to the worker, its effects and the
-    receipt land together, and a re-run after a crash finds the receipt and does nothing.
-    """
 
-    def __init__(self, consumer: Consumer, uow: UnitOfWorkFactory) -> None:
-        self.consumer = consumer
+class _ConsumerTarget(Generic[C]):
+    """What both internal targets share: the consumer they run and its name."""
+
+    def __init__(self, consumer: C, uow: UnitOfWorkFactory) -> None:
+        self.consumer: C = consumer
         self._uow = uow
 
     @property
@@ -72,6 +69,16 @@ class InternalTarget:
 
     def wants(self, event_type: str) -> bool:
         return self.consumer.wants(event_type)
+
+
+class InternalTarget(_ConsumerTarget[Consumer]):
+    """Runs a database-only ``Consumer`` in a unit of work; a processed (consumer, event id) is
+    never redone.
+
+    The receipt is taken first, in the handler's transaction: whether the handler commits
+    itself (once, as services do) or leaves the commit to the worker, its effects and the
+    receipt land together, and a re-run after a crash finds the receipt and does nothing.
+    """
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
         with self._uow() as uow:
@@ -84,7 +91,7 @@ class InternalTarget:
             uow.commit()
 
 
-class OutboundTarget:
+class OutboundTarget(_ConsumerTarget[OutboundConsumer]):
     """Runs an ``OutboundConsumer`` in three steps, with no transaction open during its call.
 
     1. read — a short read-only transaction: a receipt already taken means the work is done
@@ -99,17 +106,6 @@ class OutboundTarget:
     A crash between 2 and 3 leaves no receipt: the retry calls again (at least once to the
     outside world, relying on the calls' own idempotency) and records once.
     """
-
-    def __init__(self, consumer: OutboundConsumer, uow: UnitOfWorkFactory) -> None:
-        self.consumer = consumer
-        self._uow = uow
-
-    @property
-    def name(self) -> str:
-        return self.consumer.name
-
-    def wants(self, event_type: str) -> bool:
-        return self.consumer.wants(event_type)
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
         outcall: Outcall[Any] | None = None
