@@ -16,7 +16,7 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.channels.demo_payloads import demo_channel_orders
-from orderhub.channels.marketplace_demo import seed_marketplaces
+from orderhub.channels.marketplace_demo import poll_simulated, seed_marketplaces
 from orderhub.config import Settings
 from orderhub.demo_inventory import print_stock, seed_inventory
 from orderhub.demo_traffic import TrafficSimulator
@@ -27,8 +27,10 @@ from orderhub.fulfilment.demo import seed_fulfilment
 from orderhub.services.allocation import allocate_pending
 from orderhub.services.channel_orders import receive_all
 from orderhub.services.ingest import ingest_order
+from orderhub.services.outbound.calls import TransportFactory
 from orderhub.store.migrate import upgrade
 from orderhub.workers.relay import make_worker
+from orderhub.workers.schedules import Job, default_jobs
 
 DEMO_CHANNELS = [
     Channel(code="web", name="Own web store", kind=ChannelKind.NATIVE, safety_stock=2),
@@ -131,6 +133,16 @@ def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> nativ
     )
 
 
+def demo_jobs(container: Container) -> list[Job]:
+    """The worker's periodic jobs, with the marketplace poll answered by the simulated APIs."""
+
+    def poll(container: Container, _transport: TransportFactory, now: datetime) -> object:
+        return poll_simulated(lambda: container.uow(actor="schedule:marketplaces"), now)
+
+    jobs = default_jobs(container)
+    return [Job(j.name, j.interval, poll) if j.name == "marketplaces.poll" else j for j in jobs]
+
+
 def run_demo(*, database: Path, port: int, console: Console, traffic: bool = True) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -153,6 +165,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     console.print("Admin API key (also below, alone on its line):")
     print(key, flush=True)
     worker, stop = make_worker(container, worker_id="demo"), threading.Event()
+    if worker.scheduler is not None:
+        worker.scheduler.jobs = demo_jobs(container)
     thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
     thread.start()  # the demo delivers events too, with no extra command
     simulator = TrafficSimulator(

@@ -5,7 +5,8 @@ referenced from environment variables, so nothing real is called) and runs one r
 each against :func:`simulated_transport`, an in-process fake that answers like each API. The
 orders thus go through the same client, paging, normalization and ingest as in production.
 The channels take orders in only (``sync_back=False``): with no real credentials, a ship,
-stock or acknowledge call could only fail and dead-letter.
+stock or acknowledge call could only fail and dead-letter. For the same reason the demo
+worker's later polls (:func:`poll_simulated`) ask the simulated APIs too, not the real hosts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 
 from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.services.marketplace_sync import sync_marketplace
+from orderhub.services.marketplace_sync import SyncReport, poll_due, sync_marketplace
 from orderhub.store.unit_of_work import UnitOfWork
 
 _ENV = {
@@ -171,6 +172,16 @@ def simulated_transport(now: datetime) -> httpx.MockTransport:
         return httpx.Response(404, json={"errors": [{"message": f"no demo answer for {path}"}]})
 
     return httpx.MockTransport(handle)
+
+
+def poll_simulated(
+    uow_factory: Callable[[], UnitOfWork], now: datetime
+) -> dict[str, SyncReport | str]:
+    """The demo worker's marketplace poll: every due channel, answered by the simulated APIs
+    (the channels' credentials are placeholders: the real hosts would refuse them)."""
+    return poll_due(
+        uow_factory, transport=simulated_transport(now), clock=lambda: now, environ=_ENV
+    )
 
 
 def seed_marketplaces(uow_factory: Callable[[], UnitOfWork]) -> dict[str, dict[str, int]]:
