@@ -47,16 +47,19 @@ class Walmart:
         return httpx.Response(status, json={})
 
 
-def walmart_order(container: Container) -> None:
+def walmart_order(container: Container, channel: Channel = WALMART) -> str:
+    """The Walmart channel and one order on it; the order's id."""
     with container.uow(actor="test") as uow:
-        uow.channels.add(WALMART)
+        uow.channels.add(channel)
         uow.commit()
     body = native.NativeOrder.model_validate(
         native_order("1796277083022", channel="wm", lines=[
             {"sku": "SKU-1", "quantity": 1, "unit_price": "10.00"}])
     )  # fmt: skip
     with container.uow(actor="test") as uow:
-        ingest_order(uow, draft=body.to_draft(), source="native", payload="{}")
+        order_id = ingest_order(uow, draft=body.to_draft(), source="native", payload="{}").order_id
+    assert order_id is not None
+    return order_id
 
 
 class Clock:
@@ -120,17 +123,9 @@ def test_a_refused_acknowledgement_is_dead_at_once(seeded: Container) -> None:
 
 def walmart_without_keys(container: Container, *, sync_back: bool) -> str:
     """A Walmart channel with no credentials (like the demo's) and one order on it."""
-    with container.uow(actor="test") as uow:
-        uow.channels.add(Channel("wm", "Walmart", ChannelKind.WALMART, sync_back=sync_back))
-        uow.commit()
-    body = native.NativeOrder.model_validate(
-        native_order("1796277083022", channel="wm", lines=[
-            {"sku": "SKU-1", "quantity": 1, "unit_price": "10.00"}])
-    )  # fmt: skip
-    with container.uow(actor="test") as uow:
-        order_id = ingest_order(uow, draft=body.to_draft(), source="native", payload="{}").order_id
-    assert order_id is not None
-    return order_id
+    return walmart_order(
+        container, Channel("wm", "Walmart", ChannelKind.WALMART, sync_back=sync_back)
+    )
 
 
 @pytest.mark.parametrize("sync_back", [True, False])
