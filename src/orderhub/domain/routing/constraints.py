@@ -131,6 +131,8 @@ def daily_exclusion(
 ) -> Exclusion | None:
     """The constraint of the day: the location's daily capacity, or its cut-off has passed."""
     code = location.code
+    if location.cutoff is None and location.daily_capacity is None and code not in compiled.capped:
+        return None  # most locations have neither: this runs per location and decision
     own = compiled.rules.locations.get(code)
     capacity = own.daily_capacity if own and own.daily_capacity is not None else None
     capacity = location.daily_capacity if capacity is None else capacity
@@ -196,17 +198,10 @@ def screen(
     ``enforce_cutoff=False`` when no location can keep the promise any more: late is better
     than never, and the lateness penalty still orders the choice."""
     result = Screen()
-    capped = compiled.capped
     for position, (location, exclusion) in enumerate(zip(request.locations, standing, strict=True)):
-        found = exclusion
-        if found is None and (
-            location.cutoff is not None
-            or location.daily_capacity is not None
-            or location.code in capped
-        ):
-            found = daily_exclusion(
-                compiled, request, location, tier, enforce_cutoff=enforce_cutoff
-            )
+        found = exclusion or daily_exclusion(
+            compiled, request, location, tier, enforce_cutoff=enforce_cutoff
+        )
         if found is None:
             result.candidates.append(location)
             result.positions.append(position)
