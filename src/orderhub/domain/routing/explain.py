@@ -46,7 +46,7 @@ def explain(
 def _candidates(problem: Problem) -> list[dict[str, Any]]:
     """Every location that passed the constraints, with how much of the order it holds."""
     money, split = problem.model.compiled.money, problem.model.split_penalty
-    held = [sum(column) for column in problem.columns()] if problem.lines else []
+    held = [sum(column) for column in problem.columns()]
     out = []
     for j, origin in enumerate(problem.origins):
         single = problem.single.get(j)
