@@ -94,3 +94,15 @@ def test_money_text_is_the_decimal_amount_exactly(minor: int, currency: str) -> 
     text = compiled.money(minor)
     assert Decimal(text) == Decimal(minor).scaleb(-compiled.exponent)
     assert text == f"{Decimal(minor).scaleb(-compiled.exponent):f}"
+
+
+def test_a_remembered_exclusion_reads_the_same_for_every_spelling_of_the_destination() -> None:
+    planner = build_planner(rules())
+    canada_only = (location("EAST", serves_countries=["CA"]), location("WEST"))
+    details = [
+        {e["location"]: e["detail"] for e in planner.plan(
+            request(locations=canada_only, destination=Address(country="US", region=spelling))
+        ).explanation["excluded"]}
+        for spelling in ("NY", "US-NY")
+    ]  # fmt: skip
+    assert details == [{"EAST": "does not ship to US/US-NY"}] * 2

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from orderhub.domain.allocation import AllocationRequest, RequestedLine
 from orderhub.domain.channels import Channel
 from orderhub.domain.locations import Location
-from orderhub.domain.orders import Address
 from orderhub.domain.routing.cost import CompiledRules, region_key
 from orderhub.domain.routing.rules import SlaTier
 
@@ -81,17 +80,12 @@ def _serves(location: Location, serves_regions: list[str] | None, keys: tuple[st
     return serves_regions is None or any(k in serves_regions for k in keys)
 
 
-def destination_keys(destination: Address | None) -> tuple[str, ...]:
-    country, region = region_key(destination)
-    return tuple(k for k in (country, region) if k)
-
-
 def standing_exclusion(
     compiled: CompiledRules,
     channel: Channel,
     location: Location,
-    keys: tuple[str, ...],
-    destination: Address | None,
+    country: str | None,
+    region: str | None,  # as ``region_key`` spells them: what lanes are remembered by
 ) -> Exclusion | None:
     """The first constraint ``location`` breaks for any order of this channel to this
     destination, whenever it is placed: inactive, on hold, not serving it, not allowed."""
@@ -102,8 +96,9 @@ def standing_exclusion(
         return Exclusion(code, INACTIVE, "location is inactive")
     if own is not None and own.hold:
         return Exclusion(code, ON_HOLD, own.hold_reason or "manual hold in the routing rules")
+    keys = tuple(k for k in (country, region) if k)
     if not _serves(location, own.serves_regions if own else None, keys):
-        where = f"{destination.country}/{destination.region or '-'}" if destination else "-"
+        where = f"{country}/{region or '-'}" if country else "-"
         return Exclusion(code, NOT_SERVING_DESTINATION, f"does not ship to {where}")
     allowed = (
         location.may_serve(channel.code)

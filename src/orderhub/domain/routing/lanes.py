@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from orderhub.domain.allocation import AllocationRequest
 from orderhub.domain.locations import Location
-from orderhub.domain.routing.constraints import Exclusion, destination_keys, standing_exclusion
+from orderhub.domain.routing.constraints import Exclusion, standing_exclusion
 from orderhub.domain.routing.cost import CompiledRules, CostModel, Origin, region_key
 
 _MOST = 4096  # lanes kept per rule version before they are worked out afresh
@@ -62,7 +62,6 @@ def _work_out(
     compiled: CompiledRules, request: AllocationRequest, model: CostModel
 ) -> tuple[Lane, ...]:
     channel, destination = request.channel, request.destination
-    keys = destination_keys(destination)
     country, region = region_key(destination)
     coords = compiled.rules.coordinates
     point = coords.get(region or "") or coords.get(country or "")
@@ -71,7 +70,7 @@ def _work_out(
     penalties = compiled.penalties.get(channel.code, {})
     out = []
     for location in request.locations:
-        standing = standing_exclusion(compiled, channel, location, keys, destination)
+        standing = standing_exclusion(compiled, channel, location, country, region)
         zone = compiled.zone(location.code, country, region)
         origin = None
         if zone is not None:
