@@ -7,7 +7,6 @@ import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from orderhub.bootstrap import bootstrap
 from orderhub.channels import native
+from orderhub.clock import utc_now
 from orderhub.config import Settings
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
@@ -39,7 +39,7 @@ def _payload(number: int) -> dict[str, object]:
         "channel": "bench",
         "external_id": f"B-{number}",
         "currency": "USD",
-        "placed_at": datetime.now(UTC).isoformat(),
+        "placed_at": utc_now().isoformat(),
         "customer": {"email": f"buyer{number % 500}@example.com", "name": "Bench Buyer"},
         "shipping_address": {"country": "US", "postal_code": "10001"},
         "lines": [

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from orderhub.clock import Clock, utc_now
 from orderhub.config import Settings, load_settings
 from orderhub.store.db import make_engine
 from orderhub.store.secret_box import SecretBox, load_secret_box
@@ -22,9 +23,17 @@ class Container:
     secret_box: SecretBox  # seals channel credentials and webhook secrets in the database
     # Outbound HTTP to channels goes through this transport when set (tests: MockTransport).
     http_transport: httpx.BaseTransport | None = None
+    # Every "now" the API and services stamp (tests inject a fake clock here and in the worker).
+    clock: Clock = utc_now
 
     def uow(self, *, actor: str = "system", read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, actor=actor, read_only=read_only, secret_box=self.secret_box)
+        return UnitOfWork(
+            self.engine,
+            actor=actor,
+            read_only=read_only,
+            secret_box=self.secret_box,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.channels.demo_payloads import demo_channel_orders
 from orderhub.channels.marketplace_demo import poll_simulated, seed_marketplaces
+from orderhub.clock import utc_now
 from orderhub.config import Settings
 from orderhub.demo_inventory import print_stock, seed_inventory
 from orderhub.demo_traffic import TrafficSimulator
@@ -85,7 +86,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
         uow.commit()
     seed_inventory(container)
     seed_fulfilment(container)  # simulated 3PL and channel SLAs
-    now = datetime.now(UTC)
+    now = utc_now()
     for number in range(orders):
         payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)
         with container.uow(actor="demo") as uow:

@@ -19,7 +19,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from ipaddress import ip_address
 from urllib.parse import urlsplit
@@ -31,6 +30,7 @@ from orderhub.bootstrap import Container
 from orderhub.channels import csv_import, magento, shopify, woocommerce
 from orderhub.channels.base import hmac_sha256_base64
 from orderhub.channels.demo_payloads import magento_order, shopify_order, woocommerce_order
+from orderhub.clock import utc_now
 from orderhub.domain.errors import OrderHubError
 from orderhub.domain.inventory import MovementKind
 from orderhub.domain.orders import OrderStatus
@@ -135,14 +135,14 @@ class TrafficSimulator:
 
     def shopify(self) -> None:
         n, sku, price, email = self._pick()
-        body = shopify_order(n, placed_at=datetime.now(UTC), sku=sku, price=price, email=email)
+        body = shopify_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
         signature = hmac_sha256_base64("demo-shopify-secret", body.encode())
         self._webhook("shopify", body, {shopify.SIGNATURE_HEADER: signature,
                                             "X-Shopify-Topic": "orders/create"})  # fmt: skip
 
     def woocommerce(self) -> None:
         n, sku, price, email = self._pick()
-        body = woocommerce_order(n, placed_at=datetime.now(UTC), sku=sku, price=price, email=email)
+        body = woocommerce_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
         signature = hmac_sha256_base64("demo-woo-secret", body.encode())
         self._webhook("woo", body, {woocommerce.SIGNATURE_HEADER: signature,
                                         woocommerce.TOPIC_HEADER: "order.created"})  # fmt: skip
@@ -151,7 +151,7 @@ class TrafficSimulator:
         from orderhub.demo import demo_order  # demo imports this module
 
         self.number += 1
-        order = demo_order(50_000 + self.number, placed_at=datetime.now(UTC), rng=self.rng)
+        order = demo_order(50_000 + self.number, placed_at=utc_now(), rng=self.rng)
         response = self.client.post(
             "/v1/orders",
             content=order.model_dump_json(),
@@ -163,7 +163,7 @@ class TrafficSimulator:
 
     def magento(self) -> None:
         n, sku, price, email = self._pick()
-        body = magento_order(n, placed_at=datetime.now(UTC), sku=sku, price=price, email=email)
+        body = magento_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
         receive_all(lambda: self.container.uow(actor="demo"), [magento.read_order("magento", body)])
         self._count("magento")
 
@@ -172,7 +172,7 @@ class TrafficSimulator:
         del sku  # the distributor orders by its own SKU, mapped to TSHIRT-BLK-M
         row = CSV_ROW.format(
             id=f"DIST-{n}",
-            placed_at=datetime.now(UTC).isoformat(),
+            placed_at=utc_now().isoformat(),
             email=email,
             sku="DIST-0001",
             qty=self.rng.randint(1, 3),
@@ -186,7 +186,7 @@ class TrafficSimulator:
     def ship_oldest(self, *, older_than: float = 20.0) -> None:
         """Warehouse staff report the oldest accepted parcel through ``POST /v1/fulfillments/{id}/
         ship``, with a carrier and tracking number: so shipments, tracking and lead times show."""
-        now = datetime.now(UTC)
+        now = utc_now()
         with self.container.uow(read_only=True) as uow:
             waiting = [f for f in uow.fulfilment.search(status="accepted", limit=200)
                        if f.provider == "warehouse"

@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from orderhub.bootstrap import Container
+from orderhub.clock import utc_now
 from orderhub.domain.events import DomainEvent
 from orderhub.services.messagebus import Consumer, Message
 from orderhub.store.unit_of_work import UnitOfWork
@@ -69,8 +70,10 @@ class Recorder:
 
 
 class FakeClock:
+    """Starts at the wall clock (never a fixed date) and moves only when told."""
+
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+        self.now = utc_now().replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

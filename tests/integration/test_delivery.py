@@ -104,6 +104,7 @@ def test_failures_back_off_exponentially_then_die_and_the_api_redrives_the_dead(
     assert relay.run_once() == 1
     assert statuses(container) == [("recorder", "dead", 3)]
 
+    container.clock = clock  # the API re-drives "now" by the same clock the worker reads
     admin = bearer(make_key(container, Role.OPERATOR))
     with TestClient(create_app(container)) as api:
         dead = api.get("/v1/deliveries", params={"status": "dead"}, headers=admin).json()
@@ -113,6 +114,7 @@ def test_failures_back_off_exponentially_then_die_and_the_api_redrives_the_dead(
         retried = api.post(f"/v1/deliveries/{dead['items'][0]['id']}/retry", headers=admin)
         assert retried.status_code == 200, retried.text
         assert (retried.json()["status"], retried.json()["attempts"]) == ("pending", 0)
+        assert retried.json()["next_attempt_at"] == clock.now.isoformat().replace("+00:00", "Z")
         assert relay.run_once() == 1
         again = api.post(f"/v1/deliveries/{dead['items'][0]['id']}/retry", headers=admin)
         assert again.status_code == 409

@@ -14,11 +14,11 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container
 from orderhub.channels.api_client import forget_shared_state
 from orderhub.channels.marketplace_demo import DEMO_MARKETPLACES
+from orderhub.clock import utc_now
 from orderhub.demo import _PEOPLE, _PRICES, seed
 from orderhub.demo_traffic import TrafficSimulator
 from orderhub.services import fulfilment_wiring
 from orderhub.store import tables as t
-from orderhub.store.repositories import utcnow
 from orderhub.workers.relay import Worker, make_worker
 
 
@@ -113,7 +113,7 @@ def test_the_demo_marketplaces_take_orders_in_ship_and_leave_no_dead_letter(
                 )
                 assert shipped.status_code < 300, shipped.text
         with container.uow(actor="test") as uow:  # the simulated 3PL ships its own
-            fulfilment_wiring.tick(uow, now=utcnow() + timedelta(hours=1))
+            fulfilment_wiring.tick(uow, now=utc_now() + timedelta(hours=1))
         run_until_idle(worker)
     finally:
         worker.close()

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from orderhub.bootstrap import Container
 from orderhub.channels import native
 from orderhub.channels.api_client import forget_shared_state
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.services import outbound
 from orderhub.services.ingest import ingest_order
-from orderhub.store.repositories import utcnow
 from orderhub.store.tables import deliveries
 from orderhub.workers.relay import Worker
 from tests.conftest import native_order
@@ -64,7 +64,7 @@ def walmart_order(container: Container, channel: Channel = WALMART) -> str:
 
 class Clock:
     def __init__(self) -> None:
-        self.now = utcnow()
+        self.now = utc_now()
 
     def __call__(self) -> datetime:
         return self.now

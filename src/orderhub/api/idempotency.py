@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.bootstrap import Container
+from orderhub.clock import utc_now
 from orderhub.store import idempotency
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -53,7 +54,7 @@ class IdempotencyMiddleware:
             principal=principal,
             key=key,
             request_hash=request_hash,
-            now=datetime.now(UTC),
+            now=utc_now(),
             ttl=timedelta(hours=settings.idempotency_ttl_hours),
             lock=timedelta(seconds=settings.idempotency_lock_seconds),
         )

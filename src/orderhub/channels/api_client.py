@@ -21,12 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, without_userinfo
 from orderhub.domain.errors import FieldError, ValidationFailed
 
@@ -133,7 +134,7 @@ def retry_after(response: httpx.Response, *, now: datetime | None = None) -> flo
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
 # Buckets live as long as the process: every sync and push of a channel shares them.

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from orderhub.channels.base import OutboundRequest
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, ChannelKind
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -58,7 +59,7 @@ def retry_after(response: httpx.Response, *, now: datetime | None = None) -> flo
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
 def send(

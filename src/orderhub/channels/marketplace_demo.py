@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.services.marketplace_sync import SyncReport, poll_due, sync_marketplace
 from orderhub.store.unit_of_work import UnitOfWork
@@ -190,7 +191,7 @@ def seed_marketplaces(uow_factory: Callable[[], UnitOfWork]) -> dict[str, dict[s
         for channel in DEMO_MARKETPLACES:
             uow.channels.add(channel)
         uow.commit()
-    now = datetime.now(UTC)
+    now = utc_now()
     transport = simulated_transport(now)
     return {
         channel.code: sync_marketplace(

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from orderhub.clock import utc_now
 from orderhub.domain.fulfilment import FulfilmentOrder, TrackingStatus
 from orderhub.fulfilment.base import (
     Accepted,
@@ -51,10 +52,6 @@ def signed_headers(secret: str, body: bytes, now: datetime) -> dict[str, str]:
     }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class HttpProvider:
     def __init__(
         self,
@@ -63,7 +60,7 @@ class HttpProvider:
         url: str,
         secret: str,
         client: httpx.Client,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not secret:
             raise PermanentProviderError(f"provider {code!r} needs a secret to sign with")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, or_, select
 
+from orderhub.clock import utc_now
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
 from orderhub.domain.channels import Channel
@@ -30,7 +31,6 @@ from orderhub.domain.orders import LineStatus, Order, OrderLine, OrderStatus
 from orderhub.domain.routing.explain import routed_event
 from orderhub.services.routing import active_planner
 from orderhub.store import tables as t
-from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
 
 ALLOCATABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.BACKORDERED})
@@ -94,7 +94,7 @@ def _request(
     }
     locations = tuple(loc for loc in uow.locations.list() if loc.active)
     _hold_back(available, _held_for_earlier(uow, order, skus), locations)
-    now = utcnow()
+    now = utc_now()
     days = {loc.code: local_day(loc, now) for loc in locations}
     products = uow.catalog.products(skus)
     requested = []
@@ -156,7 +156,7 @@ def _record(
     uow: UnitOfWork, order: Order, plan: AllocationPlan, locations: Sequence[Location]
 ) -> None:
     plan_id = uow.stock.add_plan(order.id, plan)
-    now = utcnow()
+    now = utc_now()
     uow.stock.count_orders(
         {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
     )

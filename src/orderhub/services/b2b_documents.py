@@ -7,25 +7,20 @@ buyer's cXML URL) belongs to the outbox worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 
 from orderhub.channels import cxml_from_order, cxml_out
 from orderhub.channels.cxml_out import Parties
 from orderhub.channels.edi_x12 import from_order, outbound
 from orderhub.channels.edi_x12.stored import channel_partner
 from orderhub.channels.edi_x12.writer import Partner
+from orderhub.clock import Clock, utc_now
 from orderhub.domain.channels import ChannelKind
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.orders import Order
 from orderhub.store.unit_of_work import UnitOfWork
-
-Clock = Callable[[], datetime]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _edi_order(uow: UnitOfWork, order_id: str) -> tuple[Order, Partner, int]:
@@ -44,7 +39,7 @@ def _edi_order(uow: UnitOfWork, order_id: str) -> tuple[Order, Partner, int]:
 
 
 def purchase_order_acknowledgement(
-    uow: UnitOfWork, *, order_id: str, backordered: Mapping[str, int], now: Clock = _now
+    uow: UnitOfWork, *, order_id: str, backordered: Mapping[str, int], now: Clock = utc_now
 ) -> str:
     """The 855: accepted, or accepted with changes when lines wait for stock."""
     order, partner, control = _edi_order(uow, order_id)
@@ -56,7 +51,7 @@ def purchase_order_acknowledgement(
 
 
 def advance_ship_notice(
-    uow: UnitOfWork, *, order_id: str, shipment: from_order.Shipment, now: Clock = _now
+    uow: UnitOfWork, *, order_id: str, shipment: from_order.Shipment, now: Clock = utc_now
 ) -> str:
     """The 856 for one shipment of the order."""
     order, partner, control = _edi_order(uow, order_id)
@@ -67,7 +62,7 @@ def advance_ship_notice(
     return text
 
 
-def invoice(uow: UnitOfWork, *, order_id: str, invoice_number: str, now: Clock = _now) -> str:
+def invoice(uow: UnitOfWork, *, order_id: str, invoice_number: str, now: Clock = utc_now) -> str:
     """The 810 for the order's lines that were not cancelled."""
     order, partner, control = _edi_order(uow, order_id)
     at = now()
@@ -94,7 +89,7 @@ def cxml_confirmation(
     order_id: str,
     backordered: Mapping[str, int],
     ship_date: datetime | None = None,
-    now: Clock = _now,
+    now: Clock = utc_now,
 ) -> str:
     """The ConfirmationRequest: accept, or detail with backordered quantities."""
     order, parties = _cxml_order(uow, order_id)
@@ -109,7 +104,7 @@ def cxml_ship_notice(
     *,
     order_id: str,
     shipment: from_order.Shipment,
-    now: Clock = _now,
+    now: Clock = utc_now,
 ) -> str:
     """The ShipNoticeRequest for one shipment of the order."""
     order, parties = _cxml_order(uow, order_id)

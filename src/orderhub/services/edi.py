@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from orderhub.channels.edi_x12 import ack_997, parser, reader_850
@@ -15,6 +15,7 @@ from orderhub.channels.edi_x12.stored import (
     channel_partner,
     stored_payload,
 )
+from orderhub.clock import utc_now
 from orderhub.domain.channels import ChannelKind
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.services.ingest import IngestResult, ingest_order
@@ -57,7 +58,7 @@ def receive_interchange(
     channel: str,
     text: str,
     progress: Progress | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = lambda: utc_now(),
 ) -> InterchangeOutcome:
     """Read the interchange, ingest every acceptable 850, answer with the 997."""
     found = uow.channels.get(channel)

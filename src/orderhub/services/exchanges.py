@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import IllegalTransition, ValidationFailed
 from orderhub.domain.money import Money
 from orderhub.domain.orders import LineDraft, Order, OrderDraft, Shipping
@@ -40,7 +40,7 @@ def _draft(order: Order, return_id: str, lines: Sequence[tuple[str, int, str, st
         channel=order.channel,
         external_id=f"{order.external_id}-X-{return_id}",
         currency=c,
-        placed_at=datetime.now(UTC),
+        placed_at=utc_now(),
         customer=order.customer,
         shipping_address=order.shipping_address,
         billing_address=order.billing_address,
@@ -76,7 +76,7 @@ def exchange(
     rma = record.rma
     if rma.status != ReturnStatus.INSPECTED:
         raise IllegalTransition("return", rma.status.value, "exchanged")
-    now = datetime.now(UTC)
+    now = utc_now()
     credit = issue_refund(
         uow,
         order=order,

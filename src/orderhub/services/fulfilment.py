@@ -8,9 +8,10 @@ to inventory and routing in one place (:mod:`orderhub.services.fulfilment_wiring
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from orderhub.clock import utc_now
 from orderhub.domain import events
 from orderhub.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
 from orderhub.domain.fulfilment import (
@@ -375,7 +376,7 @@ def resolve_exception(uow: UnitOfWork, *, exception_id: str, resolution: str, ac
     """Close an exception; resolving it twice is refused so nobody overwrites a resolution."""
     uow.fulfilment.exception(exception_id)
     if not uow.fulfilment.resolve_exception(
-        exception_id, resolution=resolution, actor=actor, now=datetime.now(UTC)
+        exception_id, resolution=resolution, actor=actor, now=utc_now()
     ):
         raise ValidationFailed(
             "exception already resolved", [FieldError(("id",), "resolved already", "resolved")]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
+from orderhub.clock import utc_now
 from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -42,7 +43,7 @@ class FulfilmentDeps:
     providers: Callable[[str], FulfilmentProvider]  # provider code → adapter
     stock: StockMovements
     rerouter: Rerouter
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = lambda: utc_now()
 
 
 class ExceptionKind:

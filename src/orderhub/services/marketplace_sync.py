@@ -22,11 +22,11 @@ import httpx
 
 from orderhub.channels import marketplaces
 from orderhub.channels._shared import ChannelOrder
+from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, ValidationFailed
 from orderhub.domain.orders import OPEN_STATUSES
 from orderhub.services.ingest import Outcome, ingest_order
 from orderhub.services.orders import cancel_order
-from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
 
 DEFAULT_INTERVAL = timedelta(minutes=5)
@@ -54,7 +54,7 @@ def sync_marketplace(
     *,
     channel: str,
     transport: httpx.BaseTransport | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     environ: dict[str, str] | None = None,
 ) -> SyncReport:
@@ -147,7 +147,7 @@ def poll_due(
     uow_factory: Callable[[], UnitOfWork],
     *,
     transport: httpx.BaseTransport | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     environ: dict[str, str] | None = None,
 ) -> dict[str, SyncReport | str]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from orderhub.clock import utc_now
 from orderhub.domain import events
 from orderhub.domain.channels import Channel
 from orderhub.domain.errors import FieldError, ValidationFailed
@@ -109,7 +110,7 @@ def issue_refund(
 ) -> RefundCalculation:
     """Compute, store and book the refund of ``units``; records ``order.refunded`` on the
     order (load it for update). Does not commit."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     channel = uow.channels.get(order.channel)
     ledger = refund_ledger(uow, order)
     problems = [
@@ -198,7 +199,7 @@ def refund_units(uow: UnitOfWork, *, order_id: str, units: Mapping[str, int], re
 
 def book_charge(uow: UnitOfWork, *, order: Order, amount: Money, reference: str, note: str) -> None:
     """An extra charge on the order (an exchange's price difference). Does not commit."""
-    now = datetime.now(UTC)
+    now = utc_now()
     _ensure_charge(uow, order, now)
     uow.after_sale.add_entry(
         order.id, LedgerEntry("charge", amount.minor, amount.currency, reference, note, now)

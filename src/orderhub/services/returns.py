@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.fulfilment import TrackingStatus
 from orderhub.domain.money import Money
@@ -45,7 +46,7 @@ def open_return(
     now: datetime | None = None,
 ) -> str:
     """Request a return of ``units`` per order line; commits and returns the RMA id."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     order = uow.orders.get(order_id, for_update=True)
     shipped, delivered_at = _shipped_and_delivered(uow, order_id)
     rma = request_return(
@@ -81,7 +82,7 @@ class Action:
 
 def act(uow: UnitOfWork, *, return_id: str, action: Action, now: datetime | None = None) -> None:
     """Apply ``action`` to the return; commits."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     order_id = uow.after_sale.get_return(return_id).rma.order_id
     order = uow.orders.get(order_id, for_update=True)
     record = uow.after_sale.get_return(return_id)  # read again under the order's lock

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from orderhub.clock import utc_now
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, RequestedLine
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.events import RoutingRulesActivated
@@ -214,7 +215,7 @@ def simulate(
     Past orders are planned as at their placement (cut-offs judged then) against *current*
     stock; ``channel`` limits them to one channel (channel-scoped keys).
     """
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     current = active_rules(uow=uow)
     active = _planner(current.version, current.rules)
     draft = build_planner(draft_rules, version=None) if draft_rules is not None else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from orderhub.clock import utc_now
 from orderhub.store.access import Principal
-from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -40,7 +40,7 @@ def sign_in(
     Success clears the username's failed attempts (from any address); an address's failures
     against other usernames keep counting.
     """
-    now = utcnow()
+    now = utc_now()
     with uow(actor="web:login") as tx:
         attempt = tx.login_attempts.record(
             username=username, address=address, now=now, window=window
@@ -58,7 +58,7 @@ def sign_in(
         return None  # the attempt stays counted
     with uow(actor="web:login") as tx:
         tx.login_attempts.clear(username)
-        session_id = tx.web_sessions.start(principal.id, now=utcnow(), lifetime=lifetime)
+        session_id = tx.web_sessions.start(principal.id, now=utc_now(), lifetime=lifetime)
         tx.commit()
     return SignedIn(principal, session_id)
 

@@ -8,11 +8,11 @@ import secrets
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.webhooks import WebhookSubscription, validate_patterns
 from orderhub.http.ssrf import OutboundPolicy, refusal
-from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format prefix, not a secret
@@ -74,7 +74,7 @@ def create_subscription(
         secret=_check_secret(secret) if secret else new_secret(),
         description=description,
         created_by=uow.actor,
-        created_at=utcnow(),
+        created_at=utc_now(),
     )
     uow.webhooks.add(subscription)
     uow.commit()

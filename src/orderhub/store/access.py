@@ -16,10 +16,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, select, update
 
+from orderhub.clock import utc_now
 from orderhub.domain.access import Role
 from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
 from orderhub.domain.ids import new_id
-from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.tables import api_keys, users, web_sessions
 
 _hasher = PasswordHasher()
@@ -62,7 +63,7 @@ class ApiKeyRepository:
                 role=role.value,
                 channel_code=channel,
                 name=name,
-                created_at=utcnow(),
+                created_at=utc_now(),
             )
         )
         return token
@@ -80,7 +81,7 @@ class ApiKeyRepository:
 
     def revoke(self, key_id: str) -> None:
         self._conn.execute(
-            update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=utcnow())
+            update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=utc_now())
         )
 
 
@@ -99,7 +100,7 @@ class UserRepository:
                 "username": username,
                 "password_hash": _hasher.hash(password),
                 "role": role.value,
-                "created_at": utcnow(),
+                "created_at": utc_now(),
             },
         )
         if not created:

@@ -27,13 +27,14 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel
 from orderhub.domain.events import InventoryAvailableChanged
 from orderhub.domain.inventory import StockLevel, available_to_sell, serves
 from orderhub.domain.locations import Location
 from orderhub.store import tables as t
 from orderhub.store.locations import LocationRepository
-from orderhub.store.repositories import ChannelRepository, insert_ignoring_duplicates, utcnow
+from orderhub.store.repositories import ChannelRepository, insert_ignoring_duplicates
 
 S = t.channel_safety_stock.c
 A = t.channel_availability.c
@@ -190,7 +191,7 @@ class AvailabilityRepository:
             if current[(channel, sku)] != previous[(channel, sku)]
         ]
         if changed:
-            now = utcnow()
+            now = utc_now()
             rows = [
                 {
                     "b_channel": e.channel,
@@ -214,7 +215,7 @@ class AvailabilityRepository:
     def _create_figures(self, keys: set[Key]) -> dict[Key, int]:
         """Create the missing rows at 0 (a concurrent creator's row stays), then lock them."""
         insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        now = utcnow()
+        now = utc_now()
         ordered = sorted(keys)
         self._conn.execute(
             insert(t.channel_availability)

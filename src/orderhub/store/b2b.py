@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select, update
 
+from orderhub.clock import utc_now
 from orderhub.store import tables as t
-from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.store.repositories import insert_ignoring_duplicates
 
 MAX_CONTROL_NUMBER = 999_999_999  # ISA13 has nine digits
 
@@ -23,7 +24,7 @@ class ControlNumberRepository:
         insert_ignoring_duplicates(
             self._conn,
             t.edi_control_numbers,
-            {"channel_code": channel, "partner": partner, "last_value": 0, "updated_at": utcnow()},
+            {"channel_code": channel, "partner": partner, "last_value": 0, "updated_at": utc_now()},
         )
         value: int = self._conn.execute(
             update(t.edi_control_numbers)
@@ -32,7 +33,7 @@ class ControlNumberRepository:
                 c.partner == partner,
                 c.last_value < MAX_CONTROL_NUMBER,
             )
-            .values(last_value=c.last_value + 1, updated_at=utcnow())
+            .values(last_value=c.last_value + 1, updated_at=utc_now())
             .returning(c.last_value)
         ).scalar_one()
         return value
@@ -55,7 +56,7 @@ class ControlNumberRepository:
                 "channel_code": channel,
                 "partner": partner,
                 "value": self.next(channel, partner),
-                "reserved_at": utcnow(),
+                "reserved_at": utc_now(),
             },
         )
         return int(self._conn.execute(held).scalar_one())
@@ -84,7 +85,7 @@ class CxmlPayloadRepository:
         return insert_ignoring_duplicates(
             self._conn,
             t.cxml_payloads,
-            {"channel_code": channel, "payload_id": payload_id, "received_at": utcnow()},
+            {"channel_code": channel, "payload_id": payload_id, "received_at": utc_now()},
         )
 
     def attach_order(self, channel: str, payload_id: str, order_id: str) -> None:

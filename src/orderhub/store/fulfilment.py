@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.fulfilment import (
     FulfilmentLine,
@@ -18,7 +19,7 @@ from orderhub.domain.fulfilment import (
 )
 from orderhub.domain.ids import new_id
 from orderhub.store import tables as t
-from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.secret_box import SecretBox, is_sealed, reseal
 
 # Settings that are credentials (ShipStation's ``api_key``/``api_secret``): sealed one by one in
@@ -65,7 +66,7 @@ class FulfilmentRepository:
 
     # -- providers -------------------------------------------------------------------------------
     def add_provider(self, provider: ProviderConfig) -> None:
-        now = utcnow()
+        now = utc_now()
         row = {**self._provider_values(provider), "created_at": now, "updated_at": now}
         if not insert_ignoring_duplicates(self._conn, t.fulfilment_providers, row):
             raise Conflict(f"provider {provider.code!r} exists already")
@@ -208,7 +209,7 @@ class FulfilmentRepository:
                 {"line_id": x.line_id, "sku": x.sku, "quantity": x.quantity}
                 for x in fulfilment.lines
             ],
-            "updated_at": utcnow(),
+            "updated_at": utc_now(),
         }
 
     def get(self, fulfilment_id: str, *, for_update: bool = False) -> FulfilmentOrder:

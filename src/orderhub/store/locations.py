@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select, update
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.store import tables as t
-from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.store.repositories import insert_ignoring_duplicates
 
 _LOCATION = select(t.locations).where(t.locations.c.code == bindparam("code"))
 _LOCATIONS = select(t.locations).order_by(t.locations.c.code)
@@ -41,7 +42,7 @@ class LocationRepository:
         return {r.code for r in rows}
 
     def add(self, location: Location) -> None:
-        now = utcnow()
+        now = utc_now()
         row = {"code": location.code, "created_at": now, "updated_at": now, **_values(location)}
         if not insert_ignoring_duplicates(self._conn, t.locations, row):
             raise Conflict(f"location {location.code!r} exists already")
@@ -50,7 +51,7 @@ class LocationRepository:
         self._conn.execute(
             update(t.locations)
             .where(t.locations.c.code == location.code)
-            .values(updated_at=utcnow(), **_values(location))
+            .values(updated_at=utc_now(), **_values(location))
         )
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotFound
 from orderhub.domain.ids import new_id
-from orderhub.store.repositories import utcnow
 from orderhub.store.tables import quarantine
 
 
@@ -55,7 +55,7 @@ class QuarantineRepository:
         problem: NormalizationProblem,
     ) -> str:
         """Keep the payload; a repeat of an open entry updates it instead of adding a twin."""
-        now = utcnow()
+        now = utc_now()
         values = {
             "payload": payload,
             "reason": problem.reason,
@@ -115,7 +115,7 @@ class QuarantineRepository:
         self._conn.execute(
             update(quarantine)
             .where(quarantine.c.id == entry_id)
-            .values(status=QuarantineStatus.REPLAYED.value, order_id=order_id, updated_at=utcnow())
+            .values(status=QuarantineStatus.REPLAYED.value, order_id=order_id, updated_at=utc_now())
         )
 
     def record_failed_replay(self, entry_id: str, problem: NormalizationProblem) -> None:
@@ -126,6 +126,6 @@ class QuarantineRepository:
                 attempts=quarantine.c.attempts + 1,
                 reason=problem.reason,
                 errors=errors_json(problem.fields),
-                updated_at=utcnow(),
+                updated_at=utc_now(),
             )
         )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.orders import OPEN_STATUSES, normalize_email
 from orderhub.store import tables as t
@@ -84,7 +85,7 @@ def order_ids(
     if filters.ship_by:
         stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
     if filters.sla:
-        stmt = stmt.where(sla_condition(filters.sla, filters.now or datetime.now(UTC)))
+        stmt = stmt.where(sla_condition(filters.sla, filters.now or utc_now()))
     if cursor:
         stmt = stmt.where(o.id < decode_cursor(cursor))
     ids = list(conn.execute(stmt).scalars())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Row, bindparam, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from orderhub.clock import utc_now
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import Conflict, NotFound
@@ -29,10 +30,6 @@ from orderhub.domain.orders import (
 from orderhub.store import tables as t
 from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
 from orderhub.store.secret_box import SecretBox, reseal
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
@@ -110,7 +107,7 @@ class OrderRepository:
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
 
     def add(self, order: Order) -> None:
-        now = utcnow()
+        now = utc_now()
         try:
             with self._conn.begin_nested():
                 self._conn.execute(t.orders.insert(), self._order_row(order, now, created=True))
@@ -154,7 +151,7 @@ class OrderRepository:
     def save(self, order: Order) -> None:
         """Write status, derived totals and the lines that changed since they were read;
         refuses if someone saved in between."""
-        row = self._order_row(order, utcnow(), created=False)
+        row = self._order_row(order, utc_now(), created=False)
         row |= {"version": order.version + 1, "b_id": order.id, "b_version": order.version}
         if self._conn.execute(_SAVE_ORDER, row).rowcount != 1:
             raise StaleOrder(f"order {order.id} was changed concurrently; retry")
@@ -318,7 +315,7 @@ class CatalogRepository:
             "attributes": product.attributes,
         }
         if insert_ignoring_duplicates(
-            self._conn, t.products, {"sku": product.sku, "created_at": utcnow(), **values}
+            self._conn, t.products, {"sku": product.sku, "created_at": utc_now(), **values}
         ):
             return True
         self._conn.execute(update(t.products).where(t.products.c.sku == product.sku).values(values))
@@ -370,7 +367,7 @@ class ChannelRepository:
         return [self._to_channel(r) for r in self._conn.execute(_CHANNELS)]
 
     def add(self, channel: Channel) -> None:
-        now = utcnow()
+        now = utc_now()
         row = {"code": channel.code, "created_at": now, "updated_at": now, **self._values(channel)}
         if not insert_ignoring_duplicates(self._conn, t.channels, row):
             raise Conflict(f"channel {channel.code!r} exists already")
@@ -379,7 +376,7 @@ class ChannelRepository:
         self._conn.execute(
             update(t.channels)
             .where(t.channels.c.code == channel.code)
-            .values(updated_at=utcnow(), **self._values(channel))
+            .values(updated_at=utc_now(), **self._values(channel))
         )
 
     def reseal(self, *, rotate: bool) -> int:
@@ -426,7 +423,7 @@ class CustomerRepository:
             "email": customer.email,
             "name": customer.name,
             "phone": customer.phone,
-            "created_at": utcnow(),
+            "created_at": utc_now(),
         }
         if not customer.email:
             self._conn.execute(t.customers.insert(), values)

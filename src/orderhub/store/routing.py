@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.store import tables as t
-from orderhub.store.repositories import utcnow
 
 _ACTIVE = select(t.routing_rule_versions).where(t.routing_rule_versions.c.active.is_(True))
 
@@ -55,7 +55,7 @@ class RoutingRuleRepository:
         """Append a version and make it the active one (a concurrent writer gets Conflict)."""
         table = t.routing_rule_versions
         latest = self._conn.execute(select(func.max(table.c.version))).scalar_one_or_none()
-        now = utcnow()
+        now = utc_now()
         version = (latest or 0) + 1
         try:
             with self._conn.begin_nested():
@@ -85,7 +85,7 @@ class RoutingRuleRepository:
                 self._conn.execute(
                     update(table)
                     .where(table.c.version == version)
-                    .values(active=True, activated_at=utcnow(), activated_by=actor)
+                    .values(active=True, activated_at=utc_now(), activated_by=actor)
                 )
         except IntegrityError:
             raise Conflict("routing rules were changed concurrently; retry") from None

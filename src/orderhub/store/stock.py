@@ -17,12 +17,13 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from orderhub.clock import utc_now
 from orderhub.domain.allocation import AllocationPlan, Pick
 from orderhub.domain.ids import new_id
 from orderhub.domain.inventory import Movement, MovementKind, StockLevel
 from orderhub.store import tables as t
 from orderhub.store.availability import Touched
-from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.store.repositories import insert_ignoring_duplicates
 
 L = t.stock_levels.c
 D = t.location_daily_orders.c
@@ -107,7 +108,13 @@ class StockRepository:
         insert_ignoring_duplicates(
             self._conn,
             t.stock_levels,
-            {"sku": sku, "location": location, "on_hand": 0, "reserved": 0, "updated_at": utcnow()},
+            {
+                "sku": sku,
+                "location": location,
+                "on_hand": 0,
+                "reserved": 0,
+                "updated_at": utc_now(),
+            },
         )
 
     # --- movements ----------------------------------------------------------------------
@@ -115,7 +122,7 @@ class StockRepository:
     def apply(self, movement: Movement) -> None:
         """Change the level by the movement's deltas and append it to the ledger."""
         self._ensure(movement.sku, movement.location)
-        values: dict[str, Any] = {"updated_at": utcnow()}
+        values: dict[str, Any] = {"updated_at": utc_now()}
         if movement.on_hand_delta:
             values["on_hand"] = L.on_hand + movement.on_hand_delta
         if movement.reserved_delta:
@@ -138,7 +145,7 @@ class StockRepository:
         clients can reserve what is not there.
         """
         params = {"b_sku": sku, "b_location": location, "b_quantity": quantity}
-        result = self._conn.execute(_RESERVE, params | {"updated_at": utcnow()})
+        result = self._conn.execute(_RESERVE, params | {"updated_at": utc_now()})
         return result.rowcount == 1
 
     def record_reservations(self, picks: Sequence[Pick], order_id: str) -> None:
@@ -158,7 +165,7 @@ class StockRepository:
         )
 
     def _append(self, *movements: Movement) -> None:
-        now = utcnow()
+        now = utc_now()
         rows = []
         for movement in movements:
             self.touched.levels.add((movement.sku, movement.location))
@@ -200,14 +207,14 @@ class StockRepository:
                 "order_id": order_id,
                 "strategy": plan.strategy,
                 "explanation": dict(plan.explanation),
-                "created_at": utcnow(),
+                "created_at": utc_now(),
             },
         )
         return plan_id
 
     def add_allocations(self, picks: Sequence[Pick], *, order_id: str, plan_id: str) -> None:
         """One allocation per pick, in one INSERT."""
-        now = utcnow()
+        now = utc_now()
         rows = [
             {
                 "id": new_id(),
@@ -257,7 +264,7 @@ class StockRepository:
             .values(
                 open_quantity=a.open_quantity - released - shipped,
                 shipped_quantity=a.shipped_quantity + shipped,
-                updated_at=utcnow(),
+                updated_at=utc_now(),
             )
         )
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from orderhub.store.repositories import insert_ignoring_duplicates, utcnow
+from orderhub.clock import utc_now
+from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.tables import channel_sync_cursors as cursors
 
 
@@ -24,7 +25,7 @@ class SyncCursorRepository:
 
     def advance(self, channel: str, seen: datetime | None, result: dict[str, Any]) -> None:
         """Record a run; the cursor only moves forward (an older ``seen`` keeps the old one)."""
-        now = utcnow()
+        now = utc_now()
         row = {"last_run_at": now, "last_result": result}
         if insert_ignoring_duplicates(
             self._conn, cursors, {"channel_code": channel, "last_updated_at": seen, **row}

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from orderhub.clock import Clock, utc_now
 from orderhub.domain.events import JSON, DomainEvent
 from orderhub.domain.ids import new_id
 from orderhub.store import history, outbox
@@ -36,7 +37,6 @@ from orderhub.store.repositories import (
     ChannelRepository,
     CustomerRepository,
     OrderRepository,
-    utcnow,
 )
 from orderhub.store.routing import RoutingRuleRepository
 from orderhub.store.secret_box import SecretBox
@@ -77,7 +77,7 @@ class UnitOfWork:
         actor: str = "system",
         read_only: bool = False,
         secret_box: SecretBox,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utc_now,
     ) -> None:
         self._engine = engine
         self._box = secret_box
@@ -93,6 +93,10 @@ class UnitOfWork:
         self.conn = conn
         self._begin()
         return self
+
+    def now(self) -> datetime:
+        """The injected clock's now: what services stamp instead of reading the wall clock."""
+        return self._clock()
 
     def _begin(self) -> None:
         """Fresh repositories for the next transaction (which autobegins on first use)."""

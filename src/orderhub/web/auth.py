@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from orderhub.api.deps import ContainerDep
+from orderhub.clock import utc_now
 from orderhub.domain.access import ROLE_PERMISSIONS, Permission
 from orderhub.store.access import Principal
-from orderhub.store.repositories import utcnow
 from orderhub.web.session import CSRF_FIELD, CSRF_HEADER, Session, replace_session, session_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -82,7 +82,7 @@ def page(permission: Permission) -> Callable[[Request, ContainerDep], Viewer]:
         principal = None
         if session.sid:
             with container.uow(read_only=True) as uow:
-                principal = uow.web_sessions.principal(session.sid, now=utcnow())
+                principal = uow.web_sessions.principal(session.sid, now=utc_now())
         if principal is None or principal.id != session.user_id:
             # Ended (logout, password change, revoked), expired, or the user disabled since:
             # drop the cookie's session so the login page does not send the browser back.

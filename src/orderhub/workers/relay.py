@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 import httpx
 
 from orderhub.bootstrap import Container
+from orderhub.clock import utc_now
 from orderhub.config import Settings
 from orderhub.http.ssrf import guarded_client
 from orderhub.services.messagebus import InternalConsumer, Message, internal_consumers
 from orderhub.services.outbound.calls import transports
 from orderhub.store import deliveries
 from orderhub.store.deliveries import Claimed
-from orderhub.store.repositories import utcnow
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.nats import NatsPublisher
 from orderhub.workers.schedules import Scheduler
@@ -73,7 +73,7 @@ class Worker:
         publisher: Publisher | None = None,
         http: httpx.Client | None = None,
         worker_id: str | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
         scheduler: Scheduler | None = None,
     ) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 from orderhub.bootstrap import Container
 from orderhub.channels import inbound
 from orderhub.channels.base import ChannelOrder
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel
 from orderhub.services import fulfilment_wiring, marketplace_sync
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
 from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store import scheduled_jobs
-from orderhub.store.repositories import utcnow
 
 log = logging.getLogger("orderhub.worker.schedules")
 
@@ -108,7 +108,7 @@ class Scheduler:
         owner: str,
         jobs: list[Job] | None = None,
         transport: TransportFactory | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.container = container
         self.owner = owner

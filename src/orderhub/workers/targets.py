@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from standardwebhooks import Webhook
 
+from orderhub.clock import utc_now
 from orderhub.domain.webhooks import WebhookSubscription
 from orderhub.services.messagebus import (
     Consumer,
@@ -83,7 +83,7 @@ class InternalTarget(_ConsumerTarget[Consumer]):
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
         with self._uow() as uow:
             first = deliveries.take_receipt(
-                uow.conn, consumer=self.name, event_id=message.id, now=datetime.now(UTC)
+                uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
             )
             if first:
                 self.consumer.handle(uow, message)
@@ -117,7 +117,7 @@ class OutboundTarget(_ConsumerTarget[OutboundConsumer]):
         sent = outcall.send() if outcall is not None else None
         with self._uow() as uow:
             first = deliveries.take_receipt(
-                uow.conn, consumer=self.name, event_id=message.id, now=datetime.now(UTC)
+                uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
             )
             if first and outcall is not None and outcall.record is not None:
                 outcall.record(uow, sent)
@@ -154,7 +154,7 @@ class WebhookTarget:
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
         body = envelope(message)
-        now = datetime.now(UTC)
+        now = utc_now()
         signature = Webhook(self.subscription.secret).sign(message.id, now, body.decode())
         response = self._client.post(
             self.subscription.url,

@@ -7,7 +7,6 @@ webhook secret. The HTTP status and the cXML Status code agree (200, 400, 401, 4
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body
@@ -15,6 +14,7 @@ from fastapi.responses import Response
 
 from orderhub.api.deps import ContainerDep
 from orderhub.channels.cxml_out import build_response
+from orderhub.clock import utc_now
 from orderhub.services.cxml import CxmlAnswer, receive_order_request
 
 router = APIRouter(prefix="/channels", tags=["b2b"])
@@ -22,7 +22,7 @@ CXML_MEDIA_TYPE = "text/xml"
 
 
 def _answer(answer: CxmlAnswer) -> Response:
-    xml = build_response(answer.status, message=answer.message, at=datetime.now(UTC))
+    xml = build_response(answer.status, message=answer.message, at=utc_now())
     headers = {"Location": f"/v1/orders/{answer.order_id}"} if answer.order_id else None
     return Response(
         xml, answer.status, headers=headers, media_type=f"{CXML_MEDIA_TYPE}; charset=utf-8"

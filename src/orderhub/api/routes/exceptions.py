@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.services.fulfilment import resolve_exception
@@ -64,7 +65,7 @@ def list_exceptions(
     principal: Reader, container: ContainerDep, status: Literal["open", "resolved"] = "open"
 ) -> list[ExceptionOut]:
     """Oldest first: the queue to work through."""
-    now = datetime.now(UTC)
+    now = utc_now()
     with container.uow(read_only=True) as uow:
         return [
             ExceptionOut.of(e, now)
@@ -84,4 +85,4 @@ def resolve(
         resolve_exception(
             uow, exception_id=exception_id, resolution=body.resolution, actor=principal.actor
         )
-        return ExceptionOut.of(uow.fulfilment.exception(exception_id), datetime.now(UTC))
+        return ExceptionOut.of(uow.fulfilment.exception(exception_id), utc_now())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.store import reports
@@ -32,7 +33,7 @@ CSV_COLUMNS = ["day", "channel", "currency", "orders", "cancelled", "revenue"]
 
 def parse_range(start: date | None, end: date | None) -> tuple[date, date]:
     """Inclusive UTC days; the default is the last 30 days up to today."""
-    end = end or datetime.now(UTC).date()
+    end = end or utc_now().date()
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise ValidationFailed(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.domain.orders import OPEN_STATUSES
@@ -39,5 +40,5 @@ def order_sla(order_id: str, principal: Reader, container: ContainerDep) -> SlaO
         status = uow.orders.get(order_id).status
     state = None
     if policy is not None and ship_by is not None and status in OPEN_STATUSES:
-        state = policy.state(ship_by, datetime.now(UTC))
+        state = policy.state(ship_by, utc_now())
     return SlaOut(ship_by=ship_by, deliver_by=deliver_by, state=state)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ import httpx
 from orderhub.channels import cxml_from_order, cxml_out
 from orderhub.channels.edi_x12 import from_order, outbound
 from orderhub.channels.edi_x12.stored import channel_partner
+from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.ids import new_id
 from orderhub.domain.orders import Order
@@ -98,7 +99,7 @@ def prepare(
             "channel %s has no URL for B2B documents: %s not answered", channel.code, event_type
         )
         return None
-    at = now or datetime.now(UTC)
+    at = now or utc_now()
     if edi:
         built = _edi(uow, channel, order, event_type, data, at, event_id)
         content_type = "application/edi-x12"

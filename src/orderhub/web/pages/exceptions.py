@@ -3,7 +3,6 @@ oldest first, each with its suggested action and a resolve form."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
+from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound, ValidationFailed
 from orderhub.services.fulfilment import resolve_exception
@@ -41,7 +41,7 @@ def exceptions(
     notice: str | None = None,
 ) -> Response:
     status = status if status in ("open", "resolved") else "open"
-    now = datetime.now(UTC)
+    now = utc_now()
     rows: list[dict[str, Any]] = []
     with container.uow(read_only=True) as uow:
         for e in uow.fulfilment.exceptions(status=status):

@@ -3,7 +3,7 @@ shipments, the SLA clock; and the actions hold, release and re-route."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
+from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.orders import OPEN_STATUSES, Order, OrderStatus
@@ -66,7 +67,7 @@ def detail_extras(uow: UnitOfWork, order: Order, viewer: Viewer) -> dict[str, An
     return {
         "plans": plans_of(uow.stock.views(order.id)),
         "fulfilments": fulfilments,
-        "sla": sla_of(uow, order, datetime.now(UTC)),
+        "sla": sla_of(uow, order, utc_now()),
         "can_hold": manage and order.status in HOLDABLE,
         "can_release": manage and order.status == OrderStatus.ON_HOLD,
         "can_reroute": manage

@@ -6,13 +6,14 @@ The live part is its own fragment (``/overview/live``) that htmx re-fetches ever
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
+from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.services.sla import policy_of
 from orderhub.store import ops_reports, reports
@@ -27,7 +28,7 @@ REFRESH_SECONDS = 15
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    return utc_now().date()
 
 
 def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
         numbers = reports.overview(uow.conn, today=day, channel=channel)
         rows = reports.orders_by_channel_day(uow.conn, start=start, end=day, channel=channel)
         sla = ops_reports.sla_counts(
-            uow.conn, now=datetime.now(UTC), channel=channel, policy_for=lambda c: policy_of(uow, c)
+            uow.conn, now=utc_now(), channel=channel, policy_for=lambda c: policy_of(uow, c)
         )
         exceptions = ops_reports.open_exceptions(uow.conn, channel=channel)
         lead = ops_reports.lead_times(uow.conn, start=start, end=day, channel=channel)
@@ -57,7 +58,7 @@ def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
         "chart_from": start,
         "chart_to": day,
         "refresh_seconds": REFRESH_SECONDS,
-        "updated_at": datetime.now(UTC),
+        "updated_at": utc_now(),
     }
 
 
