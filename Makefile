@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NATIVE := $(VENV)/.native
 ROUTING := $(wildcard src/orderhub/domain/routing/*.py)
 
-.PHONY: venv demo test lint typecheck unit format clean
+.PHONY: venv demo test test-future lint typecheck unit format clean
 
 venv: $(STAMP) $(NATIVE)
 
@@ -33,6 +33,16 @@ typecheck: venv
 
 test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+ifeq ($(CI),true)
+	$(MAKE) --no-print-directory test-future
+endif
+
+# The whole suite again with every Python process of the run a year ahead of the wall clock
+# (tests/support/future_clock; time-machine): no test or code path may depend on today's date.
+FUTURE_DAYS ?= 365
+test-future: venv
+	ORDERHUB_TEST_CLOCK_AHEAD_DAYS=$(FUTURE_DAYS) PYTHONPATH=tests/support/future_clock \
+		$(BIN)/python -m pytest -p no:cacheprovider -W ignore::pytest.PytestAssertRewriteWarning $(PYTEST_ARGS)
 
 format: venv
 	$(BIN)/ruff format src tests bench tools

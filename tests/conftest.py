@@ -48,6 +48,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "(or `.venv/bin/python tools/native.py build`, or `… clean` to run it interpreted)",
             returncode=2,
         )
+    _check_clock_shift()
+
+
+def _check_clock_shift() -> None:
+    """Under ``make test-future`` the process clock must really run ahead of the database's.
+
+    PostgreSQL's server clock is not moved, so its ``now()`` is the real time: the gap proves the
+    shift took effect (a missing ``sitecustomize`` would otherwise pass as "future").
+    """
+    days = os.environ.get("ORDERHUB_TEST_CLOCK_AHEAD_DAYS")
+    if not days:
+        return
+    with _pg_admin() as conn:
+        row = conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+    assert row is not None
+    ahead = (time.time() - float(str(row[0]))) / 86_400
+    if abs(ahead - float(days)) > 1:
+        hint = "is tests/support/future_clock on PYTHONPATH?"
+        pytest.exit(f"the clock is {ahead:.1f} days ahead, expected {days}: {hint}", returncode=2)
 
 
 def _pg_url(database: str) -> str:
