@@ -25,6 +25,7 @@ from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
 from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
+from orderhub.services import audit
 from orderhub.services.channel_orders import receive_channel_order
 from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import ingest_order
@@ -174,13 +175,35 @@ def audit_verify() -> None:
                 else:
                     checked = item
         if breaks:
-            first = breaks[0]
-            console.print(
-                f"[red]history broken[/red] at event {first.event_id} (order {first.order_id}, "
-                f"seq {first.order_seq}): {first.problem}; {len(breaks)} chain(s) broken"
-            )
+            for found in breaks[:20]:
+                console.print(f"[red]history broken[/red] {_where(found)}: {found.problem}")
+            console.print(f"[red]{len(breaks)} problem(s)[/red] in {checked} events verified")
             raise typer.Exit(1)
         console.print(f"[green]history intact[/green]: {checked} events verified")
+
+
+def _where(found: history.ChainBreak) -> str:
+    """Which order and event a break names (a checkpoint names none)."""
+    if found.order_id is None:
+        return "across all chains"
+    event = f", event {found.event_id}" if found.event_id else ""
+    return f"in order {found.order_id} at seq {found.order_seq}{event}"
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Store a digest over every order's chain head (the worker does it hourly); print it."""
+    with _container() as container, container.uow(actor="cli") as uow:
+        try:
+            taken = audit.checkpoint_history(uow)
+        except history.CheckpointRefused as refused:
+            console.print(f"[red]history broken[/red] across all chains: {refused}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"checkpoint {taken.id}: {taken.chains} chain(s), {taken.events} event(s) "
+        f"up to seq {taken.up_to_seq}"
+    )
+    typer.echo(taken.digest)
 
 
 @inventory_app.command("check")
