@@ -25,6 +25,7 @@ from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
 from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
+from orderhub.services import audit
 from orderhub.services.channel_orders import receive_channel_order
 from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import ingest_order
@@ -32,7 +33,7 @@ from orderhub.services.inventory_check import find_drift
 from orderhub.services.secret_keys import reseal_secrets
 from orderhub.services.sign_in import change_password, revoke_sessions
 from orderhub.store import history
-from orderhub.store.migrate import upgrade
+from orderhub.store.migrate import missing_schema, upgrade
 from orderhub.store.secret_box import SecretKeyError, UnreadableSecret
 from orderhub.workers.relay import make_worker
 
@@ -59,6 +60,21 @@ def _container() -> Container:
     except SecretKeyError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
+
+
+def _reading_container() -> Container:
+    """The container of a command that reads an existing database: a missing file or schema
+    is one line and exit 2, never a new empty database."""
+    url = load_settings().database_url
+    problem = missing_schema(url)
+    if problem:
+        console.print(
+            f"[red]{problem}[/red]: set ORDERHUB_DATABASE_URL (`orderhub demo` prints its "
+            "export line) or run `orderhub db upgrade`",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    return _container()
 
 
 @db_app.command("upgrade")
@@ -164,7 +180,7 @@ def user_revoke_sessions(username: str) -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute every order's hash chain; exit 1 naming the first bad event."""
-    with _container() as container:
+    with _reading_container() as container:
         breaks: list[history.ChainBreak] = []
         checked = 0
         with container.uow(read_only=True) as uow:
@@ -174,19 +190,41 @@ def audit_verify() -> None:
                 else:
                     checked = item
         if breaks:
-            first = breaks[0]
-            console.print(
-                f"[red]history broken[/red] at event {first.event_id} (order {first.order_id}, "
-                f"seq {first.order_seq}): {first.problem}; {len(breaks)} chain(s) broken"
-            )
+            for found in breaks[:20]:
+                console.print(f"[red]history broken[/red] {_where(found)}: {found.problem}")
+            console.print(f"[red]{len(breaks)} problem(s)[/red] in {checked} events verified")
             raise typer.Exit(1)
         console.print(f"[green]history intact[/green]: {checked} events verified")
+
+
+def _where(found: history.ChainBreak) -> str:
+    """Which order and event a break names (a checkpoint names none)."""
+    if found.order_id is None:
+        return "across all chains"
+    event = f", event {found.event_id}" if found.event_id else ""
+    return f"in order {found.order_id} at seq {found.order_seq}{event}"
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Store a digest over every order's chain head (the worker does it hourly); print it."""
+    with _reading_container() as container, container.uow(actor="cli") as uow:
+        try:
+            taken = audit.checkpoint_history(uow)
+        except history.CheckpointRefused as refused:
+            console.print(f"[red]history broken[/red] across all chains: {refused}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"checkpoint {taken.id}: {taken.chains} chain(s), {taken.events} event(s) "
+        f"up to seq {taken.up_to_seq}"
+    )
+    typer.echo(taken.digest)
 
 
 @inventory_app.command("check")
 def inventory_check() -> None:
     """Recompute every stock level from the ledger and open reservations; exit 1 on drift."""
-    with _container() as container, container.uow(read_only=True) as uow:
+    with _reading_container() as container, container.uow(read_only=True) as uow:
         checked, drifts = find_drift(uow)
     if drifts:
         for drift in drifts:

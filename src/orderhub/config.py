@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     schedule_fulfilment_seconds: float = Field(
         default=60.0, gt=0, description="provider polls and SLA clocks"
     )
+    schedule_checkpoint_seconds: float = Field(
+        default=3600.0, gt=0, description="how often the history checkpoint is taken"
+    )
     schedule_lease_seconds: float = Field(
         default=600.0, gt=0, description="a job's lease; another worker may take it after"
     )

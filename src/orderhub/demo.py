@@ -163,6 +163,11 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
     console.print(f"Dashboard: {url}/  — sign in as [bold]demo[/bold] / [bold]{password}[/bold]")
     console.print("Try:  curl -H 'Authorization: Bearer $KEY' " + url + "/v1/orders")
+    console.print(
+        "The command line against this database (orderhub audit verify, inventory check…):",
+        f"\n  export ORDERHUB_DATABASE_URL=sqlite:///{database.resolve()}",
+        soft_wrap=True,
+    )
     console.print("Admin API key (also below, alone on its line):")
     print(key, flush=True)
     worker, stop = make_worker(container, worker_id="demo"), threading.Event()

@@ -105,7 +105,7 @@ def _apply(hub: Container, order_id: str, op: tuple[str, int, int]) -> None:
 def _check(hub: Container, order_id: str) -> None:
     with hub.uow(read_only=True) as uow:
         order = uow.orders.get(order_id)
-        paid = order.totals.total
+        paid = order.ordered_totals.total
         stored = uow.after_sale.refunds_of(order_id)
         refunded = Money.from_minor(sum(r.amount_minor for r in stored), order.currency)
         assert refunded <= paid

@@ -31,7 +31,9 @@ def test_sync_back_is_set_on_create_changed_by_patch_and_shown(
     assert created.status_code == 201, created.text
     assert created.json()["sync_back"] is False
     assert client.get("/v1/channels/wm", headers=admin).json()["sync_back"] is False
-    listed = {c["code"]: c["sync_back"] for c in client.get("/v1/channels", headers=admin).json()}
+    listed = {
+        c["code"]: c["sync_back"] for c in client.get("/v1/channels", headers=admin).json()["items"]
+    }
     assert listed == {"wm": False, "web": True, "app": True}  # channels sync back by default
 
     patched = client.patch("/v1/channels/wm", headers=admin, json={"sync_back": True})

@@ -262,7 +262,7 @@ def test_a_malformed_but_signed_payload_is_kept_in_quarantine(
     assert result["outcome"] == "quarantined"
     again = shopify_post(hub, body).json()["results"][0]
     assert again["quarantine_id"] == result["quarantine_id"]  # a repeat updates, not duplicates
-    entries = hub.get("/v1/quarantine", headers=admin).json()
+    entries = hub.get("/v1/quarantine", headers=admin).json()["items"]
     assert len(entries) == 1
     assert (entries[0]["source"], entries[0]["external_id"]) == ("shopify", "77")
     assert entries[0]["attempts"] == 2

@@ -30,7 +30,7 @@ def line_of(container: Container, order_id: str, sku: str) -> str:
 
 def return_ids(container: Container, order_id: str) -> list[str]:
     with container.uow(read_only=True) as uow:
-        return [r.rma.id for r in uow.after_sale.search_returns(order_id=order_id)]
+        return [r.rma.id for r in uow.after_sale.search_returns(order_id=order_id)[0]]
 
 
 def delivered_order(container: Container) -> str:

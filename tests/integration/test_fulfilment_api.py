@@ -59,7 +59,7 @@ def test_providers_are_created_and_listed_without_their_secret(
     client: TestClient, admin: dict[str, str]
 ) -> None:
     create_http_provider(client, admin)
-    listed = client.get("/v1/providers", headers=admin).json()
+    listed = client.get("/v1/providers", headers=admin).json()["items"]
     assert [p["code"] for p in listed] == ["acme"]
     assert listed[0]["secret_set"] is True
     assert SECRET not in json.dumps(listed)
@@ -185,9 +185,12 @@ def test_staff_ship_partially_through_the_api_and_read_pick_list_and_packing_sli
     assert client.get(f"/v1/orders/{order_id}", headers=admin).json()["status"] == "shipped"
     listed = client.get(
         "/v1/fulfillments", params={"status": "shipped", "location": "east"}, headers=admin
-    ).json()
+    ).json()["items"]
     assert [f["id"] for f in listed] == [fid]
-    assert client.get("/v1/fulfillments", params={"location": "west"}, headers=admin).json() == []
+    assert (
+        client.get("/v1/fulfillments", params={"location": "west"}, headers=admin).json()["items"]
+        == []
+    )
 
 
 def test_a_channel_key_does_not_see_other_channels_fulfilments(
@@ -196,7 +199,7 @@ def test_a_channel_key_does_not_see_other_channels_fulfilments(
     _order_id, fid, _lines = fulfilled_order(seeded)  # on channel "web"
     app_key = bearer(make_key(seeded, Role.CHANNEL, channel="app"))
     assert client.get(f"/v1/fulfillments/{fid}", headers=app_key).status_code == 404
-    assert client.get("/v1/fulfillments", headers=app_key).json() == []
+    assert client.get("/v1/fulfillments", headers=app_key).json()["items"] == []
 
 
 def test_exceptions_are_listed_with_age_and_action_and_resolved_once(
@@ -218,7 +221,7 @@ def test_exceptions_are_listed_with_age_and_action_and_resolved_once(
     with seeded.uow() as uow, deps(uow, rerouter=FakeRerouter(None)) as d:
         service.create_fulfilments(uow, order_id=order_id, allocations=allocations, deps=d)
         service.dispatch_pending(uow, order_id=order_id, deps=d)
-    listed = client.get("/v1/exceptions", headers=admin).json()
+    listed = client.get("/v1/exceptions", headers=admin).json()["items"]
     assert [(e["type"], e["order_id"]) for e in listed] == [
         ("stock_out", order_id),
         ("unroutable", order_id),
@@ -235,6 +238,8 @@ def test_exceptions_are_listed_with_age_and_action_and_resolved_once(
         f"/v1/exceptions/{first}/resolve", headers=admin, json={"resolution": "again"}
     )
     assert again.status_code == 422
-    assert [e["type"] for e in client.get("/v1/exceptions", headers=admin).json()] == ["unroutable"]
+    assert [e["type"] for e in client.get("/v1/exceptions", headers=admin).json()["items"]] == [
+        "unroutable"
+    ]
     history = client.get(f"/v1/orders/{order_id}/events", headers=admin).json()
     assert "fulfilment.exception_raised" in [e["type"] for e in history]

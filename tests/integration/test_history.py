@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from orderhub.bootstrap import Container
+from orderhub.services.audit import checkpoint_history
 from orderhub.store import history
+from orderhub.store.migrate import alembic_config
 from tests.conftest import native_order
 
 
@@ -77,3 +80,107 @@ def test_verify_names_the_first_tampered_event(
     assert [b.order_id for b in breaks] == [second["id"]]
     assert breaks[0].problem == "hash does not match the event's content"
     assert first["id"] not in {b.order_id for b in breaks}
+
+
+def _bypass_guards(container: Container, *statements: str) -> None:
+    """An attacker with DDL rights (or an older backup restored): the triggers do not stop it."""
+    with container.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE order_events DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS order_events_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS order_events_no_delete"))
+        for statement in statements:
+            conn.execute(text(statement))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE order_events ENABLE TRIGGER USER"))
+
+
+def _two_orders(client: TestClient, admin: dict[str, str]) -> tuple[str, str, int]:
+    """Two orders; the second cancelled, so its chain is longer. Returns its length too."""
+    first = client.post("/v1/orders", json=native_order("T-1"), headers=admin).json()["id"]
+    second = client.post("/v1/orders", json=native_order("T-2"), headers=admin).json()["id"]
+    client.post(f"/v1/orders/{second}/cancel", json={"reason": "other"}, headers=admin)
+    length = len(client.get(f"/v1/orders/{second}/events", headers=admin).json())
+    return first, second, length
+
+
+def test_verify_names_a_cut_off_tail_and_how_many_events_are_missing(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    _first, second, length = _two_orders(client, admin)
+    assert length >= 2
+    assert _breaks(seeded) == []
+    _bypass_guards(
+        seeded, f"DELETE FROM order_events WHERE order_id = '{second}' AND order_seq = {length}"
+    )
+    breaks = _breaks(seeded)
+    assert [(b.order_id, b.order_seq) for b in breaks] == [(second, length)]
+    assert breaks[0].problem == (
+        f"truncated: 1 event(s) missing after seq {length - 1} (the anchor records {length})"
+    )
+
+
+def test_verify_names_an_order_whose_every_event_is_gone(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    _first, second, length = _two_orders(client, admin)
+    _bypass_guards(seeded, f"DELETE FROM order_events WHERE order_id = '{second}'")
+    breaks = _breaks(seeded)
+    assert [b.order_id for b in breaks] == [second]
+    assert breaks[0].problem == (
+        f"truncated: all {length} event(s) missing (the anchor records them)"
+    )
+
+
+def _checkpoint(container: Container) -> history.Checkpoint:
+    with container.uow(actor="test") as uow:
+        return checkpoint_history(uow)
+
+
+def test_a_checkpoint_catches_a_chain_deleted_whole_with_its_anchor(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    first, second, _length = _two_orders(client, admin)
+    taken = _checkpoint(seeded)
+    assert (taken.chains, taken.up_to_seq > 0) == (2, True)
+    client.post("/v1/orders", json=native_order("T-3"), headers=admin)  # later chains are fine
+    client.post(f"/v1/orders/{first}/cancel", json={"reason": "other"}, headers=admin)
+    assert _breaks(seeded) == []
+    _bypass_guards(
+        seeded,
+        f"DELETE FROM order_events WHERE order_id = '{second}'",
+        f"DELETE FROM order_chain_heads WHERE order_id = '{second}'",
+    )
+    breaks = _breaks(seeded)
+    assert [(b.order_id, b.event_id) for b in breaks] == [(None, None)]
+    assert "1 chain(s) deleted whole" in breaks[0].problem
+    with pytest.raises(history.CheckpointRefused, match="deleted whole"):
+        _checkpoint(seeded)
+    with seeded.uow(read_only=True) as uow:
+        assert history.latest_checkpoint(uow.conn) == taken  # nothing was sealed over it
+
+
+def test_each_append_moves_the_anchor_and_the_migration_backfills_it(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    _first, second, length = _two_orders(client, admin)
+    heads = "SELECT order_id, event_count, head_hash FROM order_chain_heads ORDER BY order_id"
+    with seeded.engine.connect() as conn:
+        before = conn.execute(text(heads)).all()
+        last = conn.execute(
+            text("SELECT hash FROM order_events WHERE order_id = :o ORDER BY order_seq DESC"),
+            {"o": second},
+        ).scalar()
+    assert {r.order_id: (r.event_count, r.head_hash) for r in before}[second] == (
+        length,
+        last,
+    )
+    config = alembic_config()
+    with seeded.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0015")
+        command.upgrade(config, "head")
+    with seeded.engine.connect() as conn:
+        assert conn.execute(text(heads)).all() == before
+    assert _breaks(seeded) == []

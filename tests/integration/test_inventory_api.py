@@ -49,7 +49,9 @@ def test_locations_are_created_read_listed_and_patched(
         ["web"],
         "Berlin DC",
     )
-    assert [loc["code"] for loc in client.get("/v1/locations", headers=admin).json()] == ["ber"]
+    assert [loc["code"] for loc in client.get("/v1/locations", headers=admin).json()["items"]] == [
+        "ber"
+    ]
     assert client.get("/v1/locations/nope", headers=admin).status_code == 404
 
 
@@ -75,7 +77,7 @@ def test_delta_count_and_stale_count_adjust_stock(
     older = {**count, "on_hand": 50, "as_of": "2026-11-27T09:00:00Z"}
     stale = client.post("/v1/inventory/adjustments", json=older, headers=admin).json()
     assert (stale["stale"], stale["applied"], stale["on_hand"]) == (True, False, 7)
-    ledger = client.get("/v1/inventory/SKU-1/movements", headers=admin).json()
+    ledger = client.get("/v1/inventory/SKU-1/movements", headers=admin).json()["items"]
     assert [(m["kind"], m["on_hand_delta"], m["stale"]) for m in ledger] == [
         ("receipt", 10, False),
         ("count", -3, False),

@@ -53,7 +53,7 @@ def test_a_partial_cancellation_then_its_refund_gives_back_the_units_share_and_r
     assert rest.json()["amount"] == "20.79"  # 10.80 + 5.00 + shipping 4.99: the remainder
     ledger = client.get(f"/v1/orders/{order['id']}/ledger", headers=admin).json()
     assert (ledger["order_total"], ledger["charged"], ledger["refunded"], ledger["balance"]) == (
-        "31.59",
+        "20.79",  # the order less its cancelled unit: 31.59 − 10.80
         "31.59",
         "31.59",
         "0.00",

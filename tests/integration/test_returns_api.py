@@ -148,14 +148,15 @@ def test_returns_are_listed_by_status_and_order_and_only_for_the_keys_channel(
     app = shipped_order(stocked, "A", channel="app")
     for order_id in (web, app):
         open_return(client, admin, order_id, {lines_of(client, admin, order_id)["SKU-2"]: 1})
-    assert len(client.get("/v1/returns?status=requested", headers=admin).json()) == 2
+    assert len(client.get("/v1/returns?status=requested", headers=admin).json()["items"]) == 2
     assert [
-        r["order_id"] for r in client.get(f"/v1/returns?order_id={app}", headers=admin).json()
+        r["order_id"]
+        for r in client.get(f"/v1/returns?order_id={app}", headers=admin).json()["items"]
     ] == [app]
     app_key = bearer(make_key(stocked, Role.ADMIN, channel="app"))
-    seen = client.get("/v1/returns", headers=app_key).json()
+    seen = client.get("/v1/returns", headers=app_key).json()["items"]
     assert [r["order_id"] for r in seen] == [app]
-    web_return = client.get(f"/v1/returns?order_id={web}", headers=admin).json()[0]["id"]
+    web_return = client.get(f"/v1/returns?order_id={web}", headers=admin).json()["items"][0]["id"]
     assert client.get(f"/v1/returns/{web_return}", headers=app_key).status_code == 404
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from orderhub.bootstrap import Container
-from orderhub.store import scheduled_jobs
+from orderhub.store import history, scheduled_jobs
 from orderhub.store.tables import orders
 from orderhub.store.tables import scheduled_jobs as jobs_table
 from orderhub.workers.relay import Worker, make_worker
@@ -138,20 +138,28 @@ def test_a_failing_job_does_not_stop_the_worker(container: Container) -> None:
     assert not thread.is_alive()
 
 
-def test_the_worker_from_settings_runs_the_three_schedules(container: Container) -> None:
+def test_the_worker_from_settings_runs_the_four_schedules(container: Container) -> None:
     worker = make_worker(container, worker_id="w1")
     try:
         assert worker.scheduler is not None
         names = [job.name for job in worker.scheduler.jobs]
-        assert names == ["marketplaces.poll", "magento.pull", "fulfilment.tick"]
+        assert names == [
+            "marketplaces.poll",
+            "magento.pull",
+            "fulfilment.tick",
+            "history.checkpoint",
+        ]
         worker.run_once()
         with container.engine.connect() as conn:
             rows = conn.execute(select(jobs_table).order_by(jobs_table.c.name)).all()
         assert [(r.name, r.runs, r.last_error) for r in rows] == [
             ("fulfilment.tick", 1, None),
+            ("history.checkpoint", 1, None),
             ("magento.pull", 1, None),
             ("marketplaces.poll", 1, None),
         ]
+        with container.uow(read_only=True) as uow:
+            assert history.latest_checkpoint(uow.conn) is not None
     finally:
         worker.close()
 

@@ -120,7 +120,7 @@ def test_shipstation_api_key_and_secret_are_sealed_at_rest_and_never_answered(
     for answer in (created.text, listed.text):
         assert SS_KEY not in answer
         assert SS_SECRET not in answer
-    assert listed.json()[0]["settings"] == {
+    assert listed.json()["items"][0]["settings"] == {
         "api_key": "***", "api_secret": "***", "base_url": "https://ss.test"
     }  # fmt: skip
 

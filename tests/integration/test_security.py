@@ -63,7 +63,9 @@ def test_a_channel_key_sees_and_creates_only_its_own_channel(
     assert (
         client.get("/v1/orders", params={"channel": "app"}, headers=web_key).json()["items"] == []
     )
-    assert [c["code"] for c in client.get("/v1/channels", headers=web_key).json()] == ["web"]
+    assert [c["code"] for c in client.get("/v1/channels", headers=web_key).json()["items"]] == [
+        "web"
+    ]
 
 
 def test_a_revoked_key_is_refused(client: TestClient, seeded: Container) -> None:

@@ -45,7 +45,7 @@ def test_subscriptions_show_their_secret_once_and_can_be_listed_and_deleted(
     with TestClient(create_app(container)) as api:
         created = subscribe(api, key, "https://example.com/in", ["order.*", "inventory.adjusted"])
         assert created["secret"].startswith("whsec_")
-        listed = api.get("/v1/webhooks", headers=key).json()
+        listed = api.get("/v1/webhooks", headers=key).json()["items"]
         assert [s["id"] for s in listed] == [created["id"]]
         assert "secret" not in listed[0]
         assert listed[0]["event_types"] == ["order.*", "inventory.adjusted"]
@@ -140,7 +140,7 @@ def test_a_private_loopback_or_link_local_url_is_refused_when_subscribing(
         [error] = refused.json()["errors"]
         assert (error["field"], error["code"]) == ("url", "url_not_public")
         assert "ORDERHUB_OUTBOUND_ALLOWED_HOSTS" in error["message"]
-        assert api.get("/v1/webhooks", headers=key).json() == []
+        assert api.get("/v1/webhooks", headers=key).json()["items"] == []
     container.close()
 
 
@@ -158,7 +158,7 @@ def test_the_outbound_allow_list_lets_its_addresses_and_names_subscribe_and_no_o
             headers=key,
         )
         assert metadata.status_code == 422
-        assert len(api.get("/v1/webhooks", headers=key).json()) == 2
+        assert len(api.get("/v1/webhooks", headers=key).json()["items"]) == 2
     container.close()
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
+from orderhub.cli import app
 from orderhub.domain.access import ROLE_PERMISSIONS, Permission, Role
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -21,3 +24,23 @@ def test_the_permission_table_in_the_docs_matches_the_code() -> None:
         cells = [c.strip() for c in row.split("|")[2:-1]]
         granted = {role.value for role, cell in zip(Role, cells, strict=True) if cell == "✓"}
         assert granted == {r.value for r in Role if permission in ROLE_PERMISSIONS[r]}, permission
+
+
+def _cli_commands() -> list[str]:
+    """Every ``orderhub …`` command, as typed, read from the Typer app itself."""
+
+    def name(command: typer.models.CommandInfo) -> str:
+        assert command.callback is not None
+        return command.name or command.callback.__name__.replace("_", "-")
+
+    found = [name(c) for c in app.registered_commands]
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        found += [f"{group.name} {name(c)}" for c in group.typer_instance.registered_commands]
+    return found
+
+
+def test_the_configuration_docs_list_every_command_line_command() -> None:
+    documented = (DOCS / "configuration.md").read_text()
+    missing = [c for c in _cli_commands() if f"`orderhub {c}" not in documented]
+    assert missing == []

@@ -15,6 +15,21 @@ class CancelReason(StrEnum):
     CHANNEL_CANCELLED = "channel_cancelled"
     OTHER = "other"
 
+    @property
+    def label(self) -> str:
+        """How staff read it (the dashboard's choice list)."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    CancelReason.CUSTOMER_REQUEST: "Customer asked to cancel",
+    CancelReason.FRAUD: "Suspected fraud",
+    CancelReason.OUT_OF_STOCK: "Out of stock",
+    CancelReason.ADDRESS_ISSUE: "Address problem",
+    CancelReason.CHANNEL_CANCELLED: "Cancelled on the channel",
+    CancelReason.OTHER: "Other",
+}
+
 
 class CancellationRefused(Conflict):
     """The units cannot be cancelled: they shipped, or the fulfilment provider said no."""

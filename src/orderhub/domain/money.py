@@ -90,6 +90,11 @@ class Money:
         quantum = Decimal(1).scaleb(-minor_unit_exponent(currency))
         return cls(value.quantize(quantum, rounding=ROUND_HALF_EVEN), currency)
 
+    def share(self, units: int, of: int) -> Self:
+        """The part of this amount that belongs to ``units`` of ``of`` units, rounded half-even:
+        how a line's discount and tax are split between its units (refunds, cancellations)."""
+        return type(self).rounded(self.amount * units / of, self.currency)
+
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Self:
         return cls(Decimal(minor).scaleb(-minor_unit_exponent(currency)), currency)

@@ -244,12 +244,36 @@ class Order:
 
     @property
     def totals(self) -> Totals:
-        """Derived, never stored independently: subtotal − discount + shipping (+ tax if extra)."""
+        """What the order is worth now: subtotal − discount + shipping (+ tax if extra), over
+        the units not cancelled. A line's discount and tax go with its units as a refund splits
+        them (:meth:`Money.share`), so these figures plus a refund of the cancelled units add up
+        to :attr:`ordered_totals`; once every unit is cancelled nothing is left, shipping too."""
+        if all(line.open_quantity == 0 for line in self.lines):
+            zero = Money.zero(self.currency)
+            return Totals(zero, zero, zero, zero, zero)
+        return self._totals(cancelled=True)
+
+    @property
+    def ordered_totals(self) -> Totals:
+        """The order as placed, cancelled units included: what the buyer was charged."""
+        return self._totals(cancelled=False)
+
+    def _totals(self, *, cancelled: bool) -> Totals:
         c = self.currency
-        subtotal = total([line.gross for line in self.lines], c)
-        discount = total([line.discount for line in self.lines], c) + self.shipping.discount
+
+        def kept(component: Money, line: OrderLine) -> Money:
+            if not cancelled or not line.cancelled_quantity:
+                return component
+            return component - component.share(line.cancelled_quantity, line.quantity)
+
+        units = [line.open_quantity if cancelled else line.quantity for line in self.lines]
+        subtotal = total(
+            [line.unit_price * n for line, n in zip(self.lines, units, strict=True)], c
+        )
+        discount = total([kept(line.discount, line) for line in self.lines], c)
+        discount = discount + self.shipping.discount
         shipping = self.shipping.price
-        tax = total([line.tax for line in self.lines], c) + self.shipping.tax
+        tax = total([kept(line.tax, line) for line in self.lines], c) + self.shipping.tax
         grand = subtotal - discount + shipping
         if not self.prices_include_tax:
             grand = grand + tax

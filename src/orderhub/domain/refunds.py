@@ -71,11 +71,6 @@ class RefundCalculation:
         return gross if not gross.is_negative() else Money.zero(self.currency)
 
 
-def _share(component: Money, units: int, of: int) -> Money:
-    """The part of ``component`` that belongs to ``units`` of ``of`` units, rounded half-even."""
-    return Money.rounded(component.amount * units / of, component.currency)
-
-
 @dataclass
 class RefundLedger:
     """What has been refunded of one order so far; computes the next refund exactly."""
@@ -113,16 +108,14 @@ class RefundLedger:
                 raise ValueError(
                     f"line {line_id}: {count} more units would exceed the {line.quantity} paid"
                 )
-            tax = _share(line.tax, done + count, line.quantity) - _share(
-                line.tax, done, line.quantity
-            )
+            tax = line.tax.share(done + count, line.quantity) - line.tax.share(done, line.quantity)
             line_refunds.append(
                 LineRefund(
                     line_id=line_id,
                     quantity=count,
                     merchandise=line.unit_price * count,
-                    discount=_share(line.discount, done + count, line.quantity)
-                    - _share(line.discount, done, line.quantity),
+                    discount=line.discount.share(done + count, line.quantity)
+                    - line.discount.share(done, line.quantity),
                     tax=Money.zero(self.currency) if self.prices_include_tax else tax,
                 )
             )

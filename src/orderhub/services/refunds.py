@@ -94,7 +94,9 @@ def _ensure_charge(uow: UnitOfWork, order: Order, now: datetime) -> None:
     if not uow.after_sale.entries(order.id):
         uow.after_sale.add_entry(
             order.id,
-            LedgerEntry("charge", order.totals.total.minor, order.currency, order.id, "order", now),
+            LedgerEntry(
+                "charge", order.ordered_totals.total.minor, order.currency, order.id, "order", now
+            ),
         )
 
 
@@ -209,7 +211,7 @@ def book_charge(uow: UnitOfWork, *, order: Order, amount: Money, reference: str,
 @dataclass(frozen=True)
 class LedgerView:
     currency: str
-    order_total: Money
+    order_total: Money  # what the order is worth now (cancelled units not counted)
     entries: list[LedgerEntry]
     charged: Money
     refunded: Money
@@ -220,6 +222,12 @@ class LedgerView:
         """What the merchant keeps: charges − refunds (fees are part of it)."""
         return self.charged - self.refunded
 
+    @property
+    def to_refund(self) -> Money:
+        """Kept for units that were cancelled and not yet refunded: balance − order total."""
+        owed = self.balance - self.order_total
+        return Money.zero(self.currency) if owed.is_negative() else owed
+
 
 def ledger(uow: UnitOfWork, *, order_id: str) -> LedgerView:
     order = uow.orders.get(order_id)
@@ -227,7 +235,9 @@ def ledger(uow: UnitOfWork, *, order_id: str) -> LedgerView:
     entries = uow.after_sale.entries(order_id)
     if not entries:  # nothing after-sale yet: the charge is the order's total
         entries = [
-            LedgerEntry("charge", order.totals.total.minor, c, order.id, "order", order.placed_at)
+            LedgerEntry(
+                "charge", order.ordered_totals.total.minor, c, order.id, "order", order.placed_at
+            )
         ]
 
     def summed(kind: str) -> Money:

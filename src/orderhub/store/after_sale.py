@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, not_, or_, select, u
 
 from orderhub.domain.errors import NotFound
 from orderhub.domain.returns import Disposition, Return, ReturnLine, ReturnStatus
+from orderhub.store.queries import keyset_page
 from orderhub.store.tables import order_financial_entries, refunds, return_lines, returns
 
 
@@ -112,15 +113,18 @@ class AfterSaleRepository:
         order_id: str | None = None,
         channel: str | None = None,
         limit: int = 100,
-    ) -> list[ReturnRecord]:
-        query = select(returns).order_by(returns.c.created_at, returns.c.id).limit(limit)
+        cursor: str | None = None,
+    ) -> tuple[list[ReturnRecord], str | None]:
+        """One page of returns, oldest first, and the next page's cursor (or None)."""
+        query = select(returns)
         if status:
             query = query.where(returns.c.status == status)
         if order_id:
             query = query.where(returns.c.order_id == order_id)
         if channel:
             query = query.where(returns.c.channel == channel)
-        return self._load(list(self.conn.execute(query)))
+        rows, next_cursor = keyset_page(self.conn, query, returns.c.id, limit=limit, cursor=cursor)
+        return self._load(rows), next_cursor
 
     def returned_units(self, order_id: str) -> dict[str, int]:
         """Order line id → units in returns still going or inspected; a rejected return, or

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
 from orderhub.store.db import is_postgres
-from orderhub.store.queries import decode_cursor, encode_cursor
+from orderhub.store.queries import keyset_page
 from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
 
 FANOUT_LOCK_KEY = 0x0D0E11FE  # pg advisory lock: one fan-out at a time keeps streams in order
@@ -376,7 +376,7 @@ def page(
 ) -> tuple[list[Delivery], str | None]:
     """One page of deliveries, newest first, and the next page's cursor (or None)."""
     c = deliveries.c
-    stmt = select(deliveries).order_by(c.id.desc()).limit(limit + 1)
+    stmt = select(deliveries)
     for column, value in (
         (c.status, filters.status.value if filters.status else None),
         (c.consumer, filters.consumer),
@@ -386,12 +386,8 @@ def page(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    if cursor:
-        stmt = stmt.where(c.id < decode_cursor(cursor))
-    items = [_delivery(row) for row in conn.execute(stmt)]
-    if len(items) > limit:
-        return items[:limit], encode_cursor(items[limit - 1].id)
-    return items, None
+    rows, next_cursor = keyset_page(conn, stmt, c.id, limit=limit, cursor=cursor, newest_first=True)
+    return [_delivery(row) for row in rows], next_cursor
 
 
 def retry(conn: Connection, delivery_id: str, *, now: datetime) -> Delivery:

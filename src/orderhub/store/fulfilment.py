@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, Select, select, update
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
@@ -19,6 +19,7 @@ from orderhub.domain.fulfilment import (
 )
 from orderhub.domain.ids import new_id
 from orderhub.store import tables as t
+from orderhub.store.queries import keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.secret_box import SecretBox, is_sealed, reseal
 
@@ -74,6 +75,19 @@ class FulfilmentRepository:
     def providers(self) -> list[ProviderConfig]:
         p = t.fulfilment_providers
         return [self._to_provider(r) for r in self._conn.execute(select(p).order_by(p.c.code))]
+
+    def providers_page(
+        self, *, kind: str | None, active: bool | None, limit: int, cursor: str | None
+    ) -> tuple[list[ProviderConfig], str | None]:
+        """One page of providers by code."""
+        p = t.fulfilment_providers
+        stmt = select(p)
+        if kind:
+            stmt = stmt.where(p.c.kind == kind)
+        if active is not None:
+            stmt = stmt.where(p.c.active == active)
+        rows, next_cursor = keyset_page(self._conn, stmt, p.c.code, limit=limit, cursor=cursor)
+        return [self._to_provider(r) for r in rows], next_cursor
 
     def provider(self, code: str) -> ProviderConfig:
         p = t.fulfilment_providers
@@ -256,6 +270,32 @@ class FulfilmentRepository:
             stmt = stmt.where(f.c.location == location)
         return [self._load(r) for r in self._conn.execute(stmt).all()]
 
+    def page(
+        self,
+        *,
+        status: str | None,
+        location: str | None,
+        order_id: str | None,
+        channel: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[FulfilmentOrder], str | None]:
+        """One page of fulfilment orders, newest first (``channel``: its orders' only)."""
+        f = t.fulfilment_orders
+        stmt = select(f)
+        if status:
+            stmt = stmt.where(f.c.status == status)
+        if location:
+            stmt = stmt.where(f.c.location == location)
+        if order_id:
+            stmt = stmt.where(f.c.order_id == order_id)
+        if channel:
+            stmt = stmt.where(f.c.order_id.in_(_orders_of(channel)))
+        rows, next_cursor = keyset_page(
+            self._conn, stmt, f.c.id, limit=limit, cursor=cursor, newest_first=True
+        )
+        return [self._load(r) for r in rows], next_cursor
+
     def _load(self, row: Row[Any]) -> FulfilmentOrder:
         s = t.shipments
         shipments = self._conn.execute(
@@ -324,6 +364,30 @@ class FulfilmentRepository:
             stmt = stmt.where(e.c.status == status)
         return [self._to_exception(r) for r in self._conn.execute(stmt).all()]
 
+    def exceptions_page(
+        self,
+        *,
+        status: str | None,
+        kind: str | None,
+        order_id: str | None,
+        channel: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[FulfilmentException], str | None]:
+        """One page of the exception queue, oldest first (``channel``: its orders' only)."""
+        e = t.fulfilment_exceptions
+        stmt = select(e)
+        if status:
+            stmt = stmt.where(e.c.status == status)
+        if kind:
+            stmt = stmt.where(e.c.kind == kind)
+        if order_id:
+            stmt = stmt.where(e.c.order_id == order_id)
+        if channel:
+            stmt = stmt.where(e.c.order_id.in_(_orders_of(channel)))
+        rows, next_cursor = keyset_page(self._conn, stmt, e.c.id, limit=limit, cursor=cursor)
+        return [self._to_exception(r) for r in rows], next_cursor
+
     def exception(self, exception_id: str) -> FulfilmentException:
         e = t.fulfilment_exceptions
         row = self._conn.execute(select(e).where(e.c.id == exception_id)).first()
@@ -381,3 +445,8 @@ class FulfilmentRepository:
             update(t.orders).where(t.orders.c.id == order_id, col.is_(None)).values({column: now})
         )
         return result.rowcount == 1
+
+
+def _orders_of(channel: str) -> Select[tuple[str]]:
+    """The ids of ``channel``'s orders, for lists a channel-scoped key may read."""
+    return select(t.orders.c.id).where(t.orders.c.channel_code == channel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from datetime import time
 from typing import Any
@@ -12,6 +13,7 @@ from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.store import tables as t
+from orderhub.store.queries import keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
 
 _LOCATION = select(t.locations).where(t.locations.c.code == bindparam("code"))
@@ -34,6 +36,19 @@ class LocationRepository:
 
     def list(self) -> list[Location]:
         return [_to_location(r) for r in self._conn.execute(_LOCATIONS)]
+
+    def page(
+        self, *, kind: str | None, active: bool | None, limit: int, cursor: str | None
+    ) -> tuple[builtins.list[Location], str | None]:
+        """One page of locations by code."""
+        c = t.locations.c
+        stmt = select(t.locations)
+        if kind:
+            stmt = stmt.where(c.kind == kind)
+        if active is not None:
+            stmt = stmt.where(c.active == active)
+        rows, next_cursor = keyset_page(self._conn, stmt, c.code, limit=limit, cursor=cursor)
+        return [_to_location(r) for r in rows], next_cursor
 
     def existing(self, codes: set[str]) -> set[str]:
         if not codes:

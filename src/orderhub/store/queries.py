@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, or_, select
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
@@ -46,18 +47,58 @@ def sla_condition(sla: str, now: datetime) -> ColumnElement[bool]:
     )
 
 
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+def encode_cursor(last_key: str | int) -> str:
+    """The opaque cursor of a page that ended at ``last_key`` (base64url, no padding)."""
+    return base64.urlsafe_b64encode(str(last_key).encode()).decode().rstrip("=")
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "invalid cursor", [FieldError(("query", "cursor"), "not a cursor from this API")]
+    )
 
 
 def decode_cursor(cursor: str) -> str:
+    """The key a cursor carries; anything this API did not hand out is a 422 naming ``cursor``."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "invalid cursor", [FieldError(("query", "cursor"), "not a cursor from this API")]
-        ) from None
+        key = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeError):
+        raise _bad_cursor() from None
+    if not key or not key.isprintable():
+        raise _bad_cursor()
+    return key
+
+
+def keyset_page(
+    conn: Connection,
+    stmt: Select[Any],
+    key: ColumnElement[Any],
+    *,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
+) -> tuple[list[Row[Any]], str | None]:
+    """One page of ``stmt`` ordered by the unique ``key`` (selected under its own name), and
+    the next page's cursor or None: keyset pagination, so rows inserted meanwhile never make
+    a page skip or repeat one."""
+    stmt = stmt.order_by(key.desc() if newest_first else key.asc()).limit(limit + 1)
+    if cursor:
+        after = _typed_key(key, decode_cursor(cursor))
+        stmt = stmt.where(key < after if newest_first else key > after)
+    rows = list(conn.execute(stmt))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1]._mapping[key])
+    return rows, None
+
+
+def _typed_key(key: ColumnElement[Any], raw: str) -> str | int:
+    """The cursor's key as the column's type: an integer key (a ledger's ``seq``) or text."""
+    if key.type.python_type is int:
+        if not raw.isdigit():
+            raise _bad_cursor()
+        return int(raw)
+    return raw
 
 
 def order_ids(
@@ -65,7 +106,7 @@ def order_ids(
 ) -> tuple[list[str], str | None]:
     """One page of order ids, newest first, and the cursor of the next page (or None)."""
     o = t.orders.c
-    stmt = select(o.id).order_by(o.id.desc()).limit(limit + 1)
+    stmt = select(o.id)
     if filters.channel:
         stmt = stmt.where(o.channel_code == filters.channel)
     if filters.status:
@@ -86,12 +127,8 @@ def order_ids(
         stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
     if filters.sla:
         stmt = stmt.where(sla_condition(filters.sla, filters.now or utc_now()))
-    if cursor:
-        stmt = stmt.where(o.id < decode_cursor(cursor))
-    ids = list(conn.execute(stmt).scalars())
-    if len(ids) > limit:
-        return ids[:limit], encode_cursor(ids[limit - 1])
-    return ids, None
+    rows, next_cursor = keyset_page(conn, stmt, o.id, limit=limit, cursor=cursor, newest_first=True)
+    return [row.id for row in rows], next_cursor
 
 
 def order_channel(conn: Connection, order_id: str) -> str | None:

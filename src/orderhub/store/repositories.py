@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,6 +30,7 @@ from orderhub.domain.orders import (
 )
 from orderhub.store import tables as t
 from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
+from orderhub.store.queries import keyset_page
 from orderhub.store.secret_box import SecretBox, reseal
 
 
@@ -365,6 +367,19 @@ class ChannelRepository:
 
     def list(self) -> list[Channel]:
         return [self._to_channel(r) for r in self._conn.execute(_CHANNELS)]
+
+    def page(
+        self, *, kind: str | None, code: str | None, limit: int, cursor: str | None
+    ) -> tuple[builtins.list[Channel], str | None]:
+        """One page of channels by code (``code``: a channel-scoped key sees its own only)."""
+        c = t.channels.c
+        stmt = select(t.channels)
+        if kind:
+            stmt = stmt.where(c.kind == kind)
+        if code:
+            stmt = stmt.where(c.code == code)
+        rows, next_cursor = keyset_page(self._conn, stmt, c.code, limit=limit, cursor=cursor)
+        return [self._to_channel(r) for r in rows], next_cursor
 
     def add(self, channel: Channel) -> None:
         now = utc_now()

@@ -23,6 +23,7 @@ from orderhub.domain.ids import new_id
 from orderhub.domain.inventory import Movement, MovementKind, StockLevel
 from orderhub.store import tables as t
 from orderhub.store.availability import Touched
+from orderhub.store.queries import keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
 
 L = t.stock_levels.c
@@ -195,6 +196,19 @@ class StockRepository:
         if location:
             stmt = stmt.where(m.location == location)
         return [dict(r._mapping) for r in self._conn.execute(stmt)]
+
+    def movements_page(
+        self, sku: str, *, location: str | None, kind: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a SKU's stock ledger, oldest first."""
+        m = t.stock_movements.c
+        stmt = select(t.stock_movements).where(m.sku == sku)
+        if location:
+            stmt = stmt.where(m.location == location)
+        if kind:
+            stmt = stmt.where(m.kind == kind)
+        rows, next_cursor = keyset_page(self._conn, stmt, m.seq, limit=limit, cursor=cursor)
+        return [dict(r._mapping) for r in rows], next_cursor
 
     # --- allocations --------------------------------------------------------------------
 

@@ -174,6 +174,30 @@ order_events = Table(
     UniqueConstraint("order_id", "order_seq", name="uq_order_events_order_seq"),
 )
 
+# Each order's chain anchor: its length and last hash, moved by the same transaction as every
+# append, so a cut-off tail (a restored older backup, a bypassed trigger) no longer verifies.
+order_chain_heads = Table(
+    "order_chain_heads",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("event_count", Integer, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+)
+
+# Periodic digests over every chain's head as of a settled ``order_events.seq``: a chain deleted
+# whole (events and anchor) changes the digest of every checkpoint that covered it.
+history_checkpoints = Table(
+    "history_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("up_to_seq", BigInteger, nullable=False),
+    Column("chains", Integer, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+)
+
 # The transactional outbox: written in the same transaction as the change it announces.
 outbox = Table(
     "outbox",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
 from orderhub.domain.errors import NotFound
 from orderhub.domain.webhooks import WebhookSubscription
+from orderhub.store.queries import keyset_page
 from orderhub.store.secret_box import SecretBox, reseal
 from orderhub.store.tables import webhook_subscriptions
 
@@ -36,6 +38,19 @@ class WebhookRepository:
     def list(self) -> list[WebhookSubscription]:
         rows = self.conn.execute(select(webhook_subscriptions).order_by(webhook_subscriptions.c.id))
         return [self._subscription(row) for row in rows]
+
+    def page(
+        self, *, limit: int, cursor: str | None
+    ) -> tuple[builtins.list[WebhookSubscription], str | None]:
+        """One page of subscriptions, oldest first."""
+        rows, next_cursor = keyset_page(
+            self.conn,
+            select(webhook_subscriptions),
+            webhook_subscriptions.c.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return [self._subscription(row) for row in rows], next_cursor
 
     def remove(self, subscription_id: str) -> None:
         result = self.conn.execute(

@@ -19,7 +19,7 @@ from orderhub.channels import inbound
 from orderhub.channels.base import ChannelOrder
 from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel
-from orderhub.services import fulfilment_wiring, marketplace_sync
+from orderhub.services import audit, fulfilment_wiring, marketplace_sync
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
 from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store import scheduled_jobs
@@ -85,6 +85,12 @@ def fulfilment_tick(container: Container, _transport: TransportFactory, now: dat
         return fulfilment_wiring.tick(uow, now=now)
 
 
+def checkpoint_history(container: Container, _transport: TransportFactory, now: datetime) -> Any:
+    """A digest over every order's chain head, so a chain deleted whole is caught."""
+    with container.uow(actor="schedule:history") as uow:
+        return audit.checkpoint_history(uow).digest
+
+
 def default_jobs(container: Container) -> list[Job]:
     s = container.settings
     return [
@@ -95,6 +101,11 @@ def default_jobs(container: Container) -> list[Job]:
         ),
         Job("magento.pull", timedelta(seconds=s.schedule_magento_seconds), pull_magento),
         Job("fulfilment.tick", timedelta(seconds=s.schedule_fulfilment_seconds), fulfilment_tick),
+        Job(
+            "history.checkpoint",
+            timedelta(seconds=s.schedule_checkpoint_seconds),
+            checkpoint_history,
+        ),
     ]
 
 

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.channels import Channel, ChannelKind, has_userinfo, without_userinfo
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
@@ -169,10 +170,23 @@ def create_channel(
     return ChannelOut.of(channel)
 
 
-@router.get("", response_model=list[ChannelOut])
-def list_channels(principal: Reader, container: ContainerDep) -> list[ChannelOut]:
+@router.get("", response_model=Page[ChannelOut])
+def list_channels(
+    principal: Reader,
+    container: ContainerDep,
+    kind: ChannelKind | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ChannelOut]:
+    """Channels by code; a channel-scoped key sees its own only."""
     with container.uow(read_only=True) as uow:
-        return [ChannelOut.of(c) for c in uow.channels.list() if visible_to(principal, c.code)]
+        found, next_cursor = uow.channels.page(
+            kind=kind.value if kind else None,
+            code=principal.channel,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page(items=[ChannelOut.of(c) for c in found], next_cursor=next_cursor)
 
 
 @router.get("/{code}", response_model=ChannelOut)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.api.schemas.pages import Cursor, Limit
 from orderhub.domain.access import Permission
 from orderhub.services.deliveries import retry_delivery
 from orderhub.store import deliveries
@@ -57,8 +58,8 @@ def list_deliveries(
     event_type: str | None = None,
     event_id: str | None = None,
     stream: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> DeliveryPage:
     """Newest first; ``?status=dead`` lists the dead letters. Pass ``next_cursor`` back."""
     filters = DeliveryFilter(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
@@ -60,18 +61,28 @@ class ResolveIn(BaseModel):
     resolution: str = Field(min_length=1, max_length=500, examples=["stock recounted"])
 
 
-@router.get("", response_model=list[ExceptionOut])
+@router.get("", response_model=Page[ExceptionOut])
 def list_exceptions(
-    principal: Reader, container: ContainerDep, status: Literal["open", "resolved"] = "open"
-) -> list[ExceptionOut]:
-    """Oldest first: the queue to work through."""
+    principal: Reader,
+    container: ContainerDep,
+    status: Literal["open", "resolved"] = "open",
+    type: str | None = None,
+    order_id: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ExceptionOut]:
+    """Oldest first: the queue to work through; a channel key sees only its channel's."""
     now = utc_now()
     with container.uow(read_only=True) as uow:
-        return [
-            ExceptionOut.of(e, now)
-            for e in uow.fulfilment.exceptions(status=status)
-            if visible_to(principal, queries.order_channel(uow.conn, e.order_id) or "")
-        ]
+        found, next_cursor = uow.fulfilment.exceptions_page(
+            status=status,
+            kind=type,
+            order_id=order_id,
+            channel=principal.channel,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page(items=[ExceptionOut.of(e, now) for e in found], next_cursor=next_cursor)
 
 
 @router.post("/{exception_id}/resolve", response_model=ExceptionOut)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.domain.fulfilment import FulfilmentOrder, FulfilmentStatus
@@ -113,24 +114,27 @@ def _visible(uow: UnitOfWork, principal: Principal, fulfilment_id: str) -> Fulfi
     return fulfilment
 
 
-@router.get("", response_model=list[FulfilmentOut])
+@router.get("", response_model=Page[FulfilmentOut])
 def list_fulfilments(
     principal: Reader,
     container: ContainerDep,
     status: FulfilmentStatus | None = None,
     location: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[FulfilmentOut]:
+    order_id: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[FulfilmentOut]:
     """Newest first; a channel-scoped key sees only its channel's."""
     with container.uow(read_only=True) as uow:
-        found = uow.fulfilment.search(
-            status=status.value if status else None, location=location, limit=limit
+        found, next_cursor = uow.fulfilment.page(
+            status=status.value if status else None,
+            location=location,
+            order_id=order_id,
+            channel=principal.channel,
+            limit=limit,
+            cursor=cursor,
         )
-        return [
-            FulfilmentOut.of(f)
-            for f in found
-            if visible_to(principal, queries.order_channel(uow.conn, f.order_id) or "")
-        ]
+    return Page(items=[FulfilmentOut.of(f) for f in found], next_cursor=next_cursor)
 
 
 @router.get("/pick-list")

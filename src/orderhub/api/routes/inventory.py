@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.inventory import MovementKind, serves
@@ -164,16 +165,27 @@ def get_inventory(sku: str, principal: Reader, container: ContainerDep) -> Inven
     )
 
 
-@router.get("/inventory/{sku}/movements")
+@router.get("/inventory/{sku}/movements", response_model=Page[dict[str, Any]])
 def get_movements(
-    sku: str, principal: Reader, container: ContainerDep, location: str | None = None
-) -> list[dict[str, Any]]:
+    sku: str,
+    principal: Reader,
+    container: ContainerDep,
+    location: str | None = None,
+    kind: MovementKind | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[dict[str, Any]]:
     """The stock ledger of a SKU, oldest first (the levels are its sum)."""
     with container.uow(read_only=True) as uow:
-        return [
-            {k: v for k, v in m.items() if v is not None}
-            for m in uow.stock.movements(sku, location)
-        ]
+        found, next_cursor = uow.stock.movements_page(
+            sku,
+            location=location,
+            kind=kind.value if kind else None,
+            limit=limit,
+            cursor=cursor,
+        )
+    items = [{k: v for k, v in m.items() if v is not None} for m in found]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 class SafetyStockIn(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.store.access import Principal
@@ -127,10 +128,21 @@ def create_location(
     return LocationOut.of(location)
 
 
-@router.get("", response_model=list[LocationOut])
-def list_locations(principal: Reader, container: ContainerDep) -> list[LocationOut]:
+@router.get("", response_model=Page[LocationOut])
+def list_locations(
+    principal: Reader,
+    container: ContainerDep,
+    kind: LocationKind | None = None,
+    active: bool | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[LocationOut]:
+    """Locations by code."""
     with container.uow(read_only=True) as uow:
-        return [LocationOut.of(loc) for loc in uow.locations.list()]
+        found, next_cursor = uow.locations.page(
+            kind=kind.value if kind else None, active=active, limit=limit, cursor=cursor
+        )
+    return Page(items=[LocationOut.of(loc) for loc in found], next_cursor=next_cursor)
 
 
 @router.get("/{code}", response_model=LocationOut)

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.schemas.orders import EventOut, OrderOut, OrderPage, QuarantinedOut
+from orderhub.api.schemas.pages import Cursor, Limit
 from orderhub.channels import native
 from orderhub.domain.access import Permission
 from orderhub.domain.cancellation import CancelReason
@@ -98,8 +99,8 @@ def list_orders(
     po_number: Annotated[str | None, Query(description="B2B purchase order number")] = None,
     ship_by: Annotated[date | None, Query(description="requested ship date on or before")] = None,
     sla: Literal["at_risk", "breached"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> OrderPage:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     if principal.channel:

@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.catalog import Product
 from orderhub.domain.errors import NotFound
 from orderhub.store.access import Principal
+from orderhub.store.queries import keyset_page
 from orderhub.store.tables import products
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -48,24 +50,27 @@ def put_product(
     return ProductOut(**body.model_dump())
 
 
-@router.get("", response_model=list[ProductOut])
+@router.get("", response_model=Page[ProductOut])
 def list_products(
     principal: Reader,
     container: ContainerDep,
-    after: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ProductOut]:
-    """Products by SKU; pass the last SKU as ``after`` for the next page."""
-    stmt = select(products).order_by(products.c.sku).limit(limit)
-    if after:
-        stmt = stmt.where(products.c.sku > after)
+    sku_prefix: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ProductOut]:
+    """Products by SKU (``sku_prefix``: those starting with it)."""
+    stmt = select(products)
+    if sku_prefix:
+        stmt = stmt.where(products.c.sku.startswith(sku_prefix, autoescape=True))
     with container.uow(read_only=True) as uow:
-        return [
-            ProductOut(
-                sku=r.sku, name=r.name, weight_grams=r.weight_grams, attributes=r.attributes or {}
-            )
-            for r in uow.conn.execute(stmt)
-        ]
+        rows, next_cursor = keyset_page(uow.conn, stmt, products.c.sku, limit=limit, cursor=cursor)
+    items = [
+        ProductOut(
+            sku=r.sku, name=r.name, weight_grams=r.weight_grams, attributes=r.attributes or {}
+        )
+        for r in rows
+    ]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{sku}", response_model=ProductOut)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.problems import problem
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Permission
 from orderhub.fulfilment.base import Callback, InvalidCallback
@@ -82,10 +83,21 @@ def create_provider(
     return ProviderOut.of(config)
 
 
-@router.get("", response_model=list[ProviderOut])
-def list_providers(principal: Reader, container: ContainerDep) -> list[ProviderOut]:
+@router.get("", response_model=Page[ProviderOut])
+def list_providers(
+    principal: Reader,
+    container: ContainerDep,
+    kind: ProviderKind | None = None,
+    active: bool | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ProviderOut]:
+    """Providers by code."""
     with container.uow(read_only=True) as uow:
-        return [ProviderOut.of(p) for p in uow.fulfilment.providers()]
+        found, next_cursor = uow.fulfilment.providers_page(
+            kind=kind.value if kind else None, active=active, limit=limit, cursor=cursor
+        )
+    return Page(items=[ProviderOut.of(p) for p in found], next_cursor=next_cursor)
 
 
 @router.post(

@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.channels.registry import PAYLOAD_PARSERS
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.services.ingest import replay_quarantined
 from orderhub.store.access import Principal
 from orderhub.store.quarantine import QuarantinedPayload, QuarantineStatus
+from orderhub.store.queries import keyset_page
 from orderhub.store.tables import quarantine
 
 router = APIRouter(prefix="/quarantine", tags=["quarantine"])
@@ -49,22 +51,26 @@ class ReplayOut(BaseModel):
     quarantine: QuarantineOut
 
 
-@router.get("", response_model=list[QuarantineOut])
+@router.get("", response_model=Page[QuarantineOut])
 def list_quarantine(
     principal: Reader,
     container: ContainerDep,
     status: QuarantineStatus = QuarantineStatus.OPEN,
     channel: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[QuarantineOut]:
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[QuarantineOut]:
+    """Oldest first: the queue to work through."""
     q = quarantine.c
-    stmt = select(q.id).where(q.status == status.value).order_by(q.created_at).limit(limit)
+    stmt = select(q.id).where(q.status == status.value)
     if channel:
         stmt = stmt.where(q.channel_code == channel)
     if principal.channel:
         stmt = stmt.where(q.channel_code == principal.channel)
     with container.uow(read_only=True) as uow:
-        return [QuarantineOut.of(uow.quarantine.get(i)) for i in uow.conn.execute(stmt).scalars()]
+        rows, next_cursor = keyset_page(uow.conn, stmt, q.id, limit=limit, cursor=cursor)
+        items = [QuarantineOut.of(uow.quarantine.get(row.id)) for row in rows]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{entry_id}", response_model=QuarantineOut)

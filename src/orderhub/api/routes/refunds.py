@@ -93,11 +93,14 @@ class EntryOut(BaseModel):
 
 class LedgerOut(BaseModel):
     currency: str
-    order_total: str
+    order_total: str = Field(description="what the order is worth now: cancelled units not counted")
     charged: str
     refunded: str
     fees_kept: str
     balance: str = Field(description="charged − refunded: what the merchant keeps")
+    to_refund: str = Field(
+        description="balance − order_total: kept for cancelled units not refunded yet"
+    )
     entries: list[EntryOut]
 
 
@@ -115,6 +118,7 @@ def ledger(order_id: str, principal: Reader, container: ContainerDep) -> LedgerO
         refunded=str(view.refunded.amount),
         fees_kept=str(view.fees_kept.amount),
         balance=str(view.balance.amount),
+        to_refund=str(view.to_refund.amount),
         entries=[
             EntryOut(
                 kind=e.kind,

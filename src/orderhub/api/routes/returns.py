@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.routes.orders import load_visible
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.domain.returns import Disposition, ReturnStatus
@@ -101,23 +102,26 @@ def open_return(
         return return_out(uow, uow.after_sale.get_return(return_id))
 
 
-@router.get("/returns", response_model=list[ReturnOut])
+@router.get("/returns", response_model=Page[ReturnOut])
 def list_returns(
     principal: Reader,
     container: ContainerDep,
     status: ReturnStatus | None = None,
     order_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ReturnOut]:
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ReturnOut]:
     """Returns, oldest first; a channel key sees only its channel's."""
     with container.uow(read_only=True) as uow:
-        records = uow.after_sale.search_returns(
+        records, next_cursor = uow.after_sale.search_returns(
             status=status.value if status else None,
             order_id=order_id,
             channel=principal.channel,
             limit=limit,
+            cursor=cursor,
         )
-        return [return_out(uow, r) for r in records]
+        items = [return_out(uow, r) for r in records]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/returns/{return_id}", response_model=ReturnOut)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.webhooks import WebhookSubscription
 from orderhub.services.webhooks import create_subscription, delete_subscription
@@ -69,10 +70,14 @@ def create(
     return WebhookCreated(**WebhookOut.of(subscription).model_dump(), secret=subscription.secret)
 
 
-@router.get("", response_model=list[WebhookOut])
-def list_webhooks(_principal: Manager, container: ContainerDep) -> list[WebhookOut]:
+@router.get("", response_model=Page[WebhookOut])
+def list_webhooks(
+    _principal: Manager, container: ContainerDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[WebhookOut]:
+    """Subscriptions, oldest first."""
     with container.uow(read_only=True) as uow:
-        return [WebhookOut.of(s) for s in uow.webhooks.list()]
+        found, next_cursor = uow.webhooks.page(limit=limit, cursor=cursor)
+    return Page(items=[WebhookOut.of(s) for s in found], next_cursor=next_cursor)
 
 
 @router.get("/{subscription_id}", response_model=WebhookOut)

@@ -61,7 +61,7 @@ def returnable_lines(uow: UnitOfWork, order: Order) -> list[dict[str, Any]]:
 
 def after_sale_of(uow: UnitOfWork, order: Order, viewer: Viewer) -> dict[str, Any]:
     """Returns, refunds and ledger of the order; read in the caller's unit of work."""
-    records = uow.after_sale.search_returns(order_id=order.id, limit=500)
+    records, _ = uow.after_sale.search_returns(order_id=order.id, limit=500)
     view = refunds.ledger(uow, order_id=order.id)
     manage = viewer.can(Permission.ORDERS_MANAGE)
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
+from orderhub.domain.cancellation import CancelReason
 from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
 from orderhub.domain.orders import OPEN_STATUSES, OrderStatus
 from orderhub.services.orders import cancel_order
@@ -26,14 +27,7 @@ router = APIRouter()
 Reader = Annotated[Viewer, Depends(page(Permission.ORDERS_READ))]
 Manager = Annotated[Viewer, Depends(page(Permission.ORDERS_MANAGE))]
 PAGE_SIZE = 25
-CANCEL_REASONS = [
-    ("customer_request", "Customer asked to cancel"),
-    ("payment_failed", "Payment failed"),
-    ("fraud_suspected", "Suspected fraud"),
-    ("duplicate_order", "Duplicate order"),
-    ("out_of_stock", "Out of stock"),
-    ("other", "Other"),
-]
+CANCEL_REASONS = [(reason.value, reason.label) for reason in CancelReason]  # the API's too
 NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES, **RETURN_NOTICES}
 
 
@@ -134,6 +128,7 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         "line_skus": {line.id: line.sku for line in order.lines},
         "order": order,
         "totals": order.totals,
+        "ordered_totals": order.ordered_totals,
         "events": events,
         "actor_names": names,
         "can_cancel": viewer.can(Permission.ORDERS_MANAGE) and order.status in OPEN_STATUSES,
@@ -179,14 +174,18 @@ def cancel(
     container: ContainerDep,
     reason: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
-    """Cancel through the same service as ``POST /v1/orders/{id}/cancel``, as this user."""
+    """Cancel through the same service as ``POST /v1/orders/{id}/cancel``, as this user, for
+    one of the same reasons."""
     try:
-        _detail_context(container, viewer, order_id)  # visibility check
+        context = _detail_context(container, viewer, order_id)  # visibility check
     except NotFound:
         return _not_found(request, viewer)
+    if reason not in {r.value for r in CancelReason}:
+        context["error"] = "Choose one of the listed reasons."
+        return render(request, "order_detail.html", context, viewer=viewer, status_code=422)
     try:
         with container.uow(actor=viewer.actor) as uow:
-            cancel_order(uow, order_id=order_id, reason=reason)
+            cancel_order(uow, order_id=order_id, reason=CancelReason(reason).value)
     except Conflict as error:
         context = _detail_context(container, viewer, order_id)
         context["error"] = f"Could not cancel: {error.detail}."
