@@ -77,6 +77,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_quarantine_channel_external", table_name="quarantine")
-    op.create_index(
-        "ix_quarantine_channel_external", "quarantine", ["channel_code", "external_id"]
-    )
+    op.create_index("ix_quarantine_channel_external", "quarantine", ["channel_code", "external_id"])
