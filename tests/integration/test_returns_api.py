@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
+from orderhub.domain.orders import OrderStatus
+from orderhub.services.allocation import allocate_order
 from tests.conftest import bearer, make_key
 from tests.integration.after_sale_support import (
     on_hand,
@@ -19,6 +21,7 @@ from tests.integration.after_sale_support import (
     snapshot,
     stock_up,
 )
+from tests.integration.fulfilment_support import place_order
 
 
 @pytest.fixture
@@ -284,6 +287,19 @@ def test_a_price_override_needs_its_own_permission_and_is_in_the_history(
     assert override["actor"].startswith("api_key:")
     assert (override["data"]["sku"], override["data"]["unit_price"]) == ("SKU-3", "0.00")
     assert override["data"]["derived_price"] == "5.50"
+
+
+def test_restocked_return_units_serve_the_waiting_orders(
+    stocked: Container, client: TestClient, admin: dict[str, str]
+) -> None:
+    order_id = shipped_order(stocked)  # 2 of the 50 SKU-1 shipped: 48 left at east
+    wanting = [{"sku": "SKU-1", "quantity": 49, "unit_price": "1.00"}]
+    waiting_id = place_order(stocked, "W-1", lines=wanting)
+    with stocked.uow(actor="test") as uow:
+        assert allocate_order(uow, order_id=waiting_id).status == OrderStatus.BACKORDERED
+    line = lines_of(client, admin, order_id)["SKU-1"]
+    inspected_return(client, admin, order_id, {line: 1})  # restocked: 49 free
+    assert client.get(f"/v1/orders/{waiting_id}", headers=admin).json()["status"] == "allocated"
 
 
 def test_a_rejected_and_closed_return_gives_its_units_back_to_be_returned_again(
