@@ -214,8 +214,7 @@ def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str
     filled (a million units) must not keep stock from orders it could serve."""
     # Waiting orders first (few, by the status index), then their lines: the other way round
     # SQLite's planner may walk every line of a popular SKU.
-    params = {"order_id": order.id, "received_at": _received_at(uow, order.id)}
-    waiting = list(uow.conn.execute(_WAITING_EARLIER, params).scalars())
+    waiting = list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order.id}).scalars())
     if not waiting:
         return {}
     needs = _waiting_needs(uow, waiting, skus)
@@ -223,11 +222,6 @@ def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str
         return {}
     free = _free_units(uow, {sku for need in needs.values() for sku in need})
     return _fitting_claims(waiting, needs, free, skus)
-
-
-def _received_at(uow: UnitOfWork, order_id: str) -> object:
-    """When the hub received the order: its rank in the queue (the client cannot set it)."""
-    return uow.conn.execute(select(_o.created_at).where(_o.id == order_id)).scalar_one()
 
 
 def _waiting_needs(
@@ -271,14 +265,17 @@ def _fitting_claims(
 
 
 _o, _ol = t.orders.c, t.order_lines.c
+# The queue's rank is when the hub received the order (``created_at``), which no client sets.
+_this = t.orders.alias("this").c
+_RECEIVED_AT = select(_this.created_at).where(_this.id == bindparam("order_id")).scalar_subquery()
 _WAITING_EARLIER = (
     select(_o.id)
     .where(
         _o.status == OrderStatus.BACKORDERED.value,
         _o.id != bindparam("order_id"),
         or_(
-            _o.created_at < bindparam("received_at"),
-            and_(_o.created_at == bindparam("received_at"), _o.id < bindparam("order_id")),
+            _o.created_at < _RECEIVED_AT,
+            and_(_o.created_at == _RECEIVED_AT, _o.id < bindparam("order_id")),
         ),
     )
     .order_by(_o.created_at, _o.id)
