@@ -229,9 +229,10 @@ def _waiting_needs(
 ) -> dict[str, dict[str, int]]:
     """Order id → every SKU it still waits for, for the waiting orders wanting one of ``skus``."""
     needs: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in uow.conn.execute(_WAITING_UNITS, {"orders": list(waiting)}):
+    params = {"orders": list(waiting), "skus": sorted(skus)}
+    for row in uow.conn.execute(_WAITING_UNITS, params):
         needs[row.order_id][row.sku] = int(row.q)
-    return {oid: need for oid, need in needs.items() if skus & need.keys()}
+    return dict(needs)
 
 
 def _free_units(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
@@ -280,10 +281,17 @@ _WAITING_EARLIER = (
     )
     .order_by(_o.created_at, _o.id)
 )
+_wanting = t.order_lines.alias("wanting").c
 _WAITING_UNITS = (
     select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
     .where(
-        _ol.order_id.in_(bindparam("orders", expanding=True)),
+        _ol.order_id.in_(
+            select(_wanting.order_id).where(
+                _wanting.order_id.in_(bindparam("orders", expanding=True)),
+                _wanting.status == LineStatus.BACKORDERED.value,
+                _wanting.sku.in_(bindparam("skus", expanding=True)),
+            )
+        ),
         _ol.status == LineStatus.BACKORDERED.value,
     )
     .group_by(_ol.order_id, _ol.sku)
