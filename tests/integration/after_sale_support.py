@@ -7,12 +7,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from orderhub.bootstrap import Container
 from orderhub.domain.fulfilment import TrackingStatus
 from orderhub.fulfilment.base import TrackingUpdate
 from orderhub.services import fulfilment
 from orderhub.services.allocation import allocate_order
 from orderhub.services.fulfilment_wiring import default_dependencies
+from orderhub.store import tables as t
 from tests.integration.fulfilment_support import place_order
 from tests.integration.inventory_helpers import add_locations, receive
 
@@ -91,3 +94,17 @@ def set_policy(container: Container, channel: str, **policy: Any) -> None:
 def on_hand(container: Container, sku: str, location: str = "east") -> int:
     with container.uow(read_only=True) as uow:
         return next(lvl.on_hand for lvl in uow.stock.levels([sku]) if lvl.location == location)
+
+
+def snapshot(container: Container) -> dict[str, Any]:
+    """Every table's row count and every stock level: equal before and after a refused
+    request proves it wrote nothing."""
+    with container.uow(read_only=True) as uow:
+        counts: dict[str, Any] = {
+            table.name: uow.conn.execute(select(func.count()).select_from(table)).scalar()
+            for table in t.metadata.sorted_tables
+        }
+        counts["levels"] = sorted(
+            (lvl.sku, lvl.location, lvl.on_hand, lvl.reserved) for lvl in uow.stock.all_levels()
+        )
+    return counts

@@ -41,11 +41,11 @@ def drift(container: Container) -> list[str]:
         return [str(d) for d in find_drift(uow)[1]]
 
 
-def test_allocates_received_orders_in_placement_order_from_one_location(
+def test_allocates_received_orders_in_receipt_order_from_one_location(
     stocked: Container,
 ) -> None:
-    second = place(stocked, 2, [("SKU-1", 2), ("SKU-2", 1)])
-    first = place(stocked, 1, [("SKU-1", 1)])
+    first = place(stocked, 2, [("SKU-1", 1)])  # received first, though placed later
+    second = place(stocked, 1, [("SKU-1", 2), ("SKU-2", 1)])
     outcomes = allocate_pending(stocked.uow)
     assert [o.order_id for o in outcomes] == [first, second]
     assert status(stocked, first) == status(stocked, second) == "allocated"
@@ -84,25 +84,24 @@ def test_short_order_is_backordered_whole_and_allocated_when_stock_arrives(
 
 def test_waiting_orders_are_served_first_come_first_served(stocked: Container) -> None:
     early = place(stocked, 1, [("SKU-2", 3)])
-    late = place(stocked, 2, [("SKU-2", 2)])
+    late = place(stocked, 2, [("SKU-2", 3)])
     allocate_pending(stocked.uow)
-    # late would fit in the 2 units, but early waits for SKU-2 and came first.
     assert (status(stocked, early), status(stocked, late)) == ("backordered", "backordered")
     receive(stocked, "SKU-2", "b", 1)
     assert (status(stocked, early), status(stocked, late)) == ("allocated", "backordered")
-    receive(stocked, "SKU-2", "b", 2)
+    receive(stocked, "SKU-2", "b", 3)
     assert status(stocked, late) == "allocated"
 
 
-def test_waiting_orders_hold_back_only_the_units_they_need(stocked: Container) -> None:
+def test_a_waiting_order_that_cannot_be_filled_holds_nothing_back(stocked: Container) -> None:
     early = place(stocked, 1, [("SKU-1", 7), ("SKU-2", 3)])  # short of SKU-2: waits
-    late = place(stocked, 2, [("SKU-1", 1)])  # 8 SKU-1, 7 held back for early: 1 left
+    late = place(stocked, 2, [("SKU-1", 1)])  # early cannot be filled: it holds no SKU-1
     later = place(stocked, 3, [("SKU-1", 1)])
     allocate_pending(stocked.uow)
     assert [status(stocked, i) for i in (early, late, later)] == [
         "backordered",
         "allocated",
-        "backordered",
+        "allocated",
     ]
 
 

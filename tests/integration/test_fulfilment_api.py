@@ -193,6 +193,39 @@ def test_staff_ship_partially_through_the_api_and_read_pick_list_and_packing_sli
     )
 
 
+def test_the_order_lists_its_shipments_with_carrier_tracking_lines_and_status(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    order_id, fid, (first, second) = fulfilled_order(seeded)
+    staff = bearer(make_key(seeded, Role.WAREHOUSE))
+    assert client.get(f"/v1/orders/{order_id}", headers=admin).json()["shipments"] == []
+    parcels = [
+        {"lines": [{"line_id": first, "quantity": 2}], "carrier": "ups", "service": "ground",
+         "tracking_number": "1Z 999", "shipped_at": "2030-01-02T10:00:00Z"},
+        {"lines": [{"line_id": second, "quantity": 1}], "carrier": "local_van",
+         "shipped_at": "2030-01-03T10:00:00Z"},
+    ]  # fmt: skip
+    for parcel in parcels:
+        assert client.post(f"/v1/fulfillments/{fid}/ship", headers=staff, json=parcel).is_success
+    order = client.get(f"/v1/orders/{order_id}", headers=admin).json()
+    shipments = order["shipments"]
+    assert [
+        (s["carrier"], s["service"], s["tracking_number"], s["tracking_url"], s["lines"])
+        for s in shipments
+    ] == [
+        ("ups", "ground", "1Z 999", "https://www.ups.com/track?tracknum=1Z%20999", {first: 2}),
+        ("local_van", None, None, None, {second: 1}),
+    ]
+    assert [s["shipped_at"] for s in shipments] == ["2030-01-02T10:00:00Z", "2030-01-03T10:00:00Z"]
+    assert {(s["status"], s["fulfilment_id"], s["location"]) for s in shipments} == {
+        ("in_transit", fid, "east")
+    }
+    fulfilment = client.get(f"/v1/fulfillments/{fid}", headers=admin).json()
+    assert fulfilment["shipments"] == shipments
+    listed = client.get("/v1/orders", headers=admin).json()["items"]
+    assert next(o for o in listed if o["id"] == order_id)["shipments"] == shipments
+
+
 def test_a_channel_key_does_not_see_other_channels_fulfilments(
     client: TestClient, seeded: Container
 ) -> None:

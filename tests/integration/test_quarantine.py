@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import threading
+from datetime import UTC, datetime
 
+import httpx
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from orderhub.bootstrap import Container
+from orderhub.store.migrate import alembic_config
+from orderhub.store.tables import quarantine
 from tests.conftest import native_order
+
+PARALLEL = 10
 
 
 def _unknown_sku_order(external_id: str = "Q-1") -> dict[str, object]:
@@ -41,6 +52,75 @@ def test_a_repeat_of_a_quarantined_order_updates_the_entry_instead_of_adding_one
     assert first["quarantine_id"] == second["quarantine_id"]
     entry = client.get(f"/v1/quarantine/{first['quarantine_id']}", headers=admin).json()
     assert entry["attempts"] == 2
+
+
+def _race(url: str, headers: dict[str, str], body: dict[str, object]) -> list[httpx.Response]:
+    """PARALLEL posts of ``body`` released at once, then one more after them."""
+    barrier = threading.Barrier(PARALLEL)
+    answers: list[httpx.Response] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            barrier.wait()
+            answers.append(http.post("/v1/orders", json=body, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with httpx.Client(base_url=url, timeout=30) as http:
+        answers.append(http.post("/v1/orders", json=body, headers=headers))
+    return answers
+
+
+def test_concurrent_first_posts_of_one_order_make_one_entry_and_answer_alike(
+    live_server: str, admin: dict[str, str], seeded: Container
+) -> None:
+    orders = ["Q-1", "Q-2", "Q-3"]  # three races: one alone is lost only most of the time
+    for external_id in orders:
+        answers = _race(live_server, admin, _unknown_sku_order(external_id))
+        assert [r.status_code for r in answers] == [202] * (PARALLEL + 1), [r.text for r in answers]
+        assert len({r.json()["quarantine_id"] for r in answers}) == 1
+    with seeded.uow(read_only=True) as uow:
+        entries = uow.conn.execute(
+            select(quarantine.c.external_id, quarantine.c.attempts).order_by(
+                quarantine.c.external_id
+            )
+        ).all()
+    assert [tuple(e) for e in entries] == [(o, PARALLEL + 1) for o in orders]
+
+
+def test_the_migration_merges_twin_entries_keeping_the_replayed_one(seeded: Container) -> None:
+    config = alembic_config()
+    with seeded.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0015")
+    now = datetime.now(UTC)
+    twin = {"channel_code": "web", "source": "native", "payload": "{}", "reason": "unknown SKU",
+            "errors": [], "created_at": now, "updated_at": now}  # fmt: skip
+    with seeded.engine.begin() as connection:
+        connection.execute(
+            quarantine.insert(),
+            [
+                {**twin, "id": "a", "external_id": "Q-1", "status": "open", "attempts": 2},
+                {**twin, "id": "b", "external_id": "Q-1", "status": "replayed", "attempts": 1,
+                 "order_id": "o-1"},
+                {**twin, "id": "c", "external_id": "Q-1", "status": "open", "attempts": 3},
+                {**twin, "id": "d", "external_id": "Q-2", "status": "open", "attempts": 1},
+                {**twin, "id": "e", "external_id": None, "status": "open", "attempts": 1},
+                {**twin, "id": "f", "external_id": None, "status": "open", "attempts": 1},
+            ],
+        )  # fmt: skip
+    with seeded.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with seeded.engine.connect() as connection:
+        kept = connection.execute(
+            select(quarantine.c.id, quarantine.c.attempts).order_by(quarantine.c.id)
+        ).all()
+        assert [tuple(r) for r in kept] == [("b", 6), ("d", 1), ("e", 1), ("f", 1)]
+        assert connection.execute(select(func.count()).select_from(quarantine)).scalar() == 4
 
 
 def test_replay_after_mapping_the_channel_sku_creates_the_order_once(

@@ -11,8 +11,17 @@ from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
+from orderhub.domain.orders import OrderStatus
+from orderhub.services.allocation import allocate_order
 from tests.conftest import bearer, make_key
-from tests.integration.after_sale_support import on_hand, set_policy, shipped_order, stock_up
+from tests.integration.after_sale_support import (
+    on_hand,
+    set_policy,
+    shipped_order,
+    snapshot,
+    stock_up,
+)
+from tests.integration.fulfilment_support import place_order
 
 
 @pytest.fixture
@@ -190,6 +199,108 @@ def test_an_exchange_credits_the_return_and_charges_the_difference_on_a_linked_o
     assert "2.00 charged" in ledger["entries"][0]["note"]
     original = client.get(f"/v1/orders/{order_id}/ledger", headers=admin).json()
     assert original["refunded"] == "5.00"
+
+
+def inspected_return(
+    client: TestClient, headers: dict[str, str], order_id: str, units: dict[str, int]
+) -> str:
+    rma = open_return(client, headers, order_id, units).json()
+    for action, body in [
+        ("authorize", {}),
+        ("receive", {"location": "east"}),
+        ("inspect", {"dispositions": dict.fromkeys(units, "restock")}),
+    ]:
+        moved = client.post(f"/v1/returns/{rma['id']}/{action}", json=body, headers=headers)
+        assert moved.status_code == 200, moved.text
+    return str(rma["id"])
+
+
+def test_a_refused_exchange_writes_nothing(
+    stocked: Container, client: TestClient, admin: dict[str, str]
+) -> None:
+    order_id = shipped_order(stocked)
+    line = lines_of(client, admin, order_id)["SKU-2"]
+    rma = inspected_return(client, admin, order_id, {line: 1})
+    refunded = client.post(
+        f"/v1/orders/{order_id}/refunds",
+        json={"lines": [{"line_id": line, "quantity": 1}], "reason": "goodwill"},
+        headers=admin,
+    )
+    assert refunded.status_code == 201, refunded.text
+    before = snapshot(stocked)
+    swap = {"lines": [{"sku": "SKU-2", "quantity": 1, "unit_price": "5.50"}]}
+    refused = client.post(f"/v1/returns/{rma}/exchange", json=swap, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == "these units cannot be refunded"
+    assert snapshot(stocked) == before
+    unknown = {
+        "lines": [
+            {"sku": "SKU-2", "quantity": 1, "unit_price": "5.50"},
+            {"sku": "NOPE", "quantity": 1, "unit_price": "1.00"},
+        ]
+    }
+    refused = client.post(f"/v1/returns/{rma}/exchange", json=unknown, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["lines.1.sku"]
+    assert snapshot(stocked) == before
+    assert client.get(f"/v1/returns/{rma}", headers=admin).json()["exchange_order_id"] is None
+
+
+def test_an_exchange_takes_its_prices_from_the_original_order(
+    stocked: Container, client: TestClient, admin: dict[str, str]
+) -> None:
+    order_id = shipped_order(stocked)
+    line = lines_of(client, admin, order_id)["SKU-1"]  # 2 × 10.00, tax 1.60
+    rma = inspected_return(client, admin, order_id, {line: 1})
+    swap = {"lines": [{"sku": "SKU-1", "quantity": 1}, {"sku": "SKU-3", "quantity": 1}]}
+    swapped = client.post(f"/v1/returns/{rma}/exchange", json=swap, headers=admin)
+    assert swapped.status_code == 200, swapped.text
+    replacement = client.get(
+        f"/v1/orders/{swapped.json()['exchange_order_id']}", headers=admin
+    ).json()
+    # SKU-1 at its own line's price and tax share; SKU-3 (another size) at the returned line's
+    assert [(x["sku"], x["unit_price"], x["tax"]) for x in replacement["lines"]] == [
+        ("SKU-1", "10.00", "0.80"),
+        ("SKU-3", "10.00", "0.80"),
+    ]
+    assert (swapped.json()["credit"], swapped.json()["difference"]) == ("10.80", "10.80")
+
+
+def test_a_price_override_needs_its_own_permission_and_is_in_the_history(
+    stocked: Container, client: TestClient, admin: dict[str, str]
+) -> None:
+    order_id = shipped_order(stocked)
+    line = lines_of(client, admin, order_id)["SKU-2"]
+    rma = inspected_return(client, admin, order_id, {line: 1})
+    support = bearer(make_key(stocked, Role.SUPPORT))
+    cheap = {"lines": [{"sku": "SKU-3", "quantity": 2, "unit_price": "0.00"}]}
+    before = snapshot(stocked)
+    refused = client.post(f"/v1/returns/{rma}/exchange", json=cheap, headers=support)
+    assert refused.status_code == 403
+    assert "returns:override_price" in refused.json()["title"]
+    assert snapshot(stocked) == before
+    operator = bearer(make_key(stocked, Role.OPERATOR))
+    swapped = client.post(f"/v1/returns/{rma}/exchange", json=cheap, headers=operator)
+    assert swapped.status_code == 200, swapped.text
+    replacement = swapped.json()["exchange_order_id"]
+    history = client.get(f"/v1/orders/{replacement}/events", headers=admin).json()
+    (override,) = [e for e in history if e["type"] == "exchange.price_overridden"]
+    assert override["actor"].startswith("api_key:")
+    assert (override["data"]["sku"], override["data"]["unit_price"]) == ("SKU-3", "0.00")
+    assert override["data"]["derived_price"] == "5.50"
+
+
+def test_restocked_return_units_serve_the_waiting_orders(
+    stocked: Container, client: TestClient, admin: dict[str, str]
+) -> None:
+    order_id = shipped_order(stocked)  # 2 of the 50 SKU-1 shipped: 48 left at east
+    wanting = [{"sku": "SKU-1", "quantity": 49, "unit_price": "1.00"}]
+    waiting_id = place_order(stocked, "W-1", lines=wanting)
+    with stocked.uow(actor="test") as uow:
+        assert allocate_order(uow, order_id=waiting_id).status == OrderStatus.BACKORDERED
+    line = lines_of(client, admin, order_id)["SKU-1"]
+    inspected_return(client, admin, order_id, {line: 1})  # restocked: 49 free
+    assert client.get(f"/v1/orders/{waiting_id}", headers=admin).json()["status"] == "allocated"
 
 
 def test_a_rejected_and_closed_return_gives_its_units_back_to_be_returned_again(

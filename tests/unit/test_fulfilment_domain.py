@@ -11,6 +11,7 @@ from orderhub.domain.fulfilment import (
     TrackingStatus,
     create_fulfilment,
     follow_shipments,
+    tracking_url,
 )
 from orderhub.domain.money import Money
 from orderhub.domain.orders import (
@@ -197,3 +198,22 @@ def test_rejected_fulfilments_do_not_count_towards_the_order() -> None:
     f.reject(reason="stock-out")
     follow_shipments(order, [f])
     assert order.status == OrderStatus.ALLOCATED
+
+
+@pytest.mark.parametrize(
+    ("carrier", "number", "url"),
+    [
+        ("UPS", "1Z999AA1", "https://www.ups.com/track?tracknum=1Z999AA1"),
+        (
+            "Royal Mail",
+            "AB/12",
+            "https://www.royalmail.com/track-your-item#/tracking-results/AB%2F12",
+        ),
+        ("ups", None, None),
+        ("local_van", "42", None),
+    ],
+)
+def test_a_tracking_url_is_the_carrier_page_or_none(
+    carrier: str, number: str | None, url: str | None
+) -> None:
+    assert tracking_url(carrier, number) == url

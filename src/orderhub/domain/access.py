@@ -18,6 +18,7 @@ class Permission(StrEnum):
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"  # create orders
     ORDERS_MANAGE = "orders:manage"  # cancel, hold, release, returns
+    RETURNS_OVERRIDE_PRICE = "returns:override_price"  # price an exchange by hand
     CHANNELS_READ = "channels:read"
     CHANNELS_WRITE = "channels:write"
     CATALOG_READ = "catalog:read"
@@ -46,6 +47,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             P.ORDERS_WRITE,
             P.ORDERS_MANAGE,
+            P.RETURNS_OVERRIDE_PRICE,
             P.CATALOG_WRITE,
             P.INVENTORY_WRITE,
             P.FULFILMENT_WRITE,

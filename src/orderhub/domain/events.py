@@ -124,6 +124,21 @@ class RefundIssued(OrderEvent):
 
 
 @dataclass(frozen=True)
+class ExchangePriceOverridden(OrderEvent):
+    """A replacement line priced by hand instead of from the original order (the history
+    names who did it); ``derived_price`` is what the hub would have charged, if anything."""
+
+    type: ClassVar[str] = "exchange.price_overridden"
+    return_id: str
+    original_order_id: str
+    sku: str
+    quantity: int
+    unit_price: str
+    tax: str
+    derived_price: str | None = None
+
+
+@dataclass(frozen=True)
 class OrderChannelUpdated(OrderEvent):
     """The channel reported a change to an order the hub has (its metadata, e.g. status)."""
 

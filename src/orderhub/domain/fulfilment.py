@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import quote
 
 from orderhub.domain import events
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
@@ -73,6 +74,26 @@ class FulfilmentLine:
     quantity: int
 
 
+# The public tracking pages of the carriers providers report (``carrier`` lower-cased); a
+# parcel of any other carrier has no link rather than a guessed one.
+TRACKING_PAGES = {
+    "ups": "https://www.ups.com/track?tracknum={}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={}",
+    "royal_mail": "https://www.royalmail.com/track-your-item#/tracking-results/{}",
+}
+
+
+def tracking_url(carrier: str, tracking_number: str | None) -> str | None:
+    """The carrier's tracking page for the parcel, so a buyer or agent can follow it in one
+    click; None when the number or the carrier's page is unknown."""
+    page = TRACKING_PAGES.get(carrier.strip().lower().replace(" ", "_"))
+    if page is None or not tracking_number:
+        return None
+    return page.format(quote(tracking_number, safe=""))
+
+
 @dataclass
 class Shipment:
     id: str
@@ -84,6 +105,10 @@ class Shipment:
     shipped_at: datetime
     status: TrackingStatus = TrackingStatus.IN_TRANSIT
     status_at: datetime | None = None
+
+    @property
+    def tracking_url(self) -> str | None:
+        return tracking_url(self.carrier, self.tracking_number)
 
 
 @dataclass

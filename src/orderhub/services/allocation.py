@@ -5,13 +5,16 @@ The planner only proposes; the reservation itself is a guarded conditional UPDAT
 got there first: the savepoint is rolled back and the planner asked again with fresh figures,
 a bounded number of times. All or nothing per order; a short order waits as ``backordered``
 or goes ``on_hold`` per its channel's ``insufficient_stock`` setting. Waiting is first come,
-first served: the units earlier waiting orders need are held back from later orders.
+first served by the hub's receipt time (``orders.created_at``, never the client's
+``placed_at``): an earlier waiting order that what is free can fill holds its units back from
+later orders; one that cannot be filled holds back nothing, so a huge order cannot block stock
+others can use. Every release (cancel, rejection, re-route) wakes the waiting orders.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, or_, select
@@ -205,34 +208,93 @@ def _short(
 
 
 def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str, int]:
-    """First come, first served: units that earlier orders still waiting for these SKUs need."""
+    """First come, first served: units of these SKUs that earlier waiting orders will take.
+
+    Only a waiting order that what is free can fill holds anything back; one that cannot be
+    filled (a million units) must not keep stock from orders it could serve."""
     # Waiting orders first (few, by the status index), then their lines: the other way round
     # SQLite's planner may walk every line of a popular SKU.
-    params = {"order_id": order.id, "placed_at": order.placed_at}
-    waiting = list(uow.conn.execute(_WAITING_EARLIER, params).scalars())
+    waiting = list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order.id}).scalars())
     if not waiting:
         return {}
-    rows = uow.conn.execute(_WAITING_UNITS, {"orders": waiting, "skus": sorted(skus)})
-    return {r.sku: int(r.q) for r in rows}
+    needs = _waiting_needs(uow, waiting, skus)
+    if not needs:
+        return {}
+    free = _free_units(uow, {sku for need in needs.values() for sku in need})
+    return _fitting_claims(waiting, needs, free, skus)
+
+
+def _waiting_needs(
+    uow: UnitOfWork, waiting: Sequence[str], skus: set[str]
+) -> dict[str, dict[str, int]]:
+    """Order id → every SKU it still waits for, for the waiting orders wanting one of ``skus``."""
+    needs: dict[str, dict[str, int]] = defaultdict(dict)
+    params = {"orders": list(waiting), "skus": sorted(skus)}
+    for row in uow.conn.execute(_WAITING_UNITS, params):
+        needs[row.order_id][row.sku] = int(row.q)
+    return dict(needs)
+
+
+def _free_units(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
+    """Units of each SKU free to reserve over the active locations."""
+    active = {loc.code for loc in uow.locations.list() if loc.active}
+    free: dict[str, int] = defaultdict(int)
+    for level in uow.stock.levels(skus):
+        if level.location in active:
+            free[level.sku] += max(0, level.available)
+    return free
+
+
+def _fitting_claims(
+    ranked: Sequence[str],
+    needs: Mapping[str, Mapping[str, int]],
+    free: dict[str, int],
+    skus: set[str],
+) -> dict[str, int]:
+    """Walk the queue in rank order: each order that fits in what is still free claims its
+    units; one that does not fit claims nothing. Returns the claimed units of ``skus``."""
+    held: dict[str, int] = defaultdict(int)
+    for order_id in ranked:
+        need = needs.get(order_id)
+        if not need or any(free.get(sku, 0) < units for sku, units in need.items()):
+            continue
+        for sku, units in need.items():
+            free[sku] -= units
+            if sku in skus:
+                held[sku] += units
+    return dict(held)
 
 
 _o, _ol = t.orders.c, t.order_lines.c
-_WAITING_EARLIER = select(_o.id).where(
-    _o.status == OrderStatus.BACKORDERED.value,
-    _o.id != bindparam("order_id"),
-    or_(
-        _o.placed_at < bindparam("placed_at"),
-        and_(_o.placed_at == bindparam("placed_at"), _o.id < bindparam("order_id")),
-    ),
-)
-_WAITING_UNITS = (
-    select(_ol.sku, func.sum(_ol.quantity).label("q"))
+# The queue's rank is when the hub received the order (``created_at``), which no client sets.
+_this = t.orders.alias("this").c
+_RECEIVED_AT = select(_this.created_at).where(_this.id == bindparam("order_id")).scalar_subquery()
+_WAITING_EARLIER = (
+    select(_o.id)
     .where(
-        _ol.order_id.in_(bindparam("orders", expanding=True)),
-        _ol.status == LineStatus.BACKORDERED.value,
-        _ol.sku.in_(bindparam("skus", expanding=True)),
+        _o.status == OrderStatus.BACKORDERED.value,
+        _o.id != bindparam("order_id"),
+        or_(
+            _o.created_at < _RECEIVED_AT,
+            and_(_o.created_at == _RECEIVED_AT, _o.id < bindparam("order_id")),
+        ),
     )
-    .group_by(_ol.sku)
+    .order_by(_o.created_at, _o.id)
+)
+_wanting = t.order_lines.alias("wanting").c
+_WAITING_UNITS = (
+    select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
+    .where(
+        _ol.order_id.in_(
+            select(_wanting.order_id).where(
+                _wanting.order_id.in_(bindparam("orders", expanding=True)),
+                _wanting.status == LineStatus.BACKORDERED.value,
+                _wanting.sku.in_(bindparam("skus", expanding=True)),
+            )
+        ),
+        _ol.status == LineStatus.BACKORDERED.value,
+    )
+    .group_by(_ol.order_id, _ol.sku)
 )
 
 
@@ -250,20 +312,27 @@ def _hold_back(
 
 
 def _order_ids(uow: UnitOfWork, status: OrderStatus, skus: Iterable[str] | None) -> list[str]:
+    """Orders in ``status`` (wanting one of ``skus``) in the order the hub received them."""
     o, ol = t.orders.c, t.order_lines.c
-    stmt = select(o.id, o.placed_at).where(o.status == status.value)
+    stmt = select(o.id).where(o.status == status.value)
     if skus is not None:
         stmt = stmt.where(
             o.id.in_(select(ol.order_id).where(ol.sku.in_(sorted(skus)), ol.status.in_(WANTING)))
         )
-    return [r.id for r in uow.conn.execute(stmt.order_by(o.placed_at, o.id))]
+    return [r.id for r in uow.conn.execute(stmt.order_by(o.created_at, o.id))]
 
 
 def allocate_waiting(
-    uow: UnitOfWork, *, skus: Iterable[str] | None = None, planner: Planner | None = None
+    uow: UnitOfWork,
+    *,
+    skus: Iterable[str] | None = None,
+    planner: Planner | None = None,
+    skip: Collection[str] = (),
 ) -> list[AllocationOutcome]:
-    """Stock arrived: allocate backordered orders wanting these SKUs, in placement order."""
-    ids = _order_ids(uow, OrderStatus.BACKORDERED, skus)
+    """Stock came free (a receipt, a cancellation, a rejection, a re-route): allocate the
+    backordered orders wanting these SKUs, first received first. ``skip``: orders not to wake
+    (one that was just refused where the stock came free)."""
+    ids = [i for i in _order_ids(uow, OrderStatus.BACKORDERED, skus) if i not in skip]
     uow.rollback()
     return [allocate_order(uow, order_id=i, planner=planner) for i in ids]
 
@@ -271,7 +340,7 @@ def allocate_waiting(
 def allocate_pending(
     uow_factory: Callable[[], UnitOfWork], *, planner: Planner | None = None
 ) -> list[AllocationOutcome]:
-    """Allocate every ``received`` order in placement order (until the outbox worker runs)."""
+    """Allocate every ``received`` order in receipt order (until the outbox worker runs)."""
     with uow_factory() as uow:
         ids = _order_ids(uow, OrderStatus.RECEIVED, None)
     outcomes = []

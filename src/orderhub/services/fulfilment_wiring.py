@@ -63,11 +63,16 @@ class _Avoiding:
 
 
 class RoutingRerouter:
-    """Allocate the order's reopened lines again through routing, avoiding the refusing place."""
+    """Allocate the order's reopened lines again through routing, avoiding the refusing place;
+    then what the refusal released wakes the orders waiting for it."""
 
     def reroute(self, uow: UnitOfWork, *, order_id: str, exclude_location: str) -> bool:
         planner = _Avoiding(allocation.default_planner(uow), exclude_location)
         outcome = allocation.allocate_order(uow, order_id=order_id, planner=planner)
+        skus = {line.sku for line in uow.orders.get(order_id).lines}
+        uow.rollback()
+        # Not the refused order itself: the units came free where it was just refused.
+        allocation.allocate_waiting(uow, skus=skus, skip={order_id})
         return outcome.status == OrderStatus.ALLOCATED
 
 

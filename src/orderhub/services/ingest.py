@@ -13,7 +13,7 @@ from orderhub.domain.errors import (
     NotNormalizable,
     ValidationFailed,
 )
-from orderhub.domain.orders import OrderDraft, receive_order
+from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.repositories import DuplicateOrder
@@ -94,17 +94,13 @@ def _ingest(
         uow.commit()
         return IngestResult(Outcome.EXISTING, order_id=existing)
     try:
-        resolved = resolve_skus(draft, uow.catalog)
+        order = add_order(uow, draft)
+        created(order.id)
+        uow.commit()
     except NotNormalizable as error:
         entry_id = hold(error.problem)
         uow.commit()
         return IngestResult(Outcome.QUARANTINED, quarantine_id=entry_id, problem=error.problem)
-    order = receive_order(resolved, customer_id=uow.customers.resolve(resolved.customer))
-    try:
-        uow.orders.add(order)
-        sla.stamp_order(uow, order=order)  # fulfilment: ship_by/deliver_by from the channel
-        created(order.id)
-        uow.commit()
     except DuplicateOrder:
         # A concurrent request with the same natural key won: answer with its order.
         uow.rollback()
@@ -114,3 +110,15 @@ def _ingest(
             uow.commit()
         return IngestResult(Outcome.EXISTING, order_id=winner)
     return IngestResult(Outcome.CREATED, order_id=order.id)
+
+
+def add_order(uow: UnitOfWork, draft: OrderDraft) -> Order:
+    """Add ``draft`` as a received order in the caller's transaction, without committing, so a
+    handler that must write more (an exchange's refund) writes all of it or nothing.
+
+    Raises NotNormalizable (unknown SKU) before anything is written, and DuplicateOrder."""
+    resolved = resolve_skus(draft, uow.catalog)
+    order = receive_order(resolved, customer_id=uow.customers.resolve(resolved.customer))
+    uow.orders.add(order)
+    sla.stamp_order(uow, order=order)  # fulfilment: ship_by/deliver_by from the channel
+    return order

@@ -8,7 +8,7 @@ reopen, the units are cancelled and whatever is left of them is allocated again.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from orderhub.domain.cancellation import CancellationRefused
@@ -50,12 +50,19 @@ def cancel_order(
         order.cancel(reason=reason)
     else:
         order.cancel_units(wanted, reason=reason)
-    released = release_order(uow, order_id=order.id, reason=f"cancelled: {reason}", units=units)
+    release_order(uow, order_id=order.id, reason=f"cancelled: {reason}", units=units)
     uow.commit()
     if dispatched and order.status != OrderStatus.CANCELLED:
         allocate_order(uow, order_id=order_id)  # what is left of the reopened lines
-    if released:
-        allocate_waiting(uow, skus=released)
+    allocate_waiting(uow, skus=_skus(order, wanted))
+
+
+def _skus(order: Order, line_ids: Iterable[str]) -> set[str]:
+    """The SKUs of these lines: what a cancellation may have freed — released here, taken back
+    from a provider, or no longer claimed by a waiting order — so waiting orders are woken
+    whichever way the units came free."""
+    wanted = set(line_ids)
+    return {line.sku for line in order.lines if line.id in wanted}
 
 
 def hold_order(uow: UnitOfWork, *, order_id: str, reason: str) -> None:
@@ -85,7 +92,7 @@ def reroute_order(uow: UnitOfWork, *, order_id: str) -> None:
         raise IllegalTransition("order", order.status.value, "re-routed")
     if any(f.is_open for f in uow.fulfilment.for_order(order_id)):
         raise Conflict("a fulfilment order is open; cancel it at the location first")
-    release_order(uow, order_id=order.id, reason="re-route requested")
+    released = release_order(uow, order_id=order.id, reason="re-route requested")
     for line in order.lines:
         if line.status == LineStatus.ALLOCATED:
             order.set_line_status(line.id, LineStatus.OPEN)
@@ -93,6 +100,8 @@ def reroute_order(uow: UnitOfWork, *, order_id: str) -> None:
         order.transition_to(OrderStatus.RECEIVED, reason="re-route requested")
     uow.commit()
     allocate_order(uow, order_id=order_id)
+    if released:  # what the new route did not take back goes to the waiting orders
+        allocate_waiting(uow, skus=released)
 
 
 def _dry_run(order: Order, units: dict[str, int] | None, reason: str) -> None:

@@ -17,6 +17,7 @@ from orderhub.domain.money import Money
 from orderhub.domain.orders import Order
 from orderhub.domain.returns import Disposition, Return, request_return
 from orderhub.services import inventory
+from orderhub.services.allocation import allocate_waiting
 from orderhub.services.refunds import issue_refund, return_policy
 from orderhub.store.after_sale import ReturnRecord
 from orderhub.store.unit_of_work import UnitOfWork
@@ -88,6 +89,7 @@ def act(uow: UnitOfWork, *, return_id: str, action: Action, now: datetime | None
     record = uow.after_sale.get_return(return_id)  # read again under the order's lock
     rma = record.rma
     location: str | None = None
+    restocked: set[str] = set()
     if action.name == "authorize":
         rma.authorize()
     elif action.name == "reject":
@@ -99,7 +101,7 @@ def act(uow: UnitOfWork, *, return_id: str, action: Action, now: datetime | None
         rma.receive()
     elif action.name == "inspect":
         rma.inspect(action.dispositions or {})
-        _restock(uow, record)
+        restocked = _restock(uow, record)
     elif action.name == "refund":
         calc = issue_refund(
             uow,
@@ -118,6 +120,8 @@ def act(uow: UnitOfWork, *, return_id: str, action: Action, now: datetime | None
     uow.after_sale.save_return(rma, now=now, location=location)
     _chain(order, rma)
     uow.commit()
+    if restocked:  # back on the shelf: like a receipt, it serves the waiting orders
+        allocate_waiting(uow, skus=restocked)
 
 
 def _location(uow: UnitOfWork, code: str | None) -> str:
@@ -128,8 +132,9 @@ def _location(uow: UnitOfWork, code: str | None) -> str:
     return code
 
 
-def _restock(uow: UnitOfWork, record: ReturnRecord) -> None:
-    """Units marked ``restock`` go back on the shelf where the return was received."""
+def _restock(uow: UnitOfWork, record: ReturnRecord) -> set[str]:
+    """Units marked ``restock`` go back on the shelf where the return was received; returns
+    the SKUs restocked."""
     restock = record.rma.restock
     if restock and record.location is None:
         raise ValidationFailed(
@@ -141,6 +146,7 @@ def _restock(uow: UnitOfWork, record: ReturnRecord) -> None:
         inventory.restock_return(
             uow, sku=sku, location=record.location, quantity=quantity, reference=record.rma.id
         )
+    return set(restock)
 
 
 def refund_amount(uow: UnitOfWork, return_id: str) -> Money | None:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select, update
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotFound
 from orderhub.domain.ids import new_id
+from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.tables import quarantine
 
 
@@ -54,7 +55,11 @@ class QuarantineRepository:
         payload: str,
         problem: NormalizationProblem,
     ) -> str:
-        """Keep the payload; a repeat of an open entry updates it instead of adding a twin."""
+        """Keep the payload; a repeat of an entry updates it instead of adding a twin.
+
+        Insert-or-nothing first, so concurrent first posts of one order meet at the unique
+        index (channel, external id) and all answer with the one entry; a repeat then counts
+        an attempt on the open entry (a replayed one is left as it is)."""
         now = utc_now()
         values = {
             "payload": payload,
@@ -62,35 +67,31 @@ class QuarantineRepository:
             "errors": errors_json(problem.fields),
             "updated_at": now,
         }
-        if external_id is not None:
-            existing = self._conn.execute(
-                select(quarantine.c.id).where(
-                    quarantine.c.channel_code == channel,
-                    quarantine.c.external_id == external_id,
-                    quarantine.c.status == QuarantineStatus.OPEN.value,
-                )
-            ).scalar_one_or_none()
-            if existing:
-                self._conn.execute(
-                    update(quarantine)
-                    .where(quarantine.c.id == existing)
-                    .values(attempts=quarantine.c.attempts + 1, **values)
-                )
-                return str(existing)
         entry_id = new_id()
-        self._conn.execute(
-            quarantine.insert().values(
-                id=entry_id,
-                channel_code=channel,
-                external_id=external_id,
-                source=source,
-                status=QuarantineStatus.OPEN.value,
-                attempts=1,
-                created_at=now,
-                **values,
-            )
+        row = {
+            "id": entry_id,
+            "channel_code": channel,
+            "external_id": external_id,
+            "source": source,
+            "status": QuarantineStatus.OPEN.value,
+            "attempts": 1,
+            "created_at": now,
+            **values,
+        }
+        if insert_ignoring_duplicates(self._conn, quarantine, row):
+            return entry_id
+        q = quarantine.c
+        existing = str(
+            self._conn.execute(
+                select(q.id).where(q.channel_code == channel, q.external_id == external_id)
+            ).scalar_one()
         )
-        return entry_id
+        self._conn.execute(
+            update(quarantine)
+            .where(q.id == existing, q.status == QuarantineStatus.OPEN.value)
+            .values(attempts=q.attempts + 1, **values)
+        )
+        return existing
 
     def get(self, entry_id: str) -> QuarantinedPayload:
         row = self._conn.execute(select(quarantine).where(quarantine.c.id == entry_id)).first()

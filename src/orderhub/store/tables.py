@@ -296,7 +296,9 @@ quarantine = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_quarantine_status", "status"),
-    Index("ix_quarantine_channel_external", "channel_code", "external_id"),
+    # One entry per (channel, external id), however many posts race (migration 0016); entries
+    # without an external id (NULLs are distinct) are never merged.
+    Index("uq_quarantine_channel_external", "channel_code", "external_id", unique=True),
 )
 
 idempotency_keys = Table(

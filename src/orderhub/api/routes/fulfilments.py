@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.orders import ShipmentOut, shipments_out
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
@@ -24,17 +25,6 @@ router = APIRouter(prefix="/fulfillments", tags=["fulfilment"])
 
 Reader = Annotated[Principal, Depends(require(Permission.ORDERS_READ))]
 Shipper = Annotated[Principal, Depends(require(Permission.FULFILMENT_WRITE))]
-
-
-class ShipmentOut(BaseModel):
-    id: str
-    carrier: str
-    service: str | None
-    tracking_number: str | None
-    lines: dict[str, int]
-    shipped_at: datetime
-    status: str
-    status_at: datetime | None
 
 
 class FulfilmentLineOut(BaseModel):
@@ -74,19 +64,7 @@ class FulfilmentOut(BaseModel):
                 )
                 for x in f.lines
             ],
-            shipments=[
-                ShipmentOut(
-                    id=s.id,
-                    carrier=s.carrier,
-                    service=s.service,
-                    tracking_number=s.tracking_number,
-                    lines=s.lines,
-                    shipped_at=s.shipped_at,
-                    status=s.status.value,
-                    status_at=s.status_at,
-                )
-                for s in f.shipments
-            ],
+            shipments=shipments_out([f]),
         )
 
 

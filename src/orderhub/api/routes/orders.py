@@ -40,8 +40,12 @@ def load_visible(uow: UnitOfWork, principal: Principal, order_id: str) -> OrderO
 
 
 def order_out(uow: UnitOfWork, order_id: str) -> OrderOut:
-    """The order with its allocations."""
-    return OrderOut.of(uow.orders.get(order_id), allocations=uow.stock.views(order_id))
+    """The order with its allocations and shipments."""
+    return OrderOut.of(
+        uow.orders.get(order_id),
+        allocations=uow.stock.views(order_id),
+        fulfilments=uow.fulfilment.for_order(order_id),
+    )
 
 
 @router.post(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.routes.orders import load_visible
 from orderhub.api.schemas.pages import Cursor, Limit, Page
-from orderhub.domain.access import Permission
+from orderhub.domain.access import Permission, allows
 from orderhub.domain.errors import NotFound
 from orderhub.domain.returns import Disposition, ReturnStatus
 from orderhub.services import exchanges, returns
@@ -133,8 +134,17 @@ def get_return(return_id: str, principal: Reader, container: ContainerDep) -> Re
 class ExchangeLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     quantity: int = Field(gt=0)
-    unit_price: str = Field(pattern=r"^\d+(\.\d+)?$", examples=["10.00"])
-    tax: str = Field(default="0", pattern=r"^\d+(\.\d+)?$")
+    unit_price: str | None = Field(
+        default=None,
+        pattern=r"^\d+(\.\d+)?$",
+        examples=["10.00"],
+        description="override the price the original order gives (returns:override_price)",
+    )
+    tax: str | None = Field(
+        default=None,
+        pattern=r"^\d+(\.\d+)?$",
+        description="override the line's tax (returns:override_price)",
+    )
 
 
 class ExchangeIn(BaseModel):
@@ -154,16 +164,25 @@ class ExchangeOut(BaseModel):
 def exchange(
     return_id: str, body: ExchangeIn, principal: Manager, container: ContainerDep
 ) -> ExchangeOut:
-    """Settle an inspected return with a replacement order; the price difference is charged
-    or refunded and booked in the ledger."""
+    """Settle an inspected return with a replacement order priced from the original order;
+    the difference is charged or refunded and booked in the ledger. Nothing is written when
+    it is refused."""
+    lines = [
+        exchanges.ExchangeLine(
+            x.sku,
+            x.quantity,
+            None if x.unit_price is None else Decimal(x.unit_price),
+            None if x.tax is None else Decimal(x.tax),
+        )
+        for x in body.lines
+    ]
+    override = Permission.RETURNS_OVERRIDE_PRICE
+    if any(line.overrides_price for line in lines) and not allows(principal.role, override):
+        raise HTTPException(403, f"role {principal.role.value!r} lacks {override.value!r}")
     with container.uow(actor=principal.actor) as uow:
         _visible_return(uow, principal, return_id)
         uow.rollback()
-        result = exchanges.exchange(
-            uow,
-            return_id=return_id,
-            lines=[(x.sku, x.quantity, x.unit_price, x.tax) for x in body.lines],
-        )
+        result = exchanges.exchange(uow, return_id=return_id, lines=lines)
         return ExchangeOut(
             return_=return_out(uow, uow.after_sale.get_return(return_id)),
             exchange_order_id=result.order_id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from orderhub.domain.fulfilment import FulfilmentOrder, Shipment
 from orderhub.domain.orders import Address, Order
 
 
@@ -104,6 +105,44 @@ class PurchaseOrderOut(BaseModel):
         )
 
 
+class ShipmentOut(BaseModel):
+    """One parcel: who carries it, how to follow it, which units of which lines it holds."""
+
+    id: str
+    fulfilment_id: str
+    location: str
+    carrier: str
+    service: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    lines: dict[str, int]  # order line id → units in this parcel
+    shipped_at: datetime
+    status: str
+    status_at: datetime | None
+
+    @classmethod
+    def of(cls, shipment: Shipment, fulfilment: FulfilmentOrder) -> ShipmentOut:
+        return cls(
+            id=shipment.id,
+            fulfilment_id=fulfilment.id,
+            location=fulfilment.location,
+            carrier=shipment.carrier,
+            service=shipment.service,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
+            lines=shipment.lines,
+            shipped_at=shipment.shipped_at,
+            status=shipment.status.value,
+            status_at=shipment.status_at,
+        )
+
+
+def shipments_out(fulfilments: list[FulfilmentOrder]) -> list[ShipmentOut]:
+    """Every parcel of these fulfilment orders, in the order they left."""
+    found = [ShipmentOut.of(s, f) for f in fulfilments for s in f.shipments]
+    return sorted(found, key=lambda s: (s.shipped_at, s.id))
+
+
 class TotalsOut(BaseModel):
     subtotal: str
     discount: str
@@ -130,11 +169,18 @@ class OrderOut(BaseModel):
     metadata: dict[str, Any]
     purchase_order: PurchaseOrderOut | None = None
     allocations: list[dict[str, Any]]
-    shipments: list[dict[str, Any]]
+    shipments: list[ShipmentOut]
 
     @classmethod
-    def of(cls, order: Order, *, allocations: list[dict[str, Any]] | None = None) -> OrderOut:
-        """``allocations``: where the order's stock is held (see ``StockRepository.views``)."""
+    def of(
+        cls,
+        order: Order,
+        *,
+        allocations: list[dict[str, Any]],
+        fulfilments: list[FulfilmentOrder],
+    ) -> OrderOut:
+        """``allocations``: where the order's stock is held (see ``StockRepository.views``);
+        ``fulfilments``: the order's fulfilment orders, whose parcels are its shipments."""
         totals = order.totals
         return cls(
             id=order.id,
@@ -184,8 +230,8 @@ class OrderOut(BaseModel):
             ),
             metadata=order.metadata,
             purchase_order=PurchaseOrderOut.of(order),
-            allocations=allocations or [],
-            shipments=[],
+            allocations=allocations,
+            shipments=shipments_out(fulfilments),
         )
 
 
