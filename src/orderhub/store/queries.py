@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -50,14 +51,25 @@ def encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
 
 
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def decode_cursor(cursor: str) -> str:
+    """The id a cursor of ``encode_cursor`` carries; anything else is the client's 422 (a
+    cursor is handed back to the database, so it must decode to an id and nothing more)."""
+    invalid = ValidationFailed(
+        "invalid cursor", [FieldError(("query", "cursor"), "not a cursor from this API")]
+    )
+    if len(cursor) > 64:
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "invalid cursor", [FieldError(("query", "cursor"), "not a cursor from this API")]
-        ) from None
+        decoded = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+    except (ValueError, UnicodeError):
+        raise invalid from None
+    if not _ID.fullmatch(decoded):
+        raise invalid
+    return decoded
 
 
 def order_ids(

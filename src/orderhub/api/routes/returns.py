@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.routes.orders import load_visible
+from orderhub.api.schemas.bounded import Amount, Quantity
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.domain.returns import Disposition, ReturnStatus
@@ -26,7 +28,7 @@ Manager = Annotated[Principal, Depends(require(Permission.ORDERS_MANAGE))]
 
 class UnitsIn(BaseModel):
     line_id: str
-    quantity: int = Field(gt=0)
+    quantity: Quantity
 
 
 class ReturnIn(BaseModel):
@@ -128,9 +130,9 @@ def get_return(return_id: str, principal: Reader, container: ContainerDep) -> Re
 
 class ExchangeLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(gt=0)
-    unit_price: str = Field(pattern=r"^\d+(\.\d+)?$", examples=["10.00"])
-    tax: str = Field(default="0", pattern=r"^\d+(\.\d+)?$")
+    quantity: Quantity
+    unit_price: Amount
+    tax: Amount = Decimal(0)
 
 
 class ExchangeIn(BaseModel):
@@ -158,7 +160,7 @@ def exchange(
         result = exchanges.exchange(
             uow,
             return_id=return_id,
-            lines=[(x.sku, x.quantity, x.unit_price, x.tax) for x in body.lines],
+            lines=[(x.sku, x.quantity, f"{x.unit_price:f}", f"{x.tax:f}") for x in body.lines],
         )
         return ExchangeOut(
             return_=return_out(uow, uow.after_sale.get_return(return_id)),
