@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orderhub.api import guard
+from orderhub.domain import limits
 from orderhub.domain.access import ROLE_PERMISSIONS, Permission, Role
+from orderhub.domain.orders import HUB_METADATA_KEYS
 
 DOCS = Path(__file__).parents[2] / "docs"
 
@@ -21,3 +24,28 @@ def test_the_permission_table_in_the_docs_matches_the_code() -> None:
         cells = [c.strip() for c in row.split("|")[2:-1]]
         granted = {role.value for role, cell in zip(Role, cells, strict=True) if cell == "✓"}
         assert granted == {r.value for r in Role if permission in ROLE_PERMISSIONS[r]}, permission
+
+
+def test_the_limits_in_the_docs_match_the_code() -> None:
+    section = (DOCS / "api.md").read_text(encoding="utf-8").split("## Limits")[1]
+    section = section.split("\n## ")[0]
+    for figure in [
+        f"1 … {limits.MAX_QUANTITY:,} |",
+        f"0 … {limits.MAX_AMOUNT:,} in the major unit |",
+        f"at most {limits.MAX_ORDER_TOTAL:,} |",
+        f"0 … {limits.MAX_STOCK:,}; a delta ± {limits.MAX_STOCK:,} |",
+        f"{limits.EARLIEST:%Y-%m-%d} ≤ t < {limits.LATEST:%Y-%m-%d}, in UTC |",
+        f"(native order, EDI 850, cXML OrderRequest) | {limits.MAX_DOCUMENT_LINES:,} |",
+        f"one EDI interchange | {limits.MAX_EDI_SEGMENTS:,} |",
+        f"(`orderhub import`) | {limits.MAX_CSV_ROWS:,} |",
+        *(f"`{key}`" for key in HUB_METADATA_KEYS),
+    ]:
+        assert figure in section, figure
+    rows = [line for line in section.splitlines() if line.startswith("| `POST /v1/")]
+    assert len(rows) == len(guard.BODY_LIMITS)
+    for row in rows:
+        route, size = (cell.strip() for cell in row.split("|")[1:3])
+        path = route.strip("`").split()[1].replace("{code}", "x")
+        assert guard.body_limit(path) == int(size.removesuffix(" MiB")) * guard.MiB, route
+    default = f"{guard.DEFAULT_BODY_LIMIT // guard.MiB} MiB"
+    assert f"| every other route (and the dashboard's forms) | {default} |" in section
