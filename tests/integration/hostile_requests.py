@@ -69,7 +69,7 @@ class Slot:
         return ".".join(str(part) for part in self.loc) or "body"
 
 
-@dataclass
+@dataclass(repr=False)
 class Operation:
     method: str
     path: str
@@ -80,6 +80,10 @@ class Operation:
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.path}"
+
+    def __repr__(self) -> str:
+        """Short: Hypothesis prints the fixture in its reports (a long repr is an error)."""
+        return f"<{self} ({len(self.slots)} slots)>"
 
     def request(self, hostile: list[tuple[Slot, Any]]) -> tuple[str, dict[str, str], bytes | None]:
         """(url, query, body bytes): each value at its slot, the base request elsewhere."""

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from orderhub.bootstrap import Container
 from orderhub.domain.limits import MAX_QUANTITY
 from tests.conftest import native_order
+from tests.integration.dashboard_support import log_in
 from tests.integration.input_support import fields_of, row_counts
 from tests.integration.inventory_helpers import add_locations
 
@@ -200,3 +201,11 @@ def test_a_client_cannot_set_the_hubs_internal_flags(
     kept = client.post("/v1/orders", json=native_order(metadata={"gift_note": "hi"}), headers=admin)
     assert kept.status_code == 201
     assert kept.json()["metadata"] == {"gift_note": "hi"}
+
+
+def test_a_nul_in_a_dashboard_form_is_refused(client: TestClient, seeded: Container) -> None:
+    """The sign-in form looked the name up as given: PostgreSQL refuses NUL with a 500."""
+    before = row_counts(seeded)
+    response = log_in(client, "ops\x00")
+    assert fields_of(response) == {"form.username"}
+    assert row_counts(seeded) == before

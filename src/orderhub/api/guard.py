@@ -11,9 +11,9 @@ In order, each step cheaper than the next:
    before its body is read (401 otherwise), so an anonymous client cannot make the server read,
    buffer or parse anything. The routes that authenticate by the sender's own signature
    (``SIGNED``) read their body, bounded, and verify it before parsing it.
-4. **JSON that nothing can store**: NaN and infinities, NUL characters, lone UTF-16 surrogates
-   (in keys too) and nesting deeper than ``MAX_JSON_DEPTH`` answer a 422 naming the field, so no
-   route, present or future, hands them to the database.
+4. **Bodies that nothing can store**: in JSON, NaN and infinities, NUL characters, lone UTF-16
+   surrogates (in keys too) and nesting deeper than ``MAX_JSON_DEPTH``; in a form, NUL. They
+   answer a 422 naming the field, so no route, present or future, hands them to the database.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class RequestGuard:
         except BodyTooLarge as error:
             await _too_large(error.limit)(scope, receive, send)
             return
-        refused = _unstorable_json(scope, body)
+        refused = _unstorable_body(scope, body)
         if refused is not None:
             await refused(scope, receive, send)
             return
@@ -191,10 +191,21 @@ def _unstorable_parameter(scope: Scope) -> JSONResponse | None:
     return None
 
 
-def _unstorable_json(scope: Scope, body: bytes) -> JSONResponse | None:
-    """The first field of a JSON body that no database column could store, as a 422."""
+def _unstorable_body(scope: Scope, body: bytes) -> JSONResponse | None:
+    """The first field of a JSON or form body that no database column could store, as a 422."""
     content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
-    if not body or not (content_type == b"application/json" or content_type.endswith(b"+json")):
+    if not body:
+        return None
+    if content_type == b"application/x-www-form-urlencoded":  # the dashboard's forms
+        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if _unstorable_text(name) or _unstorable_text(value):
+                return _invalid(
+                    f"form.{name.replace(chr(0), '')}",
+                    "must not contain NUL or invalid characters",
+                    "invalid_characters",
+                )
+        return None
+    if not (content_type == b"application/json" or content_type.endswith(b"+json")):
         return None
     try:
         document = json.loads(body)
