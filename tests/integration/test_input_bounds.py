@@ -103,6 +103,20 @@ def test_a_nul_in_any_string_is_refused(
     assert row_counts(seeded) == before
 
 
+def _get_parameters(client: TestClient, *formats: str) -> list[tuple[str, str, str]]:
+    """(path, query parameter) of every GET list in the route table taking such a parameter
+    (``cursor`` for paginated lists; ``date``/``date-time`` for filters and report ranges)."""
+    found = []
+    for path, methods in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+        for parameter in methods.get("get", {}).get("parameters", []):
+            schema = parameter.get("schema", {})
+            kinds = {s.get("format") for s in schema.get("anyOf", [schema])}
+            named = parameter["name"] in formats
+            if parameter["in"] == "query" and "{" not in path and (named or kinds & {*formats}):
+                found.append((path, parameter["name"], "date-time" if "date-time" in kinds else ""))
+    return found
+
+
 @pytest.mark.parametrize(
     "cursor",
     [
@@ -113,12 +127,30 @@ def test_a_nul_in_any_string_is_refused(
         "A" * 5000,
     ],
 )
-@pytest.mark.parametrize("path", ["/v1/orders", "/v1/deliveries"])
 def test_a_malformed_cursor_is_refused_on_every_paginated_list(
-    client: TestClient, admin: dict[str, str], path: str, cursor: str
+    client: TestClient, admin: dict[str, str], cursor: str
 ) -> None:
-    response = client.get(path, params={"cursor": cursor}, headers=admin)
-    assert fields_of(response) == {"query.cursor"}
+    lists = _get_parameters(client, "cursor")
+    assert {"/v1/orders", "/v1/deliveries"} <= {path for path, _name, _kind in lists}
+    for path, name, _kind in lists:
+        response = client.get(path, params={name: cursor}, headers=admin)
+        assert fields_of(response) == {"query.cursor"}, path
+
+
+@pytest.mark.parametrize(
+    ("day", "moment"),
+    [("9999-12-31", "9999-12-31T23:59:59-23:59"), ("0001-01-01", "0001-01-01T00:00:00+14:00")],
+)
+def test_every_date_filter_refuses_the_ends_of_the_calendar(
+    client: TestClient, admin: dict[str, str], day: str, moment: str
+) -> None:
+    """Report ranges and filters 500ed once a day or time was past what ``datetime`` holds."""
+    filters = _get_parameters(client, "date", "date-time")
+    assert len(filters) >= 8
+    for path, name, kind in filters:
+        value = moment if kind == "date-time" else day
+        response = client.get(path, params={name: value}, headers=admin)
+        assert fields_of(response) == {f"query.{name}"}, path
 
 
 def test_a_cursor_from_the_api_still_pages(client: TestClient, admin: dict[str, str]) -> None:

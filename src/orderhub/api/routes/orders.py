@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -10,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
-from orderhub.api.schemas.bounded import Quantity, Timestamp
+from orderhub.api.schemas.bounded import Day, Quantity, Timestamp
 from orderhub.api.schemas.orders import EventOut, OrderOut, OrderPage, QuarantinedOut
 from orderhub.channels import native
 from orderhub.domain.access import Permission
@@ -97,7 +96,7 @@ def list_orders(
     email: str | None = None,
     external_id: str | None = None,
     po_number: Annotated[str | None, Query(description="B2B purchase order number")] = None,
-    ship_by: Annotated[date | None, Query(description="requested ship date on or before")] = None,
+    ship_by: Annotated[Day | None, Query(description="requested ship date on or before")] = None,
     sla: Literal["at_risk", "breached"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,

@@ -8,7 +8,7 @@ or a binary float with a fraction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -55,6 +55,12 @@ def _in_calendar(value: datetime) -> datetime:
     return value
 
 
+def _day_in_calendar(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
 Amount = Annotated[
     Decimal,
     BeforeValidator(_decimal_not_float),
@@ -81,6 +87,9 @@ Timestamp = Annotated[
     Field(json_schema_extra={"examples": ["2026-11-20T14:30:00+01:00"]}),
 ]
 """An ISO 8601 time with an offset, inside the hub's calendar (``EARLIEST`` … ``LATEST``)."""
+
+Day = Annotated[date, AfterValidator(_day_in_calendar)]
+"""A calendar day (``2026-11-20``) inside the hub's calendar: report ranges, ship-by filters."""
 
 Flag = StrictBool
 """``true`` or ``false``: not 1, not ``"yes"``."""
