@@ -163,3 +163,13 @@ def test_an_interchange_over_the_segment_limit_is_refused(
     assert response.json()["errors"][0]["field"] == "body"
     assert "at most 10" in response.json()["errors"][0]["message"]
     assert row_counts(seeded) == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/channels/nowhere/webhooks", "/v1/providers/nowhere/callbacks"]
+)
+def test_a_signed_route_verifies_the_sender_before_anything_parses_the_body(
+    client: TestClient, path: str
+) -> None:
+    response = client.post(path, content=b'{"id": NaN, "note": "\\u0000"}', headers=JSON)
+    assert response.status_code in (401, 404)  # never a 422 that read the payload
