@@ -250,7 +250,11 @@ def test_cxml_bad_requests_answer_400_with_a_reason(client: TestClient, seeded: 
     response = post_cxml(client, "tesco", body)
     assert (response.status_code, cxml_status(response.text)) == (400, "400")
     assert "ItemOut[1]@quantity" in response.text
-    assert post_cxml(client, "tesco", b"<cXML").status_code == 400
+    truncated = (
+        b"<cXML><Header><Sender><Credential><SharedSecret>tesco-shared-secret</SharedSecret>"
+    )
+    assert post_cxml(client, "tesco", truncated).status_code == 400
+    assert post_cxml(client, "tesco", b"<cXML").status_code == 401  # no secret: not parsed
 
 
 def test_orders_are_found_by_po_number_and_requested_ship_date(

@@ -64,3 +64,13 @@ def test_a_file_without_required_columns_is_refused_whole() -> None:
     assert {f.field for f in caught.value.problem.fields} == {
         "header.placed_at", "header.currency", "header.quantity", "header.unit_price",
     }  # fmt: skip
+
+
+def test_a_file_over_the_row_limit_is_refused_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = fixture_text("csv/partner_orders.csv")
+    rows = len(csv_import.read_rows(text))
+    monkeypatch.setattr(csv_import, "MAX_CSV_ROWS", rows - 1)
+    with pytest.raises(NotNormalizable, match=f"more than {rows - 1} rows"):
+        csv_import.read_rows(text)
+    monkeypatch.setattr(csv_import, "MAX_CSV_ROWS", rows)
+    assert len(csv_import.read_rows(text)) == rows

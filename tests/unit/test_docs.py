@@ -6,8 +6,11 @@ from pathlib import Path
 
 import typer
 
+from orderhub.api import guard
 from orderhub.cli import app
+from orderhub.domain import limits
 from orderhub.domain.access import ROLE_PERMISSIONS, Permission, Role
+from orderhub.domain.orders import HUB_METADATA_KEYS
 
 DOCS = Path(__file__).parents[2] / "docs"
 
@@ -44,3 +47,28 @@ def test_the_configuration_docs_list_every_command_line_command() -> None:
     documented = (DOCS / "configuration.md").read_text()
     missing = [c for c in _cli_commands() if f"`orderhub {c}" not in documented]
     assert missing == []
+
+
+def test_the_limits_in_the_docs_match_the_code() -> None:
+    section = (DOCS / "api.md").read_text(encoding="utf-8").split("## Limits")[1]
+    section = section.split("\n## ")[0]
+    for figure in [
+        f"1 … {limits.MAX_QUANTITY:,} |",
+        f"0 … {limits.MAX_AMOUNT:,} in the major unit |",
+        f"at most {limits.MAX_ORDER_TOTAL:,} |",
+        f"0 … {limits.MAX_STOCK:,}; a delta ± {limits.MAX_STOCK:,} |",
+        f"{limits.EARLIEST:%Y-%m-%d} ≤ t < {limits.LATEST:%Y-%m-%d}, in UTC |",
+        f"(native order, EDI 850, cXML OrderRequest) | {limits.MAX_DOCUMENT_LINES:,} |",
+        f"one EDI interchange | {limits.MAX_EDI_SEGMENTS:,} |",
+        f"(`orderhub import`) | {limits.MAX_CSV_ROWS:,} |",
+        *(f"`{key}`" for key in HUB_METADATA_KEYS),
+    ]:
+        assert figure in section, figure
+    rows = [line for line in section.splitlines() if line.startswith("| `POST /v1/")]
+    assert len(rows) == len(guard.BODY_LIMITS)
+    for row in rows:
+        route, size = (cell.strip() for cell in row.split("|")[1:3])
+        path = route.strip("`").split()[1].replace("{code}", "x")
+        assert guard.body_limit(path) == int(size.removesuffix(" MiB")) * guard.MiB, route
+    default = f"{guard.DEFAULT_BODY_LIMIT // guard.MiB} MiB"
+    assert f"| every other route (and the dashboard's forms) | {default} |" in section

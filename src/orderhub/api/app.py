@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from orderhub import __version__, web
 from orderhub.api import metrics, problems
+from orderhub.api.guard import RequestGuard
 from orderhub.api.idempotency import IdempotencyMiddleware
 from orderhub.api.routes import (
     channel_items,
@@ -75,5 +76,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(metrics.router)
     web.mount(app, container)  # the dashboard at /
     app.add_middleware(IdempotencyMiddleware, container=container)
+    app.add_middleware(RequestGuard, container=container)  # runs before idempotency
     app.add_middleware(metrics.MetricsMiddleware)
     return app

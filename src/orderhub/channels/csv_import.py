@@ -44,6 +44,7 @@ from typing import Any
 from orderhub.channels import base
 from orderhub.channels.base import ChannelOrder
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotNormalizable
+from orderhub.domain.limits import MAX_CSV_ROWS
 from orderhub.domain.money import Money, is_currency
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
 
@@ -77,14 +78,24 @@ def read_rows(text: str) -> list[Row]:
                 [FieldError(("header", c), "required column missing", "missing") for c in missing],
             )
         )
-    return [
-        Row(
-            reader.line_num,
-            {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k},
+    rows: list[Row] = []
+    for raw in reader:
+        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+            continue
+        if len(rows) == MAX_CSV_ROWS:
+            raise NotNormalizable(
+                NormalizationProblem(
+                    f"the file has more than {MAX_CSV_ROWS:,} rows: split it",
+                    [FieldError(("row", reader.line_num), "one row too many", "too_long")],
+                )
+            )
+        rows.append(
+            Row(
+                reader.line_num,
+                {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k},
+            )
         )
-        for raw in reader
-        if any((v or "").strip() for v in raw.values() if isinstance(v, str))
-    ]
+    return rows
 
 
 def read_orders(channel: str, text: str, *, file_name: str = "") -> Iterator[ChannelOrder]:

@@ -13,7 +13,9 @@ Outbound builders (ConfirmationRequest, ShipNoticeRequest) live in :mod:`.cxml_o
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,6 +26,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from orderhub.channels.edi_x12.reader_850 import price_line
+from orderhub.domain.limits import MAX_DOCUMENT_LINES
 from orderhub.domain.money import Money, is_currency
 from orderhub.domain.orders import (
     Address,
@@ -49,6 +52,29 @@ class OrderRequestEnvelope:
     sender_identity: str
     shared_secret: str
     root: Element
+
+
+_SHARED_SECRET = re.compile(
+    rb"<(?:[\w.-]+:)?SharedSecret\b[^>]{0,200}>(.{0,2048}?)</(?:[\w.-]+:)?SharedSecret\s*>", re.S
+)
+_CDATA = re.compile(r"^<!\[CDATA\[(.*)\]\]>$", re.S)
+SECRET_HEAD = 64 * 1024
+"""The Header, and so the sender's SharedSecret, comes first: it is looked for in this many
+bytes."""
+
+
+def claimed_secrets(body: bytes, *, at_most: int = 4) -> list[str]:
+    """The SharedSecret values a document claims, found without parsing it (a bounded scan of its
+    head), so that a sender without the secret is refused before its XML is parsed. The parsed
+    ``read_envelope(...).shared_secret`` stays the one that counts."""
+    found = []
+    for match in _SHARED_SECRET.finditer(body, 0, SECRET_HEAD):
+        text = match.group(1).decode("utf-8", errors="replace").strip()
+        cdata = _CDATA.match(text)
+        found.append(cdata.group(1).strip() if cdata else html.unescape(text))
+        if len(found) == at_most:
+            break
+    return found
 
 
 def read_envelope(body: bytes | str) -> OrderRequestEnvelope:
@@ -154,6 +180,8 @@ def to_draft(envelope: OrderRequestEnvelope, *, channel: str) -> OrderDraft:
     items = request.findall("ItemOut")
     if not items:
         raise BadCxml("an OrderRequest needs at least one ItemOut")
+    if len(items) > MAX_DOCUMENT_LINES:
+        raise BadCxml(f"an OrderRequest takes at most {MAX_DOCUMENT_LINES} ItemOut")
     lines, line_meta = zip(*(_line(item, i, currency) for i, item in enumerate(items)), strict=True)
     draft = _assemble(envelope, header, order_id, placed, currency, list(lines), list(line_meta))
     return replace(draft, channel=channel)

@@ -7,12 +7,10 @@ refused because it has already been through a binary float.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -22,28 +20,19 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from orderhub.domain.money import Money, is_currency, minor_unit_exponent, to_decimal
-from orderhub.domain.orders import Address, Customer, LineDraft, OrderDraft, Shipping
+from orderhub.api.schemas.bounded import Amount, Flag, Quantity, Timestamp
+from orderhub.domain.limits import MAX_DOCUMENT_LINES
+from orderhub.domain.money import Money, is_currency, minor_unit_exponent
+from orderhub.domain.orders import (
+    HUB_METADATA_KEYS,
+    Address,
+    Customer,
+    LineDraft,
+    OrderDraft,
+    Shipping,
+)
 
 SOURCE = "native"
-
-
-def _decimal_not_float(value: Any) -> Decimal:
-    if isinstance(value, float):
-        raise ValueError(
-            'must be a decimal string such as "12.50", not a JSON number with a fraction'
-        )
-    try:
-        return to_decimal(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(str(error)) from None
-
-
-Amount = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_not_float),
-    Field(json_schema_extra={"type": "string", "examples": ["12.50"]}),
-]
 
 
 class _Strict(BaseModel):
@@ -78,10 +67,10 @@ class LineIn(_Strict):
     channel_sku: str | None = Field(default=None, min_length=1, max_length=200)
     channel_line_id: str | None = Field(default=None, max_length=200)
     name: str | None = Field(default=None, max_length=300)
-    quantity: int = Field(gt=0, le=1_000_000)
-    unit_price: Amount = Field(ge=0)
-    discount: Amount = Field(default=Decimal(0), ge=0, description="total for the line")
-    tax: Amount = Field(default=Decimal(0), ge=0, description="total for the line")
+    quantity: Quantity
+    unit_price: Amount
+    discount: Amount = Field(default=Decimal(0), description="total for the line")
+    tax: Amount = Field(default=Decimal(0), description="total for the line")
 
     @model_validator(mode="after")
     def _names_a_sku(self) -> LineIn:
@@ -91,9 +80,9 @@ class LineIn(_Strict):
 
 
 class ShippingIn(_Strict):
-    price: Amount = Field(default=Decimal(0), ge=0)
-    tax: Amount = Field(default=Decimal(0), ge=0)
-    discount: Amount = Field(default=Decimal(0), ge=0)
+    price: Amount = Decimal(0)
+    tax: Amount = Decimal(0)
+    discount: Amount = Decimal(0)
     method: str | None = Field(default=None, max_length=200)
 
 
@@ -101,13 +90,13 @@ class NativeOrder(_Strict):
     channel: str = Field(min_length=1, max_length=64)
     external_id: str = Field(min_length=1, max_length=200)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
-    placed_at: AwareDatetime
+    placed_at: Timestamp
     customer: CustomerIn
     shipping_address: AddressIn | None = None
     billing_address: AddressIn | None = None
-    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_DOCUMENT_LINES)
     shipping: ShippingIn = Field(default_factory=ShippingIn)
-    prices_include_tax: bool = False
+    prices_include_tax: Flag = False
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("currency")
@@ -116,6 +105,26 @@ class NativeOrder(_Strict):
         if not is_currency(value):
             raise ValueError(f"unknown ISO 4217 currency {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _no_hub_flags(self) -> NativeOrder:
+        """The hub's own flags (``skip_allocation`` …) are set by its adapters, never a client."""
+        taken = sorted(HUB_METADATA_KEYS & self.metadata.keys())
+        if taken:
+            raise ValidationError.from_exception_data(
+                "NativeOrder",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "reserved_key", "{key} is set by the hub, not by clients", {"key": key}
+                        ),
+                        loc=("metadata", key),
+                        input=self.metadata[key],
+                    )
+                    for key in taken
+                ],
+            )
+        return self
 
     @model_validator(mode="after")
     def _amounts_fit_currency(self) -> NativeOrder:

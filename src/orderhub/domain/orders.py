@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from orderhub.domain import events
+from orderhub.domain import events, limits
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.money import Money, total
@@ -168,6 +168,13 @@ class Shipping:
     tax: Money
     discount: Money
     method: str | None = None
+
+
+HUB_METADATA_KEYS = frozenset(
+    {"skip_allocation", "channel_total_matches", "channel_total", "channel_cancel_refused"}
+)
+"""Metadata keys the hub's adapters write and its services act on (``skip_allocation`` keeps an
+order out of allocation): a client's own metadata may not set them (``channels/native.py``)."""
 
 
 @dataclass(frozen=True)
@@ -413,6 +420,18 @@ def _check_draft(draft: OrderDraft) -> None:
     problems: list[FieldError] = []
     if draft.placed_at.tzinfo is None:
         problems.append(FieldError(("placed_at",), "must carry a timezone"))
+    elif not limits.within_calendar(draft.placed_at):
+        problems.append(
+            FieldError(
+                ("placed_at",),
+                f"must lie between {limits.EARLIEST:%Y-%m-%d} and {limits.LATEST:%Y-%m-%d}",
+                "out_of_range",
+            )
+        )
+    if len(draft.lines) > limits.MAX_DOCUMENT_LINES:
+        problems.append(
+            FieldError(("lines",), f"at most {limits.MAX_DOCUMENT_LINES} lines", "too_long")
+        )
     if not draft.lines:
         problems.append(FieldError(("lines",), "an order needs at least one line"))
     for index, line in enumerate(draft.lines):
@@ -421,12 +440,26 @@ def _check_draft(draft: OrderDraft) -> None:
             problems.append(FieldError((*loc, "sku"), "unresolved SKU"))
         if line.quantity <= 0:
             problems.append(FieldError((*loc, "quantity"), "must be positive"))
+        elif line.quantity > limits.MAX_QUANTITY:
+            problems.append(
+                FieldError((*loc, "quantity"), f"at most {limits.MAX_QUANTITY:,}", "too_large")
+            )
+        elif line.unit_price.amount * line.quantity > limits.MAX_ORDER_TOTAL:
+            problems.append(
+                FieldError(
+                    (*loc, "quantity"),
+                    f"quantity × unit_price exceeds {limits.MAX_ORDER_TOTAL:,}",
+                    "too_large",
+                )
+            )
         for name in ("unit_price", "discount", "tax"):
             amount: Money = getattr(line, name)
             if amount.currency != draft.currency:
                 problems.append(FieldError((*loc, name), f"currency must be {draft.currency}"))
             elif amount.is_negative():
                 problems.append(FieldError((*loc, name), "must not be negative"))
+            elif amount.amount > limits.MAX_AMOUNT:
+                problems.append(_too_large((*loc, name)))
         if (
             line.unit_price.currency == line.discount.currency == draft.currency
             and line.discount.amount > (line.unit_price * line.quantity).amount
@@ -438,5 +471,26 @@ def _check_draft(draft: OrderDraft) -> None:
             problems.append(FieldError(("shipping", name), f"currency must be {draft.currency}"))
         elif amount.is_negative():
             problems.append(FieldError(("shipping", name), "must not be negative"))
+        elif amount.amount > limits.MAX_AMOUNT:
+            problems.append(_too_large(("shipping", name)))
+    if not problems and _gross(draft) > limits.MAX_ORDER_TOTAL:
+        problems.append(
+            FieldError(
+                ("lines",), f"the order's total exceeds {limits.MAX_ORDER_TOTAL:,}", "too_large"
+            )
+        )
     if problems:
         raise ValidationFailed("the order breaks the hub's rules", problems)
+
+
+def _too_large(loc: tuple[str | int, ...]) -> FieldError:
+    return FieldError(loc, f"at most {limits.MAX_AMOUNT:,}", "too_large")
+
+
+def _gross(draft: OrderDraft) -> Decimal:
+    """Everything the order's totals add up, whatever is later subtracted: the widest total."""
+    lines = sum(
+        (line.unit_price.amount * line.quantity + line.tax.amount for line in draft.lines),
+        Decimal(0),
+    )
+    return lines + draft.shipping.price.amount + draft.shipping.tax.amount

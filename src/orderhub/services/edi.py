@@ -18,6 +18,7 @@ from orderhub.channels.edi_x12.stored import (
 from orderhub.clock import utc_now
 from orderhub.domain.channels import ChannelKind
 from orderhub.domain.errors import FieldError, ValidationFailed
+from orderhub.domain.limits import MAX_EDI_SEGMENTS
 from orderhub.services.ingest import IngestResult, ingest_order
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -68,6 +69,12 @@ def receive_interchange(
         )
     settings = channel_partner(found)
     try:
+        segments = text.count(parser.delimiters_of(text.lstrip("\ufeff \t\r\n")).segment)
+        if segments > MAX_EDI_SEGMENTS:
+            raise ValidationFailed(
+                "the interchange is too long",
+                [FieldError(("body",), f"{segments:,} segments; at most {MAX_EDI_SEGMENTS:,}")],
+            )
         interchange = parser.parse_interchange(text)
     except InterchangeUnreadable as error:
         raise ValidationFailed(

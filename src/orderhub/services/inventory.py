@@ -14,6 +14,7 @@ from datetime import datetime
 from orderhub.domain.allocation import Planner
 from orderhub.domain.errors import Conflict, FieldError, ValidationFailed
 from orderhub.domain.inventory import DELTA_KINDS, Movement, MovementKind
+from orderhub.domain.limits import MAX_STOCK
 from orderhub.services import allocation
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -77,6 +78,16 @@ def adjust_stock(
                     f"would leave {level.on_hand + movement.on_hand_delta} on hand "
                     f"({level.on_hand} now)",
                     "negative_stock",
+                )
+            )
+            continue
+        if level.on_hand + movement.on_hand_delta > MAX_STOCK:
+            problems.append(
+                FieldError(
+                    (*paths[index], "delta" if item.delta is not None else "on_hand"),
+                    f"would leave {level.on_hand + movement.on_hand_delta:,} on hand, more than "
+                    f"the {MAX_STOCK:,} a location holds ({level.on_hand:,} now)",
+                    "too_large",
                 )
             )
             continue

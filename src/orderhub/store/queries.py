@@ -60,6 +60,8 @@ def _bad_cursor() -> ValidationFailed:
 
 def decode_cursor(cursor: str) -> str:
     """The key a cursor carries; anything this API did not hand out is a 422 naming ``cursor``."""
+    if len(cursor) > 128:
+        raise _bad_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()

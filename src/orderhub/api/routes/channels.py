@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.bounded import Flag, StockLevel
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.channels import Channel, ChannelKind, has_userinfo, without_userinfo
@@ -57,11 +58,11 @@ class ChannelSettings(BaseModel):
     webhook_secret: str | None = Field(default=None, min_length=8, description="write-only")
     api_base_url: ApiBaseUrl | None = None
     credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
-    safety_stock: int = Field(default=0, ge=0)
+    safety_stock: StockLevel = 0
     sla: dict[str, Any] = Field(default_factory=dict)
     locations_allowed: list[str] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
-    active: bool = True
+    active: Flag = True
     sync_back: StrictBool = Field(default=True, description=SYNC_BACK)
 
     _settings = field_validator("settings")(_settings_without_sync_back)
@@ -84,11 +85,11 @@ class ChannelPatch(BaseModel):
     webhook_secret: str | None = Field(default=None, min_length=8)
     api_base_url: ApiBaseUrl | None = None
     credentials: dict[str, Any] | None = None
-    safety_stock: int | None = Field(default=None, ge=0)
+    safety_stock: StockLevel | None = None
     sla: dict[str, Any] | None = None
     locations_allowed: list[str] | None = None
     settings: dict[str, Any] | None = None
-    active: bool | None = None
+    active: Flag | None = None
     sync_back: StrictBool | None = Field(default=None, description=SYNC_BACK)
 
     _settings = field_validator("settings")(_settings_without_sync_back)

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.bounded import Quantity, Timestamp
 from orderhub.api.schemas.orders import ShipmentOut, shipments_out
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
@@ -71,7 +72,7 @@ class FulfilmentOut(BaseModel):
 class ShipLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
     line_id: str
-    quantity: int = Field(gt=0)
+    quantity: Quantity
 
 
 class ShipIn(BaseModel):
@@ -81,7 +82,7 @@ class ShipIn(BaseModel):
     carrier: str = Field(min_length=1, max_length=100, examples=["ups"])
     service: str | None = Field(default=None, max_length=100)
     tracking_number: str | None = Field(default=None, max_length=200)
-    shipped_at: AwareDatetime | None = None
+    shipped_at: Timestamp | None = None
 
 
 def _visible(uow: UnitOfWork, principal: Principal, fulfilment_id: str) -> FulfilmentOrder:

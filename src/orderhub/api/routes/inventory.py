@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.bounded import StockDelta, StockLevel, Timestamp
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
@@ -30,9 +31,9 @@ class AdjustmentIn(BaseModel):
 
     sku: str = Field(min_length=1, max_length=128)
     location: str = Field(min_length=1, max_length=64)
-    delta: int | None = Field(default=None, ge=-1_000_000_000, le=1_000_000_000)
-    on_hand: int | None = Field(default=None, ge=0, le=1_000_000_000)
-    as_of: AwareDatetime | None = None
+    delta: StockDelta | None = None
+    on_hand: StockLevel | None = None
+    as_of: Timestamp | None = None
     reason: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
     kind: Literal["receipt", "adjustment", "return_restock"] = "adjustment"
@@ -191,7 +192,7 @@ def get_movements(
 class SafetyStockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    safety_stock: int = Field(ge=0, le=1_000_000_000)
+    safety_stock: StockLevel
 
 
 class SafetyStockOut(BaseModel):

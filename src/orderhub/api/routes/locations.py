@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.api.schemas.bounded import Flag, Rank, StockLevel
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
@@ -33,8 +34,8 @@ class AddressIn(BaseModel):
     postal_code: str | None = Field(default=None, max_length=32)
     city: str | None = Field(default=None, max_length=200)
     line1: str | None = Field(default=None, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
 
 
 def _check_timezone(value: str | None) -> str | None:
@@ -54,13 +55,13 @@ class LocationPatch(BaseModel):
     kind: LocationKind | None = None
     address: AddressIn | None = None
     timezone: str | None = Field(default=None, examples=["Europe/Berlin"])
-    active: bool | None = None
+    active: Flag | None = None
     channels: list[str] | None = Field(default=None, description="null: every channel")
     serves_countries: list[str] | None = None
-    daily_capacity: int | None = Field(default=None, ge=0)
+    daily_capacity: StockLevel | None = None
     cutoff: time | None = Field(default=None, description="local order cut-off, HH:MM")
     provider: str | None = Field(default=None, min_length=1, max_length=64)
-    priority: int | None = Field(default=None, ge=0, description="lower is preferred")
+    priority: Rank | None = Field(default=None, description="lower is preferred")
     settings: dict[str, Any] | None = None
 
     @field_validator("timezone")
@@ -77,13 +78,13 @@ class LocationIn(BaseModel):
     kind: LocationKind
     address: AddressIn
     timezone: str = "UTC"
-    active: bool = True
+    active: Flag = True
     channels: list[str] | None = None
     serves_countries: list[str] | None = None
-    daily_capacity: int | None = Field(default=None, ge=0)
+    daily_capacity: StockLevel | None = None
     cutoff: time | None = None
     provider: str = Field(default="warehouse", min_length=1, max_length=64)
-    priority: int = Field(default=100, ge=0)
+    priority: Rank = 100
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("timezone")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.bounded import Day, Quantity, Timestamp
 from orderhub.api.schemas.orders import EventOut, OrderOut, OrderPage, QuarantinedOut
 from orderhub.api.schemas.pages import Cursor, Limit
 from orderhub.channels import native
@@ -96,12 +96,12 @@ def list_orders(
     container: ContainerDep,
     channel: str | None = None,
     status: OrderStatus | None = None,
-    placed_from: AwareDatetime | None = None,
-    placed_to: AwareDatetime | None = None,
+    placed_from: Timestamp | None = None,
+    placed_to: Timestamp | None = None,
     email: str | None = None,
     external_id: str | None = None,
     po_number: Annotated[str | None, Query(description="B2B purchase order number")] = None,
-    ship_by: Annotated[date | None, Query(description="requested ship date on or before")] = None,
+    ship_by: Annotated[Day | None, Query(description="requested ship date on or before")] = None,
     sla: Literal["at_risk", "breached"] | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -155,7 +155,7 @@ def order_events(order_id: str, principal: Reader, container: ContainerDep) -> l
 
 class CancelLine(BaseModel):
     line_id: str
-    quantity: int = Field(gt=0)
+    quantity: Quantity
 
 
 class CancelIn(BaseModel):

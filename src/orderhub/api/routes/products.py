@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import select
 
 from orderhub.api.deps import ContainerDep, require
@@ -28,7 +28,7 @@ class ProductIn(BaseModel):
 
     sku: str = Field(min_length=1, max_length=128, pattern=r"^\S+$")
     name: str = Field(min_length=1, max_length=300)
-    weight_grams: int = Field(default=0, ge=0, le=10_000_000)
+    weight_grams: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = 0
     attributes: dict[str, Any] = Field(
         default_factory=dict, examples=[{"hazmat": True, "restricted_regions": ["US-CA"]}]
     )

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.problems import problem
+from orderhub.api.schemas.bounded import Flag
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Permission
@@ -41,7 +42,7 @@ class ProviderIn(BaseModel):
     )
     secret: str | None = Field(default=None, min_length=16, description="write-only")
     locations: list[str] = Field(default_factory=list, description="locations it fulfils for")
-    active: bool = True
+    active: Flag = True
 
 
 class ProviderOut(BaseModel):

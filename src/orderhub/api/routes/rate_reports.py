@@ -23,13 +23,14 @@ from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.routes.reports import parse_range, wants_csv
+from orderhub.api.schemas.bounded import Day
 from orderhub.domain.access import Permission
 from orderhub.store import ops_reports
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require(Permission.ORDERS_READ))]
-From = Annotated[date | None, Query(alias="from")]
+From = Annotated[Day | None, Query(alias="from")]
 Format = Annotated[Literal["json", "csv"] | None, Query(alias="format")]
 REPORTS: dict[str, list[str]] = {
     "fill-rate": ["channel", "orders", "ordered_units", "filled_units", "fill_rate"],
@@ -101,7 +102,7 @@ def reconciliation(
     principal: Reader,
     container: ContainerDep,
     from_: From = None,
-    to: date | None = None,
+    to: Day | None = None,
     channel: str | None = None,
     format_: Format = None,
 ) -> Any:
@@ -122,7 +123,7 @@ def _rate_route(name: str, columns: list[str]) -> None:
         principal: Reader,
         container: ContainerDep,
         from_: From = None,
-        to: date | None = None,
+        to: Day | None = None,
         channel: str | None = None,
         format_: Format = None,
     ) -> Any:

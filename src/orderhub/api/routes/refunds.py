@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.routes.orders import load_visible
+from orderhub.api.schemas.bounded import Quantity
 from orderhub.domain.access import Permission
 from orderhub.domain.money import Money
 from orderhub.services import refunds
@@ -24,7 +25,7 @@ Manager = Annotated[Principal, Depends(require(Permission.ORDERS_MANAGE))]
 
 class RefundLineIn(BaseModel):
     line_id: str
-    quantity: int = Field(gt=0)
+    quantity: Quantity
 
 
 class RefundIn(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep, require
+from orderhub.api.schemas.bounded import Day
 from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, ValidationFailed
@@ -97,8 +98,8 @@ def orders_by_channel_day(
     request: Request,
     principal: Reader,
     container: ContainerDep,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
     channel: str | None = None,
     format_: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None,
 ) -> OrdersByChannelDay | Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -11,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.routes.orders import load_visible
+from orderhub.api.schemas.bounded import Amount, Quantity
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission, allows
 from orderhub.domain.errors import NotFound
@@ -28,7 +28,7 @@ Manager = Annotated[Principal, Depends(require(Permission.ORDERS_MANAGE))]
 
 class UnitsIn(BaseModel):
     line_id: str
-    quantity: int = Field(gt=0)
+    quantity: Quantity
 
 
 class ReturnIn(BaseModel):
@@ -133,17 +133,13 @@ def get_return(return_id: str, principal: Reader, container: ContainerDep) -> Re
 
 class ExchangeLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(gt=0)
-    unit_price: str | None = Field(
+    quantity: Quantity
+    unit_price: Amount | None = Field(
         default=None,
-        pattern=r"^\d+(\.\d+)?$",
-        examples=["10.00"],
         description="override the price the original order gives (returns:override_price)",
     )
-    tax: str | None = Field(
-        default=None,
-        pattern=r"^\d+(\.\d+)?$",
-        description="override the line's tax (returns:override_price)",
+    tax: Amount | None = Field(
+        default=None, description="override the line's tax (returns:override_price)"
     )
 
 
@@ -171,8 +167,8 @@ def exchange(
         exchanges.ExchangeLine(
             x.sku,
             x.quantity,
-            None if x.unit_price is None else Decimal(x.unit_price),
-            None if x.tax is None else Decimal(x.tax),
+            x.unit_price,
+            x.tax,
         )
         for x in body.lines
     ]

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.schemas.bounded import Quantity, Timestamp
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.domain.orders import Address
@@ -107,7 +108,7 @@ class DestinationIn(BaseModel):
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: str = Field(min_length=1, max_length=128)
-    quantity: int = Field(ge=1, le=100_000)
+    quantity: Quantity
 
 
 class OrderIn(BaseModel):
@@ -115,15 +116,15 @@ class OrderIn(BaseModel):
     channel: str = Field(min_length=1, max_length=64)
     destination: DestinationIn
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    placed_at: AwareDatetime | None = None
+    placed_at: Timestamp | None = None
 
 
 class PastOrdersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ids: list[str] | None = Field(default=None, min_length=1, max_length=1000)
-    placed_from: AwareDatetime | None = None
-    placed_to: AwareDatetime | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
+    placed_from: Timestamp | None = None
+    placed_to: Timestamp | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 200
 
 
 class SimulateIn(BaseModel):

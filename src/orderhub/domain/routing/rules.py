@@ -9,17 +9,29 @@ are decimal strings in ``currency``; the engine works in integer minor units of 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+from orderhub.domain.limits import MAX_AMOUNT, MAX_STOCK
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
-Price = Decimal
+Price = Annotated[Decimal, Field(le=MAX_AMOUNT)]
 
 
 class WeightBand(BaseModel):
     model_config = _STRICT
-    max_grams: int | None = Field(default=None, ge=1, description="None: no upper limit")
+    max_grams: StrictInt | None = Field(
+        default=None, ge=1, le=10_000_000, description="None: no upper limit"
+    )
     price: Price = Field(ge=0, max_digits=12, decimal_places=4)
 
 
@@ -30,7 +42,7 @@ class RateCard(BaseModel):
     origin: str = Field(default="*", min_length=1, description="a location code or * (any)")
     zone: str = Field(min_length=1)
     service: str = Field(default="ground", min_length=1)
-    transit_days: int = Field(default=3, ge=0, le=60)
+    transit_days: StrictInt = Field(default=3, ge=0, le=60)
     bands: list[WeightBand] = Field(min_length=1)
 
     @field_validator("bands")
@@ -74,8 +86,8 @@ class SlaTier(BaseModel):
 
     model_config = _STRICT
     service: str = Field(default="ground", min_length=1)
-    ship_within_days: int = Field(default=1, ge=0, le=30)
-    deliver_within_days: int = Field(default=5, ge=0, le=60)
+    ship_within_days: StrictInt = Field(default=1, ge=0, le=30)
+    deliver_within_days: StrictInt = Field(default=5, ge=0, le=60)
 
     @model_validator(mode="after")
     def _order(self) -> SlaTier:
@@ -104,9 +116,9 @@ class ChannelRules(BaseModel):
 
 class LocationRules(BaseModel):
     model_config = _STRICT
-    hold: bool = False
+    hold: StrictBool = False
     hold_reason: str | None = None
-    daily_capacity: int | None = Field(default=None, ge=0)
+    daily_capacity: StrictInt | None = Field(default=None, ge=0, le=MAX_STOCK)
     serves_regions: list[str] | None = None  # narrows the location's own country list
 
 
@@ -154,8 +166,8 @@ class RuleSet(BaseModel):
     coordinates: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="destination (US, US-NY) → (lat, lon) for distance"
     )
-    max_splits: int = Field(default=3, ge=1, le=10)
-    exact_max_lines: int = Field(default=6, ge=1, le=12)
+    max_splits: StrictInt = Field(default=3, ge=1, le=10)
+    exact_max_lines: StrictInt = Field(default=6, ge=1, le=12)
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> RuleSet:

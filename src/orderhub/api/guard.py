@@ -1,0 +1,257 @@
+"""What every request must satisfy before a route reads its body, as pure ASGI middleware.
+
+In order, each step cheaper than the next:
+
+1. **Path and query** hold no NUL (no column can store one): 422 naming ``path`` or
+   ``query.<name>``.
+2. **Body size**: each route has a limit (``BODY_LIMITS``, documented in docs/api.md). A declared
+   ``Content-Length`` over it is refused before a byte is read; a streamed body is counted as it
+   arrives and cut off at the limit. Both answer a 413 problem.
+3. **Authentication first**: a ``/v1`` write authenticated by API key must carry a valid key
+   before its body is read (401 otherwise), so an anonymous client cannot make the server read,
+   buffer or parse anything. The routes that authenticate by the sender's own signature
+   (``SIGNED``) read their body, bounded, and verify it before parsing it.
+4. **Bodies that nothing can store**: in JSON, NaN and infinities, NUL characters, lone UTF-16
+   surrogates (in keys too) and nesting deeper than ``MAX_JSON_DEPTH``; in a form, NUL. They
+   answer a 422 naming the field, so no route, present or future, hands them to the database.
+   (Not on the ``SIGNED`` routes: nothing of theirs is parsed before the signature is checked.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderhub.api.problems import problem
+from orderhub.bootstrap import Container
+from orderhub.store.access import Principal
+
+MiB = 1024 * 1024
+DEFAULT_BODY_LIMIT = 1 * MiB
+BODY_LIMITS: list[tuple[re.Pattern[str], int]] = [
+    (re.compile(r"^/v1/inventory/adjustments$"), 4 * MiB),  # up to 10,000 adjustments
+    (re.compile(r"^/v1/channels/[^/]+/edi$"), 4 * MiB),  # an X12 interchange of several POs
+    (re.compile(r"^/v1/channels/[^/]+/cxml$"), 2 * MiB),  # one OrderRequest
+]
+"""Per-route body limits in bytes; every other route takes ``DEFAULT_BODY_LIMIT``."""
+
+SIGNED = re.compile(r"^/v1/(channels/[^/]+/(webhooks|cxml)|providers/[^/]+/callbacks)$")
+"""Writes authenticated by the sender's signature or shared secret instead of an API key."""
+
+MAX_JSON_DEPTH = 32
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def body_limit(path: str) -> int:
+    """The most bytes ``path`` accepts in a request body."""
+    return next(
+        (limit for pattern, limit in BODY_LIMITS if pattern.match(path)), DEFAULT_BODY_LIMIT
+    )
+
+
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` once a streamed body passes its route's limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body exceeds {limit} bytes")
+        self.limit = limit
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, container: Container) -> None:
+        self.app = app
+        self.container = container
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = _unstorable_parameter(scope)
+        if refused is None and scope["method"] in _WRITES:
+            refused = await self._check_write(scope)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        if scope["method"] not in _WRITES:
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope["path"])
+        try:
+            body = await _read_bounded(receive, limit)
+        except BodyTooLarge as error:
+            await _too_large(error.limit)(scope, receive, send)
+            return
+        # A signed route verifies the sender before it parses anything: so no parsing here.
+        refused = None if SIGNED.match(scope["path"]) else _unstorable_body(scope, body)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, _replay(body), send)
+
+    async def _check_write(self, scope: Scope) -> JSONResponse | None:
+        """Refuse a write by its headers alone: too large, or not authenticated."""
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"").strip()
+        limit = body_limit(scope["path"])
+        if declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
+        path: str = scope["path"]
+        if not path.startswith("/v1/") or SIGNED.match(path):
+            return None
+        principal = await run_in_threadpool(self._principal, headers.get(b"authorization", b""))
+        if principal is None:
+            return problem(
+                401,
+                "Missing or invalid API key",
+                code="401",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        scope.setdefault("state", {})["principal"] = principal
+        return None
+
+    def _principal(self, authorization: bytes) -> Principal | None:
+        scheme, _, secret = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return None
+        with self.container.uow(read_only=True) as uow:
+            return uow.api_keys.authenticate(secret.strip())
+
+
+async def _read_bounded(receive: Receive, limit: int) -> bytes:
+    """The whole body, reading no more than ``limit`` + one chunk of it."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that hands the already-read body to the app, then waits for disconnect."""
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return problem(
+        413,
+        "Request body too large",
+        detail=f"this endpoint takes at most {limit:,} bytes",
+        code="body_too_large",
+        errors_=[{"field": "body", "message": f"at most {limit:,} bytes", "code": "too_large"}],
+        limit=limit,
+    )
+
+
+def _invalid(field: str, message: str, code: str) -> JSONResponse:
+    return problem(
+        422,
+        "Request validation failed",
+        detail="1 field(s) failed validation",
+        code="validation_failed",
+        errors_=[{"field": field, "message": message, "code": code}],
+    )
+
+
+def _unstorable_parameter(scope: Scope) -> JSONResponse | None:
+    """A NUL in the path or a query parameter: refused before any route sees it."""
+    if "\x00" in scope["path"] or _has_lone_surrogate(scope["path"]):
+        return _invalid("path", "must not contain NUL or invalid characters", "invalid_characters")
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="surrogateescape"):
+        if _unstorable_text(name) or _unstorable_text(value):
+            return _invalid(
+                f"query.{name.replace(chr(0), '')}",
+                "must not contain NUL or invalid characters",
+                "invalid_characters",
+            )
+    return None
+
+
+def _unstorable_body(scope: Scope, body: bytes) -> JSONResponse | None:
+    """The first field of a JSON or form body that no database column could store, as a 422."""
+    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+    if not body:
+        return None
+    if content_type == b"application/x-www-form-urlencoded":  # the dashboard's forms
+        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if _unstorable_text(name) or _unstorable_text(value):
+                return _invalid(
+                    f"form.{name.replace(chr(0), '')}",
+                    "must not contain NUL or invalid characters",
+                    "invalid_characters",
+                )
+        return None
+    if not (content_type == b"application/json" or content_type.endswith(b"+json")):
+        return None
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        return _invalid("body", f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep")
+    except ValueError:
+        return None  # not JSON: the route answers its own json_invalid problem
+    for path, message, code in _unstorable(document):
+        return _invalid(path, message, code)
+    return None
+
+
+def _unstorable(document: Any) -> Iterator[tuple[str, str, str]]:
+    """Every (field path, message, code) of ``document`` that cannot be stored."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    while stack:
+        loc, value = stack.pop()
+        field = ".".join(str(part) for part in loc) or "body"
+        if len(loc) > MAX_JSON_DEPTH:
+            yield field, f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep"
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield field, "must be a finite number (not NaN, Infinity or 1e400)", "finite_number"
+        elif isinstance(value, str) and _unstorable_text(value):
+            yield field, "must not contain NUL or lone surrogate characters", "invalid_characters"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _unstorable_text(key):
+                    yield (
+                        ".".join(str(part) for part in (*loc, ascii(key))),
+                        "keys must not contain NUL or lone surrogate characters",
+                        "invalid_characters",
+                    )
+                stack.append(((*loc, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*loc, index), item) for index, item in enumerate(value))
+
+
+def _unstorable_text(text: str) -> bool:
+    return "\x00" in text or _has_lone_surrogate(text)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -1,0 +1,95 @@
+"""The bounded, strict field types every request schema uses (limits: ``domain/limits.py``).
+
+One type per kind of value, so that a bound is written once and documented once (docs/api.md,
+"Limits"). They are strict where a lax reading would hide a client's mistake: ``true`` is not a
+quantity, ``12345`` is not a date, and an amount is a decimal string or an integer, never a bool
+or a binary float with a fraction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictBool, StrictInt
+
+from orderhub.domain.limits import (
+    EARLIEST,
+    LATEST,
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    MAX_STOCK,
+    within_calendar,
+)
+from orderhub.domain.money import to_decimal
+
+
+def _decimal_not_float(value: Any) -> Decimal:
+    """A decimal string or an integer; a JSON number with a fraction went through a float."""
+    if isinstance(value, float):
+        raise ValueError(
+            'must be a decimal string such as "12.50", not a JSON number with a fraction'
+        )
+    try:
+        return to_decimal(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(error)) from None
+
+
+def _iso_text(value: Any) -> Any:
+    """Only an ISO 8601 string is a time: a number would be read as seconds since 1970."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string with an offset, such as 2026-11-20T14:30:00Z")
+    return value
+
+
+def _in_calendar(value: datetime) -> datetime:
+    if not within_calendar(value):
+        raise ValueError(
+            f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC), "
+            f"got {value.isoformat()}"
+        )
+    return value
+
+
+def _day_in_calendar(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_not_float),
+    Field(ge=0, le=MAX_AMOUNT, json_schema_extra={"type": "string", "examples": ["12.50"]}),
+]
+"""A non-negative amount in the currency's major unit, at most ``MAX_AMOUNT``."""
+
+Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)]
+"""Units on one line: 1 … ``MAX_QUANTITY``."""
+
+StockLevel = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
+"""A count of units at one place (on hand, safety stock, a daily capacity): 0 … ``MAX_STOCK``."""
+
+StockDelta = Annotated[StrictInt, Field(ge=-MAX_STOCK, le=MAX_STOCK)]
+"""A change of stock: ± ``MAX_STOCK``."""
+
+Rank = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+"""A priority or position: 0 … 1,000,000."""
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_calendar),
+    Field(json_schema_extra={"examples": ["2026-11-20T14:30:00+01:00"]}),
+]
+"""An ISO 8601 time with an offset, inside the hub's calendar (``EARLIEST`` … ``LATEST``)."""
+
+Day = Annotated[date, AfterValidator(_day_in_calendar)]
+"""A calendar day (``2026-11-20``) inside the hub's calendar: report ranges, ship-by filters."""
+
+Flag = StrictBool
+"""``true`` or ``false``: not 1, not ``"yes"``."""
