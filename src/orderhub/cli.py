@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from orderhub.api.app import create_app
-from orderhub.benchmarks import ingest_benchmark
-from orderhub.benchmarks_reservations import reservation_benchmark
+from orderhub.bench.service import ingest_benchmark
+from orderhub.bench.reservations import reservation_benchmark
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
