@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from orderhub import __version__, web
 from orderhub.api import metrics, problems
+from orderhub.api.deps import PrincipalCache
 from orderhub.api.idempotency import IdempotencyMiddleware
 from orderhub.api.routes import (
     channel_items,
@@ -44,6 +45,7 @@ def create_app(container: Container) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
+    app.state.principals = PrincipalCache(container.settings.api_key_cache_seconds)
     problems.install(app)
     v1 = APIRouter(prefix="/v1")
     for module in (

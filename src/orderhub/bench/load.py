@@ -106,7 +106,9 @@ def seed(api: Client) -> None:
         location = {"code": code, "name": code, "kind": "warehouse", "address": address}
         _ok(api.call("POST", "/v1/locations", location))
     for i in range(20):
-        _ok(api.call("POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400}))
+        _ok(
+            api.call("POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400})
+        )
         for code in _ADDRESSES:
             adjustment = {"sku": f"S{i}", "location": code, "on_hand": 1_000_000, "as_of": as_of}
             _ok(api.call("POST", "/v1/inventory/adjustments", adjustment))

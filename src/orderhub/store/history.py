@@ -89,9 +89,40 @@ def append(
     chain concurrently; the unique (order_id, order_seq) constraint is the backstop. A
     ``new_order`` inserted in this transaction has no history yet: no need to look.
     """
+    rows = chain(
+        conn,
+        order_id,
+        recorded,
+        actor=actor,
+        occurred_at=occurred_at,
+        new_order=new_order,
+        data=data,
+    )
+    insert(conn, rows)
+    return [row["id"] for row in rows]
+
+
+def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Write chained rows (of any number of orders) in one statement."""
+    if rows:
+        conn.execute(_INSERT, list(rows))
+
+
+def chain(
+    conn: Connection,
+    order_id: str,
+    recorded: Sequence[DomainEvent],
+    *,
+    actor: str,
+    occurred_at: datetime,
+    new_order: bool = False,
+    data: Sequence[JSON] | None = None,
+) -> list[dict[str, Any]]:
+    """The history rows that chain ``recorded`` onto the order's history, not yet written
+    (see :func:`append`); a unit of work writes every order's rows with one :func:`insert`."""
     last = None if new_order else conn.execute(_LAST_EVENT, {"order_id": order_id}).first()
     seq, prev = (last.order_seq, last.hash) if last else (0, GENESIS)
-    rows, ids = [], []
+    rows = []
     payloads = data if data is not None else [event.data() for event in recorded]
     for event, payload in zip(recorded, payloads, strict=True):
         seq += 1
@@ -120,11 +151,8 @@ def append(
                 "hash": digest,
             }
         )
-        ids.append(event_id)
         prev = digest
-    if rows:
-        conn.execute(_INSERT, rows)
-    return ids
+    return rows
 
 
 def events_of(conn: Connection, order_id: str) -> list[StoredEvent]:
