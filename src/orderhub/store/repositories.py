@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -55,6 +55,32 @@ _ORDERS_BY_EXTERNAL = select(t.orders.c.id, t.orders.c.channel_code, t.orders.c.
 )
 _INSERT_LINES = t.order_lines.insert()
 _INSERT_CUSTOMER = t.customers.insert()
+
+
+def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
+    """A statement built once for each database: their INSERT … ON CONFLICT differ."""
+    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
+
+
+# New orders: one that exists already (a concurrent request won) is skipped, not an error.
+_NEW_ORDERS = _per_dialect(
+    lambda insert: (
+        insert(t.orders)
+        .on_conflict_do_nothing(index_elements=["channel_code", "external_id"])
+        .returning(t.orders.c.id)
+    )
+)
+
+
+def _upsert_customers(insert: Any) -> Any:
+    # A no-op update on conflict makes RETURNING answer with the existing row's id too.
+    new_rows = insert(t.customers)
+    return new_rows.on_conflict_do_update(
+        index_elements=[t.customers.c.email], set_={"email": new_rows.excluded.email}
+    ).returning(t.customers.c.id, t.customers.c.email)
+
+
+_UPSERT_CUSTOMERS = _per_dialect(_upsert_customers)
 _CHANNEL_SLAS = select(t.channels.c.code, t.channels.c.sla).where(
     t.channels.c.code.in_(bindparam("codes", expanding=True))
 )
@@ -141,12 +167,7 @@ class OrderRepository:
             ship_by, deliver_by = dates.get(order.id, (None, None))
             row = self._order_row(order, now, created=True)
             rows.append(row | {"ship_by": ship_by, "deliver_by": deliver_by})
-        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = (
-            insert(t.orders)
-            .on_conflict_do_nothing(index_elements=["channel_code", "external_id"])
-            .returning(t.orders.c.id)
-        )
+        stmt = _NEW_ORDERS[self._conn.dialect.name]
         written = set(self._conn.execute(stmt, rows).scalars())
         line_rows = [
             self._line_row(order.id, position, line)
@@ -481,9 +502,9 @@ class CustomerRepository:
         return self.resolve_many([customer])[0]
 
     def resolve_many(self, customers: Sequence[Customer]) -> list[str]:
-        """Customer ids for ``customers``, in order: one upsert for every distinct email (a
-        no-op update on conflict makes RETURNING answer with the existing row's id too), one
-        insert for those without an email (each its own customer)."""
+        """Customer ids for ``customers``, in order: one upsert (executemany with RETURNING)
+        for every distinct email, one insert for those without an email (each its own
+        customer)."""
         now = utc_now()
         ids: list[str] = []
         anonymous: list[dict[str, Any]] = []
@@ -505,12 +526,8 @@ class CustomerRepository:
             self._conn.execute(_INSERT_CUSTOMER, anonymous)
         if not by_email:
             return ids
-        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        new_rows = insert(t.customers).values(list(by_email.values()))
-        upsert = new_rows.on_conflict_do_update(
-            index_elements=[t.customers.c.email], set_={"email": new_rows.excluded.email}
-        ).returning(t.customers.c.id, t.customers.c.email)
-        found = {row.email: row.id for row in self._conn.execute(upsert)}
+        upsert = _UPSERT_CUSTOMERS[self._conn.dialect.name]
+        found = {row.email: row.id for row in self._conn.execute(upsert, list(by_email.values()))}
         return [
             found[customer.email] if customer.email else ids[index]
             for index, customer in enumerate(customers)
