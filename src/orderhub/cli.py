@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from orderhub.api.app import create_app
-from orderhub.bench.service import ingest_benchmark
 from orderhub.bench.reservations import reservation_benchmark
+from orderhub.bench.service import ingest_benchmark
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
@@ -295,11 +295,37 @@ def _import_edi(file: Path, channel: str) -> None:
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes (uvicorn workers); see docs/operations.md for sizing: "
+            "1–2 on SQLite, about 2 per core on PostgreSQL",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and dashboard)."""
-    with _container() as container:
+    with _container() as container:  # checks the settings and keys before any process starts
         settings = container.settings
-        uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+        if workers == 1:
+            uvicorn.run(
+                create_app(container), host=host or settings.host, port=port or settings.port
+            )
+            return
+    if settings.session_secret is None:
+        console.print(
+            "[yellow]ORDERHUB_SESSION_SECRET is unset: each process signs dashboard sessions "
+            "with its own key, so sign-ins will not hold across processes[/yellow]"
+        )
+    uvicorn.run(
+        "orderhub.api.app:app_from_settings",
+        factory=True,
+        workers=workers,
+        host=host or settings.host,
+        port=port or settings.port,
+        # A process importing the app on a busy machine takes longer than uvicorn's 5 s.
+        timeout_worker_healthcheck=60,
+    )
 
 
 @app.command("worker")

@@ -32,7 +32,7 @@ from orderhub.api.routes import (
     sla,
     webhooks,
 )
-from orderhub.bootstrap import Container
+from orderhub.bootstrap import Container, bootstrap
 
 
 def create_app(container: Container) -> FastAPI:
@@ -79,3 +79,9 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, container=container)
     app.add_middleware(metrics.MetricsMiddleware)
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The application of one ``orderhub serve --workers N`` process, wired from the settings
+    (each process has its own engine and connection pool)."""
+    return create_app(bootstrap())
