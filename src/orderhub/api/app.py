@@ -20,6 +20,7 @@ from orderhub.api.routes import (
     health,
     inventory,
     locations,
+    order_batch,
     orders,
     products,
     providers,
@@ -50,6 +51,7 @@ def create_app(container: Container) -> FastAPI:
     v1 = APIRouter(prefix="/v1")
     for module in (
         health,
+        order_batch,
         orders,
         channels,
         channel_items,

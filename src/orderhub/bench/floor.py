@@ -99,10 +99,10 @@ def postgres_floor(dsn: str, *, orders: int = 2000) -> float:
                     [(f"SKU-{i}",) for i in range(100)],
                 )
             con.autocommit = False
-            cur = _ScopedCursor(con.cursor())
+            scoped = _ScopedCursor(con.cursor())
             started = time.perf_counter()
             for i in range(orders):
-                _write_order(cur, "%s", i)
+                _write_order(scoped, "%s", i)
                 con.commit()
             return orders / (time.perf_counter() - started)
         finally:

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,7 +43,7 @@ def free_port() -> int:
 
 def cli(env: dict[str, str], *args: str) -> str:
     """Run ``orderhub ARGS`` with ``env`` on top of ours; its stdout, or SystemExit."""
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own CLI, arguments from this module
         [ORDERHUB, *args],
         env={**os.environ, **env},
         capture_output=True,
@@ -200,7 +200,7 @@ def processes(commands: list[tuple[list[str], dict[str, str]]], log: TextIO) -> 
     try:
         for args, env in commands:
             started.append(
-                subprocess.Popen(
+                subprocess.Popen(  # noqa: S603 - our own CLI, arguments from the caller
                     [ORDERHUB, *args],
                     env={**os.environ, **env},
                     stdout=log,
@@ -220,10 +220,8 @@ def processes(commands: list[tuple[list[str], dict[str, str]]], log: TextIO) -> 
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def wait_healthy(port: int, key: str, *, seconds: float = 60) -> None:
