@@ -47,7 +47,9 @@ def serve_profiled(out: str) -> None:
     threading.setprofile(boot)
     container = bootstrap()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(container), port=int(os.environ["ORDERHUB_PORT"]), log_level="warning")
+        uvicorn.Config(
+            create_app(container), port=int(os.environ["ORDERHUB_PORT"]), log_level="warning"
+        )
     )
     main = cProfile.Profile(timer)
     profiles.append(main)
