@@ -25,9 +25,9 @@ from orderhub.config import load_settings
 from orderhub.demo import run_demo
 from orderhub.domain.access import Role
 from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
-from orderhub.services.channel_orders import receive_channel_order
+from orderhub.services.channel_orders import receive_batch
 from orderhub.services.edi import Verdict, receive_interchange
-from orderhub.services.ingest import ingest_order
+from orderhub.services.ingest import Incoming, ingest_batch
 from orderhub.services.inventory_check import find_drift
 from orderhub.services.secret_keys import reseal_secrets
 from orderhub.services.sign_in import change_password, revoke_sessions
@@ -231,11 +231,12 @@ def _import_csv(container: Container, text: str, *, channel: str, name: str) -> 
     counts: dict[str, int] = {}
     with Progress(console=console) as progress:
         task = progress.add_task(f"importing {name}", total=len(orders))
-        for item in orders:
+        for start in range(0, len(orders), IMPORT_BATCH):
+            chunk = orders[start : start + IMPORT_BATCH]
             with container.uow(actor="cli:import") as uow:
-                result = receive_channel_order(uow, item=item)
-            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-            progress.advance(task)
+                for result in receive_batch(uow, chunk):
+                    counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task, len(chunk))
     return counts
 
 
@@ -249,21 +250,23 @@ def _import_native(container: Container, text: str, *, channel: str, name: str) 
     counts: dict[str, int] = {}
     with Progress(console=console) as progress:
         task = progress.add_task(f"importing {name}", total=len(records))
-        for record in records:
-            record.setdefault("channel", channel)
-            order = native.NativeOrder.model_validate(record)
+        for start in range(0, len(records), IMPORT_BATCH):
+            chunk = records[start : start + IMPORT_BATCH]
+            items = []
+            for record in chunk:
+                record.setdefault("channel", channel)
+                order = native.NativeOrder.model_validate(record)
+                items.append(Incoming(order.to_draft(), native.SOURCE, order.model_dump_json))
             with container.uow(actor="cli:import") as uow:
-                result = ingest_order(
-                    uow,
-                    draft=order.to_draft(),
-                    source=native.SOURCE,
-                    payload=order.model_dump_json(),
-                )
-            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-            progress.advance(task)
+                for result in ingest_batch(uow, items):
+                    if result.error is not None:
+                        raise result.error
+                    counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task, len(chunk))
     return counts
 
 
+IMPORT_BATCH = 500  # orders per transaction: the batch path of POST /v1/orders:batch
 EDI_SUFFIXES = frozenset({".edi", ".x12"})
 
 

@@ -8,8 +8,8 @@ refused too; callers that need rounding call :meth:`Money.rounded` and say so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import cache
 from typing import Self
 
 # ISO 4217 minor units for every active currency code whose exponent is not 2.
