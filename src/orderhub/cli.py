@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from orderhub.api.app import create_app
+from orderhub.bench import report as bench_report
 from orderhub.bench.reservations import reservation_benchmark
 from orderhub.bench.service import ingest_benchmark
 from orderhub.bootstrap import Container, bootstrap
@@ -364,13 +365,39 @@ def demo(
 
 @app.command("bench")
 def bench(
-    orders: Annotated[int, typer.Option(help="orders to ingest in each run")] = 2000,
+    orders: Annotated[int, typer.Option(help="orders over HTTP, one per request")] = 2000,
+    clients: Annotated[int, typer.Option(help="client threads for the HTTP ingest")] = 8,
+    batch: Annotated[int, typer.Option(help="orders per POST /v1/orders:batch")] = 500,
+    batch_orders: Annotated[int, typer.Option(help="orders sent through the batch route")] = 5000,
+    procs: Annotated[int, typer.Option(help="orderhub serve --workers")] = 1,
+    drain: Annotated[
+        str, typer.Option(help="backlog sizes for the drain, comma separated")
+    ] = "300,1200",
+    drain_timeout: Annotated[float, typer.Option(help="seconds allowed per drain")] = 600,
+    service: Annotated[
+        bool, typer.Option(help="also single-order ingest in-process, below HTTP")
+    ] = False,
     reservations: Annotated[
         bool,
         typer.Option(help="also reservations/s on SQLite and PostgreSQL (bench/reservations.py)"),
     ] = False,
 ) -> None:
-    """Measure single-order ingest on SQLite against the raw sqlite3 driver."""
-    ingest_benchmark(orders=orders, console=console)
+    """Issue #16's figures as one Markdown table: HTTP and batch ingest, drain time per order
+    for two backlogs, each against the raw-driver floor measured in the same run, with the
+    load average (see docs/performance.md)."""
+    backlogs = tuple(int(n) for n in drain.split(",") if n.strip())
+    report = bench_report.run(
+        orders=orders,
+        clients=clients,
+        batch=batch,
+        batch_orders=batch_orders,
+        procs=procs,
+        backlogs=backlogs,
+        drain_timeout=drain_timeout,
+        say=lambda text: console.print(f"[dim]{text}[/dim]"),
+    )
+    print(report.markdown())  # plain: a terminal-wide table would wrap the Markdown
+    if service:
+        ingest_benchmark(orders=orders, console=console)
     if reservations:
         reservation_benchmark(orders=min(orders, 1000), console=console)
