@@ -71,37 +71,6 @@ class StoredEvent:
     hash: str
 
 
-def append(
-    conn: Connection,
-    order_id: str,
-    recorded: Sequence[DomainEvent],
-    *,
-    actor: str,
-    occurred_at: datetime,
-    new_order: bool = False,
-    data: Sequence[JSON] | None = None,
-) -> list[str]:
-    """Chain ``recorded`` onto the order's history; returns the new event ids.
-
-    ``data`` is each event's ``data()`` when the caller has computed it already.
-
-    The caller holds the order's row (its version bump), so no other writer extends this
-    chain concurrently; the unique (order_id, order_seq) constraint is the backstop. A
-    ``new_order`` inserted in this transaction has no history yet: no need to look.
-    """
-    rows = chain(
-        conn,
-        order_id,
-        recorded,
-        actor=actor,
-        occurred_at=occurred_at,
-        new_order=new_order,
-        data=data,
-    )
-    insert(conn, rows)
-    return [row["id"] for row in rows]
-
-
 def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Write chained rows (of any number of orders) in one statement."""
     if rows:
@@ -118,8 +87,14 @@ def chain(
     new_order: bool = False,
     data: Sequence[JSON] | None = None,
 ) -> list[dict[str, Any]]:
-    """The history rows that chain ``recorded`` onto the order's history, not yet written
-    (see :func:`append`); a unit of work writes every order's rows with one :func:`insert`."""
+    """The history rows that chain ``recorded`` onto the order's history, not yet written: a
+    unit of work writes every order's rows with one :func:`insert` at commit.
+
+    ``data`` is each event's ``data()`` when the caller has computed it already. The caller
+    holds the order's row (its version bump), so no other writer extends this chain
+    concurrently; the unique (order_id, order_seq) constraint is the backstop. A ``new_order``
+    inserted in this transaction has no history yet: no need to look.
+    """
     last = None if new_order else conn.execute(_LAST_EVENT, {"order_id": order_id}).first()
     seq, prev = (last.order_seq, last.hash) if last else (0, GENESIS)
     rows = []

@@ -115,10 +115,6 @@ _SAVE_LINE = (
 )
 
 
-class DuplicateOrder(Conflict):
-    """An order with this (channel, external id) exists already: the natural key held."""
-
-
 class StaleOrder(Conflict):
     """Another transaction changed the order first (optimistic version check)."""
 
@@ -139,11 +135,6 @@ class OrderRepository:
         self.seen: dict[str, Order] = {}
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
-
-    def add(self, order: Order) -> None:
-        """Insert a new order; DuplicateOrder when its (channel, external id) exists."""
-        if not self.add_new([order]):
-            raise DuplicateOrder(f"order {order.external_id!r} exists on channel {order.channel!r}")
 
     def add_new(
         self,
