@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from orderhub.bootstrap import Container
+from orderhub.channels import native
 from orderhub.domain.access import Role
+from orderhub.services.ingest import Incoming, Outcome, ingest_batch
 from orderhub.store import tables
+from orderhub.store.repositories import OrderRepository
 from tests.conftest import bearer, make_key, native_order
 
 
@@ -121,3 +126,29 @@ def test_a_channel_key_gets_an_error_for_another_channels_order(
     results = response.json()["results"]
     assert [r["outcome"] for r in results] == ["created", "error"]
     assert results[1]["problem"]["status"] == 403
+
+
+def test_a_batch_the_database_refuses_is_retried_order_by_order(
+    seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = OrderRepository.add_new
+    calls: list[int] = []
+
+    def refuse_the_first(self: OrderRepository, orders: Any, **kwargs: Any) -> set[str]:
+        calls.append(len(orders))
+        if len(calls) == 1:
+            raise IntegrityError("INSERT", {}, Exception("a row no check foresaw"))
+        return real(self, orders, **kwargs)
+
+    monkeypatch.setattr(OrderRepository, "add_new", refuse_the_first)
+    items = [
+        Incoming(
+            native.NativeOrder.model_validate(native_order(f"R-{n}")).to_draft(), "native", "{}"
+        )
+        for n in range(3)
+    ]
+    with seeded.uow() as uow:
+        results = ingest_batch(uow, items)
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 3
+    assert calls == [3, 1, 1, 1]
+    assert _count(seeded, tables.orders) == 3
