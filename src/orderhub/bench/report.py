@@ -144,7 +144,7 @@ def _ingest(
 
         batches = load.closed_loop(max(1, batch_orders // batch), 2, post_batch)
     note = f"{clients} clients, serve ×{procs} + 1 worker"
-    errors = f"; {len(single.errors)} errors" if single.errors else ""
+    errors = _errors(single)
     return [
         Row(
             "HTTP ingest, `POST /v1/orders`",
@@ -160,10 +160,17 @@ def _ingest(
             load.percentile(batches.latencies, 50) * 1000,
             load.percentile(batches.latencies, 99) * 1000,
             1000 / (batches.per_second * batch),
-            note=f"2 clients, p50/p99 per batch{'; errors' if batches.errors else ''}; "
-            f"target ≥ {TARGETS['batch']:.2f}",
+            note=f"2 clients, p50/p99 per batch{_errors(batches)}; target ≥ {TARGETS['batch']:.2f}",
         ),
     ]
+
+
+def _errors(loop: load.Closed) -> str:
+    """How many requests failed, and the first answer: a table with failures says why."""
+    if not loop.errors:
+        return ""
+    status, body = loop.errors[0]
+    return f"; {len(loop.errors)} failed, first: {status} {body[:80]!r}"
 
 
 def _drain(directory: Path, backlog: int, timeout: float) -> list[Row]:
