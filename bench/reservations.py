@@ -12,7 +12,7 @@ import argparse
 
 from rich.console import Console
 
-from orderhub.benchmarks_reservations import reservation_benchmark
+from orderhub.bench.reservations import reservation_benchmark
 
 
 def main() -> None:

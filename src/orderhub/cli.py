@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from orderhub.api.app import create_app
-from orderhub.benchmarks import ingest_benchmark
-from orderhub.benchmarks_reservations import reservation_benchmark
+from orderhub.bench import report as bench_report
+from orderhub.bench.reservations import reservation_benchmark
+from orderhub.bench.service import ingest_benchmark
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
@@ -26,9 +27,9 @@ from orderhub.demo import run_demo
 from orderhub.domain.access import Role
 from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
 from orderhub.services import audit
-from orderhub.services.channel_orders import receive_channel_order
+from orderhub.services.channel_orders import receive_batch
 from orderhub.services.edi import Verdict, receive_interchange
-from orderhub.services.ingest import ingest_order
+from orderhub.services.ingest import Incoming, ingest_batch
 from orderhub.services.inventory_check import find_drift
 from orderhub.services.secret_keys import reseal_secrets
 from orderhub.services.sign_in import change_password, revoke_sessions
@@ -269,11 +270,12 @@ def _import_csv(container: Container, text: str, *, channel: str, name: str) -> 
     counts: dict[str, int] = {}
     with Progress(console=console) as progress:
         task = progress.add_task(f"importing {name}", total=len(orders))
-        for item in orders:
+        for start in range(0, len(orders), IMPORT_BATCH):
+            chunk = orders[start : start + IMPORT_BATCH]
             with container.uow(actor="cli:import") as uow:
-                result = receive_channel_order(uow, item=item)
-            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-            progress.advance(task)
+                for result in receive_batch(uow, chunk):
+                    counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task, len(chunk))
     return counts
 
 
@@ -287,21 +289,23 @@ def _import_native(container: Container, text: str, *, channel: str, name: str) 
     counts: dict[str, int] = {}
     with Progress(console=console) as progress:
         task = progress.add_task(f"importing {name}", total=len(records))
-        for record in records:
-            record.setdefault("channel", channel)
-            order = native.NativeOrder.model_validate(record)
+        for start in range(0, len(records), IMPORT_BATCH):
+            chunk = records[start : start + IMPORT_BATCH]
+            items = []
+            for record in chunk:
+                record.setdefault("channel", channel)
+                order = native.NativeOrder.model_validate(record)
+                items.append(Incoming(order.to_draft(), native.SOURCE, order.model_dump_json))
             with container.uow(actor="cli:import") as uow:
-                result = ingest_order(
-                    uow,
-                    draft=order.to_draft(),
-                    source=native.SOURCE,
-                    payload=order.model_dump_json(),
-                )
-            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-            progress.advance(task)
+                for result in ingest_batch(uow, items):
+                    if result.error is not None:
+                        raise result.error
+                    counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            progress.advance(task, len(chunk))
     return counts
 
 
+IMPORT_BATCH = 500  # orders per transaction: the batch path of POST /v1/orders:batch
 EDI_SUFFIXES = frozenset({".edi", ".x12"})
 
 
@@ -333,11 +337,37 @@ def _import_edi(file: Path, channel: str) -> None:
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes (uvicorn workers); see docs/operations.md for sizing: "
+            "1–2 on SQLite, about 2 per core on PostgreSQL",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and dashboard)."""
-    with _container() as container:
+    with _container() as container:  # checks the settings and keys before any process starts
         settings = container.settings
-        uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+        if workers == 1:
+            uvicorn.run(
+                create_app(container), host=host or settings.host, port=port or settings.port
+            )
+            return
+    if settings.session_secret is None:
+        console.print(
+            "[yellow]ORDERHUB_SESSION_SECRET is unset: each process signs dashboard sessions "
+            "with its own key, so sign-ins will not hold across processes[/yellow]"
+        )
+    uvicorn.run(
+        "orderhub.api.app:app_from_settings",
+        factory=True,
+        workers=workers,
+        host=host or settings.host,
+        port=port or settings.port,
+        # A process importing the app on a busy machine takes longer than uvicorn's 5 s.
+        timeout_worker_healthcheck=60,
+    )
 
 
 @app.command("worker")
@@ -373,13 +403,39 @@ def demo(
 
 @app.command("bench")
 def bench(
-    orders: Annotated[int, typer.Option(help="orders to ingest in each run")] = 2000,
+    orders: Annotated[int, typer.Option(help="orders over HTTP, one per request")] = 2000,
+    clients: Annotated[int, typer.Option(help="client threads for the HTTP ingest")] = 8,
+    batch: Annotated[int, typer.Option(help="orders per POST /v1/orders:batch")] = 500,
+    batch_orders: Annotated[int, typer.Option(help="orders sent through the batch route")] = 5000,
+    procs: Annotated[int, typer.Option(help="orderhub serve --workers")] = 1,
+    drain: Annotated[
+        str, typer.Option(help="backlog sizes for the drain, comma separated")
+    ] = "300,1200",
+    drain_timeout: Annotated[float, typer.Option(help="seconds allowed per drain")] = 600,
+    service: Annotated[
+        bool, typer.Option(help="also single-order ingest in-process, below HTTP")
+    ] = False,
     reservations: Annotated[
         bool,
         typer.Option(help="also reservations/s on SQLite and PostgreSQL (bench/reservations.py)"),
     ] = False,
 ) -> None:
-    """Measure single-order ingest on SQLite against the raw sqlite3 driver."""
-    ingest_benchmark(orders=orders, console=console)
+    """Issue #16's figures as one Markdown table: HTTP and batch ingest, drain time per order
+    for two backlogs, each against the raw-driver floor measured in the same run, with the
+    load average (see docs/performance.md)."""
+    backlogs = tuple(int(n) for n in drain.split(",") if n.strip())
+    report = bench_report.run(
+        orders=orders,
+        clients=clients,
+        batch=batch,
+        batch_orders=batch_orders,
+        procs=procs,
+        backlogs=backlogs,
+        drain_timeout=drain_timeout,
+        say=lambda text: console.print(f"[dim]{text}[/dim]"),
+    )
+    print(report.markdown())  # plain: a terminal-wide table would wrap the Markdown
+    if service:
+        ingest_benchmark(orders=orders, console=console)
     if reservations:
         reservation_benchmark(orders=min(orders, 1000), console=console)

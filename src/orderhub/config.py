@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     idempotency_lock_seconds: int = Field(
         default=60, ge=1, description="an unfinished request's key is taken over after this"
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long a process trusts an API key it has checked (0: check every "
+        "request); a revoked key stops working within this time",
+    )
     outbound_allowed_hosts: list[str] = Field(
         default_factory=list,
         description="addresses the SSRF guard lets through although private or loopback",

@@ -30,10 +30,10 @@ def _counts(container: Container) -> dict[str, int]:
 def test_a_crash_while_writing_history_leaves_no_trace_of_the_order(
     seeded: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(*_args: object, **_kwargs: object) -> list[str]:
+    def crash(*_args: object, **_kwargs: object) -> None:
         raise Crash
 
-    monkeypatch.setattr(history, "append", crash)
+    monkeypatch.setattr(history, "insert", crash)  # the unit of work writes the chain
     payload = native.NativeOrder.model_validate(native_order())
     with pytest.raises(Crash), seeded.uow() as uow:
         ingest_order(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
@@ -121,3 +121,13 @@ def test_parallel_duplicates_without_a_key_make_one_order(
     assert len({r.json()["id"] for r in responses}) == 1
     assert _count(seeded, orders) == 1
     assert _count(seeded, order_events) == 1
+
+
+def test_pruning_expired_keys_uses_an_index(container: Container) -> None:
+    """Every claim deletes the expired keys first: without an index on ``expires_at`` that was
+    a scan of every key of the last 24 hours, on every request that carried one."""
+    indexed = {
+        tuple(index["column_names"])
+        for index in inspect(container.engine).get_indexes("idempotency_keys")
+    }
+    assert ("expires_at",) in indexed

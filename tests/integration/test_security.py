@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from orderhub.api.deps import PrincipalCache
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
 from orderhub.store.tables import api_keys
@@ -68,7 +69,28 @@ def test_a_channel_key_sees_and_creates_only_its_own_channel(
     ]
 
 
-def test_a_revoked_key_is_refused(client: TestClient, seeded: Container) -> None:
+def test_a_revoked_key_is_refused_once_the_process_cache_expires(
+    client: TestClient, seeded: Container
+) -> None:
+    now = [0.0]
+    client.app.state.principals = PrincipalCache(5.0, clock=lambda: now[0])  # type: ignore[attr-defined]
+    key = make_key(seeded, Role.ADMIN)
+    assert client.get("/v1/orders", headers=bearer(key)).status_code == 200
+    with seeded.uow() as uow:
+        principal = uow.api_keys.authenticate(key)
+        assert principal is not None
+        uow.api_keys.revoke(principal.id)
+        uow.commit()
+    now[0] = 4.9  # the process still trusts what it checked a moment ago
+    assert client.get("/v1/orders", headers=bearer(key)).status_code == 200
+    now[0] = 5.0
+    assert client.get("/v1/orders", headers=bearer(key)).status_code == 401
+
+
+def test_without_the_cache_a_revoked_key_is_refused_at_once(
+    client: TestClient, seeded: Container
+) -> None:
+    client.app.state.principals = PrincipalCache(0)  # type: ignore[attr-defined]
     key = make_key(seeded, Role.ADMIN)
     assert client.get("/v1/orders", headers=bearer(key)).status_code == 200
     with seeded.uow() as uow:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from orderhub import __version__, web
 from orderhub.api import metrics, problems
+from orderhub.api.deps import PrincipalCache
 from orderhub.api.guard import RequestGuard
 from orderhub.api.idempotency import IdempotencyMiddleware
 from orderhub.api.routes import (
@@ -20,6 +21,7 @@ from orderhub.api.routes import (
     health,
     inventory,
     locations,
+    order_batch,
     orders,
     products,
     providers,
@@ -32,7 +34,7 @@ from orderhub.api.routes import (
     sla,
     webhooks,
 )
-from orderhub.bootstrap import Container
+from orderhub.bootstrap import Container, bootstrap
 
 
 def create_app(container: Container) -> FastAPI:
@@ -45,10 +47,12 @@ def create_app(container: Container) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
+    app.state.principals = PrincipalCache(container.settings.api_key_cache_seconds)
     problems.install(app)
     v1 = APIRouter(prefix="/v1")
     for module in (
         health,
+        order_batch,
         orders,
         channels,
         channel_items,
@@ -79,3 +83,9 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(RequestGuard, container=container)  # runs before idempotency
     app.add_middleware(metrics.MetricsMiddleware)
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The application of one ``orderhub serve --workers N`` process, wired from the settings
+    (each process has its own engine and connection pool)."""
+    return create_app(bootstrap())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -23,6 +26,44 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
+class PrincipalCache:
+    """API keys this process has checked, trusted for ``ttl`` seconds.
+
+    Every request used to open a transaction to look its key up: at ingest volume a tenth of
+    the work. Entries are keyed by the SHA-256 of the key (the key itself is not kept), only
+    successful look-ups are remembered (a key created a moment ago works at once), and a
+    revoked key stops working once its entry expires — within ``ttl`` in every process.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, look_up: Callable[[str], Principal | None]) -> Principal | None:
+        """The principal for ``token``, from the cache while fresh, else ``look_up(token)``."""
+        if self.ttl <= 0:
+            return look_up(token)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is not None and entry[1] > now:
+            return entry[0]
+        principal = look_up(token)
+        with self._lock:
+            if principal is None:
+                self._entries.pop(digest, None)
+            else:
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()  # a flood of distinct keys: start over, stay small
+                self._entries[digest] = (principal, now + self.ttl)
+        return principal
+
+
 def authenticate(
     request: Request,
     container: ContainerDep,
@@ -37,8 +78,13 @@ def authenticate(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-    with container.uow(read_only=True) as uow:
-        principal = uow.api_keys.authenticate(credentials.credentials)
+
+    def look_up(token: str) -> Principal | None:
+        with container.uow(read_only=True) as uow:
+            return uow.api_keys.authenticate(token)
+
+    cache: PrincipalCache = request.app.state.principals
+    principal = cache.get(credentials.credentials, look_up)
     if principal is None:
         raise unauthorized
     return principal

@@ -34,6 +34,20 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    body = document(status, title, detail=detail, code=code, errors_=errors_, **extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def document(
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    code: str | None = None,
+    errors_: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The problem document itself: a response's body, or one item's answer in a batch."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + (code or str(status)),
         "title": title,
@@ -44,7 +58,45 @@ def problem(
     if errors_ is not None:
         body["errors"] = errors_
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def domain_document(
+    exc: errors.OrderHubError, *, prefix: tuple[str | int, ...] = ()
+) -> dict[str, Any]:
+    """The problem for a domain error; ``prefix`` roots its fields (``orders.3``) in a batch."""
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    fields: list[errors.FieldError] = []
+    if isinstance(exc, errors.ValidationFailed):
+        fields = exc.fields
+    elif isinstance(exc, errors.NotNormalizable):
+        fields = exc.problem.fields
+    return document(
+        status,
+        exc.__class__.__name__,
+        detail=exc.detail,
+        code=exc.code,
+        errors_=[errors.FieldError((*prefix, *f.loc), f.message, f.code).as_json() for f in fields]
+        if fields
+        else None,
+    )
+
+
+def validation_document(
+    failures: list[Any], *, prefix: tuple[str | int, ...] = ()
+) -> dict[str, Any]:
+    """The problem for Pydantic's ``errors()``, each field rooted at ``prefix``."""
+    items = [
+        {"field": _loc((*prefix, *e["loc"])), "message": e["msg"], "code": e["type"]}
+        for e in failures
+    ]
+    return document(
+        422,
+        "Request validation failed",
+        detail=f"{len(items)} field(s) failed validation",
+        code="validation_failed",
+        errors_=items,
+    )
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -57,33 +109,14 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.OrderHubError)
-    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-    fields: list[errors.FieldError] = []
-    if isinstance(exc, errors.ValidationFailed):
-        fields = exc.fields
-    elif isinstance(exc, errors.NotNormalizable):
-        fields = exc.problem.fields
-    return problem(
-        status,
-        exc.__class__.__name__,
-        detail=exc.detail,
-        code=exc.code,
-        errors_=[f.as_json() for f in fields] if fields else None,
-    )
+    body = domain_document(exc)
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON)
 
 
 async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    items = [
-        {"field": _loc(e["loc"]), "message": e["msg"], "code": e["type"]} for e in exc.errors()
-    ]
-    return problem(
-        422,
-        "Request validation failed",
-        detail=f"{len(items)} field(s) failed validation",
-        code="validation_failed",
-        errors_=items,
-    )
+    body = validation_document(list(exc.errors()))
+    return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

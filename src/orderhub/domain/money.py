@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import cache
 from typing import Self
 
 # ISO 4217 minor units for every active currency code whose exponent is not 2.
@@ -36,6 +37,13 @@ def minor_unit_exponent(currency: str) -> int:
         return _EXPONENTS[currency]
     except KeyError:
         raise ValueError(f"unknown ISO 4217 currency {currency!r}") from None
+
+
+@cache
+def _quantum(currency: str) -> Decimal:
+    """The currency's minor unit as a Decimal (0.01 for USD); every Money is built with it,
+    an order's totals build dozens: worked out once per currency."""
+    return Decimal(1).scaleb(-minor_unit_exponent(currency))
 
 
 def is_currency(code: str) -> bool:
@@ -68,13 +76,13 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal):
             raise TypeError(f"Money amount must be Decimal, got {type(self.amount).__name__}")
-        exponent = minor_unit_exponent(self.currency)
-        quantum = Decimal(1).scaleb(-exponent)
-        if self.amount != self.amount.quantize(quantum):
+        quantized = self.amount.quantize(_quantum(self.currency))
+        if self.amount != quantized:
             raise ValueError(
-                f"{self.amount} has more decimals than {self.currency} allows ({exponent})"
+                f"{self.amount} has more decimals than {self.currency} allows "
+                f"({minor_unit_exponent(self.currency)})"
             )
-        object.__setattr__(self, "amount", self.amount.quantize(quantum))
+        object.__setattr__(self, "amount", quantized)
 
     @classmethod
     def of(cls, value: object, currency: str) -> Self:

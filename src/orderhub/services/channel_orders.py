@@ -7,15 +7,15 @@ cancelled already. What cannot be normalized waits whole in quarantine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from orderhub.channels.base import ChannelOrder
 from orderhub.domain.channel_updates import record_channel_update
 from orderhub.domain.errors import IllegalTransition, NormalizationProblem, ValidationFailed
-from orderhub.domain.orders import OrderStatus
-from orderhub.services.ingest import Outcome, ingest_order
+from orderhub.domain.orders import OrderDraft, OrderStatus
+from orderhub.services.ingest import Incoming, IngestResult, Outcome, ingest_batch
 from orderhub.services.orders import cancel_order
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -38,27 +38,7 @@ class ChannelResult:
 
 def receive_channel_order(uow: UnitOfWork, *, item: ChannelOrder) -> ChannelResult:
     """Apply one order as the channel reports it; commits."""
-    if item.draft is None:
-        return _hold(uow, item, item.problem or NormalizationProblem("not normalizable"))
-    draft = item.draft
-    existing = uow.orders.id_by_external(draft.channel, draft.external_id)
-    if existing is None:
-        try:
-            result = ingest_order(uow, draft=draft, source=item.source, payload=item.payload)
-        except ValidationFailed as error:
-            uow.rollback()
-            return _hold(uow, item, NormalizationProblem(error.detail, error.fields))
-        if result.outcome == Outcome.QUARANTINED:
-            return ChannelResult(
-                draft.external_id, ChannelOutcome.QUARANTINED, quarantine_id=result.quarantine_id
-            )
-        assert result.order_id is not None
-        if result.outcome == Outcome.CREATED:
-            if item.cancelled:
-                cancel_order(uow, order_id=result.order_id, reason=item.cancel_reason)
-            return ChannelResult(draft.external_id, ChannelOutcome.CREATED, result.order_id)
-        existing = result.order_id  # a concurrent delivery created it first
-    return _update(uow, existing, item)
+    return receive_batch(uow, [item])[0]
 
 
 def _update(uow: UnitOfWork, order_id: str, item: ChannelOrder) -> ChannelResult:
@@ -96,9 +76,49 @@ def _hold(uow: UnitOfWork, item: ChannelOrder, problem: NormalizationProblem) ->
 def receive_all(
     uow_factory: Callable[[], UnitOfWork], items: Iterable[ChannelOrder]
 ) -> list[ChannelResult]:
-    """Each order in its own transaction: one bad order does not hold back the others."""
-    results = []
-    for item in items:
-        with uow_factory() as uow:
-            results.append(receive_channel_order(uow, item=item))
-    return results
+    """Every order of a delivery or a file, through :func:`receive_batch`."""
+    with uow_factory() as uow:
+        return receive_batch(uow, list(items))
+
+
+def receive_batch(uow: UnitOfWork, items: Sequence[ChannelOrder]) -> list[ChannelResult]:
+    """Apply many orders as the channel reports them, each as :func:`receive_channel_order`
+    would; commits.
+
+    The new ones are created by one batch ingest (one transaction; one bad order does not hold
+    back the others); then each that existed already, or that the channel has cancelled, is
+    updated or cancelled on its own.
+    """
+    results: list[ChannelResult | None] = [None] * len(items)
+    drafted: list[tuple[int, ChannelOrder, OrderDraft]] = []
+    for index, item in enumerate(items):
+        if item.draft is None:
+            problem = item.problem or NormalizationProblem("not normalizable")
+            results[index] = _hold(uow, item, problem)
+        else:
+            drafted.append((index, item, item.draft))
+    ingested = ingest_batch(
+        uow, [Incoming(draft, item.source, item.payload) for _, item, draft in drafted]
+    )
+    for (index, item, draft), result in zip(drafted, ingested, strict=True):
+        results[index] = _after_ingest(uow, item, draft, result)
+    return [result for result in results if result is not None]
+
+
+def _after_ingest(
+    uow: UnitOfWork, item: ChannelOrder, draft: OrderDraft, result: IngestResult
+) -> ChannelResult:
+    if isinstance(result.error, ValidationFailed):  # the hub's rules: wait in quarantine
+        return _hold(uow, item, NormalizationProblem(result.error.detail, result.error.fields))
+    if result.error is not None:
+        raise result.error
+    if result.outcome == Outcome.QUARANTINED:
+        return ChannelResult(
+            draft.external_id, ChannelOutcome.QUARANTINED, quarantine_id=result.quarantine_id
+        )
+    assert result.order_id is not None
+    if result.outcome == Outcome.CREATED:
+        if item.cancelled:
+            cancel_order(uow, order_id=result.order_id, reason=item.cancel_reason)
+        return ChannelResult(draft.external_id, ChannelOutcome.CREATED, result.order_id)
+    return _update(uow, result.order_id, item)

@@ -19,7 +19,7 @@ from orderhub.clock import utc_now
 from orderhub.domain.channels import ChannelKind
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.limits import MAX_EDI_SEGMENTS
-from orderhub.services.ingest import IngestResult, ingest_order
+from orderhub.services.ingest import Incoming, ingest_batch
 from orderhub.store.unit_of_work import UnitOfWork
 
 Progress = Callable[[int, int], None]
@@ -91,10 +91,9 @@ def receive_interchange(
     )
     content = {(r.group.control, r.transaction.control): r.errors for r in reads if r.errors}
     outcomes = [_rejected_set(g, t) for g, t in interchange.transactions if not t.accepted]
-    for done, read in enumerate(reads, start=1):
-        outcomes.append(_ingest(uow, read, interchange, settings, content))
-        if progress:
-            progress(done, len(reads))
+    outcomes += _ingest(uow, reads, interchange, settings, content)
+    if progress:
+        progress(len(reads), len(reads))
     control = uow.control_numbers.next(
         channel, f"{interchange.sender_qualifier}:{interchange.sender_id}"
     )
@@ -115,40 +114,60 @@ def receive_interchange(
 
 def _ingest(
     uow: UnitOfWork,
-    read: reader_850.Read850,
+    reads: list[reader_850.Read850],
     interchange: parser.Interchange,
     settings: ChannelPartnerSettings,
     content: dict[tuple[str, str], tuple[parser.SegmentError, ...]],
-) -> PurchaseOrderOutcome:
-    keys = (read.group.control, read.transaction.control)
-    if read.draft is None:
-        return PurchaseOrderOutcome(
-            None, *keys, "rejected", problems=tuple(e.message for e in read.errors)
+) -> list[PurchaseOrderOutcome]:
+    """Every readable 850 of the interchange through one batch ingest (one transaction)."""
+    readable = [read for read in reads if read.draft is not None]
+    items = [
+        Incoming(
+            read.draft,
+            SOURCE,
+            stored_payload(
+                channel=read.draft.channel,
+                currency=settings.currency,
+                id_preference=settings.id_preference,
+                interchange=parser.isolate(interchange, read.group, read.transaction),
+            ),
         )
-    payload = stored_payload(
-        channel=read.draft.channel,
-        currency=settings.currency,
-        id_preference=settings.id_preference,
-        interchange=parser.isolate(interchange, read.group, read.transaction),
-    )
-    try:
-        result: IngestResult = ingest_order(uow, draft=read.draft, source=SOURCE, payload=payload)
-    except ValidationFailed as error:  # the hub's own rules, beyond what the reader checks
-        uow.rollback()
-        problems = tuple(f"{f.field}: {f.message}" for f in error.fields) or (error.detail,)
-        content[keys] = (parser.SegmentError("BEG", 2, "8", "; ".join(problems)),)
-        return PurchaseOrderOutcome(None, *keys, "rejected", problems=problems)
-    problems = (
-        tuple(f"{f.field}: {f.message}" for f in result.problem.fields) if result.problem else ()
-    )
-    return PurchaseOrderOutcome(
-        read.draft.purchase_order.number if read.draft.purchase_order else None,
-        *keys,
-        result.outcome.value,
-        order_id=result.order_id,
-        quarantine_id=result.quarantine_id,
-        problems=problems,
-    )
+        for read in readable
+        if read.draft is not None
+    ]
+    results = dict(zip(map(id, readable), ingest_batch(uow, items), strict=True))
+    outcomes = []
+    for read in reads:
+        keys = (read.group.control, read.transaction.control)
+        if read.draft is None:
+            problems = tuple(e.message for e in read.errors)
+            outcomes.append(PurchaseOrderOutcome(None, *keys, "rejected", problems=problems))
+            continue
+        result = results[id(read)]
+        if isinstance(result.error, ValidationFailed):  # the hub's rules, beyond the reader's
+            error = result.error
+            problems = tuple(f"{f.field}: {f.message}" for f in error.fields) or (error.detail,)
+            content[keys] = (parser.SegmentError("BEG", 2, "8", "; ".join(problems)),)
+            outcomes.append(PurchaseOrderOutcome(None, *keys, "rejected", problems=problems))
+            continue
+        if result.error is not None:
+            raise result.error
+        problems = (
+            tuple(f"{f.field}: {f.message}" for f in result.problem.fields)
+            if result.problem
+            else ()
+        )
+        outcomes.append(
+            PurchaseOrderOutcome(
+                read.draft.purchase_order.number if read.draft.purchase_order else None,
+                *keys,
+                result.outcome.value,
+                order_id=result.order_id,
+                quarantine_id=result.quarantine_id,
+                problems=problems,
+            )
+        )
+    return outcomes
 
 
 def _rejected_set(group: parser.FunctionalGroup, tx: parser.TransactionSet) -> PurchaseOrderOutcome:

@@ -1,31 +1,47 @@
-"""Ingest: a channel payload becomes an order exactly once, or waits whole in quarantine."""
+"""Ingest: a channel payload becomes an order exactly once, or waits whole in quarantine.
+
+One order and a batch of a thousand take the same path: the channels, the existing orders,
+the SKUs and the customers of every item are read or written with one statement each, the new
+orders and their lines with one INSERT each, and the history and outbox rows at commit with one
+more each — one transaction for the lot. An item that fails (unknown channel, broken rules) is
+answered with its error and leaves the others alone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from sqlalchemy.exc import DataError, IntegrityError
 
 from orderhub.domain.catalog import resolve_skus
 from orderhub.domain.errors import (
+    Conflict,
     FieldError,
     NormalizationProblem,
     NotNormalizable,
+    OrderHubError,
     ValidationFailed,
 )
 from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
 from orderhub.store.quarantine import QuarantineStatus
-from orderhub.store.repositories import DuplicateOrder
 from orderhub.store.unit_of_work import UnitOfWork
 
 PayloadParser = Callable[[str], OrderDraft]
+Payload = str | Callable[[], str]
+"""The channel's raw text, or a function producing it: only a quarantine hold needs the text,
+so a caller whose text costs a serialization passes the function."""
 
 
 class Outcome(StrEnum):
     CREATED = "created"
     EXISTING = "existing"
     QUARANTINED = "quarantined"
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -34,29 +50,63 @@ class IngestResult:
     order_id: str | None = None
     quarantine_id: str | None = None
     problem: NormalizationProblem | None = None
+    error: OrderHubError | None = None
 
 
-def ingest_order(uow: UnitOfWork, *, draft: OrderDraft, source: str, payload: str) -> IngestResult:
-    """Create the order from ``draft``; idempotent on (channel, external id).
+@dataclass(frozen=True)
+class Incoming:
+    """One payload to ingest: its normalized draft, where it came from, its raw text."""
+
+    draft: OrderDraft
+    source: str
+    payload: Payload
+
+
+def ingest_order(
+    uow: UnitOfWork, *, draft: OrderDraft, source: str, payload: Payload
+) -> IngestResult:
+    """Create the order from ``draft``; idempotent on (channel, external id); commits.
 
     ``payload`` is the channel's raw text, kept in quarantine if the draft cannot be normalized
-    so that a replay after the fix starts from exactly what the channel sent.
+    so that a replay after the fix starts from exactly what the channel sent. Raises what
+    refuses the order (unknown channel, broken rules) instead of answering with an error.
     """
-    if not uow.channels.exists(draft.channel):
-        raise ValidationFailed(
-            "unknown channel", [FieldError(("channel",), f"no channel {draft.channel!r}")]
-        )
+    result = ingest_batch(uow, [Incoming(draft, source, payload)])[0]
+    if result.error is not None:
+        raise result.error
+    return result
 
-    def hold(problem: NormalizationProblem) -> str:
-        return uow.quarantine.hold(
-            channel=draft.channel,
-            external_id=draft.external_id,
-            source=source,
-            payload=payload,
-            problem=problem,
-        )
 
-    return _ingest(uow, draft, hold=hold)
+def ingest_batch(uow: UnitOfWork, items: Sequence[Incoming]) -> list[IngestResult]:
+    """Ingest ``items`` in one transaction; a result per item, in order; commits.
+
+    Idempotent per item on (channel, external id), also within the batch: a repeat of an
+    earlier item is answered with that item's order. Should the database refuse the batch
+    (a row no check foresaw), each item is tried again in a transaction of its own, so that
+    one bad item costs only itself.
+    """
+    if not items:
+        return []
+    try:
+        results = _ingest_all(uow, items)
+        uow.commit()
+        return results
+    except (IntegrityError, DataError):
+        if len(items) == 1:
+            raise
+        uow.rollback()
+    return [_ingest_alone(uow, item) for item in items]
+
+
+def _ingest_alone(uow: UnitOfWork, item: Incoming) -> IngestResult:
+    try:
+        result = _ingest_all(uow, [item])[0]
+        uow.commit()
+        return result
+    except (IntegrityError, DataError) as error:
+        uow.rollback()
+        refused = ValidationFailed(f"the database refused the order: {error.orig}")
+        return IngestResult(Outcome.ERROR, error=refused)
 
 
 def replay_quarantined(
@@ -68,57 +118,156 @@ def replay_quarantined(
         if entry.order_id:
             return IngestResult(Outcome.EXISTING, order_id=entry.order_id)
         raise ValidationFailed(f"quarantine entry {entry_id} is {entry.status.value}")
+    item = Incoming(parsers[entry.source](entry.payload), entry.source, entry.payload)
+    result = _ingest_all(uow, [item], hold=False)[0]
+    if result.error is not None:
+        raise result.error
+    if result.outcome == Outcome.QUARANTINED:
+        assert result.problem is not None
+        uow.quarantine.record_failed_replay(entry_id, result.problem)
+        result = dataclasses.replace(result, quarantine_id=entry_id)
+    else:
+        assert result.order_id is not None
+        uow.quarantine.resolve(entry_id, order_id=result.order_id)
+    uow.commit()
+    return result
 
-    def still_failing(problem: NormalizationProblem) -> str:
-        uow.quarantine.record_failed_replay(entry_id, problem)
-        return entry_id
 
-    return _ingest(
-        uow,
-        parsers[entry.source](entry.payload),
-        hold=still_failing,
-        created=lambda order_id: uow.quarantine.resolve(entry_id, order_id=order_id),
+@dataclass
+class _Pending:
+    """An item that will become a new order, once its customer is known."""
+
+    index: int
+    order: Order
+    dates: tuple[datetime | None, datetime | None]
+
+
+def _ingest_all(
+    uow: UnitOfWork, items: Sequence[Incoming], *, hold: bool = True
+) -> list[IngestResult]:
+    """Everything but the commit: the result of each item (quarantined ones held when
+    ``hold``)."""
+    drafts = [item.draft for item in items]
+    policies = uow.channels.sla_policies({d.channel for d in drafts})
+    existing = uow.orders.ids_by_external(
+        {(d.channel, d.external_id) for d in drafts if d.channel in policies}
     )
+    catalog = _PrefetchedCatalog(uow, drafts)
+    results: list[IngestResult | None] = [None] * len(items)
+    first_of: dict[tuple[str, str], int] = {}  # natural key → the batch item that has it
+    pending: list[_Pending] = []
+    for index, item in enumerate(items):
+        draft = item.draft
+        key = (draft.channel, draft.external_id)
+        if draft.channel not in policies:
+            unknown = ValidationFailed(
+                "unknown channel", [FieldError(("channel",), f"no channel {draft.channel!r}")]
+            )
+            results[index] = IngestResult(Outcome.ERROR, error=unknown)
+            continue
+        if key in existing:
+            results[index] = IngestResult(Outcome.EXISTING, order_id=existing[key])
+            continue
+        if key in first_of:
+            continue  # answered below, with the earlier item's outcome
+        first_of[key] = index
+        try:
+            order = receive_order(resolve_skus(draft, catalog))
+        except NotNormalizable as error:
+            quarantine_id = _hold(uow, item, error.problem) if hold else None
+            results[index] = IngestResult(
+                Outcome.QUARANTINED, quarantine_id=quarantine_id, problem=error.problem
+            )
+            continue
+        except ValidationFailed as error:
+            results[index] = IngestResult(Outcome.ERROR, error=error)
+            continue
+        dates = sla.dates_for(policies[draft.channel], draft.placed_at)
+        pending.append(_Pending(index, order, dates))
+    _create(uow, pending, results)
+    for index, item in enumerate(items):
+        if results[index] is None:
+            results[index] = _repeat(
+                results[first_of[(item.draft.channel, item.draft.external_id)]]
+            )
+    return [result for result in results if result is not None]
 
 
-def _ingest(
-    uow: UnitOfWork,
-    draft: OrderDraft,
-    *,
-    hold: Callable[[NormalizationProblem], str],
-    created: Callable[[str], None] = lambda _order_id: None,
-) -> IngestResult:
-    existing = uow.orders.id_by_external(draft.channel, draft.external_id)
-    if existing:
-        created(existing)
-        uow.commit()
-        return IngestResult(Outcome.EXISTING, order_id=existing)
-    try:
-        order = add_order(uow, draft)
-        created(order.id)
-        uow.commit()
-    except NotNormalizable as error:
-        entry_id = hold(error.problem)
-        uow.commit()
-        return IngestResult(Outcome.QUARANTINED, quarantine_id=entry_id, problem=error.problem)
-    except DuplicateOrder:
-        # A concurrent request with the same natural key won: answer with its order.
-        uow.rollback()
-        winner = uow.orders.id_by_external(draft.channel, draft.external_id)
-        if winner:
-            created(winner)
-            uow.commit()
-        return IngestResult(Outcome.EXISTING, order_id=winner)
-    return IngestResult(Outcome.CREATED, order_id=order.id)
+def _create(uow: UnitOfWork, pending: list[_Pending], results: list[IngestResult | None]) -> None:
+    """Customers, orders and lines of every new order; a lost race becomes EXISTING."""
+    if not pending:
+        return
+    customer_ids = uow.customers.resolve_many([p.order.customer for p in pending])
+    for p, customer_id in zip(pending, customer_ids, strict=True):
+        p.order.customer = dataclasses.replace(p.order.customer, id=customer_id)
+    written = uow.orders.add_new(
+        [p.order for p in pending], sla_dates={p.order.id: p.dates for p in pending}
+    )
+    lost = {(p.order.channel, p.order.external_id) for p in pending if p.order.id not in written}
+    winners = uow.orders.ids_by_external(lost)
+    for p in pending:
+        if p.order.id in written:
+            results[p.index] = IngestResult(Outcome.CREATED, order_id=p.order.id)
+        else:  # a concurrent request with the same natural key committed first
+            key = (p.order.channel, p.order.external_id)
+            results[p.index] = IngestResult(Outcome.EXISTING, order_id=winners.get(key))
+
+
+def _repeat(first: IngestResult | None) -> IngestResult:
+    """A batch item repeating an earlier one's natural key gets that one's order."""
+    assert first is not None
+    if first.outcome == Outcome.CREATED:
+        return dataclasses.replace(first, outcome=Outcome.EXISTING)
+    return first
+
+
+def _hold(uow: UnitOfWork, item: Incoming, problem: NormalizationProblem) -> str:
+    payload = item.payload if isinstance(item.payload, str) else item.payload()
+    return uow.quarantine.hold(
+        channel=item.draft.channel,
+        external_id=item.draft.external_id,
+        source=item.source,
+        payload=payload,
+        problem=problem,
+    )
 
 
 def add_order(uow: UnitOfWork, draft: OrderDraft) -> Order:
     """Add ``draft`` as a received order in the caller's transaction, without committing, so a
     handler that must write more (an exchange's refund) writes all of it or nothing.
 
-    Raises NotNormalizable (unknown SKU) before anything is written, and DuplicateOrder."""
-    resolved = resolve_skus(draft, uow.catalog)
-    order = receive_order(resolved, customer_id=uow.customers.resolve(resolved.customer))
-    uow.orders.add(order)
-    sla.stamp_order(uow, order=order)  # fulfilment: ship_by/deliver_by from the channel
+    Raises NotNormalizable (unknown SKU) before anything is written, and Conflict when the
+    (channel, external id) is taken."""
+    policies = uow.channels.sla_policies({draft.channel})
+    order = receive_order(resolve_skus(draft, uow.catalog))
+    [customer_id] = uow.customers.resolve_many([order.customer])
+    order.customer = dataclasses.replace(order.customer, id=customer_id)
+    dates = sla.dates_for(policies.get(draft.channel, {}), draft.placed_at)
+    if order.id not in uow.orders.add_new([order], sla_dates={order.id: dates}):
+        raise Conflict(f"order {draft.external_id!r} exists on channel {draft.channel!r}")
     return order
+
+
+class _PrefetchedCatalog:
+    """The batch's SKUs known, and its channel SKUs mapped, with one query each per batch."""
+
+    def __init__(self, uow: UnitOfWork, drafts: Sequence[OrderDraft]) -> None:
+        channel_skus: dict[str, set[str]] = {}
+        for draft in drafts:
+            for line in draft.lines:
+                if line.channel_sku and not line.sku:
+                    channel_skus.setdefault(draft.channel, set()).add(line.channel_sku)
+        self._maps = {
+            channel: uow.catalog.map_channel_skus(channel, skus)
+            for channel, skus in channel_skus.items()
+        }
+        candidates = {line.sku or line.channel_sku for d in drafts for line in d.lines}
+        mapped = {sku for skus in self._maps.values() for sku in skus.values()}
+        self._known = uow.catalog.known_skus({c for c in candidates | mapped if c})
+
+    def known_skus(self, skus: set[str]) -> set[str]:
+        return skus & self._known
+
+    def map_channel_skus(self, channel: str, channel_skus: set[str]) -> dict[str, str]:
+        found = self._maps.get(channel, {})
+        return {sku: found[sku] for sku in channel_skus if sku in found}

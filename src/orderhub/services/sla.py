@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from orderhub.domain import events
 from orderhub.domain.errors import ValidationFailed
-from orderhub.domain.orders import OPEN_STATUSES, Order
+from orderhub.domain.orders import OPEN_STATUSES
 from orderhub.domain.sla import SlaPolicy, SlaState, parse_policy
 from orderhub.store import tables as t
 from orderhub.store.unit_of_work import UnitOfWork
@@ -16,17 +17,23 @@ from orderhub.store.unit_of_work import UnitOfWork
 MAX_AT_RISK_HOURS = 72  # how far ahead check_sla looks for orders coming due
 
 
-def stamp_order(uow: UnitOfWork, *, order: Order) -> None:
-    """Set the new order's SLA dates from its channel's policy (no policy: no dates)."""
-    policy = policy_of(uow, order.channel)
+def dates_for(
+    raw_policy: dict[str, Any], placed_at: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """(ship_by, deliver_by) for an order placed at ``placed_at`` under a channel's raw SLA
+    policy; (None, None) without a policy. Ingest writes them with the order's row."""
+    policy = _parse(raw_policy)
     if policy is None or not policy.promises_shipping:
-        return
-    ship_by = policy.ship_by(order.placed_at)
-    uow.fulfilment.set_sla_dates(order.id, ship_by=ship_by, deliver_by=policy.deliver_by(ship_by))
+        return None, None
+    ship_by = policy.ship_by(placed_at)
+    return ship_by, policy.deliver_by(ship_by)
 
 
 def policy_of(uow: UnitOfWork, channel: str) -> SlaPolicy | None:
-    raw = uow.channels.get(channel).sla
+    return _parse(uow.channels.get(channel).sla)
+
+
+def _parse(raw: dict[str, Any]) -> SlaPolicy | None:
     if not raw:
         return None
     try:

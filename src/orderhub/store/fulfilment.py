@@ -424,15 +424,6 @@ class FulfilmentRepository:
         )
 
     # -- SLA dates on orders ---------------------------------------------------------------------
-    def set_sla_dates(
-        self, order_id: str, *, ship_by: datetime | None, deliver_by: datetime | None
-    ) -> None:
-        self._conn.execute(
-            update(t.orders)
-            .where(t.orders.c.id == order_id)
-            .values(ship_by=ship_by, deliver_by=deliver_by)
-        )
-
     def sla_dates(self, order_id: str) -> tuple[datetime | None, datetime | None]:
         o = t.orders.c
         row = self._conn.execute(select(o.ship_by, o.deliver_by).where(o.id == order_id)).first()

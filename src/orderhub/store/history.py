@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
 from orderhub.domain.events import JSON, DomainEvent
 from orderhub.domain.ids import new_id
@@ -39,7 +39,7 @@ _ANCHOR: dict[str, Any] = {
     "event_count": bindparam("anchor_count"),
     "head_hash": bindparam("anchor_hash"),
 }
-_NEW_ANCHOR = insert(order_chain_heads).values(order_id=bindparam("anchor_order"), **_ANCHOR)
+_NEW_ANCHOR = order_chain_heads.insert().values(order_id=bindparam("anchor_order"), **_ANCHOR)
 _MOVE_ANCHOR = (
     update(order_chain_heads).where(_heads.order_id == bindparam("anchor_order")).values(**_ANCHOR)
 )
@@ -86,7 +86,33 @@ class StoredEvent:
     hash: str
 
 
-def append(
+def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Write chained rows (of any number of orders) in one statement, and move each chain's
+    anchor to its new head in the same transaction (one INSERT for the chains this starts, one
+    UPDATE for those it extends)."""
+    if not rows:
+        return
+    conn.execute(_INSERT, list(rows))
+    heads: dict[str, dict[str, Any]] = {}
+    started: set[str] = set()
+    for row in rows:  # in chain order per order
+        order_id = row["order_id"]
+        if row["order_seq"] == 1:
+            started.add(order_id)
+        heads[order_id] = {
+            "anchor_order": order_id,
+            "anchor_count": row["order_seq"],
+            "anchor_hash": row["hash"],
+        }
+    new = [head for order_id, head in heads.items() if order_id in started]
+    moved = [head for order_id, head in heads.items() if order_id not in started]
+    if new:
+        conn.execute(_NEW_ANCHOR, new)
+    if moved:
+        conn.execute(_MOVE_ANCHOR, moved)
+
+
+def chain(
     conn: Connection,
     order_id: str,
     recorded: Sequence[DomainEvent],
@@ -95,19 +121,18 @@ def append(
     occurred_at: datetime,
     new_order: bool = False,
     data: Sequence[JSON] | None = None,
-) -> list[str]:
-    """Chain ``recorded`` onto the order's history; returns the new event ids.
+) -> list[dict[str, Any]]:
+    """The history rows that chain ``recorded`` onto the order's history, not yet written: a
+    unit of work writes every order's rows with one :func:`insert` at commit.
 
-    ``data`` is each event's ``data()`` when the caller has computed it already.
-
-    The caller holds the order's row (its version bump), so no other writer extends this
-    chain concurrently; the unique (order_id, order_seq) constraint is the backstop. A
-    ``new_order`` inserted in this transaction has no history yet: no need to look. The chain
-    continues from its anchor, not from the last stored event, so a cut-off tail stays a gap;
-    the anchor moves with one statement in this same transaction.
+    ``data`` is each event's ``data()`` when the caller has computed it already. The caller
+    holds the order's row (its version bump), so no other writer extends this chain
+    concurrently; the unique (order_id, order_seq) constraint is the backstop. A ``new_order``
+    inserted in this transaction has no history yet: no need to look. The chain continues from
+    its anchor, not from the last stored event, so a cut-off tail stays a gap.
     """
-    seq, prev, anchored = _head(conn, order_id, new_order=new_order)
-    rows, ids = [], []
+    seq, prev = _head(conn, order_id, new_order=new_order)
+    rows = []
     payloads = data if data is not None else [event.data() for event in recorded]
     for event, payload in zip(recorded, payloads, strict=True):
         seq += 1
@@ -136,24 +161,24 @@ def append(
                 "hash": digest,
             }
         )
-        ids.append(event_id)
         prev = digest
-    if rows:
-        conn.execute(_INSERT, rows)
-        anchor = {"anchor_order": order_id, "anchor_count": seq, "anchor_hash": prev}
-        conn.execute(_MOVE_ANCHOR if anchored else _NEW_ANCHOR, anchor)
-    return ids
+    return rows
 
 
-def _head(conn: Connection, order_id: str, *, new_order: bool) -> tuple[int, str, bool]:
-    """The chain's length and head hash, and whether it has an anchor row to move."""
+def _head(conn: Connection, order_id: str, *, new_order: bool) -> tuple[int, str]:
+    """The chain's length and head hash, read from its anchor. A chain found without one (never
+    anchored) is anchored at its last stored event here, so :func:`insert` has a row to move."""
     if new_order:
-        return 0, GENESIS, False
+        return 0, GENESIS
     head = conn.execute(_HEAD, {"order_id": order_id}).first()
     if head is not None:
-        return head.event_count, head.head_hash, True
-    last = conn.execute(_LAST_EVENT, {"order_id": order_id}).first()  # never anchored
-    return (last.order_seq, last.hash, False) if last else (0, GENESIS, False)
+        return head.event_count, head.head_hash
+    last = conn.execute(_LAST_EVENT, {"order_id": order_id}).first()
+    if last is None:
+        return 0, GENESIS
+    anchor = {"anchor_order": order_id, "anchor_count": last.order_seq, "anchor_hash": last.hash}
+    conn.execute(_NEW_ANCHOR, anchor)
+    return last.order_seq, last.hash
 
 
 def events_of(conn: Connection, order_id: str) -> list[StoredEvent]:
@@ -390,6 +415,6 @@ def write_checkpoint(conn: Connection, *, up_to_seq: int, now: datetime, actor: 
         "digest": taken.digest,
         "actor": actor,
     }
-    new_id_ = conn.execute(insert(history_checkpoints).values(**values)).inserted_primary_key
+    new_id_ = conn.execute(history_checkpoints.insert().values(**values)).inserted_primary_key
     assert new_id_ is not None
     return Checkpoint(int(new_id_[0]), now, up_to_seq, taken.chains, taken.events, taken.digest)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from orderhub.clock import utc_now
 from orderhub.domain.catalog import Product
@@ -52,6 +51,41 @@ _ORDER_BY_EXTERNAL = select(t.orders.c.id).where(
     t.orders.c.channel_code == bindparam("channel"),
     t.orders.c.external_id == bindparam("external_id"),
 )
+_ORDERS_BY_EXTERNAL = select(t.orders.c.id, t.orders.c.channel_code, t.orders.c.external_id).where(
+    t.orders.c.channel_code.in_(bindparam("channels", expanding=True)),
+    t.orders.c.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+_INSERT_LINES = t.order_lines.insert()
+_INSERT_CUSTOMER = t.customers.insert()
+
+
+def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
+    """A statement built once for each database: their INSERT … ON CONFLICT differ."""
+    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
+
+
+# New orders: one that exists already (a concurrent request won) is skipped, not an error.
+_NEW_ORDERS = _per_dialect(
+    lambda insert: (
+        insert(t.orders)
+        .on_conflict_do_nothing(index_elements=["channel_code", "external_id"])
+        .returning(t.orders.c.id)
+    )
+)
+
+
+def _upsert_customers(insert: Any) -> Any:
+    # A no-op update on conflict makes RETURNING answer with the existing row's id too.
+    new_rows = insert(t.customers)
+    return new_rows.on_conflict_do_update(
+        index_elements=[t.customers.c.email], set_={"email": new_rows.excluded.email}
+    ).returning(t.customers.c.id, t.customers.c.email)
+
+
+_UPSERT_CUSTOMERS = _per_dialect(_upsert_customers)
+_CHANNEL_SLAS = select(t.channels.c.code, t.channels.c.sla).where(
+    t.channels.c.code.in_(bindparam("codes", expanding=True))
+)
 _CHANNEL_EXISTS = select(t.channels.c.code).where(t.channels.c.code == bindparam("code"))
 _KNOWN_SKUS = select(t.products.c.sku).where(
     t.products.c.sku.in_(bindparam("skus", expanding=True))
@@ -83,10 +117,6 @@ _SAVE_LINE = (
 )
 
 
-class DuplicateOrder(Conflict):
-    """An order with this (channel, external id) exists already: the natural key held."""
-
-
 class StaleOrder(Conflict):
     """Another transaction changed the order first (optimistic version check)."""
 
@@ -108,26 +138,45 @@ class OrderRepository:
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
 
-    def add(self, order: Order) -> None:
+    def add_new(
+        self,
+        orders: Sequence[Order],
+        *,
+        sla_dates: dict[str, tuple[datetime | None, datetime | None]] | None = None,
+    ) -> set[str]:
+        """Insert ``orders`` and their lines in two statements; returns the ids written.
+
+        An order whose (channel, external id) exists already — a concurrent request won — is
+        skipped by ``ON CONFLICT DO NOTHING`` rather than failing the transaction, so one lost
+        race does not undo a whole batch; the caller answers it with the winner's id.
+        ``sla_dates`` is each order's (ship_by, deliver_by) from its channel's policy.
+        """
+        if not orders:
+            return set()
         now = utc_now()
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(t.orders.insert(), self._order_row(order, now, created=True))
-        except IntegrityError as error:
-            message = str(error.orig)
-            if "uq_orders_channel_external_id" in message or "orders.channel_code" in message:
-                raise DuplicateOrder(
-                    f"order {order.external_id!r} exists on channel {order.channel!r}"
-                ) from None
-            raise
-        self._conn.execute(
-            t.order_lines.insert(),
-            [self._line_row(order.id, position, line) for position, line in enumerate(order.lines)],
-        )
-        order.version = 1
-        self.seen[order.id] = order
-        self.added.add(order.id)
-        self._remember(order)
+        dates = sla_dates or {}
+        rows = []
+        for order in orders:
+            ship_by, deliver_by = dates.get(order.id, (None, None))
+            row = self._order_row(order, now, created=True)
+            rows.append(row | {"ship_by": ship_by, "deliver_by": deliver_by})
+        stmt = _NEW_ORDERS[self._conn.dialect.name]
+        written = set(self._conn.execute(stmt, rows).scalars())
+        line_rows = [
+            self._line_row(order.id, position, line)
+            for order in orders
+            if order.id in written
+            for position, line in enumerate(order.lines)
+        ]
+        if line_rows:
+            self._conn.execute(_INSERT_LINES, line_rows)
+        for order in orders:
+            if order.id in written:
+                order.version = 1
+                self.seen[order.id] = order
+                self.added.add(order.id)
+                self._remember(order)
+        return written
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order:
         lock = for_update and self._conn.dialect.name == "postgresql"
@@ -149,6 +198,21 @@ class OrderRepository:
         return self._conn.execute(
             _ORDER_BY_EXTERNAL, {"channel": channel, "external_id": external_id}
         ).scalar_one_or_none()
+
+    def ids_by_external(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The ids of the orders that exist among (channel, external id) ``keys``, in one query."""
+        if not keys:
+            return {}
+        params = {
+            "channels": sorted({channel for channel, _ in keys}),
+            "external_ids": sorted({external_id for _, external_id in keys}),
+        }
+        found = {}
+        for row in self._conn.execute(_ORDERS_BY_EXTERNAL, params):
+            key = (row.channel_code, row.external_id)
+            if key in keys:  # the IN lists cross channels with ids: keep the asked pairs
+                found[key] = row.id
+        return found
 
     def save(self, order: Order) -> None:
         """Write status, derived totals and the lines that changed since they were read;
@@ -365,6 +429,14 @@ class ChannelRepository:
     def exists(self, code: str) -> bool:
         return self._conn.execute(_CHANNEL_EXISTS, {"code": code}).first() is not None
 
+    def sla_policies(self, codes: set[str]) -> dict[str, dict[str, Any]]:
+        """Each existing channel's raw SLA policy (``{}`` for none), in one narrow query:
+        ingest needs to know the channel exists and its SLA, not its sealed secrets."""
+        if not codes:
+            return {}
+        rows = self._conn.execute(_CHANNEL_SLAS, {"codes": sorted(codes)})
+        return {row.code: row.sla or {} for row in rows}
+
     def list(self) -> list[Channel]:
         return [self._to_channel(r) for r in self._conn.execute(_CHANNELS)]
 
@@ -433,21 +505,36 @@ class CustomerRepository:
 
     def resolve(self, customer: Customer) -> str:
         """The hub's customer id: the same normalized email is one customer across channels."""
-        values = {
-            "id": new_id(),
-            "email": customer.email,
-            "name": customer.name,
-            "phone": customer.phone,
-            "created_at": utc_now(),
-        }
-        if not customer.email:
-            self._conn.execute(t.customers.insert(), values)
-            return str(values["id"])
-        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        # A no-op update on conflict makes RETURNING answer with the existing row's id too.
-        new_row = insert(t.customers).values(values)
-        upsert = new_row.on_conflict_do_update(
-            index_elements=[t.customers.c.email], set_={"email": new_row.excluded.email}
-        ).returning(t.customers.c.id)
-        found: str = self._conn.execute(upsert).scalar_one()
-        return found
+        return self.resolve_many([customer])[0]
+
+    def resolve_many(self, customers: Sequence[Customer]) -> list[str]:
+        """Customer ids for ``customers``, in order: one upsert (executemany with RETURNING)
+        for every distinct email, one insert for those without an email (each its own
+        customer)."""
+        now = utc_now()
+        ids: list[str] = []
+        anonymous: list[dict[str, Any]] = []
+        by_email: dict[str, dict[str, Any]] = {}
+        for customer in customers:
+            values = {
+                "id": new_id(),
+                "email": customer.email,
+                "name": customer.name,
+                "phone": customer.phone,
+                "created_at": now,
+            }
+            if customer.email:
+                by_email.setdefault(customer.email, values)  # the first one's name and phone
+            else:
+                anonymous.append(values)
+            ids.append(str(values["id"]))
+        if anonymous:
+            self._conn.execute(_INSERT_CUSTOMER, anonymous)
+        if not by_email:
+            return ids
+        upsert = _UPSERT_CUSTOMERS[self._conn.dialect.name]
+        found = {row.email: row.id for row in self._conn.execute(upsert, list(by_email.values()))}
+        return [
+            found[customer.email] if customer.email else ids[index]
+            for index, customer in enumerate(customers)
+        ]

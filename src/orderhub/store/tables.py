@@ -313,6 +313,7 @@ idempotency_keys = Table(
     Column("response_body", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),  # each claim prunes expired keys
 )
 
 api_keys = Table(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -146,6 +147,7 @@ class UnitOfWork:
         queued: list[DomainEvent] = []
         queued_ids: list[str] = []
         queued_data: list[JSON] = []
+        chained: list[dict[str, Any]] = []
         for order in self.orders.seen.values():
             if not order.events:
                 continue
@@ -153,7 +155,7 @@ class UnitOfWork:
             if not new_order:
                 self.orders.save(order)
             data = [event.data() for event in order.events]  # once, for history and outbox
-            queued_ids += history.append(
+            rows = history.chain(
                 self.conn,
                 order.id,
                 order.events,
@@ -162,9 +164,12 @@ class UnitOfWork:
                 new_order=new_order,
                 data=data,
             )
+            chained += rows
+            queued_ids += [row["id"] for row in rows]
             queued += order.events
             queued_data += data
             order.events.clear()
+        history.insert(self.conn, chained)  # every order's new events in one INSERT
         self._loose_events.extend(self.availability.announce())  # coalesced per channel+SKU
         for event in self._loose_events:
             queued.append(event)

@@ -63,31 +63,37 @@ def order_out(uow: UnitOfWork, order_id: str) -> OrderOut:
         },
     },
 )
-def create_order(
-    body: native.NativeOrder, principal: Writer, container: ContainerDep, response: Response
-) -> OrderOut | JSONResponse:
+def create_order(body: native.NativeOrder, principal: Writer, container: ContainerDep) -> Response:
     """Ingest one order in the native schema; idempotent on (channel, external_id)."""
     if not visible_to(principal, body.channel):
         raise HTTPException(403, f"this key may only create orders for {principal.channel!r}")
     with container.uow(actor=principal.actor) as uow:
         result = ingest.ingest_order(
-            uow, draft=body.to_draft(), source=native.SOURCE, payload=body.model_dump_json()
+            uow, draft=body.to_draft(), source=native.SOURCE, payload=body.model_dump_json
         )
-        if result.outcome == ingest.Outcome.QUARANTINED:
-            assert result.quarantine_id
-            assert result.problem
-            quarantined = QuarantinedOut(
-                quarantine_id=result.quarantine_id,
-                reason=result.problem.reason,
-                errors=errors_json(result.problem.fields),
-            )
-            return JSONResponse(quarantined.model_dump(), status_code=202)
-        assert result.order_id
-        order = order_out(uow, result.order_id)
-    if result.outcome == ingest.Outcome.EXISTING:
-        response.status_code = 200
-    response.headers["Location"] = f"/v1/orders/{order.id}"
-    return order
+    if result.outcome == ingest.Outcome.QUARANTINED:
+        return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
+    assert result.order_id
+    with container.uow(read_only=True) as reader:  # no write lock to answer
+        order = order_out(reader, result.order_id)
+    # Serialized here, once: returned as a model, FastAPI would validate it again first.
+    return Response(
+        order.model_dump_json(),
+        status_code=201 if result.outcome == ingest.Outcome.CREATED else 200,
+        media_type="application/json",
+        headers={"Location": f"/v1/orders/{order.id}"},
+    )
+
+
+def quarantined_out(result: ingest.IngestResult) -> QuarantinedOut:
+    """What a client is told about a payload kept in quarantine."""
+    assert result.quarantine_id
+    assert result.problem
+    return QuarantinedOut(
+        quarantine_id=result.quarantine_id,
+        reason=result.problem.reason,
+        errors=errors_json(result.problem.fields),
+    )
 
 
 @router.get("", response_model=OrderPage)

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import event
 
-from orderhub.benchmarks import Rate
+from orderhub.bench.service import Rate
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import Settings

@@ -1,0 +1,236 @@
+"""Driving a running hub through its public contract only (CLI and HTTP), as a client would.
+
+The method of ``../shared/bench/e2e_bench.py``: keep-alive clients, the same seed (a channel,
+three warehouses, 20 SKUs) and the same three-line orders, so the figures compare.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+ORDERHUB = str(Path(sys.executable).parent / "orderhub")
+_ADDRESSES = {
+    "dal": ("TX", "75201", "Dallas"),
+    "ewr": ("NJ", "07102", "Newark"),
+    "oak": ("CA", "94607", "Oakland"),
+}
+_DESTINATIONS = [
+    ("NY", "10001", "New York"),
+    ("CA", "90001", "Los Angeles"),
+    ("TX", "73301", "Austin"),
+    ("IL", "60601", "Chicago"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run ``orderhub ARGS`` with ``env`` on top of ours; its stdout, or SystemExit."""
+    done = subprocess.run(  # noqa: S603 - our own CLI, arguments from this module
+        [ORDERHUB, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode:
+        sys.exit(f"orderhub {' '.join(args)} failed: {done.stderr[-400:]}")
+    return done.stdout
+
+
+class Client:
+    """One keep-alive connection per thread, bearer-authenticated; retries a dropped socket."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.port, self.key = port, key
+        self._local = threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        return conn
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        data = json.dumps(body) if body is not None else None
+        sent = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+        for attempt in range(3):
+            try:
+                conn = self._conn()
+                conn.request(method, path, body=data, headers=sent | (headers or {}))
+                response = conn.getresponse()
+                text = response.read()
+                try:
+                    return response.status, (json.loads(text) if text else None)
+                except ValueError:
+                    return response.status, text[:200]
+            except (ConnectionError, http.client.HTTPException, OSError):
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def seed(api: Client) -> None:
+    """A native channel ``web``, three US warehouses and 20 SKUs with plenty of stock."""
+    _ok(api.call("POST", "/v1/channels", {"code": "web", "name": "Web", "kind": "native"}))
+    as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for code, (region, postal_code, city) in _ADDRESSES.items():
+        address = {
+            "line1": "1 Dock",
+            "city": city,
+            "region": region,
+            "postal_code": postal_code,
+            "country": "US",
+        }
+        location = {"code": code, "name": code, "kind": "warehouse", "address": address}
+        _ok(api.call("POST", "/v1/locations", location))
+    for i in range(20):
+        _ok(
+            api.call("POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400})
+        )
+        for code in _ADDRESSES:
+            adjustment = {"sku": f"S{i}", "location": code, "on_hand": 1_000_000, "as_of": as_of}
+            _ok(api.call("POST", "/v1/inventory/adjustments", adjustment))
+
+
+def _ok(answer: tuple[int, Any]) -> None:
+    if answer[0] not in (200, 201):
+        raise RuntimeError(f"seeding failed: {answer}")
+
+
+def order(n: int) -> dict[str, Any]:
+    """Order ``n``: three lines of three SKUs to one of four US destinations."""
+    region, postal_code, city = _DESTINATIONS[n % 4]
+    return {
+        "channel": "web",
+        "external_id": f"E-{n}",
+        "currency": "USD",
+        "placed_at": "2026-12-01T10:00:00Z",
+        "customer": {"email": f"b{n % 300}@example.com", "name": "Buyer"},
+        "shipping_address": {
+            "name": "Buyer",
+            "line1": "5 Main St",
+            "city": city,
+            "region": region,
+            "postal_code": postal_code,
+            "country": "US",
+        },
+        "lines": [
+            {"sku": f"S{(n + j) % 20}", "quantity": 1 + j, "unit_price": "12.50", "tax": "1.00"}
+            for j in range(3)
+        ],
+        "shipping": {"price": "4.90"},
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+@dataclass
+class Closed:
+    """A closed loop's outcome: requests done, seconds, each latency, failures."""
+
+    count: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+
+def closed_loop(count: int, clients: int, request: Callable[[int], tuple[int, Any]]) -> Closed:
+    """``request(n)`` for n in 0..count-1 from ``clients`` threads, each waiting for its answer."""
+    outcome = Closed(count, 0.0)
+    lock, following = threading.Lock(), [0]
+
+    def run() -> None:
+        while True:
+            with lock:
+                n = following[0]
+                following[0] += 1
+            if n >= count:
+                return
+            started = time.perf_counter()
+            status, body = request(n)
+            outcome.latencies.append(time.perf_counter() - started)
+            if status not in (200, 201):
+                outcome.errors.append((status, str(body)[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+@contextmanager
+def processes(commands: list[tuple[list[str], dict[str, str]]], log: TextIO) -> Iterator[None]:
+    """Run ``orderhub`` commands (args, extra env) in their own sessions; SIGTERM on exit."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for args, env in commands:
+            started.append(
+                subprocess.Popen(  # noqa: S603 - our own CLI, arguments from the caller
+                    [ORDERHUB, *args],
+                    env={**os.environ, **env},
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            )
+        yield
+    finally:
+        for process in started:
+            _signal(process, 15)
+        for process in started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                _signal(process, 9)
+
+
+def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def wait_healthy(port: int, key: str, *, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if Client(port, key).call("GET", "/v1/health")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"orderhub serve on port {port} did not answer within {seconds:.0f} s")

@@ -1,0 +1,245 @@
+"""``orderhub bench``: the figures of issue #16 as one Markdown table, measured in one run.
+
+The method of ``../shared/bench`` (e2e_bench.py, drain_bench.py, db_floor.py), through the
+hub's public contract only: ``orderhub serve`` and ``orderhub worker`` processes on a throwaway
+SQLite database, keep-alive HTTP clients, and the raw-driver floor measured before and after in
+the same run. Every throughput is also given as a ratio to that floor, with the load average:
+the machines are shared, and only the ratios compare between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orderhub.bench import floor, load
+
+TARGETS = {"http": 0.10, "batch": 0.50}  # issue #16: shares of the floor on SQLite
+
+
+@dataclass
+class Row:
+    """One line of the table: what, how fast, and against the floor."""
+
+    what: str
+    per_second: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    per_order_ms: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    floors: list[float] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @property
+    def floor(self) -> float:
+        return sum(self.floors) / len(self.floors)
+
+    def markdown(self) -> str:
+        """The table docs/performance.md holds, with the floor and the load average."""
+        lines = [
+            "| measurement | orders/s | ratio to floor | p50 ms | p99 ms | ms per order | |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        first, second = self.floors[0], self.floors[-1]
+        lines.append(
+            f"| raw-driver floor (SQLite WAL, 1 connection; before / after) | {self.floor:,.0f} "
+            f"| 1 | | | {1000 / self.floor:.2f} | {first:,.0f} / {second:,.0f} |"
+        )
+        for row in self.rows:
+            ratio = f"{row.per_second / self.floor:.3f}" if row.per_second else ""
+            lines.append(
+                f"| {row.what} | {_num(row.per_second, '{:,.0f}')} | {ratio} "
+                f"| {_num(row.p50_ms, '{:.1f}')} | {_num(row.p99_ms, '{:.1f}')} "
+                f"| {_num(row.per_order_ms, '{:.2f}')} | {row.note} |"
+            )
+        before = " ".join(f"{x:.2f}" for x in self.load_before)
+        after = " ".join(f"{x:.2f}" for x in self.load_after)
+        lines.append("")
+        lines.append(f"Load average (1, 5, 15 min) before: {before}; after: {after}.")
+        return "\n".join(lines)
+
+
+def _num(value: float | None, pattern: str) -> str:
+    return "" if value is None else pattern.format(value)
+
+
+def run(
+    *,
+    orders: int = 2000,
+    clients: int = 8,
+    batch: int = 500,
+    batch_orders: int = 5000,
+    procs: int = 1,
+    backlogs: tuple[int, ...] = (300, 1200),
+    drain_timeout: float = 600,
+    say: Callable[[str], None] = print,
+) -> Report:
+    """Measure everything; ``say`` reports progress (the run takes minutes)."""
+    report = Report(load_before=os.getloadavg())
+    tmp = Path(tempfile.mkdtemp(prefix="orderhub-bench-"))
+    try:
+        say("floor …")
+        report.floors.append(floor.sqlite_floor(tmp / "floor.db"))
+        say(f"HTTP and batch ingest: serve ({procs} process(es)) + one worker …")
+        report.rows += _ingest(tmp / "ingest", orders, clients, batch, batch_orders, procs)
+        for backlog in backlogs:
+            say(f"drain of a {backlog}-order backlog …")
+            report.rows += _drain(tmp / f"drain-{backlog}", backlog, drain_timeout)
+        say("floor again …")
+        report.floors.append(floor.sqlite_floor(tmp / "floor.db"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report.load_after = os.getloadavg()
+    return report
+
+
+def _hub(directory: Path) -> tuple[dict[str, str], str]:
+    """A fresh, migrated SQLite hub and an admin key; its environment for the processes."""
+    directory.mkdir(parents=True)
+    env = {
+        "ORDERHUB_DATABASE_URL": f"sqlite:///{directory / 'hub.db'}",
+        "ORDERHUB_SECRET_KEY_FILE": str(directory / "secret.key"),
+        "ORDERHUB_SCHEDULES_ENABLED": "false",
+    }
+    load.cli(env, "db", "upgrade")
+    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    return env, key
+
+
+def _ingest(
+    directory: Path, orders: int, clients: int, batch: int, batch_orders: int, procs: int
+) -> list[Row]:
+    """e2e_bench's closed loop (one order per request), then the same through the batch route."""
+    env, key = _hub(directory)
+    port = load.free_port()
+    serve = (["serve", "--workers", str(procs)], env | {"ORDERHUB_PORT": str(port)})
+    worker = (["worker", "--id", "bench"], env)
+    with (directory / "processes.log").open("w") as log, load.processes([serve, worker], log):
+        load.wait_healthy(port, key, seconds=120)
+        api = load.Client(port, key)
+        load.seed(api)
+        for n in range(50):  # warm-up, as the reference does
+            api.call("POST", "/v1/orders", load.order(10_000_000 + n))
+        single = load.closed_loop(
+            orders, clients, lambda n: api.call("POST", "/v1/orders", load.order(n))
+        )
+        first = 20_000_000
+
+        def post_batch(n: int) -> tuple[int, Any]:
+            body = {"orders": [load.order(first + n * batch + i) for i in range(batch)]}
+            return api.call("POST", "/v1/orders:batch", body)
+
+        batches = load.closed_loop(max(1, batch_orders // batch), 2, post_batch)
+    note = f"{clients} clients, serve ×{procs} + 1 worker"
+    errors = _errors(single)
+    return [
+        Row(
+            "HTTP ingest, `POST /v1/orders`",
+            single.per_second,
+            load.percentile(single.latencies, 50) * 1000,
+            load.percentile(single.latencies, 99) * 1000,
+            1000 / single.per_second,
+            note=f"{note}{errors}; target ≥ {TARGETS['http']:.2f}",
+        ),
+        Row(
+            f"batch ingest, `POST /v1/orders:batch` of {batch}",
+            batches.per_second * batch,
+            load.percentile(batches.latencies, 50) * 1000,
+            load.percentile(batches.latencies, 99) * 1000,
+            1000 / (batches.per_second * batch),
+            note=f"2 clients, p50/p99 per batch{_errors(batches)}; target ≥ {TARGETS['batch']:.2f}",
+        ),
+    ]
+
+
+def _errors(loop: load.Closed) -> str:
+    """How many requests failed, and the first answer: a table with failures says why."""
+    if not loop.errors:
+        return ""
+    status, body = loop.errors[0]
+    return f"; {len(loop.errors)} failed, first: {status} {body[:80]!r}"
+
+
+def _drain(directory: Path, backlog: int, timeout: float) -> list[Row]:
+    """drain_bench's method: ingest ``backlog`` orders with no worker running, then time one
+    worker until no order is left 'received' and no delivery is pending."""
+    env, key = _hub(directory)
+    port = load.free_port()
+    serve = (["serve"], env | {"ORDERHUB_PORT": str(port)})
+    with (directory / "processes.log").open("w") as log, load.processes([serve], log):
+        load.wait_healthy(port, key, seconds=120)
+        api = load.Client(port, key)
+        load.seed(api)
+        ingest = load.closed_loop(
+            backlog, 4, lambda n: api.call("POST", "/v1/orders", load.order(n))
+        )
+        started = time.perf_counter()
+        with load.processes([(["worker"], env)], log):
+            allocated, drained = _wait_drained(directory / "hub.db", started, timeout)
+    rows = [
+        Row(
+            f"ingest with the worker off ({backlog} orders)",
+            ingest.per_second,
+            load.percentile(ingest.latencies, 50) * 1000,
+            load.percentile(ingest.latencies, 99) * 1000,
+            1000 / ingest.per_second,
+            note="4 clients, as drain_bench.py",
+        )
+    ]
+    for what, seconds in (("allocated", allocated), ("drained", drained)):
+        done = seconds is not None
+        rows.append(
+            Row(
+                f"backlog of {backlog}: all {what}",
+                backlog / seconds if done and seconds else None,
+                per_order_ms=1000 * seconds / backlog if done and seconds else None,
+                note=f"after {seconds:.1f} s, one worker"
+                if done and seconds
+                else f"not done within {timeout:.0f} s",
+            )
+        )
+    return rows
+
+
+def _wait_drained(
+    database: Path, started: float, timeout: float
+) -> tuple[float | None, float | None]:
+    """Seconds until no order is 'received', and until no delivery is pending (None: not
+    within ``timeout``) — the reference's queries, on a read-only connection."""
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    allocated: float | None = None
+    try:
+        while time.perf_counter() - started < timeout:
+            if allocated is None and not _count(
+                con, "SELECT count(*) FROM orders WHERE status = 'received'"
+            ):
+                allocated = time.perf_counter() - started
+            if allocated is not None and not (
+                _count(
+                    con, "SELECT count(*) FROM deliveries WHERE status IN ('pending','in_flight')"
+                )
+                or _count(con, "SELECT count(*) FROM outbox WHERE fanned_out = 0")
+            ):
+                return allocated, time.perf_counter() - started
+            time.sleep(0.5)
+        return allocated, None
+    finally:
+        con.close()
+
+
+def _count(con: sqlite3.Connection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,92 @@
+"""SQLite writers queue at a gate (thread lock, then a file lock shared by processes) instead of
+napping in SQLite's busy handler; the gate is always left when the transaction ends."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from orderhub.store.db import _GatedConnection, _WriterGate, make_engine
+
+
+def _engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    return engine
+
+
+def _holds(conn: object) -> bool:
+    dbapi = conn.connection.dbapi_connection  # type: ignore[attr-defined]
+    assert isinstance(dbapi, _GatedConnection)
+    return dbapi.holds_gate
+
+
+def test_a_writer_of_another_process_enters_as_soon_as_the_one_ahead_leaves(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "other.db")
+    ahead, behind = _WriterGate(database), _WriterGate(database)  # two open files: two processes
+    assert ahead.enter(timeout=1)
+    assert not behind.enter(timeout=0.05)  # held elsewhere: gives up after its timeout
+    entered: list[float] = []
+
+    def wait() -> None:
+        if behind.enter(timeout=5):
+            entered.append(time.monotonic())
+            behind.leave()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.1)
+    left = time.monotonic()
+    ahead.leave()
+    waiter.join()
+    assert entered
+    assert entered[0] - left < 0.05
+
+
+def test_the_gate_is_left_on_commit_rollback_and_close(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert _holds(conn)
+        conn.commit()
+        assert not _holds(conn)
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        conn.rollback()
+        assert not _holds(conn)
+        conn.execute(text("INSERT INTO t VALUES (3)"))  # left open: closing rolls back
+    with engine.connect() as other:
+        started = time.monotonic()
+        other.execute(text("INSERT INTO t VALUES (4)"))
+        other.commit()
+        assert time.monotonic() - started < 1
+        assert other.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 4]
+    engine.dispose()
+
+
+def test_threads_writing_at_once_all_get_through(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    failures: list[BaseException] = []
+
+    def write(first: int) -> None:
+        try:
+            for n in range(first, first + 25):
+                with engine.begin() as conn:
+                    conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(k * 100,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 100
+    engine.dispose()
