@@ -6,6 +6,17 @@ the same statement runs without the clause. A claimed delivery carries a lease: 
 dies, the lease runs out and the delivery is due again. A delivery is only claimable while no
 earlier delivery of the same stream for the same consumer is still open (pending or in flight),
 which keeps each stream's events in order per consumer; a dead one no longer holds the line.
+
+Every statement of the relay's hot path stays O(batch) however many deliveries are pending:
+
+- the claim walks due work in (``next_attempt_at``, ``event_seq``) order on a partial index of
+  pending deliveries and stops at the first not yet due, and checks each candidate's ordering
+  with one probe of the open-per-(consumer, stream) index; expired leases come from their own
+  index. Statuses are SQL literals (:func:`_status_in`), not parameters, so the planner can use
+  the partial indexes (SQLite never can behind a parameter; PostgreSQL not once it prepares);
+- a failing delivery pushes the later deliveries of its (consumer, stream) back to its own retry
+  time (:func:`mark_failed`), so deliveries that could not run anyway are not due and the claim
+  never walks past them; when it succeeds or dies, they are due again.
 """
 
 from __future__ import annotations
@@ -16,7 +27,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -39,6 +61,19 @@ class DeliveryStatus(StrEnum):
 OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.IN_FLIGHT.value)
 
 
+def _status_in(column: Any, *statuses: DeliveryStatus) -> ColumnElement[bool]:
+    """``column`` is one of ``statuses``, the values written into the SQL as literals.
+
+    The delivery indexes are partial (``WHERE status = 'pending'`` …): a planner may only use
+    one when it can see the value, which a bound parameter hides (SQLite always, PostgreSQL
+    once psycopg prepares the statement). The values are this module's constants.
+    """
+    literals: list[ColumnElement[str]] = [literal_column(f"'{s.value}'") for s in statuses]
+    if len(literals) == 1:
+        return column == literals[0]  # type: ignore[no-any-return]
+    return column.in_(literals)  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A delivery this worker holds the lease on, with the event it carries."""
@@ -46,6 +81,7 @@ class Claimed:
     id: str
     consumer: str
     attempts: int
+    event_seq: int
     event_id: str
     event_type: str
     stream: str
@@ -194,33 +230,12 @@ def claim(
     limit: int,
     max_attempts: int,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries to ``owner`` (commit right after)."""
-    d = deliveries.alias("d")
+    """Lease up to ``limit`` due deliveries to ``owner`` (commit right after): expired leases
+    first (a dead worker's batch), then pending deliveries oldest due first."""
     _bury_abandoned(conn, now=now, max_attempts=max_attempts)
-    earlier = deliveries.alias("e")
-    blocked = (
-        select(literal(1))
-        .where(
-            earlier.c.consumer == d.c.consumer,
-            earlier.c.stream == d.c.stream,
-            earlier.c.event_seq < d.c.event_seq,
-            earlier.c.status.in_(OPEN),
-        )
-        .exists()
-    )
-    due = or_(
-        and_(d.c.status == DeliveryStatus.PENDING.value, d.c.next_attempt_at <= now),
-        and_(d.c.status == DeliveryStatus.IN_FLIGHT.value, d.c.lease_expires_at <= now),
-    )
-    ids = list(
-        conn.execute(
-            select(d.c.id)
-            .where(due, ~blocked)
-            .order_by(d.c.event_seq)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=d)
-        ).scalars()
-    )
+    ids = _claimable(conn, _expired(now), limit)
+    if len(ids) < limit:
+        ids += _claimable(conn, _due(now), limit - len(ids))
     if not ids:
         return []
     c = deliveries.c
@@ -237,8 +252,8 @@ def claim(
     )
     o = outbox.c
     rows = conn.execute(
-        select(c.id, c.consumer, c.attempts, o.id.label("event_id"), o.type, o.stream)
-        .add_columns(o.data, o.actor, o.occurred_at)
+        select(c.id, c.consumer, c.attempts, c.event_seq, o.id.label("event_id"), o.type)
+        .add_columns(o.stream, o.data, o.actor, o.occurred_at)
         .join_from(deliveries, outbox, o.id == c.event_id)
         .where(c.id.in_(ids))
         .order_by(c.event_seq)
@@ -248,6 +263,7 @@ def claim(
             id=r.id,
             consumer=r.consumer,
             attempts=r.attempts,
+            event_seq=r.event_seq,
             event_id=r.event_id,
             event_type=r.type,
             stream=r.stream,
@@ -259,13 +275,59 @@ def claim(
     ]
 
 
+_d = deliveries.alias("d")
+_earlier = deliveries.alias("e")
+# The ordering check, one probe of ix_deliveries_open_stream per candidate.
+_BLOCKED = (
+    select(literal(1))
+    .where(
+        _earlier.c.consumer == _d.c.consumer,
+        _earlier.c.stream == _d.c.stream,
+        _earlier.c.event_seq < _d.c.event_seq,
+        _status_in(_earlier.c.status, DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT),
+    )
+    .exists()
+)
+
+
+def _expired(now: datetime) -> Any:
+    """In-flight deliveries whose lease ran out, by ix_deliveries_leased."""
+    return (
+        select(_d.c.id)
+        .where(
+            _status_in(_d.c.status, DeliveryStatus.IN_FLIGHT),
+            _d.c.lease_expires_at <= now,
+            ~_BLOCKED,
+        )
+        .order_by(_d.c.lease_expires_at)
+    )
+
+
+def _due(now: datetime) -> Any:
+    """Pending deliveries that are due, oldest first, by ix_deliveries_due."""
+    return (
+        select(_d.c.id)
+        .where(
+            _status_in(_d.c.status, DeliveryStatus.PENDING),
+            _d.c.next_attempt_at <= now,
+            ~_BLOCKED,
+        )
+        .order_by(_d.c.next_attempt_at, _d.c.event_seq)
+    )
+
+
+def _claimable(conn: Connection, stmt: Any, limit: int) -> list[str]:
+    """The ids ``stmt`` finds, locked; rows another worker is claiming are skipped."""
+    return list(conn.execute(stmt.limit(limit).with_for_update(skip_locked=True, of=_d)).scalars())
+
+
 def _bury_abandoned(conn: Connection, *, now: datetime, max_attempts: int) -> None:
     """A delivery whose worker died on its last allowed attempt is dead, not run again."""
     c = deliveries.c
     conn.execute(
         update(deliveries)
         .where(
-            c.status == DeliveryStatus.IN_FLIGHT.value,
+            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
             c.lease_expires_at <= now,
             c.attempts >= max_attempts,
         )
@@ -283,16 +345,16 @@ def _held(delivery_id: str, owner: str) -> Any:
     c = deliveries.c
     return and_(
         c.id == delivery_id,
-        c.status == DeliveryStatus.IN_FLIGHT.value,
+        _status_in(c.status, DeliveryStatus.IN_FLIGHT),
         c.lease_owner == owner,
     )
 
 
-def mark_delivered(conn: Connection, delivery_id: str, *, owner: str, now: datetime) -> bool:
+def mark_delivered(conn: Connection, claimed: Claimed, *, owner: str, now: datetime) -> bool:
     """Record success; False if the lease was lost meanwhile (another worker took over)."""
     result = conn.execute(
         update(deliveries)
-        .where(_held(delivery_id, owner))
+        .where(_held(claimed.id, owner))
         .values(
             status=DeliveryStatus.DELIVERED.value,
             delivered_at=now,
@@ -303,23 +365,30 @@ def mark_delivered(conn: Connection, delivery_id: str, *, owner: str, now: datet
             updated_at=now,
         )
     )
+    if claimed.attempts > 1:  # it failed before, so it may have pushed its successors back
+        _reschedule_successors(conn, claimed, at=now, back=False)
     return result.rowcount == 1
 
 
 def mark_failed(
     conn: Connection,
-    delivery_id: str,
+    claimed: Claimed,
     *,
     owner: str,
     now: datetime,
     error: str,
     retry_at: datetime | None,
 ) -> bool:
-    """Schedule the next attempt at ``retry_at``, or mark the delivery dead when None."""
+    """Schedule the next attempt at ``retry_at``, or mark the delivery dead when None.
+
+    The later deliveries of its (consumer, stream) cannot run before it: they are pushed back
+    to ``retry_at`` so the claim does not walk past them meanwhile; a dead delivery no longer
+    holds the line, so they are due at once.
+    """
     status = DeliveryStatus.PENDING if retry_at is not None else DeliveryStatus.DEAD
     result = conn.execute(
         update(deliveries)
-        .where(_held(delivery_id, owner))
+        .where(_held(claimed.id, owner))
         .values(
             status=status.value,
             next_attempt_at=retry_at or now,
@@ -329,7 +398,27 @@ def mark_failed(
             updated_at=now,
         )
     )
+    _reschedule_successors(conn, claimed, at=retry_at or now, back=retry_at is not None)
     return result.rowcount == 1
+
+
+def _reschedule_successors(conn: Connection, claimed: Claimed, *, at: datetime, back: bool) -> None:
+    """Make the pending deliveries after ``claimed`` in its (consumer, stream) due no earlier
+    (``back``) or no later than ``at``; by ix_deliveries_open_stream, so only that stream's open
+    deliveries are read."""
+    c = deliveries.c
+    conn.execute(
+        update(deliveries)
+        .where(
+            c.consumer == claimed.consumer,
+            c.stream == claimed.stream,
+            c.event_seq > claimed.event_seq,
+            _status_in(c.status, DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT),
+            _status_in(c.status, DeliveryStatus.PENDING),
+            c.next_attempt_at < at if back else c.next_attempt_at > at,
+        )
+        .values(next_attempt_at=at)
+    )
 
 
 def take_receipt(conn: Connection, *, consumer: str, event_id: str, now: datetime) -> bool:

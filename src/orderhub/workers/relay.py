@@ -155,7 +155,7 @@ class Worker:
         )
 
         def done(uow: UnitOfWork) -> None:
-            deliveries.mark_delivered(uow.conn, claimed.id, owner=self.id, now=self.clock())
+            deliveries.mark_delivered(uow.conn, claimed, owner=self.id, now=self.clock())
 
         try:
             if target is None:
@@ -180,7 +180,7 @@ class Worker:
         log.warning("delivery %s to %s failed: %s", claimed.id, claimed.consumer, text)
         with self.container.engine.begin() as conn:
             deliveries.mark_failed(
-                conn, claimed.id, owner=self.id, now=now, error=text, retry_at=retry_at
+                conn, claimed, owner=self.id, now=now, error=text, retry_at=retry_at
             )
 
     def run(self, stop: threading.Event) -> None:
