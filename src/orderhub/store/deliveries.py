@@ -21,7 +21,7 @@ Every statement of the relay's hot path stays O(batch) however many deliveries a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -124,14 +124,15 @@ def fan_out(
     consumers_for: Callable[[str], Sequence[str]],
     now: datetime,
     limit: int = 500,
-    channel_consumers: Collection[str] = (),
+    channel_scope: Mapping[str, Collection[str]] | None = None,
 ) -> int:
     """Create the deliveries of up to ``limit`` new outbox events, oldest first; idempotent.
 
     Runs under one lock at a time (a PostgreSQL advisory lock; SQLite has one writer anyway) so
     deliveries appear in outbox order; returns how many events were fanned out (0 if busy).
-    An event of a channel whose ``sync_back`` is false gets no delivery for the
-    ``channel_consumers`` (those that call the channel back).
+    ``channel_scope`` names the consumers that call the event's channel back, each with the
+    channel kinds it has calls for: an event of a channel of another kind, or whose
+    ``sync_back`` is false, gets no delivery for it (it would do nothing).
     """
     if (
         is_postgres(conn)
@@ -147,8 +148,16 @@ def fan_out(
     ).all()
     if not rows:
         return 0
-    quiet = _quiet_channels(conn) if channel_consumers else frozenset()
-    silenced = _events_of(conn, rows, quiet) if quiet else frozenset()
+    scope = channel_scope or {}
+    kind_of = _channel_kind_of(conn, rows) if scope else {}
+
+    def wanted(seq: int, consumer: str) -> bool:
+        kinds = scope.get(consumer)
+        if kinds is None or seq not in kind_of:  # not a channel's consumer, or no channel
+            return True
+        kind = kind_of[seq]
+        return kind is not None and kind in kinds
+
     new = [
         {
             "id": new_id(),
@@ -165,7 +174,7 @@ def fan_out(
         }
         for row in rows
         for consumer in consumers_for(row.type)
-        if row.seq not in silenced or consumer not in channel_consumers
+        if wanted(row.seq, consumer)
     ]
     if new:
         conn.execute(insert(deliveries), new)
@@ -174,35 +183,41 @@ def fan_out(
     return len(rows)
 
 
-def _quiet_channels(conn: Connection) -> frozenset[str]:
-    """The channels that take no sync back (usually none, and then fan-out reads no more)."""
-    c = channels.c
-    return frozenset(conn.execute(select(c.code).where(c.sync_back == False)).scalars())  # noqa: E712
-
-
-def _events_of(conn: Connection, rows: Sequence[Any], codes: frozenset[str]) -> frozenset[int]:
-    """The outbox seqs among ``rows`` whose event concerns one of the channels ``codes``: it
-    names the channel (``order.received``, ``inventory.available_changed``) or is on the
-    stream of one of its orders (``order:<id>``)."""
-    o = outbox.c
+def _channel_kind_of(conn: Connection, rows: Sequence[Any]) -> dict[int, str | None]:
+    """For each outbox seq among ``rows`` whose event concerns a known channel, that channel's
+    kind (None when it takes no sync back). An event concerns a channel when it names it
+    (``order.received``, ``inventory.available_changed``) or is on the stream of one of its
+    orders (``order:<id>``); two reads for the whole batch."""
+    c, o = channels.c, outbox.c
+    kinds: dict[str, str | None] = {
+        code: kind if sync_back else None
+        for code, kind, sync_back in conn.execute(select(c.code, c.kind, c.sync_back))
+    }
     data = dict(conn.execute(select(o.seq, o.data).where(o.seq.in_([r.seq for r in rows]))).all())
-    found = {seq for seq, d in data.items() if isinstance(d, dict) and d.get("channel") in codes}
-    on_orders = [
-        (r.seq, r.stream.removeprefix("order:"))
+    code_of = {
+        seq: str(d["channel"])
+        for seq, d in data.items()
+        if isinstance(d, dict) and d.get("channel") in kinds
+    }
+    on_orders = {
+        r.seq: r.stream.removeprefix("order:")
         for r in rows
-        if r.seq not in found and r.stream.startswith("order:")
-    ]
+        if r.seq not in code_of and r.stream.startswith("order:")
+    }
     if on_orders:
-        theirs = set(
+        order_channel = dict(
             conn.execute(
-                select(orders.c.id).where(
-                    orders.c.id.in_({order_id for _, order_id in on_orders}),
-                    orders.c.channel_code.in_(sorted(codes)),
+                select(orders.c.id, orders.c.channel_code).where(
+                    orders.c.id.in_(set(on_orders.values()))
                 )
-            ).scalars()
+            ).all()
         )
-        found.update(seq for seq, order_id in on_orders if order_id in theirs)
-    return frozenset(found)
+        code_of.update(
+            (seq, order_channel[order_id])
+            for seq, order_id in on_orders.items()
+            if order_channel.get(order_id) in kinds
+        )
+    return {seq: kinds[code] for seq, code in code_of.items()}
 
 
 def _keep_statistics_current(conn: Connection, *, inserted: int) -> None:

@@ -3,8 +3,8 @@
 Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
 
 1. fan-out — new outbox events become one delivery per interested target (one worker at a time;
-   none for a consumer that calls the channel back when the event's channel has ``sync_back``
-   false);
+   none for a consumer that calls the channel back when the event's channel is of a kind it has
+   no calls for, or has ``sync_back`` false);
 2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
 3. run — each is handed to its target; success is recorded, failure is retried after an
    exponential backoff with jitter, and after ``delivery_max_attempts`` the delivery is dead.
@@ -89,7 +89,11 @@ class Worker:
         if consumers is None:
             consumers = internal_consumers(transport=self.channel_transport)
         self._internal = [internal_target(c, self._uow) for c in consumers]
-        self._channel_consumers = frozenset(c.name for c in consumers if c.calls_channel)
+        self._channel_scope = {
+            c.name: frozenset(kind.value for kind in c.channel_kinds)
+            for c in consumers
+            if c.channel_kinds is not None
+        }
         self.scheduler = scheduler
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
@@ -116,7 +120,7 @@ class Worker:
                 conn,
                 consumers_for=consumers_for,
                 now=self.clock(),
-                channel_consumers=self._channel_consumers,
+                channel_scope=self._channel_scope,
             )
 
     def claim(self) -> list[Claimed]:
