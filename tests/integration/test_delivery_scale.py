@@ -5,7 +5,7 @@ due while they could not run anyway."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -15,9 +15,12 @@ from sqlalchemy import Connection, event, select
 
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
+from orderhub.services.messagebus import Consumer, Message
 from orderhub.store import deliveries, tables
+from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.relay import Worker
 from tests.integration.delivery_support import FakeClock, Pinged, Recorder, emit
+from tests.integration.test_delivery import notes
 
 
 @pytest.fixture
@@ -112,3 +115,65 @@ def test_a_failing_delivery_pushes_its_successors_back_and_releases_them_when_do
         pass
     assert [n for key, n in flaky.handled if key == "a"] == [0, 1, 2]
     assert [n for key, n in flaky.handled if key == "b"] == [0, 1, 2]
+
+
+def commits_during(container: Container, run: Callable[[], object]) -> int:
+    """How many transactions ``run`` commits on the container's engine."""
+    counted = [0]
+
+    def count(_conn: Any) -> None:
+        counted[0] += 1
+
+    event.listen(container.engine, "commit", count)
+    try:
+        run()
+    finally:
+        event.remove(container.engine, "commit", count)
+    return counted[0]
+
+
+def test_database_only_deliveries_of_a_batch_share_one_transaction(container: Container) -> None:
+    clock, recorder = FakeClock(), Recorder()
+    relay = Worker(container, consumers=[recorder.consumer()], clock=clock)
+    emit(container, *[Pinged(key=str(i), n=1) for i in range(20)])
+    relay.fan_out(relay.targets())
+    assert commits_during(container, relay.run_once) <= 3  # claim, the batch, (fan-out)
+    assert len(recorder.handled) == 20
+    assert notes(container) == 20
+
+
+def test_a_failure_in_a_batch_loses_none_of_the_others_and_is_retried_alone(
+    container: Container,
+) -> None:
+    clock = FakeClock()
+    flaky = Recorder(fail=lambda m: m.data["key"] == "3")
+    rolled_back = Recorder("undoer")
+
+    def undo_then_note(uow: UnitOfWork, message: Message) -> None:
+        uow.rollback()  # as allocate_order does when there is nothing to do
+        rolled_back.handle(uow, message)
+
+    relay = Worker(
+        container,
+        consumers=[
+            flaky.consumer(),
+            Consumer("undoer", frozenset({"order.pinged"}), undo_then_note),
+        ],
+        clock=clock,
+        rng=random.Random(2),
+    )
+    emit(container, *[Pinged(key=str(i), n=1) for i in range(6)])
+    assert relay.run_once() == 12
+    assert sorted(k for k, _ in flaky.handled) == ["0", "1", "2", "4", "5"]
+    assert len(rolled_back.handled) == 6
+    assert notes(container) == 11, "each effect once, the failed one's none"
+    d = tables.deliveries.c
+    with container.engine.connect() as conn:
+        open_ = conn.execute(
+            select(d.consumer, d.stream, d.attempts).where(d.status != "delivered")
+        ).all()
+    assert [tuple(r) for r in open_] == [("recorder", "order:3", 1)]
+    flaky.fail = lambda _m: False
+    clock.advance(3600)
+    assert relay.run_once() == 1
+    assert notes(container) == 12

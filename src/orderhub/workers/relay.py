@@ -6,8 +6,11 @@ Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
    none for a consumer that calls the channel back when the event's channel is of a kind it has
    no calls for, or has ``sync_back`` false);
 2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
-3. run — each is handed to its target; success is recorded, failure is retried after an
-   exponential backoff with jitter, and after ``delivery_max_attempts`` the delivery is dead.
+3. run — the batch's deliveries to database-only consumers run together in one transaction,
+   each in a savepoint with its receipt (one commit for the batch; one that fails is undone
+   alone and run again by itself after the commit); every other delivery is handed to its
+   target one by one. Success is recorded, failure is retried after an exponential backoff
+   with jitter, and after ``delivery_max_attempts`` the delivery is dead.
 
 A worker killed mid-batch leaves leased deliveries behind; they are due again when the lease ends.
 """
@@ -38,6 +41,7 @@ from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.nats import NatsPublisher
 from orderhub.workers.schedules import Scheduler
 from orderhub.workers.targets import (
+    InternalTarget,
     NatsTarget,
     PermanentFailure,
     Publisher,
@@ -142,25 +146,57 @@ class Worker:
         while self.fan_out(targets):
             pass
         batch = self.claim()
+        together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
+        self.run_together(together, targets)
+        ran = {claimed.id for claimed in together}
         for claimed in batch:
-            self.run_delivery(claimed, targets.get(claimed.consumer))
+            if claimed.id not in ran:
+                self.run_delivery(claimed, targets.get(claimed.consumer))
         if self.scheduler is not None:
             self.scheduler.run_due()
         return len(batch)
 
-    def run_delivery(self, claimed: Claimed, target: Target | None) -> None:
-        message = Message(
-            id=claimed.event_id,
-            type=claimed.event_type,
-            stream=claimed.stream,
-            data=claimed.data,
-            actor=claimed.actor,
-            occurred_at=claimed.occurred_at,
-        )
+    def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
+        """Deliveries to database-only consumers, in one transaction: one commit for all.
+
+        Each runs as a unit-of-work item (a savepoint holding its receipt, its effects and its
+        done mark). One that raises is undone alone and its failure recorded after the commit,
+        exactly as if it had run by itself. Should the commit itself fail, each runs again in a
+        transaction of its own: nothing was recorded, and receipts keep effects exactly once.
+        """
+        if not batch:
+            return
+        failed: list[tuple[Claimed, Exception]] = []
+        try:
+            with self._uow() as uow:
+                for claimed in batch:
+                    target = targets[claimed.consumer]
+                    assert isinstance(target, InternalTarget)
+                    try:
+                        with uow.item():
+                            target.run_in(uow, _message(claimed), on_done=self._done(claimed))
+                    except Exception as error:  # recorded below, after the commit
+                        failed.append((claimed, error))
+                uow.commit()
+        except Exception:
+            log.exception("a batch of %d deliveries failed to commit; one by one", len(batch))
+            for claimed in batch:
+                self.run_delivery(claimed, targets.get(claimed.consumer))
+            return
+        for claimed, error in failed:
+            self._failed(claimed, error)
+
+    def _done(self, claimed: Claimed) -> Callable[[UnitOfWork], None]:
+        """What records ``claimed`` as delivered, in the consumer's transaction."""
 
         def done(uow: UnitOfWork) -> None:
             deliveries.mark_delivered(uow.conn, claimed, owner=self.id, now=self.clock())
 
+        return done
+
+    def run_delivery(self, claimed: Claimed, target: Target | None) -> None:
+        message = _message(claimed)
+        done = self._done(claimed)
         try:
             if target is None:
                 raise PermanentFailure(f"no consumer {claimed.consumer!r} (removed?)")
@@ -204,6 +240,18 @@ class Worker:
         self._http.close()
         if self._nats is not None:
             self._nats.close()
+
+
+def _message(claimed: Claimed) -> Message:
+    """The event a delivery carries, as consumers receive it."""
+    return Message(
+        id=claimed.event_id,
+        type=claimed.event_type,
+        stream=claimed.stream,
+        data=claimed.data,
+        actor=claimed.actor,
+        occurred_at=claimed.occurred_at,
+    )
 
 
 def make_worker(container: Container, *, worker_id: str | None = None) -> Worker:
