@@ -175,8 +175,8 @@ class Worker:
                     try:
                         with uow.item():
                             target.run_in(uow, _message(claimed), on_done=self._done(claimed))
-                    except Exception as error:  # recorded below, after the commit
-                        failed.append((claimed, error))
+                    except Exception as problem:  # recorded below, after the commit
+                        failed.append((claimed, problem))
                 uow.commit()
         except Exception:
             log.exception("a batch of %d deliveries failed to commit; one by one", len(batch))
