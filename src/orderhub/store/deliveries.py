@@ -356,6 +356,24 @@ def _bury_abandoned(conn: Connection, *, now: datetime, max_attempts: int) -> No
     )
 
 
+def renew_leases(
+    conn: Connection, ids: Sequence[str], *, owner: str, now: datetime, lease_seconds: float
+) -> int:
+    """Extend ``owner``'s leases on ``ids`` to ``now + lease_seconds``; a delivery already
+    taken over (or done) is left alone. Returns how many were renewed."""
+    c = deliveries.c
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            c.id.in_(ids),
+            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
+            c.lease_owner == owner,
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+    )
+    return result.rowcount
+
+
 def _held(delivery_id: str, owner: str) -> Any:
     c = deliveries.c
     return and_(

@@ -38,7 +38,7 @@ from orderhub.services.outbound.calls import transports
 from orderhub.store import deliveries
 from orderhub.store.deliveries import Claimed
 from orderhub.store.unit_of_work import UnitOfWork
-from orderhub.workers.nats import NatsPublisher
+from orderhub.workers.nats import NatsPublisher, duplicate_window
 from orderhub.workers.schedules import Scheduler
 from orderhub.workers.targets import (
     InternalTarget,
@@ -99,6 +99,7 @@ class Worker:
             if c.channel_kinds is not None
         }
         self.scheduler = scheduler
+        self._lease_ends = clock()  # when the leases of the batch in hand run out
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
             self.settings.outbound_allowed_hosts,
@@ -129,11 +130,13 @@ class Worker:
 
     def claim(self) -> list[Claimed]:
         s = self.settings
+        now = self.clock()
+        self._lease_ends = now + timedelta(seconds=s.delivery_lease_seconds)
         with self.container.engine.begin() as conn:
             return deliveries.claim(
                 conn,
                 owner=self.id,
-                now=self.clock(),
+                now=now,
                 lease_seconds=s.delivery_lease_seconds,
                 limit=s.delivery_batch_size,
                 max_attempts=s.delivery_max_attempts,
@@ -149,12 +152,27 @@ class Worker:
         together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
         self.run_together(together, targets)
         ran = {claimed.id for claimed in together}
-        for claimed in batch:
-            if claimed.id not in ran:
-                self.run_delivery(claimed, targets.get(claimed.consumer))
+        rest = [claimed for claimed in batch if claimed.id not in ran]
+        for i, claimed in enumerate(rest):
+            self.keep_leases(rest[i:])
+            self.run_delivery(claimed, targets.get(claimed.consumer))
         if self.scheduler is not None:
             self.scheduler.run_due()
         return len(batch)
+
+    def keep_leases(self, held: Sequence[Claimed]) -> None:
+        """Renew the leases of the batch's deliveries still to run, when less than half a
+        lease is left: a batch of slow but healthy deliveries is never taken over (the
+        settings refuse a lease shorter than twice the longest single delivery)."""
+        lease = self.settings.delivery_lease_seconds
+        now = self.clock()
+        if self._lease_ends - now > timedelta(seconds=lease / 2):
+            return
+        with self.container.engine.begin() as conn:
+            deliveries.renew_leases(
+                conn, [c.id for c in held], owner=self.id, now=now, lease_seconds=lease
+            )
+        self._lease_ends = now + timedelta(seconds=lease)
 
     def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
         """Deliveries to database-only consumers, in one transaction: one commit for all.
@@ -258,7 +276,8 @@ def make_worker(container: Container, *, worker_id: str | None = None) -> Worker
     """A worker wired from settings: NATS publishing on when ``ORDERHUB_NATS_URL`` is set,
     the periodic jobs on unless ``ORDERHUB_SCHEDULES_ENABLED=false``."""
     url = container.settings.nats_url
-    publisher = NatsPublisher(url) if url else None
+    lease = container.settings.delivery_lease_seconds
+    publisher = NatsPublisher(url, window=duplicate_window(lease)) if url else None
     worker = Worker(container, publisher=publisher, worker_id=worker_id)
     if container.settings.schedules_enabled:
         worker.scheduler = Scheduler(container, owner=worker.id, transport=worker.channel_transport)
