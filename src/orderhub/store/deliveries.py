@@ -385,9 +385,24 @@ def _held(delivery_id: str, owner: str) -> Any:
 
 def mark_delivered(conn: Connection, claimed: Claimed, *, owner: str, now: datetime) -> bool:
     """Record success; False if the lease was lost meanwhile (another worker took over)."""
+    return mark_all_delivered(conn, [claimed], owner=owner, now=now) == 1
+
+
+def mark_all_delivered(
+    conn: Connection, done: Sequence[Claimed], *, owner: str, now: datetime
+) -> int:
+    """Record the success of every delivery in ``done`` with one statement; returns how many
+    this worker still held (a lost lease leaves its delivery to the new owner)."""
+    if not done:
+        return 0
+    c = deliveries.c
     result = conn.execute(
         update(deliveries)
-        .where(_held(claimed.id, owner))
+        .where(
+            c.id.in_([claimed.id for claimed in done]),
+            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
+            c.lease_owner == owner,
+        )
         .values(
             status=DeliveryStatus.DELIVERED.value,
             delivered_at=now,
@@ -398,9 +413,10 @@ def mark_delivered(conn: Connection, claimed: Claimed, *, owner: str, now: datet
             updated_at=now,
         )
     )
-    if claimed.attempts > 1:  # it failed before, so it may have pushed its successors back
-        _reschedule_successors(conn, claimed, at=now, back=False)
-    return result.rowcount == 1
+    for claimed in done:
+        if claimed.attempts > 1:  # it failed before, so it may have pushed its successors back
+            _reschedule_successors(conn, claimed, at=now, back=False)
+    return result.rowcount
 
 
 def mark_failed(
