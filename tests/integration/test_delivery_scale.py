@@ -18,6 +18,7 @@ from orderhub.config import Settings
 from orderhub.services.messagebus import Consumer, Message
 from orderhub.store import deliveries, tables
 from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
 from tests.integration.delivery_support import FakeClock, Pinged, Recorder, emit
 from tests.integration.test_delivery import notes
@@ -132,7 +133,10 @@ def commits_during(container: Container, run: Callable[[], object]) -> int:
     return counted[0]
 
 
-def test_database_only_deliveries_of_a_batch_share_one_transaction(container: Container) -> None:
+def test_database_only_deliveries_of_a_batch_share_one_transaction(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)  # however slow the machine
     clock, recorder = FakeClock(), Recorder()
     relay = Worker(container, consumers=[recorder.consumer()], clock=clock)
     emit(container, *[Pinged(key=str(i), n=1) for i in range(20)])
@@ -140,6 +144,19 @@ def test_database_only_deliveries_of_a_batch_share_one_transaction(container: Co
     assert commits_during(container, relay.run_once) <= 3  # claim, the batch, (fan-out)
     assert len(recorder.handled) == 20
     assert notes(container) == 20
+
+
+def test_a_batch_commits_whenever_its_time_budget_is_used_so_other_writers_get_in(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 0.0)  # every item over budget
+    clock, recorder = FakeClock(), Recorder()
+    relay = Worker(container, consumers=[recorder.consumer()], clock=clock)
+    emit(container, *[Pinged(key=str(i), n=1) for i in range(5)])
+    relay.fan_out(relay.targets())
+    assert commits_during(container, relay.run_once) >= 1 + 5  # the claim, then one per item
+    assert len(recorder.handled) == 5
+    assert notes(container) == 5
 
 
 def test_a_failure_in_a_batch_loses_none_of_the_others_and_is_retried_alone(

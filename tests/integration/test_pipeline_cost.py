@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from orderhub.bootstrap import Container
 from orderhub.store import tables
+from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
 from tests.conftest import native_order
 from tests.integration.delivery_support import FakeClock
@@ -28,8 +30,9 @@ def counted(container: Container, table: str, column: str) -> Counter[str]:
 
 
 def test_an_allocated_native_order_costs_two_deliveries_and_its_stock_news_is_coalesced(
-    seeded: Container, client: TestClient, admin: dict[str, str]
+    seeded: Container, client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)  # one transaction, however slow
     assert client.post("/v1/locations", json=NYC, headers=admin).status_code == 201
     for sku in ("SKU-1", "SKU-2"):
         stock = {"sku": sku, "location": "nyc", "delta": 1000, "reason": "po", "kind": "receipt"}
@@ -63,6 +66,6 @@ def test_an_allocated_native_order_costs_two_deliveries_and_its_stock_news_is_co
     assert {t: n for t, n in events.items() if t != "inventory.available_changed"} == {
         t: n * ORDERS for t, n in per_order.items()
     }
-    # The 10 allocations run in one batch: 2 channels × 2 SKUs announced once (was 44: one per
+    # The 10 allocations run in one transaction: 2 channels × 2 SKUs announced once (was 44: one per
     # order and SKU and channel whose figure moved).
     assert events["inventory.available_changed"] == 2 * 2

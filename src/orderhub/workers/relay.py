@@ -23,6 +23,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -51,6 +52,10 @@ from orderhub.workers.targets import (
 )
 
 log = logging.getLogger("orderhub.worker")
+
+# How long the worker's transaction of database-only deliveries may work before it commits
+# (and lets other writers in); the next ones of the batch go on in a fresh transaction.
+TOGETHER_SECONDS = 0.25
 
 
 def backoff_seconds(
@@ -175,25 +180,42 @@ class Worker:
         self._lease_ends = now + timedelta(seconds=lease)
 
     def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
-        """Deliveries to database-only consumers, in one transaction: one commit for all.
+        """Deliveries to database-only consumers, as few transactions as the time budget allows.
 
         Each runs as a unit-of-work item (a savepoint holding its receipt and its effects); the
-        successful ones are marked delivered with one statement before the commit. One that
-        raises is undone alone and its failure recorded after the commit, exactly as if it had
-        run by itself. Should the commit itself fail, each runs again in a transaction of its
-        own: nothing was recorded, and receipts keep effects exactly once.
+        successful ones are marked delivered with one statement before the commit. A
+        transaction commits once it has worked ``TOGETHER_SECONDS``, so a long batch does not
+        hold SQLite's single write lock (or PostgreSQL's row locks) for long: the API's writes
+        wait for one short transaction, not a whole batch.
         """
-        if not batch:
-            return
+        remaining = list(batch)
+        while remaining:
+            remaining = self._run_in_one_transaction(remaining, targets)
+
+    def _run_in_one_transaction(
+        self, batch: Sequence[Claimed], targets: dict[str, Target]
+    ) -> list[Claimed]:
+        """Run deliveries of ``batch`` in one transaction until the time budget is used;
+        returns those left for the next one.
+
+        One that raises is undone alone and its failure recorded after the commit, exactly as
+        if it had run by itself. Should the commit itself fail, each runs again in a
+        transaction of its own: nothing was recorded, and receipts keep effects exactly once.
+        """
         failed: list[tuple[Claimed, Exception]] = []
         done: list[Claimed] = []
+        ran: list[Claimed] = []
 
         def later(_uow: UnitOfWork) -> None:
             """Marked with the others, in one statement before the commit."""
 
+        started = time.monotonic()
         try:
             with self._uow() as uow:
                 for claimed in batch:
+                    if ran and time.monotonic() - started > TOGETHER_SECONDS:
+                        break
+                    ran.append(claimed)
                     target = targets[claimed.consumer]
                     assert isinstance(target, InternalTarget)
                     try:
@@ -205,12 +227,13 @@ class Worker:
                 deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
                 uow.commit()
         except Exception:
-            log.exception("a batch of %d deliveries failed to commit; one by one", len(batch))
-            for claimed in batch:
+            log.exception("%d deliveries failed to commit together; one by one", len(ran))
+            for claimed in ran:
                 self.run_delivery(claimed, targets.get(claimed.consumer))
-            return
+            return list(batch[len(ran) :])
         for claimed, error in failed:
             self._failed(claimed, error)
+        return list(batch[len(ran) :])
 
     def _done(self, claimed: Claimed) -> Callable[[UnitOfWork], None]:
         """What records ``claimed`` as delivered, in the consumer's transaction."""
