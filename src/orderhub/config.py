@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,7 +67,10 @@ class Settings(BaseSettings):
     )
     delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     delivery_lease_seconds: float = Field(
-        default=60.0, gt=0, description="a claimed delivery is taken over after this"
+        default=60.0,
+        gt=0,
+        description="a claimed delivery is taken over after this; the worker renews the "
+        "leases of its batch while it runs, so one delivery (not a batch) must fit in half",
     )
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
@@ -88,6 +91,24 @@ class Settings(BaseSettings):
     schedule_lease_seconds: float = Field(
         default=600.0, gt=0, description="a job's lease; another worker may take it after"
     )
+
+    @model_validator(mode="after")
+    def _one_delivery_fits_in_half_a_lease(self) -> Settings:
+        """Refuse a lease a healthy delivery can outlive (it would run twice, concurrently).
+
+        The worker renews its batch's leases whenever less than half a lease is left before
+        the next delivery (:meth:`orderhub.workers.relay.Worker.keep_leases`), so the longest
+        single delivery — a webhook POST, up to ``webhook_timeout_seconds`` — must fit in half.
+        """
+        if self.delivery_lease_seconds < 2 * self.webhook_timeout_seconds:
+            raise ValueError(
+                f"delivery_lease_seconds ({self.delivery_lease_seconds:g}) must be at least "
+                f"twice webhook_timeout_seconds ({self.webhook_timeout_seconds:g}): a webhook "
+                "that takes its full timeout would outlive its lease and be delivered twice, "
+                "concurrently, by another worker. Raise ORDERHUB_DELIVERY_LEASE_SECONDS or "
+                "lower ORDERHUB_WEBHOOK_TIMEOUT_SECONDS."
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

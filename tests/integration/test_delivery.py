@@ -224,7 +224,9 @@ def test_a_delivery_whose_worker_died_on_its_last_attempt_is_dead(
     make_container: MakeContainer,
 ) -> None:
     container, clock = (
-        make_container(delivery_max_attempts=1, delivery_lease_seconds=5),
+        make_container(
+            delivery_max_attempts=1, delivery_lease_seconds=5, webhook_timeout_seconds=2
+        ),
         FakeClock(),
     )
     recorder = Recorder()

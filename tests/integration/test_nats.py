@@ -106,3 +106,29 @@ def _publish_twice(container: Any, relay: Worker) -> None:
     assert [m.header["Nats-Msg-Id"] for m in messages] == ids[:2]
     assert [json.loads(m.data)["stream"] for m in messages] == ["order:a", "order:b"]
     assert all(m.subject == f"orderhub.{Probe.type}" for m in messages)
+
+
+def test_the_streams_duplicate_window_outlasts_the_workers_lease(
+    database_url: str, nats_url: str
+) -> None:
+    lease = 400.0  # longer than any other test's, so the shared stream's window must grow
+    settings = Settings(database_url=database_url, nats_url=nats_url, delivery_lease_seconds=lease)
+    container = bootstrap(settings)
+    relay: Worker = make_worker(container)
+    try:
+        emit(container, Probe(key="w"))
+        while relay.run_once():
+            pass
+    finally:
+        relay.close()
+        container.close()
+    assert asyncio.run(_window()) >= 2 * lease
+
+
+async def _window() -> float:
+    nc = await nats.connect(NATS_URL)
+    try:
+        info = await nc.jetstream().stream_info(STREAM)
+        return float(info.config.duplicate_window or 0)
+    finally:
+        await nc.close()

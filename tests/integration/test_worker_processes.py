@@ -142,7 +142,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_once_its_lease_ends(
     events = 40
     emit(pg, *[Pinged(key=f"s{s}", n=0) for s in range(events)])
     hooks.delay = 0.1
-    doomed = start_worker("doomed", delivery_batch_size="20", delivery_lease_seconds="3")
+    doomed = start_worker(
+        "doomed", delivery_batch_size="20", delivery_lease_seconds="3", webhook_timeout_seconds="1"
+    )
     wait_until(lambda: len(hooks.received) >= 3)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
@@ -153,7 +155,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_once_its_lease_ends(
         ).scalar_one()
     assert held > 0, "the worker died in the middle of a batch"
     hooks.delay = 0.0
-    start_worker("heir", delivery_batch_size="20", delivery_lease_seconds="3")
+    start_worker(
+        "heir", delivery_batch_size="20", delivery_lease_seconds="3", webhook_timeout_seconds="1"
+    )
     wait_until(all_delivered(pg, events))
     assert set(hooks.event_ids()) == event_ids(pg), "every event delivered"
     assert "heir" in set(delivered_by(pg).values())

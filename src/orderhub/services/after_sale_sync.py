@@ -59,15 +59,15 @@ def _call(channel: Channel, requests: list[OutboundRequest], transport: Transpor
                 raise ChannelApiError(response.status_code, response.text, request.path)
 
 
+# The kinds with after-sale calls (the stores); the others get no delivery for these events.
+SYNCED_KINDS = frozenset(
+    {ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE, ChannelKind.BIGCOMMERCE, ChannelKind.MAGENTO}
+)
+
+
 def _syncable(channel: Channel) -> bool:
     """Connected (an ``api_base_url``), synced back, and of a kind with these calls."""
-    stores = (
-        ChannelKind.SHOPIFY,
-        ChannelKind.WOOCOMMERCE,
-        ChannelKind.BIGCOMMERCE,
-        ChannelKind.MAGENTO,
-    )
-    return channel.sync_back and bool(channel.api_base_url) and channel.kind in stores
+    return channel.sync_back and bool(channel.api_base_url) and channel.kind in SYNCED_KINDS
 
 
 def cancel_requests(channel: Channel, order: Order, reason: str) -> list[OutboundRequest]:
@@ -208,10 +208,18 @@ def consumers(transport: TransportFactory = lambda: None) -> list[OutboundConsum
 
     return [
         OutboundConsumer(
-            "channels.cancel", frozenset({"order.cancelled"}), on_cancelled, calls_channel=True
+            "channels.cancel",
+            frozenset({"order.cancelled"}),
+            on_cancelled,
+            channel_kinds=SYNCED_KINDS,
         ),
         OutboundConsumer(
-            "channels.refund", frozenset({"order.refunded"}), on_refunded, calls_channel=True
+            "channels.refund",
+            frozenset({"order.refunded"}),
+            on_refunded,
+            channel_kinds=SYNCED_KINDS,
         ),
-        OutboundConsumer("channels.return_status", RETURN_EVENTS, on_return, calls_channel=True),
+        OutboundConsumer(
+            "channels.return_status", RETURN_EVENTS, on_return, channel_kinds=SYNCED_KINDS
+        ),
     ]

@@ -77,11 +77,17 @@ class RoutingRerouter:
 
 
 class Lookup:
-    """Provider code → adapter, from the providers table (``warehouse`` is built in)."""
+    """Provider code → adapter, from the providers table (``warehouse`` is built in).
 
-    def __init__(self, uow: UnitOfWork, client: httpx.Client) -> None:
+    The HTTP client is made on the first provider that needs one: most dispatches go to the
+    built-in warehouse, and making a client loads the CA store (tens of milliseconds, once
+    per order allocated when it was made up front).
+    """
+
+    def __init__(self, uow: UnitOfWork, client: httpx.Client | None = None) -> None:
         self._uow = uow
-        self._client = client
+        self._client = client  # given: the caller's to close
+        self._made: httpx.Client | None = None
 
     def __call__(self, code: str) -> FulfilmentProvider:
         try:
@@ -90,15 +96,25 @@ class Lookup:
             if code == WAREHOUSE:
                 return WarehouseProvider()
             raise
+        if self._client is None:
+            self._client = self._made = httpx.Client(timeout=10.0, follow_redirects=False)
         return build_provider(config, client=self._client)
+
+    def close(self) -> None:
+        """Close the client this lookup made (if it made one)."""
+        if self._made is not None:
+            self._made.close()
 
 
 @contextmanager
 def default_dependencies(uow: UnitOfWork) -> Iterator[FulfilmentDeps]:
-    with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+    providers = Lookup(uow)
+    try:
         yield FulfilmentDeps(
-            providers=Lookup(uow, client), stock=InventoryStock(), rerouter=RoutingRerouter()
+            providers=providers, stock=InventoryStock(), rerouter=RoutingRerouter()
         )
+    finally:
+        providers.close()
 
 
 def on_order_allocated(uow: UnitOfWork, message: Message) -> None:

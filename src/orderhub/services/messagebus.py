@@ -13,8 +13,9 @@ event id: the worker may hand it the same event again after a crash. Two shapes:
   retried; a crash between call and record repeats the call (at least once to the outside
   world, as every retry is) but records once.
 
-A consumer that calls the event's channel says so (``calls_channel``): events of a channel that
-takes no sync back (``Channel.sync_back`` false) get no delivery for it.
+A consumer that calls the event's channel says for which channel kinds it has calls
+(``channel_kinds``): events of a channel of another kind, or of one that takes no sync back
+(``Channel.sync_back`` false), get no delivery for it — it would do nothing with them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from orderhub.domain.channels import ChannelKind
 from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
 from orderhub.services.allocation import allocate_order
 from orderhub.services.outbound.calls import TransportFactory, transports
@@ -54,7 +56,9 @@ class Consumer:
     name: str
     event_types: frozenset[str]
     handle: Handler
-    calls_channel: bool = False  # skipped for channels with sync_back false
+    # Set when it calls the event's channel: the channel kinds it has calls for (other kinds,
+    # and channels with sync_back false, get no delivery for it).
+    channel_kinds: frozenset[ChannelKind] | None = None
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -88,7 +92,9 @@ class OutboundConsumer:
     event_types: frozenset[str]
     prepare: Prepare
     prepare_writes: bool = False
-    calls_channel: bool = False  # skipped for channels with sync_back false
+    # Set when it calls the event's channel: the channel kinds it has calls for (other kinds,
+    # and channels with sync_back false, get no delivery for it).
+    channel_kinds: frozenset[ChannelKind] | None = None
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types

@@ -6,17 +6,39 @@ the same statement runs without the clause. A claimed delivery carries a lease: 
 dies, the lease runs out and the delivery is due again. A delivery is only claimable while no
 earlier delivery of the same stream for the same consumer is still open (pending or in flight),
 which keeps each stream's events in order per consumer; a dead one no longer holds the line.
+
+Every statement of the relay's hot path stays O(batch) however many deliveries are pending:
+
+- the claim walks due work in (``next_attempt_at``, ``event_seq``) order on a partial index of
+  pending deliveries and stops at the first not yet due, and checks each candidate's ordering
+  with one probe of the open-per-(consumer, stream) index; expired leases come from their own
+  index. Statuses are SQL literals (:func:`_status_in`), not parameters, so the planner can use
+  the partial indexes (SQLite never can behind a parameter; PostgreSQL not once it prepares);
+- a failing delivery pushes the later deliveries of its (consumer, stream) back to its own retry
+  time (:func:`mark_failed`), so deliveries that could not run anyway are not due and the claim
+  never walks past them; when it succeeds or dies, they are due again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -39,6 +61,19 @@ class DeliveryStatus(StrEnum):
 OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.IN_FLIGHT.value)
 
 
+def _status_in(column: Any, *statuses: DeliveryStatus) -> ColumnElement[bool]:
+    """``column`` is one of ``statuses``, the values written into the SQL as literals.
+
+    The delivery indexes are partial (``WHERE status = 'pending'`` …): a planner may only use
+    one when it can see the value, which a bound parameter hides (SQLite always, PostgreSQL
+    once psycopg prepares the statement). The values are this module's constants.
+    """
+    literals: list[ColumnElement[str]] = [literal_column(f"'{s.value}'") for s in statuses]
+    if len(literals) == 1:
+        return column == literals[0]  # type: ignore[no-any-return]
+    return column.in_(literals)  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A delivery this worker holds the lease on, with the event it carries."""
@@ -46,6 +81,7 @@ class Claimed:
     id: str
     consumer: str
     attempts: int
+    event_seq: int
     event_id: str
     event_type: str
     stream: str
@@ -88,14 +124,15 @@ def fan_out(
     consumers_for: Callable[[str], Sequence[str]],
     now: datetime,
     limit: int = 500,
-    channel_consumers: Collection[str] = (),
+    channel_scope: Mapping[str, Collection[str]] | None = None,
 ) -> int:
     """Create the deliveries of up to ``limit`` new outbox events, oldest first; idempotent.
 
     Runs under one lock at a time (a PostgreSQL advisory lock; SQLite has one writer anyway) so
     deliveries appear in outbox order; returns how many events were fanned out (0 if busy).
-    An event of a channel whose ``sync_back`` is false gets no delivery for the
-    ``channel_consumers`` (those that call the channel back).
+    ``channel_scope`` names the consumers that call the event's channel back, each with the
+    channel kinds it has calls for: an event of a channel of another kind, or whose
+    ``sync_back`` is false, gets no delivery for it (it would do nothing).
     """
     if (
         is_postgres(conn)
@@ -111,8 +148,16 @@ def fan_out(
     ).all()
     if not rows:
         return 0
-    quiet = _quiet_channels(conn) if channel_consumers else frozenset()
-    silenced = _events_of(conn, rows, quiet) if quiet else frozenset()
+    scope = channel_scope or {}
+    kind_of = _channel_kind_of(conn, rows) if scope else {}
+
+    def wanted(seq: int, consumer: str) -> bool:
+        kinds = scope.get(consumer)
+        if kinds is None or seq not in kind_of:  # not a channel's consumer, or no channel
+            return True
+        kind = kind_of[seq]
+        return kind is not None and kind in kinds
+
     new = [
         {
             "id": new_id(),
@@ -129,7 +174,7 @@ def fan_out(
         }
         for row in rows
         for consumer in consumers_for(row.type)
-        if row.seq not in silenced or consumer not in channel_consumers
+        if wanted(row.seq, consumer)
     ]
     if new:
         conn.execute(insert(deliveries), new)
@@ -138,35 +183,41 @@ def fan_out(
     return len(rows)
 
 
-def _quiet_channels(conn: Connection) -> frozenset[str]:
-    """The channels that take no sync back (usually none, and then fan-out reads no more)."""
-    c = channels.c
-    return frozenset(conn.execute(select(c.code).where(c.sync_back == False)).scalars())  # noqa: E712
-
-
-def _events_of(conn: Connection, rows: Sequence[Any], codes: frozenset[str]) -> frozenset[int]:
-    """The outbox seqs among ``rows`` whose event concerns one of the channels ``codes``: it
-    names the channel (``order.received``, ``inventory.available_changed``) or is on the
-    stream of one of its orders (``order:<id>``)."""
-    o = outbox.c
+def _channel_kind_of(conn: Connection, rows: Sequence[Any]) -> dict[int, str | None]:
+    """For each outbox seq among ``rows`` whose event concerns a known channel, that channel's
+    kind (None when it takes no sync back). An event concerns a channel when it names it
+    (``order.received``, ``inventory.available_changed``) or is on the stream of one of its
+    orders (``order:<id>``); two reads for the whole batch."""
+    c, o = channels.c, outbox.c
+    kinds: dict[str, str | None] = {
+        code: kind if sync_back else None
+        for code, kind, sync_back in conn.execute(select(c.code, c.kind, c.sync_back))
+    }
     data = dict(conn.execute(select(o.seq, o.data).where(o.seq.in_([r.seq for r in rows]))).all())
-    found = {seq for seq, d in data.items() if isinstance(d, dict) and d.get("channel") in codes}
-    on_orders = [
-        (r.seq, r.stream.removeprefix("order:"))
+    code_of = {
+        seq: str(d["channel"])
+        for seq, d in data.items()
+        if isinstance(d, dict) and d.get("channel") in kinds
+    }
+    on_orders = {
+        r.seq: r.stream.removeprefix("order:")
         for r in rows
-        if r.seq not in found and r.stream.startswith("order:")
-    ]
+        if r.seq not in code_of and r.stream.startswith("order:")
+    }
     if on_orders:
-        theirs = set(
+        order_channel = dict(
             conn.execute(
-                select(orders.c.id).where(
-                    orders.c.id.in_({order_id for _, order_id in on_orders}),
-                    orders.c.channel_code.in_(sorted(codes)),
+                select(orders.c.id, orders.c.channel_code).where(
+                    orders.c.id.in_(set(on_orders.values()))
                 )
-            ).scalars()
+            ).all()
         )
-        found.update(seq for seq, order_id in on_orders if order_id in theirs)
-    return frozenset(found)
+        code_of.update(
+            (seq, order_channel[order_id])
+            for seq, order_id in on_orders.items()
+            if order_channel.get(order_id) in kinds
+        )
+    return {seq: kinds[code] for seq, code in code_of.items()}
 
 
 def _keep_statistics_current(conn: Connection, *, inserted: int) -> None:
@@ -194,33 +245,12 @@ def claim(
     limit: int,
     max_attempts: int,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries to ``owner`` (commit right after)."""
-    d = deliveries.alias("d")
+    """Lease up to ``limit`` due deliveries to ``owner`` (commit right after): expired leases
+    first (a dead worker's batch), then pending deliveries oldest due first."""
     _bury_abandoned(conn, now=now, max_attempts=max_attempts)
-    earlier = deliveries.alias("e")
-    blocked = (
-        select(literal(1))
-        .where(
-            earlier.c.consumer == d.c.consumer,
-            earlier.c.stream == d.c.stream,
-            earlier.c.event_seq < d.c.event_seq,
-            earlier.c.status.in_(OPEN),
-        )
-        .exists()
-    )
-    due = or_(
-        and_(d.c.status == DeliveryStatus.PENDING.value, d.c.next_attempt_at <= now),
-        and_(d.c.status == DeliveryStatus.IN_FLIGHT.value, d.c.lease_expires_at <= now),
-    )
-    ids = list(
-        conn.execute(
-            select(d.c.id)
-            .where(due, ~blocked)
-            .order_by(d.c.event_seq)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=d)
-        ).scalars()
-    )
+    ids = _claimable(conn, _expired(now), limit)
+    if len(ids) < limit:
+        ids += _claimable(conn, _due(now), limit - len(ids))
     if not ids:
         return []
     c = deliveries.c
@@ -237,8 +267,8 @@ def claim(
     )
     o = outbox.c
     rows = conn.execute(
-        select(c.id, c.consumer, c.attempts, o.id.label("event_id"), o.type, o.stream)
-        .add_columns(o.data, o.actor, o.occurred_at)
+        select(c.id, c.consumer, c.attempts, c.event_seq, o.id.label("event_id"), o.type)
+        .add_columns(o.stream, o.data, o.actor, o.occurred_at)
         .join_from(deliveries, outbox, o.id == c.event_id)
         .where(c.id.in_(ids))
         .order_by(c.event_seq)
@@ -248,6 +278,7 @@ def claim(
             id=r.id,
             consumer=r.consumer,
             attempts=r.attempts,
+            event_seq=r.event_seq,
             event_id=r.event_id,
             event_type=r.type,
             stream=r.stream,
@@ -259,13 +290,59 @@ def claim(
     ]
 
 
+_d = deliveries.alias("d")
+_earlier = deliveries.alias("e")
+# The ordering check, one probe of ix_deliveries_open_stream per candidate.
+_BLOCKED = (
+    select(literal(1))
+    .where(
+        _earlier.c.consumer == _d.c.consumer,
+        _earlier.c.stream == _d.c.stream,
+        _earlier.c.event_seq < _d.c.event_seq,
+        _status_in(_earlier.c.status, DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT),
+    )
+    .exists()
+)
+
+
+def _expired(now: datetime) -> Any:
+    """In-flight deliveries whose lease ran out, by ix_deliveries_leased."""
+    return (
+        select(_d.c.id)
+        .where(
+            _status_in(_d.c.status, DeliveryStatus.IN_FLIGHT),
+            _d.c.lease_expires_at <= now,
+            ~_BLOCKED,
+        )
+        .order_by(_d.c.lease_expires_at)
+    )
+
+
+def _due(now: datetime) -> Any:
+    """Pending deliveries that are due, oldest first, by ix_deliveries_due."""
+    return (
+        select(_d.c.id)
+        .where(
+            _status_in(_d.c.status, DeliveryStatus.PENDING),
+            _d.c.next_attempt_at <= now,
+            ~_BLOCKED,
+        )
+        .order_by(_d.c.next_attempt_at, _d.c.event_seq)
+    )
+
+
+def _claimable(conn: Connection, stmt: Any, limit: int) -> list[str]:
+    """The ids ``stmt`` finds, locked; rows another worker is claiming are skipped."""
+    return list(conn.execute(stmt.limit(limit).with_for_update(skip_locked=True, of=_d)).scalars())
+
+
 def _bury_abandoned(conn: Connection, *, now: datetime, max_attempts: int) -> None:
     """A delivery whose worker died on its last allowed attempt is dead, not run again."""
     c = deliveries.c
     conn.execute(
         update(deliveries)
         .where(
-            c.status == DeliveryStatus.IN_FLIGHT.value,
+            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
             c.lease_expires_at <= now,
             c.attempts >= max_attempts,
         )
@@ -279,20 +356,53 @@ def _bury_abandoned(conn: Connection, *, now: datetime, max_attempts: int) -> No
     )
 
 
+def renew_leases(
+    conn: Connection, ids: Sequence[str], *, owner: str, now: datetime, lease_seconds: float
+) -> int:
+    """Extend ``owner``'s leases on ``ids`` to ``now + lease_seconds``; a delivery already
+    taken over (or done) is left alone. Returns how many were renewed."""
+    c = deliveries.c
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            c.id.in_(ids),
+            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
+            c.lease_owner == owner,
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+    )
+    return result.rowcount
+
+
 def _held(delivery_id: str, owner: str) -> Any:
     c = deliveries.c
     return and_(
         c.id == delivery_id,
-        c.status == DeliveryStatus.IN_FLIGHT.value,
+        _status_in(c.status, DeliveryStatus.IN_FLIGHT),
         c.lease_owner == owner,
     )
 
 
-def mark_delivered(conn: Connection, delivery_id: str, *, owner: str, now: datetime) -> bool:
+def mark_delivered(conn: Connection, claimed: Claimed, *, owner: str, now: datetime) -> bool:
     """Record success; False if the lease was lost meanwhile (another worker took over)."""
+    return mark_all_delivered(conn, [claimed], owner=owner, now=now) == 1
+
+
+def mark_all_delivered(
+    conn: Connection, done: Sequence[Claimed], *, owner: str, now: datetime
+) -> int:
+    """Record the success of every delivery in ``done`` with one statement; returns how many
+    this worker still held (a lost lease leaves its delivery to the new owner)."""
+    if not done:
+        return 0
+    c = deliveries.c
     result = conn.execute(
         update(deliveries)
-        .where(_held(delivery_id, owner))
+        .where(
+            c.id.in_([claimed.id for claimed in done]),
+            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
+            c.lease_owner == owner,
+        )
         .values(
             status=DeliveryStatus.DELIVERED.value,
             delivered_at=now,
@@ -303,23 +413,31 @@ def mark_delivered(conn: Connection, delivery_id: str, *, owner: str, now: datet
             updated_at=now,
         )
     )
-    return result.rowcount == 1
+    for claimed in done:
+        if claimed.attempts > 1:  # it failed before, so it may have pushed its successors back
+            _reschedule_successors(conn, claimed, at=now, back=False)
+    return result.rowcount
 
 
 def mark_failed(
     conn: Connection,
-    delivery_id: str,
+    claimed: Claimed,
     *,
     owner: str,
     now: datetime,
     error: str,
     retry_at: datetime | None,
 ) -> bool:
-    """Schedule the next attempt at ``retry_at``, or mark the delivery dead when None."""
+    """Schedule the next attempt at ``retry_at``, or mark the delivery dead when None.
+
+    The later deliveries of its (consumer, stream) cannot run before it: they are pushed back
+    to ``retry_at`` so the claim does not walk past them meanwhile; a dead delivery no longer
+    holds the line, so they are due at once.
+    """
     status = DeliveryStatus.PENDING if retry_at is not None else DeliveryStatus.DEAD
     result = conn.execute(
         update(deliveries)
-        .where(_held(delivery_id, owner))
+        .where(_held(claimed.id, owner))
         .values(
             status=status.value,
             next_attempt_at=retry_at or now,
@@ -329,7 +447,27 @@ def mark_failed(
             updated_at=now,
         )
     )
+    _reschedule_successors(conn, claimed, at=retry_at or now, back=retry_at is not None)
     return result.rowcount == 1
+
+
+def _reschedule_successors(conn: Connection, claimed: Claimed, *, at: datetime, back: bool) -> None:
+    """Make the pending deliveries after ``claimed`` in its (consumer, stream) due no earlier
+    (``back``) or no later than ``at``; by ix_deliveries_open_stream, so only that stream's open
+    deliveries are read."""
+    c = deliveries.c
+    conn.execute(
+        update(deliveries)
+        .where(
+            c.consumer == claimed.consumer,
+            c.stream == claimed.stream,
+            c.event_seq > claimed.event_seq,
+            _status_in(c.status, DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT),
+            _status_in(c.status, DeliveryStatus.PENDING),
+            c.next_attempt_at < at if back else c.next_attempt_at > at,
+        )
+        .values(next_attempt_at=at)
+    )
 
 
 def take_receipt(conn: Connection, *, consumer: str, event_id: str, now: datetime) -> bool:

@@ -244,8 +244,8 @@ deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("event_id", "consumer", name="uq_deliveries_event_consumer"),
     # Partial indexes, so the claim's plan stays good even before the table has statistics:
-    # due work in event order, expired leases, open deliveries per (consumer, stream), dead ones.
-    Index("ix_deliveries_pending_seq", "event_seq", **_where("status = 'pending'")),
+    # due work oldest first, expired leases, open deliveries per (consumer, stream), dead ones.
+    Index("ix_deliveries_due", "next_attempt_at", "event_seq", **_where("status = 'pending'")),
     Index("ix_deliveries_leased", "lease_expires_at", **_where("status = 'in_flight'")),
     Index(
         "ix_deliveries_open_stream",

@@ -8,16 +8,22 @@ event without its change.
 The transaction begins with the first statement (SQLAlchemy's autobegin, which still runs the
 SQLite ``BEGIN IMMEDIATE`` hook): after a commit nothing is sent, and no write lock is held,
 until the unit of work is used again.
+
+The outbox worker runs many deliveries in one transaction, each inside :meth:`UnitOfWork.item`:
+there ``commit`` and ``rollback`` end a savepoint instead (a handler written for a transaction
+of its own works unchanged), an item that raises is undone alone, and the available-to-sell
+figures are announced once for the whole transaction (coalesced per channel and SKU).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, NestedTransaction
 
 from orderhub.clock import Clock, utc_now
 from orderhub.domain.events import JSON, DomainEvent
@@ -86,6 +92,7 @@ class UnitOfWork:
         self._read_only = read_only
         self._clock = clock
         self._loose_events: list[DomainEvent] = []
+        self._item: NestedTransaction | None = None  # the savepoint of the current item
 
     def __enter__(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -99,8 +106,9 @@ class UnitOfWork:
         """The injected clock's now: what services stamp instead of reading the wall clock."""
         return self._clock()
 
-    def _begin(self) -> None:
-        """Fresh repositories for the next transaction (which autobegins on first use)."""
+    def _begin(self, touched: Touched | None = None) -> None:
+        """Fresh repositories for the next transaction (which autobegins on first use), or for
+        the next item of a batch (which keeps collecting what it ``touched``)."""
         self.orders = OrderRepository(self.conn)
         self.catalog = CatalogRepository(self.conn)
         self.channels = ChannelRepository(self.conn, self._box)
@@ -112,7 +120,7 @@ class UnitOfWork:
         self.login_attempts = LoginAttemptRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
         self.locations = LocationRepository(self.conn)
-        touched = Touched()
+        touched = touched if touched is not None else Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
         self.availability = AvailabilityRepository(self.conn, touched=touched)
         self.control_numbers = ControlNumberRepository(self.conn)
@@ -142,7 +150,24 @@ class UnitOfWork:
         self._loose_events.append(event)
 
     def commit(self) -> None:
-        """Save touched orders, chain and queue their events, commit; then a fresh transaction."""
+        """Save touched orders, chain and queue their events, commit; then a fresh transaction.
+
+        Inside :meth:`item` the events are queued the same way but only the item's savepoint
+        ends (a fresh one begins); the announcement waits for the transaction's commit.
+        """
+        if self._item is not None:
+            self._queue_events(announce=False)
+            self._item.commit()
+            self._item = self.conn.begin_nested()
+            self._begin(self.stock.touched)
+            return
+        self._queue_events(announce=True)
+        self.conn.commit()
+        self._begin()
+
+    def _queue_events(self, *, announce: bool) -> None:
+        """Chain the touched orders' new events onto their histories and queue them, with the
+        loose ones (and the available-to-sell changes when ``announce``), in the outbox."""
         now = self._clock()
         queued: list[DomainEvent] = []
         queued_ids: list[str] = []
@@ -170,19 +195,49 @@ class UnitOfWork:
             queued_data += data
             order.events.clear()
         history.insert(self.conn, chained)  # every order's new events in one INSERT
-        self._loose_events.extend(self.availability.announce())  # coalesced per channel+SKU
+        if announce:
+            self._loose_events.extend(self.availability.announce())  # per channel+SKU
         for event in self._loose_events:
             queued.append(event)
             queued_ids.append(new_id())
             queued_data.append(event.data())
+        self._loose_events = []
         # One INSERT for the whole transaction's events, in the order they were recorded.
         outbox.add(
             self.conn, queued, actor=self.actor, occurred_at=now, ids=queued_ids, data=queued_data
         )
-        self.conn.commit()
-        self._begin()
+
+    @contextmanager
+    def item(self) -> Iterator[None]:
+        """One of several pieces of work in this transaction (the worker's deliveries).
+
+        It runs in a savepoint: its ``commit`` and ``rollback`` end that savepoint, not the
+        transaction; when it returns its events are queued; when it raises only its own writes
+        are undone (and the error goes on). What it touched stays to be announced at the
+        transaction's commit: the figures are recomputed from the database then, so a touch
+        of an undone item only costs a comparison.
+        """
+        touched = self.stock.touched
+        self._item = self.conn.begin_nested()
+        try:
+            yield
+            self._queue_events(announce=False)
+            self._item.commit()
+        except BaseException:
+            if self._item.is_active:
+                self._item.rollback()
+            raise
+        finally:
+            self._item = None
+            self._begin(touched)
 
     def rollback(self) -> None:
+        """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
+        if self._item is not None:
+            self._item.rollback()
+            self._item = self.conn.begin_nested()
+            self._begin(self.stock.touched)
+            return
         if self.conn.in_transaction():
             self.conn.rollback()
         self._begin()

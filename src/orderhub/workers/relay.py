@@ -3,11 +3,14 @@
 Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
 
 1. fan-out — new outbox events become one delivery per interested target (one worker at a time;
-   none for a consumer that calls the channel back when the event's channel has ``sync_back``
-   false);
+   none for a consumer that calls the channel back when the event's channel is of a kind it has
+   no calls for, or has ``sync_back`` false);
 2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
-3. run — each is handed to its target; success is recorded, failure is retried after an
-   exponential backoff with jitter, and after ``delivery_max_attempts`` the delivery is dead.
+3. run — the batch's deliveries to database-only consumers run together in one transaction,
+   each in a savepoint with its receipt (one commit for the batch; one that fails is undone
+   alone and run again by itself after the commit); every other delivery is handed to its
+   target one by one. Success is recorded, failure is retried after an exponential backoff
+   with jitter, and after ``delivery_max_attempts`` the delivery is dead.
 
 A worker killed mid-batch leaves leased deliveries behind; they are due again when the lease ends.
 """
@@ -20,6 +23,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -35,9 +39,10 @@ from orderhub.services.outbound.calls import transports
 from orderhub.store import deliveries
 from orderhub.store.deliveries import Claimed
 from orderhub.store.unit_of_work import UnitOfWork
-from orderhub.workers.nats import NatsPublisher
+from orderhub.workers.nats import NatsPublisher, duplicate_window
 from orderhub.workers.schedules import Scheduler
 from orderhub.workers.targets import (
+    InternalTarget,
     NatsTarget,
     PermanentFailure,
     Publisher,
@@ -47,6 +52,10 @@ from orderhub.workers.targets import (
 )
 
 log = logging.getLogger("orderhub.worker")
+
+# How long the worker's transaction of database-only deliveries may work before it commits
+# (and lets other writers in); the next ones of the batch go on in a fresh transaction.
+TOGETHER_SECONDS = 0.25
 
 
 def backoff_seconds(
@@ -89,8 +98,13 @@ class Worker:
         if consumers is None:
             consumers = internal_consumers(transport=self.channel_transport)
         self._internal = [internal_target(c, self._uow) for c in consumers]
-        self._channel_consumers = frozenset(c.name for c in consumers if c.calls_channel)
+        self._channel_scope = {
+            c.name: frozenset(kind.value for kind in c.channel_kinds)
+            for c in consumers
+            if c.channel_kinds is not None
+        }
         self.scheduler = scheduler
+        self._lease_ends = clock()  # when the leases of the batch in hand run out
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
             self.settings.outbound_allowed_hosts,
@@ -116,16 +130,18 @@ class Worker:
                 conn,
                 consumers_for=consumers_for,
                 now=self.clock(),
-                channel_consumers=self._channel_consumers,
+                channel_scope=self._channel_scope,
             )
 
     def claim(self) -> list[Claimed]:
         s = self.settings
+        now = self.clock()
+        self._lease_ends = now + timedelta(seconds=s.delivery_lease_seconds)
         with self.container.engine.begin() as conn:
             return deliveries.claim(
                 conn,
                 owner=self.id,
-                now=self.clock(),
+                now=now,
                 lease_seconds=s.delivery_lease_seconds,
                 limit=s.delivery_batch_size,
                 max_attempts=s.delivery_max_attempts,
@@ -138,25 +154,98 @@ class Worker:
         while self.fan_out(targets):
             pass
         batch = self.claim()
-        for claimed in batch:
+        together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
+        self.run_together(together, targets)
+        ran = {claimed.id for claimed in together}
+        rest = [claimed for claimed in batch if claimed.id not in ran]
+        for i, claimed in enumerate(rest):
+            self.keep_leases(rest[i:])
             self.run_delivery(claimed, targets.get(claimed.consumer))
         if self.scheduler is not None:
             self.scheduler.run_due()
         return len(batch)
 
-    def run_delivery(self, claimed: Claimed, target: Target | None) -> None:
-        message = Message(
-            id=claimed.event_id,
-            type=claimed.event_type,
-            stream=claimed.stream,
-            data=claimed.data,
-            actor=claimed.actor,
-            occurred_at=claimed.occurred_at,
-        )
+    def keep_leases(self, held: Sequence[Claimed]) -> None:
+        """Renew the leases of the batch's deliveries still to run, when less than half a
+        lease is left: a batch of slow but healthy deliveries is never taken over (the
+        settings refuse a lease shorter than twice the longest single delivery)."""
+        lease = self.settings.delivery_lease_seconds
+        now = self.clock()
+        if self._lease_ends - now > timedelta(seconds=lease / 2):
+            return
+        with self.container.engine.begin() as conn:
+            deliveries.renew_leases(
+                conn, [c.id for c in held], owner=self.id, now=now, lease_seconds=lease
+            )
+        self._lease_ends = now + timedelta(seconds=lease)
+
+    def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
+        """Deliveries to database-only consumers, as few transactions as the time budget allows.
+
+        Each runs as a unit-of-work item (a savepoint holding its receipt and its effects); the
+        successful ones are marked delivered with one statement before the commit. A
+        transaction commits once it has worked ``TOGETHER_SECONDS``, so a long batch does not
+        hold SQLite's single write lock (or PostgreSQL's row locks) for long: the API's writes
+        wait for one short transaction, not a whole batch.
+        """
+        remaining = list(batch)
+        while remaining:
+            remaining = self._run_in_one_transaction(remaining, targets)
+
+    def _run_in_one_transaction(
+        self, batch: Sequence[Claimed], targets: dict[str, Target]
+    ) -> list[Claimed]:
+        """Run deliveries of ``batch`` in one transaction until the time budget is used;
+        returns those left for the next one.
+
+        One that raises is undone alone and its failure recorded after the commit, exactly as
+        if it had run by itself. Should the commit itself fail, each runs again in a
+        transaction of its own: nothing was recorded, and receipts keep effects exactly once.
+        """
+        failed: list[tuple[Claimed, Exception]] = []
+        done: list[Claimed] = []
+        ran: list[Claimed] = []
+
+        def later(_uow: UnitOfWork) -> None:
+            """Marked with the others, in one statement before the commit."""
+
+        started = time.monotonic()
+        try:
+            with self._uow() as uow:
+                for claimed in batch:
+                    if ran and time.monotonic() - started > TOGETHER_SECONDS:
+                        break
+                    ran.append(claimed)
+                    target = targets[claimed.consumer]
+                    assert isinstance(target, InternalTarget)
+                    try:
+                        with uow.item():
+                            target.run_in(uow, _message(claimed), on_done=later)
+                        done.append(claimed)
+                    except Exception as problem:  # recorded below, after the commit
+                        failed.append((claimed, problem))
+                deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
+                uow.commit()
+        except Exception:
+            log.exception("%d deliveries failed to commit together; one by one", len(ran))
+            for claimed in ran:
+                self.run_delivery(claimed, targets.get(claimed.consumer))
+            return list(batch[len(ran) :])
+        for claimed, error in failed:
+            self._failed(claimed, error)
+        return list(batch[len(ran) :])
+
+    def _done(self, claimed: Claimed) -> Callable[[UnitOfWork], None]:
+        """What records ``claimed`` as delivered, in the consumer's transaction."""
 
         def done(uow: UnitOfWork) -> None:
-            deliveries.mark_delivered(uow.conn, claimed.id, owner=self.id, now=self.clock())
+            deliveries.mark_delivered(uow.conn, claimed, owner=self.id, now=self.clock())
 
+        return done
+
+    def run_delivery(self, claimed: Claimed, target: Target | None) -> None:
+        message = _message(claimed)
+        done = self._done(claimed)
         try:
             if target is None:
                 raise PermanentFailure(f"no consumer {claimed.consumer!r} (removed?)")
@@ -180,7 +269,7 @@ class Worker:
         log.warning("delivery %s to %s failed: %s", claimed.id, claimed.consumer, text)
         with self.container.engine.begin() as conn:
             deliveries.mark_failed(
-                conn, claimed.id, owner=self.id, now=now, error=text, retry_at=retry_at
+                conn, claimed, owner=self.id, now=now, error=text, retry_at=retry_at
             )
 
     def run(self, stop: threading.Event) -> None:
@@ -202,11 +291,24 @@ class Worker:
             self._nats.close()
 
 
+def _message(claimed: Claimed) -> Message:
+    """The event a delivery carries, as consumers receive it."""
+    return Message(
+        id=claimed.event_id,
+        type=claimed.event_type,
+        stream=claimed.stream,
+        data=claimed.data,
+        actor=claimed.actor,
+        occurred_at=claimed.occurred_at,
+    )
+
+
 def make_worker(container: Container, *, worker_id: str | None = None) -> Worker:
     """A worker wired from settings: NATS publishing on when ``ORDERHUB_NATS_URL`` is set,
     the periodic jobs on unless ``ORDERHUB_SCHEDULES_ENABLED=false``."""
     url = container.settings.nats_url
-    publisher = NatsPublisher(url) if url else None
+    lease = container.settings.delivery_lease_seconds
+    publisher = NatsPublisher(url, window=duplicate_window(lease)) if url else None
     worker = Worker(container, publisher=publisher, worker_id=worker_id)
     if container.settings.schedules_enabled:
         worker.scheduler = Scheduler(container, owner=worker.id, transport=worker.channel_transport)

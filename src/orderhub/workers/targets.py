@@ -78,17 +78,25 @@ class InternalTarget(_ConsumerTarget[Consumer]):
     The receipt is taken first, in the handler's transaction: whether the handler commits
     itself (once, as services do) or leaves the commit to the worker, its effects and the
     receipt land together, and a re-run after a crash finds the receipt and does nothing.
+    The worker runs a batch of them in one transaction, each as a :meth:`UnitOfWork.item`
+    (:meth:`run_in`); ``deliver`` is one in a transaction of its own.
     """
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
         with self._uow() as uow:
-            first = deliveries.take_receipt(
-                uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
-            )
-            if first:
-                self.consumer.handle(uow, message)
-            on_done(uow)
+            self.run_in(uow, message, on_done=on_done)
             uow.commit()
+
+    def run_in(
+        self, uow: UnitOfWork, message: Message, *, on_done: Callable[[UnitOfWork], None]
+    ) -> None:
+        """Receipt, handler and ``on_done`` in ``uow``'s transaction; the caller commits."""
+        first = deliveries.take_receipt(
+            uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
+        )
+        if first:
+            self.consumer.handle(uow, message)
+        on_done(uow)
 
 
 class OutboundTarget(_ConsumerTarget[OutboundConsumer]):

@@ -74,15 +74,24 @@ def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
 
     return [
         OutboundConsumer(
-            "channels.b2b", b2b.EVENTS, documents, prepare_writes=True, calls_channel=True
+            "channels.b2b", b2b.EVENTS, documents, prepare_writes=True, channel_kinds=b2b.KINDS
         ),
         OutboundConsumer(
-            "channels.ship", frozenset({"shipment.created"}), ship, calls_channel=True
+            "channels.ship",
+            frozenset({"shipment.created"}),
+            ship,
+            channel_kinds=shipments.STORES | shipments.MARKETPLACES,
         ),
         OutboundConsumer(
-            "channels.stock", frozenset({"inventory.available_changed"}), stock, calls_channel=True
+            "channels.stock",
+            frozenset({"inventory.available_changed"}),
+            stock,
+            channel_kinds=frozenset(inventory.REQUIRED),
         ),
         OutboundConsumer(
-            "channels.acknowledge", frozenset({"order.received"}), acknowledge, calls_channel=True
+            "channels.acknowledge",
+            frozenset({"order.received"}),
+            acknowledge,
+            channel_kinds=frozenset({ChannelKind.WALMART}),
         ),
     ]
