@@ -53,6 +53,7 @@ from orderhub.channels.api_client import (
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
+from orderhub.http.outbound import outbound_client
 
 SOURCE = "tiktok"
 VERSION = "202309"
@@ -113,7 +114,7 @@ def client(
 ) -> ApiClient:
     creds = resolve_credentials(channel.credentials, environ)
     app_key, secret, token = require(creds, "app_key", "app_secret", "access_token")
-    http = httpx.Client(
+    http = outbound_client(
         base_url=(channel.api_base_url or "https://open-api.tiktokglobalshop.com").rstrip("/"),
         transport=transport,
         timeout=30.0,

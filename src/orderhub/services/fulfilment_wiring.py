@@ -21,6 +21,7 @@ from orderhub.domain.orders import OrderStatus
 from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.fulfilment.registry import WAREHOUSE, build_provider
 from orderhub.fulfilment.warehouse import WarehouseProvider
+from orderhub.http.outbound import outbound_client
 from orderhub.services import allocation, fulfilment, inventory, sla
 from orderhub.services.fulfilment import FulfilmentDeps
 from orderhub.store.unit_of_work import UnitOfWork
@@ -90,7 +91,9 @@ class Lookup:
 
 @contextmanager
 def default_dependencies(uow: UnitOfWork) -> Iterator[FulfilmentDeps]:
-    with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+    with outbound_client(
+        transport=uow.outbound_transport(), timeout=10.0, follow_redirects=False
+    ) as client:
         yield FulfilmentDeps(
             providers=Lookup(uow, client), stock=InventoryStock(), rerouter=RoutingRerouter()
         )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
+import httpx
 from sqlalchemy import Connection, Engine
 
 from orderhub.clock import Clock, utc_now
@@ -78,8 +79,10 @@ class UnitOfWork:
         read_only: bool = False,
         secret_box: SecretBox,
         clock: Clock = utc_now,
+        outbound: Callable[[], httpx.BaseTransport] | None = None,
     ) -> None:
         self._engine = engine
+        self._outbound = outbound
         self._box = secret_box
         self.actor = actor
         self._read_only = read_only
@@ -93,6 +96,13 @@ class UnitOfWork:
         self.conn = conn
         self._begin()
         return self
+
+    def outbound_transport(self) -> httpx.BaseTransport:
+        """The transport for calls to the outside made inside this unit of work (3PLs): the
+        container's (guarded, with its allow-list), else guarded with no exceptions."""
+        from orderhub.http.outbound import outbound_transport
+
+        return self._outbound() if self._outbound is not None else outbound_transport(None)
 
     def now(self) -> datetime:
         """The injected clock's now: what services stamp instead of reading the wall clock."""

@@ -27,6 +27,7 @@ from orderhub.channels.base import WebhookRejected
 from orderhub.channels.marketplaces import is_marketplace
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
+from orderhub.http.outbound import failure_text
 from orderhub.services.channel_orders import ChannelResult, receive_all
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
 from orderhub.services.marketplace_sync import sync_marketplace
@@ -91,10 +92,15 @@ def _receive(
     except WebhookRejected as error:
         _reject(code, str(error))
     try:
-        items = inbound.read_webhook(channel, body, headers, transport=container.http_transport)
+        items = inbound.read_webhook(
+            channel, body, headers, transport=container.outbound_transport()
+        )
     except (httpx.HTTPError, ChannelApiError) as error:
         # The channel will deliver again; a 503 tells it to.
-        raise HTTPException(503, f"could not fetch the order from the channel: {error}") from None
+        log.warning("webhook for channel %r: fetching the order failed: %s", code, error)
+        raise HTTPException(
+            503, f"could not fetch the order from the channel: {failure_text(error)}"
+        ) from None
     results = receive_all(lambda: container.uow(actor=f"channel:{code}"), items)
     return WebhookOut(results=[ChannelResultOut.of(r) for r in results])
 
@@ -122,10 +128,13 @@ def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
             window = sync_marketplace(
                 lambda: container.uow(actor=principal.actor),
                 channel=code,
-                transport=container.http_transport,
+                transport=container.outbound_transport(),
             )
         except (httpx.HTTPError, ChannelApiError) as error:
-            raise HTTPException(502, f"the marketplace's API failed: {error}") from None
+            log.warning("sync of channel %r failed: %s", code, error)
+            raise HTTPException(
+                502, f"the marketplace's API failed: {failure_text(error)}"
+            ) from None
         return SyncOut(since=window.since, until=window.until, counts=window.counts)
     if not inbound.accepts_sync(channel):
         raise ValidationFailed(
@@ -138,11 +147,12 @@ def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
             lambda: container.uow(actor=principal.actor),
             channel=code,
             fetch=lambda since: inbound.pull_orders(
-                channel, since, transport=container.http_transport
+                channel, since, transport=container.outbound_transport()
             ),
             updated_at=inbound.updated_at,
             overlap=timedelta(seconds=int(overlap)) if overlap is not None else DEFAULT_OVERLAP,
         )
     except httpx.HTTPError as error:
-        raise HTTPException(502, f"the channel's API failed: {error}") from None
+        log.warning("sync of channel %r failed: %s", code, error)
+        raise HTTPException(502, f"the channel's API failed: {failure_text(error)}") from None
     return SyncOut(since=report.since, cursor=report.cursor, counts=report.counts)
