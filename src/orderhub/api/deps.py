@@ -43,10 +43,14 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     """A dependency that lets through only principals whose role has ``permission``."""
 
     def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not allows(principal.role, permission):
-            raise HTTPException(403, f"role {principal.role.value!r} lacks {permission.value!r}")
+        if not allows(principal.role, permission, channel_scoped=principal.channel is not None):
+            scope = " (channel-scoped)" if principal.channel is not None else ""
+            raise HTTPException(
+                403, f"role {principal.role.value!r}{scope} lacks {permission.value!r}"
+            )
         return principal
 
+    check.permission = permission  # type: ignore[attr-defined]  # read by the route-table test
     return check
 
 

@@ -7,13 +7,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import select
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.inventory import MovementKind, serves
 from orderhub.services.inventory import AdjustmentResult, StockAdjustment, adjust_stock
+from orderhub.store import tables as t
 from orderhub.store.access import Principal
+from orderhub.store.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["inventory"])
 
@@ -168,12 +171,47 @@ def get_inventory(sku: str, principal: Reader, container: ContainerDep) -> Inven
 def get_movements(
     sku: str, principal: Reader, container: ContainerDep, location: str | None = None
 ) -> list[dict[str, Any]]:
-    """The stock ledger of a SKU, oldest first (the levels are its sum)."""
+    """The stock ledger of a SKU, oldest first (the levels are its sum). A channel-scoped key
+    sees other channels' movements without who, why or which order (the quantities stay:
+    stock levels are shared)."""
     with container.uow(read_only=True) as uow:
+        movements = uow.stock.movements(sku, location)
+        own = _own(uow, principal, movements)
         return [
-            {k: v for k, v in m.items() if v is not None}
-            for m in uow.stock.movements(sku, location)
+            {
+                k: v
+                for k, v in m.items()
+                if v is not None and (own is None or m["seq"] in own or k not in _WHO_AND_WHY)
+            }
+            for m in movements
         ]
+
+
+_WHO_AND_WHY = frozenset({"reference", "order_line_id", "reason", "actor"})
+
+
+def _own(uow: UnitOfWork, principal: Principal, movements: list[dict[str, Any]]) -> set[int] | None:
+    """The movements (by ``seq``) of the key's own channel's orders; None: the key sees all."""
+    if principal.channel is None:
+        return None
+    o, ln = t.orders.c, t.order_lines.c
+    refs = {m["reference"] for m in movements if m.get("reference")}
+    lines = {m["order_line_id"] for m in movements if m.get("order_line_id")}
+    own_orders = set(
+        uow.conn.scalars(select(o.id).where(o.id.in_(refs), o.channel_code == principal.channel))
+    )
+    own_lines = set(
+        uow.conn.scalars(
+            select(ln.id)
+            .join(t.orders, o.id == ln.order_id)
+            .where(ln.id.in_(lines), o.channel_code == principal.channel)
+        )
+    )
+    return {
+        m["seq"]
+        for m in movements
+        if m.get("reference") in own_orders or m.get("order_line_id") in own_lines
+    }
 
 
 class SafetyStockIn(BaseModel):

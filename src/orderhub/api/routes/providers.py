@@ -83,7 +83,7 @@ def create_provider(
 
 
 @router.get("", response_model=list[ProviderOut])
-def list_providers(principal: Reader, container: ContainerDep) -> list[ProviderOut]:
+def list_providers(principal: Admin, container: ContainerDep) -> list[ProviderOut]:
     with container.uow(read_only=True) as uow:
         return [ProviderOut.of(p) for p in uow.fulfilment.providers()]
 
