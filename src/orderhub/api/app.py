@@ -73,7 +73,9 @@ def create_app(container: Container) -> FastAPI:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)
-    web.mount(app, container)  # the dashboard at /
+    # Idempotency first, so that it runs inside the dashboard's session middleware and sees
+    # who is signed in (middleware added later wraps the earlier ones).
     app.add_middleware(IdempotencyMiddleware, container=container)
+    web.mount(app, container)  # the dashboard at /
     app.add_middleware(metrics.MetricsMiddleware)
     return app

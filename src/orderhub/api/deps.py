@@ -32,11 +32,16 @@ def authenticate(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-    with container.uow(read_only=True) as uow:
-        principal = uow.api_keys.authenticate(credentials.credentials)
+    principal = key_holder(container, credentials.credentials)
     if principal is None:
         raise unauthorized
     return principal
+
+
+def key_holder(container: Container, token: str) -> Principal | None:
+    """The principal of a live (not revoked) API key, or None."""
+    with container.uow(read_only=True) as uow:
+        return uow.api_keys.authenticate(token)
 
 
 def require(permission: Permission) -> Callable[[Principal], Principal]:
