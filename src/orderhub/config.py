@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        description="an inbound channel webhook sent longer ago is refused as a replay "
+        "(platforms retry for up to 72 hours); its delivery id is remembered this long plus a day",
+    )
+    webhook_clock_skew_seconds: int = Field(
+        default=300, ge=0, description="how far ahead of ours a platform's clock may be"
+    )
     schedules_enabled: bool = Field(default=True, description="workers run the periodic jobs")
     schedule_marketplace_seconds: float = Field(
         default=60.0, gt=0, description="how often due marketplace channels are looked for"

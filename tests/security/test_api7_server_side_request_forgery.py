@@ -25,6 +25,7 @@ from orderhub.services.fulfilment_wiring import default_dependencies
 from tests.integration.fulfilment_support import allocate, place_order
 from tests.marketplace_fixtures import add_channel, fixture_text
 from tests.security.conftest import Trap
+from tests.support.channels import sent_now
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "orderhub"
 FACTORY = SRC / "http" / "outbound.py"
@@ -166,7 +167,7 @@ def test_bigcommerce_webhook_fetch_does_not_reach_a_loopback_target(
             )
         )
         uow.commit()
-    body = fixture_text("bigcommerce", "webhook_store_order_created.json").encode()
+    body = sent_now(fixture_text("bigcommerce", "webhook_store_order_created.json")).encode()
     response = client.post(
         "/v1/channels/bc/webhooks", content=body, headers={"X-OrderHub-Webhook-Secret": "bc-secret"}
     )
@@ -182,7 +183,7 @@ def test_tiktok_webhook_fetch_does_not_reach_a_loopback_target(
     forget_shared_state()
     add_channel(seeded, TIKTOK, {"TT-CAP": "CAP"})
     _point(seeded, "tiktok", f"http://127.0.0.1:{trap.port}")
-    raw = fixture_text("tiktok", "webhook_order_status_cancel.json").encode()
+    raw = sent_now(fixture_text("tiktok", "webhook_order_status_cancel.json")).encode()
     signature = tiktok.webhook_signature(app_key="123abc", secret="tiktok-app-secret", body=raw)
     response = client.post(
         "/v1/channels/tiktok/webhooks", content=raw, headers={"Authorization": signature}

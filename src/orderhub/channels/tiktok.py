@@ -50,6 +50,7 @@ from orderhub.channels.api_client import (
     resolve_credentials,
     shared_bucket,
 )
+from orderhub.channels.base import Delivery, json_object, maybe_time
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
@@ -175,6 +176,14 @@ def fetch_orders(api: ApiClient, channel: str, ids: list[str]) -> list[ChannelOr
         "GET", f"/order/{VERSION}/orders", api="orders", params={"ids": ",".join(ids)}
     )
     return [read_order(channel, order) for order in _data(response).get("orders") or []]
+
+
+def delivery(body: bytes) -> Delivery:
+    """The body's ``tts_notification_id`` and ``timestamp`` (Unix seconds), both signed."""
+    data = json_object(body)
+    return Delivery(
+        text(data.get("tts_notification_id")), maybe_time(from_epoch, data.get("timestamp"))
+    )
 
 
 def read_webhook(api: ApiClient, channel: str, body: bytes) -> list[ChannelOrder]:

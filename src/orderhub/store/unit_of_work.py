@@ -44,6 +44,7 @@ from orderhub.store.secret_box import SecretBox
 from orderhub.store.sign_in import LoginAttemptRepository, SessionRepository
 from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
+from orderhub.store.webhook_receipts import WebhookReceiptRepository
 from orderhub.store.webhooks import WebhookRepository
 
 
@@ -54,6 +55,7 @@ class UnitOfWork:
     channels: ChannelRepository
     customers: CustomerRepository
     quarantine: QuarantineRepository
+    webhook_receipts: WebhookReceiptRepository
     api_keys: ApiKeyRepository
     users: UserRepository
     web_sessions: SessionRepository
@@ -115,6 +117,7 @@ class UnitOfWork:
         self.channels = ChannelRepository(self.conn, self._box)
         self.customers = CustomerRepository(self.conn)
         self.quarantine = QuarantineRepository(self.conn)
+        self.webhook_receipts = WebhookReceiptRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
         self.web_sessions = SessionRepository(self.conn)
