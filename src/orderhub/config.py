@@ -44,7 +44,16 @@ class Settings(BaseSettings):
         description="read when secret_key is unset; created (0600) for a SQLite database",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="failed dashboard sign-ins per username or address"
+        default=5, ge=1, description="failed dashboard sign-ins per (username, client address)"
+    )
+    login_max_failures_per_user: int = Field(
+        default=50,
+        ge=1,
+        description="failed sign-ins per username from every address: a ceiling for guessers "
+        "spread over many addresses, high enough that a few cannot lock a user out",
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins per client address over every username"
     )
     login_window_seconds: int = Field(
         default=900, ge=1, description="how long a failed sign-in counts"
