@@ -58,6 +58,25 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         default=900, ge=1, description="how long a failed sign-in counts"
     )
+    rate_limit_enabled: bool = True
+    rate_limit_key_per_second: float = Field(
+        default=1000.0,
+        gt=0,
+        description="requests per second per API key (per process); generous so that load "
+        "tests pass — lower it in production",
+    )
+    rate_limit_key_burst: int = Field(default=2000, ge=1)
+    rate_limit_address_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="requests per second per client address without an API key, and 401s",
+    )
+    rate_limit_address_burst: int = Field(default=500, ge=1)
+    rate_limit_exempt_addresses: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="client addresses the per-address limit skips (loopback: the demo, "
+        "benchmarks, a reverse proxy on this host)",
+    )
     session_secret: SecretStr | None = Field(
         default=None,
         description="signs dashboard session cookies; set it when running several processes",

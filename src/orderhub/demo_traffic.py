@@ -137,17 +137,22 @@ class TrafficSimulator:
             )
         self._count(code)
 
+    def _secret(self, code: str) -> str:
+        """The channel's webhook secret, made for this demo database by ``demo.seed``."""
+        with self.container.uow(read_only=True) as uow:
+            return uow.channels.get(code).webhook_secret or ""
+
     def shopify(self) -> None:
         n, sku, price, email = self._pick()
         body = shopify_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
-        signature = hmac_sha256_base64("demo-shopify-secret", body.encode())
+        signature = hmac_sha256_base64(self._secret("shopify"), body.encode())
         self._webhook("shopify", body, {shopify.SIGNATURE_HEADER: signature,
                                             "X-Shopify-Topic": "orders/create"})  # fmt: skip
 
     def woocommerce(self) -> None:
         n, sku, price, email = self._pick()
         body = woocommerce_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
-        signature = hmac_sha256_base64("demo-woo-secret", body.encode())
+        signature = hmac_sha256_base64(self._secret("woo"), body.encode())
         self._webhook("woo", body, {woocommerce.SIGNATURE_HEADER: signature,
                                         woocommerce.TOPIC_HEADER: "order.created"})  # fmt: skip
 
