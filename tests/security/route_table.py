@@ -14,6 +14,7 @@ from orderhub.domain.access import Permission
 # Routes that take no API key, each authenticated its own way (or not at all, on purpose).
 PUBLIC = {
     ("GET", "/v1/health"),  # load balancers probe it; says "ok" and the version
+    ("GET", "/v1/docs"),  # Swagger UI's page; the OpenAPI document it shows is public too
     ("POST", "/v1/channels/{code}/webhooks"),  # the channel's own signature
     ("POST", "/v1/channels/{code}/cxml"),  # the cXML shared secret
     ("POST", "/v1/providers/{code}/callbacks"),  # the 3PL's signature
