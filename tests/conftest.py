@@ -35,6 +35,10 @@ PG_ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Test hubs seal channel secrets with a key from the environment, as production ones do.
 os.environ.setdefault("ORDERHUB_SECRET_KEY", Fernet.generate_key().decode())
+# TestClient's requests come from the address "testclient": exempt it from the per-address rate
+# limit, as loopback is, so that long tests are not throttled (tests/security/test_api4_…
+# builds hubs with limits of their own).
+os.environ.setdefault("ORDERHUB_RATE_LIMIT_EXEMPT_ADDRESSES", '["127.0.0.1", "::1", "testclient"]')
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

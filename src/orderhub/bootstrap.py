@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from orderhub.clock import Clock, utc_now
 from orderhub.config import Settings, load_settings
+from orderhub.http.outbound import outbound_transport
 from orderhub.store.db import make_engine
 from orderhub.store.secret_box import SecretBox, load_secret_box
 from orderhub.store.unit_of_work import UnitOfWork
@@ -33,7 +34,13 @@ class Container:
             read_only=read_only,
             secret_box=self.secret_box,
             clock=self.clock,
+            outbound=self.outbound_transport,
         )
+
+    def outbound_transport(self) -> httpx.BaseTransport:
+        """What every outbound call goes through: the injected transport (tests), else the
+        SSRF guard with ``ORDERHUB_OUTBOUND_ALLOWED_HOSTS`` as its only exceptions."""
+        return outbound_transport(self.http_transport, self.settings.outbound_allowed_hosts)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -31,7 +31,7 @@ from orderhub.services.channel_orders import receive_batch
 from orderhub.services.edi import Verdict, receive_interchange
 from orderhub.services.ingest import Incoming, ingest_batch
 from orderhub.services.inventory_check import find_drift
-from orderhub.services.secret_keys import reseal_secrets
+from orderhub.services.secret_keys import redact_stored_payloads, reseal_secrets
 from orderhub.services.sign_in import change_password, revoke_sessions
 from orderhub.store import history
 from orderhub.store.migrate import missing_schema, upgrade
@@ -90,6 +90,10 @@ def db_upgrade(revision: str = "head") -> None:
             sealed = sum(reseal_secrets(uow, rotate=False).values())
         if sealed:
             console.print(f"encrypted {sealed} secret(s) that were stored in clear")
+        with container.uow(actor="cli") as uow:
+            redacted = redact_stored_payloads(uow)
+        if redacted:
+            console.print(f"redacted credentials in {redacted} stored payload(s)")
 
 
 @secrets_app.command("rotate")

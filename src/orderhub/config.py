@@ -50,10 +50,38 @@ class Settings(BaseSettings):
         description="read when secret_key is unset; created (0600) for a SQLite database",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="failed dashboard sign-ins per username or address"
+        default=5, ge=1, description="failed dashboard sign-ins per (username, client address)"
+    )
+    login_max_failures_per_user: int = Field(
+        default=50,
+        ge=1,
+        description="failed sign-ins per username from every address: a ceiling for guessers "
+        "spread over many addresses, high enough that a few cannot lock a user out",
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins per client address over every username"
     )
     login_window_seconds: int = Field(
         default=900, ge=1, description="how long a failed sign-in counts"
+    )
+    rate_limit_enabled: bool = True
+    rate_limit_key_per_second: float = Field(
+        default=1000.0,
+        gt=0,
+        description="requests per second per API key (per process); generous so that load "
+        "tests pass — lower it in production",
+    )
+    rate_limit_key_burst: int = Field(default=2000, ge=1)
+    rate_limit_address_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="requests per second per client address without an API key, and 401s",
+    )
+    rate_limit_address_burst: int = Field(default=500, ge=1)
+    rate_limit_exempt_addresses: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="client addresses the per-address limit skips (loopback: the demo, "
+        "benchmarks, a reverse proxy on this host)",
     )
     session_secret: SecretStr | None = Field(
         default=None,
@@ -75,6 +103,15 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        description="an inbound channel webhook sent longer ago is refused as a replay "
+        "(platforms retry for up to 72 hours); its delivery id is remembered this long plus a day",
+    )
+    webhook_clock_skew_seconds: int = Field(
+        default=300, ge=0, description="how far ahead of ours a platform's clock may be"
+    )
     schedules_enabled: bool = Field(default=True, description="workers run the periodic jobs")
     schedule_marketplace_seconds: float = Field(
         default=60.0, gt=0, description="how often due marketplace channels are looked for"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -43,10 +44,9 @@ DEMO_CHANNELS = [
         settings={"insufficient_stock": "hold"},
     ),
     Channel(code="partner", name="Distributor CSV feed", kind=ChannelKind.CSV),
-    Channel(code="shopify", name="Shopify store", kind=ChannelKind.SHOPIFY,
-            webhook_secret="demo-shopify-secret"),  # noqa: S106 (demo only)
-    Channel(code="woo", name="WooCommerce store", kind=ChannelKind.WOOCOMMERCE,
-            webhook_secret="demo-woo-secret"),  # noqa: S106 (demo only)
+    # Their webhook secrets are made per demo database (see seed): never a published string.
+    Channel(code="shopify", name="Shopify store", kind=ChannelKind.SHOPIFY),
+    Channel(code="woo", name="WooCommerce store", kind=ChannelKind.WOOCOMMERCE),
     Channel(code="magento", name="Adobe Commerce store", kind=ChannelKind.MAGENTO),
 ]  # fmt: skip
 DEMO_PRODUCTS = [
@@ -73,12 +73,20 @@ _PEOPLE = [
 ]
 
 
+def _with_own_secret(channel: Channel) -> Channel:
+    """A webhook channel gets a secret made for this database: a published one would let
+    anyone who can reach the demo post orders into it."""
+    if channel.kind not in (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE):
+        return channel
+    return replace(channel, webhook_secret=secrets.token_urlsafe(24))
+
+
 def seed(container: Container, *, orders: int = 25, rng: random.Random | None = None) -> str:
     """Channels, products and a day of native orders; returns a fresh admin key."""
     rng = rng or random.Random(7)
     with container.uow(actor="demo") as uow:
         for channel in DEMO_CHANNELS:
-            uow.channels.add(channel)
+            uow.channels.add(_with_own_secret(channel))
         for product in DEMO_PRODUCTS:
             uow.catalog.upsert(product)
         uow.catalog.map_sku("partner", "DIST-0001", "TSHIRT-BLK-M")

@@ -34,6 +34,7 @@ from orderhub.clock import utc_now
 from orderhub.domain.errors import OrderHubError
 from orderhub.domain.inventory import MovementKind
 from orderhub.domain.orders import OrderStatus
+from orderhub.http.outbound import outbound_client
 from orderhub.services.channel_orders import receive_all
 from orderhub.services.inventory import StockAdjustment, adjust_stock
 from orderhub.services.orders import cancel_order
@@ -72,7 +73,10 @@ class TrafficSimulator:
         if not _loopback(host):
             raise ValueError(f"the demo traffic only goes to loopback, not {host!r}")
         self.container = container
-        self.client = httpx.Client(base_url=base_url, timeout=10, transport=transport)
+        # Its own hub on loopback, the one target the guard is told to let through.
+        self.client = outbound_client(
+            base_url=base_url, timeout=10, transport=transport, allowed=[host]
+        )
         self.api_key = api_key
         self.prices, self.people = prices, people
         self.interval, self.max_rounds = interval, max_rounds
@@ -133,17 +137,22 @@ class TrafficSimulator:
             )
         self._count(code)
 
+    def _secret(self, code: str) -> str:
+        """The channel's webhook secret, made for this demo database by ``demo.seed``."""
+        with self.container.uow(read_only=True) as uow:
+            return uow.channels.get(code).webhook_secret or ""
+
     def shopify(self) -> None:
         n, sku, price, email = self._pick()
         body = shopify_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
-        signature = hmac_sha256_base64("demo-shopify-secret", body.encode())
+        signature = hmac_sha256_base64(self._secret("shopify"), body.encode())
         self._webhook("shopify", body, {shopify.SIGNATURE_HEADER: signature,
                                             "X-Shopify-Topic": "orders/create"})  # fmt: skip
 
     def woocommerce(self) -> None:
         n, sku, price, email = self._pick()
         body = woocommerce_order(n, placed_at=utc_now(), sku=sku, price=price, email=email)
-        signature = hmac_sha256_base64("demo-woo-secret", body.encode())
+        signature = hmac_sha256_base64(self._secret("woo"), body.encode())
         self._webhook("woo", body, {woocommerce.SIGNATURE_HEADER: signature,
                                         woocommerce.TOPIC_HEADER: "order.created"})  # fmt: skip
 

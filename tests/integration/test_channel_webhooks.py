@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from orderhub.bootstrap import Container
 from orderhub.store.tables import orders, quarantine
-from tests.support.channels import SECRET, fixture_text, seed_channels, sign
+from tests.support.channels import SECRET, fixture_text, seed_channels, sent_now, sign
 from tests.unit.test_bigcommerce import fake_store
 
 SHOPIFY = "shopify/orders_create_tax_included_presentment.json"
@@ -191,18 +191,18 @@ def test_bigcommerce_webhook_fetches_the_order_through_the_v2_api(
 ) -> None:
     requests: list[httpx.Request] = []
     seeded.http_transport = fake_store(requests)
-    body = fixture_text("bigcommerce/webhook_store_order_created.json").encode()
+    body = sent_now(fixture_text("bigcommerce/webhook_store_order_created.json"))
     headers = {"X-OrderHub-Webhook-Secret": SECRET}
     first = hub.post("/v1/channels/bc/webhooks", content=body, headers=headers)
     again = hub.post("/v1/channels/bc/webhooks", content=body, headers=headers)
     assert first.status_code == again.status_code == 200, first.text
     result = first.json()["results"][0]
     assert result["outcome"] == "created"
-    assert again.json()["results"][0]["outcome"] == "unchanged"
+    assert again.json() == {"results": [], "duplicate": True}  # the same hash: a repeat
     order = hub.get(f"/v1/orders/{result['order_id']}", headers=admin).json()
     assert order["totals"]["total"] == "134.13"
     assert order["currency"] == "USD"
-    assert len(requests) == 6
+    assert len(requests) == 3  # the repeat fetched nothing
     assert count(seeded, orders) == 1
 
 
@@ -220,7 +220,7 @@ def test_bigcommerce_api_failure_asks_the_channel_to_deliver_again(
     hub: TestClient, seeded: Container
 ) -> None:
     seeded.http_transport = httpx.MockTransport(lambda _r: httpx.Response(500))
-    body = fixture_text("bigcommerce/webhook_store_order_created.json").encode()
+    body = sent_now(fixture_text("bigcommerce/webhook_store_order_created.json"))
     response = hub.post(
         "/v1/channels/bc/webhooks", content=body, headers={"X-OrderHub-Webhook-Secret": SECRET}
     )

@@ -23,7 +23,8 @@ from orderhub.web.session import COOKIE
 from tests.integration.test_dashboard_web import PASSWORD, csrf_of, make_user, sign_in
 
 runner = CliRunner()
-LIMIT = 5  # Settings.login_max_failures' default
+LIMIT = 5  # Settings.login_max_failures' default, per (username, address)
+ADDRESS_LIMIT = 20  # Settings.login_max_failures_per_address' default
 WINDOW = 900  # Settings.login_window_seconds' default
 
 
@@ -168,16 +169,28 @@ def test_after_five_failures_the_username_is_refused_with_retry_after_until_the_
     assert attempt(browser, "ops", PASSWORD).status_code == 303
 
 
-def test_the_username_limit_holds_across_addresses(web: FastAPI, browser: TestClient) -> None:
+def test_five_failures_from_one_address_do_not_lock_the_admin_out_elsewhere(
+    web: FastAPI, browser: TestClient
+) -> None:
     for _ in range(LIMIT):
-        assert attempt(browser, "ops", "wrong-password").status_code == 401
+        assert attempt(browser, "boss", "wrong-password").status_code == 401
+    assert attempt(browser, "boss", PASSWORD).status_code == 429  # that address: locked
     with another_browser(web, "203.0.113.9") as elsewhere:
+        assert attempt(elsewhere, "boss", PASSWORD).status_code == 303
+
+
+def test_the_per_username_ceiling_holds_across_addresses(web: FastAPI, seeded: Container) -> None:
+    seeded.settings = seeded.settings.model_copy(update={"login_max_failures_per_user": 8})
+    for number in range(8):
+        with another_browser(web, f"203.0.113.{number}") as guesser:
+            assert attempt(guesser, "ops", "wrong-password").status_code == 401
+    with another_browser(web, "198.51.100.7") as elsewhere:
         assert attempt(elsewhere, "ops", PASSWORD).status_code == 429
         assert attempt(elsewhere, "boss", PASSWORD).status_code == 303  # other users unaffected
 
 
 def test_the_address_limit_holds_across_usernames(web: FastAPI, browser: TestClient) -> None:
-    for number in range(LIMIT):
+    for number in range(ADDRESS_LIMIT):
         assert attempt(browser, f"guess{number}", "wrong-password").status_code == 401
     assert attempt(browser, "boss", PASSWORD).status_code == 429
     with another_browser(web, "203.0.113.9") as elsewhere:

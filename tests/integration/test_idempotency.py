@@ -14,6 +14,7 @@ from orderhub.domain.access import Role
 from orderhub.store import idempotency
 from orderhub.store.tables import idempotency_keys, order_events, orders
 from tests.conftest import bearer, make_key, native_order
+from tests.integration.dashboard_support import signed_in
 
 PARALLEL = 8
 
@@ -131,3 +132,54 @@ def test_pruning_expired_keys_uses_an_index(container: Container) -> None:
         for index in inspect(container.engine).get_indexes("idempotency_keys")
     }
     assert ("expires_at",) in indexed
+
+
+def test_a_revoked_key_gets_no_replay_of_its_stored_answers(
+    client: TestClient, seeded: Container
+) -> None:
+    client.app.state.principals.ttl = 0  # type: ignore[attr-defined]  # revocation at once
+    key = make_key(seeded, Role.OPERATOR)
+    headers = bearer(key) | {"Idempotency-Key": "before-revocation"}
+    assert client.post("/v1/orders", json=native_order(), headers=headers).status_code == 201
+    with seeded.uow(actor="test") as uow:
+        principal = uow.api_keys.authenticate(key)
+        assert principal is not None
+        uow.api_keys.revoke(principal.id)
+        uow.commit()
+    again = client.post("/v1/orders", json=native_order(), headers=headers)
+    assert again.status_code == 401
+    assert "idempotent-replayed" not in again.headers
+
+
+def test_an_anonymous_request_never_gets_a_signed_in_users_page(
+    client: TestClient, seeded: Container
+) -> None:
+    token = signed_in(client, seeded, Role.ADMIN, name="boss")
+    headers = {"Idempotency-Key": "dash-1", "X-CSRF-Token": token}
+    first = client.post("/audit/verify", headers=headers)
+    assert first.status_code == 200
+    assert token in first.text  # the page carries the admin's CSRF token
+    assert client.post("/audit/verify", headers=headers).headers["idempotent-replayed"] == "true"
+    with TestClient(client.app) as stranger:  # no session cookie, same key and body
+        answer = stranger.post(
+            "/audit/verify", headers={"Idempotency-Key": "dash-1"}, follow_redirects=False
+        )
+    assert "idempotent-replayed" not in answer.headers
+    assert token not in answer.text
+    assert answer.status_code == 403  # its own answer: the form's CSRF token is missing
+
+
+def test_two_dashboard_users_with_one_key_each_get_their_own_answer(
+    client: TestClient, seeded: Container
+) -> None:
+    boss = signed_in(client, seeded, Role.ADMIN, name="boss")
+    first = client.post("/audit/verify", headers={"Idempotency-Key": "k", "X-CSRF-Token": boss})
+    with TestClient(client.app) as other:
+        auditor = signed_in(other, seeded, Role.AUDITOR, name="auditor")
+        second = other.post(
+            "/audit/verify", headers={"Idempotency-Key": "k", "X-CSRF-Token": auditor}
+        )
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "idempotent-replayed" not in second.headers
+    assert boss not in second.text
+    assert auditor in second.text

@@ -18,7 +18,10 @@ TOKEN = "webhook-token-0123456789"
 
 
 @pytest.fixture
-def shipstation() -> Iterator[FakeShipStation]:
+def shipstation(seeded: Container) -> Iterator[FakeShipStation]:
+    """The fake on loopback, which the SSRF guard lets through only when told to."""
+    allowed = {"outbound_allowed_hosts": ["127.0.0.1"]}
+    seeded.settings = seeded.settings.model_copy(update=allowed)
     with running(FakeShipStation()) as fake:
         yield fake
 

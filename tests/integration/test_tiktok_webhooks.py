@@ -24,11 +24,16 @@ from tests.marketplace_fixtures import (
     order_by_external,
     text_response,
 )
+from tests.support.channels import sent_now
 
 ORDER_ID = "576461413038785752"
 APP_SECRET = "tiktok-app-secret"  # the test channel's, as in the sync tests
 CANCEL = fixture_text("tiktok", "webhook_order_status_cancel.json")
-AWAITING = CANCEL.replace('"order_status": "CANCEL"', '"order_status": "AWAITING_SHIPMENT"')
+AWAITING = CANCEL.replace(
+    '"order_status": "CANCEL"', '"order_status": "AWAITING_SHIPMENT"'
+).replace(
+    "7327112393057371910", "7327112393057371900"
+)  # another notification: another tts_notification_id
 SKUS = {"TT-CAP": "CAP", "TT-SCARF": "SCARF"}
 
 
@@ -50,7 +55,7 @@ def fake(seeded: Container) -> FakeMarketplace:
 def post(
     client: TestClient, body: str, *, secret: str = APP_SECRET, app_key: str = "123abc"
 ) -> httpx.Response:
-    raw = body.encode()
+    raw = sent_now(body).encode()
     signature = tiktok.webhook_signature(app_key=app_key, secret=secret, body=raw)
     headers = {"Authorization": signature, "Content-Type": "application/json"}
     return client.post("/v1/channels/tiktok/webhooks", content=raw, headers=headers)
@@ -83,9 +88,11 @@ def test_a_repeated_delivery_creates_no_second_order(
     client: TestClient, seeded: Container, fake: FakeMarketplace
 ) -> None:
     first = post(client, AWAITING).json()["results"][0]
-    again = post(client, AWAITING)
+    again = post(client, AWAITING)  # the same tts_notification_id: a repeat, not acted on
     assert again.status_code == 200
-    assert again.json()["results"][0] == {**first, "outcome": "unchanged"}
+    assert again.json() == {"results": [], "duplicate": True}
+    other = post(client, AWAITING.replace("7327112393057371900", "7327112393057371901"))
+    assert other.json()["results"][0] == {**first, "outcome": "unchanged"}
     assert count(seeded, orders) == 1
 
 
@@ -93,7 +100,8 @@ def test_a_cancel_notification_cancels_the_known_order_once(
     client: TestClient, seeded: Container, fake: FakeMarketplace
 ) -> None:
     created = post(client, AWAITING).json()["results"][0]
-    outcomes = [post(client, CANCEL).json()["results"][0] for _ in range(2)]
+    second_notice = CANCEL.replace("7327112393057371910", "7327112393057371911")
+    outcomes = [post(client, body).json()["results"][0] for body in (CANCEL, second_notice)]
     assert [o["outcome"] for o in outcomes] == ["cancelled", "unchanged"]
     assert {o["order_id"] for o in outcomes} == {created["order_id"]}
     assert order_by_external(seeded, "tiktok", ORDER_ID).status == OrderStatus.CANCELLED
@@ -131,10 +139,9 @@ def test_a_bad_signature_is_a_401_problem_fetches_nothing_and_stores_nothing(
 def test_a_tampered_body_is_rejected(
     client: TestClient, seeded: Container, fake: FakeMarketplace
 ) -> None:
-    signature = tiktok.webhook_signature(
-        app_key="123abc", secret=APP_SECRET, body=AWAITING.encode()
-    )
-    tampered = AWAITING.replace(ORDER_ID, "576461413038785999").encode()
+    signed = sent_now(AWAITING)
+    signature = tiktok.webhook_signature(app_key="123abc", secret=APP_SECRET, body=signed.encode())
+    tampered = signed.replace(ORDER_ID, "576461413038785999").encode()
     response = client.post(
         "/v1/channels/tiktok/webhooks", content=tampered, headers={"Authorization": signature}
     )
@@ -169,3 +176,6 @@ def test_a_failed_order_fetch_asks_tiktok_to_deliver_again(
     response = post(client, AWAITING)
     assert response.status_code == 503
     assert count(seeded, orders) == 0
+    seeded.http_transport = FakeMarketplace(marketplace.tiktok_handler).transport  # type: ignore[attr-defined]
+    retried = post(client, AWAITING)  # TikTok's retry, same notification id: not a repeat
+    assert retried.json()["results"][0]["outcome"] == "created", retried.text

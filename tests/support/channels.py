@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from orderhub.bootstrap import Container
+from orderhub.clock import utc_now
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.orders import OrderDraft, Totals, receive_order
@@ -69,3 +72,14 @@ def totals_of(draft: OrderDraft) -> Totals:
     """The hub's totals for a draft, as if every channel SKU were a master SKU."""
     lines = tuple(replace(line, sku=line.channel_sku) for line in draft.lines)
     return receive_order(replace(draft, lines=lines)).totals
+
+
+def sent_now(body: str, *, delivery_id: str | None = None, age: timedelta = timedelta()) -> str:
+    """A fixture webhook body dated now (minus ``age``): TikTok's ``timestamp`` and
+    BigCommerce's ``created_at``, which the hub checks; ``delivery_id`` replaces the platform's
+    id for the delivery (``tts_notification_id``, BigCommerce's ``hash``)."""
+    stamp = int((utc_now() - age).timestamp())
+    body = re.sub(r'"(timestamp|created_at)": \d+', rf'"\1": {stamp}', body)
+    if delivery_id is not None:
+        body = re.sub(r'"(tts_notification_id|hash)": "[^"]*"', rf'"\1": "{delivery_id}"', body)
+    return body

@@ -18,8 +18,9 @@ from orderhub.channels.api_client import forget_shared_state
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Customer, LineDraft, Order, OrderDraft, Shipping, receive_order
+from orderhub.http.outbound import transports
 from orderhub.services.outbound import inventory, shipments
-from orderhub.services.outbound.calls import ChannelBusy, transports
+from orderhub.services.outbound.calls import ChannelBusy
 from orderhub.workers.targets import PermanentFailure
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -93,8 +94,17 @@ def test_customer_email_is_normalized_and_time_is_utc() -> None:
     assert draft.shipping_address.region == "ON"
 
 
-def test_cancelled_topic_marks_the_order_cancelled() -> None:
-    assert read(TAX_INCLUDED, topic="orders/cancelled").cancelled
+def test_cancelled_at_in_the_payload_marks_the_order_cancelled() -> None:
+    body = json.loads(fixture_text(TAX_INCLUDED))
+    body["cancelled_at"] = "2026-11-21T10:00:00-05:00"
+    headers = {"x-shopify-topic": "orders/cancelled"}
+    (item,) = shopify.read_webhook("shop", json.dumps(body).encode(), headers)
+    assert item.cancelled
+
+
+def test_the_cancel_topic_alone_does_not_cancel_an_order_the_payload_says_is_open() -> None:
+    """The topic header is not signed: a create body re-sent as orders/cancelled is no cancel."""
+    assert not read(TAX_INCLUDED, topic="orders/cancelled").cancelled
 
 
 def test_topics_other_than_orders_are_ignored() -> None:

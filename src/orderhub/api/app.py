@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from orderhub import __version__, web
-from orderhub.api import metrics, problems
+from orderhub.api import docs, metrics, problems
 from orderhub.api.deps import PrincipalCache
 from orderhub.api.guard import RequestGuard
+from orderhub.api.headers import SecurityHeadersMiddleware
 from orderhub.api.idempotency import IdempotencyMiddleware
+from orderhub.api.rate_limit import RateLimitMiddleware
 from orderhub.api.routes import (
     channel_items,
     channel_webhooks,
@@ -43,7 +45,7 @@ def create_app(container: Container) -> FastAPI:
         version=__version__,
         description="Multi-channel order management: one hub for every channel's orders.",
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # served by api/docs.py from the package: no CDN
         redoc_url=None,
     )
     app.state.container = container
@@ -78,9 +80,14 @@ def create_app(container: Container) -> FastAPI:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(metrics.router)
-    web.mount(app, container)  # the dashboard at /
+    app.include_router(docs.router)
+    # Idempotency first, so that it runs inside the dashboard's session middleware and sees
+    # who is signed in (middleware added later wraps the earlier ones).
     app.add_middleware(IdempotencyMiddleware, container=container)
     app.add_middleware(RequestGuard, container=container)  # runs before idempotency
+    web.mount(app, container)  # the dashboard at /
+    app.add_middleware(RateLimitMiddleware, settings=container.settings)
+    app.add_middleware(SecurityHeadersMiddleware)  # on every answer, 429s included
     app.add_middleware(metrics.MetricsMiddleware)
     return app
 

@@ -78,26 +78,37 @@ def authenticate(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-
-    def look_up(token: str) -> Principal | None:
-        with container.uow(read_only=True) as uow:
-            return uow.api_keys.authenticate(token)
-
-    cache: PrincipalCache = request.app.state.principals
-    principal = cache.get(credentials.credentials, look_up)
+    principal = key_holder(container, credentials.credentials, request.app.state.principals)
     if principal is None:
         raise unauthorized
     return principal
+
+
+def key_holder(
+    container: Container, token: str, cache: PrincipalCache | None = None
+) -> Principal | None:
+    """The principal of a live (not revoked) API key, or None; through the process's ``cache``
+    when given (a revocation then takes effect within its TTL)."""
+
+    def look_up(secret: str) -> Principal | None:
+        with container.uow(read_only=True) as uow:
+            return uow.api_keys.authenticate(secret)
+
+    return look_up(token) if cache is None else cache.get(token, look_up)
 
 
 def require(permission: Permission) -> Callable[[Principal], Principal]:
     """A dependency that lets through only principals whose role has ``permission``."""
 
     def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not allows(principal.role, permission):
-            raise HTTPException(403, f"role {principal.role.value!r} lacks {permission.value!r}")
+        if not allows(principal.role, permission, channel_scoped=principal.channel is not None):
+            scope = " (channel-scoped)" if principal.channel is not None else ""
+            raise HTTPException(
+                403, f"role {principal.role.value!r}{scope} lacks {permission.value!r}"
+            )
         return principal
 
+    check.permission = permission  # type: ignore[attr-defined]  # read by the route-table test
     return check
 
 

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderhub.api.deps import PrincipalCache, key_holder
 from orderhub.api.problems import problem
 from orderhub.bootstrap import Container
 from orderhub.store.access import Principal
@@ -106,7 +107,9 @@ class RequestGuard:
         path: str = scope["path"]
         if not path.startswith("/v1/") or SIGNED.match(path):
             return None
-        principal = await run_in_threadpool(self._principal, headers.get(b"authorization", b""))
+        principal = await run_in_threadpool(
+            self._principal, headers.get(b"authorization", b""), scope["app"].state.principals
+        )
         if principal is None:
             return problem(
                 401,
@@ -117,12 +120,11 @@ class RequestGuard:
         scope.setdefault("state", {})["principal"] = principal
         return None
 
-    def _principal(self, authorization: bytes) -> Principal | None:
+    def _principal(self, authorization: bytes, cache: PrincipalCache) -> Principal | None:
         scheme, _, secret = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        with self.container.uow(read_only=True) as uow:
-            return uow.api_keys.authenticate(secret.strip())
+        return key_holder(self.container, secret.strip(), cache)
 
 
 async def _read_bounded(receive: Receive, limit: int) -> bytes:

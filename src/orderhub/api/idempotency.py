@@ -1,9 +1,17 @@
 """``Idempotency-Key`` on every mutating request, as pure ASGI middleware.
 
-The key is scoped to the caller (a hash of its credentials) and to the request's method, path
-and body: the same key with another request gets 422, a duplicate still running gets 409, a
-finished one gets the first response again with ``Idempotent-Replayed: true``. Server errors
-and authentication failures are not stored, so the client may retry them with the same key.
+The key is scoped to the authenticated caller — ``api_key:<id>`` for an API key,
+``user:<id>`` for a signed-in dashboard user — and to the request's method, path and body: the
+same key with another request gets 422, a duplicate still running gets 409, a finished one gets
+the first response again with ``Idempotent-Replayed: true``. The caller is authenticated
+*before* anything is claimed or replayed: a request without a live principal (no key, a
+revoked key, an anonymous or ended dashboard session, a channel's signed webhook) is passed
+through untouched, so it can neither read nor burn anyone's stored answer; inbound channel
+payloads are idempotent on their own natural keys instead. Server errors and authentication
+failures are not stored, so the client may retry them with the same key.
+
+Sits inside the dashboard's session middleware (see :func:`orderhub.api.app.create_app`), which
+has loaded the session by the time this runs.
 """
 
 from __future__ import annotations
@@ -16,9 +24,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderhub.api.deps import key_holder
 from orderhub.bootstrap import Container
 from orderhub.clock import utc_now
 from orderhub.store import idempotency
+from orderhub.web.auth import signed_in_user
+from orderhub.web.session import Session
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = b"idempotency-key"
@@ -42,8 +53,11 @@ class IdempotencyMiddleware:
         if len(key) > 255:
             await _send_problem(send, 422, "Idempotency-Key is longer than 255 characters")
             return
+        principal = await run_in_threadpool(self._caller, scope, headers)
+        if principal is None:  # nobody to scope the key to: no replay, no claim
+            await self.app(scope, receive, send)
+            return
         body = await _read_body(receive)
-        principal = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
         request_hash = hashlib.sha256(
             b"\n".join([scope["method"].encode(), scope["path"].encode(), body])
         ).hexdigest()
@@ -69,6 +83,18 @@ class IdempotencyMiddleware:
             await _send_stored(send, claim.response)
             return
         await self._run_and_store(scope, body, send, principal, key)
+
+    def _caller(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        """Who is asking, authenticated now (a revoked key or ended session is nobody)."""
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            found = key_holder(self.container, token.strip(), scope["app"].state.principals)
+            return found.actor if found is not None else None
+        session = scope.get("state", {}).get("session")
+        if isinstance(session, Session):
+            user = signed_in_user(self.container, session)
+            return user.actor if user is not None else None
+        return None
 
     async def _run_and_store(
         self, scope: Scope, body: bytes, send: Send, principal: str, key: str

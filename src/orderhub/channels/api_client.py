@@ -30,6 +30,7 @@ import httpx
 from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, without_userinfo
 from orderhub.domain.errors import FieldError, ValidationFailed
+from orderhub.http.outbound import outbound_client
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 Sleep = Callable[[float], None]
@@ -310,7 +311,7 @@ def oauth_client(
         form.update(client_id=client_id, client_secret=client_secret)
     if scope:
         form["scope"] = scope
-    http = httpx.Client(
+    http = outbound_client(
         base_url=(channel.api_base_url or default_base).rstrip("/"),
         transport=transport,
         timeout=30.0,

@@ -15,7 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
@@ -70,6 +70,35 @@ def open_envelope(payload: str) -> tuple[str, dict[str, str]]:
     data = json.loads(payload)
     channel = data.pop("channel")
     return str(channel), {str(k): v for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a webhook delivery says about itself: the platform's id for it (the same on every
+    retry, so a repeat can be recognised) and when the platform sent it. Either may be absent."""
+
+    id: str | None = None
+    sent_at: datetime | None = None
+
+
+def maybe_time(parse: Callable[[Any], datetime], value: Any) -> datetime | None:
+    """``parse(value)``, or None when the value is absent or unreadable: a delivery's time is a
+    hint for refusing stale repeats, never a reason to lose an order."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or an empty one when it is not."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def loads(raw: str | bytes) -> Any:

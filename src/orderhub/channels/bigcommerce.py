@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from orderhub.channels import base
+from orderhub.channels._shared import from_epoch
 from orderhub.channels.base import ChannelOrder, OutboundRequest, Tracking, WebhookRejected
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotNormalizable
 from orderhub.domain.money import Money, total
@@ -62,6 +63,15 @@ def fetch_order(client: httpx.Client, order_id: str) -> dict[str, str]:
         response.raise_for_status()
         parts[name] = response.text if response.status_code != 204 else "[]"
     return parts
+
+
+def delivery(body: bytes) -> base.Delivery:
+    """The body's ``hash`` of the event with its ``created_at`` (Unix seconds)."""
+    data = base.json_object(body)
+    event_hash, created = base.text(data.get("hash")), data.get("created_at")
+    return base.Delivery(
+        f"{event_hash}:{created}" if event_hash else None, base.maybe_time(from_epoch, created)
+    )
 
 
 def read_webhook(

@@ -56,6 +56,7 @@ from orderhub.channels.api_client import (
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
+from orderhub.http.outbound import outbound_client
 
 SOURCE = "etsy"
 TOKEN_URL = "https://api.etsy.com/v3/public/oauth/token"  # noqa: S105 (an endpoint, not a secret)
@@ -73,7 +74,7 @@ def client(
 ) -> ApiClient:
     creds = resolve_credentials(channel.credentials, environ)
     keystring, refresh_token = require(creds, "keystring", "refresh_token")
-    http = httpx.Client(
+    http = outbound_client(
         base_url=(channel.api_base_url or "https://openapi.etsy.com").rstrip("/"),
         transport=transport,
         timeout=30.0,

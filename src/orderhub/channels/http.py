@@ -18,6 +18,7 @@ import httpx
 from orderhub.channels.base import OutboundRequest
 from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.http.outbound import outbound_client
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -39,7 +40,7 @@ def channel_client(
         headers["X-Auth-Token"] = str(creds.get("access_token", ""))
     elif channel.kind == ChannelKind.MAGENTO:
         headers["Authorization"] = f"Bearer {creds.get('access_token', '')}"
-    return httpx.Client(
+    return outbound_client(
         base_url=channel.api_base_url.rstrip("/"),
         headers=headers,
         auth=auth,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
 from orderhub.channels import bigcommerce, magento, shopify, tiktok, woocommerce
 from orderhub.channels.api_client import resolve_credentials
-from orderhub.channels.base import ChannelOrder, WebhookRejected
+from orderhub.channels.base import ChannelOrder, Delivery, WebhookRejected
 from orderhub.channels.http import channel_client
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import NotFound, ValidationFailed
@@ -33,6 +33,34 @@ def verify(channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
     if not channel.webhook_secret:
         raise WebhookRejected(f"channel {channel.code!r} has no webhook secret")
     _VERIFIERS[channel.kind](secret=channel.webhook_secret, body=body, headers=headers)
+
+
+def delivery_of(channel: Channel, body: bytes, headers: Mapping[str, str]) -> Delivery:
+    """The platform's id and time of a verified delivery, from where each platform puts them."""
+    if channel.kind == ChannelKind.SHOPIFY:
+        return shopify.delivery(headers)
+    if channel.kind == ChannelKind.WOOCOMMERCE:
+        return woocommerce.delivery(headers)
+    if channel.kind == ChannelKind.BIGCOMMERCE:
+        return bigcommerce.delivery(body)
+    if channel.kind == ChannelKind.TIKTOK:
+        return tiktok.delivery(body)
+    return Delivery()
+
+
+def stale(delivery: Delivery, *, now: datetime, max_age: timedelta, skew: timedelta) -> str | None:
+    """Why a delivery is too old (or dated in the future) to act upon, or None.
+
+    Platforms retry for up to 72 hours (TikTok Shop; BigCommerce and Shopify for less), so a
+    delivery older than ``max_age`` is a replay, not a retry; ``skew`` allows for clocks.
+    """
+    if delivery.sent_at is None:
+        return None
+    if delivery.sent_at < now - max_age:
+        return f"sent at {delivery.sent_at.isoformat()}, older than {max_age}"
+    if delivery.sent_at > now + skew:
+        return f"sent at {delivery.sent_at.isoformat()}, in the future"
+    return None
 
 
 def read_webhook(

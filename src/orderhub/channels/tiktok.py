@@ -50,9 +50,11 @@ from orderhub.channels.api_client import (
     resolve_credentials,
     shared_bucket,
 )
+from orderhub.channels.base import Delivery, json_object, maybe_time
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
+from orderhub.http.outbound import outbound_client
 
 SOURCE = "tiktok"
 VERSION = "202309"
@@ -113,7 +115,7 @@ def client(
 ) -> ApiClient:
     creds = resolve_credentials(channel.credentials, environ)
     app_key, secret, token = require(creds, "app_key", "app_secret", "access_token")
-    http = httpx.Client(
+    http = outbound_client(
         base_url=(channel.api_base_url or "https://open-api.tiktokglobalshop.com").rstrip("/"),
         transport=transport,
         timeout=30.0,
@@ -174,6 +176,14 @@ def fetch_orders(api: ApiClient, channel: str, ids: list[str]) -> list[ChannelOr
         "GET", f"/order/{VERSION}/orders", api="orders", params={"ids": ",".join(ids)}
     )
     return [read_order(channel, order) for order in _data(response).get("orders") or []]
+
+
+def delivery(body: bytes) -> Delivery:
+    """The body's ``tts_notification_id`` and ``timestamp`` (Unix seconds), both signed."""
+    data = json_object(body)
+    return Delivery(
+        text(data.get("tts_notification_id")), maybe_time(from_epoch, data.get("timestamp"))
+    )
 
 
 def read_webhook(api: ApiClient, channel: str, body: bytes) -> list[ChannelOrder]:

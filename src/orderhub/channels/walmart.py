@@ -56,6 +56,7 @@ from orderhub.channels.api_client import (
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
+from orderhub.http.outbound import outbound_client
 
 SOURCE = "walmart"
 PAGE_SIZE = 200
@@ -74,7 +75,7 @@ def client(
     creds = resolve_credentials(channel.credentials, environ)
     client_id, client_secret = require(creds, "client_id", "client_secret")
     base = (channel.api_base_url or "https://marketplace.walmartapis.com").rstrip("/")
-    http = httpx.Client(
+    http = outbound_client(
         base_url=base,
         transport=transport,
         timeout=30.0,

@@ -31,6 +31,11 @@ def verify(*, secret: str, body: bytes, headers: Mapping[str, str]) -> None:
     base.require_hmac_base64(secret=secret, body=body, headers=headers, header=SIGNATURE_HEADER)
 
 
+def delivery(headers: Mapping[str, str]) -> base.Delivery:
+    """``X-WC-Webhook-Delivery-ID``; WooCommerce sends no time of its own."""
+    return base.Delivery(headers.get("x-wc-webhook-delivery-id") or None)
+
+
 def read_webhook(channel: str, body: bytes, headers: Mapping[str, str]) -> list[ChannelOrder]:
     topic = headers.get(TOPIC_HEADER.lower(), "order.created")
     if topic not in ORDER_TOPICS or body.lstrip().startswith(b"webhook_id="):

@@ -72,5 +72,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-def allows(role: Role, permission: Permission) -> bool:
+# What a channel-scoped key (any role) may still do: only actions whose answers are filtered
+# to the key's channel (another channel's order is a 404), or that touch no channel's data
+# (the shared catalogue and stock levels). Everything else — subscriptions to every event,
+# deliveries, channel creation, stock changes, history, keys — would cross channels: 403.
+CHANNEL_SCOPED_PERMISSIONS: frozenset[Permission] = frozenset(
+    {
+        P.ORDERS_READ,
+        P.ORDERS_WRITE,
+        P.ORDERS_MANAGE,
+        P.CHANNELS_READ,
+        P.CATALOG_READ,
+        P.INVENTORY_READ,
+        P.QUARANTINE_READ,
+    }
+)
+
+
+def allows(role: Role, permission: Permission, *, channel_scoped: bool = False) -> bool:
+    """The permission matrix: the role's permissions, narrowed for a channel-scoped key."""
+    if channel_scoped and permission not in CHANNEL_SCOPED_PERMISSIONS:
+        return False
     return permission in ROLE_PERMISSIONS[role]

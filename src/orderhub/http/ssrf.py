@@ -60,10 +60,35 @@ class OutboundPolicy:
         return is_public(address)
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 target
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, never public
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (RFC 4291 2.5.5.1)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and may be routed to: IPv4-mapped,
+    IPv4-compatible, 6to4 (2002::/16), Teredo (server and client) and NAT64 (64:ff9b::/96)."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def is_public(address: IPAddress) -> bool:
-    """Globally routable unicast: not private, loopback, link-local, multicast or reserved."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public(address.ipv4_mapped)
+    """Globally routable unicast: not private, loopback, link-local, multicast or reserved —
+    nor an IPv6 address that embeds an IPv4 address which is any of those."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in LOCAL_NAT64:
+            return False
+        embedded = embedded_ipv4(address)
+        if embedded:
+            return all(is_public(v4) for v4 in embedded)
     return not (
         address.is_private
         or address.is_loopback
@@ -93,7 +118,14 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 def checked_address(host: str, port: int, policy: OutboundPolicy) -> str:
-    """The address to connect to for ``host``; refuses if any resolved address is refused."""
+    """The address to connect to for ``host``; refuses if any resolved address is refused.
+    ``localhost`` and its subdomains (RFC 6761) are refused by name, however they resolve."""
+    name = host.lower().rstrip(".")
+    if (name == "localhost" or name.endswith(".localhost")) and not policy.allows_host(host):
+        raise OutboundRefused(
+            f"outbound call to {host!r} refused: localhost is not a public address "
+            "(add it to ORDERHUB_OUTBOUND_ALLOWED_HOSTS to allow it)"
+        )
     addresses = resolve(host, port)
     if not addresses:
         raise httpx.ConnectError(f"{host!r} resolves to no address")
@@ -155,7 +187,7 @@ def guarded_transport(policy: OutboundPolicy) -> httpx.HTTPTransport:
 
 
 def guarded_client(allowed: Sequence[str], **kwargs: Any) -> httpx.Client:
-    """An ``httpx.Client`` with the SSRF guard; use it for every call to the outside."""
-    return httpx.Client(
-        transport=guarded_transport(OutboundPolicy.of(allowed)), trust_env=False, **kwargs
-    )
+    """An ``httpx.Client`` with the SSRF guard (see :mod:`orderhub.http.outbound`)."""
+    from orderhub.http.outbound import outbound_client  # it builds on this module
+
+    return outbound_client(allowed=allowed, **kwargs)

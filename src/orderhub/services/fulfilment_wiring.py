@@ -21,6 +21,7 @@ from orderhub.domain.orders import OrderStatus
 from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.fulfilment.registry import WAREHOUSE, build_provider
 from orderhub.fulfilment.warehouse import WarehouseProvider
+from orderhub.http.outbound import outbound_client
 from orderhub.services import allocation, fulfilment, inventory, sla
 from orderhub.services.fulfilment import FulfilmentDeps
 from orderhub.store.unit_of_work import UnitOfWork
@@ -97,7 +98,9 @@ class Lookup:
                 return WarehouseProvider()
             raise
         if self._client is None:
-            self._client = self._made = httpx.Client(timeout=10.0, follow_redirects=False)
+            self._client = self._made = outbound_client(
+                transport=self._uow.outbound_transport(), timeout=10.0, follow_redirects=False
+            )
         return build_provider(config, client=self._client)
 
     def close(self) -> None:

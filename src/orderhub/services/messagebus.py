@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from orderhub.domain.channels import ChannelKind
+from orderhub.http.outbound import TransportFactory, transports
 from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
 from orderhub.services.allocation import allocate_order
-from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T")

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from orderhub.clock import utc_now
 from orderhub.store.access import Principal
+from orderhub.store.sign_in import AttemptLimits
 from orderhub.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 class TooManyAttempts(Exception):
-    """The username or the address used up its failed sign-ins for now."""
+    """The (username, address), the username or the address used up its failed sign-ins."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"retry after {retry_after} s")
@@ -30,12 +31,13 @@ def sign_in(
     username: str,
     password: str,
     address: str,
-    limit: int,
+    limits: AttemptLimits,
     window: timedelta,
     lifetime: timedelta,
 ) -> SignedIn | None:
     """A new session, or None for a wrong username or password; :class:`TooManyAttempts` when
-    ``limit`` attempts in ``window`` already failed for the username or the address.
+    attempts in ``window`` already failed up to one of ``limits`` (per username and address,
+    per username, per address).
 
     Success clears the username's failed attempts (from any address); an address's failures
     against other usernames keep counting.
@@ -47,7 +49,7 @@ def sign_in(
         )
         tx.commit()  # before counting: concurrent guesses see each other
         wait = tx.login_attempts.retry_after(
-            attempt, username=username, address=address, now=now, limit=limit, window=window
+            attempt, username=username, address=address, now=now, limits=limits, window=window
         )
         tx.commit()
     if wait is not None:

@@ -132,6 +132,8 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     gated = bool(database) and database != ":memory:" and not str(database).startswith("file:")
+    if gated:
+        _create_private(Path(str(database)))
     connect_args: dict[str, Any] = {"check_same_thread": False}
     if gated:
         connect_args["factory"] = _GatedConnection
@@ -169,6 +171,16 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
             raise
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing database file readable by its owner only (0600): it holds customers'
+    names and addresses. SQLite gives its -wal and -shm files the same mode. An existing
+    file keeps the mode it has."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
 
 
 def is_postgres(engine: Engine | Connection) -> bool:

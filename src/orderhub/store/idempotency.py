@@ -2,7 +2,8 @@
 
 Each step runs in its own short transaction so a concurrent duplicate sees the claim at once.
 A claim that its request never finished (a crashed process) may be taken over after
-``lock_seconds``.
+``lock_seconds``. Stored answers are redacted (:func:`~orderhub.domain.redaction.redact`): a
+replay of ``POST /v1/webhooks`` shows ``"secret": "***"``, not the secret shown once.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
+from orderhub.domain.redaction import redact
 from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.tables import idempotency_keys as keys
 
@@ -85,7 +87,7 @@ def complete(engine: Engine, *, principal: str, key: str, response: StoredRespon
             .values(
                 response_status=response.status,
                 response_headers=response.headers,
-                response_body=response.body,
+                response_body=redact(response.body),
                 locked_until=None,
             )
         )
@@ -101,3 +103,23 @@ def release(engine: Engine, *, principal: str, key: str) -> None:
                 keys.c.response_status.is_(None),
             )
         )
+
+
+def redact_stored(conn: Connection) -> int:
+    """Redact answers stored before redaction existed (``db upgrade``); returns how many."""
+    found = conn.execute(
+        select(keys.c.principal, keys.c.key, keys.c.response_body).where(
+            keys.c.response_body.is_not(None)
+        )
+    ).all()
+    changed = 0
+    for row in found:
+        text = redact(row.response_body)
+        if text != row.response_body:
+            conn.execute(
+                update(keys)
+                .where(keys.c.principal == row.principal, keys.c.key == row.key)
+                .values(response_body=text)
+            )
+            changed += 1
+    return changed

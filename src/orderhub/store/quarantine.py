@@ -1,4 +1,9 @@
-"""Quarantine: payloads that validated but could not become orders, kept whole for replay."""
+"""Quarantine: payloads that validated but could not become orders, kept for replay.
+
+Kept whole but for credentials (a cXML SharedSecret, an EDI ISA password…), which
+:func:`~orderhub.domain.redaction.redact` replaces before the payload is stored: a replay needs
+the order, not the sender's password, and the payload is shown in the API and the dashboard.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from sqlalchemy import Connection, select, update
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotFound
 from orderhub.domain.ids import new_id
+from orderhub.domain.redaction import redact
 from orderhub.store.repositories import insert_ignoring_duplicates
 from orderhub.store.tables import quarantine
 
@@ -62,7 +68,7 @@ class QuarantineRepository:
         an attempt on the open entry (a replayed one is left as it is)."""
         now = utc_now()
         values = {
-            "payload": payload,
+            "payload": redact(payload),
             "reason": problem.reason,
             "errors": errors_json(problem.fields),
             "updated_at": now,
@@ -92,6 +98,18 @@ class QuarantineRepository:
             .values(attempts=q.attempts + 1, **values)
         )
         return existing
+
+    def redact_stored(self) -> int:
+        """Redact payloads stored before redaction existed (``db upgrade``); returns how many."""
+        changed = 0
+        for row in self._conn.execute(select(quarantine.c.id, quarantine.c.payload)).all():
+            text = redact(row.payload)
+            if text != row.payload:
+                self._conn.execute(
+                    update(quarantine).where(quarantine.c.id == row.id).values(payload=text)
+                )
+                changed += 1
+        return changed
 
     def get(self, entry_id: str) -> QuarantinedPayload:
         row = self._conn.execute(select(quarantine).where(quarantine.c.id == entry_id)).first()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, select
 
 from orderhub.domain.access import Role
 from orderhub.domain.ids import new_id
@@ -70,6 +71,18 @@ class SessionRepository:
         return result.rowcount
 
 
+@dataclass(frozen=True)
+class AttemptLimits:
+    """Failed sign-ins allowed per window: per (username, address) — the one a guesser meets;
+    per username from every address — a higher ceiling, so that a few failures from one place
+    cannot lock a user (the admin included) out everywhere; and per address over every username
+    (one machine trying many names)."""
+
+    per_user_and_address: int
+    per_user: int
+    per_address: int
+
+
 class LoginAttemptRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -95,22 +108,27 @@ class LoginAttemptRepository:
         username: str,
         address: str,
         now: datetime,
-        limit: int,
+        limits: AttemptLimits,
         window: timedelta,
     ) -> int | None:
-        """None when the recorded attempt is within ``limit`` for its username and its address;
-        else the seconds until one more will be let in.
+        """None when the recorded attempt is within ``limits``; else the seconds until one more
+        will be let in.
 
         A refused attempt is forgotten again (it checked no password), so hammering does not
         push the end of the wait further out.
         """
         c = login_attempts.c
         waits: list[float] = []
-        for column, value in ((c.username, username), (c.address, address)):
+        scopes = (
+            (and_(c.username == username, c.address == address), limits.per_user_and_address),
+            (c.username == username, limits.per_user),
+            (c.address == address, limits.per_address),
+        )
+        for scope, limit in scopes:
             others = list(
                 self._conn.execute(
                     select(c.attempted_at)
-                    .where(column == value, c.attempted_at > now - window, c.id != attempt_id)
+                    .where(scope, c.attempted_at > now - window, c.id != attempt_id)
                     .order_by(c.attempted_at)
                 ).scalars()
             )

@@ -368,6 +368,18 @@ login_attempts = Table(
     Index("ix_login_attempts_attempted_at", "attempted_at"),
 )
 
+# Channel webhook deliveries already acted upon, by the platform's own delivery id (Shopify's
+# X-Shopify-Event-Id, WooCommerce's X-WC-Webhook-Delivery-ID, …): a repeat is answered, not
+# acted upon.
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("channel_code", String(64), primary_key=True),
+    Column("delivery_id", String(255), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_webhook_receipts_received_at", "received_at"),
+)
+
 # Where each pull-style channel's sync left off: the newest channel-side ``updated_at`` seen.
 channel_sync_cursors = Table(
     "channel_sync_cursors",

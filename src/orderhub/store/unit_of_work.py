@@ -23,6 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+import httpx
 from sqlalchemy import Connection, Engine, NestedTransaction
 
 from orderhub.clock import Clock, utc_now
@@ -50,6 +51,7 @@ from orderhub.store.secret_box import SecretBox
 from orderhub.store.sign_in import LoginAttemptRepository, SessionRepository
 from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
+from orderhub.store.webhook_receipts import WebhookReceiptRepository
 from orderhub.store.webhooks import WebhookRepository
 
 
@@ -60,6 +62,7 @@ class UnitOfWork:
     channels: ChannelRepository
     customers: CustomerRepository
     quarantine: QuarantineRepository
+    webhook_receipts: WebhookReceiptRepository
     api_keys: ApiKeyRepository
     users: UserRepository
     web_sessions: SessionRepository
@@ -85,8 +88,10 @@ class UnitOfWork:
         read_only: bool = False,
         secret_box: SecretBox,
         clock: Clock = utc_now,
+        outbound: Callable[[], httpx.BaseTransport] | None = None,
     ) -> None:
         self._engine = engine
+        self._outbound = outbound
         self._box = secret_box
         self.actor = actor
         self._read_only = read_only
@@ -102,6 +107,13 @@ class UnitOfWork:
         self._begin()
         return self
 
+    def outbound_transport(self) -> httpx.BaseTransport:
+        """The transport for calls to the outside made inside this unit of work (3PLs): the
+        container's (guarded, with its allow-list), else guarded with no exceptions."""
+        from orderhub.http.outbound import outbound_transport
+
+        return self._outbound() if self._outbound is not None else outbound_transport(None)
+
     def now(self) -> datetime:
         """The injected clock's now: what services stamp instead of reading the wall clock."""
         return self._clock()
@@ -114,6 +126,7 @@ class UnitOfWork:
         self.channels = ChannelRepository(self.conn, self._box)
         self.customers = CustomerRepository(self.conn)
         self.quarantine = QuarantineRepository(self.conn)
+        self.webhook_receipts = WebhookReceiptRepository(self.conn)
         self.api_keys = ApiKeyRepository(self.conn)
         self.users = UserRepository(self.conn)
         self.web_sessions = SessionRepository(self.conn)

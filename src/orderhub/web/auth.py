@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from orderhub.api.deps import ContainerDep
+from orderhub.bootstrap import Container
 from orderhub.clock import utc_now
 from orderhub.domain.access import ROLE_PERMISSIONS, Permission
 from orderhub.store.access import Principal
@@ -69,6 +70,16 @@ async def check_csrf(request: Request) -> None:
         raise CsrfFailed
 
 
+def signed_in_user(container: Container, session: Session) -> Principal | None:
+    """The user of a live server-side session matching the cookie's, or None (anonymous,
+    logged out, revoked, expired, user disabled)."""
+    if session.user_id is None or not session.sid:
+        return None
+    with container.uow(read_only=True) as uow:
+        principal = uow.web_sessions.principal(session.sid, now=utc_now())
+    return principal if principal is not None and principal.id == session.user_id else None
+
+
 def page(permission: Permission) -> Callable[[Request, ContainerDep], Viewer]:
     """A dependency: the signed-in viewer whose role grants ``permission``.
 
@@ -79,11 +90,8 @@ def page(permission: Permission) -> Callable[[Request, ContainerDep], Viewer]:
         session = session_of(request)
         if session.user_id is None:
             raise LoginRequired
-        principal = None
-        if session.sid:
-            with container.uow(read_only=True) as uow:
-                principal = uow.web_sessions.principal(session.sid, now=utc_now())
-        if principal is None or principal.id != session.user_id:
+        principal = signed_in_user(container, session)
+        if principal is None:
             # Ended (logout, password change, revoked), expired, or the user disabled since:
             # drop the cookie's session so the login page does not send the browser back.
             replace_session(request, Session())

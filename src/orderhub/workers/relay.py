@@ -33,9 +33,9 @@ import httpx
 from orderhub.bootstrap import Container
 from orderhub.clock import utc_now
 from orderhub.config import Settings
+from orderhub.http.outbound import transports
 from orderhub.http.ssrf import guarded_client
 from orderhub.services.messagebus import InternalConsumer, Message, internal_consumers
-from orderhub.services.outbound.calls import transports
 from orderhub.store import deliveries
 from orderhub.store.deliveries import Claimed
 from orderhub.store.unit_of_work import UnitOfWork

@@ -19,9 +19,9 @@ from orderhub.channels import inbound
 from orderhub.channels.base import ChannelOrder
 from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel
+from orderhub.http.outbound import TransportFactory, transports
 from orderhub.services import audit, fulfilment_wiring, marketplace_sync
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
-from orderhub.services.outbound.calls import TransportFactory, transports
 from orderhub.store import scheduled_jobs
 
 log = logging.getLogger("orderhub.worker.schedules")

@@ -4,7 +4,13 @@ Webhooks are authenticated by the channel's own signature with the channel's
 ``webhook_secret``, not by an API key: a bad signature is a 401 problem and nothing is stored.
 An unknown channel code, an inactive channel and one that takes no webhooks answer the very same
 401, so that the endpoint does not tell which codes exist; the reason is logged.
-Deliveries repeat; every repeat answers 200 without creating anything twice.
+Deliveries repeat; every repeat answers 200 without creating anything twice. A delivery whose
+platform id (``X-Shopify-Event-Id``/``X-Shopify-Webhook-Id``, ``X-WC-Webhook-Delivery-ID``,
+BigCommerce's ``hash`` and ``created_at``, TikTok's ``tts_notification_id``) was acted upon
+before answers 200 with ``duplicate: true`` and no results; one whose platform time
+(``X-Shopify-Triggered-At``, BigCommerce's ``created_at``, TikTok's ``timestamp``) is older than
+``Settings.webhook_max_age_hours`` (or ahead by more than the clock skew) is refused with the
+same 401 as a bad signature.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from orderhub.channels.api_client import ChannelApiError
 from orderhub.channels.base import WebhookRejected
 from orderhub.channels.marketplaces import is_marketplace
 from orderhub.domain.access import Permission
+from orderhub.domain.channels import Channel
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
+from orderhub.http.outbound import failure_text
 from orderhub.services.channel_orders import ChannelResult, receive_all
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
 from orderhub.services.marketplace_sync import sync_marketplace
@@ -56,6 +64,7 @@ class ChannelResultOut(BaseModel):
 
 class WebhookOut(BaseModel):
     results: list[ChannelResultOut]
+    duplicate: bool = False  # this delivery id was acted upon before: nothing was done now
 
 
 class SyncOut(BaseModel):
@@ -90,11 +99,51 @@ def _receive(
         inbound.verify(channel, body, headers)
     except WebhookRejected as error:
         _reject(code, str(error))
+    delivery = inbound.delivery_of(channel, body, headers)
+    settings, now = container.settings, container.clock()
+    too_old = inbound.stale(
+        delivery,
+        now=now,
+        max_age=timedelta(hours=settings.webhook_max_age_hours),
+        skew=timedelta(seconds=settings.webhook_clock_skew_seconds),
+    )
+    if too_old:
+        _reject(code, f"delivery {delivery.id or '(no id)'} {too_old}")
+    if delivery.id is not None and not _claim(container, code, delivery.id, now):
+        log.info("webhook for channel %r: delivery %s seen before", code, delivery.id)
+        return WebhookOut(results=[], duplicate=True)
     try:
-        items = inbound.read_webhook(channel, body, headers, transport=container.http_transport)
+        return _act(container, code, channel, body, headers)
+    except BaseException:
+        if delivery.id is not None:  # the platform's retry must not look like a repeat
+            with container.uow(actor=f"channel:{code}") as uow:
+                uow.webhook_receipts.release(code, delivery.id)
+                uow.commit()
+        raise
+
+
+def _claim(container: Container, code: str, delivery_id: str, now: datetime) -> bool:
+    """Record the delivery id; False when it was recorded before (a repeat)."""
+    keep = timedelta(hours=container.settings.webhook_max_age_hours + 24)
+    with container.uow(actor=f"channel:{code}") as uow:
+        fresh = uow.webhook_receipts.claim(code, delivery_id, now=now, keep=keep)
+        uow.commit()
+    return fresh
+
+
+def _act(
+    container: Container, code: str, channel: Channel, body: bytes, headers: Mapping[str, str]
+) -> WebhookOut:
+    try:
+        items = inbound.read_webhook(
+            channel, body, headers, transport=container.outbound_transport()
+        )
     except (httpx.HTTPError, ChannelApiError) as error:
         # The channel will deliver again; a 503 tells it to.
-        raise HTTPException(503, f"could not fetch the order from the channel: {error}") from None
+        log.warning("webhook for channel %r: fetching the order failed: %s", code, error)
+        raise HTTPException(
+            503, f"could not fetch the order from the channel: {failure_text(error)}"
+        ) from None
     results = receive_all(lambda: container.uow(actor=f"channel:{code}"), items)
     return WebhookOut(results=[ChannelResultOut.of(r) for r in results])
 
@@ -122,10 +171,13 @@ def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
             window = sync_marketplace(
                 lambda: container.uow(actor=principal.actor),
                 channel=code,
-                transport=container.http_transport,
+                transport=container.outbound_transport(),
             )
         except (httpx.HTTPError, ChannelApiError) as error:
-            raise HTTPException(502, f"the marketplace's API failed: {error}") from None
+            log.warning("sync of channel %r failed: %s", code, error)
+            raise HTTPException(
+                502, f"the marketplace's API failed: {failure_text(error)}"
+            ) from None
         return SyncOut(since=window.since, until=window.until, counts=window.counts)
     if not inbound.accepts_sync(channel):
         raise ValidationFailed(
@@ -138,11 +190,12 @@ def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
             lambda: container.uow(actor=principal.actor),
             channel=code,
             fetch=lambda since: inbound.pull_orders(
-                channel, since, transport=container.http_transport
+                channel, since, transport=container.outbound_transport()
             ),
             updated_at=inbound.updated_at,
             overlap=timedelta(seconds=int(overlap)) if overlap is not None else DEFAULT_OVERLAP,
         )
     except httpx.HTTPError as error:
-        raise HTTPException(502, f"the channel's API failed: {error}") from None
+        log.warning("sync of channel %r failed: %s", code, error)
+        raise HTTPException(502, f"the channel's API failed: {failure_text(error)}") from None
     return SyncOut(since=report.since, cursor=report.cursor, counts=report.counts)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import select
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.schemas.bounded import StockDelta, StockLevel, Timestamp
@@ -15,7 +16,9 @@ from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.inventory import MovementKind, serves
 from orderhub.services.inventory import AdjustmentResult, StockAdjustment, adjust_stock
+from orderhub.store import tables as t
 from orderhub.store.access import Principal
+from orderhub.store.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["inventory"])
 
@@ -176,7 +179,9 @@ def get_movements(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[dict[str, Any]]:
-    """The stock ledger of a SKU, oldest first (the levels are its sum)."""
+    """The stock ledger of a SKU, oldest first (the levels are its sum). A channel-scoped key
+    sees other channels' movements without who, why or which order (the quantities stay:
+    stock levels are shared)."""
     with container.uow(read_only=True) as uow:
         found, next_cursor = uow.stock.movements_page(
             sku,
@@ -185,8 +190,43 @@ def get_movements(
             limit=limit,
             cursor=cursor,
         )
-    items = [{k: v for k, v in m.items() if v is not None} for m in found]
+        own = _own(uow, principal, found)
+    items = [
+        {
+            k: v
+            for k, v in m.items()
+            if v is not None and (own is None or m["seq"] in own or k not in _WHO_AND_WHY)
+        }
+        for m in found
+    ]
     return Page(items=items, next_cursor=next_cursor)
+
+
+_WHO_AND_WHY = frozenset({"reference", "order_line_id", "reason", "actor"})
+
+
+def _own(uow: UnitOfWork, principal: Principal, movements: list[dict[str, Any]]) -> set[int] | None:
+    """The movements (by ``seq``) of the key's own channel's orders; None: the key sees all."""
+    if principal.channel is None:
+        return None
+    o, ln = t.orders.c, t.order_lines.c
+    refs = {m["reference"] for m in movements if m.get("reference")}
+    lines = {m["order_line_id"] for m in movements if m.get("order_line_id")}
+    own_orders = set(
+        uow.conn.scalars(select(o.id).where(o.id.in_(refs), o.channel_code == principal.channel))
+    )
+    own_lines = set(
+        uow.conn.scalars(
+            select(ln.id)
+            .join(t.orders, o.id == ln.order_id)
+            .where(ln.id.in_(lines), o.channel_code == principal.channel)
+        )
+    )
+    return {
+        m["seq"]
+        for m in movements
+        if m.get("reference") in own_orders or m.get("order_line_id") in own_lines
+    }
 
 
 class SafetyStockIn(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +17,7 @@ from orderhub.bootstrap import Container
 from orderhub.domain.access import Permission
 from orderhub.fulfilment.base import Callback, InvalidCallback
 from orderhub.fulfilment.registry import ProviderKind, build_provider
+from orderhub.http.outbound import outbound_client
 from orderhub.services.fulfilment import apply_updates
 from orderhub.services.fulfilment_wiring import default_dependencies
 from orderhub.store.access import Principal
@@ -75,7 +75,7 @@ def create_provider(
     body: ProviderIn, principal: Admin, container: ContainerDep, response: Response
 ) -> ProviderOut:
     config = ProviderConfig(**body.model_dump(mode="json"))
-    with httpx.Client() as client:
+    with outbound_client() as client:  # never called: building checks the settings
         build_provider(config, client=client)  # refuses missing settings before storing
     with container.uow(actor=principal.actor) as uow:
         uow.fulfilment.add_provider(config)
@@ -86,14 +86,14 @@ def create_provider(
 
 @router.get("", response_model=Page[ProviderOut])
 def list_providers(
-    principal: Reader,
+    principal: Admin,
     container: ContainerDep,
     kind: ProviderKind | None = None,
     active: bool | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ProviderOut]:
-    """Providers by code."""
+    """Providers by code (admin only: their settings name the 3PL accounts)."""
     with container.uow(read_only=True) as uow:
         found, next_cursor = uow.fulfilment.providers_page(
             kind=kind.value if kind else None, active=active, limit=limit, cursor=cursor

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
@@ -21,6 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from orderhub.api.csv_out import csv_attachment
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.routes.reports import parse_range, wants_csv
 from orderhub.api.schemas.bounded import Day
@@ -51,15 +50,8 @@ RECONCILIATION_COLUMNS = [
 
 def to_csv(name: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], start: date,
            end: date) -> Response:  # fmt: skip
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row[c] for c in columns])
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}_{start}_{end}.csv"'},
+    return csv_attachment(
+        f"{name}_{start}_{end}.csv", columns, ([row[c] for c in columns] for row in rows)
     )
 
 

@@ -7,8 +7,6 @@ cancelled orders and is given per currency; a channel-scoped key sees its own ch
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Annotated, Literal
@@ -17,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from orderhub.api.csv_out import csv_attachment
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.schemas.bounded import Day
 from orderhub.clock import utc_now
@@ -49,20 +48,16 @@ def parse_range(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 def csv_response(rows: Sequence[reports.ChannelDay], *, start: date, end: date) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
+    filename = f"orders-by-channel-day_{start.isoformat()}_{end.isoformat()}.csv"
+    return csv_attachment(
+        filename,
+        CSV_COLUMNS,
+        (
             [row.day.isoformat(), row.channel, row.currency, row.orders, row.cancelled,
              str(row.revenue)]
-        )  # fmt: skip
-    filename = f"orders-by-channel-day_{start.isoformat()}_{end.isoformat()}.csv"
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+            for row in rows
+        ),
+    )  # fmt: skip
 
 
 class ChannelDayOut(BaseModel):

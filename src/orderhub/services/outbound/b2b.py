@@ -34,6 +34,7 @@ from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.ids import new_id
 from orderhub.domain.orders import Order
+from orderhub.http.outbound import outbound_client
 from orderhub.services.outbound.calls import (
     ChannelBusy,
     TransportFactory,
@@ -175,7 +176,7 @@ def post(document: Document, transport: TransportFactory) -> None:
     """POST the document; a cXML answer's own ``Status code`` is judged like an HTTP one."""
     url = document.url
     try:
-        with httpx.Client(transport=transport(), timeout=30.0, trust_env=False) as client:
+        with outbound_client(transport=transport(), timeout=30.0) as client:
             response = client.post(
                 url,
                 content=document.text.encode(),

