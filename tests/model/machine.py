@@ -377,10 +377,23 @@ class HubModel(RuleBasedStateMachine):
             if swap is None:
                 returns.act(uow, return_id=rma, action=returns.Action("refund"), now=self.clock.now)
                 return
-            result = exchanges.exchange(uow, return_id=rma, lines=[(swap, 1, "5.00", "0.00")])
-            replacement = uow.orders.get(result.order_id)
-            self.order_ids.append(result.order_id)
-            self.expected_keys.add((replacement.channel, replacement.external_id))
+            try:
+                exchanges.exchange(uow, return_id=rma, lines=[(swap, 1, "5.00", "0.00")])
+            finally:
+                self._replacement(order_id, rma)
+
+    def _replacement(self, order_id: str, return_id: str) -> None:
+        """Count the exchange's replacement order as created — when the exchange succeeded, or
+        (while REFUSED_EXCHANGE_FIXED is off) when a refused one wrote it anyway."""
+        with self.container.uow(read_only=True) as uow:
+            order = uow.orders.get(order_id)
+            key = (order.channel, f"{order.external_id}-X-{return_id}")
+            replacement = uow.orders.id_by_external(*key)
+            refused = uow.after_sale.get_return(return_id).rma.exchange_order_id is None
+        if replacement is None or (refused and invariants.REFUSED_EXCHANGE_FIXED):
+            return
+        self.order_ids.append(replacement)
+        self.expected_keys.add(key)
 
     # -- routing rules ---------------------------------------------------------------------
     @rule(
