@@ -76,6 +76,13 @@ class HubModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self._stack = contextlib.ExitStack()
+        try:
+            self._open()
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _open(self) -> None:
         url = self._stack.enter_context(self.databases())
         self.clock = FakeClock()
         self.container = bootstrap(Settings(database_url=url))
@@ -86,6 +93,7 @@ class HubModel(RuleBasedStateMachine):
         self._seed_hub()
         self.workers = itertools.count(1)
         self.worker = self._worker()
+        self._stack.callback(lambda: self.worker.close())
         self.numbers = itertools.count(1)
         self.bodies: dict[tuple[str, str], dict[str, Any]] = {}  # created orders' first bodies
         self.created: dict[tuple[str, str], str] = {}  # natural key → order id
@@ -101,7 +109,6 @@ class HubModel(RuleBasedStateMachine):
             self.headers = bearer(make_key(self.container, Role.ADMIN))
 
     def teardown(self) -> None:
-        self.worker.close()
         self._stack.close()
 
     def _seed_hub(self) -> None:
