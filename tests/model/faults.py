@@ -145,24 +145,29 @@ def new_worker(container: Container, clock: FakeClock, faults: Faults, number: i
 
 
 def open_work(container: Container) -> datetime | None:
-    """When the earliest outstanding work falls due (the clock's now for events not yet fanned
-    out); None when there is none."""
+    """When outstanding work next falls due: the clock's now for events not yet fanned out,
+    else the earliest due time still ahead (work due already but not taken is waiting behind an
+    earlier delivery of its stream, which is then the one ahead); None when nothing is open."""
     d, ob = t.deliveries.c, t.outbox.c
     due_at = case(
         (d.status == DeliveryStatus.IN_FLIGHT.value, d.lease_expires_at), else_=d.next_attempt_at
     )
+    now = container.clock()
     with container.engine.connect() as conn:
         unfanned = conn.execute(
             select(func.count()).select_from(t.outbox).where(ob.fanned_out.is_(False))
         ).scalar_one()
-        due: datetime | None = conn.execute(
-            select(func.min(due_at)).where(d.status.in_(OPEN))
+        open_ = conn.execute(
+            select(func.count()).select_from(t.deliveries).where(d.status.in_(OPEN))
         ).scalar_one()
-    if unfanned:
-        return container.clock()
-    if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=UTC)
-    return due
+        ahead: datetime | None = conn.execute(
+            select(func.min(due_at)).where(d.status.in_(OPEN), due_at > now)
+        ).scalar_one()
+    if unfanned or (open_ and ahead is None):
+        return now
+    if ahead is not None and ahead.tzinfo is None:
+        ahead = ahead.replace(tzinfo=UTC)
+    return ahead
 
 
 def drain(worker: Worker, clock: FakeClock, *, max_cycles: int = 400) -> None:

@@ -71,10 +71,10 @@ def replay_command(request: pytest.FixtureRequest) -> str:
 def test_the_hub_keeps_its_invariants_through_its_services(
     request: pytest.FixtureRequest, fresh_databases: DatabaseFactory
 ) -> None:
-    _run(request, fresh_databases, via_http=False, examples=30, steps=30)
+    _run(request, fresh_databases, via_http=False, examples=25, steps=30)
 
 
 def test_the_hub_keeps_its_invariants_through_its_http_api(
     request: pytest.FixtureRequest, fresh_databases: DatabaseFactory
 ) -> None:
-    _run(request, fresh_databases, via_http=True, examples=8, steps=20)
+    _run(request, fresh_databases, via_http=True, examples=6, steps=20)

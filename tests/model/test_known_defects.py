@@ -52,9 +52,9 @@ def test_cancelling_a_dispatched_order_wakes_the_backorder_waiting_for_its_units
 def test_cancelling_the_short_units_of_a_backordered_order_allocates_the_rest(
     model: HubModel,
 ) -> None:
-    model.stock(kind="receive", sku="SKU-4", location="east", units=5, channel="web")
+    model.stock(kind="receive", sku="SKU-3", location="east", units=5, channel="web")
     model.ingest(
-        channel="app", lines=[("SKU-4", 2), ("SKU-2", 4)], unknown=False, again="no", pick=0
+        channel="app", lines=[("SKU-3", 2), ("SKU-2", 4)], unknown=False, again="no", pick=0
     )
     model.run_worker(cycles=None)  # waits for SKU-2, of which there is none
     model.cancel(pick=0, whole=False, line=1, units=4)  # the buyer drops the SKU-2 units
