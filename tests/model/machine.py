@@ -156,6 +156,23 @@ class HubModel(RuleBasedStateMachine):
         for sku, location, units in stock:
             self._adjust(StockAdjustment(sku, location, delta=units, reason="opening stock"))
 
+    @initialize(
+        orders=st.lists(
+            st.tuples(
+                st.sampled_from(CHANNELS),
+                st.lists(st.tuples(st.just("SKU-1"), quantities), min_size=1, max_size=2),
+            ),
+            min_size=2,
+            max_size=4,
+        )
+    )
+    def open_for_business(self, orders: list[tuple[str, list[tuple[str, int]]]]) -> None:
+        """A busy hub to start from: a few orders competing for one SKU, worked off — some
+        allocated and at the warehouse, some waiting."""
+        for channel, lines in orders:
+            self.ingest(channel=channel, lines=lines, unknown=False, again="no", pick=0)
+        drain(self.worker, self.clock)
+
     # -- ingest ----------------------------------------------------------------------------
     @rule(
         channel=st.sampled_from(CHANNELS),
