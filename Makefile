@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NATIVE := $(VENV)/.native
 ROUTING := $(wildcard src/orderhub/domain/routing/*.py)
 
-.PHONY: venv demo test test-future lint typecheck unit format clean
+.PHONY: venv demo test test-future soak lint typecheck unit format clean
 
 venv: $(STAMP) $(NATIVE)
 
@@ -43,6 +43,21 @@ FUTURE_DAYS ?= 365
 test-future: venv
 	ORDERHUB_TEST_CLOCK_AHEAD_DAYS=$(FUTURE_DAYS) PYTHONPATH=tests/support/future_clock \
 		$(BIN)/python -m pytest -p no:cacheprovider -W ignore::pytest.PytestAssertRewriteWarning $(PYTEST_ARGS)
+
+# The model test (tests/model, docs/testing.md) with more examples and longer sequences, pass
+# after pass with a new seed each, for SOAK_MINUTES; a failure prints the command replaying it.
+SOAK_MINUTES ?= 30
+SOAK_EXAMPLES ?= 200
+SOAK_STEPS ?= 80
+soak: venv
+	@end=$$(( $$(date +%s) + 60 * $(SOAK_MINUTES) )); \
+	while [ $$(date +%s) -lt $$end ]; do \
+		seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+		echo "soak: ORDERHUB_MODEL_SEED=$$seed"; \
+		ORDERHUB_MODEL_SEED=$$seed ORDERHUB_MODEL_EXAMPLES=$(SOAK_EXAMPLES) \
+		ORDERHUB_MODEL_STEPS=$(SOAK_STEPS) $(BIN)/python -m pytest -x -q -p no:cacheprovider \
+			-o timeout=0 tests/model/test_hub_model.py $(PYTEST_ARGS) || exit 1; \
+	done
 
 format: venv
 	$(BIN)/ruff format src tests bench tools

@@ -13,7 +13,8 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -114,22 +115,42 @@ def pg_template() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+DatabaseFactory = Callable[[], AbstractContextManager[str]]
+
+
+@pytest.fixture(params=DATABASES)
+def fresh_databases(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseFactory:
+    """Make as many freshly migrated, empty databases of one kind as a test needs (the model
+    test takes one per example); each is dropped when its ``with`` block ends."""
+    kind: str = request.param
+    template = request.getfixturevalue("sqlite_template" if kind == "sqlite" else "pg_template")
+
+    @contextmanager
+    def fresh() -> Iterator[str]:
+        name = f"orderhub_t_{uuid.uuid4().hex[:12]}"
+        if kind == "sqlite":
+            target = tmp_path / f"{name}.db"
+            shutil.copyfile(template, target)
+            yield f"sqlite:///{target}"
+            target.unlink()
+            return
+        with _pg_admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            yield _pg_url(name)
+        finally:
+            with _pg_admin() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return fresh
+
+
+@pytest.fixture
+def database_url(fresh_databases: DatabaseFactory) -> Iterator[str]:
     """A freshly migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "orderhub.db"
-        shutil.copyfile(template, target)
-        yield f"sqlite:///{target}"
-        return
-    template_name: str = request.getfixturevalue("pg_template")
-    name = f"orderhub_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
-    yield _pg_url(name)
-    with _pg_admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_databases() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers for the delivery tests: a test event, a recording consumer, a clock, a receiver."""
+"""Helpers for the delivery tests: a test event, a recording consumer, a receiver (the clock
+is tests.support.clock.FakeClock)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from orderhub.bootstrap import Container
-from orderhub.clock import utc_now
 from orderhub.domain.events import DomainEvent
 from orderhub.services.messagebus import Consumer, Message
 from orderhub.store.unit_of_work import UnitOfWork
@@ -67,19 +66,6 @@ class Recorder:
 
     def consumer(self, types: frozenset[str] = frozenset({"order.pinged"})) -> Consumer:
         return Consumer(name=self.name, event_types=types, handle=self.handle)
-
-
-class FakeClock:
-    """Starts at the wall clock (never a fixed date) and moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = utc_now().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

@@ -19,7 +19,8 @@ from orderhub.services.messagebus import Consumer
 from orderhub.store import tables
 from orderhub.workers.relay import Worker
 from tests.conftest import bearer, make_key
-from tests.integration.delivery_support import FakeClock, Pinged, Recorder, emit
+from tests.integration.delivery_support import Pinged, Recorder, emit
+from tests.support.clock import FakeClock
 
 MakeContainer = Callable[..., Container]
 

@@ -20,8 +20,9 @@ from orderhub.store import deliveries, tables
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
-from tests.integration.delivery_support import FakeClock, Pinged, Recorder, emit
+from tests.integration.delivery_support import Pinged, Recorder, emit
 from tests.integration.test_delivery import notes
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ from orderhub.store.tables import deliveries, outbox, processed_events
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.relay import Worker
 from tests.conftest import native_order
-from tests.integration.delivery_support import FakeClock, Noted, Pinged, emit
+from tests.integration.delivery_support import Noted, Pinged, emit
 from tests.integration.test_outbound_worker import walmart_order
+from tests.support.clock import FakeClock
 
 WAIT = 5.0  # seconds: far beyond a free write, far below SQLite's 10 s busy timeout
 

@@ -15,7 +15,7 @@ from orderhub.store import tables
 from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
 from tests.conftest import native_order
-from tests.integration.delivery_support import FakeClock
+from tests.support.clock import FakeClock
 
 ORDERS = 10
 NYC = {"code": "nyc", "name": "NYC DC", "kind": "warehouse", "address": {"country": "US"}}

@@ -14,7 +14,8 @@ from orderhub.services.messagebus import Message, OutboundConsumer, Outcall
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.nats import duplicate_window
 from orderhub.workers.relay import Worker
-from tests.integration.delivery_support import FakeClock, Pinged, emit
+from tests.integration.delivery_support import Pinged, emit
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture

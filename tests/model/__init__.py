@@ -1,0 +1,1 @@
+"""The stateful model test of the whole hub (docs/testing.md)."""
