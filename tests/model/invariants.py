@@ -33,12 +33,12 @@ def _switch(name: str, *, fixed: bool) -> bool:
 
 
 # Issue #15, "cancelling an allocated order does not wake backorders" (check_backorders_woken).
-WAKE_BACKORDERS_FIXED = _switch("WAKE_BACKORDERS_FIXED", fixed=False)
+WAKE_BACKORDERS_FIXED = _switch("WAKE_BACKORDERS_FIXED", fixed=True)
 # Found by the model: cancelling the short units of a backordered order leaves it waiting although
 # the rest could be filled now (nothing was reserved, so nothing is released and nobody allocates).
-LINE_CANCEL_ALLOCATES_FIXED = _switch("LINE_CANCEL_ALLOCATES_FIXED", fixed=False)
+LINE_CANCEL_ALLOCATES_FIXED = _switch("LINE_CANCEL_ALLOCATES_FIXED", fixed=True)
 # Issue #15, "a refused exchange still writes" (check_orders: no order nobody created).
-REFUSED_EXCHANGE_FIXED = _switch("REFUSED_EXCHANGE_FIXED", fixed=False)
+REFUSED_EXCHANGE_FIXED = _switch("REFUSED_EXCHANGE_FIXED", fixed=True)
 # Found by the model: a transient provider failure while the worker dispatches strands the
 # fulfilment order in ``created`` (the consumer's receipt was committed with create_fulfilments,
 # so the retry skips the dispatch) — check_drained: no fulfilment order left ``created``.

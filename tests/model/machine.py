@@ -14,6 +14,7 @@ import itertools
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from fastapi.testclient import TestClient
@@ -416,7 +417,11 @@ class HubModel(RuleBasedStateMachine):
                 returns.act(uow, return_id=rma, action=returns.Action("refund"), now=self.clock.now)
                 return
             try:
-                exchanges.exchange(uow, return_id=rma, lines=[(swap, 1, "5.00", "0.00")])
+                exchanges.exchange(
+                    uow,
+                    return_id=rma,
+                    lines=[exchanges.ExchangeLine(swap, 1, Decimal("5.00"), Decimal("0.00"))],
+                )
             finally:
                 self._replacement(order_id, rma)
 

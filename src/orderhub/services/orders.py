@@ -54,7 +54,10 @@ def cancel_order(
     uow.commit()
     if dispatched and order.status != OrderStatus.CANCELLED:
         allocate_order(uow, order_id=order_id)  # what is left of the reopened lines
-    allocate_waiting(uow, skus=_skus(order, wanted))
+    woken = _skus(order, wanted)
+    if order.status == OrderStatus.BACKORDERED:  # its short units gone, the rest may fit now
+        woken |= {line.sku for line in order.lines if line.status == LineStatus.BACKORDERED}
+    allocate_waiting(uow, skus=woken)
 
 
 def _skus(order: Order, line_ids: Iterable[str]) -> set[str]:

@@ -60,14 +60,14 @@ def _bad_cursor() -> ValidationFailed:
 
 def decode_cursor(cursor: str) -> str:
     """The key a cursor carries; anything this API did not hand out is a 422 naming ``cursor``."""
-    if len(cursor) > 128:
+    if len(cursor) > 256:  # a 128-character SKU, base64-encoded
         raise _bad_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeError):
         raise _bad_cursor() from None
-    if not key or not key.isprintable():
+    if not key or not key.isprintable() or any(c.isspace() for c in key):  # no key has spaces
         raise _bad_cursor()
     return key
 
