@@ -135,14 +135,21 @@ ETSY = Channel(
     code="etsy",
     name="Etsy",
     kind=ChannelKind.ETSY,
-    credentials={"keystring": "etsy-key", "refresh_token": "12345678.etsy-refresh"},
+    credentials={
+        "keystring": "etsy-key",
+        "shared_secret": "etsy-shared-secret",
+        "refresh_token": "12345678.etsy-refresh",
+    },
     settings={"shop_id": "55667788"},
 )
 
 
 def etsy_handler(request: httpx.Request) -> httpx.Response:
+    """Etsy since 9 February 2026: ``x-api-key`` is ``keystring:shared_secret`` or 403."""
     if request.url.path == "/v3/public/oauth/token":
         return text_response(fixture_text("etsy", "token.json"))
+    if request.headers.get("x-api-key") != "etsy-key:etsy-shared-secret":
+        return text_response('{"error": "Invalid API key"}', status=403)
     page = "2" if request.url.params["offset"] == "1" else "1"
     return text_response(fixture_text("etsy", f"getShopReceipts_page{page}.json"))
 
@@ -161,7 +168,7 @@ def test_etsy_receipts_are_paged_and_normalized_exactly(container: Container) ->
     assert run(container, "etsy", fake).counts == {"created": 2}
     call = fake.calls("/receipts")[0]
     assert call.url.path == "/v3/application/shops/55667788/receipts"
-    assert call.headers["x-api-key"] == "etsy-key"
+    assert call.headers["x-api-key"] == "etsy-key:etsy-shared-secret"
     assert call.headers["Authorization"] == "Bearer 12345678.etsy-access"
     token_form = parse_qs(fake.calls("/oauth/token")[0].content.decode())
     assert token_form["grant_type"] == ["refresh_token"]

@@ -297,7 +297,9 @@ def oauth_client(
 
     The credentials ``refresh_token``, ``client_id`` and ``client_secret`` are required; the
     client id and secret go in the token request's form, or as HTTP Basic auth with
-    ``basic_auth`` (eBay). A ``token_url`` credential overrides ``token_url``. The token is
+    ``basic_auth`` (eBay). A ``token_url`` starting with ``/`` is a path on the channel's own
+    API host (eBay's sandbox and production each have theirs), so a sandbox channel buys its
+    tokens in the sandbox; a ``token_url`` credential overrides it. The token is
     sent as ``Authorization: Bearer``, or bare in ``access_header`` (Amazon's
     ``x-amz-access-token``). ``options`` go to :class:`ApiClient`.
     """
@@ -310,11 +312,10 @@ def oauth_client(
         form.update(client_id=client_id, client_secret=client_secret)
     if scope:
         form["scope"] = scope
-    http = httpx.Client(
-        base_url=(channel.api_base_url or default_base).rstrip("/"),
-        transport=transport,
-        timeout=30.0,
-    )
+    base = (channel.api_base_url or default_base).rstrip("/")
+    http = httpx.Client(base_url=base, transport=transport, timeout=30.0)
+    if token_url.startswith("/"):
+        token_url = base + token_url
     refresh = shared_refresh(
         channel.code,
         lambda: OAuthRefresh(
