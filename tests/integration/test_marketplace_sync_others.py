@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container
@@ -18,6 +21,7 @@ from orderhub.domain.access import Role
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.orders import OrderStatus
 from orderhub.services.marketplace_sync import sync_marketplace
+from orderhub.store import tables as t
 from tests.conftest import bearer, make_key
 from tests.marketplace_fixtures import (
     FakeMarketplace,
@@ -221,6 +225,38 @@ def test_tiktok_orders_are_fetched_with_signed_requests_and_cancelled_ones_cance
     assert str(order.totals.total) == "49.28"
     cancelled = order_by_external(container, "tiktok", "576461413038785999")
     assert cancelled.status == OrderStatus.CANCELLED
+
+
+def test_an_expired_tiktok_token_is_refreshed_and_the_new_pair_stored_sealed(
+    container: Container,
+) -> None:
+    expired = {**TIKTOK.credentials, "refresh_token": "TTP_refresh_1"}
+    now = int(time.time())  # the client reads the wall clock for token expiry, as TikTok does
+    expired["access_token_expires_at"] = str(now - 3600)
+    add_channel(
+        container, replace(TIKTOK, credentials=expired), {"TT-CAP": "CAP", "TT-SCARF": "SCARF"}
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.tiktok-shops.com":  # the documented refresh endpoint
+            assert request.url.params["refresh_token"] == "TTP_refresh_1"
+            body = {"code": 0, "message": "success", "data": {
+                "access_token": "TTP_seller_token", "refresh_token": "TTP_refresh_2",
+                "access_token_expire_in": now + 7 * 86400,
+                "refresh_token_expire_in": now + 365 * 86400}}  # fmt: skip
+            return httpx.Response(200, json=body)
+        return tiktok_handler(request)
+
+    fake = FakeMarketplace(handler)
+    assert run(container, "tiktok", fake).counts == {"created": 1, "cancelled": 1}
+    with container.uow(read_only=True) as uow:
+        stored = uow.channels.get("tiktok").credentials
+        raw = uow.conn.execute(select(t.channels.c.credentials)).scalar_one()
+    assert stored["access_token"] == "TTP_seller_token"
+    assert stored["refresh_token"] == "TTP_refresh_2"
+    assert stored["access_token_expires_at"] == str(now + 7 * 86400)
+    assert raw.startswith("fernet:")
+    assert "TTP_refresh_2" not in raw
 
 
 def test_a_tiktok_signature_check_catches_a_wrong_secret() -> None:

@@ -335,8 +335,19 @@ def oauth_client(
     return ApiClient(http, buckets, authorize, **options)
 
 
+_STATE: dict[tuple[str, str], Any] = {}
+
+
+def shared_state(channel: str, name: str, make: Callable[[], Any]) -> Any:
+    """One object per (channel, name) for the process (e.g. TikTok's rotating tokens), so
+    that a token refreshed by one sync or push is the one the next uses."""
+    with _BUCKETS_LOCK:
+        return _STATE.setdefault((channel, name), make())
+
+
 def forget_shared_state() -> None:
     """Drop every cached token and bucket (tests; a channel whose credentials changed)."""
     with _BUCKETS_LOCK:
         _BUCKETS.clear()
         _TOKENS.clear()
+        _STATE.clear()

@@ -29,7 +29,7 @@ from orderhub.domain.access import Permission
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.services.channel_orders import ChannelResult, receive_all
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
-from orderhub.services.marketplace_sync import sync_marketplace
+from orderhub.services.marketplace_sync import credential_saver, sync_marketplace
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -91,7 +91,13 @@ def _receive(
     except WebhookRejected as error:
         _reject(code, str(error))
     try:
-        items = inbound.read_webhook(channel, body, headers, transport=container.http_transport)
+        items = inbound.read_webhook(
+            channel,
+            body,
+            headers,
+            transport=container.http_transport,
+            save_tokens=credential_saver(lambda: container.uow(actor=f"channel:{code}"), code),
+        )
     except (httpx.HTTPError, ChannelApiError) as error:
         # The channel will deliver again; a 503 tells it to.
         raise HTTPException(503, f"could not fetch the order from the channel: {error}") from None
