@@ -327,7 +327,9 @@ def oauth_client(
 
     def authorize(request: httpx.Request) -> None:
         if access_header:
-            request.headers[access_header] = refresh.token(http)
+            # A call that brings its own token (Amazon's restricted data token) keeps it.
+            if access_header not in request.headers:
+                request.headers[access_header] = refresh.token(http)
         else:
             request.headers["Authorization"] = f"Bearer {refresh.token(http)}"
 

@@ -171,6 +171,8 @@ def simulated_transport(now: datetime) -> httpx.MockTransport:
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if path == "/tokens/2021-03-01/restrictedDataToken":  # Amazon's Tokens API
+            return httpx.Response(200, json={"restrictedDataToken": "demo", "expiresIn": 3600})
         if "token" in path:
             return httpx.Response(200, json={"access_token": "demo", "expires_in": 3600})
         if path in answers:
