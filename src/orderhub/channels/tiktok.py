@@ -138,7 +138,7 @@ def client(
     # the next, until the refreshed pair is stored and read back.
     tokens: SellerTokens = shared_state(
         channel.code,
-        f"tiktok-tokens:{hashlib.sha256(access_token.encode()).hexdigest()}",
+        "tiktok-tokens:" + _digest(access_token, creds.get("refresh_token", "")),
         lambda: SellerTokens(creds, token_url=creds.get("token_url", TOKEN_URL)),
     )
     authorize = signer(
@@ -158,6 +158,11 @@ def client(
         stored=SellerTokens.stored_in(creds),
         **options,
     )
+
+
+def _digest(*values: str) -> str:
+    """A key for the stored tokens that does not hold them in clear."""
+    return hashlib.sha256("\0".join(values).encode()).hexdigest()
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:

@@ -78,16 +78,6 @@ def test_etsy_sends_keystring_colon_shared_secret_as_the_api_key() -> None:
     assert call.headers["authorization"] == "Bearer 12345678.VJTv9q"
 
 
-def test_the_etsy_fake_refuses_the_keystring_alone_as_etsy_does() -> None:
-    fake = EtsyFake()
-    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
-        answer = http.get(
-            "https://openapi.etsy.com/v3/application/shops/1/receipts",
-            headers={"x-api-key": "exJeyZtXODeekHfX8VRgMQ"},
-        )
-    assert answer.status_code == 403
-
-
 def test_an_etsy_channel_without_its_shared_secret_names_the_missing_credential() -> None:
     channel = etsy_channel(keystring="exJeyZtXODeekHfX8VRgMQ", refresh_token="12345678.r")
     with pytest.raises(ValidationFailed) as error:
