@@ -141,6 +141,30 @@ def test_inventory_shows_levels_available_to_sell_and_the_ledger(
     assert client.get("/inventory/NOPE").status_code == 404
 
 
+def test_inventory_shows_product_identifiers_and_exports_them(
+    client: TestClient, stocked: Container
+) -> None:
+    with stocked.uow(actor="test") as uow:
+        product = uow.catalog.get("SKU-1")
+        assert product is not None
+        ids = {"upc": "036000291452", "mpn": "WX-2210-B"}
+        uow.catalog.upsert(replace(product, identifiers=ids))
+        uow.commit()
+    signed_in(client, stocked)
+    page = client.get("/inventory").text
+    assert "UPC <code>036000291452</code> · MPN <code>WX-2210-B</code>" in page
+    assert "UPC <code>036000291452</code>" in client.get("/inventory/SKU-1").text
+    exported = client.get("/inventory.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = {r["sku"]: r for r in csv.DictReader(io.StringIO(exported.text))}
+    assert (rows["SKU-1"]["upc"], rows["SKU-1"]["mpn"], rows["SKU-1"]["gtin"]) == (
+        "036000291452",
+        "WX-2210-B",
+        "",
+    )
+    assert (rows["SKU-1"]["east_on_hand"], rows["SKU-2"]["west_available"]) == ("10", "10")
+
+
 def raise_exception(container: Container, order_id: str) -> str:
     with container.uow(actor="test") as uow:
         found = uow.fulfilment.raise_exception(

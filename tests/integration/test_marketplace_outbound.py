@@ -187,7 +187,7 @@ ETSY = Channel(
     "etsy",
     "Etsy",
     ChannelKind.ETSY,
-    credentials={"keystring": "k", "refresh_token": "r"},
+    credentials={"keystring": "k", "shared_secret": "s", "refresh_token": "r"},
     settings={"shop_id": "1"},
 )
 

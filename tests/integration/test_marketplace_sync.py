@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
@@ -55,16 +57,21 @@ AMAZON_SKUS = {"NABetaASINB00551Q3CS": "CARD", "AMZ-MUG": "MUG", "AMZ-TEE": "TEE
 class AmazonFake:
     """Orders in two pages; order B's items in two pages; a switch to fail mid-sync."""
 
+    RDT = "Atz.sprdt|IQEBLjAsAhRmHjNgHpi0U-Dme37rR6CuUpSR"
+
     def __init__(self) -> None:
         self.fail_items_of: str | None = None
         self.pending_now_unshipped = False
         self.rate_limited_once = False
+        self.rdt_refused = False  # the app lacks the restricted roles
         self.fake = FakeMarketplace(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path, query = request.url.path, parse_qs(request.url.query.decode())
         if path == "/auth/o2/token":
             return text_response(fixture_text("amazon", "lwa_token.json"))
+        if path == "/tokens/2021-03-01/restrictedDataToken":
+            return self.restricted_data_token(request)
         if path == "/orders/v0/orders":
             if self.rate_limited_once:
                 self.rate_limited_once = False
@@ -73,7 +80,11 @@ class AmazonFake:
             text = fixture_text("amazon", page)
             if self.pending_now_unshipped:
                 text = text.replace('"OrderStatus": "Pending"', '"OrderStatus": "Unshipped"')
+            if request.headers["x-amz-access-token"] != self.RDT:
+                text = self.without_pii(text)
             return text_response(text, headers={"x-amzn-RateLimit-Limit": "0.0167"})
+        if request.headers["x-amz-access-token"] != "Atza|IwEBIA-test-1":
+            return httpx.Response(403, json={"errors": [{"code": "Unauthorized"}]})
         order_id = path.split("/")[4]
         if order_id == self.fail_items_of:
             raise RuntimeError("the process died here")
@@ -84,6 +95,37 @@ class AmazonFake:
             body = fixture_text("amazon", "getOrderItems_902-1845936-5435065.json")
             return text_response(body.replace("902-1845936-5435065", order_id))
         return text_response(fixture_text("amazon", f"getOrderItems_{order_id}.json"))
+
+    def restricted_data_token(self, request: httpx.Request) -> httpx.Response:
+        """Tokens API 2021-03-01 createRestrictedDataToken, bought with the LWA token."""
+        if request.headers["x-amz-access-token"] != "Atza|IwEBIA-test-1":
+            return httpx.Response(403, json={"errors": [{"code": "Unauthorized"}]})
+        if self.rdt_refused:
+            body = {
+                "errors": [
+                    {"code": "Unauthorized", "message": "Access to requested resource is denied."}
+                ]
+            }
+            return httpx.Response(403, json=body)
+        (resource,) = json.loads(request.content)["restrictedResources"]
+        assert resource == {
+            "method": "GET",
+            "path": "/orders/v0/orders",
+            "dataElements": ["buyerInfo", "shippingAddress"],
+        }
+        return httpx.Response(200, json={"restrictedDataToken": self.RDT, "expiresIn": 3600})
+
+    @staticmethod
+    def without_pii(text: str) -> str:
+        """getOrders without an RDT: no buyer name or email, no name, street or phone."""
+        page = json.loads(text)
+        for order in page["payload"].get("Orders", []):
+            ship_to = order.get("ShippingAddress") or {}
+            for name in ("Name", "AddressLine1", "AddressLine2", "AddressLine3", "Phone"):
+                ship_to.pop(name, None)
+            for name in ("BuyerEmail", "BuyerName"):
+                (order.get("BuyerInfo") or {}).pop(name, None)
+        return json.dumps(page)
 
 
 def run(
@@ -123,8 +165,12 @@ def test_amazon_sync_pages_orders_and_items_holds_pending_and_marks_fba(
     # One token for the whole run, bought with the refresh token from the environment.
     (token_call,) = amazon.fake.calls("/auth/o2/token")
     assert parse_qs(token_call.content.decode())["refresh_token"] == [ENV["OH_AMZ_REFRESH"]]
-    api_calls = [r for r in amazon.fake.requests if r.url.host != "api.amazon.com"]
-    assert all(r.headers["x-amz-access-token"] == "Atza|IwEBIA-test-1" for r in api_calls)
+    item_calls = amazon.fake.calls("/orderItems")
+    assert all(r.headers["x-amz-access-token"] == "Atza|IwEBIA-test-1" for r in item_calls)
+    order_calls = amazon.fake.calls("/orders/v0/orders")
+    assert {
+        r.headers["x-amz-access-token"] for r in order_calls if not r.url.path.endswith("Items")
+    } == {AmazonFake.RDT}
     first = amazon.fake.calls("/orders/v0/orders")[0]
     assert first.url.params["LastUpdatedAfter"] == "2026-11-23T14:00:00Z"
     assert first.url.params["LastUpdatedBefore"] == "2026-11-26T13:58:00Z"
@@ -238,3 +284,73 @@ def test_the_polling_schedule_runs_due_channels_and_backs_off_after_failures(
     assert (
         poll_due(factory, transport=amazon.fake.transport, clock=lambda: later, environ=ENV) == {}
     )
+
+
+def test_a_merchant_fulfilled_amazon_order_arrives_with_the_buyer_name_and_street(
+    container: Container,
+) -> None:
+    add_channel(container, AMAZON, AMAZON_SKUS)
+    amazon = AmazonFake()
+    run(container, "amz", amazon.fake)
+    (rdt_call,) = amazon.fake.calls("/tokens/2021-03-01/restrictedDataToken")
+    assert rdt_call.method == "POST"
+    mfn = order_by_external(container, "amz", "902-1845936-5435065")
+    assert mfn.shipping_address is not None
+    assert (mfn.shipping_address.name, mfn.shipping_address.line1) == ("Jane Doe", "1 Main St")
+
+
+def test_without_the_restricted_roles_amazon_orders_still_come_in_without_pii(
+    container: Container,
+) -> None:
+    add_channel(container, AMAZON, AMAZON_SKUS)
+    amazon = AmazonFake()
+    amazon.rdt_refused = True
+    assert run(container, "amz", amazon.fake).counts == {"created": 3}
+    mfn = order_by_external(container, "amz", "902-1845936-5435065")
+    assert mfn.shipping_address is not None
+    assert (mfn.shipping_address.line1, mfn.shipping_address.city) == (None, "SEATTLE")
+    assert len(amazon.fake.calls("/restrictedDataToken")) == 1  # not asked again per page
+
+
+def orders_2026_handler(request: httpx.Request) -> httpx.Response:
+    """Orders API v2026-01-01 searchOrders: PII by role, no RDT; pages by paginationToken."""
+    path, params = request.url.path, request.url.params
+    if path == "/auth/o2/token":
+        return text_response(fixture_text("amazon", "lwa_token.json"))
+    if path != "/orders/2026-01-01/orders" or request.method != "GET":
+        return httpx.Response(404, json={"errors": [{"code": "NotFound"}]})
+    if request.headers["x-amz-access-token"] != "Atza|IwEBIA-test-1":
+        return httpx.Response(403, json={"errors": [{"code": "Unauthorized"}]})
+    if ("createdAfter" in params) == ("lastUpdatedAfter" in params):  # exactly one of the two
+        return httpx.Response(400, json={"errors": [{"code": "InvalidInput"}]})
+    included = set(params.get("includedData", "").split(","))
+    if not {"BUYER", "RECIPIENT", "PROCEEDS"} <= included:
+        return httpx.Response(400, json={"errors": [{"code": "InvalidInput"}]})
+    page = "2" if params.get("paginationToken") == "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4" else "1"
+    return text_response(fixture_text("amazon", f"searchOrders_2026-01-01_page{page}.json"))
+
+
+def test_amazon_orders_api_2026_01_01_reads_orders_buyer_and_address_in_one_call_per_page(
+    container: Container,
+) -> None:
+    channel = replace(AMAZON, settings={**AMAZON.settings, "orders_api_version": "2026-01-01"})
+    add_channel(container, channel, AMAZON_SKUS)
+    fake = FakeMarketplace(orders_2026_handler)
+    assert run(container, "amz", fake).counts == {"created": 2}  # the PENDING one held back
+    first, second = fake.calls("/orders/2026-01-01/orders")
+    assert first.url.params["lastUpdatedAfter"] == "2026-11-23T14:00:00Z"
+    assert first.url.params["lastUpdatedBefore"] == "2026-11-26T13:58:00Z"
+    assert first.url.params["marketplaceIds"] == "ATVPDKIKX0DER"
+    assert second.url.params["paginationToken"] == "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4"
+    assert not fake.calls("/restrictedDataToken")
+    mugs = order_by_external(container, "amz", "113-2026001-0000001")
+    (line,) = mugs.lines
+    assert (line.sku, line.quantity, str(line.unit_price)) == ("MUG", 2, "12.99")
+    assert (str(line.discount), str(line.tax)) == ("2.00", "1.91")
+    assert str(mugs.totals.total) == mugs.metadata["channel_total"] == "31.28"
+    assert mugs.shipping_address is not None
+    assert (mugs.shipping_address.name, mugs.shipping_address.line1) == ("Jane Doe", "1 Main St")
+    assert mugs.metadata["marketplace_id"] == "ATVPDKIKX0DER"
+    fba = order_by_external(container, "amz", "113-2026003-0000003")
+    assert fba.metadata["skip_allocation"] is True
+    assert "113-2026002-0000002" not in order_ids(container, "amz")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container
@@ -18,6 +21,7 @@ from orderhub.domain.access import Role
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.orders import OrderStatus
 from orderhub.services.marketplace_sync import sync_marketplace
+from orderhub.store import tables as t
 from tests.conftest import bearer, make_key
 from tests.marketplace_fixtures import (
     FakeMarketplace,
@@ -135,14 +139,21 @@ ETSY = Channel(
     code="etsy",
     name="Etsy",
     kind=ChannelKind.ETSY,
-    credentials={"keystring": "etsy-key", "refresh_token": "12345678.etsy-refresh"},
+    credentials={
+        "keystring": "etsy-key",
+        "shared_secret": "etsy-shared-secret",
+        "refresh_token": "12345678.etsy-refresh",
+    },
     settings={"shop_id": "55667788"},
 )
 
 
 def etsy_handler(request: httpx.Request) -> httpx.Response:
+    """Etsy since 9 February 2026: ``x-api-key`` is ``keystring:shared_secret`` or 403."""
     if request.url.path == "/v3/public/oauth/token":
         return text_response(fixture_text("etsy", "token.json"))
+    if request.headers.get("x-api-key") != "etsy-key:etsy-shared-secret":
+        return text_response('{"error": "Invalid API key"}', status=403)
     page = "2" if request.url.params["offset"] == "1" else "1"
     return text_response(fixture_text("etsy", f"getShopReceipts_page{page}.json"))
 
@@ -161,7 +172,7 @@ def test_etsy_receipts_are_paged_and_normalized_exactly(container: Container) ->
     assert run(container, "etsy", fake).counts == {"created": 2}
     call = fake.calls("/receipts")[0]
     assert call.url.path == "/v3/application/shops/55667788/receipts"
-    assert call.headers["x-api-key"] == "etsy-key"
+    assert call.headers["x-api-key"] == "etsy-key:etsy-shared-secret"
     assert call.headers["Authorization"] == "Bearer 12345678.etsy-access"
     token_form = parse_qs(fake.calls("/oauth/token")[0].content.decode())
     assert token_form["grant_type"] == ["refresh_token"]
@@ -214,6 +225,38 @@ def test_tiktok_orders_are_fetched_with_signed_requests_and_cancelled_ones_cance
     assert str(order.totals.total) == "49.28"
     cancelled = order_by_external(container, "tiktok", "576461413038785999")
     assert cancelled.status == OrderStatus.CANCELLED
+
+
+def test_an_expired_tiktok_token_is_refreshed_and_the_new_pair_stored_sealed(
+    container: Container,
+) -> None:
+    expired = {**TIKTOK.credentials, "refresh_token": "TTP_refresh_1"}
+    now = int(time.time())  # the client reads the wall clock for token expiry, as TikTok does
+    expired["access_token_expires_at"] = str(now - 3600)
+    add_channel(
+        container, replace(TIKTOK, credentials=expired), {"TT-CAP": "CAP", "TT-SCARF": "SCARF"}
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.tiktok-shops.com":  # the documented refresh endpoint
+            assert request.url.params["refresh_token"] == "TTP_refresh_1"
+            body = {"code": 0, "message": "success", "data": {
+                "access_token": "TTP_seller_token", "refresh_token": "TTP_refresh_2",
+                "access_token_expire_in": now + 7 * 86400,
+                "refresh_token_expire_in": now + 365 * 86400}}  # fmt: skip
+            return httpx.Response(200, json=body)
+        return tiktok_handler(request)
+
+    fake = FakeMarketplace(handler)
+    assert run(container, "tiktok", fake).counts == {"created": 1, "cancelled": 1}
+    with container.uow(read_only=True) as uow:
+        stored = uow.channels.get("tiktok").credentials
+        raw = uow.conn.execute(select(t.channels.c.credentials)).scalar_one()
+    assert stored["access_token"] == "TTP_seller_token"
+    assert stored["refresh_token"] == "TTP_refresh_2"
+    assert stored["access_token_expires_at"] == str(now + 7 * 86400)
+    assert raw.startswith("fernet:")
+    assert "TTP_refresh_2" not in raw
 
 
 def test_a_tiktok_signature_check_catches_a_wrong_secret() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
@@ -14,6 +15,8 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from orderhub.bootstrap import Container, bootstrap
+from orderhub.channels import etsy as etsy_module
+from orderhub.channels.api_client import forget_shared_state
 from orderhub.cli import app
 from orderhub.config import Settings
 from orderhub.domain.channels import Channel, ChannelKind
@@ -81,6 +84,39 @@ def test_channel_secrets_are_sealed_at_rest_and_never_answered(
     assert shopify_webhook(client, "first-secret-1") == 401
     with seeded.uow(read_only=True) as uow:
         assert uow.channels.get("shop").credentials["access_token"] == TOKEN
+
+
+def test_an_etsy_shared_secret_is_sealed_at_rest_and_sent_in_the_api_key(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    shared = "etsy-shared-0f9e8d7c"
+    created = client.post(
+        "/v1/channels",
+        headers=admin,
+        json={
+            "code": "etsy", "name": "Etsy", "kind": "etsy", "settings": {"shop_id": "1"},
+            "credentials": {"keystring": "etsy-key", "shared_secret": shared,
+                            "refresh_token": "12345678.r"},
+        },
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert created.json()["credential_keys"] == ["keystring", "refresh_token", "shared_secret"]
+    assert shared not in raw_rows(seeded, t.channels)
+    with seeded.uow(read_only=True) as uow:
+        channel = uow.channels.get("etsy")
+    seen: list[httpx.Request] = []
+
+    def etsy(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/oauth/token"):
+            return httpx.Response(200, json={"access_token": "12345678.a", "expires_in": 3600})
+        return httpx.Response(200, json={"count": 0, "results": []})
+
+    forget_shared_state()
+    api = etsy_module.client(channel, transport=httpx.MockTransport(etsy), environ={})
+    api.call("GET", "/v3/application/shops/1/receipts", api="etsy")
+    forget_shared_state()
+    assert seen[-1].headers["x-api-key"] == f"etsy-key:{shared}"
 
 
 def test_webhook_subscription_and_provider_secrets_are_sealed_at_rest(

@@ -3,6 +3,7 @@ app secret, the order fetched with a signed Get Order Detail call from a local f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -179,3 +180,37 @@ def test_a_failed_order_fetch_asks_tiktok_to_deliver_again(
     seeded.http_transport = FakeMarketplace(marketplace.tiktok_handler).transport  # type: ignore[attr-defined]
     retried = post(client, AWAITING)  # TikTok's retry, same notification id: not a repeat
     assert retried.json()["results"][0]["outcome"] == "created", retried.text
+
+
+def test_a_webhook_whose_fetch_finds_the_token_expired_refreshes_and_stores_the_new_pair(
+    client: TestClient, seeded: Container
+) -> None:
+    credentials = {**marketplace.TIKTOK.credentials, "access_token": "TTP_expired"}
+    add_channel(
+        seeded,
+        replace(marketplace.TIKTOK, credentials={**credentials, "refresh_token": "TTP_r1"}),
+        SKUS,
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.tiktok-shops.com":
+            now = int(time.time())
+            data = {
+                "access_token": "TTP_seller_token",
+                "refresh_token": "TTP_r2",
+                "access_token_expire_in": now + 7 * 86400,
+                "refresh_token_expire_in": now + 365 * 86400,
+            }
+            return httpx.Response(200, json={"code": 0, "message": "success", "data": data})
+        if request.headers["x-tts-access-token"] == "TTP_expired":
+            body = {"code": 105002, "message": "Expired credentials. The access token has expired."}
+            return httpx.Response(401, json=body)
+        return marketplace.tiktok_handler(request)
+
+    seeded.http_transport = FakeMarketplace(handler).transport  # type: ignore[attr-defined]
+    response = post(client, AWAITING)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["outcome"] == "created"
+    with seeded.uow(read_only=True) as uow:
+        stored = uow.channels.get("tiktok").credentials
+    assert (stored["access_token"], stored["refresh_token"]) == ("TTP_seller_token", "TTP_r2")

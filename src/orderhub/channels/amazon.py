@@ -12,13 +12,23 @@ unit price × quantity, ``PromotionDiscount`` the line's discount, shipping sits
 * Canceled orders are reported with ``cancelled=True``.
 
 Auth: Login with Amazon — the refresh token buys an access token (cached until expiry) sent as
-``x-amz-access-token``. Out: ``confirmShipment`` and a Listings Items ``patchListingsItem``
-that replaces ``fulfillment_availability``.
+``x-amz-access-token``. Buyer name and email and the street address of merchant-fulfilled
+orders come from Orders v0 only with a Restricted Data Token: each pull asks the Tokens API
+(``createRestrictedDataToken``) for one covering ``GET /orders/v0/orders`` with the
+``buyerInfo`` and ``shippingAddress`` data elements and sends it instead of the access token on
+``getOrders``. An app without the restricted roles is refused the token: orders then come
+without that data (logged), as before. ``settings.orders_api_version: "2026-01-01"`` reads
+orders through Orders API v2026-01-01 instead (:mod:`amazon_2026`), which needs no RDT.
+
+Out: ``confirmShipment`` and a Listings Items ``patchListingsItem`` that replaces
+``fulfillment_availability``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +36,7 @@ from urllib.parse import quote
 
 import httpx
 
+from orderhub.channels import amazon_2026
 from orderhub.channels._shared import (
     ChannelOrder,
     OutboundRequest,
@@ -43,7 +54,7 @@ from orderhub.channels._shared import (
     text,
     unit_price_of,
 )
-from orderhub.channels.api_client import ApiClient, oauth_client
+from orderhub.channels.api_client import ApiClient, ChannelApiError, oauth_client
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
@@ -51,7 +62,24 @@ from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
 SOURCE = "amazon"
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 (an endpoint, not a secret)
 # Default usage plans (requests per second, burst) from the Orders v0 and Listings docs.
-RATES = {"orders": (0.0167, 20), "order_items": (0.5, 30), "shipment": (2, 10), "listings": (5, 10)}
+RATES = {
+    "orders": (0.0167, 20),
+    "order_items": (0.5, 30),
+    "shipment": (2, 10),
+    "listings": (5, 10),
+    "tokens": (1.0, 10),  # createRestrictedDataToken
+    "search_orders": (0.0056, 20),  # Orders API v2026-01-01 searchOrders
+}
+TOKENS_PATH = "/tokens/2021-03-01/restrictedDataToken"
+# getOrders with the buyer's name and email and the full shipping address (Tokens API use
+# case guide: a generic path covers every getOrders call, every page).
+RESTRICTED_ORDERS = {
+    "method": "GET",
+    "path": "/orders/v0/orders",
+    "dataElements": ["buyerInfo", "shippingAddress"],
+}
+RDT_REFUSED = frozenset({400, 401, 403})
+log = logging.getLogger(__name__)
 HELD_STATUSES = frozenset({"Pending", "PendingAvailability"})
 
 
@@ -83,7 +111,12 @@ def marketplace_ids(channel: Channel) -> list[str]:
 def pull(
     api: ApiClient, channel: Channel, since: datetime, until: datetime
 ) -> Iterator[ChannelOrder]:
-    """Orders updated in [since, until), each with all its items; Pending ones held back."""
+    """Orders updated in [since, until), each with all its items; Pending ones held back.
+    ``getOrders`` carries a restricted data token when Amazon grants one (see the module)."""
+    if channel.settings.get("orders_api_version") == amazon_2026.VERSION:
+        yield from amazon_2026.pull(api, channel, since, until)
+        return
+    rdt = RestrictedToken(api, enabled=channel.settings.get("restricted_data", True) is not False)
     params: dict[str, Any] = {
         "MarketplaceIds": ",".join(marketplace_ids(channel)),
         "LastUpdatedAfter": iso_z(since),
@@ -91,7 +124,10 @@ def pull(
         "MaxResultsPerPage": 100,
     }
     while True:
-        page = loads(api.call("GET", "/orders/v0/orders", api="orders", params=params).content)
+        response = api.call(
+            "GET", "/orders/v0/orders", api="orders", params=params, headers=rdt.headers()
+        )
+        page = loads(response.content)
         payload = page.get("payload", {})
         for order in payload.get("Orders", []):
             if order.get("OrderStatus") in HELD_STATUSES:
@@ -102,6 +138,48 @@ def pull(
         if not token:
             return
         params = {"MarketplaceIds": params["MarketplaceIds"], "NextToken": token}
+
+
+class RestrictedToken:
+    """The restricted data token for ``getOrders``, asked for once and again when it expires
+    (``expiresIn``, an hour); ``None`` once Amazon refused it (the app lacks the roles)."""
+
+    def __init__(
+        self, api: ApiClient, *, enabled: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._api = api
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._refused = not enabled
+
+    def headers(self) -> dict[str, str] | None:
+        """``x-amz-access-token: <RDT>`` for the call, or None to send the access token."""
+        if self._refused:
+            return None
+        if self._token is None or self._clock() >= self._expires_at - 60:
+            self._ask()
+        return {"x-amz-access-token": self._token} if self._token else None
+
+    def _ask(self) -> None:
+        try:
+            response = self._api.call(
+                "POST",
+                TOKENS_PATH,
+                api="tokens",
+                json={"restrictedResources": [RESTRICTED_ORDERS]},
+            )
+        except ChannelApiError as error:
+            if error.status not in RDT_REFUSED:
+                raise
+            log.warning(
+                "Amazon refused a restricted data token, orders come without PII: %s", error
+            )
+            self._refused, self._token = True, None
+            return
+        body = loads(response.content)
+        self._token = str(body["restrictedDataToken"])
+        self._expires_at = self._clock() + float(body.get("expiresIn", 3600))
 
 
 def _items(api: ApiClient, order_id: str) -> Iterator[dict[str, Any]]:
@@ -129,6 +207,9 @@ def read_order(channel: str, order: dict[str, Any], items: list[dict[str, Any]])
 
 
 def parse(payload: str) -> OrderDraft:
+    """A stored payload of either Orders API version (v2026-01-01 stores ``order_2026``)."""
+    if "order_2026" in open_envelope(payload)[1]:
+        return amazon_2026.parse(payload)
     channel, parts = open_envelope(payload)
     return to_draft(channel, loads(parts["order"]), loads(parts["items"]))
 

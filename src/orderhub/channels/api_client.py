@@ -298,7 +298,9 @@ def oauth_client(
 
     The credentials ``refresh_token``, ``client_id`` and ``client_secret`` are required; the
     client id and secret go in the token request's form, or as HTTP Basic auth with
-    ``basic_auth`` (eBay). A ``token_url`` credential overrides ``token_url``. The token is
+    ``basic_auth`` (eBay). A ``token_url`` starting with ``/`` is a path on the channel's own
+    API host (eBay's sandbox and production each have theirs), so a sandbox channel buys its
+    tokens in the sandbox; a ``token_url`` credential overrides it. The token is
     sent as ``Authorization: Bearer``, or bare in ``access_header`` (Amazon's
     ``x-amz-access-token``). ``options`` go to :class:`ApiClient`.
     """
@@ -311,11 +313,10 @@ def oauth_client(
         form.update(client_id=client_id, client_secret=client_secret)
     if scope:
         form["scope"] = scope
-    http = outbound_client(
-        base_url=(channel.api_base_url or default_base).rstrip("/"),
-        transport=transport,
-        timeout=30.0,
-    )
+    base = (channel.api_base_url or default_base).rstrip("/")
+    http = outbound_client(base_url=base, transport=transport, timeout=30.0)
+    if token_url.startswith("/"):
+        token_url = base + token_url
     refresh = shared_refresh(
         channel.code,
         lambda: OAuthRefresh(
@@ -327,7 +328,9 @@ def oauth_client(
 
     def authorize(request: httpx.Request) -> None:
         if access_header:
-            request.headers[access_header] = refresh.token(http)
+            # A call that brings its own token (Amazon's restricted data token) keeps it.
+            if access_header not in request.headers:
+                request.headers[access_header] = refresh.token(http)
         else:
             request.headers["Authorization"] = f"Bearer {refresh.token(http)}"
 
@@ -335,8 +338,19 @@ def oauth_client(
     return ApiClient(http, buckets, authorize, **options)
 
 
+_STATE: dict[tuple[str, str], Any] = {}
+
+
+def shared_state(channel: str, name: str, make: Callable[[], Any]) -> Any:
+    """One object per (channel, name) for the process (e.g. TikTok's rotating tokens), so
+    that a token refreshed by one sync or push is the one the next uses."""
+    with _BUCKETS_LOCK:
+        return _STATE.setdefault((channel, name), make())
+
+
 def forget_shared_state() -> None:
     """Drop every cached token and bucket (tests; a channel whose credentials changed)."""
     with _BUCKETS_LOCK:
         _BUCKETS.clear()
         _TOKENS.clear()
+        _STATE.clear()

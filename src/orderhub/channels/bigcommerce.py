@@ -172,6 +172,9 @@ def _line(product: dict[str, Any], currency: str, inclusive: bool, index: int) -
         channel_sku=base.text(product.get("sku")) or f"product:{product.get('product_id')}",
         channel_line_id=base.text(product.get("id")),
         name=base.text(product.get("name")),
+        # The order product's barcode (Orders V2 ``upc``, often empty): a fallback when the
+        # SKU map does not know the line.
+        identifiers=tuple(filter(None, [base.text(product.get("upc"))])),
         quantity=base.quantity(product.get("quantity"), field=f"{field}.quantity"),
         unit_price=base.money_rounded(
             product.get(price_key), currency, field=f"{field}.{price_key}"

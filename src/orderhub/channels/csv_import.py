@@ -23,6 +23,8 @@ shipping_price      no        order-level, from the order's first row
 shipping_tax        no        order-level
 shipping_method     no        order-level
 prices_include_tax  no        ``true``/``false`` (order-level)
+gtin, upc, ean,     no        the line's barcodes and part number: when the SKU map does
+isbn, mpn                     not know ``sku``, the product with that identifier is taken
 ==================  ========  ====================================================
 
 Order-level columns are read from the order's first row. A row that breaks a rule sends its
@@ -49,13 +51,14 @@ from orderhub.domain.money import Money, is_currency
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
 
 SOURCE = "csv"
+BARCODE_COLUMNS = ("gtin", "upc", "ean", "isbn")
 REQUIRED = ("order_id", "placed_at", "currency", "sku", "quantity", "unit_price")
 KNOWN = frozenset(
     {
         *REQUIRED, "line_id", "name", "line_discount", "line_tax", "email", "customer_name",
         "ship_name", "ship_company", "ship_line1", "ship_line2", "ship_city", "ship_region",
         "ship_postal_code", "ship_country", "ship_phone", "shipping_price", "shipping_tax",
-        "shipping_method", "prices_include_tax",
+        "shipping_method", "prices_include_tax", *BARCODE_COLUMNS, "mpn",
     }
 )  # fmt: skip
 
@@ -215,6 +218,8 @@ def _line(row: Row, currency: str, problems: _Problems) -> LineDraft | None:
         unit_price=amounts["unit_price"],
         discount=amounts["line_discount"],
         tax=amounts["line_tax"],
+        identifiers=tuple(row.values[c] for c in BARCODE_COLUMNS if row.values.get(c)),
+        mpn=row.values.get("mpn") or None,
     )
 
 

@@ -45,7 +45,9 @@ from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
 
 SOURCE = "ebay"
-TOKEN_URL = "https://api.ebay.com/identity/v1/oauth2/token"  # noqa: S105 (an endpoint, not a secret)
+# On the API host itself: api.ebay.com in production, api.sandbox.ebay.com in the sandbox
+# (eBay's "Using a refresh token to update a User access token" page).
+TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 (an endpoint, not a secret)
 SCOPES = (
     "https://api.ebay.com/oauth/api_scope/sell.fulfillment "
     "https://api.ebay.com/oauth/api_scope/sell.inventory"
@@ -64,7 +66,7 @@ def client(
     return oauth_client(
         channel,
         default_base="https://api.ebay.com",
-        token_url=TOKEN_URL,
+        token_url=TOKEN_PATH,
         rates=RATES,
         scope=SCOPES,
         basic_auth=True,

@@ -13,7 +13,10 @@ discount) and are kept in metadata as decimal strings. ``sku`` is often empty: t
 is then ``listing:<listing_id>:<product_id>``, mapped through the channel's SKU map. Status
 casing differs between spec and reality ("Fully Refunded"): compared case-insensitively.
 
-Auth: OAuth 2 refresh token → bearer token, plus the app's ``x-api-key``.
+Auth: OAuth 2 refresh token → bearer token, plus the app's ``x-api-key``, which since
+9 February 2026 must be ``keystring:shared_secret`` (Etsy's Request Standards page): the
+keystring alone is refused with 403. The token endpoint is on the same host as the API
+(``{api_base_url}/v3/public/oauth/token``); Etsy has no sandbox host.
 Out: ``createReceiptShipment`` (form-encoded) and ``updateListingInventory``.
 """
 
@@ -59,7 +62,8 @@ from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
 from orderhub.http.outbound import outbound_client
 
 SOURCE = "etsy"
-TOKEN_URL = "https://api.etsy.com/v3/public/oauth/token"  # noqa: S105 (an endpoint, not a secret)
+DEFAULT_BASE = "https://openapi.etsy.com"  # api.etsy.com is the same service
+TOKEN_PATH = "/v3/public/oauth/token"  # noqa: S105 (an endpoint, not a secret)
 PAGE_SIZE = 100
 RATES = {"etsy": (5.0, 10)}  # Etsy: 10 requests per second, 10,000 per day per app
 CANCELLED = frozenset({"canceled", "cancelled"})
@@ -72,18 +76,23 @@ def client(
     environ: dict[str, str] | None = None,
     **options: Any,
 ) -> ApiClient:
+    """Etsy's client: ``x-api-key: keystring:shared_secret`` on every call, tokens bought at
+    the API host's own token endpoint (``credentials.token_url`` overrides it)."""
     creds = resolve_credentials(channel.credentials, environ)
-    keystring, refresh_token = require(creds, "keystring", "refresh_token")
+    keystring, shared_secret, refresh_token = require(
+        creds, "keystring", "shared_secret", "refresh_token"
+    )
+    base = (channel.api_base_url or DEFAULT_BASE).rstrip("/")
     http = outbound_client(
-        base_url=(channel.api_base_url or "https://openapi.etsy.com").rstrip("/"),
+        base_url=base,
         transport=transport,
         timeout=30.0,
-        headers={"x-api-key": keystring},
+        headers={"x-api-key": api_key(keystring, shared_secret)},
     )
     refresh = shared_refresh(
         channel.code,
         lambda: OAuthRefresh(
-            creds.get("token_url", TOKEN_URL),
+            creds.get("token_url", base + TOKEN_PATH),
             {"grant_type": "refresh_token", "client_id": keystring, "refresh_token": refresh_token},
         ),
     )
@@ -94,6 +103,11 @@ def client(
     return ApiClient(
         http, {"etsy": shared_bucket(channel.code, "etsy", *RATES["etsy"])}, authorize, **options
     )
+
+
+def api_key(keystring: str, shared_secret: str) -> str:
+    """The ``x-api-key`` value Etsy accepts since 9 February 2026: ``keystring:shared_secret``."""
+    return f"{keystring}:{shared_secret}"
 
 
 def shop_id(channel: Channel) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 import httpx
@@ -69,8 +69,10 @@ def read_webhook(
     headers: Mapping[str, str],
     *,
     transport: httpx.BaseTransport | None = None,
+    save_tokens: Callable[[dict[str, str]], None] | None = None,
 ) -> list[ChannelOrder]:
-    """The orders a verified delivery reports (fetching them first for thin webhooks)."""
+    """The orders a verified delivery reports (fetching them first for thin webhooks);
+    ``save_tokens`` stores a TikTok seller token refreshed on the way."""
     if channel.kind == ChannelKind.SHOPIFY:
         return shopify.read_webhook(channel.code, body, headers)
     if channel.kind == ChannelKind.WOOCOMMERCE:
@@ -80,7 +82,7 @@ def read_webhook(
             return bigcommerce.read_webhook(channel.code, body, headers, client=client)
     if channel.kind == ChannelKind.TIKTOK:
         # One attempt: a failed fetch is a 503 and TikTok delivers the notification again.
-        api = tiktok.client(channel, transport=transport, attempts=1)
+        api = tiktok.client(channel, transport=transport, attempts=1, save_tokens=save_tokens)
         try:
             return tiktok.read_webhook(api, channel.code, body)
         finally:

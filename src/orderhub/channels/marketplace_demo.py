@@ -30,6 +30,7 @@ _ENV = {
     "EBAY_CLIENT_SECRET": "demo",
     "WALMART_CLIENT_SECRET": "demo",
     "ETSY_REFRESH_TOKEN": "demo",
+    "ETSY_SHARED_SECRET": "demo",
     "TIKTOK_APP_SECRET": "demo",
     "TIKTOK_ACCESS_TOKEN": "demo",
 }
@@ -76,7 +77,11 @@ DEMO_MARKETPLACES = [
         name="Etsy shop",
         kind=ChannelKind.ETSY,
         sync_back=False,
-        credentials={"keystring": "demo", "refresh_token": _env("ETSY_REFRESH_TOKEN")},
+        credentials={
+            "keystring": "demo",
+            "shared_secret": _env("ETSY_SHARED_SECRET"),
+            "refresh_token": _env("ETSY_REFRESH_TOKEN"),
+        },
         settings={"shop_id": "12345678"},
     ),
     Channel(
@@ -166,6 +171,8 @@ def simulated_transport(now: datetime) -> httpx.MockTransport:
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if path == "/tokens/2021-03-01/restrictedDataToken":  # Amazon's Tokens API
+            return httpx.Response(200, json={"restrictedDataToken": "demo", "expiresIn": 3600})
         if "token" in path:
             return httpx.Response(200, json={"access_token": "demo", "expires_in": 3600})
         if path in answers:

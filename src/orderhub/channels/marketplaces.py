@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -41,6 +41,19 @@ MODULES: dict[ChannelKind, Any] = {
     ChannelKind.TIKTOK: tiktok,
 }
 KINDS = frozenset(MODULES)
+
+
+def client(
+    channel: Channel,
+    *,
+    save_tokens: Callable[[dict[str, str]], None] | None = None,
+    **options: Any,
+) -> ApiClient:
+    """The channel's API client; ``save_tokens`` stores tokens the marketplace rotates
+    (TikTok Shop's seller tokens; the others' access tokens are bought per process)."""
+    if channel.kind == ChannelKind.TIKTOK:
+        return tiktok.client(channel, save_tokens=save_tokens, **options)
+    return module_for(channel).client(channel, **options)
 
 
 def is_marketplace(channel: Channel) -> bool:

@@ -49,8 +49,10 @@ from orderhub.channels.api_client import (
     require,
     resolve_credentials,
     shared_bucket,
+    shared_state,
 )
 from orderhub.channels.base import Delivery, json_object, maybe_time
+from orderhub.channels.tiktok_auth import TOKEN_URL, SaveTokens, SellerTokens, TikTokApiClient
 from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money, total
 from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
@@ -62,6 +64,11 @@ PAGE_SIZE = 50
 RATES = {"orders": (10.0, 20), "fulfillment": (10.0, 20), "product": (10.0, 20)}
 CANCELLED = frozenset({"CANCELLED", "CANCEL"})
 UNSIGNED = frozenset({"sign", "access_token"})
+# district_info labels differ by market (US "State"/"City", ID "province"/"city", UK "county"
+# and "post town"…): read case-insensitively, falling back on the documented address_level.
+REGION_LABELS = frozenset({"state", "province", "region", "prefecture", "county"})
+CITY_LABELS = frozenset({"city", "town", "post town", "municipality", "city/municipality"})
+REGION_LEVEL, CITY_LEVEL = "L1", "L2"
 
 
 # --- signing -------------------------------------------------------------------------------
@@ -87,7 +94,12 @@ def verify(*, app_key: str, secret: str, body: bytes, headers: Mapping[str, str]
 
 
 def signer(
-    *, app_key: str, secret: str, token: str, shop_cipher: str | None, clock: Callable[[], float]
+    *,
+    app_key: str,
+    secret: str,
+    token: Callable[[], str],
+    shop_cipher: str | None,
+    clock: Callable[[], float],
 ) -> Callable[[httpx.Request], None]:
     def authorize(request: httpx.Request) -> None:
         extra = {"app_key": app_key, "timestamp": str(int(clock()))}
@@ -99,7 +111,7 @@ def signer(
         body = b"" if is_multipart else request.content
         signature = sign(secret=secret, path=url.path, params=params, body=body)
         request.url = url.copy_merge_params({"sign": signature})
-        request.headers["x-tts-access-token"] = token
+        request.headers["x-tts-access-token"] = token()
         request.headers["content-type"] = "application/json"
 
     return authorize
@@ -111,24 +123,48 @@ def client(
     transport: httpx.BaseTransport | None = None,
     environ: dict[str, str] | None = None,
     clock: Callable[[], float] = time.time,
+    save_tokens: SaveTokens | None = None,
     **options: Any,
 ) -> ApiClient:
+    """A signed client whose seller token is refreshed with the ``refresh_token`` credential
+    before it expires and when TikTok refuses it as expired (see :mod:`tiktok_auth`); each new
+    token pair goes to ``save_tokens`` to be stored with the channel's credentials."""
     creds = resolve_credentials(channel.credentials, environ)
-    app_key, secret, token = require(creds, "app_key", "app_secret", "access_token")
+    app_key, secret, access_token = require(creds, "app_key", "app_secret", "access_token")
     http = outbound_client(
         base_url=(channel.api_base_url or "https://open-api.tiktokglobalshop.com").rstrip("/"),
         transport=transport,
         timeout=30.0,
     )
+    # One token state per stored token: a refresh by any client of the process is seen by
+    # the next, until the refreshed pair is stored and read back.
+    tokens: SellerTokens = shared_state(
+        channel.code,
+        "tiktok-tokens:" + _digest(access_token, creds.get("refresh_token", "")),
+        lambda: SellerTokens(creds, token_url=creds.get("token_url", TOKEN_URL)),
+    )
     authorize = signer(
         app_key=app_key,
         secret=secret,
-        token=token,
+        token=lambda: tokens.token(http, clock()),
         shop_cipher=creds.get("shop_cipher") or channel.settings.get("shop_cipher"),
         clock=clock,
     )
     buckets = {api: shared_bucket(channel.code, api, *rate) for api, rate in RATES.items()}
-    return ApiClient(http, buckets, authorize, **options)
+    return TikTokApiClient(
+        http,
+        buckets,
+        authorize,
+        tokens=tokens,
+        save=save_tokens,
+        stored=SellerTokens.stored_in(creds),
+        **options,
+    )
+
+
+def _digest(*values: str) -> str:
+    """A key for the stored tokens that does not hold them in clear."""
+    return hashlib.sha256("\0".join(values).encode()).hexdigest()
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:
@@ -284,8 +320,8 @@ def to_draft(channel: str, order: dict[str, Any]) -> OrderDraft:
             line2=ship_to.get("address_line2"),
             postal_code=ship_to.get("postal_code"),
             phone=ship_to.get("phone_number"),
-            city=_district(ship_to, "City"),
-            region=_district(ship_to, "State"),
+            city=_district(ship_to, CITY_LABELS, CITY_LEVEL),
+            region=_district(ship_to, REGION_LABELS, REGION_LEVEL),
         ),
         billing_address=None,
         lines=tuple(lines),
@@ -308,9 +344,16 @@ def to_draft(channel: str, order: dict[str, Any]) -> OrderDraft:
     )
 
 
-def _district(ship_to: dict[str, Any], level: str) -> str | None:
-    for entry in ship_to.get("district_info") or []:
-        if entry.get("address_level_name") == level:
+def _district(ship_to: dict[str, Any], labels: frozenset[str], level: str) -> str | None:
+    """An address part from ``district_info``: the entry whose ``address_level_name`` is one
+    of ``labels`` (any casing: markets write "City", "city", "Province", "State"), else the
+    entry at ``address_level`` ``level`` (L0 country, L1 state/province, L2 city/district…)."""
+    entries = [e for e in ship_to.get("district_info") or [] if isinstance(e, dict)]
+    for entry in entries:
+        if str(entry.get("address_level_name") or "").strip().casefold() in labels:
+            return text(entry.get("address_name"))
+    for entry in entries:
+        if str(entry.get("address_level") or "").strip().upper() == level:
             return text(entry.get("address_name"))
     return None
 

@@ -160,6 +160,10 @@ class LineDraft:
     channel_sku: str | None = None
     channel_line_id: str | None = None
     name: str | None = None
+    # Barcodes (GTIN/UPC/EAN/ISBN) and the MPN the channel gave for the line: SKU resolution
+    # falls back on them when the channel SKU map does not know the line (domain/catalog.py).
+    identifiers: tuple[str, ...] = ()
+    mpn: str | None = None
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,7 @@ class _PrefetchedCatalog:
     """The batch's SKUs known, and its channel SKUs mapped, with one query each per batch."""
 
     def __init__(self, uow: UnitOfWork, drafts: Sequence[OrderDraft]) -> None:
+        self._catalog = uow.catalog
         channel_skus: dict[str, set[str]] = {}
         for draft in drafts:
             for line in draft.lines:
@@ -271,3 +272,8 @@ class _PrefetchedCatalog:
     def map_channel_skus(self, channel: str, channel_skus: set[str]) -> dict[str, str]:
         found = self._maps.get(channel, {})
         return {sku: found[sku] for sku in channel_skus if sku in found}
+
+    def skus_by_identifier(self, keys: set[str]) -> dict[str, str]:
+        """Barcodes and MPNs are asked of the store as they come: only lines that neither a
+        SKU nor the SKU map resolved carry them to here."""
+        return self._catalog.skus_by_identifier(keys)

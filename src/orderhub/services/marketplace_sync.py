@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,7 +78,13 @@ def sync_marketplace(
     module = marketplaces.module_for(record)
     counts: Counter[str] = Counter()
     try:
-        api = module.client(record, transport=transport, environ=environ, sleep=sleep)
+        api = marketplaces.client(
+            record,
+            transport=transport,
+            environ=environ,
+            sleep=sleep,
+            save_tokens=credential_saver(uow_factory, channel),
+        )
         with api.http:
             for item in module.pull(api, record, since, until):
                 with uow_factory() as uow:
@@ -97,6 +103,21 @@ def sync_marketplace(
         )
         uow.commit()
     return SyncReport(channel, since, until, dict(counts))
+
+
+def credential_saver(
+    uow_factory: Callable[[], UnitOfWork], code: str
+) -> Callable[[dict[str, str]], None]:
+    """Stores tokens a marketplace refreshed (TikTok Shop rotates them) with the channel's
+    credentials — sealed like every credential — in a transaction of their own."""
+
+    def save(tokens: dict[str, str]) -> None:
+        with uow_factory() as uow:
+            channel = uow.channels.get(code)
+            uow.channels.save(replace(channel, credentials={**channel.credentials, **tokens}))
+            uow.commit()
+
+    return save
 
 
 def receive(uow: UnitOfWork, item: ChannelOrder) -> str:

@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.clock import utc_now
-from orderhub.domain.catalog import Product
+from orderhub.domain.catalog import Product, match_key
 from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.domain.errors import Conflict, NotFound
+from orderhub.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.money import Money
 from orderhub.domain.orders import (
@@ -91,6 +91,12 @@ _KNOWN_SKUS = select(t.products.c.sku).where(
     t.products.c.sku.in_(bindparam("skus", expanding=True))
 )
 _PRODUCTS = select(t.products).where(t.products.c.sku.in_(bindparam("skus", expanding=True)))
+_IDENTIFIERS = select(t.product_identifiers).where(
+    t.product_identifiers.c.sku.in_(bindparam("skus", expanding=True))
+)
+_SKUS_BY_IDENTIFIER = select(t.product_identifiers.c.match_key, t.product_identifiers.c.sku).where(
+    t.product_identifiers.c.match_key.in_(bindparam("keys", expanding=True))
+)
 _CHANNEL = select(t.channels).where(t.channels.c.code == bindparam("code"))
 _CHANNELS = select(t.channels).order_by(t.channels.c.code)
 _ORDER = select(t.orders).where(t.orders.c.id == bindparam("order_id"))
@@ -363,29 +369,94 @@ class CatalogRepository:
         )
         return {r.channel_sku: r.sku for r in rows}
 
+    def skus_by_identifier(self, keys: set[str]) -> dict[str, str]:
+        """Match key (GTIN-14, ``mpn:…``) → SKU, for the keys some product has."""
+        if not keys:
+            return {}
+        rows = self._conn.execute(_SKUS_BY_IDENTIFIER, {"keys": sorted(keys)})
+        return {r.match_key: r.sku for r in rows}
+
+    def identifiers(self, skus: set[str]) -> dict[str, dict[str, str]]:
+        """SKU → its identifiers (kind → value), in one query."""
+        if not skus:
+            return {}
+        found: dict[str, dict[str, str]] = {}
+        for r in self._conn.execute(_IDENTIFIERS, {"skus": sorted(skus)}):
+            found.setdefault(r.sku, {})[r.kind] = r.value
+        return found
+
     def get(self, sku: str) -> Product | None:
         return self.products({sku}).get(sku)
 
     def products(self, skus: set[str]) -> dict[str, Product]:
-        """SKU → product for those of ``skus`` that exist, in one query."""
+        """SKU → product (with its identifiers) for those of ``skus`` that exist."""
         if not skus:
             return {}
-        rows = self._conn.execute(_PRODUCTS, {"skus": sorted(skus)})
-        return {r.sku: Product(r.sku, r.name, r.weight_grams, r.attributes or {}) for r in rows}
+        rows = self._conn.execute(_PRODUCTS, {"skus": sorted(skus)}).all()
+        ids = self.identifiers({r.sku for r in rows})
+        return {
+            r.sku: Product(r.sku, r.name, r.weight_grams, r.attributes or {}, ids.get(r.sku, {}))
+            for r in rows
+        }
 
     def upsert(self, product: Product) -> bool:
-        """Create or replace a product; True when it was new."""
+        """Create or replace a product and its identifiers; True when it was new.
+
+        The identifiers must be valid already (``validate_identifiers``); one another product
+        has is refused with ValidationFailed naming it, as is the same barcode given twice.
+        """
+        self._check_identifiers(product)
         values = {
             "name": product.name,
             "weight_grams": product.weight_grams,
             "attributes": product.attributes,
         }
-        if insert_ignoring_duplicates(
+        created = insert_ignoring_duplicates(
             self._conn, t.products, {"sku": product.sku, "created_at": utc_now(), **values}
-        ):
-            return True
-        self._conn.execute(update(t.products).where(t.products.c.sku == product.sku).values(values))
-        return False
+        )
+        if not created:
+            self._conn.execute(
+                update(t.products).where(t.products.c.sku == product.sku).values(values)
+            )
+        self._conn.execute(
+            delete(t.product_identifiers).where(t.product_identifiers.c.sku == product.sku)
+        )
+        if product.identifiers:
+            self._conn.execute(
+                insert(t.product_identifiers),
+                [
+                    {"sku": product.sku, "kind": k, "value": v, "match_key": match_key(k, v)}
+                    for k, v in sorted(product.identifiers.items())
+                ],
+            )
+        return created
+
+    def _check_identifiers(self, product: Product) -> None:
+        keys: dict[str, str] = {}
+        problems = []
+        for kind, value in sorted(product.identifiers.items()):
+            key = match_key(kind, value)
+            if key in keys:
+                problems.append(
+                    FieldError(
+                        ("identifiers", kind),
+                        f"is the same number as the {keys[key]}: give it once",
+                        "duplicate_identifier",
+                    )
+                )
+            keys[key] = kind
+        owners = self.skus_by_identifier(set(keys))
+        problems += [
+            FieldError(
+                ("identifiers", keys[key]),
+                f"already identifies product {owner!r}",
+                "duplicate_identifier",
+            )
+            for key, owner in sorted(owners.items())
+            if owner != product.sku
+        ]
+        if problems:
+            raise ValidationFailed("product identifiers must be unique", problems)
 
     def map_sku(self, channel: str, channel_sku: str, sku: str) -> None:
         if not insert_ignoring_duplicates(

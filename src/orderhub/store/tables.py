@@ -69,6 +69,17 @@ products = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# A product's GTIN/UPC/EAN/ISBN/MPN (domain/catalog.py validates them); match_key is the
+# GTIN-14 of a barcode ("mpn:<value>" for an MPN), unique: a barcode names one product.
+product_identifiers = Table(
+    "product_identifiers",
+    metadata,
+    Column("sku", String(128), ForeignKey("products.sku"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("value", String(70), nullable=False),
+    Column("match_key", String(80), nullable=False, unique=True),
+)
+
 channel_sku_map = Table(
     "channel_sku_map",
     metadata,

@@ -177,6 +177,81 @@ def test_tiktok_one_item_per_unit_is_grouped_into_quantities() -> None:
     assert item.draft.metadata["channel_total"] == "49.28"
 
 
+@pytest.mark.parametrize(
+    ("district_info", "city", "region"),
+    [
+        # Indonesia: lower-case labels, four levels below the country
+        (
+            [
+                {
+                    "address_level": "L0",
+                    "address_level_name": "country",
+                    "address_name": "Indonesia",
+                },
+                {
+                    "address_level": "L1",
+                    "address_level_name": "province",
+                    "address_name": "DKI Jakarta",
+                },
+                {
+                    "address_level": "L2",
+                    "address_level_name": "city",
+                    "address_name": "Jakarta Selatan",
+                },
+                {
+                    "address_level": "L3",
+                    "address_level_name": "district",
+                    "address_name": "Kebayoran Baru",
+                },
+            ],
+            "Jakarta Selatan",
+            "DKI Jakarta",
+        ),
+        # United Kingdom: county and post town
+        (
+            [
+                {
+                    "address_level": "L0",
+                    "address_level_name": "Country",
+                    "address_name": "United Kingdom",
+                },
+                {
+                    "address_level": "L2",
+                    "address_level_name": "County",
+                    "address_name": "Greater London",
+                },
+                {
+                    "address_level": "L3",
+                    "address_level_name": "Post Town",
+                    "address_name": "London",
+                },
+            ],
+            "London",
+            "Greater London",
+        ),
+        # labels in a language we do not know: the documented levels decide
+        (
+            [
+                {"address_level": "L0", "address_level_name": "ประเทศ", "address_name": "Thailand"},
+                {"address_level": "L1", "address_level_name": "จังหวัด", "address_name": "Bangkok"},
+                {"address_level": "L2", "address_level_name": "เขต", "address_name": "Pathum Wan"},
+            ],
+            "Pathum Wan",
+            "Bangkok",
+        ),
+    ],
+)
+def test_tiktok_address_parts_come_from_any_market_s_district_levels(
+    district_info: list[dict[str, str]], city: str, region: str
+) -> None:
+    order = loads(fixture_text("tiktok", "get_order_detail.json"))["data"]["orders"][0]
+    order["recipient_address"]["district_info"] = district_info
+    draft = tiktok.read_order("tt", order).draft
+    assert draft is not None
+    assert draft.shipping_address is not None
+    assert (draft.shipping_address.city, draft.shipping_address.region) == (city, region)
+
+
 @pytest.mark.parametrize("status", ["CANCELLED", "CANCEL"])
 def test_tiktok_cancel_and_cancelled_both_mean_cancelled(status: str) -> None:
     order = loads(fixture_text("tiktok", "get_order_detail.json"))["data"]["orders"][0]

@@ -37,7 +37,7 @@ from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.http.outbound import failure_text
 from orderhub.services.channel_orders import ChannelResult, receive_all
 from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
-from orderhub.services.marketplace_sync import sync_marketplace
+from orderhub.services.marketplace_sync import credential_saver, sync_marketplace
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -136,7 +136,11 @@ def _act(
 ) -> WebhookOut:
     try:
         items = inbound.read_webhook(
-            channel, body, headers, transport=container.outbound_transport()
+            channel,
+            body,
+            headers,
+            transport=container.outbound_transport(),
+            save_tokens=credential_saver(lambda: container.uow(actor=f"channel:{code}"), code),
         )
     except (httpx.HTTPError, ChannelApiError) as error:
         # The channel will deliver again; a 503 tells it to.

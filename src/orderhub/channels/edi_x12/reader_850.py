@@ -37,6 +37,11 @@ from orderhub.domain.orders import (
     Shipping,
 )
 
+# Product id qualifiers (X12 235) that carry a barcode: UPC (UP, UA case code, UK GTIN-14),
+# EAN (EN, EO), ISBN (IB); and the manufacturer's part number (MG). Lines the channel's SKU
+# map does not know are resolved by them against the products' identifiers.
+BARCODE_QUALIFIERS = ("UP", "UK", "UA", "EN", "EO", "IB")
+MPN_QUALIFIER = "MG"
 ID_PREFERENCE = ("VP", "VN", "VA", "UK", "UP", "UA", "EN", "EO", "SK", "BP", "IN", "CB", "MG")
 SHIP_DATE_QUALIFIERS = ("010", "037", "038")  # requested ship, ship not before, no later than
 DELIVERY_DATE_QUALIFIERS = ("002", "106", "064", "063")  # requested delivery, required by …
@@ -320,6 +325,8 @@ class _Reader:
             unit_price=unit_price,
             discount=discount,
             tax=Money.zero(self.currency),
+            identifiers=tuple(ids[q] for q in BARCODE_QUALIFIERS if ids.get(q)),
+            mpn=ids.get(MPN_QUALIFIER) or None,
         )
 
     def _metadata(self, beg: Segment) -> dict[str, Any]:
