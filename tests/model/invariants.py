@@ -42,7 +42,7 @@ REFUSED_EXCHANGE_FIXED = _switch("REFUSED_EXCHANGE_FIXED", fixed=True)
 # Found by the model: a transient provider failure while the worker dispatches strands the
 # fulfilment order in ``created`` (the consumer's receipt was committed with create_fulfilments,
 # so the retry skips the dispatch) — check_drained: no fulfilment order left ``created``.
-DISPATCH_RETRY_FIXED = _switch("DISPATCH_RETRY_FIXED", fixed=False)
+DISPATCH_RETRY_FIXED = _switch("DISPATCH_RETRY_FIXED", fixed=True)
 # Found by the model: after a count leaves on hand below reserved (documented as allowed), shipping
 # the reserved units breaks ck_stock_levels_on_hand_not_negative (IntegrityError, a 500) — the
 # model's ship step tolerates that IntegrityError while this is False.
