@@ -44,9 +44,9 @@ REFUSED_EXCHANGE_FIXED = _switch("REFUSED_EXCHANGE_FIXED", fixed=True)
 # so the retry skips the dispatch) — check_drained: no fulfilment order left ``created``.
 DISPATCH_RETRY_FIXED = _switch("DISPATCH_RETRY_FIXED", fixed=True)
 # Found by the model: after a count leaves on hand below reserved (documented as allowed), shipping
-# the reserved units breaks ck_stock_levels_on_hand_not_negative (IntegrityError, a 500) — the
-# model's ship step tolerates that IntegrityError while this is False.
-SHORT_SHELF_SHIP_FIXED = _switch("SHORT_SHELF_SHIP_FIXED", fixed=False)
+# the reserved units broke ck_stock_levels_on_hand_not_negative (IntegrityError, a 500); now
+# refused with ShelfShort (a 409), which the model's ship step expects instead.
+SHORT_SHELF_SHIP_FIXED = _switch("SHORT_SHELF_SHIP_FIXED", fixed=True)
 
 _SHIPPED_LINE = frozenset({LineStatus.SHIPPED.value, LineStatus.DELIVERED.value})
 
