@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
+from orderhub.api.app import create_app
 from orderhub.bootstrap import Container
+from orderhub.clock import utc_now
 from orderhub.domain.access import Role
 from orderhub.domain.orders import OrderStatus
 from orderhub.fulfilment.http import signed_headers
@@ -276,3 +278,41 @@ def test_exceptions_are_listed_with_age_and_action_and_resolved_once(
     ]
     history = client.get(f"/v1/orders/{order_id}/events", headers=admin).json()
     assert "fulfilment.exception_raised" in [e["type"] for e in history]
+
+
+def test_shipping_more_than_a_count_left_on_the_shelf_is_a_409_naming_the_shortfall(
+    admin: dict[str, str], seeded: Container
+) -> None:
+    """A count may leave on hand below reserved (docs/inventory.md); shipping the reserved
+    units then is refused with a problem, not a 500 from the on-hand check constraint."""
+    _order_id, fid, (first, _second) = fulfilled_order(seeded)  # 2 × SKU-1 reserved at east
+    staff = bearer(make_key(seeded, Role.WAREHOUSE))
+    with TestClient(create_app(seeded), raise_server_exceptions=False) as client:
+        counted = client.post(
+            "/v1/inventory/adjustments",
+            headers=admin,
+            json={"sku": "SKU-1", "location": "east", "on_hand": 1, "as_of": utc_now().isoformat()},
+        )
+        assert counted.status_code < 300, counted.text
+        shipped = client.post(
+            f"/v1/fulfillments/{fid}/ship",
+            headers=staff,
+            json={"lines": [{"line_id": first, "quantity": 2}], "carrier": "ups"},
+        )
+        fulfilment = client.get(f"/v1/fulfillments/{fid}", headers=staff).json()
+    assert shipped.status_code == 409, shipped.text
+    body = shipped.json()
+    assert shipped.headers["content-type"] == "application/problem+json"
+    assert body["type"].endswith("/shelf_short")
+    assert (body["sku"], body["location"], body["on_hand"], body["requested"]) == (
+        "SKU-1",
+        "east",
+        1,
+        2,
+    )
+    assert body["shortfall"] == 1
+    assert "short by 1" in body["detail"]
+    assert fulfilment["status"] == "accepted"  # nothing shipped
+    with seeded.uow(read_only=True) as uow:
+        (level,) = [x for x in uow.stock.levels(["SKU-1"]) if x.location == "east"]
+    assert (level.on_hand, level.reserved) == (1, 2)

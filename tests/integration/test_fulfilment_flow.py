@@ -17,6 +17,7 @@ from orderhub.services.messagebus import Message, internal_consumers
 from orderhub.store import history
 from orderhub.store import tables as t
 from orderhub.store.fulfilment import ProviderConfig
+from orderhub.workers.relay import Worker
 from tests.integration.fulfilment_support import (
     FakeRerouter,
     FakeStock,
@@ -24,6 +25,7 @@ from tests.integration.fulfilment_support import (
     deps,
     place_order,
 )
+from tests.support.clock import FakeClock
 
 
 def add_provider(container: Container, config: ProviderConfig) -> None:
@@ -285,3 +287,43 @@ def test_a_provider_outage_fails_the_delivery_and_the_retry_resumes_without_dupl
         (done,) = uow.fulfilment.for_order(order_id)
     assert done.id == waiting.id
     assert done.status == FulfilmentStatus.ACCEPTED
+
+
+def test_the_worker_retries_a_dispatch_a_provider_outage_failed_and_dispatches_it_once(
+    seeded: Container,
+) -> None:
+    """The delivery's receipt lands with the fulfilment order's creation, before the provider
+    call: the retry finds it and must still dispatch what is left in ``created``."""
+    add_provider(
+        seeded,
+        ProviderConfig(
+            "sim", "Sim", "simulated", {"fail_rate": 1.0, "reject_rate": 0.0}, locations=["east"]
+        ),
+    )
+    order_id = place_order(seeded)
+    allocate(seeded, order_id)  # order.allocated is in the outbox
+    clock = FakeClock()
+    worker = Worker(seeded, clock=clock)  # every internal consumer, batched as in production
+    try:
+        while worker.run_once():
+            pass
+        with seeded.uow() as uow:
+            (waiting,) = uow.fulfilment.for_order(order_id)
+            assert waiting.status == FulfilmentStatus.CREATED  # the provider was down
+            uow.conn.execute(
+                t.fulfilment_providers.update().values(
+                    settings={"fail_rate": 0.0, "reject_rate": 0.0}
+                )
+            )
+            uow.commit()
+        clock.advance(seeded.settings.delivery_backoff_max_seconds + 1)  # the retry is due
+        while worker.run_once():
+            pass
+    finally:
+        worker.close()
+    with seeded.uow(read_only=True) as uow:
+        (done,) = uow.fulfilment.for_order(order_id)
+        types = [e.type for e in history.events_of(uow.conn, order_id)]
+    assert done.id == waiting.id
+    assert done.status == FulfilmentStatus.ACCEPTED
+    assert types.count("fulfilment.accepted") == 1

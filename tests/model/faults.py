@@ -90,8 +90,13 @@ def wrap_consumers(consumers: Sequence[InternalConsumer], faults: Faults) -> lis
     wrapped: list[InternalConsumer] = []
     for consumer in consumers:
         if isinstance(consumer, Consumer):
+            resume = _guard(consumer.resume, consumer.name, faults) if consumer.resume else None
             wrapped.append(
-                dataclasses.replace(consumer, handle=_guard(consumer.handle, consumer.name, faults))
+                dataclasses.replace(
+                    consumer,
+                    handle=_guard(consumer.handle, consumer.name, faults),
+                    resume=resume,
+                )
             )
         elif isinstance(consumer, OutboundConsumer):
             wrapped.append(

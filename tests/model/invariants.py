@@ -42,11 +42,11 @@ REFUSED_EXCHANGE_FIXED = _switch("REFUSED_EXCHANGE_FIXED", fixed=True)
 # Found by the model: a transient provider failure while the worker dispatches strands the
 # fulfilment order in ``created`` (the consumer's receipt was committed with create_fulfilments,
 # so the retry skips the dispatch) — check_drained: no fulfilment order left ``created``.
-DISPATCH_RETRY_FIXED = _switch("DISPATCH_RETRY_FIXED", fixed=False)
+DISPATCH_RETRY_FIXED = _switch("DISPATCH_RETRY_FIXED", fixed=True)
 # Found by the model: after a count leaves on hand below reserved (documented as allowed), shipping
-# the reserved units breaks ck_stock_levels_on_hand_not_negative (IntegrityError, a 500) — the
-# model's ship step tolerates that IntegrityError while this is False.
-SHORT_SHELF_SHIP_FIXED = _switch("SHORT_SHELF_SHIP_FIXED", fixed=False)
+# the reserved units broke ck_stock_levels_on_hand_not_negative (IntegrityError, a 500); now
+# refused with ShelfShort (a 409), which the model's ship step expects instead.
+SHORT_SHELF_SHIP_FIXED = _switch("SHORT_SHELF_SHIP_FIXED", fixed=True)
 
 _SHIPPED_LINE = frozenset({LineStatus.SHIPPED.value, LineStatus.DELIVERED.value})
 

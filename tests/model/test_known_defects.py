@@ -81,17 +81,11 @@ def test_a_refused_exchange_writes_nothing(model: HubModel) -> None:
     assert orders == ["M-1"], f"the refused exchange left {orders}"
 
 
-@pytest.mark.xfail(
-    not invariants.DISPATCH_RETRY_FIXED,
-    reason="found by the model: a provider outage during dispatch strands the fulfilment order",
-    raises=AssertionError,
-    strict=True,
-)
 def test_a_dispatch_retried_after_a_provider_outage_reaches_the_provider(model: HubModel) -> None:
     model.stock(kind="receive", sku="SKU-1", location="east", units=5, channel="web")
     model.inject_fault(kind="provider_fail", calls=1)  # the warehouse system is down once
     model.ingest(channel="web", lines=[("SKU-1", 3)], unknown=False, again="no", pick=0)
-    model.run_worker(cycles=None)  # allocated; the dispatch fails, is retried, and …
+    model.run_worker(cycles=None)  # allocated; the dispatch fails, is retried, and resumes
     with model.container.uow(read_only=True) as uow:
         statuses = [f.status.value for f in uow.fulfilment.for_order(model.order_ids[0])]
     assert statuses == ["accepted"], f"fulfilment orders: {statuses}"

@@ -79,6 +79,7 @@ def domain_document(
         errors_=[errors.FieldError((*prefix, *f.loc), f.message, f.code).as_json() for f in fields]
         if fields
         else None,
+        **exc.extensions(),
     )
 
 

@@ -5,7 +5,8 @@
      ├── NotFound                a named thing does not exist (or is not visible)
      ├── Conflict                the request clashes with current state
      │    ├── IllegalTransition   a state machine refused a move
-     │    └── IdempotencyConflict same key, other request or still running
+     │    ├── IdempotencyConflict same key, other request or still running
+     │    └── ShelfShort          a shipment of more units than the shelf holds
      └── NotNormalizable         a payload that validated but cannot become an order
 
 The API maps each class to one RFC 9457 problem type in one place (``api/problems.py``).
@@ -14,6 +15,7 @@ The API maps each class to one RFC 9457 problem type in one place (``api/problem
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class OrderHubError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra members of its problem document (RFC 9457 extensions); none by default."""
+        return {}
 
 
 class ValidationFailed(OrderHubError):
@@ -71,6 +77,34 @@ class IllegalTransition(Conflict):
 
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
+
+
+class ShelfShort(Conflict):
+    """A shipment of more units than are on hand: a count left the shelf below what was
+    reserved, so the units to ship are not all there. Nothing is shipped."""
+
+    code = "shelf_short"
+
+    def __init__(self, *, sku: str, location: str, on_hand: int, requested: int) -> None:
+        shortfall = requested - on_hand
+        super().__init__(
+            f"cannot ship {requested} unit(s) of {sku} from {location!r}: only {on_hand} on hand"
+            f" (short by {shortfall}); count or receive the stock there first"
+        )
+        self.sku = sku
+        self.location = location
+        self.on_hand = on_hand
+        self.requested = requested
+        self.shortfall = shortfall
+
+    def extensions(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "location": self.location,
+            "on_hand": self.on_hand,
+            "requested": self.requested,
+            "shortfall": self.shortfall,
+        }
 
 
 @dataclass

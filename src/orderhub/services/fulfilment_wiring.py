@@ -124,13 +124,24 @@ def on_order_allocated(uow: UnitOfWork, message: Message) -> None:
     """Outbox consumer: fulfilment orders for the new allocation, then dispatch them.
 
     Idempotent: a location that already has a live fulfilment order is skipped, and only
-    fulfilment orders still in ``created`` are dispatched (a retry resumes where it stopped).
+    fulfilment orders still in ``created`` are dispatched. The creation commits (with the
+    delivery's receipt) before the first provider call, so a provider outage leaves them in
+    ``created``; the retry finds the receipt and runs :func:`resume_dispatch` instead.
     """
     order_id = message.stream.removeprefix("order:")
     with default_dependencies(uow) as deps:
         fulfilment.create_fulfilments(
             uow, order_id=order_id, allocations=message.data.get("allocations", []), deps=deps
         )
+        fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+
+
+def resume_dispatch(uow: UnitOfWork, message: Message) -> None:
+    """The retry of an allocation whose fulfilment orders were created: dispatch those of the
+    order still in ``created`` (a provider was down). Each is dispatched once: one past
+    ``created`` is skipped, and each dispatch commits its new status."""
+    order_id = message.stream.removeprefix("order:")
+    with default_dependencies(uow) as deps:
         fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from orderhub.domain.allocation import Planner
-from orderhub.domain.errors import Conflict, FieldError, ValidationFailed
+from orderhub.domain.errors import Conflict, FieldError, ShelfShort, ValidationFailed
 from orderhub.domain.inventory import DELTA_KINDS, Movement, MovementKind
 from orderhub.domain.limits import MAX_STOCK
 from orderhub.services import allocation
@@ -223,15 +223,22 @@ def consume_for_shipment(
     """Reserved units of these lines left ``location``: on hand and reserved both go down.
 
     ``lines`` maps order line id → units shipped. Refuses (Conflict) to ship more than is
-    reserved for a line at that location. Does not commit: fulfilment's handler does.
+    reserved for a line at that location, and (ShelfShort, before writing anything) more of a
+    SKU than is on hand there: a count may have left the shelf below what is reserved.
+    Does not commit: fulfilment's handler does.
     """
     held = [a for a in uow.stock.allocations(order_id, open_only=True) if a.location == location]
+    per_sku: dict[str, int] = {}
     for line_id, quantity in sorted(lines.items()):
         mine = [a for a in held if a.line_id == line_id]
         if quantity <= 0 or sum(a.open_quantity for a in mine) < quantity:
             raise Conflict(
                 f"line {line_id} has fewer than {quantity} units reserved at {location!r}"
             )
+        per_sku[mine[0].sku] = per_sku.get(mine[0].sku, 0) + quantity
+    _check_on_hand(uow, location=location, units=per_sku)
+    for line_id, quantity in sorted(lines.items()):
+        mine = [a for a in held if a.line_id == line_id]
         for allocation_ in mine:
             take = min(quantity, allocation_.open_quantity)
             if not take:
@@ -250,6 +257,15 @@ def consume_for_shipment(
             )
             uow.stock.close_allocation(allocation_, released=0, shipped=take)
             quantity -= take
+
+
+def _check_on_hand(uow: UnitOfWork, *, location: str, units: Mapping[str, int]) -> None:
+    """Refuse a shipment the shelf cannot cover (the level stays locked until commit, so no
+    count lowers it in between) rather than let the on-hand check constraint fail."""
+    for sku, requested in sorted(units.items()):
+        level, _ = uow.stock.lock_level(sku, location)
+        if level.on_hand < requested:
+            raise ShelfShort(sku=sku, location=location, on_hand=level.on_hand, requested=requested)
 
 
 def restock_return(

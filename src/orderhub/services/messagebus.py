@@ -4,7 +4,9 @@ Every consumer is named (deliveries are tracked per consumer) and must be idempo
 event id: the worker may hand it the same event again after a crash. Two shapes:
 
 - :class:`Consumer` works on the database only: ``handle`` runs in the delivery's transaction,
-  after the receipt, so its effects and the receipt land together (exactly once).
+  after the receipt, so its effects and the receipt land together (exactly once). One whose
+  handler commits in steps (fulfilment's: create, then dispatch each to its provider) sets
+  ``resume``: a retry that finds the receipt runs it to finish what the failed run left.
 - :class:`OutboundConsumer` calls an outside system (a channel's API, a buyer's document
   intake) and never inside a transaction. ``prepare`` reads what to send in a short
   transaction and returns an :class:`Outcall` (or None: nothing to send); the worker makes the
@@ -59,6 +61,10 @@ class Consumer:
     # Set when it calls the event's channel: the channel kinds it has calls for (other kinds,
     # and channels with sync_back false, get no delivery for it).
     channel_kinds: frozenset[ChannelKind] | None = None
+    # Set when ``handle`` commits in steps (the receipt lands with the first): what a retry
+    # that finds the receipt runs instead, to finish the steps a failure left undone. It
+    # must be idempotent itself (it runs on every later delivery of the event too).
+    resume: Handler | None = None
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -121,6 +127,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             "fulfilment.dispatch",
             frozenset({fulfilment_wiring.DISPATCH_EVENT}),
             fulfilment_wiring.on_order_allocated,
+            resume=fulfilment_wiring.resume_dispatch,
         ),
         *outbound.consumers(channel_transport),
         *after_sale_sync.consumers(channel_transport),

@@ -77,7 +77,9 @@ class InternalTarget(_ConsumerTarget[Consumer]):
 
     The receipt is taken first, in the handler's transaction: whether the handler commits
     itself (once, as services do) or leaves the commit to the worker, its effects and the
-    receipt land together, and a re-run after a crash finds the receipt and does nothing.
+    receipt land together, and a re-run after a crash finds the receipt and does nothing —
+    except a consumer's ``resume``, which finishes what a handler committing in steps left
+    undone when a later step failed.
     The worker runs a batch of them in one transaction, each as a :meth:`UnitOfWork.item`
     (:meth:`run_in`); ``deliver`` is one in a transaction of its own.
     """
@@ -96,6 +98,8 @@ class InternalTarget(_ConsumerTarget[Consumer]):
         )
         if first:
             self.consumer.handle(uow, message)
+        elif self.consumer.resume is not None:
+            self.consumer.resume(uow, message)
         on_done(uow)
 
 
