@@ -22,7 +22,8 @@ from tests.integration.inventory_helpers import add_locations, place, receive
 
 # One single-line order with two channels, on SQLite (BEGIN IMMEDIATE included) and PostgreSQL:
 # 26 and 25 when this was written; before, 31 and 29, and more for every line, SKU and channel.
-SINGLE_LINE_AT_MOST = 26
+# One more since: the order's history anchor moves with the event it appends (order_chain_heads).
+SINGLE_LINE_AT_MOST = 27
 
 
 @contextmanager

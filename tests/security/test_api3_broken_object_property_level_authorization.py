@@ -56,7 +56,7 @@ def test_a_quarantined_cxml_shows_and_keeps_no_shared_secret_and_still_replays(
     listed = client.get("/v1/quarantine", headers=admin)
     assert listed.status_code == 200
     assert SHARED_SECRET not in listed.text
-    assert f"<SharedSecret>{REDACTED}</SharedSecret>" in listed.json()[0]["payload"]
+    assert f"<SharedSecret>{REDACTED}</SharedSecret>" in listed.json()["items"][0]["payload"]
     assert SHARED_SECRET not in client.get(f"/v1/quarantine/{entry_id}", headers=admin).text
     assert SHARED_SECRET not in raw_rows(seeded, t.quarantine)
     signed_in(client, seeded, Role.OPERATOR)
