@@ -99,7 +99,7 @@ def _request(
     _hold_back(available, _held_for_earlier(uow, order, skus), locations)
     now = utc_now()
     days = {loc.code: local_day(loc, now) for loc in locations}
-    products = uow.catalog.products(skus)
+    products = uow.catalog.products(skus, identifiers=False)
     requested = []
     for line in lines:
         product = products.get(line.sku)
