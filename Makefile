@@ -42,7 +42,7 @@ endif
 FUTURE_DAYS ?= 365
 test-future: venv
 	ORDERHUB_TEST_CLOCK_AHEAD_DAYS=$(FUTURE_DAYS) PYTHONPATH=tests/support/future_clock \
-		$(BIN)/python -m pytest -p no:cacheprovider -W ignore::pytest.PytestAssertRewriteWarning $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # The model test (tests/model, docs/testing.md) with more examples and longer sequences, pass
 # after pass with a new seed each, for SOAK_MINUTES; a failure prints the command replaying it.

@@ -38,7 +38,9 @@ def test_the_interpreted_engine_passes_the_routing_tests_too(tmp_path: Path) -> 
     if not _compiled():
         pytest.skip("the engine runs interpreted here: the routing tests in this run cover it")
     shutil.copytree(SRC / "orderhub", tmp_path / "orderhub", ignore=shutil.ignore_patterns("*.so"))
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    # The copy first; whatever the run had after it (make test-future's sitecustomize).
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), *inherited])}
     tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests/unit").glob("test_routing_*"))
     probe = "import orderhub.domain.routing.search as s; print(s.__file__)"
     where = subprocess.run(
