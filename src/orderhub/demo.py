@@ -170,7 +170,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
     console.print(f"Dashboard: {url}/  — sign in as [bold]demo[/bold] / [bold]{password}[/bold]")
-    console.print("Try:  curl -H 'Authorization: Bearer $KEY' " + url + "/v1/orders")
+    # Double quotes, so the shell expands $KEY (single quotes sent the text "$KEY").
+    console.print(f'Try:  export KEY={key}; curl -H "Authorization: Bearer $KEY" {url}/v1/orders')
     console.print(
         "The command line against this database (orderhub audit verify, inventory check…):",
         f"\n  export ORDERHUB_DATABASE_URL=sqlite:///{database.resolve()}",
