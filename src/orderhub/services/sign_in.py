@@ -44,12 +44,8 @@ def sign_in(
     """
     now = utc_now()
     with uow(actor="web:login") as tx:
-        attempt = tx.login_attempts.record(
-            username=username, address=address, now=now, window=window
-        )
-        tx.commit()  # before counting: concurrent guesses see each other
-        wait = tx.login_attempts.retry_after(
-            attempt, username=username, address=address, now=now, limits=limits, window=window
+        wait = tx.login_attempts.admit(
+            username=username, address=address, now=now, limits=limits, window=window
         )
         tx.commit()
     if wait is not None:

@@ -4,9 +4,9 @@ A signed-in session's id lives in the (signed) cookie; the table keeps only its 
 user and the expiry. A session is valid while its row exists, has not expired and its user is
 not disabled: logout deletes the row, a password change or a revocation deletes all the user's.
 
-Each sign-in attempt is recorded — and committed — *before* the password is checked, then the
-attempts in the window are counted: concurrent guesses see each other, so no more than the
-limit of them are ever checked per window, per username and per address.
+Each sign-in attempt is counted and recorded under one lock *before* the password is checked:
+concurrent guesses are admitted one after another, so no more than the limit of them are ever
+checked per window, per username and per address.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, select, text
 
 from orderhub.domain.access import Role
 from orderhub.domain.ids import new_id
@@ -87,23 +87,8 @@ class LoginAttemptRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def record(self, *, username: str, address: str, now: datetime, window: timedelta) -> str:
-        """Count an attempt (and forget those older than the window); commit, then ask
-        :meth:`retry_after`."""
-        self._conn.execute(
-            delete(login_attempts).where(login_attempts.c.attempted_at <= now - window)
-        )
-        attempt_id = new_id()
-        self._conn.execute(
-            insert(login_attempts).values(
-                id=attempt_id, username=username, address=address, attempted_at=now
-            )
-        )
-        return attempt_id
-
-    def retry_after(
+    def admit(
         self,
-        attempt_id: str,
         *,
         username: str,
         address: str,
@@ -111,13 +96,18 @@ class LoginAttemptRepository:
         limits: AttemptLimits,
         window: timedelta,
     ) -> int | None:
-        """None when the recorded attempt is within ``limits``; else the seconds until one more
-        will be let in.
+        """Count one more attempt and return None when it is within ``limits``; else the
+        seconds until one more will be let in, and nothing is recorded (a refused attempt
+        checked no password, so hammering does not push the end of the wait further out).
 
-        A refused attempt is forgotten again (it checked no password), so hammering does not
-        push the end of the wait further out.
+        Counting and recording happen under one lock (SQLite's single writer; on PostgreSQL a
+        self-exclusive table lock), so concurrent guesses are admitted one after another: up to
+        the limit of them are checked, and never none of them.
         """
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(text("LOCK TABLE login_attempts IN SHARE ROW EXCLUSIVE MODE"))
         c = login_attempts.c
+        self._conn.execute(delete(login_attempts).where(c.attempted_at <= now - window))
         waits: list[float] = []
         scopes = (
             (and_(c.username == username, c.address == address), limits.per_user_and_address),
@@ -125,19 +115,21 @@ class LoginAttemptRepository:
             (c.address == address, limits.per_address),
         )
         for scope, limit in scopes:
-            others = list(
+            earlier = list(
                 self._conn.execute(
-                    select(c.attempted_at)
-                    .where(scope, c.attempted_at > now - window, c.id != attempt_id)
-                    .order_by(c.attempted_at)
+                    select(c.attempted_at).where(scope).order_by(c.attempted_at)
                 ).scalars()
             )
-            if len(others) >= limit:  # once this one leaves the window, there is room again
-                waits.append((others[len(others) - limit] + window - now).total_seconds())
-        if not waits:
-            return None
-        self._conn.execute(delete(login_attempts).where(c.id == attempt_id))
-        return max(1, math.ceil(max(waits)))
+            if len(earlier) >= limit:  # once one of them leaves the window, there is room again
+                waits.append((earlier[len(earlier) - limit] + window - now).total_seconds())
+        if waits:
+            return max(1, math.ceil(max(waits)))
+        self._conn.execute(
+            insert(login_attempts).values(
+                id=new_id(), username=username, address=address, attempted_at=now
+            )
+        )
+        return None
 
     def clear(self, username: str) -> None:
         """A successful sign-in: the username's failed attempts no longer count, anywhere."""
