@@ -18,6 +18,7 @@ class Permission(StrEnum):
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"  # create orders
     ORDERS_MANAGE = "orders:manage"  # cancel, hold, release, returns
+    ORDERS_EDIT = "orders:edit"  # change an open order: address, lines, shipping
     RETURNS_OVERRIDE_PRICE = "returns:override_price"  # price an exchange by hand
     CHANNELS_READ = "channels:read"
     CHANNELS_WRITE = "channels:write"
@@ -47,6 +48,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             P.ORDERS_WRITE,
             P.ORDERS_MANAGE,
+            P.ORDERS_EDIT,
             P.RETURNS_OVERRIDE_PRICE,
             P.CATALOG_WRITE,
             P.INVENTORY_WRITE,
@@ -61,7 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.WEBHOOKS_MANAGE,
         }
     ),
-    Role.SUPPORT: frozenset(_READ_ALL | {P.ORDERS_MANAGE, P.QUARANTINE_READ}),
+    Role.SUPPORT: frozenset(_READ_ALL | {P.ORDERS_MANAGE, P.ORDERS_EDIT, P.QUARANTINE_READ}),
     Role.WAREHOUSE: frozenset(
         {P.ORDERS_READ, P.CATALOG_READ, P.INVENTORY_READ, P.INVENTORY_WRITE, P.FULFILMENT_WRITE}
     ),
@@ -81,6 +83,7 @@ CHANNEL_SCOPED_PERMISSIONS: frozenset[Permission] = frozenset(
         P.ORDERS_READ,
         P.ORDERS_WRITE,
         P.ORDERS_MANAGE,
+        P.ORDERS_EDIT,
         P.CHANNELS_READ,
         P.CATALOG_READ,
         P.INVENTORY_READ,

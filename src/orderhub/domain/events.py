@@ -147,6 +147,22 @@ class OrderChannelUpdated(OrderEvent):
 
 
 @dataclass(frozen=True)
+class OrderEdited(OrderEvent):
+    """The order was changed after placement: ``changes`` holds each part before and after
+    (lines, added lines, address, shipping, totals), ``routing`` what moved and why,
+    ``fulfilments`` what each fulfilment order became (updated, cancelled, kept)."""
+
+    type: ClassVar[str] = "order.edited"
+    edit_id: str
+    reason: str | None
+    changes: dict[str, Any]
+    difference: str  # after − before: > 0 due from the buyer, < 0 owed to them
+    currency: str
+    routing: dict[str, Any]
+    fulfilments: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class OrderAllocated(OrderEvent):
     type: ClassVar[str] = "order.allocated"
     strategy: str

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from orderhub.domain.fulfilment import FulfilmentOrder, TrackingStatus
 from orderhub.domain.orders import Address
@@ -134,3 +134,16 @@ class FulfilmentProvider(Protocol):
     ) -> list[ProviderUpdate]:
         """Updates the provider has for these fulfilments; push-only providers return []."""
         ...
+
+
+@runtime_checkable
+class UpdatableProvider(Protocol):
+    """A provider that can change a fulfilment order it holds (new ship-to address, shipping
+    method) in place. Providers without ``update`` are edited by cancel-and-recreate."""
+
+    def update(self, fulfilment: FulfilmentOrder, request: DispatchRequest) -> None: ...
+
+
+def can_update(provider: FulfilmentProvider) -> bool:
+    """True when ``provider`` changes a fulfilment order in place (an order edit)."""
+    return isinstance(provider, UpdatableProvider)

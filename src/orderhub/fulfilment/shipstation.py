@@ -3,6 +3,7 @@
 - Dispatch: ``POST /orders/createorder`` with ``orderKey`` = our fulfilment id (ShipStation
   updates instead of duplicating when the key repeats, so a retried dispatch is harmless) and
   ``lineItemKey`` = our order line id. HTTP Basic auth with the API key and secret.
+- Update (an order edit's new address or method): ``createorder`` again, same ``orderKey``.
 - Cancel: ``DELETE /orders/{orderId}``.
 - Ship notification: ShipStation POSTs ``{"resource_url", "resource_type": "SHIP_NOTIFY"}``
   and signs nothing, so the webhook URL carries a token (``?token=<provider secret>``) that is
@@ -108,6 +109,12 @@ class ShipStationProvider:
         if self._store_id is not None:
             order["advancedOptions"]["storeId"] = self._store_id
         return order
+
+    def update(self, fulfilment: FulfilmentOrder, request: DispatchRequest) -> None:
+        """``POST /orders/createorder`` again with the same ``orderKey``: ShipStation updates
+        the order it holds instead of creating another (an order edit's new address or
+        shipping method)."""
+        self._call("POST", f"{self._base}/orders/createorder", self._order(request))
 
     def cancel(self, fulfilment: FulfilmentOrder) -> None:
         if fulfilment.external_ref:

@@ -31,6 +31,9 @@ class WarehouseProvider:
     def cancel(self, fulfilment: FulfilmentOrder) -> None:
         """Nothing to call: the pick list simply stops listing it."""
 
+    def update(self, fulfilment: FulfilmentOrder, request: DispatchRequest) -> None:
+        """Nothing to call: the packing slip is printed from the order as it is now."""
+
     def handle_callback(self, callback: Callback) -> list[ProviderUpdate]:
         raise InvalidCallback(
             "the own warehouse reports through POST /v1/fulfillments/{id}/ship", unauthorized=False

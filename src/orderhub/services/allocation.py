@@ -88,6 +88,31 @@ def allocate_order(
     return AllocationOutcome(order.id, order.status, None, MAX_ATTEMPTS, contended=True)
 
 
+def reserve_lines(
+    uow: UnitOfWork, order: Order, lines: Sequence[OrderLine], *, note: str | None = None
+) -> tuple[AllocationPlan, bool]:
+    """Plan and reserve ``lines`` of ``order`` (loaded for update) inside the caller's
+    transaction: all or nothing, never committed. Returns the plan and whether it was
+    reserved (False: the stock does not cover the lines, nothing was reserved). ``note`` is
+    added to the plan's explanation (why the order was routed again)."""
+    channel = uow.channels.get(order.channel)
+    planner = default_planner(uow)
+    plan = AllocationPlan((), {}, planner.name)
+    for _attempt in range(MAX_ATTEMPTS):
+        request = _request(uow, order, channel, lines)
+        plan = planner.plan(request)
+        if note:
+            said = [str(plan.explanation["note"])] if plan.explanation.get("note") else []
+            why = {**plan.explanation, "note": "; ".join([note, *said])}
+            plan = AllocationPlan(plan.picks, why, plan.strategy)
+        if not _covers(plan, lines):
+            return plan, False
+        if _reserve(uow, plan):
+            _record(uow, order, plan, request.locations)
+            return plan, True
+    return plan, False
+
+
 def _request(
     uow: UnitOfWork, order: Order, channel: Channel, lines: Sequence[OrderLine]
 ) -> AllocationRequest:

@@ -116,19 +116,23 @@ def create_fulfilments(
     allocations: Iterable[Mapping[str, Any]],
     deps: FulfilmentDeps,
 ) -> list[str]:
-    """One fulfilment order per location of the allocation; commits. Idempotent per location."""
+    """One fulfilment order per location of the allocation; commits. Idempotent: a line that
+    a live fulfilment order at the location holds already is skipped (an order edit may add a
+    line at a location that is shipping the order's other lines: it gets one of its own)."""
     work = _Work(uow, deps)
     work.order(order_id)
-    live = {f.location for f in work.fulfilments[order_id] if f.is_open}
+    live = {
+        (f.location, x.line_id) for f in work.fulfilments[order_id] if f.is_open for x in f.lines
+    }
     per_location: dict[str, list[FulfilmentLine]] = {}
     for pick in allocations:
+        if (str(pick["location"]), str(pick["line_id"])) in live:
+            continue
         per_location.setdefault(str(pick["location"]), []).append(
             FulfilmentLine(str(pick["line_id"]), str(pick["sku"]), int(pick["quantity"]))
         )
     created = []
     for location, lines in sorted(per_location.items()):
-        if location in live:
-            continue
         provider = uow.fulfilment.provider_for_location(location)
         fulfilment = create_fulfilment(
             order_id=order_id,
@@ -161,7 +165,7 @@ def dispatch(uow: UnitOfWork, *, fulfilment_id: str, deps: FulfilmentDeps) -> No
         return
     order = work.order(fulfilment.order_id)
     try:
-        result = deps.providers(fulfilment.provider).dispatch(_request(order, fulfilment))
+        result = deps.providers(fulfilment.provider).dispatch(dispatch_request(order, fulfilment))
     except PermanentProviderError as error:
         work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
         work.flush()
@@ -180,7 +184,8 @@ def dispatch(uow: UnitOfWork, *, fulfilment_id: str, deps: FulfilmentDeps) -> No
         _reroute(uow, fulfilment, deps)
 
 
-def _request(order: Order, fulfilment: FulfilmentOrder) -> DispatchRequest:
+def dispatch_request(order: Order, fulfilment: FulfilmentOrder) -> DispatchRequest:
+    """What the provider is sent for ``fulfilment`` (at dispatch, and by an order edit)."""
     names = {line.id: line.name for line in order.lines}
     return DispatchRequest(
         fulfilment_id=fulfilment.id,

@@ -100,6 +100,12 @@ def _ensure_charge(uow: UnitOfWork, order: Order, now: datetime) -> None:
         )
 
 
+def open_ledger(uow: UnitOfWork, order: Order, now: datetime) -> None:
+    """Book the order's charge as placed if its ledger is still empty: call it before an
+    order edit changes what the order is worth. Does not commit."""
+    _ensure_charge(uow, order, now)
+
+
 def issue_refund(
     uow: UnitOfWork,
     *,
@@ -216,6 +222,7 @@ class LedgerView:
     charged: Money
     refunded: Money
     fees_kept: Money
+    credited: Money  # what order edits lowered the order by (owed, part of ``to_refund``)
 
     @property
     def balance(self) -> Money:
@@ -244,5 +251,11 @@ def ledger(uow: UnitOfWork, *, order_id: str) -> LedgerView:
         return Money.from_minor(sum(e.amount_minor for e in entries if e.kind == kind), c)
 
     return LedgerView(
-        c, order.totals.total, entries, summed("charge"), summed("refund"), summed("fee")
+        c,
+        order.totals.total,
+        entries,
+        summed("charge"),
+        summed("refund"),
+        summed("fee"),
+        summed("credit"),
     )

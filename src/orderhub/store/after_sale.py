@@ -30,7 +30,7 @@ class StoredRefund:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    kind: str  # charge | refund | fee
+    kind: str  # charge | refund | fee | credit (an order edit's refund owed)
     amount_minor: int
     currency: str
     reference: str | None

@@ -122,6 +122,16 @@ _SAVE_LINE = (
     .values(status=bindparam("status"), cancelled_quantity=bindparam("cancelled_quantity"))
 )
 
+_EDIT_LINE = (
+    update(t.order_lines)
+    .where(t.order_lines.c.id == bindparam("b_id"))
+    .values(
+        quantity=bindparam("quantity"),
+        discount_minor=bindparam("discount_minor"),
+        tax_minor=bindparam("tax_minor"),
+    )
+)
+
 
 class StaleOrder(Conflict):
     """Another transaction changed the order first (optimistic version check)."""
@@ -237,6 +247,44 @@ class OrderRepository:
             self._conn.execute(_SAVE_LINE, changed)  # one executemany
         self._remember(order)
         order.version += 1
+
+    def save_edited(self, order: Order) -> None:
+        """What an order edit changes beyond :meth:`save`: the ship-to address, shipping,
+        line quantities and amounts, and new lines. Call it before the commit, whose
+        :meth:`save` then writes statuses and totals under the version check."""
+        self._conn.execute(
+            update(t.orders)
+            .where(t.orders.c.id == order.id)
+            .values(
+                shipping_address=_address_json(order.shipping_address),
+                shipping_price_minor=order.shipping.price.minor,
+                shipping_tax_minor=order.shipping.tax.minor,
+                shipping_discount_minor=order.shipping.discount.minor,
+                shipping_method=order.shipping.method,
+            )
+        )
+        added = [
+            (position, line)
+            for position, line in enumerate(order.lines)
+            if line.id not in self._stored
+        ]
+        new = [self._line_row(order.id, position, line) for position, line in added]
+        old = [
+            {
+                "b_id": line.id,
+                "quantity": line.quantity,
+                "discount_minor": line.discount.minor,
+                "tax_minor": line.tax.minor,
+            }
+            for line in order.lines
+            if line.id in self._stored
+        ]
+        if old:
+            self._conn.execute(_EDIT_LINE, old)
+        if new:
+            self._conn.execute(_INSERT_LINES, new)
+        for _position, line in added:  # inserted as they are now; the others as last read
+            self._stored[line.id] = (line.status.value, line.cancelled_quantity)
 
     def _order_row(self, order: Order, now: datetime, *, created: bool) -> dict[str, Any]:
         totals = order.totals

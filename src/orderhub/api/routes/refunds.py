@@ -98,6 +98,9 @@ class LedgerOut(BaseModel):
     charged: str
     refunded: str
     fees_kept: str
+    credited: str = Field(
+        description="what order edits lowered the order by: owed to the buyer (in to_refund)"
+    )
     balance: str = Field(description="charged − refunded: what the merchant keeps")
     to_refund: str = Field(
         description="balance − order_total: kept for cancelled units not refunded yet"
@@ -118,6 +121,7 @@ def ledger(order_id: str, principal: Reader, container: ContainerDep) -> LedgerO
         charged=str(view.charged.amount),
         refunded=str(view.refunded.amount),
         fees_kept=str(view.fees_kept.amount),
+        credited=str(view.credited.amount),
         balance=str(view.balance.amount),
         to_refund=str(view.to_refund.amount),
         entries=[
