@@ -26,7 +26,8 @@ def two_coasts(container: Container, units: int = 10) -> None:
         uow.commit()
     for sku in ("SKU-1", "SKU-2", "SKU-3"):
         for location in ("east", "west"):
-            receive(container, sku, location, units)
+            if units:
+                receive(container, sku, location, units)
 
 
 def rules() -> dict[str, Any]:

@@ -114,6 +114,7 @@ def _edit(
     if prepared.money_changed:
         open_ledger(uow, order, now)  # the charge as placed, before the order changes
     applied = apply_edit(order, prepared)
+    uow.orders.save_edited(order)  # new lines exist before stock is reserved for them
     by_id = {f.id: f for f in fulfilments}
     reroute = _to_route(
         order, prepared, applied, [by_id[i] for i, a in actions.items() if a == CANCELLED]
@@ -179,7 +180,6 @@ def _edit(
             told,
         )
     )
-    uow.orders.save_edited(order)
     status = order.status
     uow.commit()
     if status in ALLOCATE_AFTER:
