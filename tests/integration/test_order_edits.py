@@ -4,20 +4,32 @@ every way it is refused without writing anything."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Role
-from orderhub.domain.fulfilment import FulfilmentStatus
+from orderhub.domain.editing import ChangeLine, EditRefused, OrderEdit, ShippingChange
+from orderhub.domain.fulfilment import FulfilmentOrder, FulfilmentStatus
+from orderhub.fulfilment.base import (
+    Callback,
+    DispatchRequest,
+    DispatchResult,
+    PermanentProviderError,
+    ProviderUpdate,
+    can_update,
+)
+from orderhub.fulfilment.warehouse import WarehouseProvider
 from orderhub.services.allocation import allocate_order
-from orderhub.store import tables as t
+from orderhub.services.editing import edit_order
 from tests.conftest import bearer, make_key, native_order
 from tests.integration.after_sale_support import dispatch, ship, snapshot
 from tests.integration.edit_support import CA, NY, reserved, two_coasts, use_rules
+from tests.integration.fulfilment_support import deps
 
 
 def place(
@@ -65,7 +77,7 @@ def test_an_address_across_the_country_moves_the_order_to_the_nearer_warehouse_a
     answer = edit(client, admin, order["id"], {"shipping_address": CA, "reason": "moved"})
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["difference"] == "0.00" and body["balance"] == "none"
+    assert (body["difference"], body["balance"]) == ("0.00", "none")
     assert body["changes"]["shipping_address"]["after"]["region"] == "CA"
     routing = body["routing"]
     assert set(routing["moved"]) == {line["id"] for line in order["lines"]}
@@ -115,7 +127,7 @@ def test_lines_added_raised_and_removed_recompute_the_totals_and_charge_the_diff
     assert lines["SKU-3"]["status"] == "allocated"
     assert body["order"]["totals"]["total"] == "45.22"
     held = reserved(coasts)
-    assert held[("SKU-1", "east")] == 3 and held[("SKU-2", "east")] == 0
+    assert (held[("SKU-1", "east")], held[("SKU-2", "east")]) == (3, 0)
     assert held[("SKU-3", "east")] == 1
     ledger = client.get(f"/v1/orders/{order['id']}/ledger", headers=admin).json()
     assert [(e["kind"], e["amount"]) for e in ledger["entries"]] == [
@@ -189,7 +201,8 @@ def test_a_shipped_line_is_refused_by_name_with_cancel_and_replace_offered(
     answer = edit(client, admin, order["id"], {"shipping_address": CA})
     assert answer.status_code == 409, answer.text
     problem = answer.json()
-    assert problem["type"].endswith("/edit_refused") and problem["reason"] == "shipped"
+    assert problem["type"].endswith("/edit_refused")
+    assert problem["reason"] == "shipped"
     assert set(problem["lines"]) == {line["id"] for line in order["lines"]}
     assert order["lines"][0]["id"] in problem["detail"]
     assert problem["cancel_and_replace"]["cancel"] == f"/v1/orders/{order['id']}/cancel"
@@ -212,7 +225,8 @@ def test_a_fulfilment_being_picked_can_no_longer_change(
     assert answer.status_code == 409
     problem = answer.json()
     assert (problem["reason"], problem["fulfilment_id"]) == ("fulfilment_locked", fulfilment_id)
-    assert "being picked" in problem["detail"] and first in problem["lines"]
+    assert "being picked" in problem["detail"]
+    assert first in problem["lines"]
     assert "cancel_and_replace" in problem
     assert snapshot(coasts) == before
 
@@ -251,7 +265,8 @@ def test_a_changed_line_cancels_its_fulfilment_and_a_new_one_carries_the_new_qua
     with coasts.uow(read_only=True) as uow:
         assert uow.fulfilment.get(old).status == FulfilmentStatus.CANCELLED
         lines = {x.line_id: x.quantity for x in uow.fulfilment.get(new).lines}
-    assert lines[first] == 4 and len(lines) == 2
+    assert lines[first] == 4
+    assert len(lines) == 2
     assert reserved(coasts)[("SKU-1", "east")] == 4
 
 
@@ -404,3 +419,81 @@ def test_an_edit_of_a_cancelled_order_is_refused(
     answer = edit(client, admin, order["id"], {"shipping_address": CA})
     assert answer.status_code == 409
     assert answer.json()["reason"] == "cancelled"
+
+
+class Refusing(WarehouseProvider):
+    """A location that has packed it already: it will neither change nor cancel it."""
+
+    def update(self, fulfilment: FulfilmentOrder, request: DispatchRequest) -> None:
+        raise PermanentProviderError("already packed")
+
+    def cancel(self, fulfilment: FulfilmentOrder) -> None:
+        raise PermanentProviderError("already packed")
+
+
+class CancelOnly:
+    """A 3PL whose API can cancel an order but not change one (no ``update``)."""
+
+    code = "warehouse"
+
+    def __init__(self) -> None:
+        self.cancelled: list[str] = []
+
+    def dispatch(self, request: DispatchRequest) -> DispatchResult:
+        return DispatchResult(external_ref=request.fulfilment_id, accepted=True)
+
+    def cancel(self, fulfilment: FulfilmentOrder) -> None:
+        self.cancelled.append(fulfilment.id)
+
+    def handle_callback(self, callback: Callback) -> list[ProviderUpdate]:
+        return []
+
+    def poll(
+        self, open_fulfilments: Sequence[FulfilmentOrder], now: datetime
+    ) -> list[ProviderUpdate]:
+        return []
+
+
+def test_a_provider_that_refuses_the_change_undoes_the_whole_edit(
+    client: TestClient, admin: dict[str, str], coasts: Container
+) -> None:
+    order = allocated(client, admin, coasts)
+    (fulfilment_id,) = dispatch(coasts, order["id"])
+    before = snapshot(coasts)
+    first = order["lines"][0]["id"]
+    for wanted in (
+        OrderEdit(shipping=ShippingChange(method="express")),
+        OrderEdit(change_lines=(ChangeLine(first, 1),)),
+    ):
+        with (
+            coasts.uow(actor="test") as uow,
+            deps(uow, providers={"warehouse": Refusing()}) as d,
+            pytest.raises(EditRefused, match="already packed") as refused,
+        ):
+            edit_order(uow, order_id=order["id"], edit=wanted, deps=d)
+        assert refused.value.extensions()["reason"] == "provider_refused"
+        assert refused.value.fulfilment_id == fulfilment_id
+        assert snapshot(coasts) == before
+
+
+def test_a_provider_that_cannot_update_gets_its_fulfilment_cancelled_and_recreated(
+    client: TestClient, admin: dict[str, str], coasts: Container
+) -> None:
+    order = allocated(client, admin, coasts)
+    (old,) = dispatch(coasts, order["id"])
+    provider = CancelOnly()
+    assert not can_update(provider)
+    with coasts.uow(actor="test") as uow, deps(uow, providers={"warehouse": provider}) as d:
+        outcome = edit_order(
+            uow,
+            order_id=order["id"],
+            edit=OrderEdit(shipping=ShippingChange(method="express")),
+            deps=d,
+        )
+    assert [f["action"] for f in outcome.fulfilments] == ["cancelled"]
+    assert provider.cancelled == [old]
+    (new,) = dispatch(coasts, order["id"])
+    with coasts.uow(read_only=True) as uow:
+        assert uow.fulfilment.get(old).status == FulfilmentStatus.CANCELLED
+        assert uow.fulfilment.get(new).status == FulfilmentStatus.ACCEPTED
+    assert reserved(coasts)[("SKU-1", "east")] == 2  # released and reserved again, not twice
