@@ -12,11 +12,13 @@ import pytest
 from orderhub.bootstrap import Container
 from orderhub.channels.api_client import ChannelApiError
 from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.editing import ChangeLine, OrderEdit, ShippingChange
 from orderhub.domain.money import Money
-from orderhub.domain.orders import Customer, LineDraft, OrderDraft, Shipping
+from orderhub.domain.orders import Address, Customer, LineDraft, OrderDraft, Shipping
 from orderhub.domain.returns import request_return
 from orderhub.services import refunds, returns
 from orderhub.services.after_sale_sync import consumers
+from orderhub.services.editing import edit_order
 from orderhub.services.ingest import ingest_order
 from orderhub.services.messagebus import Message, OutboundConsumer
 from orderhub.services.orders import cancel_order
@@ -289,3 +291,99 @@ def test_return_status_changes_become_woocommerce_order_notes(seeded: Container)
             {"note": f"Return {rma.id}: rejected (too late)", "customer_note": False},
         )
     ]
+
+
+def _edit_on(container: Container, channel: str, kind: ChannelKind) -> str:
+    add_channel(container, channel, kind)
+    order_id = order_on(container, channel)
+    with container.uow(actor="user:ops") as uow:
+        line = uow.orders.get(order_id).lines[1]
+        uow.rollback()
+        edit_order(
+            uow,
+            order_id=order_id,
+            edit=OrderEdit(
+                shipping_address=Address("US", name="Ann Lee", line1="1 Main St", city="Austin",
+                                         region="TX", postal_code="73301"),
+                change_lines=(ChangeLine(line.id, 2),),
+                reason="customer called",
+            ),
+        )  # fmt: skip
+    return order_id
+
+
+def test_an_order_edit_reaches_shopify_as_its_new_shipping_address(seeded: Container) -> None:
+    order_id = _edit_on(seeded, "shop", ChannelKind.SHOPIFY)
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.edit"), "order.edited")
+    assert recorder.calls() == [
+        (
+            "PUT",
+            "/api/admin/api/2024-10/orders/5001.json",
+            {
+                "order": {
+                    "id": 5001,
+                    "shipping_address": {
+                        "address1": "1 Main St",
+                        "city": "Austin",
+                        "province_code": "TX",
+                        "zip": "73301",
+                        "country_code": "US",
+                        "first_name": "Ann",
+                        "last_name": "Lee",
+                    },
+                }
+            },
+        )
+    ]
+
+
+def test_an_order_edit_becomes_a_woocommerce_note_and_a_magento_comment(
+    seeded: Container,
+) -> None:
+    woo = _edit_on(seeded, "woo", ChannelKind.WOOCOMMERCE)
+    recorder = Recorder()
+    deliver(seeded, woo, named(recorder, "channels.edit"), "order.edited")
+    ((method, path, body),) = recorder.calls()
+    assert (method, path) == ("POST", "/api/wp-json/wc/v3/orders/5001/notes")
+    assert isinstance(body, dict)
+    assert body["note"] == (
+        "Order edited in OrderHub (customer called): SKU-2 1 → 2; "
+        "ship to 1 Main St, Austin, TX, 73301, US; total 30.33 → 35.33"
+    )
+    assert body["customer_note"] is False
+    with seeded.uow(actor="test") as uow:
+        uow.channels.add(
+            Channel(code="mage", name="m", kind=ChannelKind.MAGENTO,
+                    api_base_url="http://127.0.0.1:9/api", credentials={"access_token": "t"})
+        )  # fmt: skip
+        uow.commit()
+    mage = _edit_on_existing(seeded, "mage")
+    recorder = Recorder()
+    deliver(seeded, mage, named(recorder, "channels.edit"), "order.edited")
+    ((method, path, body),) = recorder.calls()
+    assert (method, path) == ("POST", "/api/V1/orders/5001/comments")
+    assert isinstance(body, dict)
+    assert body["statusHistory"]["comment"].startswith("Order edited in OrderHub")
+    assert body["statusHistory"]["is_customer_notified"] == 0
+
+
+def _edit_on_existing(container: Container, channel: str) -> str:
+    order_id = order_on(container, channel)
+    with container.uow(actor="user:ops") as uow:
+        edit_order(
+            uow, order_id=order_id, edit=OrderEdit(shipping=ShippingChange(price=Decimal("5.00")))
+        )
+    return order_id
+
+
+def test_an_edit_the_channel_made_is_not_echoed_back(seeded: Container) -> None:
+    add_channel(seeded, "woo", ChannelKind.WOOCOMMERCE)
+    order_id = order_on(seeded, "woo")
+    with seeded.uow(actor="channel:woo") as uow:
+        edit_order(
+            uow, order_id=order_id, edit=OrderEdit(shipping=ShippingChange(price=Decimal("1.00")))
+        )
+    recorder = Recorder()
+    deliver(seeded, order_id, named(recorder, "channels.edit"), "order.edited")
+    assert recorder.calls() == []

@@ -264,6 +264,22 @@ def refund(
     )
 
 
+def add_comment(order_id: str, comment: str) -> OutboundRequest:
+    """``POST /V1/orders/{id}/comments``: a comment in the order's status history, not shown
+    to the customer (an order edit made in the hub)."""
+    return OutboundRequest(
+        "POST",
+        f"/V1/orders/{order_id}/comments",
+        {
+            "statusHistory": {
+                "comment": comment,
+                "is_customer_notified": 0,
+                "is_visible_on_front": 0,
+            }
+        },
+    )
+
+
 def _numeric(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 

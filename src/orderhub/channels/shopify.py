@@ -315,6 +315,35 @@ def refund(
     )
 
 
+def update_shipping_address(order_id: str, address: Mapping[str, Any]) -> OutboundRequest:
+    """``PUT /orders/{id}.json`` with a new ``shipping_address`` (the REST Admin API lets an
+    app change it). ``address`` is the hub's (line1, city, region, postal_code, country…).
+    Line and quantity changes are not sent: Shopify edits those only through the GraphQL
+    order-edit mutations (``orderEditBegin`` → ``orderEditAddVariant`` /
+    ``orderEditSetQuantity`` → ``orderEditCommit``), see docs/channels/shopify.md."""
+    name = str(address.get("name") or "").strip()
+    first, _, last = name.rpartition(" ")
+    fields = {
+        "address1": address.get("line1"),
+        "address2": address.get("line2"),
+        "city": address.get("city"),
+        "province_code": address.get("region"),
+        "zip": address.get("postal_code"),
+        "country_code": address.get("country"),
+        "company": address.get("company"),
+        "phone": address.get("phone"),
+        "first_name": first or None,
+        "last_name": last or None,
+    }
+    body = {
+        "order": {
+            "id": _numeric(order_id),
+            "shipping_address": {k: v for k, v in fields.items() if v is not None},
+        }
+    }
+    return OutboundRequest("PUT", f"/admin/api/{API_VERSION}/orders/{order_id}.json", body)
+
+
 def _numeric(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 

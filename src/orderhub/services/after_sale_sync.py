@@ -10,6 +10,9 @@ of which calls a channel whose ``sync_back`` is false:
   ``refund_line_items``, WooCommerce ``orders/{id}/refunds`` with per-line totals,
   BigCommerce ``/v3/orders/{id}/payment_actions/refunds`` (an offline payment), Magento
   ``/V1/order/{id}/refund`` (an offline credit memo).
+- ``channels.edit`` — on ``order.edited``: Shopify's new shipping address (``PUT
+  orders/{id}.json``), a private order note on WooCommerce, a status-history comment on
+  Magento.
 - ``channels.return_status`` — on return events: a private order note on WooCommerce (the
   other channels have no REST returns API the hub can drive).
 
@@ -22,8 +25,8 @@ then buried where an operator sees it; 429 and 5xx are retried by
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -64,6 +67,9 @@ SYNCED_KINDS = frozenset(
     {ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE, ChannelKind.BIGCOMMERCE, ChannelKind.MAGENTO}
 )
 
+# The kinds told of order edits (docs/channels/*.md, "Order edits").
+EDIT_KINDS = frozenset({ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE, ChannelKind.MAGENTO})
+
 
 def _syncable(channel: Channel) -> bool:
     """Connected (an ``api_base_url``), synced back, and of a kind with these calls."""
@@ -81,6 +87,49 @@ def cancel_requests(channel: Channel, order: Order, reason: str) -> list[Outboun
         return [bigcommerce.cancel(ref)]
     if channel.kind == ChannelKind.MAGENTO:
         return [magento.cancel(ref)]
+    return []
+
+
+def edit_note(data: Mapping[str, Any]) -> str:
+    """An order edit in one line, for a channel that takes order notes."""
+    changes = data.get("changes") or {}
+    parts = [f"{x['sku']} {x['before']} → {x['after']}" for x in changes.get("lines", [])] + [
+        f"added {x['sku']} × {x['quantity']} at {x['unit_price']}"
+        for x in changes.get("added_lines", [])
+    ]
+    address = (changes.get("shipping_address") or {}).get("after")
+    if address:
+        where = ", ".join(
+            str(address[k])
+            for k in ("line1", "city", "region", "postal_code", "country")
+            if address.get(k)
+        )
+        parts.append(f"ship to {where}")
+    shipping = (changes.get("shipping") or {}).get("after")
+    if shipping:
+        parts.append(
+            f"shipping {shipping.get('method') or ''} {shipping['price']}".replace("  ", " ")
+        )
+    totals = changes.get("totals") or {}
+    if totals:
+        parts.append(f"total {totals['before']['total']} → {totals['after']['total']}")
+    reason = f" ({data['reason']})" if data.get("reason") else ""
+    return f"Order edited in OrderHub{reason}: " + "; ".join(parts)
+
+
+def edit_requests(channel: Channel, order: Order, data: Mapping[str, Any]) -> list[OutboundRequest]:
+    """How the channel hears of an order edit: Shopify gets a new shipping address (its line
+    edits are GraphQL order-edit sessions, not sent); WooCommerce a private order note;
+    Magento a status-history comment; BigCommerce nothing."""
+    ref = order.external_id
+    if channel.kind == ChannelKind.SHOPIFY:
+        changes = data.get("changes") or {}
+        address = (changes.get("shipping_address") or {}).get("after")
+        return [shopify.update_shipping_address(ref, address)] if address else []
+    if channel.kind == ChannelKind.WOOCOMMERCE:
+        return [woocommerce.add_note(ref, edit_note(data))]
+    if channel.kind == ChannelKind.MAGENTO:
+        return [magento.add_comment(ref, edit_note(data))]
     return []
 
 
@@ -206,7 +255,17 @@ def consumers(transport: TransportFactory = lambda: None) -> list[OutboundConsum
             note += f" ({message.data['note']})"
         return calling(channel, [woocommerce.add_note(order.external_id, note)])
 
+    def on_edited(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
+        found = load(uow, message)
+        if found is None or message.actor == f"channel:{found[0].channel}":
+            return None  # an edit the channel made is not echoed back
+        order, channel = found
+        return calling(channel, edit_requests(channel, order, message.data))
+
     return [
+        OutboundConsumer(
+            "channels.edit", frozenset({"order.edited"}), on_edited, channel_kinds=EDIT_KINDS
+        ),
         OutboundConsumer(
             "channels.cancel",
             frozenset({"order.cancelled"}),
