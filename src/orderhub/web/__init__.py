@@ -25,6 +25,7 @@ from orderhub.web.pages import (
     inventory,
     login,
     order_actions,
+    order_edits,
     order_returns,
     orders,
     overview,
@@ -36,8 +37,8 @@ from orderhub.web.session import SessionMiddleware, Signer
 from orderhub.web.templating import render
 
 PAGES = [
-    login, overview, orders, order_actions, order_returns, inventory, exceptions, routing,
-    quarantine, channels, deliveries, audit, reports,
+    login, overview, orders, order_actions, order_edits, order_returns, inventory, exceptions,
+    routing, quarantine, channels, deliveries, audit, reports,
 ]  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 

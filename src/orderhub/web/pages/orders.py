@@ -19,6 +19,8 @@ from orderhub.store import history, queries, reports
 from orderhub.web.auth import Viewer, page
 from orderhub.web.pages.order_actions import NOTICES as ACTION_NOTICES
 from orderhub.web.pages.order_actions import detail_extras
+from orderhub.web.pages.order_edits import NOTICES as EDIT_NOTICES
+from orderhub.web.pages.order_edits import edit_form_of
 from orderhub.web.pages.order_returns import NOTICES as RETURN_NOTICES
 from orderhub.web.pages.order_returns import after_sale_of
 from orderhub.web.templating import render
@@ -28,7 +30,12 @@ Reader = Annotated[Viewer, Depends(page(Permission.ORDERS_READ))]
 Manager = Annotated[Viewer, Depends(page(Permission.ORDERS_MANAGE))]
 PAGE_SIZE = 25
 CANCEL_REASONS = [(reason.value, reason.label) for reason in CancelReason]  # the API's too
-NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES, **RETURN_NOTICES}
+NOTICES = {
+    "cancelled": "The order was cancelled.",
+    **ACTION_NOTICES,
+    **RETURN_NOTICES,
+    **EDIT_NOTICES,
+}
 
 
 def order_filter(
@@ -123,6 +130,7 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         after_sale = after_sale_of(uow, order, viewer)
     return {
         **extras,
+        **edit_form_of(order, viewer),
         **after_sale,
         "product_names": {sku: p.name for sku, p in products.items() if p},
         "line_skus": {line.id: line.sku for line in order.lines},
