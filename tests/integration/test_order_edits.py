@@ -497,3 +497,36 @@ def test_a_provider_that_cannot_update_gets_its_fulfilment_cancelled_and_recreat
         assert uow.fulfilment.get(old).status == FulfilmentStatus.CANCELLED
         assert uow.fulfilment.get(new).status == FulfilmentStatus.ACCEPTED
     assert reserved(coasts)[("SKU-1", "east")] == 2  # released and reserved again, not twice
+
+
+def test_a_new_address_kept_near_the_same_warehouse_updates_its_fulfilment_in_place(
+    client: TestClient, admin: dict[str, str], coasts: Container
+) -> None:
+    order = allocated(client, admin, coasts)
+    (fulfilment_id,) = dispatch(coasts, order["id"])
+    nearby = {**NY, "line1": "350 5th Ave", "postal_code": "10118"}
+    answer = edit(client, admin, order["id"], {"shipping_address": nearby})
+    assert answer.status_code == 200, answer.text
+    assert [f["action"] for f in answer.json()["fulfilments"]] == ["updated"]
+    assert answer.json()["routing"]["moved"] == []
+    assert dispatch(coasts, order["id"]) == []  # the allocation's consumer adds nothing
+    with coasts.uow(read_only=True) as uow:
+        assert uow.fulfilment.get(fulfilment_id).status == FulfilmentStatus.ACCEPTED
+    assert answer.json()["order"]["status"] == "in_fulfilment"
+    assert reserved(coasts)[("SKU-1", "east")] == 2
+
+
+def test_a_new_address_nearer_the_other_warehouse_moves_a_dispatched_order_there(
+    client: TestClient, admin: dict[str, str], coasts: Container
+) -> None:
+    order = allocated(client, admin, coasts)
+    (old,) = dispatch(coasts, order["id"])
+    answer = edit(client, admin, order["id"], {"shipping_address": CA})
+    assert answer.status_code == 200, answer.text
+    assert [f["action"] for f in answer.json()["fulfilments"]] == ["cancelled"]
+    (new,) = dispatch(coasts, order["id"])
+    with coasts.uow(read_only=True) as uow:
+        assert uow.fulfilment.get(old).status == FulfilmentStatus.CANCELLED
+        assert uow.fulfilment.get(new).location == "west"
+    held = reserved(coasts)
+    assert (held[("SKU-1", "east")], held[("SKU-1", "west")]) == (0, 2)
