@@ -85,6 +85,13 @@ def test_the_form_shows_why_an_edit_is_refused_and_needs_the_csrf_token(
     refused = client.post(f"/orders/{order['id']}/edit", data={**fields, "csrf_token": token})
     assert refused.status_code == 409
     assert "have shipped" in refused.text
+    fragment = client.post(
+        f"/orders/{order['id']}/edit/preview",
+        data={**fields, "quantity": ["x", "1"], "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 200  # htmx swaps 2xx only: the fragment carries the reason
+    assert "SKU-1 quantity: a whole number" in fragment.text
     no_token = client.post(f"/orders/{order['id']}/edit", data=fields, follow_redirects=False)
     assert no_token.status_code in (400, 403)
 

@@ -94,7 +94,7 @@ class _Form:
         given = {k: str(f.get(k) or "").strip() or None for k in ADDRESS_FIELDS}
         current = asdict(order.shipping_address) if order.shipping_address else {}
         if any(given[k] != current.get(k) for k in ADDRESS_FIELDS) and given["country"]:
-            address = Address(**{**current, **given})  # type: ignore[arg-type]
+            address = Address(**{**current, **given})
         method = str(f.get("method") or "").strip() or None
         price = self._number("shipping_price", "shipping price")
         shipping = None
@@ -172,13 +172,11 @@ def _run(
     if outcome is not None:
         skus |= {x["line_id"]: x["sku"] for x in outcome.changes.get("added_lines", [])}
     preview_context = {"edit_preview": outcome, "edit_problems": problems, "line_skus": skus}
-    if fragment:
-        return render(
-            request, "_edit_preview.html", preview_context, viewer=viewer, status_code=status
-        )
-    error = "Could not edit: " + "; ".join(problems) if problems else None
+    if fragment:  # htmx swaps only 2xx answers: the fragment itself says what is wrong
+        return render(request, "_edit_preview.html", preview_context, viewer=viewer)
+    said = "Could not edit: " + "; ".join(problems) if problems else None
     return detail_page(
-        request, container, viewer, order_id, error=error, status=status, extra=preview_context
+        request, container, viewer, order_id, error=said, status=status, extra=preview_context
     )
 
 
