@@ -23,7 +23,7 @@ def test_the_edit_form_previews_the_cost_then_saves_the_edit(page: Page, viewpor
     total = page.get_by_test_id("order-total").inner_text()
     price = form.get_by_label("Shipping price")
     price.fill(str(Decimal(price.input_value()) + 10))  # the phone run edits it again
-    form.get_by_label("Reason").fill(f"e2e {viewport}")
+    form.get_by_label("Note").fill(f"e2e {viewport}")
     form.get_by_test_id("edit-preview-button").click()
     preview = page.get_by_test_id("edit-preview")
     expect(preview.get_by_test_id("edit-balance")).to_contain_text("10.00 USD due from the buyer")
