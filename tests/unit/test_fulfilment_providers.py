@@ -2,12 +2,14 @@
 simulated 3PL by its seed, the own warehouse's pick list and packing slip."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from orderhub.domain.fulfilment import FulfilmentLine, TrackingStatus, create_fulfilment
+from orderhub.domain.orders import Address
 from orderhub.fulfilment.base import (
     Accepted,
     Callback,
@@ -19,10 +21,12 @@ from orderhub.fulfilment.base import (
     Rejected,
     Shipped,
     TrackingUpdate,
+    can_update,
 )
 from orderhub.fulfilment.http import HttpProvider, sign, signed_headers
+from orderhub.fulfilment.shipstation import ShipStationProvider
 from orderhub.fulfilment.simulated import SimulatedProvider
-from orderhub.fulfilment.warehouse import pick_list
+from orderhub.fulfilment.warehouse import WarehouseProvider, pick_list
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SECRET = "s3cret-s3cret-s3cret"
@@ -226,3 +230,36 @@ def test_pick_list_sums_units_per_sku_over_fulfilments_and_skips_shipped_units()
     b.ship(lines={"L3": 1}, carrier="ups", tracking_number="T", shipped_at=NOW)
     listed = pick_list([a, b])
     assert [(x["sku"], x["quantity"]) for x in listed] == [("A", 1), ("B", 4)]
+
+
+def test_which_providers_change_a_fulfilment_in_place_and_how_shipstation_does() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, json={"orderId": 77})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    shipstation = ShipStationProvider(
+        "ss", api_key="k", api_secret="s", webhook_token="t", client=client,
+        base_url="http://ss.test",
+    )  # fmt: skip
+    assert can_update(shipstation)
+    assert can_update(WarehouseProvider())
+    assert not can_update(http_provider(handler))
+    assert not can_update(SimulatedProvider("sim"))
+    fulfilment = create_fulfilment(
+        order_id="O1", location="3pl-east", provider="ss",
+        lines=[FulfilmentLine("L1", "SKU-1", 2)], now=NOW,
+    )  # fmt: skip
+    moved = replace(
+        request(fulfilment.id),
+        ship_to=Address("US", region="CA", postal_code="94105"),
+        shipping_method="express",
+    )
+    shipstation.update(fulfilment, moved)
+    (sent,) = seen
+    body = json.loads(sent.content)
+    assert (sent.method, sent.url.path) == ("POST", "/orders/createorder")
+    assert body["orderKey"] == fulfilment.id  # the same key: ShipStation updates, not adds
+    assert (body["shipTo"]["state"], body["requestedShippingService"]) == ("CA", "express")
