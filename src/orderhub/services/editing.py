@@ -141,9 +141,7 @@ def _edit(
         "lines": sorted(reroute),
         "before": before_at,
         "after": after_at,
-        "moved": sorted(
-            k for k in set(before_at) | set(after_at) if before_at.get(k) != after_at.get(k)
-        ),
+        "moved": sorted(k for k in set(before_at) & set(after_at) if before_at[k] != after_at[k]),
         "explanation": dict(plan.explanation) if plan is not None else None,
     }
     told = tuple(
