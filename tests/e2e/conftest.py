@@ -28,7 +28,7 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import Settings
-from orderhub.demo import demo_order, seed
+from orderhub.demo.hub import demo_order, seed
 from orderhub.domain.access import Role
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import socket
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -20,8 +21,9 @@ from orderhub.channels.demo_payloads import demo_channel_orders
 from orderhub.channels.marketplace_demo import poll_simulated, seed_marketplaces
 from orderhub.clock import utc_now
 from orderhub.config import Settings
-from orderhub.demo_inventory import print_stock, seed_inventory
-from orderhub.demo_traffic import TrafficSimulator
+from orderhub.demo import DATABASE_RECORD
+from orderhub.demo.inventory import print_stock, seed_inventory
+from orderhub.demo.traffic import TrafficSimulator
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
@@ -152,7 +154,35 @@ def demo_jobs(container: Container) -> list[Job]:
     return [Job(j.name, j.interval, poll) if j.name == "marketplaces.poll" else j for j in jobs]
 
 
-def run_demo(*, database: Path, port: int, console: Console, traffic: bool = True) -> None:
+class PortBusy(Exception):
+    """The demo's port is taken: said before anything is seeded, with the fix."""
+
+
+def claim_port(port: int) -> socket.socket:
+    """Listen on 127.0.0.1:``port`` now, so that a busy port stops the demo before it seeds
+    and prints credentials for a server that never starts; uvicorn serves on this socket."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", port))
+    except OSError as error:
+        listening.close()
+        raise PortBusy(
+            f"port {port} on 127.0.0.1 is in use ({error.strerror}; another demo or server?)"
+        ) from None
+    listening.listen(128)
+    return listening
+
+
+def run_demo(
+    *,
+    database: Path,
+    port: int,
+    console: Console,
+    sock: socket.socket | None = None,
+    traffic: bool = True,
+) -> None:
+    sock = sock or claim_port(port)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     # The simulated 3PL ships within a minute: tick fulfilment often so the demo moves.
@@ -161,6 +191,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     )
     container = bootstrap(settings)
     upgrade(container.engine)
+    DATABASE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    DATABASE_RECORD.write_text(f"sqlite:///{database.resolve()}\n", encoding="utf-8")
     key = seed(container)
     print_stock(container, console)
     password = secrets.token_urlsafe(9)
@@ -173,7 +205,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     # Double quotes, so the shell expands $KEY (single quotes sent the text "$KEY").
     console.print(f'Try:  export KEY={key}; curl -H "Authorization: Bearer $KEY" {url}/v1/orders')
     console.print(
-        "The command line against this database (orderhub audit verify, inventory check…):",
+        f"The command line in this directory uses this database ({DATABASE_RECORD} says so); "
+        "elsewhere:",
         f"\n  export ORDERHUB_DATABASE_URL=sqlite:///{database.resolve()}",
         soft_wrap=True,
     )
@@ -195,7 +228,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
         traffic_thread.start()
         console.print("Demo traffic: a new order every 3 s through the channels' own ingest paths")
     try:
-        uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+        config = uvicorn.Config(create_app(container), log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         stop.set()
         thread.join(timeout=10)
