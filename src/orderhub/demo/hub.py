@@ -22,7 +22,10 @@ from orderhub.channels.marketplace_demo import poll_simulated, seed_marketplaces
 from orderhub.clock import utc_now
 from orderhub.config import Settings
 from orderhub.demo import DATABASE_RECORD
-from orderhub.demo.inventory import print_stock, seed_inventory
+from orderhub.demo.history import HISTORY_DAYS, seed_history
+from orderhub.demo.inventory import DEMO_STOCK, print_stock, seed_inventory
+from orderhub.demo.rules import COMMENT as RULES_COMMENT
+from orderhub.demo.rules import DEMO_RULES
 from orderhub.demo.traffic import TrafficSimulator
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
@@ -66,12 +69,15 @@ _PRICES = {
     "MUG-LOGO": "12.50", "CAP-NAVY": "15.00", "LIGHTER-FLUID": "6.99", "POSTER-A2": "9.00",
     "SOCKS-3PK": "11.00",
 }  # fmt: skip
+# (name, email, country, city, postal code, region): the routing rules' zones and coordinates
+# (demo/rules.py) send each to the nearest location that holds the goods.
 _PEOPLE = [
-    ("Ada Lovelace", "ada@example.com", "GB", "London", "EC1A 1BB"),
-    ("Grace Hopper", "grace@example.com", "US", "Arlington", "22201"),
-    ("Alan Turing", "alan@example.com", "GB", "Manchester", "M1 1AE"),
-    ("Katherine Johnson", "kj@example.com", "US", "Hampton", "23669"),
-    ("Hedy Lamarr", "hedy@example.com", "AT", "Wien", "1010"),
+    ("Ada Lovelace", "ada@example.com", "GB", "London", "EC1A 1BB", "ENG"),
+    ("Grace Hopper", "grace@example.com", "US", "New York", "10001", "NY"),
+    ("Alan Turing", "alan@example.com", "GB", "Manchester", "M1 1AE", "ENG"),
+    ("Katherine Johnson", "kj@example.com", "US", "Hampton", "23669", "VA"),
+    ("Hedy Lamarr", "hedy@example.com", "AT", "Wien", "1010", None),
+    ("Emmy Noether", "emmy@example.com", "DE", "Erlangen", "91054", None),
 ]
 
 
@@ -83,8 +89,15 @@ def _with_own_secret(channel: Channel) -> Channel:
     return replace(channel, webhook_secret=secrets.token_urlsafe(24))
 
 
-def seed(container: Container, *, orders: int = 25, rng: random.Random | None = None) -> str:
-    """Channels, products and a day of native orders; returns a fresh admin key."""
+def seed(
+    container: Container,
+    *,
+    orders: int = 25,
+    history_days: int = 0,
+    rng: random.Random | None = None,
+) -> str:
+    """Channels, products, stock, routing rules, ``history_days`` of past orders (shipped,
+    some returned: demo/history.py) and a day of native orders; returns a fresh admin key."""
     rng = rng or random.Random(7)
     with container.uow(actor="demo") as uow:
         for channel in DEMO_CHANNELS:
@@ -93,12 +106,21 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
             uow.catalog.upsert(product)
         uow.catalog.map_sku("partner", "DIST-0001", "TSHIRT-BLK-M")
         key = uow.api_keys.create(role=Role.ADMIN, name="demo admin")
+        uow.routing_rules.add(DEMO_RULES.as_json(), author="demo", comment=RULES_COMMENT)
         uow.commit()
     seed_inventory(container)
     seed_fulfilment(container)  # simulated 3PL and channel SLAs
     now = utc_now()
+    first = 0
+    if history_days:
+        past = seed_history(
+            container, now=now - timedelta(hours=16), days=history_days, stock=DEMO_STOCK,
+            make_order=lambda n, placed_at, rng: demo_order(n, placed_at=placed_at, rng=rng),
+        )  # fmt: skip
+        first = past.orders
     for number in range(orders):
-        payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)
+        placed_at = now - timedelta(minutes=37 * (orders - 1 - number))
+        payload = demo_order(first + number, placed_at=placed_at, rng=rng)
         with container.uow(actor="demo") as uow:
             ingest_order(
                 uow,
@@ -115,7 +137,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
 
 
 def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> native.NativeOrder:
-    name, email, country, city, postal = rng.choice(_PEOPLE)
+    name, email, country, city, postal, region = rng.choice(_PEOPLE)
     skus = rng.sample(sorted(_PRICES), k=rng.randint(1, 3))
     lines = []
     for sku in skus:
@@ -128,11 +150,12 @@ def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> nativ
         {
             "channel": channel,
             "external_id": f"{channel.upper()}-{10000 + number}",
-            "currency": "EUR" if country == "AT" else ("GBP" if country == "GB" else "USD"),
+            "currency": {"AT": "EUR", "DE": "EUR", "GB": "GBP"}.get(country, "USD"),
             "placed_at": placed_at.isoformat(),
             "customer": {"email": email, "name": name},
             "shipping_address": {
                 "country": country,
+                "region": region,
                 "name": name,
                 "city": city,
                 "postal_code": postal,
@@ -193,7 +216,11 @@ def run_demo(
     upgrade(container.engine)
     DATABASE_RECORD.parent.mkdir(parents=True, exist_ok=True)
     DATABASE_RECORD.write_text(f"sqlite:///{database.resolve()}\n", encoding="utf-8")
-    key = seed(container)
+    console.print(
+        f"Seeding the demo with {HISTORY_DAYS} days of order history through the real services "
+        "(shipped, some returned)…"
+    )
+    key = seed(container, history_days=HISTORY_DAYS)
     print_stock(container, console)
     password = secrets.token_urlsafe(9)
     with container.uow(actor="demo") as uow:
