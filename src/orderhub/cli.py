@@ -61,7 +61,8 @@ def _explain(error: Exception) -> UserError | None:
     if isinstance(error, OrderHubError):
         return UserError(error.detail, "nothing was changed")
     module = type(error).__module__.split(".")[0]
-    if module == "pydantic":  # the settings: ORDERHUB_* variables or the config file
+    if module in ("pydantic", "pydantic_core") and getattr(error, "title", "") == "Settings":
+        # ORDERHUB_* variables or the config file; another model's error is a bug: it shows
         first = error.errors()[0]  # type: ignore[attr-defined]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         return UserError(

@@ -184,3 +184,14 @@ def test_make_demo_passes_its_port() -> None:
         cwd=root, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     assert "orderhub demo --port 8001" in done.stdout
+
+
+def test_an_invalid_setting_and_a_channel_key_without_a_channel_are_one_line_each(
+    env: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = one_line(runner.invoke(app, ["apikey", "create", "--role", "channel"]))
+    assert key.startswith("a channel key needs --channel")
+    monkeypatch.setenv("ORDERHUB_LOGIN_MAX_FAILURES", "0")
+    setting = one_line(runner.invoke(app, ["audit", "verify"]))
+    assert setting.startswith("invalid setting login_max_failures:")
+    assert "ORDERHUB_LOGIN_MAX_FAILURES" in setting
