@@ -156,6 +156,7 @@ def test_the_dashboard_works_from_the_keyboard(page: Page, viewport: str) -> Non
 
 def test_a_role_without_the_permission_does_not_see_the_page(page: Page) -> None:
     sign_in(page, "warehouse")
+    open_menu(page)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).not_to_contain_text("Audit")
     expect(nav).not_to_contain_text("Quarantine")

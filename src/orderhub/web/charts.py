@@ -123,7 +123,7 @@ def stacked_bars(
             title = f"{day.isoformat()}, {channel}: {count} order{'s' if count != 1 else ''}"
             bars.append(Bar(round(x, 1), round(y, 1), round(bar_w, 1), round(h, 1),
                             colours[channel], title))  # fmt: skip
-        if index % every == 0 or index == len(days) - 1:
+        if (len(days) - 1 - index) % every == 0:  # counted back from today: it is labelled
             x_ticks.append(Tick(round(x + bar_w / 2, 1), day.isoformat()))
     steps = top if top <= 5 else (4 if str(top).startswith("2") else 5)  # integral ticks
     y_ticks = [
@@ -182,7 +182,7 @@ def lead_time_bars(days: list[date], values: dict[date, tuple[float, int]]) -> B
             title = f"{day.isoformat()}: {hours:.1f} h on average over {shipped} shipped order(s)"
             bars.append(Bar(round(x, 1), round(TOP + plot_h - h, 1), round(bar_w, 1), round(h, 1),
                             PALETTE[2], title))  # fmt: skip
-        if index % every == 0 or index == len(days) - 1:
+        if (len(days) - 1 - index) % every == 0:  # counted back from today: it is labelled
             x_ticks.append(Tick(round(x + bar_w / 2, 1), day.isoformat()))
     steps = 4 if top >= 4 and top % 4 == 0 else (5 if top >= 5 else top)
     y_ticks = [
