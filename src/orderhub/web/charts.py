@@ -47,7 +47,7 @@ def swatches(channels: list[str]) -> dict[str, Swatch]:
 
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 40
+LEFT, RIGHT, TOP, BOTTOM = 44, 36, 12, 40  # right: half of the last day's ISO label
 
 
 @dataclass(frozen=True)
