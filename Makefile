@@ -21,8 +21,10 @@ $(NATIVE): $(STAMP) $(ROUTING) tools/native.py
 	$(BIN)/python tools/native.py build
 	@touch $(NATIVE)
 
+# `make demo PORT=8001` when 8000 is taken (the demo says so before it seeds anything).
+PORT ?= 8000
 demo: venv
-	$(BIN)/orderhub demo
+	$(BIN)/orderhub demo --port $(PORT)
 
 lint: venv
 	$(BIN)/ruff check src tests bench tools
@@ -65,4 +67,4 @@ format: venv
 
 clean:
 	-test -x $(BIN)/python && $(BIN)/python tools/native.py clean
-	rm -rf $(VENV) var/*.db* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var/*.db* var/.orderhub-database .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from orderhub.api.app import create_app
 from orderhub.bootstrap import bootstrap
 from orderhub.config import Settings
-from orderhub.demo import seed
+from orderhub.demo.hub import seed
 from orderhub.domain.access import Role
 from orderhub.store.migrate import upgrade
 

@@ -28,7 +28,7 @@ from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import Settings
-from orderhub.demo import demo_order, seed
+from orderhub.demo.hub import demo_order, seed
 from orderhub.domain.access import Role
 from orderhub.services.ingest import ingest_order
 from orderhub.store.migrate import upgrade
@@ -100,7 +100,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     container = bootstrap(Settings(database_url=database_url))
     upgrade(container.engine)
-    seed(container, orders=60)
+    seed(container, orders=60, history_days=14)  # full 14-day charts in the screenshots
     _quarantine_one(container)
     _exceptions(container, 6)
     with container.uow(actor="e2e") as uow:

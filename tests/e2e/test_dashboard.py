@@ -12,7 +12,15 @@ from tests.e2e.conftest import PASSWORD, shoot, sign_in
 pytestmark = pytest.mark.browser
 
 
+def open_menu(page: Page) -> None:
+    """On a phone the navigation folds behind the Menu button: open it (a no-op on desktop)."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible() and menu.get_attribute("aria-expanded") == "false":
+        menu.click()
+
+
 def nav(page: Page, label: str) -> Locator:
+    open_menu(page)
     return page.get_by_role("navigation", name="Main").get_by_role("link", name=label, exact=True)
 
 
@@ -136,6 +144,10 @@ def test_the_dashboard_works_from_the_keyboard(page: Page, viewport: str) -> Non
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")  # past the brand to the first navigation link
+    if viewport == "phone":  # … which folds behind the Menu button: open it with Enter
+        expect(page.get_by_role("button", name="Menu")).to_be_focused()
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
     expect(nav(page, "Overview")).to_be_focused()
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
@@ -144,6 +156,7 @@ def test_the_dashboard_works_from_the_keyboard(page: Page, viewport: str) -> Non
 
 def test_a_role_without_the_permission_does_not_see_the_page(page: Page) -> None:
     sign_in(page, "warehouse")
+    open_menu(page)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).not_to_contain_text("Audit")
     expect(nav).not_to_contain_text("Quarantine")
@@ -154,6 +167,7 @@ def test_a_role_without_the_permission_does_not_see_the_page(page: Page) -> None
 
 def test_signing_out_ends_the_session(page: Page) -> None:
     sign_in(page, "auditor")
+    open_menu(page)
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     page.goto("/orders")

@@ -15,8 +15,8 @@ from orderhub.bootstrap import Container
 from orderhub.channels.api_client import forget_shared_state
 from orderhub.channels.marketplace_demo import DEMO_MARKETPLACES
 from orderhub.clock import utc_now
-from orderhub.demo import _PEOPLE, _PRICES, seed
-from orderhub.demo_traffic import TrafficSimulator
+from orderhub.demo.hub import _PEOPLE, _PRICES, seed
+from orderhub.demo.traffic import TrafficSimulator
 from orderhub.services import fulfilment_wiring
 from orderhub.store import tables as t
 from orderhub.workers.relay import Worker, make_worker

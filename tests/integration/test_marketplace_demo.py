@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from orderhub.bootstrap import Container
 from orderhub.channels.api_client import forget_shared_state
 from orderhub.channels.marketplace_demo import seed_marketplaces
-from orderhub.demo import DEMO_PRODUCTS, demo_jobs
+from orderhub.demo.hub import DEMO_PRODUCTS, demo_jobs
 from orderhub.store import tables
 from tests.marketplace_fixtures import order_by_external
 

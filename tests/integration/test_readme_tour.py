@@ -26,7 +26,7 @@ import uvicorn
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
-from orderhub.demo import demo_jobs, seed
+from orderhub.demo.hub import demo_jobs, seed
 from orderhub.store.migrate import upgrade
 from orderhub.workers.relay import make_worker
 

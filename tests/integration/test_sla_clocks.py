@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orderhub.bootstrap import Container
-from orderhub.demo import seed
+from orderhub.demo.hub import seed
 from orderhub.services.sla import check_sla
 from orderhub.store import history
 from orderhub.store import tables as t

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
-from orderhub.demo import seed
+from orderhub.demo.hub import seed
 from orderhub.domain.access import Role
 from orderhub.domain.channels import ChannelKind
 from orderhub.web.session import SECURITY_HEADERS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 from orderhub.web import charts
@@ -54,3 +55,52 @@ def test_no_orders_makes_an_empty_chart_not_a_division_by_zero() -> None:
     chart = charts.stacked_bars(DAYS, {})
     assert chart.empty
     assert chart.bars == []
+
+
+def test_eleven_channels_get_eleven_colours_and_more_than_colour_to_tell_them_apart() -> None:
+    codes = [f"ch{n:02d}" for n in range(11)]
+    drawn = charts.swatches(codes)
+    assert len({s.colour for s in drawn.values()}) == 11
+    assert len(charts.PALETTE) >= 12
+    assert len(set(charts.PALETTE)) == len(charts.PALETTE)
+    # Runs of four share a fill, so any colour that looks like another within its run of four
+    # is still told apart by the fill from those outside it.
+    assert [drawn[c].fill for c in codes] == ["solid"] * 4 + ["stripes"] * 4 + ["dots"] * 3
+    assert (
+        len({(s.colour, s.fill) for s in charts.swatches([f"c{n}" for n in range(24)]).values()})
+        == 24
+    )
+
+
+def test_a_channel_keeps_its_colour_whichever_channels_have_orders() -> None:
+    every = ["amazon", "app", "ebay", "web"]
+    only_web = charts.stacked_bars(DAYS, {(DAYS[0], "web"): 1}, every)
+    both = charts.stacked_bars(DAYS, {(DAYS[0], "web"): 1, (DAYS[0], "app"): 1}, every)
+    assert dict(only_web.legend)["web"] == dict(both.legend)["web"]
+    assert dict(both.legend)["app"] != dict(both.legend)["web"]
+
+
+def test_patterned_channels_are_listed_for_the_page_to_define() -> None:
+    every = [f"c{n:02d}" for n in range(11)]
+    chart = charts.stacked_bars(DAYS, {(DAYS[0], "c09"): 1}, every)
+    assert dict(chart.legend)["c09"] == "url(#fill-9)"
+    assert [p.key for p in chart.patterns] == [9]
+    assert chart.totals == {"c09": 1}
+
+
+def test_day_labels_are_iso_dates_at_most_seven() -> None:
+    days = [date(2026, 10, 26) + timedelta(days=n) for n in range(42)]
+    chart = charts.stacked_bars(days, {(days[0], "web"): 1})
+    labels = [date.fromisoformat(t.text) for t in chart.x_ticks]
+    assert labels[-1] == days[-1]  # the latest day always has its label
+    assert len(labels) <= 7
+    steps = {(b - a).days for a, b in itertools.pairwise(labels)}
+    assert len(steps) == 1  # evenly spaced, so no two labels crowd each other
+
+
+def test_rate_bars_are_proportional_and_a_missing_rate_is_a_dash() -> None:
+    chart = charts.rate_chart("Fill rate", [("app", 0.5), ("web", 1.0), ("woo", None)], ["web"])
+    app, web, woo = chart.bars
+    assert abs(web.width - 2 * app.width) < 0.2
+    assert chart.left + web.width <= chart.right + 0.1
+    assert (app.value, woo.value, woo.width) == ("50.0 %", "—", 0.0)

@@ -120,7 +120,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return problem(
         exc.status_code,
@@ -133,4 +133,4 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.OrderHubError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(HTTPException, http_error)

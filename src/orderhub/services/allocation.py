@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from orderhub.clock import utc_now
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
 from orderhub.domain.channels import Channel
@@ -122,7 +121,7 @@ def _request(
     }
     locations = tuple(loc for loc in uow.locations.list() if loc.active)
     _hold_back(available, _held_for_earlier(uow, order, skus), locations)
-    now = utc_now()
+    now = uow.now()  # the injected clock (a fake in tests, the past in the demo history)
     days = {loc.code: local_day(loc, now) for loc in locations}
     products = uow.catalog.products(skus, identifiers=False)
     requested = []
@@ -184,7 +183,7 @@ def _record(
     uow: UnitOfWork, order: Order, plan: AllocationPlan, locations: Sequence[Location]
 ) -> None:
     plan_id = uow.stock.add_plan(order.id, plan)
-    now = utc_now()
+    now = uow.now()
     uow.stock.count_orders(
         {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
     )

@@ -13,8 +13,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from orderhub.api.problems import http_error
 from orderhub.bootstrap import Container
 from orderhub.web.auth import CsrfFailed, Forbidden, LoginRequired, check_csrf
 from orderhub.web.pages import (
@@ -57,6 +59,21 @@ def mount(app: FastAPI, container: Container) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(CsrfFailed, _csrf_failed)
+    app.add_exception_handler(HTTPException, _not_found_page)
+
+
+async def _not_found_page(request: Request, exc: Exception) -> Response:
+    """An unknown dashboard address answers a page; the API (``/v1``) keeps its problem
+    documents, and every other HTTP error stays one too."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code != 404 or path == "/v1" or path.startswith("/v1/"):
+        return await http_error(request, exc)
+    context = {
+        "title": "Page not found",
+        "message": f"There is no page at {path}. Use the menu, or search the orders.",
+    }
+    return render(request, "error.html", context, status_code=404)
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:

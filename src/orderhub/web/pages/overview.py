@@ -43,6 +43,7 @@ def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
         )
         exceptions = ops_reports.open_exceptions(uow.conn, channel=channel)
         lead = ops_reports.lead_times(uow.conn, start=start, end=day, channel=channel)
+        every = [channel] if channel else sorted(c.code for c in uow.channels.list())
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for row in rows:
         counts[(row.day, row.channel)] += row.orders
@@ -51,7 +52,7 @@ def overview_context(container: ContainerDep, viewer: Viewer) -> dict[str, Any]:
         "numbers": numbers,
         "orders_today_total": sum(numbers.orders_today.values()),
         "backlog_total": sum(numbers.backlog.values()),
-        "chart": stacked_bars(days, dict(counts)),
+        "chart": stacked_bars(days, dict(counts), every),
         "sla": sla,
         "open_exceptions": exceptions,
         "lead": lead_time_bars(days, {r.day: (r.average_hours, r.shipped) for r in lead}),

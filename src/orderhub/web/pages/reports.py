@@ -3,8 +3,9 @@ downloads (the same data as ``GET /v1/reports/...``)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from orderhub.domain.access import Permission
 from orderhub.domain.errors import ValidationFailed
 from orderhub.store import reports
 from orderhub.web.auth import Viewer, page
+from orderhub.web.charts import Swatch, rate_chart, stacked_bars
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -59,6 +61,7 @@ def reports_page(
     rates = rate_rows(container, viewer.principal, start, end, None)
     mismatches = reconciliation_rows(container, viewer.principal, start, end, None)
     context = {
+        **_charts(container, viewer, start, end, rates),
         "start": start,
         "end": end,
         "rates": rates,
@@ -67,6 +70,51 @@ def reports_page(
         "error": error,
     }
     return render(request, "reports.html", context, viewer=viewer)
+
+
+# The rates drawn as charts: (column, name); on-time has no value without a promise.
+RATE_CHARTS = [
+    ("fill_rate", "Fill rate"),
+    ("split_rate", "Split rate"),
+    ("on_time_ship_rate", "On-time ship rate"),
+    ("return_rate", "Return rate"),
+]
+
+
+def _charts(
+    container: ContainerDep, viewer: Viewer, start: date, end: date, rates: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Orders per channel per day over the range, and a bar chart per rate: the tables' numbers
+    drawn, each channel in the colour and fill it has on every chart."""
+    channel = viewer.principal.channel
+    with container.uow(read_only=True) as uow:
+        rows = reports.orders_by_channel_day(uow.conn, start=start, end=end, channel=channel)
+        every = [channel] if channel else sorted(c.code for c in uow.channels.list())
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for row in rows:
+        counts[(row.day, row.channel)] += row.orders
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    chart = stacked_bars(days, dict(counts), every)
+    rate_charts = [
+        rate_chart(
+            name,
+            [
+                (r["channel"], None if key == "on_time_ship_rate" and not r["shipped_with_promise"]
+                 else float(r[key]))
+                for r in rates
+            ],
+            every,
+        )
+        for key, name in RATE_CHARTS
+    ]  # fmt: skip
+    patterns: dict[int, Swatch] = {p.key: p for p in chart.patterns}
+    for drawn in rate_charts:
+        patterns.update((p.key, p) for p in drawn.patterns)
+    return {
+        "chart": chart,
+        "rate_charts": rate_charts if rates else [],
+        "patterns": [patterns[k] for k in sorted(patterns)],
+    }
 
 
 def _day(text: str) -> date | None:

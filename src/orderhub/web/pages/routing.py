@@ -48,12 +48,20 @@ def diff_lines(old: RuleVersion, new: RuleVersion) -> list[tuple[str, str]]:
 
 
 def parse_lines(text: str) -> list[tuple[str, int]]:
-    """``SKU qty`` (or ``SKU,qty``) per line; a bare SKU is one unit."""
+    """``SKU qty`` (or ``SKU,qty``) per line; a bare SKU is one unit. A ValueError's text is
+    shown to the user as it is, so each names the line and what to type instead."""
     found: list[tuple[str, int]] = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), start=1):
         parts = raw.replace(",", " ").split()
         if not parts:
             continue
+        if len(parts) > 2:
+            raise ValueError(f"line {number}: one SKU and one quantity per line, e.g. MUG-LOGO 2")
+        if len(parts) > 1 and not (parts[1].isascii() and parts[1].isdigit()):
+            raise ValueError(
+                f"line {number}: the quantity of {parts[0]} must be a whole number, "
+                f"not {parts[1]!r} (e.g. {parts[0]} 2)"
+            )
         quantity = int(parts[1]) if len(parts) > 1 else 1
         if quantity < 1 or quantity > 100_000:
             raise ValueError(f"{parts[0]}: quantity must be 1 to 100000")

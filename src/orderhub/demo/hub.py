@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import socket
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -20,8 +21,12 @@ from orderhub.channels.demo_payloads import demo_channel_orders
 from orderhub.channels.marketplace_demo import poll_simulated, seed_marketplaces
 from orderhub.clock import utc_now
 from orderhub.config import Settings
-from orderhub.demo_inventory import print_stock, seed_inventory
-from orderhub.demo_traffic import TrafficSimulator
+from orderhub.demo import DATABASE_RECORD
+from orderhub.demo.history import HISTORY_DAYS, seed_history
+from orderhub.demo.inventory import DEMO_STOCK, print_stock, seed_inventory
+from orderhub.demo.rules import COMMENT as RULES_COMMENT
+from orderhub.demo.rules import DEMO_RULES
+from orderhub.demo.traffic import TrafficSimulator
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
@@ -64,12 +69,15 @@ _PRICES = {
     "MUG-LOGO": "12.50", "CAP-NAVY": "15.00", "LIGHTER-FLUID": "6.99", "POSTER-A2": "9.00",
     "SOCKS-3PK": "11.00",
 }  # fmt: skip
+# (name, email, country, city, postal code, region): the routing rules' zones and coordinates
+# (demo/rules.py) send each to the nearest location that holds the goods.
 _PEOPLE = [
-    ("Ada Lovelace", "ada@example.com", "GB", "London", "EC1A 1BB"),
-    ("Grace Hopper", "grace@example.com", "US", "Arlington", "22201"),
-    ("Alan Turing", "alan@example.com", "GB", "Manchester", "M1 1AE"),
-    ("Katherine Johnson", "kj@example.com", "US", "Hampton", "23669"),
-    ("Hedy Lamarr", "hedy@example.com", "AT", "Wien", "1010"),
+    ("Ada Lovelace", "ada@example.com", "GB", "London", "EC1A 1BB", "ENG"),
+    ("Grace Hopper", "grace@example.com", "US", "New York", "10001", "NY"),
+    ("Alan Turing", "alan@example.com", "GB", "Manchester", "M1 1AE", "ENG"),
+    ("Katherine Johnson", "kj@example.com", "US", "Hampton", "23669", "VA"),
+    ("Hedy Lamarr", "hedy@example.com", "AT", "Wien", "1010", None),
+    ("Emmy Noether", "emmy@example.com", "DE", "Erlangen", "91054", None),
 ]
 
 
@@ -81,8 +89,15 @@ def _with_own_secret(channel: Channel) -> Channel:
     return replace(channel, webhook_secret=secrets.token_urlsafe(24))
 
 
-def seed(container: Container, *, orders: int = 25, rng: random.Random | None = None) -> str:
-    """Channels, products and a day of native orders; returns a fresh admin key."""
+def seed(
+    container: Container,
+    *,
+    orders: int = 25,
+    history_days: int = 0,
+    rng: random.Random | None = None,
+) -> str:
+    """Channels, products, stock, routing rules, ``history_days`` of past orders (shipped,
+    some returned: demo/history.py) and a day of native orders; returns a fresh admin key."""
     rng = rng or random.Random(7)
     with container.uow(actor="demo") as uow:
         for channel in DEMO_CHANNELS:
@@ -91,12 +106,21 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
             uow.catalog.upsert(product)
         uow.catalog.map_sku("partner", "DIST-0001", "TSHIRT-BLK-M")
         key = uow.api_keys.create(role=Role.ADMIN, name="demo admin")
+        uow.routing_rules.add(DEMO_RULES.as_json(), author="demo", comment=RULES_COMMENT)
         uow.commit()
     seed_inventory(container)
     seed_fulfilment(container)  # simulated 3PL and channel SLAs
     now = utc_now()
+    first = 0
+    if history_days:
+        past = seed_history(
+            container, now=now - timedelta(hours=16), days=history_days, stock=DEMO_STOCK,
+            make_order=lambda n, placed_at, rng: demo_order(n, placed_at=placed_at, rng=rng),
+        )  # fmt: skip
+        first = past.orders
     for number in range(orders):
-        payload = demo_order(number, placed_at=now - timedelta(minutes=37 * number), rng=rng)
+        placed_at = now - timedelta(minutes=37 * (orders - 1 - number))
+        payload = demo_order(first + number, placed_at=placed_at, rng=rng)
         with container.uow(actor="demo") as uow:
             ingest_order(
                 uow,
@@ -113,7 +137,7 @@ def seed(container: Container, *, orders: int = 25, rng: random.Random | None = 
 
 
 def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> native.NativeOrder:
-    name, email, country, city, postal = rng.choice(_PEOPLE)
+    name, email, country, city, postal, region = rng.choice(_PEOPLE)
     skus = rng.sample(sorted(_PRICES), k=rng.randint(1, 3))
     lines = []
     for sku in skus:
@@ -126,11 +150,12 @@ def demo_order(number: int, *, placed_at: datetime, rng: random.Random) -> nativ
         {
             "channel": channel,
             "external_id": f"{channel.upper()}-{10000 + number}",
-            "currency": "EUR" if country == "AT" else ("GBP" if country == "GB" else "USD"),
+            "currency": {"AT": "EUR", "DE": "EUR", "GB": "GBP"}.get(country, "USD"),
             "placed_at": placed_at.isoformat(),
             "customer": {"email": email, "name": name},
             "shipping_address": {
                 "country": country,
+                "region": region,
                 "name": name,
                 "city": city,
                 "postal_code": postal,
@@ -152,7 +177,35 @@ def demo_jobs(container: Container) -> list[Job]:
     return [Job(j.name, j.interval, poll) if j.name == "marketplaces.poll" else j for j in jobs]
 
 
-def run_demo(*, database: Path, port: int, console: Console, traffic: bool = True) -> None:
+class PortBusy(Exception):
+    """The demo's port is taken: said before anything is seeded, with the fix."""
+
+
+def claim_port(port: int) -> socket.socket:
+    """Listen on 127.0.0.1:``port`` now, so that a busy port stops the demo before it seeds
+    and prints credentials for a server that never starts; uvicorn serves on this socket."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", port))
+    except OSError as error:
+        listening.close()
+        raise PortBusy(
+            f"port {port} on 127.0.0.1 is in use ({error.strerror}; another demo or server?)"
+        ) from None
+    listening.listen(128)
+    return listening
+
+
+def run_demo(
+    *,
+    database: Path,
+    port: int,
+    console: Console,
+    sock: socket.socket | None = None,
+    traffic: bool = True,
+) -> None:
+    sock = sock or claim_port(port)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     # The simulated 3PL ships within a minute: tick fulfilment often so the demo moves.
@@ -161,7 +214,13 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     )
     container = bootstrap(settings)
     upgrade(container.engine)
-    key = seed(container)
+    DATABASE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    DATABASE_RECORD.write_text(f"sqlite:///{database.resolve()}\n", encoding="utf-8")
+    console.print(
+        f"Seeding the demo with {HISTORY_DAYS} days of order history through the real services "
+        "(shipped, some returned)…"
+    )
+    key = seed(container, history_days=HISTORY_DAYS)
     print_stock(container, console)
     password = secrets.token_urlsafe(9)
     with container.uow(actor="demo") as uow:
@@ -173,7 +232,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     # Double quotes, so the shell expands $KEY (single quotes sent the text "$KEY").
     console.print(f'Try:  export KEY={key}; curl -H "Authorization: Bearer $KEY" {url}/v1/orders')
     console.print(
-        "The command line against this database (orderhub audit verify, inventory check…):",
+        f"The command line in this directory uses this database ({DATABASE_RECORD} says so); "
+        "elsewhere:",
         f"\n  export ORDERHUB_DATABASE_URL=sqlite:///{database.resolve()}",
         soft_wrap=True,
     )
@@ -195,7 +255,8 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
         traffic_thread.start()
         console.print("Demo traffic: a new order every 3 s through the channels' own ingest paths")
     try:
-        uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+        config = uvicorn.Config(create_app(container), log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         stop.set()
         thread.join(timeout=10)

@@ -157,7 +157,7 @@ class TrafficSimulator:
                                         woocommerce.TOPIC_HEADER: "order.created"})  # fmt: skip
 
     def native(self) -> None:
-        from orderhub.demo import demo_order  # demo imports this module
+        from orderhub.demo.hub import demo_order  # hub imports this module
 
         self.number += 1
         order = demo_order(50_000 + self.number, placed_at=utc_now(), rng=self.rng)

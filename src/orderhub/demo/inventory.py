@@ -25,16 +25,20 @@ DEMO_LOCATIONS = [
     ),
     Location(
         "lon", "London shop", LocationKind.STORE,
-        LocationAddress("GB", "ENG", "EC1A 1BB", "London"),
+        LocationAddress("GB", "ENG", "EC1A 1BB", "London", latitude=51.52, longitude=-0.10),
         timezone="Europe/London", channels=["web"], daily_capacity=50, priority=3,
     ),
 ]  # fmt: skip
-# (sku, location, units): hoodies and lighter fluid are scarce, so some orders wait.
+# (sku, location, units): Berlin and New Jersey carry the range, the London shop a few lines;
+# hoodies and lighter fluid (New Jersey only: hazmat) are scarce, so some orders wait.
 DEMO_STOCK = [
     ("TSHIRT-BLK-M", "ber", 12), ("TSHIRT-BLK-M", "nj", 8), ("TSHIRT-WHT-L", "nj", 10),
     ("TSHIRT-WHT-L", "lon", 4), ("HOODIE-GRY-M", "ber", 5), ("MUG-LOGO", "ber", 15),
-    ("MUG-LOGO", "lon", 3), ("CAP-NAVY", "nj", 20), ("LIGHTER-FLUID", "nj", 1),
+    ("MUG-LOGO", "lon", 3), ("MUG-LOGO", "nj", 10), ("CAP-NAVY", "nj", 20),
+    ("LIGHTER-FLUID", "nj", 1),
     ("POSTER-A2", "lon", 6), ("POSTER-A2", "ber", 8), ("SOCKS-3PK", "ber", 30),
+    ("SOCKS-3PK", "nj", 12), ("HOODIE-GRY-M", "nj", 2), ("CAP-NAVY", "ber", 10),
+    ("TSHIRT-WHT-L", "ber", 6), ("POSTER-A2", "nj", 5),
 ]  # fmt: skip
 
 

@@ -1,0 +1,16 @@
+"""``make demo``: a fresh SQLite hub with channels, products, stock, routing rules and weeks of
+order history, served on 127.0.0.1 with live traffic.
+
+- :mod:`orderhub.demo.hub` seeds the hub and runs the server (``orderhub demo``).
+- :mod:`orderhub.demo.inventory` the locations and their opening stock.
+- :mod:`orderhub.demo.history` six weeks of past orders, shipped and returned.
+- :mod:`orderhub.demo.traffic` new orders through every channel's own ingest path.
+
+Imported only by ``orderhub demo`` and tests: nothing here runs at import time.
+"""
+
+from pathlib import Path
+
+# Where ``orderhub demo`` records its database URL, relative to the directory it runs in; the
+# other commands use it while ORDERHUB_DATABASE_URL is unset (docs/configuration.md).
+DATABASE_RECORD = Path("var/.orderhub-database")
