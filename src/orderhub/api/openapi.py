@@ -123,3 +123,4 @@ def _problem_body(response: dict[str, Any]) -> None:
     if json_body is not None and json_body.get("schema", {}).get("$ref") == _FASTAPI_VALIDATION:
         del content["application/json"]
         content[PROBLEM_JSON] = {"schema": PROBLEM_REF}
+        response["description"] = _DESCRIPTIONS[422]
