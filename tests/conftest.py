@@ -119,31 +119,32 @@ DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 DatabaseFactory = Callable[[], AbstractContextManager[str]]
 
 
+@contextmanager
+def fresh_database(kind: str, template: str | Path, directory: Path) -> Iterator[str]:
+    """A freshly migrated, empty database of ``kind`` copied from its template; dropped after."""
+    name = f"orderhub_t_{uuid.uuid4().hex[:12]}"
+    if kind == "sqlite":
+        target = directory / f"{name}.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        target.unlink()
+        return
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=DATABASES)
 def fresh_databases(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseFactory:
     """Make as many freshly migrated, empty databases of one kind as a test needs (the model
     test takes one per example); each is dropped when its ``with`` block ends."""
     kind: str = request.param
     template = request.getfixturevalue("sqlite_template" if kind == "sqlite" else "pg_template")
-
-    @contextmanager
-    def fresh() -> Iterator[str]:
-        name = f"orderhub_t_{uuid.uuid4().hex[:12]}"
-        if kind == "sqlite":
-            target = tmp_path / f"{name}.db"
-            shutil.copyfile(template, target)
-            yield f"sqlite:///{target}"
-            target.unlink()
-            return
-        with _pg_admin() as admin:
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        try:
-            yield _pg_url(name)
-        finally:
-            with _pg_admin() as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return fresh
+    return lambda: fresh_database(kind, template, tmp_path)
 
 
 @pytest.fixture
@@ -163,6 +164,10 @@ def container(database_url: str) -> Iterator[Container]:
 @pytest.fixture
 def seeded(container: Container) -> Container:
     """Two native channels and a small catalogue."""
+    return seed(container)
+
+
+def seed(container: Container) -> Container:
     with container.uow(actor="test") as uow:
         uow.channels.add(Channel(code="web", name="Web store", kind=ChannelKind.NATIVE))
         uow.channels.add(Channel(code="app", name="Mobile app", kind=ChannelKind.NATIVE))

@@ -202,3 +202,16 @@ def test_changing_safety_stock_announces_the_channels_new_available_to_sell(
         ("web", "SKU-1", 5, 3),
         ("app", "SKU-1", 5, 1),
     ]
+
+
+def test_a_cutoff_is_a_local_time_without_offset_fraction_or_seconds_count(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    # The location's time zone gives the offset; the answer ("15:00:00") is what the OpenAPI
+    # document declares (it used to say format: time, which demands an offset).
+    for cutoff in ["15:00Z", "15:00+02:00", "15:00:00.5", 54000, "25:00"]:
+        response = client.post("/v1/locations", json={**BER, "cutoff": cutoff}, headers=admin)
+        assert response.status_code == 422, cutoff
+        assert [e["field"] for e in response.json()["errors"]] == ["cutoff"], response.text
+    accepted = client.post("/v1/locations", json={**BER, "cutoff": "15:00:30"}, headers=admin)
+    assert accepted.json()["cutoff"] == "15:00:30"

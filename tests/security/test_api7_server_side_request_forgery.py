@@ -122,7 +122,15 @@ def _magento(container: Container, url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["127.0.0.1", "[::ffff:127.0.0.1]", "localhost.", "2130706433", "[::127.0.0.1]"]
+    "host",
+    [
+        "127.0.0.1",
+        "[::ffff:127.0.0.1]",
+        "localhost.",
+        "2130706433",
+        "[::127.0.0.1]",
+        "169.254.169.254",  # cloud metadata: refused before connecting, like the others
+    ],
 )
 def test_api_channel_sync_does_not_reach_a_loopback_target(
     client: TestClient, admin: dict[str, str], seeded: Container, trap: Trap, host: str

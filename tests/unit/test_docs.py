@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import typer
@@ -72,3 +74,21 @@ def test_the_limits_in_the_docs_match_the_code() -> None:
         assert guard.body_limit(path) == int(size.removesuffix(" MiB")) * guard.MiB, route
     default = f"{guard.DEFAULT_BODY_LIMIT // guard.MiB} MiB"
     assert f"| every other route (and the dashboard's forms) | {default} |" in section
+
+
+def test_every_test_the_security_audit_names_exists() -> None:
+    """docs/security-audit.md maps issue #18 and the OWASP items to tests by name; ``…::name``
+    is a test of the file named last before it."""
+    text = (DOCS / "security-audit.md").read_text(encoding="utf-8")
+    root = DOCS.parent
+    named = re.findall(r"`(tests/[\w/]+\.py|…)::(\w+)`", text)
+    assert len(named) > 80
+    missing = []
+    current = ""
+    for file, test in named:
+        current = current if file == "…" else file
+        tree = ast.parse((root / current).read_text(encoding="utf-8"))
+        functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        if test not in functions:
+            missing.append(f"{current}::{test}")
+    assert missing == []

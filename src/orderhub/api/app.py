@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from orderhub import __version__, web
-from orderhub.api import docs, metrics, problems
+from orderhub.api import docs, metrics, openapi, problems
 from orderhub.api.deps import PrincipalCache
 from orderhub.api.guard import RequestGuard
 from orderhub.api.headers import SecurityHeadersMiddleware
@@ -52,6 +52,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.principals = PrincipalCache(container.settings.api_key_cache_seconds)
     problems.install(app)
+    openapi.install(app)  # every operation declares its problem answers
     v1 = APIRouter(prefix="/v1")
     for module in (
         health,

@@ -78,7 +78,8 @@ class SyncOut(BaseModel):
     "/{code}/webhooks",
     response_model=WebhookOut,
     responses={
-        401: {"description": "the signature does not match, or no such channel takes webhooks"}
+        401: {"description": "the signature does not match, or no such channel takes webhooks"},
+        503: {"description": "fetching the order from the channel failed: deliver again"},
     },
 )
 async def receive_webhook(code: str, request: Request, container: ContainerDep) -> WebhookOut:

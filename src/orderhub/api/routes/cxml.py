@@ -34,9 +34,13 @@ def _answer(answer: CxmlAnswer) -> Response:
     response_class=Response,
     responses={
         200: {"content": {CXML_MEDIA_TYPE: {}}, "description": "order taken (or quarantined)"},
-        400: {"description": "not a usable OrderRequest"},
-        401: {"description": "wrong or missing shared secret"},
-        409: {"description": "this payloadID was received before"},
+        # These answers are cXML documents whose Status code agrees with the HTTP status.
+        400: {"content": {CXML_MEDIA_TYPE: {}}, "description": "not a usable OrderRequest"},
+        401: {"content": {CXML_MEDIA_TYPE: {}}, "description": "wrong or missing shared secret"},
+        409: {
+            "content": {CXML_MEDIA_TYPE: {}},
+            "description": "this payloadID was received before",
+        },
     },
 )
 def receive_cxml(

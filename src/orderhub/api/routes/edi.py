@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from orderhub.api.deps import ContainerDep, require, visible_to
-from orderhub.api.problems import problem
+from orderhub.api.problems import PROBLEM_JSON, problem
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import NotFound
 from orderhub.services.edi import InterchangeOutcome, Verdict, receive_interchange
@@ -54,7 +54,14 @@ def _body(outcome: InterchangeOutcome) -> dict[str, Any]:
     "/{code}/edi",
     response_model=InterchangeOut,
     responses={
-        422: {"description": "the interchange was rejected; the 997 names the segments"},
+        200: {"content": {EDI_MEDIA_TYPE: {"schema": {"type": "string"}}}},
+        422: {
+            "description": "the interchange was rejected; the 997 names the segments",
+            "content": {
+                PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}},
+                EDI_MEDIA_TYPE: {"schema": {"type": "string"}},
+            },
+        },
     },
 )
 def receive_edi(

@@ -12,7 +12,12 @@ from orderhub.api.deps import ContainerDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={
+        503: {"description": "the database is unreachable", "content": {"application/json": {}}}
+    },
+)
 def health(container: ContainerDep) -> JSONResponse:
     try:
         with container.engine.connect() as conn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from orderhub.api.deps import ContainerDep, require
-from orderhub.api.schemas.bounded import Flag, Rank, StockLevel
+from orderhub.api.schemas.bounded import Flag, LocalTime, Rank, StockLevel
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
@@ -59,7 +58,7 @@ class LocationPatch(BaseModel):
     channels: list[str] | None = Field(default=None, description="null: every channel")
     serves_countries: list[str] | None = None
     daily_capacity: StockLevel | None = None
-    cutoff: time | None = Field(default=None, description="local order cut-off, HH:MM")
+    cutoff: LocalTime | None = Field(default=None, description="local order cut-off, HH:MM")
     provider: str | None = Field(default=None, min_length=1, max_length=64)
     priority: Rank | None = Field(default=None, description="lower is preferred")
     settings: dict[str, Any] | None = None
@@ -82,7 +81,7 @@ class LocationIn(BaseModel):
     channels: list[str] | None = None
     serves_countries: list[str] | None = None
     daily_capacity: StockLevel | None = None
-    cutoff: time | None = None
+    cutoff: LocalTime | None = Field(default=None, description="local order cut-off, HH:MM")
     provider: str = Field(default="warehouse", min_length=1, max_length=64)
     priority: Rank = 100
     settings: dict[str, Any] = Field(default_factory=dict)

@@ -63,7 +63,12 @@ class ProductOut(ProductIn):
         )
 
 
-@router.post("", status_code=201, response_model=ProductOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProductOut,
+    responses={200: {"model": ProductOut, "description": "the product with this SKU, replaced"}},
+)
 def put_product(
     body: ProductIn, principal: Writer, container: ContainerDep, response: Response
 ) -> ProductOut:

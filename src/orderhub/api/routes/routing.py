@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from orderhub.api.deps import ContainerDep, require, visible_to
@@ -23,6 +23,10 @@ router = APIRouter(prefix="/routing", tags=["routing"])
 
 Reader = Annotated[Principal, Depends(require(Permission.ROUTING_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.ROUTING_WRITE))]
+
+MAX_VERSION = 2_147_483_647  # the column is a 32-bit integer on PostgreSQL; SQLite's is 64-bit
+VersionNumber = Annotated[int, Path(ge=0, le=MAX_VERSION, description="a rule set's version")]
+"""A version in a path: a larger number is a 422 naming it, not a 500 from the database."""
 
 
 def stock_view(container: ContainerDep) -> service.StockView:
@@ -75,7 +79,7 @@ def put_rules(body: RulesIn, principal: Writer, container: ContainerDep) -> Rule
 def list_versions(
     principal: Reader,
     container: ContainerDep,
-    before: int | None = None,
+    before: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[RuleVersionOut]:
     """Every saved version, newest first; pass the last version as ``before`` for more."""
@@ -84,13 +88,15 @@ def list_versions(
 
 
 @router.get("/rules/versions/{version}", response_model=RuleVersionOut)
-def get_version(version: int, principal: Reader, container: ContainerDep) -> RuleVersionOut:
+def get_version(
+    version: VersionNumber, principal: Reader, container: ContainerDep
+) -> RuleVersionOut:
     with container.uow(read_only=True) as uow:
         return RuleVersionOut.of(uow.routing_rules.get(version))
 
 
 @router.post("/rules/versions/{version}/activate", response_model=RuleVersionOut)
-def activate(version: int, principal: Writer, container: ContainerDep) -> RuleVersionOut:
+def activate(version: VersionNumber, principal: Writer, container: ContainerDep) -> RuleVersionOut:
     """Make an earlier (or later) version the active one: rollback without losing history."""
     with container.uow(actor=principal.actor) as uow:
         return RuleVersionOut.of(

@@ -8,11 +8,20 @@ or a binary float with a fraction.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 
 from orderhub.domain.limits import (
     EARLIEST,
@@ -43,6 +52,19 @@ def _iso_text(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 string with an offset, such as 2026-11-20T14:30:00Z")
+    return value
+
+
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _local_time_text(value: Any) -> Any:
+    """``HH:MM`` or ``HH:MM:SS`` only: the place's time zone gives the offset, so an offset, a
+    fraction or a number of seconds is a mistake (and would not be answered as documented)."""
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(LOCAL_TIME_PATTERN, value):
+        raise ValueError("must be a local time HH:MM or HH:MM:SS, without an offset")
     return value
 
 
@@ -87,6 +109,14 @@ Timestamp = Annotated[
     Field(json_schema_extra={"examples": ["2026-11-20T14:30:00+01:00"]}),
 ]
 """An ISO 8601 time with an offset, inside the hub's calendar (``EARLIEST`` … ``LATEST``)."""
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time_text),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["15:00"]}),
+]
+"""A wall-clock time of day at a place (``15:00``), answered as ``15:00:00``. Not JSON Schema's
+``format: time``, which requires seconds and an offset."""
 
 Day = Annotated[date, AfterValidator(_day_in_calendar)]
 """A calendar day (``2026-11-20``) inside the hub's calendar: report ranges, ship-by filters."""

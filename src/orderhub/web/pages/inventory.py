@@ -5,14 +5,13 @@ Reads through the same repositories as ``GET /v1/inventory/{sku}`` and its ``/mo
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from orderhub.api.csv_out import csv_attachment
 from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
 from orderhub.domain.catalog import IDENTIFIER_KINDS
@@ -76,13 +75,12 @@ def inventory_csv(viewer: Reader, container: ContainerDep) -> Response:
     hand / reserved / available and each channel's available-to-sell."""
     with container.uow(read_only=True) as uow:
         data = _stock(uow, viewer)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    columns = (
         ["sku", "name", *IDENTIFIER_KINDS]
         + [f"{loc}_{part}" for loc in data["locations"] for part in LEVEL_PARTS]
         + [f"ats_{ch}" for ch in data["channels"]]
     )
+    rows: list[list[Any]] = []
     for sku in data["skus"]:
         ids = data["identifiers"].get(sku, {})
         row: list[Any] = [
@@ -94,12 +92,10 @@ def inventory_csv(viewer: Reader, container: ContainerDep) -> Response:
             level = data["levels"][sku].get(loc)
             row += [level.on_hand, level.reserved, level.available] if level else ["", "", ""]
         row += [data["ats"].get((ch, sku), 0) for ch in data["channels"]]
-        writer.writerow(row)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="inventory.csv"'},
-    )
+        rows.append(row)
+    # Names and SKUs come from channels' catalogues: every cell goes through the one writer
+    # that neutralises spreadsheet formulas.
+    return csv_attachment("inventory.csv", columns, rows)
 
 
 @router.get("/inventory/{sku}")
