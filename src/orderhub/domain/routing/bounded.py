@@ -45,10 +45,41 @@ class Bounded:
 
     def __init__(self, problem: Problem, floors: list[int], ordered: list[int], budget: int):
         self.problem = problem
-        self.floors = floors
-        self.ordered = ordered
         self.packer = Packer(problem, budget)
         self.columns = problem.columns()
+        # per origin, the (cost, grams) of each band it could ship in (either service),
+        # Pareto: dearer holds more
+        self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
+        room, split = problem.room(), problem.model.split_penalty
+        bands_of: dict[int, list[tuple[int, int]]] = {}
+        for j in ordered:
+            origin, here = problem.origins[j], []
+            for rate, fixed in (
+                (origin.rate, origin.base),
+                (origin.hazmat_rate, origin.hazmat_base),
+            ):
+                if rate is None:
+                    continue
+                for limit, price in zip(rate.limits, rate.prices, strict=True):
+                    here.append((price + fixed + split, min(limit, room[j])))
+                    if limit >= room[j]:
+                        break
+            bands_of[j] = _pareto(here)
+        # Members in order of their Lagrangian price: every gram of the order ships from some
+        # member, so for any b ≥ 0 a plan costs at least Σ (cost − b × grams) over its members'
+        # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
+        # that this bounds every split of the order most tightly (``_multiplier``).
+        self.scale = max(1, self.weight)
+        self.rate = self._multiplier(bands_of, ordered)
+        lagrange = {
+            j: min(cost * self.scale - self.rate * grams for cost, grams in bands_of[j])
+            for j in ordered
+        }
+        ordered = sorted(ordered, key=lambda j: (lagrange[j], j))
+        self.ordered = ordered
+        self.price = [lagrange[j] for j in ordered]
+        self.offset = self.rate * self.weight - split * self.scale
+        self.bands = [bands_of[j] for j in ordered]
         # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
         self.reach: list[list[int]] = []
         for i, q in enumerate(problem.quantity):
@@ -59,43 +90,7 @@ class Bounded:
             for t in range(q - 1, -1, -1):
                 masks[t] |= masks[t + 1]
             self.reach.append(masks)
-
-        # the weight bound: per origin the (cost, grams) of each band it could ship in, and per
-        # position the cheapest of those among the origins from there on (Pareto: dearer holds
-        # more), for members not chosen yet
-        self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
-        room = problem.room()
-        self.bands: list[list[tuple[int, int]]] = []
-        for j in ordered:
-            origin, here = problem.origins[j], []
-            for rate, fixed in (
-                (origin.rate, origin.base),
-                (origin.hazmat_rate, origin.hazmat_base),
-            ):
-                if rate is None:
-                    continue
-                for limit, price in zip(rate.limits, rate.prices, strict=True):
-                    here.append((price + fixed + problem.model.split_penalty, min(limit, room[j])))
-                    if limit >= room[j]:
-                        break
-            self.bands.append(_pareto(here))
-        # afters[c][position]: what c further members (from position on) can hold, cheapest
-        # first; c ≤ 3 (more further members: no weight bound, which stays valid)
         n = len(ordered)
-        one: list[list[tuple[int, int]]] = [[] for _ in range(n + 1)]
-        for position in range(n - 1, -1, -1):
-            one[position] = _pareto(one[position + 1] + self.bands[position])
-        self.afters = [[[(0, 0)] for _ in range(n + 1)], one]
-        for _count in range(2, min(problem.max_splits, 4)):
-            fewer, more = self.afters[-1], [[(0, 0)] for _ in range(n + 1)]
-            for position in range(n - 1, -1, -1):
-                grown = more[position + 1] + fewer[position + 1]
-                for cost, grams in fewer[position + 1]:
-                    for price, extra in self.bands[position]:
-                        grown.append((cost + price, grams + extra))
-                grown.extend(self.bands[position])
-                more[position] = _pareto(grown)
-            self.afters.append(more)
         # cheapest[position]: the least any one member from there on costs
         self.cheapest = [INF] * (n + 1)
         for position in range(n - 1, -1, -1):
@@ -106,6 +101,35 @@ class Bounded:
         missing = [(i, q) for i, q in enumerate(problem.quantity) if q > 0]
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
+    def _multiplier(self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]) -> int:
+        """b × weight (in minor units): the one of 0, ⅛ … 1 × the best plan's cost whose bound
+        on every split (the two cheapest members, further ones at their least) is highest;
+        0 while there is no plan yet."""
+        best = self.problem.best_cost
+        if best >= INF or self.weight <= 0 or len(ordered) < 2:
+            return 0
+        chosen, highest = 0, -INF
+        for step in range(9):
+            rate = best * step // 8
+            first = second = third = INF
+            for j in ordered:
+                value = INF
+                for cost, grams in bands[j]:
+                    here = cost * self.scale - rate * grams
+                    if here < value:
+                        value = here
+                if value < first:
+                    first, second, third = value, first, second
+                elif value < second:
+                    second, third = value, second
+                elif value < third:
+                    third = value
+            further = (self.problem.max_splits - 2) * min(0, third if third < INF else 0)
+            bound = first + second + further + rate * self.weight
+            if bound > highest:
+                chosen, highest = rate, bound
+        return chosen
+
     def _extend(
         self,
         start: int,
@@ -115,7 +139,7 @@ class Bounded:
         held: list[tuple[int, int]],  # the members' band choices: (cost, grams), Pareto
     ) -> None:
         """Deal ``members`` if they hold the order, then try each dearer further member."""
-        problem, packer, floors, ordered = self.problem, self.packer, self.floors, self.ordered
+        problem, packer, ordered = self.problem, self.packer, self.ordered
         k = len(members)
         if k >= 2 and not missing:
             packer.deal(members)
@@ -123,59 +147,65 @@ class Bounded:
         if k == most or packer.spent:
             return
         split, n = problem.model.split_penalty, len(ordered)
-        # The weight bound, per candidate: its band plus the members' (``held``) plus at most
-        # ``count`` further members' (``reach``, from any later position: a relaxation) must
-        # hold the order's grams for less than the best plan; one further member at least
-        # while lines are missing (``cheapest``: the least any of them costs).
-        count = most - k - 1
-        reach = held
-        if count > 0:
-            if count >= len(self.afters):
-                reach = [(held[0][0], self.weight)]  # too many to bound cheaply: no bound
-            else:
-                further = self.afters[count][start]
-                reach = _pareto(held + [(c + e, g + f) for c, g in held for e, f in further])
-        reach_grams = [g for _, g in reach]
-        cheapest = held[0][0] + (self.cheapest[start] if missing and count > 0 else 0)
+        # For the last member, the weight bound: its band plus the members' (``held``) must
+        # hold the order's grams for less than the best plan. Before it, one further member
+        # at least while lines are missing (``cheapest``: the least any of them costs).
+        last = k == most - 1
+        held_grams = [g for _, g in held]
+        cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
         closers = -1  # every position
         if k == most - 1 and missing:  # the last member must hold everything still missing
             closers = ((1 << n) - 1) >> start << start
             for i, need in missing:
                 closers &= self.reach[i][need]
         for idx in range(start, n):
-            if packer.spent:
-                return
             if not closers >> idx & 1:
                 if not closers >> idx:
                     return
                 continue
+            if not packer.tick():
+                return
             j = ordered[idx]
-            bound = total + floors[j] - split
+            # the Lagrangian bound, with any further members' (negative) prices at their least
+            lagrange = self.price
+            after = lagrange[idx + 1] if idx + 1 < n else 0
             if not k:
                 if idx + 1 >= n:
                     return
-                bound += floors[ordered[idx + 1]]  # a split has a second, dearer member
-            if bound >= problem.best_cost:
-                return  # floors ascend: every later member is dearer still
+                beyond = lagrange[idx + 2] if idx + 2 < n else 0  # a split has a second member
+                bound = lagrange[idx] + after + (most - 2) * min(0, beyond)
+            else:
+                bound = total + lagrange[idx] + (most - k - 1) * min(0, after)
+            if bound + self.offset >= problem.best_cost * self.scale:
+                return  # prices ascend: every later member is dearer still
+            best, bands = problem.best_cost, self.bands[idx]
+            if last:
+                fits = False
+                for price, more in bands:
+                    if price + held[0][0] >= best:
+                        break
+                    at = bisect_left(held_grams, self.weight - more)
+                    if at < len(held) and held[at][0] + price < best:
+                        fits = True
+                        break
+                if not fits:
+                    continue
             column = self.columns[j]
             left = []
             for i, need in missing:
                 units = column[i]
                 if units < need:
                     left.append((i, need - units))
-            best, bands = problem.best_cost, self.bands[idx]
             if left and cheapest + bands[0][0] >= best:
                 continue
-            fits = False
-            for price, more in bands:
-                if price + reach[0][0] >= best:
-                    break
-                at = bisect_left(reach_grams, self.weight - more)
-                if at < len(reach) and reach[at][0] + price < best:
-                    fits = True
-                    break
-            if not fits:
-                continue
+            if left and k + 2 == most:  # one member to come: it must hold all that is left
+                closing = ((1 << n) - 1) >> (idx + 1) << (idx + 1)
+                for i, need in left:
+                    closing &= self.reach[i][need]
+                    if not closing:
+                        break
+                if not closing:
+                    continue
             grown: list[tuple[int, int]] = []
             for cost, grams in held:
                 for price, more in self.bands[idx]:
@@ -184,7 +214,7 @@ class Bounded:
                     grown.append((cost + price, grams + more))
             grown = _pareto(grown)
             members.append(j)
-            self._extend(idx + 1, members, left, total + floors[j], grown)
+            self._extend(idx + 1, members, left, total + lagrange[idx], grown)
             members.pop()
 
 
@@ -217,7 +247,7 @@ class Packer:
         self.hazmat_units: list[int] = []  # … and the hazmat units each carries so far
         self.spare: list[int] = []  # the same count for other units (kept, never read)
 
-    def _tick(self) -> bool:
+    def tick(self) -> bool:
         """Count a node; False once the budget is spent."""
         self.nodes += 1
         if self.nodes > self.budget:
@@ -227,7 +257,7 @@ class Packer:
     def deal(self, members: list[int]) -> None:
         """Offer the problem the cheapest plan over exactly these members, if it beats the best."""
         problem = self.problem
-        if not self._tick():
+        if not self.tick():
             return
         least = self._least(members)
         options = self._options(members, least)
@@ -240,7 +270,7 @@ class Packer:
         caps_of: dict[int, list[list[int]]] = {}
         k = len(members)
         for cost, choice in combos:
-            if cost >= problem.best_cost or not self._tick():
+            if cost >= problem.best_cost or not self.tick():
                 return
             pattern = 0
             for p in range(k):
@@ -381,7 +411,7 @@ class Packer:
 
     def _place(self, pos: int) -> bool:
         """Place the lines from ``order[pos]`` on; True once every line is placed."""
-        if not self._tick():
+        if not self.tick():
             return False
         order = self.order
         if self.hazmat_members and pos <= self.hazmat_lines:
