@@ -1,26 +1,36 @@
-"""Large orders: each location subset dealt by band choices, a flow bound and a packing search.
+"""Large orders: branch and bound over location subsets, each settled by band choices.
 
 Used above ``exact_max_lines`` lines, where dealing every unit (``subsets._Deal``) would
-explode. The subsets of 2 … ``max_splits`` locations are enumerated as in the exact search
-(``Subsets``: floors, deficits, the incumbent first from the best single location and the
-greedy cover), and ``Packer.deal`` settles each subset that may beat the incumbent:
+explode. The incumbent comes first (the best single location, else the greedy cover of
+``heuristic.py``); then ``Bounded`` enumerates subsets of 2 … ``max_splits`` locations:
+
+* in order of a *Lagrangian price*: every gram ships from some member, so for any b ≥ 0 a plan
+  costs at least Σ over its members of min over their bands (band cost − b × grams the band
+  holds) + b × the order's weight. b is picked per order (``_multiplier``); prices ascend, so
+  the enumeration stops as soon as that bound reaches the best plan;
+* carrying only the lines the members do not cover yet; the last member is drawn from the
+  locations holding all of them (bitmasks), and its band with the others' must hold the
+  order's weight for less than the best plan (the weight bound).
+
+``Packer.deal`` settles each subset that survives:
 
 1. per member, each weight band of its rate (with hazmat lines: of either service) priced as
-   a whole shipment; the combinations of one band per member cheaper than the incumbent are
-   taken cheapest first;
+   a whole shipment; the combinations cheaper than the incumbent are taken cheapest first;
 2. a combination stays only if the order's weight can flow into those bands: for every set
    *T* of members, the weight that only *T* can ship (what the other members cannot hold)
    fits *T*'s bands together — Gale's condition, exact for divisible weight and so a lower
    bound for whole units;
-3. a depth-first search packs the units into the bands (heaviest lines first, whole lines
-   before splits, keep-together groups whole), pruned by the same condition over the lines
-   still to place. The first combination that packs is the subset's optimum: every cheaper
-   one was refuted.
+3. a depth-first search packs the units into the bands (hazmat lines first when a member
+   ships by the hazmat service, which must then carry a hazmat unit; then heaviest first;
+   whole lines before splits; keep-together groups whole), pruned by the same condition over
+   the lines still to place. The first combination that packs is the subset's optimum: every
+   cheaper one was refuted.
 
-Every subset, combination and packing step counts against a node budget — nodes, not time,
-so a decision is reproducible. Within it the result is the optimum of the cost model; when the
-budget runs out the best plan found so far stands and the explanation says the search was cut
-short (``bench/routing.py --large`` measures how often, and the gap to the MILP).
+Every candidate member, subset, combination and packing step counts against a node budget —
+nodes, not time, so a decision is reproducible. Within it the result is the optimum of the
+cost model; when the budget runs out the best plan found so far stands and the explanation says
+the search was cut short (``bench/routing.py --large`` measures how often, and the gap to the
+MILP).
 """
 
 from __future__ import annotations
@@ -60,9 +70,10 @@ class Bounded:
             ):
                 if rate is None:
                     continue
+                most = room[j]
                 for limit, price in zip(rate.limits, rate.prices, strict=True):
-                    here.append((price + fixed + split, min(limit, room[j])))
-                    if limit >= room[j]:
+                    here.append((price + fixed + split, limit if limit < most else most))
+                    if limit >= most:
                         break
             bands_of[j] = _pareto(here)
         # Members in order of their Lagrangian price: every gram of the order ships from some
@@ -71,10 +82,14 @@ class Bounded:
         # that this bounds every split of the order most tightly (``_multiplier``).
         self.scale = max(1, self.weight)
         self.rate = self._multiplier(bands_of, ordered)
-        lagrange = {
-            j: min(cost * self.scale - self.rate * grams for cost, grams in bands_of[j])
-            for j in ordered
-        }
+        lagrange: dict[int, int] = {}
+        for j in ordered:
+            value = INF
+            for cost, grams in bands_of[j]:
+                here_value = cost * self.scale - self.rate * grams
+                if here_value < value:
+                    value = here_value
+            lagrange[j] = value
         ordered = sorted(ordered, key=lambda j: (lagrange[j], j))
         self.ordered = ordered
         self.price = [lagrange[j] for j in ordered]
@@ -86,7 +101,7 @@ class Bounded:
             row = problem.avail[i]
             masks = [0] * (q + 2)
             for position, j in enumerate(ordered):
-                masks[min(q, row[j])] |= 1 << position
+                masks[row[j]] |= 1 << position  # avail never exceeds the quantity
             for t in range(q - 1, -1, -1):
                 masks[t] |= masks[t + 1]
             self.reach.append(masks)
@@ -102,15 +117,15 @@ class Bounded:
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
     def _multiplier(self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]) -> int:
-        """b × weight (in minor units): the one of 0, ⅛ … 1 × the best plan's cost whose bound
+        """b × weight (in minor units): the one of 0, ¼ … 1 × the best plan's cost whose bound
         on every split (the two cheapest members, further ones at their least) is highest;
         0 while there is no plan yet."""
         best = self.problem.best_cost
         if best >= INF or self.weight <= 0 or len(ordered) < 2:
             return 0
         chosen, highest = 0, -INF
-        for step in range(9):
-            rate = best * step // 8
+        for step in range(5):
+            rate = best * step // 4
             first = second = third = INF
             for j in ordered:
                 value = INF
@@ -146,7 +161,7 @@ class Bounded:
         most = problem.max_splits
         if k == most or packer.spent:
             return
-        split, n = problem.model.split_penalty, len(ordered)
+        n = len(ordered)
         # For the last member, the weight bound: its band plus the members' (``held``) must
         # hold the order's grams for less than the best plan. Before it, one further member
         # at least while lines are missing (``cheapest``: the least any of them costs).
