@@ -68,7 +68,7 @@ def ratio(cost: int, best: int) -> float:
 
 def compare(planner: RoutingPlanner, requests: list[AllocationRequest], max_lines: int) -> None:
     """The planner's cost, and the large-order heuristic's alone, against the MILP optimum."""
-    ratios, greedy, mismatched, milp_cpu = [], [], 0, 0.0
+    ratios, greedy, mismatched, milp_cpu, cut_short = [], [], 0, 0.0, 0
     for request in requests:
         _, _, problem = planner.prepare(request)
         _, _, fresh = planner.prepare(request)
@@ -79,6 +79,7 @@ def compare(planner: RoutingPlanner, requests: list[AllocationRequest], max_line
         milp_cpu += time.process_time() - cpu
         ours = exact(problem) if len(problem.lines) <= max_lines else bounded(problem)
         rough = heuristic(fresh)
+        cut_short += not problem.complete  # the bounded search's node budget ran out
         if best is None or ours is None:
             mismatched += (best is None) != (ours is None)
             continue
@@ -90,7 +91,8 @@ def compare(planner: RoutingPlanner, requests: list[AllocationRequest], max_line
     print(
         f"planner vs MILP optimum on {len(ratios)} orders: mean ratio "
         f"{statistics.fmean(ratios):.5f}, worst {max(ratios):.5f}, "
-        f"feasibility disagreements {mismatched}; MILP {len(ratios) / milp_cpu:,.0f}/CPU-s"
+        f"feasibility disagreements {mismatched}; MILP {len(ratios) / milp_cpu:,.0f}/CPU-s; "
+        f"bounded search cut short by its node budget in {cut_short}"
     )
     if greedy:
         print(
