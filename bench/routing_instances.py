@@ -1,4 +1,8 @@
-"""Seeded routing instances: 20 locations, 1–5 lines, random stock and destinations."""
+"""Seeded routing instances: 20 locations, 1–5 lines, random stock and destinations.
+
+``--large``: 30 locations in the rules, each order seeing a random 10–30 of them, 7–20 lines
+(orders beyond ``exact_max_lines``: the bounded search's ground).
+"""
 
 from __future__ import annotations
 
@@ -102,9 +106,16 @@ def rule_set(rng: random.Random, locs: tuple[Location, ...]) -> RuleSet:
 
 
 def request(
-    rng: random.Random, locs: tuple[Location, ...], n: int, density: float = 0.45
+    rng: random.Random,
+    locs: tuple[Location, ...],
+    n: int,
+    density: float = 0.45,
+    lines: tuple[int, int] = (1, 5),
+    sites: tuple[int, int] | None = None,
 ) -> AllocationRequest:
-    count = rng.randint(1, 5)
+    count = rng.randint(*lines)
+    if sites is not None:
+        locs = tuple(sorted(rng.sample(locs, rng.randint(*sites)), key=lambda loc: loc.code))
     lines = tuple(
         RequestedLine(
             line_id=f"{n}-{k}",
@@ -135,8 +146,12 @@ def request(
 
 
 def instances(
-    seed: int, count: int, density: float = 0.45
+    seed: int, count: int, density: float = 0.45, *, large: bool = False
 ) -> tuple[RuleSet, list[AllocationRequest]]:
+    """``large``: 7–20 lines over a random 10–30 of 30 locations (else 1–5 lines, 20)."""
     rng = random.Random(seed)
-    locs = locations(rng)
-    return rule_set(rng, locs), [request(rng, locs, n, density) for n in range(count)]
+    locs = locations(rng, 30 if large else 20)
+    rules = rule_set(rng, locs)
+    if not large:
+        return rules, [request(rng, locs, n, density) for n in range(count)]
+    return rules, [request(rng, locs, n, density, (7, 20), (10, 30)) for n in range(count)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import highspy
 
-from orderhub.domain.routing.search import Problem
+from orderhub.domain.routing.problem import Problem
 
 
 def optimum(problem: Problem) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -222,3 +224,21 @@ def test_planner_sees_availability_and_orders_allocated_today_per_location(
     assert after.orders_today == {"a": 1}
     assert after.available == {("SKU-1", "a"): 2, ("SKU-1", "b"): 5, ("SKU-2", "b"): 2}
     assert [loc.code for loc in after.locations] == ["a", "b"]
+
+
+def test_an_inactive_location_is_passed_to_routing_and_explained_never_used(
+    stocked: Container,
+) -> None:
+    with stocked.uow(actor="test") as uow:
+        uow.locations.save(replace(uow.locations.get("a"), active=False))
+        uow.commit()
+    order = place(stocked, 1, [("SKU-1", 2)])
+    with stocked.uow() as uow:
+        outcome = allocate_order(uow, order_id=order)
+    assert outcome.status.value == "allocated"
+    assert outcome.plan is not None
+    assert outcome.plan.locations == ["b"]  # a holds 3 and would be first, but is inactive
+    assert {"location": "a", "reason": "inactive", "detail": "location is inactive"} in (
+        outcome.plan.explanation["excluded"]
+    )
+    assert levels(stocked)[("SKU-1", "a")] == (3, 0)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from orderhub.domain.allocation import AllocationRequest
 from orderhub.domain.routing import build_planner
+from orderhub.domain.routing.problem import Problem
 from orderhub.domain.routing.rules import RuleSet
-from orderhub.domain.routing.search import Problem
 from orderhub.domain.routing.subsets import INF, Shares, compositions
 from tests.unit.routing_helpers import line, location, request
 

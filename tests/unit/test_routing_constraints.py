@@ -254,3 +254,74 @@ def test_a_location_past_cutoff_is_excluded_while_another_can_keep_the_promise()
     assert _excluded(plan) == {"EAST": "past_cutoff"}
     assert plan.locations == ["WEST"]
     assert "cutoff_relaxed" not in plan.explanation
+
+
+NEW_YORK_CUTOFFS = {"timezone": "America/New_York"}  # 10:00 local now (15:00 UTC)
+SAME_DAY = {"standard": {"ship_within_days": 0, "deliver_within_days": 3}}
+
+
+def _large_order() -> tuple[Any, ...]:
+    return tuple(line(f"L{n}", f"SKU-{n}") for n in range(8))  # beyond exact_max_lines (6)
+
+
+def test_a_split_within_every_cutoff_beats_one_location_past_its_cutoff() -> None:
+    # EAST holds the whole 8-line order and would be cheapest, but is past its cut-off; WEST
+    # and NORTH together hold it within theirs: the split is the plan, nothing is relaxed.
+    lines = _large_order()
+    east = location("EAST", cutoff=time(9, 0), **NEW_YORK_CUTOFFS)
+    west = location("WEST", cutoff=time(17, 0), **NEW_YORK_CUTOFFS)
+    north = location("NORTH", cutoff=time(17, 0), **NEW_YORK_CUTOFFS)
+    stock = {(li.sku, "EAST"): 1 for li in lines}
+    stock.update({(li.sku, "WEST" if n < 4 else "NORTH"): 1 for n, li in enumerate(lines)})
+    plan = build_planner(rules(sla_tiers=SAME_DAY)).plan(
+        request(lines=lines, locations=(east, west, north), available=stock)
+    )
+    assert plan.strategy == "routing.bounded"
+    assert plan.locations == ["NORTH", "WEST"]
+    assert _excluded(plan) == {"EAST": "past_cutoff"}
+    assert plan.explanation["cutoff_policy"] == "ship_late"
+    assert "cutoff_relaxed" not in plan.explanation
+    assert plan.explanation["search"]["optimal"] is True
+
+
+def test_ship_late_prices_the_delay_and_says_where_it_applied() -> None:
+    # Only EAST (past its 09:00 cut-off) holds SKU-1: it ships tomorrow, one day late.
+    east = location("EAST", cutoff=time(9, 0), **NEW_YORK_CUTOFFS)
+    plan = build_planner(rules(sla_tiers=SAME_DAY)).plan(
+        request(locations=(east, location("WEST")), available={("SKU-1", "EAST"): 1})
+    )
+    data = plan.explanation
+    assert plan.locations == ["EAST"]
+    assert data["cutoff_policy"] == "ship_late"
+    assert data["cutoff_relaxed"] is True
+    assert data["shipped_after_cutoff"] == {"EAST": 1}
+    cost = data["chosen"]["shipments"][0]["cost"]
+    assert cost["cutoff_delay_days"] == 1
+    assert cost["late_days"] == 1  # zone 1 transit 1 day ≤ 3 allowed: the delay alone
+    assert cost["late"] == "10.00"
+    assert data["chosen"]["total"] == "15.00"  # 5.00 shipping + one late day at 10.00
+
+
+def test_exclude_policy_leaves_the_order_unrouted_rather_than_late() -> None:
+    east = location("EAST", cutoff=time(9, 0), **NEW_YORK_CUTOFFS)
+    strict = rules(sla_tiers=SAME_DAY, cutoff_policy="exclude")
+    plan = build_planner(strict).plan(
+        request(locations=(east, location("WEST")), available={("SKU-1", "EAST"): 1})
+    )
+    assert not plan.feasible
+    assert _excluded(plan) == {"EAST": "past_cutoff"}
+    assert plan.explanation["cutoff_policy"] == "exclude"
+    assert "cutoff_relaxed" not in plan.explanation
+
+
+def test_every_location_holding_stock_is_explained_inactive_ones_too() -> None:
+    plan = build_planner(rules()).plan(
+        request(
+            locations=(location("EAST", active=False), location("WEST"), location("SOUTH")),
+            available={("SKU-1", "EAST"): 5, ("SKU-1", "WEST"): 5, ("SKU-1", "SOUTH"): 5},
+        )
+    )
+    used = set(plan.locations)
+    explained = {c["location"] for c in plan.explanation["candidates"]} | set(_excluded(plan))
+    assert {"EAST", "WEST", "SOUTH"} - used <= explained
+    assert _excluded(plan) == {"EAST": "inactive"}

@@ -111,11 +111,12 @@ def test_distance_counts_when_coordinates_are_known() -> None:
     assert plan.explanation["chosen"]["shipments"][0]["cost"]["distance_km"] < 30
 
 
-def test_heuristic_handles_large_orders_and_says_so() -> None:
+def test_large_orders_get_the_bounded_search_and_say_so() -> None:
     many = tuple(line(f"L{n}", f"SKU-{n}") for n in range(10))
     stock = {(li.sku, "EAST" if n % 2 else "WEST"): 1 for n, li in enumerate(many)}
     plan = build_planner(rules()).plan(request(lines=many, available=stock))
-    assert plan.strategy == "routing.heuristic"
+    assert plan.strategy == "routing.bounded"
+    assert plan.explanation["search"]["optimal"] is True
     assert plan.locations == ["EAST", "WEST"]
     assert sum(p.quantity for p in plan.picks) == 10
 

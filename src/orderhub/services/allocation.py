@@ -119,8 +119,11 @@ def _request(
     available = {
         (level.sku, level.location): max(0, level.available) for level in uow.stock.levels(skus)
     }
-    locations = tuple(loc for loc in uow.locations.list() if loc.active)
-    _hold_back(available, _held_for_earlier(uow, order, skus), locations)
+    # Inactive locations too: the planner excludes them itself, and its explanation says so
+    # (an operator sees why a stocked location was not used); nothing is ever held back there.
+    locations = tuple(uow.locations.list())
+    active = [loc for loc in locations if loc.active]
+    _hold_back(available, _held_for_earlier(uow, order, skus), active)
     now = uow.now()  # the injected clock (a fake in tests, the past in the demo history)
     days = {loc.code: local_day(loc, now) for loc in locations}
     products = uow.catalog.products(skus, identifiers=False)

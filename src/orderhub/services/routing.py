@@ -29,7 +29,9 @@ from orderhub.store.unit_of_work import UnitOfWork
 class StockView(Protocol):
     """What routing reads about stock and locations (inventory implements it)."""
 
-    def locations(self) -> Sequence[Location]: ...
+    def locations(self) -> Sequence[Location]:
+        """Every location, inactive ones too: the planner excludes those and says why."""
+        ...
 
     def available(self, skus: Collection[str]) -> Mapping[tuple[str, str], int]: ...
 

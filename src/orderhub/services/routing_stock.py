@@ -11,16 +11,17 @@ from orderhub.store.unit_of_work import UnitOfWork
 
 
 class LiveStock:
-    """The :class:`~orderhub.services.routing.StockView` allocation itself sees: active
-    locations, units available per (SKU, location), orders per location today. Each read is its
-    own short read-only transaction; the dry-run reserves nothing."""
+    """The :class:`~orderhub.services.routing.StockView` allocation itself sees: every
+    location (inactive ones too, which the planner excludes and explains), units available per
+    (SKU, location), orders per location today. Each read is its own short read-only
+    transaction; the dry-run reserves nothing."""
 
     def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
         self._uow = uow
 
     def locations(self) -> Sequence[Location]:
         with self._uow() as uow:
-            return [location for location in uow.locations.list() if location.active]
+            return list(uow.locations.list())
 
     def available(self, skus: Collection[str]) -> Mapping[tuple[str, str], int]:
         with self._uow() as uow:

@@ -14,10 +14,8 @@ this is cheap; it settles every whole-line plan, and gives the unit-splitting se
 from __future__ import annotations
 
 from itertools import product
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from orderhub.domain.routing.search import Problem
+from orderhub.domain.routing.problem import Problem
 
 Candidate = tuple[int, int, int]  # (shipment cost incl. one split penalty, rank, origin index)
 

@@ -70,6 +70,19 @@ def cutoff_deadline(location: Location, placed_at: datetime, tier: SlaTier) -> d
     return datetime.combine(ship_date, location.cutoff, tzinfo=tz)
 
 
+def cutoff_delay(location: Location, request: AllocationRequest, tier: SlaTier) -> int:
+    """Days past the promised ship date that ``location`` can still ship (0: it keeps it).
+
+    Its earliest ship date is today, local time, if today's cut-off has not passed, else
+    tomorrow."""
+    deadline = cutoff_deadline(location, request.placed_at, tier)
+    if deadline is None or location.cutoff is None or request.now <= deadline:
+        return 0
+    local = request.now.astimezone(_zone(location.timezone))
+    earliest = local.date() + timedelta(days=1 if local.time() > location.cutoff else 0)
+    return max(1, (earliest - deadline.date()).days)
+
+
 def _serves(location: Location, serves_regions: list[str] | None, keys: tuple[str, ...]) -> bool:
     if not keys:
         return True
@@ -121,8 +134,6 @@ def daily_exclusion(
     request: AllocationRequest,
     location: Location,
     tier: SlaTier,
-    *,
-    enforce_cutoff: bool = True,
 ) -> Exclusion | None:
     """The constraint of the day: the location's daily capacity, or its cut-off has passed."""
     code = location.code
@@ -135,7 +146,7 @@ def daily_exclusion(
         done = request.orders_today.get(code, 0)
         if done >= capacity:
             return Exclusion(code, CAPACITY_REACHED, f"{done} of {capacity} orders today")
-    if not enforce_cutoff or location.cutoff is None:
+    if location.cutoff is None:
         return None
     deadline = cutoff_deadline(location, request.placed_at, tier)
     if deadline is not None and request.now > deadline:
@@ -178,6 +189,8 @@ class Screen:
         self.line_excluded: list[Exclusion] = []
         self.blocked: set[tuple[str, str]] = set()  # (line id, location)
         self.unroutable: list[Exclusion] = []
+        self.past_cutoff: list[Exclusion] = []  # excluded, or (relaxed) kept with a delay
+        self.delays: dict[str, int] = {}  # relaxed: candidate → days past the promised date
 
 
 def screen(
@@ -190,13 +203,17 @@ def screen(
 ) -> Screen:
     """Apply every constraint; ``standing[n]`` is ``standing_exclusion`` of location n.
 
-    ``enforce_cutoff=False`` when no location can keep the promise any more: late is better
-    than never, and the lateness penalty still orders the choice."""
+    ``enforce_cutoff=False`` (``cutoff_policy: ship_late``, when no plan within every cut-off
+    exists): a location past its cut-off stays a candidate, its delay in ``delays`` (the
+    planner prices it as late days)."""
     result = Screen()
     for position, (location, exclusion) in enumerate(zip(request.locations, standing, strict=True)):
-        found = exclusion or daily_exclusion(
-            compiled, request, location, tier, enforce_cutoff=enforce_cutoff
-        )
+        found = exclusion or daily_exclusion(compiled, request, location, tier)
+        if found is not None and found.reason == PAST_CUTOFF:
+            result.past_cutoff.append(found)
+            if not enforce_cutoff:
+                result.delays[location.code] = cutoff_delay(location, request, tier)
+                found = None
         if found is None:
             result.candidates.append(location)
             result.positions.append(position)

@@ -174,9 +174,31 @@ class Origin:
     rank: int  # tie-break: lower first
     base: int = 0  # late + distance + preference, summed once: the search adds it per shipment
     hazmat_base: int = 0
+    delay_days: int = 0  # days it ships after the promised ship date (past its cut-off)
 
     def fixed(self, hazmat: bool) -> int:
         return self.hazmat_base if hazmat else self.base
+
+    def delayed(self, days: int, late_per_day: int) -> Origin:
+        """This origin shipping ``days`` after the promised date: each day is a late day."""
+        extra = days * late_per_day
+        return Origin(
+            code=self.code,
+            zone=self.zone,
+            rate=self.rate,
+            hazmat_rate=self.hazmat_rate,
+            late=self.late + extra,
+            late_days=self.late_days + days,
+            hazmat_late=self.hazmat_late + extra,
+            hazmat_late_days=self.hazmat_late_days + days,
+            distance=self.distance,
+            km=self.km,
+            preference=self.preference,
+            rank=self.rank,
+            base=self.base + extra,
+            hazmat_base=self.hazmat_base + extra,
+            delay_days=self.delay_days + days,
+        )
 
 
 class CostModel:
@@ -271,7 +293,7 @@ class CostModel:
         assert price is not None
         late_days = origin.hazmat_late_days if hazmat else origin.late_days
         total = price + origin.fixed(hazmat)
-        return {
+        data: dict[str, object] = {
             "service": self.hazmat_service if hazmat else self.service,
             "zone": origin.zone,
             "weight_grams": grams,
@@ -284,3 +306,6 @@ class CostModel:
             "preference": c.money(origin.preference),
             "total": c.money(total),
         }
+        if origin.delay_days:
+            data["cutoff_delay_days"] = origin.delay_days  # counted in late_days
+        return data

@@ -9,7 +9,7 @@ from orderhub.domain.allocation import AllocationPlan, Pick
 from orderhub.domain.events import OrderRouted
 from orderhub.domain.routing.constraints import Screen
 from orderhub.domain.routing.cost import CompiledRules, CostModel
-from orderhub.domain.routing.search import Problem, Solution
+from orderhub.domain.routing.problem import Problem, Solution
 
 
 def explain(
@@ -36,6 +36,9 @@ def explain(
         "candidates": _candidates(problem) if problem else [],
         "chosen": None,
     }
+    if problem is not None and strategy == "routing.bounded":
+        # optimal: the search finished within its node budget (else the best plan it found)
+        data["search"] = {"nodes": problem.nodes, "optimal": problem.complete}
     if solution is None or problem is None:
         data["unroutable"] = reason or "no location or combination can ship the whole order"
         return data

@@ -8,10 +8,7 @@ covered, then move whole lines between the chosen locations while that lowers th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from orderhub.domain.routing.search import Problem
+from orderhub.domain.routing.problem import Problem
 
 
 def greedy(problem: Problem) -> None:

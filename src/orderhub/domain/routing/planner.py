@@ -12,7 +12,6 @@ from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick, 
 from orderhub.domain.routing.constraints import (
     HAZMAT_NO_SERVICE,
     NO_RATE,
-    PAST_CUTOFF,
     Exclusion,
     Screen,
     is_hazmat,
@@ -21,8 +20,9 @@ from orderhub.domain.routing.constraints import (
 from orderhub.domain.routing.cost import CompiledRules, CostModel, Origin
 from orderhub.domain.routing.explain import explain
 from orderhub.domain.routing.lanes import Lane, lanes
+from orderhub.domain.routing.problem import LineSpec, Problem, Solution
 from orderhub.domain.routing.rules import RuleSet, SlaTier
-from orderhub.domain.routing.search import LineSpec, Problem, Solution
+from orderhub.domain.routing.search import bounded, exact
 
 
 class RoutingPlanner:
@@ -35,17 +35,32 @@ class RoutingPlanner:
 
     def plan(self, request: AllocationRequest) -> AllocationPlan:
         plan, found = self._plan(request, enforce_cutoff=True)
-        missed = any(e.reason == PAST_CUTOFF for e in found.excluded)
-        if plan.feasible or not missed:
+        if not found.past_cutoff:
             return plan
-        # The promised ship date has passed everywhere it could have been kept: ship late
-        # rather than never, and say so.
-        late, _ = self._plan(request, enforce_cutoff=False)
+        policy = self.compiled.rules.cutoff_policy
+        if plan.feasible or policy == "exclude":
+            # A plan within every cut-off (single or split) wins whatever it costs; under
+            # ``exclude`` none at all is the answer when none exists.
+            return _with(plan, {"cutoff_policy": policy})
+        # ship_late: no plan keeps the promised ship date, so plan again with the locations
+        # past their cut-off, each day's delay priced as a late day; late beats never.
+        late, relaxed = self._plan(request, enforce_cutoff=False)
         if not late.feasible:
-            return plan
-        explanation = {**late.explanation, "cutoff_relaxed": True}
-        explanation["note"] = "every location that could ship it is past its cut-off: shipping late"
-        return AllocationPlan(picks=late.picks, explanation=explanation, strategy=late.strategy)
+            return _with(plan, {"cutoff_policy": policy})
+        delayed = {
+            code: days for code, days in sorted(relaxed.delays.items()) if code in late.locations
+        }
+        where = ", ".join(f"{code} {days} day(s)" for code, days in delayed.items())
+        note = "no plan within every cut-off exists (single location or split): shipping late"
+        return _with(
+            late,
+            {
+                "cutoff_policy": policy,
+                "cutoff_relaxed": True,
+                "shipped_after_cutoff": delayed,
+                "note": f"{note} from {where}" if where else note,
+            },
+        )
 
     def _plan(
         self, request: AllocationRequest, *, enforce_cutoff: bool
@@ -53,9 +68,9 @@ class RoutingPlanner:
         sla, found, problem = self.prepare(request, enforce_cutoff=enforce_cutoff)
         if problem is None:
             return self._none(sla, found, None, "a line may not ship to this destination"), found
-        exact = len(problem.lines) <= self.compiled.rules.exact_max_lines
-        solution = problem.exact() if exact else problem.heuristic()
-        strategy = "routing.exact" if exact else "routing.heuristic"
+        small = len(problem.lines) <= self.compiled.rules.exact_max_lines
+        solution = exact(problem) if small else bounded(problem)
+        strategy = "routing.exact" if small else "routing.bounded"
         if solution is None:
             return self._none(sla, found, problem, None, strategy), found
         picks = to_picks(problem, solution)
@@ -108,6 +123,12 @@ class RoutingPlanner:
         return AllocationPlan(picks=(), explanation=data, strategy=strategy)
 
 
+def _with(plan: AllocationPlan, extra: dict[str, Any]) -> AllocationPlan:
+    return AllocationPlan(
+        picks=plan.picks, explanation={**plan.explanation, **extra}, strategy=plan.strategy
+    )
+
+
 def _origins(
     request: AllocationRequest,
     seen: tuple[Lane, ...],
@@ -128,6 +149,9 @@ def _origins(
                 Exclusion(location.code, NO_RATE, f"no {model.service} rate to zone {origin.zone}")
             )
             continue
+        delay = found.delays.get(location.code, 0)
+        if delay:
+            origin = origin.delayed(delay, model.compiled.late_per_day)
         origins.append(origin)
         kept.append(location)
         positions.append(position)

@@ -9,7 +9,7 @@ are decimal strings in ``currency``; the engine works in integer minor units of 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -165,6 +165,14 @@ class RuleSet(BaseModel):
     weights: Weights = Field(default_factory=Weights)
     coordinates: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="destination (US, US-NY) → (lat, lon) for distance"
+    )
+    cutoff_policy: Literal["ship_late", "exclude"] = Field(
+        default="ship_late",
+        description=(
+            "when no plan within every cut-off exists: ship_late plans again with the locations"
+            " past their cut-off, each shipment from one priced with its extra late days;"
+            " exclude leaves the order unrouted"
+        ),
     )
     max_splits: StrictInt = Field(default=3, ge=1, le=10)
     exact_max_lines: StrictInt = Field(default=6, ge=1, le=12)

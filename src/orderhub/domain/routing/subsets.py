@@ -12,15 +12,10 @@ Written for speed (see the note in ``search.py``): plain classes, lists of ints,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
-
 from orderhub.domain.routing.cost import Origin
+from orderhub.domain.routing.problem import INF, Problem, compositions
 
-if TYPE_CHECKING:
-    from orderhub.domain.routing.search import Problem
-
-INF = 1 << 62  # the incumbent's cost while there is none
+__all__ = ["INF", "Shares", "Subsets", "compositions", "deal"]
 
 
 class Subsets:
@@ -383,29 +378,3 @@ class _Deal:
             return out
         out.extend(s for s in compositions(q, tuple(caps)) if max(s) < q)
         return out
-
-
-_COMPOSITIONS: dict[tuple[int, tuple[int, ...]], tuple[tuple[int, ...], ...]] = {}
-
-
-def compositions(total: int, caps: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-    """All ways to write ``total`` as a sum of len(caps) parts with 0 ≤ part ≤ cap (memoised)."""
-    key = (total, caps)
-    found = _COMPOSITIONS.get(key)
-    if found is None:
-        found = tuple(_compose(total, caps))
-        if len(_COMPOSITIONS) > 4096:
-            _COMPOSITIONS.clear()
-        _COMPOSITIONS[key] = found
-    return found
-
-
-def _compose(total: int, caps: Sequence[int]) -> Iterator[tuple[int, ...]]:
-    if len(caps) == 1:
-        if total <= caps[0]:
-            yield (total,)
-        return
-    rest = sum(caps[1:])
-    for first in range(max(0, total - rest), min(total, caps[0]) + 1):
-        for tail in _compose(total - first, caps[1:]):
-            yield (first, *tail)

@@ -1,0 +1,571 @@
+"""Large orders: branch and bound over location subsets, each settled by band choices.
+
+Used above ``exact_max_lines`` lines, where dealing every unit (``subsets._Deal``) would
+explode. The incumbent comes first (the best single location, else the greedy cover of
+``heuristic.py``); then ``Bounded`` enumerates subsets of 2 … ``max_splits`` locations:
+
+* in order of a *Lagrangian price*: every gram ships from some member, so for any b ≥ 0 a plan
+  costs at least Σ over its members of min over their bands (band cost − b × grams the band
+  holds) + b × the order's weight. b is picked per order (``_multiplier``); prices ascend, so
+  the enumeration stops as soon as that bound reaches the best plan;
+* carrying only the lines the members do not cover yet; the last member is drawn from the
+  locations holding all of them (bitmasks), and its band with the others' must hold the
+  order's weight for less than the best plan (the weight bound).
+
+``Packer.deal`` settles each subset that survives:
+
+1. per member, each weight band of its rate (with hazmat lines: of either service) priced as
+   a whole shipment; the combinations cheaper than the incumbent are taken cheapest first;
+2. a combination stays only if the order's weight can flow into those bands: for every set
+   *T* of members, the weight that only *T* can ship (what the other members cannot hold)
+   fits *T*'s bands together — Gale's condition, exact for divisible weight and so a lower
+   bound for whole units;
+3. a depth-first search packs the units into the bands (hazmat lines first when a member
+   ships by the hazmat service, which must then carry a hazmat unit; then heaviest first;
+   whole lines before splits; keep-together groups whole), pruned by the same condition over
+   the lines still to place. The first combination that packs is the subset's optimum: every
+   cheaper one was refuted.
+
+Every candidate member, subset, combination and packing step counts against a node budget —
+nodes, not time, so a decision is reproducible. Within it the result is the optimum of the
+cost model; when the budget runs out the best plan found so far stands and the explanation says
+the search was cut short (``bench/routing.py --large`` measures how often, and the gap to the
+MILP).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from orderhub.domain.routing.cost import Rate
+from orderhub.domain.routing.problem import INF, Problem, compositions
+
+NODE_BUDGET = 20_000
+
+Option = tuple[int, int, bool]  # (shipment cost incl. one split penalty, grams it holds, hazmat)
+
+
+class Bounded:
+    """Branch and bound over member subsets for large orders, each subset dealt by a Packer.
+
+    Like ``subsets.Subsets`` (members in floor order, stop once the floors reach the best
+    plan), but what the members still lack is kept sparse — only the lines not yet covered —
+    and the last member is drawn only from the locations holding all of that (bitmasks).
+    """
+
+    def __init__(self, problem: Problem, floors: list[int], ordered: list[int], budget: int):
+        self.problem = problem
+        self.packer = Packer(problem, budget)
+        self.columns = problem.columns()
+        # per origin, the (cost, grams) of each band it could ship in (either service),
+        # Pareto: dearer holds more
+        self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
+        room, split = problem.room(), problem.model.split_penalty
+        bands_of: dict[int, list[tuple[int, int]]] = {}
+        for j in ordered:
+            origin, here = problem.origins[j], []
+            for rate, fixed in (
+                (origin.rate, origin.base),
+                (origin.hazmat_rate, origin.hazmat_base),
+            ):
+                if rate is None:
+                    continue
+                most = room[j]
+                for limit, price in zip(rate.limits, rate.prices, strict=True):
+                    here.append((price + fixed + split, limit if limit < most else most))
+                    if limit >= most:
+                        break
+            bands_of[j] = _pareto(here)
+        # Members in order of their Lagrangian price: every gram of the order ships from some
+        # member, so for any b ≥ 0 a plan costs at least Σ (cost − b × grams) over its members'
+        # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
+        # that this bounds every split of the order most tightly (``_multiplier``).
+        self.scale = max(1, self.weight)
+        self.rate = self._multiplier(bands_of, ordered)
+        lagrange: dict[int, int] = {}
+        for j in ordered:
+            value = INF
+            for cost, grams in bands_of[j]:
+                here_value = cost * self.scale - self.rate * grams
+                if here_value < value:
+                    value = here_value
+            lagrange[j] = value
+        ordered = sorted(ordered, key=lambda j: (lagrange[j], j))
+        self.ordered = ordered
+        self.price = [lagrange[j] for j in ordered]
+        self.offset = self.rate * self.weight - split * self.scale
+        self.bands = [bands_of[j] for j in ordered]
+        # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
+        self.reach: list[list[int]] = []
+        for i, q in enumerate(problem.quantity):
+            row = problem.avail[i]
+            masks = [0] * (q + 2)
+            for position, j in enumerate(ordered):
+                masks[row[j]] |= 1 << position  # avail never exceeds the quantity
+            for t in range(q - 1, -1, -1):
+                masks[t] |= masks[t + 1]
+            self.reach.append(masks)
+        n = len(ordered)
+        # cheapest[position]: the least any one member from there on costs
+        self.cheapest = [INF] * (n + 1)
+        for position in range(n - 1, -1, -1):
+            self.cheapest[position] = min(self.cheapest[position + 1], self.bands[position][0][0])
+
+    def run(self) -> None:
+        problem = self.problem
+        missing = [(i, q) for i, q in enumerate(problem.quantity) if q > 0]
+        self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
+
+    def _multiplier(self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]) -> int:
+        """b × weight (in minor units): the one of 0, ¼ … 1 × the best plan's cost whose bound
+        on every split (the two cheapest members, further ones at their least) is highest;
+        0 while there is no plan yet."""
+        best = self.problem.best_cost
+        if best >= INF or self.weight <= 0 or len(ordered) < 2:
+            return 0
+        chosen, highest = 0, -INF
+        for step in range(5):
+            rate = best * step // 4
+            first = second = third = INF
+            for j in ordered:
+                value = INF
+                for cost, grams in bands[j]:
+                    here = cost * self.scale - rate * grams
+                    if here < value:
+                        value = here
+                if value < first:
+                    first, second, third = value, first, second
+                elif value < second:
+                    second, third = value, second
+                elif value < third:
+                    third = value
+            further = (self.problem.max_splits - 2) * min(0, third if third < INF else 0)
+            bound = first + second + further + rate * self.weight
+            if bound > highest:
+                chosen, highest = rate, bound
+        return chosen
+
+    def _extend(
+        self,
+        start: int,
+        members: list[int],
+        missing: list[tuple[int, int]],
+        total: int,
+        held: list[tuple[int, int]],  # the members' band choices: (cost, grams), Pareto
+    ) -> None:
+        """Deal ``members`` if they hold the order, then try each dearer further member."""
+        problem, packer, ordered = self.problem, self.packer, self.ordered
+        k = len(members)
+        if k >= 2 and not missing:
+            packer.deal(members)
+        most = problem.max_splits
+        if k == most or packer.spent:
+            return
+        n = len(ordered)
+        # For the last member, the weight bound: its band plus the members' (``held``) must
+        # hold the order's grams for less than the best plan. Before it, one further member
+        # at least while lines are missing (``cheapest``: the least any of them costs).
+        last = k == most - 1
+        held_grams = [g for _, g in held]
+        cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
+        closers = -1  # every position
+        if k == most - 1 and missing:  # the last member must hold everything still missing
+            closers = ((1 << n) - 1) >> start << start
+            for i, need in missing:
+                closers &= self.reach[i][need]
+        for idx in range(start, n):
+            if not closers >> idx & 1:
+                if not closers >> idx:
+                    return
+                continue
+            if not packer.tick():
+                return
+            j = ordered[idx]
+            # the Lagrangian bound, with any further members' (negative) prices at their least
+            lagrange = self.price
+            after = lagrange[idx + 1] if idx + 1 < n else 0
+            if not k:
+                if idx + 1 >= n:
+                    return
+                beyond = lagrange[idx + 2] if idx + 2 < n else 0  # a split has a second member
+                bound = lagrange[idx] + after + (most - 2) * min(0, beyond)
+            else:
+                bound = total + lagrange[idx] + (most - k - 1) * min(0, after)
+            if bound + self.offset >= problem.best_cost * self.scale:
+                return  # prices ascend: every later member is dearer still
+            best, bands = problem.best_cost, self.bands[idx]
+            if last:
+                fits = False
+                for price, more in bands:
+                    if price + held[0][0] >= best:
+                        break
+                    at = bisect_left(held_grams, self.weight - more)
+                    if at < len(held) and held[at][0] + price < best:
+                        fits = True
+                        break
+                if not fits:
+                    continue
+            column = self.columns[j]
+            left = []
+            for i, need in missing:
+                units = column[i]
+                if units < need:
+                    left.append((i, need - units))
+            if left and cheapest + bands[0][0] >= best:
+                continue
+            if left and k + 2 == most:  # one member to come: it must hold all that is left
+                closing = ((1 << n) - 1) >> (idx + 1) << (idx + 1)
+                for i, need in left:
+                    closing &= self.reach[i][need]
+                    if not closing:
+                        break
+                if not closing:
+                    continue
+            grown: list[tuple[int, int]] = []
+            for cost, grams in held:
+                for price, more in self.bands[idx]:
+                    if cost + price >= best:
+                        break
+                    grown.append((cost + price, grams + more))
+            grown = _pareto(grown)
+            members.append(j)
+            self._extend(idx + 1, members, left, total + lagrange[idx], grown)
+            members.pop()
+
+
+class Packer:
+    """Deals one member subset at a time, optimally, within a shared node budget."""
+
+    def __init__(self, problem: Problem, budget: int = NODE_BUDGET) -> None:
+        self.problem = problem
+        self.budget = budget
+        self.nodes = 0
+        self.spent = False
+        weight = [q * g for q, g in zip(problem.quantity, problem.grams, strict=True)]
+        # heaviest first: they decide whether the bands fit; ties by line, for determinism
+        self.plain_order = sorted(range(len(problem.lines)), key=lambda i: (-weight[i], i))
+        # with shipments that must carry a hazmat unit: the hazmat lines first, so that a
+        # packing failing that is abandoned early
+        self.hazmat_order = [i for i in self.plain_order if problem.hazmat[i]]
+        self.hazmat_lines = len(self.hazmat_order)
+        self.hazmat_order += [i for i in self.plain_order if not problem.hazmat[i]]
+        self.order = self.plain_order
+        self.need = sum(weight)
+        # the packing search's state (one subset at a time)
+        self.members: list[int] = []
+        self.caps: list[list[int]] = []
+        self.rem: list[int] = []
+        self.take: list[list[int]] = []
+        self.suffix: list[list[int]] = []
+        self.groups: dict[str, int] = {}
+        self.hazmat_members = 0  # members shipping by the hazmat service (a bitmask)
+        self.hazmat_units: list[int] = []  # … and the hazmat units each carries so far
+        self.spare: list[int] = []  # the same count for other units (kept, never read)
+
+    def tick(self) -> bool:
+        """Count a node; False once the budget is spent."""
+        self.nodes += 1
+        if self.nodes > self.budget:
+            self.spent = True
+        return not self.spent
+
+    def deal(self, members: list[int]) -> None:
+        """Offer the problem the cheapest plan over exactly these members, if it beats the best."""
+        problem = self.problem
+        if not self.tick():
+            return
+        least = self._least(members)
+        options = self._options(members, least)
+        if options is None:
+            return
+        combos: list[tuple[int, list[int]]] = []
+        self._combos(options, _reach(options), 0, -problem.model.split_penalty, 0, [], combos)
+        combos.sort()
+        flows: dict[int, list[int] | None] = {}  # per hazmat pattern: the weight only T can ship
+        caps_of: dict[int, list[list[int]]] = {}
+        k = len(members)
+        for cost, choice in combos:
+            if cost >= problem.best_cost or not self.tick():
+                return
+            pattern = 0
+            for p in range(k):
+                if options[p][choice[p]][2]:
+                    pattern |= 1 << p
+            if pattern not in flows:
+                caps = self._caps(members, pattern)
+                caps_of[pattern] = caps
+                flows[pattern] = _only(problem, caps, k)
+            only = flows[pattern]
+            if only is None:
+                continue  # some line cannot be covered with this choice of services
+            limits = [options[p][choice[p]][1] for p in range(k)]
+            if not _fits(only, limits):
+                continue
+            # a shipment by the hazmat service must carry a hazmat unit (else it is priced by
+            # the channel's service: another choice)
+            hazmat = pattern if problem.model.service != problem.model.hazmat_service else 0
+            units = self._pack(members, caps_of[pattern], limits, hazmat)
+            if units is None:
+                continue
+            used = sorted({j for (_, j) in units})
+            total = problem.total(units, used)
+            if total is not None:
+                problem.offer(units, used, total)
+                return
+
+    def _least(self, members: list[int]) -> list[int]:
+        """Grams each member must ship whatever the others hold."""
+        problem = self.problem
+        least = [0] * len(members)
+        for row, q, g in zip(problem.avail, problem.quantity, problem.grams, strict=True):
+            held = 0
+            for j in members:
+                held += row[j]
+            short = q - held
+            for p, j in enumerate(members):
+                must = short + row[j]
+                if must > 0:
+                    least[p] += must * g
+        return least
+
+    def _options(self, members: list[int], least: list[int]) -> list[list[Option]] | None:
+        """Per member, the bands it may ship in (cheapest first); None if one has none."""
+        problem = self.problem
+        model = problem.model
+        room = problem.room()
+        out: list[list[Option]] = []
+        for p, j in enumerate(members):
+            origin = problem.origins[j]
+            here: list[Option] = []
+            split = model.split_penalty
+            if problem.plain or model.service != model.hazmat_service:
+                _bands(here, origin.rate, origin.base + split, room[j], least[p], False)
+            if not problem.plain:
+                _bands(
+                    here, origin.hazmat_rate, origin.hazmat_base + split, room[j], least[p], True
+                )
+            if not here:
+                return None
+            here.sort()
+            out.append(here)
+        return out
+
+    def _combos(
+        self,
+        options: list[list[Option]],
+        reach: list[tuple[int, int]],
+        p: int,
+        cost: int,
+        held: int,
+        choice: list[int],
+        out: list[tuple[int, list[int]]],
+    ) -> None:
+        """Every choice of one band per member that is cheaper than the best and can hold the
+        order's weight."""
+        if p == len(options):
+            if held >= self.need:
+                out.append((cost, list(choice)))
+            return
+        best = self.problem.best_cost
+        cheapest_after, most_after = reach[p + 1]
+        for c, (price, grams, _) in enumerate(options[p]):
+            if cost + price + cheapest_after >= best:
+                break  # ascending: every later band is dearer
+            if held + grams + most_after < self.need:
+                continue
+            choice.append(c)
+            self._combos(options, reach, p + 1, cost + price, held + grams, choice, out)
+            choice.pop()
+
+    def _caps(self, members: list[int], pattern: int) -> list[list[int]]:
+        """caps[i][p]: units of line i member p may ship (hazmat only by the hazmat service)."""
+        problem = self.problem
+        caps = []
+        for i, row in enumerate(problem.avail):
+            haz = problem.hazmat[i]
+            caps.append(
+                [0 if haz and not pattern >> p & 1 else row[j] for p, j in enumerate(members)]
+            )
+        return caps
+
+    # -- packing ---------------------------------------------------------------------------
+    def _pack(
+        self, members: list[int], caps: list[list[int]], limits: list[int], hazmat: int
+    ) -> dict[tuple[int, int], int] | None:
+        """Units per (line, origin) within ``limits`` grams per member, each member in the
+        ``hazmat`` bitmask carrying a hazmat unit, or None."""
+        problem, k = self.problem, len(members)
+        order = self.order = self.hazmat_order if hazmat else self.plain_order
+        n = len(order)
+        suffix = []
+        for t in range(1 << k):  # suffix[t][pos]: grams of lines pos… only members in t hold
+            row = [0] * (n + 1)
+            for pos in range(n - 1, -1, -1):
+                i = order[pos]
+                other = 0
+                for p in range(k):
+                    if not t >> p & 1:
+                        other += caps[i][p]
+                must = problem.quantity[i] - other
+                row[pos] = row[pos + 1] + (must * problem.grams[i] if must > 0 else 0)
+            suffix.append(row)
+        self.members, self.caps, self.rem, self.suffix = members, caps, list(limits), suffix
+        self.take = [[0] * k for _ in range(len(problem.lines))]
+        self.groups = {}
+        self.hazmat_members = hazmat
+        self.hazmat_units = [0] * k
+        self.spare = [0] * k
+        if not self._place(0):
+            return None
+        units: dict[tuple[int, int], int] = {}
+        for i, row in enumerate(self.take):
+            for p, units_here in enumerate(row):
+                if units_here:
+                    units[(i, members[p])] = units_here
+        return units
+
+    def _place(self, pos: int) -> bool:
+        """Place the lines from ``order[pos]`` on; True once every line is placed."""
+        if not self.tick():
+            return False
+        order = self.order
+        if self.hazmat_members and pos <= self.hazmat_lines:
+            # members still lacking a hazmat unit ≤ the hazmat units left to place
+            lacking, units = 0, 0
+            for p in range(len(self.members)):
+                if self.hazmat_members >> p & 1 and not self.hazmat_units[p]:
+                    lacking += 1
+            for at in range(pos, self.hazmat_lines):
+                units += self.problem.quantity[order[at]]
+            if lacking > units:
+                return False
+        if pos == len(order):
+            return True
+        rem, suffix, k = self.rem, self.suffix, len(self.members)
+        for t in range(1, 1 << k):
+            space = 0
+            for p in range(k):
+                if t >> p & 1:
+                    space += rem[p]
+            if suffix[t][pos] > space:
+                return False
+        problem = self.problem
+        i = order[pos]
+        q, g, caps = problem.quantity[i], problem.grams[i], self.caps[i]
+        group = problem.lines[i].group
+        counts = self.hazmat_units if problem.hazmat[i] else self.spare
+        forced = -1
+        if group is not None and group in self.groups:
+            forced = self.groups[group]
+        # whole line first, to the member with the most room left
+        targets = sorted(range(k), key=lambda p: (-rem[p], p)) if forced < 0 else [forced]
+        take = self.take[i]
+        for p in targets:
+            if caps[p] < q or q * g > rem[p]:
+                continue
+            new_group = group is not None and forced < 0
+            if new_group and group is not None:
+                self.groups[group] = p
+            take[p] = q
+            rem[p] -= q * g
+            counts[p] += 1
+            if self._place(pos + 1):
+                return True
+            counts[p] -= 1
+            rem[p] += q * g
+            take[p] = 0
+            if new_group and group is not None:
+                del self.groups[group]
+            if self.spent:
+                return False
+        if group is not None or q < 2:
+            return False
+        for split in compositions(q, tuple(caps)):
+            fits = True
+            whole = False
+            for p in range(k):
+                if split[p] == q:
+                    whole = True
+                if split[p] * g > rem[p]:
+                    fits = False
+            if whole or not fits:
+                continue
+            for p in range(k):
+                take[p] = split[p]
+                rem[p] -= split[p] * g
+                counts[p] += split[p]
+            if self._place(pos + 1):
+                return True
+            for p in range(k):
+                rem[p] += split[p] * g
+                take[p] = 0
+                counts[p] -= split[p]
+            if self.spent:
+                return False
+        return False
+
+
+def _bands(
+    out: list[Option], rate: Rate | None, fixed: int, room: int, least: int, hazmat: bool
+) -> None:
+    """Append the bands of ``rate`` a member shipping ``least`` … ``room`` grams may use."""
+    if rate is None:
+        return
+    for limit, price in zip(rate.limits, rate.prices, strict=True):
+        if limit < least:
+            continue
+        out.append((price + fixed, limit if limit < room else room, hazmat))
+        if limit >= room:
+            return  # a dearer band would hold no more of this order
+
+
+def _pareto(options: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (cost, grams) options no other beats on both: cost and grams ascend together."""
+    out: list[tuple[int, int]] = []
+    options.sort()
+    for cost, grams in options:
+        if not out or grams > out[-1][1]:
+            out.append((cost, grams))
+    return out
+
+
+def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
+    """Per member p: (cheapest band, most grams) summed over members p…, and (0, 0) at the end."""
+    reach = [(0, 0)] * (len(options) + 1)
+    for p in range(len(options) - 1, -1, -1):
+        cheapest = min(o[0] for o in options[p])
+        most = max(o[1] for o in options[p])
+        reach[p] = (reach[p + 1][0] + cheapest, reach[p + 1][1] + most)
+    return reach
+
+
+def _only(problem: Problem, caps: list[list[int]], k: int) -> list[int] | None:
+    """only[t]: the grams that just the members in ``t`` can ship; None: a line is uncovered."""
+    for i, row in enumerate(caps):
+        if sum(row) < problem.quantity[i]:
+            return None
+    only = [0] * (1 << k)
+    for t in range(1, 1 << k):
+        total = 0
+        for i, row in enumerate(caps):
+            other = 0
+            for p in range(k):
+                if not t >> p & 1:
+                    other += row[p]
+            must = problem.quantity[i] - other
+            if must > 0:
+                total += must * problem.grams[i]
+        only[t] = total
+    return only
+
+
+def _fits(only: list[int], limits: list[int]) -> bool:
+    k = len(limits)
+    for t in range(1, 1 << k):
+        space = 0
+        for p in range(k):
+            if t >> p & 1:
+                space += limits[p]
+        if only[t] > space:
+            return False
+    return True
