@@ -23,6 +23,7 @@ from orderhub.store import history
 from orderhub.store import tables as t
 from orderhub.workers.schedules import Scheduler
 from tests.conftest import bearer, make_key, native_order
+from tests.integration.dashboard_support import signed_in, submit
 from tests.integration.delivery_support import Receiver, receiver
 from tests.integration.store_support import add_locations, drain, pickup_order, receive
 from tests.support.clock import FakeClock
@@ -224,3 +225,48 @@ def test_pickup_codes_are_kept_as_salted_slow_hashes() -> None:
     assert code_matches("abcd-2345", first)
     assert not code_matches("ABCD2346", first)
     assert not code_matches("ABCD2345", None)
+
+
+def test_the_store_view_lists_pickups_marks_ready_and_hands_over_on_the_code(
+    hub: tuple[Container, FakeClock],
+) -> None:
+    container, clock = hub
+    admin = bearer(make_key(container, Role.ADMIN))
+    with TestClient(create_app(container)) as api:
+        add_locations(api, admin)
+        receive(api, admin, "SKU-1", "soho", 9)
+        for number in ("P1", "P2"):
+            api.post("/v1/orders", json=pickup_order(number), headers=admin)
+        drain(container, clock)
+        items = api.get("/v1/pickups", headers=admin).json()["items"]
+        pid = {i["order_id"]: i["id"] for i in items}
+        token = signed_in(api, container, Role.WAREHOUSE, name="clerk")
+        page = api.get("/stores/soho")
+        assert page.status_code == 200
+        assert 'data-testid="pickup-P1"' in page.text and "Mark ready" in page.text
+        first = next(i["id"] for i in items)
+        ready = submit(api, f"/stores/soho/pickups/{first}/ready", token)
+        assert "Marked ready" in ready.text and "Hand over" in ready.text
+        code = api.post(f"/v1/pickups/{first}/code", headers=admin).json()["pickup_code"]
+        wrong = submit(api, f"/stores/soho/pickups/{first}/picked_up", token, {"pickup_code": "X"})
+        assert "does not match" in wrong.text
+        assert api.get(f"/v1/pickups/{first}", headers=admin).json()["status"] == (
+            "ready_for_pickup"
+        )
+        done = submit(api, f"/stores/soho/pickups/{first}/picked_up", token, {"pickup_code": code})
+        assert "Handed over." in done.text
+        assert api.get(f"/v1/pickups/{first}", headers=admin).json()["status"] == "picked_up"
+        clock.advance(timedelta(days=1).total_seconds())
+        other = next(i for i in pid.values() if i != first)
+        submit(api, f"/stores/soho/pickups/{other}/ready", token)
+        clock.advance(timedelta(days=4).total_seconds())  # past the 3 days: overdue
+        overdue = api.get("/stores/soho").text
+        assert overdue.index("Overdue") < overdue.index(f"/stores/soho/pickups/{other}/picked_up")
+        assert overdue.index(f"/stores/soho/pickups/{other}/picked_up") < overdue.index(
+            "Ready for pick-up"
+        )
+        support = TestClient(create_app(container))
+        agent = signed_in(support, container, Role.SUPPORT, name="agent")
+        refused = submit(support, f"/stores/soho/pickups/{other}/ready", agent)
+        assert refused.status_code == 403 and "fulfilment:write" in refused.text
+        assert "Stores" in support.get("/stores").text
