@@ -21,6 +21,7 @@ from orderhub.channels.marketplace_demo import poll_simulated, seed_marketplaces
 from orderhub.clock import utc_now
 from orderhub.config import Settings
 from orderhub.demo_inventory import print_stock, seed_inventory
+from orderhub.demo_stores import print_pickups, seed_pickups
 from orderhub.demo_traffic import TrafficSimulator
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
@@ -162,6 +163,7 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     container = bootstrap(settings)
     upgrade(container.engine)
     key = seed(container)
+    pickup_codes = seed_pickups(container)  # a store's counter: to pick, ready, collected
     print_stock(container, console)
     password = secrets.token_urlsafe(9)
     with container.uow(actor="demo") as uow:
@@ -170,6 +172,7 @@ def run_demo(*, database: Path, port: int, console: Console, traffic: bool = Tru
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
     console.print(f"Dashboard: {url}/  — sign in as [bold]demo[/bold] / [bold]{password}[/bold]")
+    print_pickups(pickup_codes, url=url, console=console)
     # Double quotes, so the shell expands $KEY (single quotes sent the text "$KEY").
     console.print(f'Try:  export KEY={key}; curl -H "Authorization: Bearer $KEY" {url}/v1/orders')
     console.print(

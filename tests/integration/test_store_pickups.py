@@ -14,13 +14,17 @@ from standardwebhooks import Webhook
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
+from orderhub.demo import seed
+from orderhub.demo_stores import seed_pickups
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.pickups import code_matches, hash_code
+from orderhub.services import stores
 from orderhub.services.orders import release_hold
 from orderhub.store import history
 from orderhub.store import tables as t
+from orderhub.store.migrate import upgrade
 from orderhub.workers.schedules import Scheduler
 from tests.conftest import bearer, make_key, native_order
 from tests.integration.dashboard_support import signed_in, submit
@@ -130,7 +134,8 @@ def test_a_pickup_is_picked_made_ready_and_handed_over_only_on_its_code(
     with container.uow(read_only=True) as uow:
         stored = uow.conn.execute(select(t.pickups.c.code_hash)).scalar_one()
         outbox = " ".join(str(r) for r in uow.conn.execute(select(t.outbox)))
-    assert code not in stored and code not in outbox
+    assert code not in stored
+    assert code not in outbox
 
 
 def test_a_ready_pickup_not_collected_expires_on_schedule_and_its_units_wake_a_backorder(
@@ -168,7 +173,8 @@ def test_a_ready_pickup_not_collected_expires_on_schedule_and_its_units_wake_a_b
     assert {a["location"] for a in woken["allocations"]} == {"soho"}
     assert level(container, "SKU-1", "soho") == (5, 3)
     types = types_of(container, order_id)
-    assert "order.pickup_expired" in types and "order.cancelled" in types
+    assert "order.pickup_expired" in types
+    assert "order.cancelled" in types
 
 
 def test_a_pickup_short_at_its_store_waits_on_hold_and_is_never_sent_from_elsewhere(
@@ -212,7 +218,8 @@ def test_a_pickup_must_name_an_active_store_taking_pickups(
             refused = api.post("/v1/orders", json=pickup_order("P1", store=store), headers=admin)
             assert refused.status_code == 422
             (error,) = refused.json()["errors"]
-            assert error["field"] == "delivery.location" and why in error["message"]
+            assert error["field"] == "delivery.location"
+            assert why in error["message"]
         no_store = native_order("P2", delivery={"type": "pickup"})
         assert api.post("/v1/orders", json=no_store, headers=admin).status_code == 422
         assert api.get("/v1/orders", headers=admin).json()["items"] == []
@@ -243,10 +250,12 @@ def test_the_store_view_lists_pickups_marks_ready_and_hands_over_on_the_code(
         token = signed_in(api, container, Role.WAREHOUSE, name="clerk")
         page = api.get("/stores/soho")
         assert page.status_code == 200
-        assert 'data-testid="pickup-P1"' in page.text and "Mark ready" in page.text
+        assert 'data-testid="pickup-P1"' in page.text
+        assert "Mark ready" in page.text
         first = next(i["id"] for i in items)
         ready = submit(api, f"/stores/soho/pickups/{first}/ready", token)
-        assert "Marked ready" in ready.text and "Hand over" in ready.text
+        assert "Marked ready" in ready.text
+        assert "Hand over" in ready.text
         code = api.post(f"/v1/pickups/{first}/code", headers=admin).json()["pickup_code"]
         wrong = submit(api, f"/stores/soho/pickups/{first}/picked_up", token, {"pickup_code": "X"})
         assert "does not match" in wrong.text
@@ -268,5 +277,25 @@ def test_the_store_view_lists_pickups_marks_ready_and_hands_over_on_the_code(
         support = TestClient(create_app(container))
         agent = signed_in(support, container, Role.SUPPORT, name="agent")
         refused = submit(support, f"/stores/soho/pickups/{other}/ready", agent)
-        assert refused.status_code == 403 and "fulfilment:write" in refused.text
+        assert refused.status_code == 403
+        assert "fulfilment:write" in refused.text
         assert "Stores" in support.get("/stores").text
+
+
+def test_the_demo_shows_a_store_with_pickups_at_each_step(container: Container) -> None:
+    upgrade(container.engine)
+    seed(container, orders=0)
+    codes = seed_pickups(container)
+    with container.uow(read_only=True) as uow:
+        found, _ = uow.pickups.page(location="lon", status=None, limit=10, cursor=None)
+        orders = {p.order_id: uow.orders.get(p.order_id) for p in found}
+    steps = sorted((orders[p.order_id].external_id, p.status.value) for p in found)
+    assert steps == [
+        ("WEB-PICKUP-1", "picked_up"),
+        ("WEB-PICKUP-2", "ready_for_pickup"),
+        ("WEB-PICKUP-3", "picking"),
+    ]
+    assert list(codes) == ["WEB-PICKUP-2"]
+    ready = next(p for p in found if p.status.value == "ready_for_pickup")
+    with container.uow(actor="test") as uow:
+        stores.hand_over(uow, fulfilment_id=ready.fulfilment_id, code=codes["WEB-PICKUP-2"])

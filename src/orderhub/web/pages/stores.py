@@ -65,8 +65,8 @@ def store_view(
         except NotFound:
             store = None
         if store is None or store.kind != LocationKind.STORE:
-            context = {"title": "Store not found", "message": f"No store {code!r}."}
-            return render(request, "error.html", context, viewer=viewer, status_code=404)
+            missing = {"title": "Store not found", "message": f"No store {code!r}."}
+            return render(request, "error.html", missing, viewer=viewer, status_code=404)
         now = uow.now()
         rows = [
             row
