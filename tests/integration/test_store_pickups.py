@@ -20,6 +20,7 @@ from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.pickups import code_matches, hash_code
+from orderhub.domain.redaction import redact
 from orderhub.services import stores
 from orderhub.services.orders import release_hold
 from orderhub.store import history
@@ -232,6 +233,8 @@ def test_pickup_codes_are_kept_as_salted_slow_hashes() -> None:
     assert code_matches("abcd-2345", first)
     assert not code_matches("ABCD2346", first)
     assert not code_matches("ABCD2345", None)
+    # a stored idempotent answer of POST /v1/pickups/{id}/code keeps no code in clear
+    assert redact('{"id": "f1", "pickup_code": "ABCD2345"}') == '{"id": "f1", "pickup_code": "***"}'
 
 
 def test_the_store_view_lists_pickups_marks_ready_and_hands_over_on_the_code(
