@@ -43,36 +43,43 @@ def _order(number: str, sku: str, units: int, minutes_ago: int) -> native.Native
     )
 
 
+def place_pickup(container: Container, number: str, sku: str, units: int, minutes_ago: int) -> str:
+    """One pick-up order at the store, allocated, its fulfilment and pick-up opened (what the
+    worker would do); returns the pick-up's id."""
+    payload = _order(number, sku, units, minutes_ago=minutes_ago)
+    with container.uow(actor="demo") as uow:
+        result = ingest_order(uow, draft=payload.to_draft(), source=native.SOURCE, payload="{}")
+    assert result.order_id
+    order_id = result.order_id
+    with container.uow(actor="demo") as uow:
+        allocate_order(uow, order_id=order_id)
+        allocations = [
+            {"line_id": a.line_id, "sku": a.sku, "location": a.location, "quantity": a.quantity}
+            for a in uow.stock.allocations(order_id)
+        ]
+        uow.rollback()
+        with default_dependencies(uow) as deps:
+            fulfilment.create_fulfilments(
+                uow, order_id=order_id, allocations=allocations, deps=deps
+            )
+            stores.open_pickups(uow, order_id=order_id)
+            fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+        (pickup,) = uow.pickups.for_order(order_id)
+        return pickup.fulfilment_id
+
+
 def seed_pickups(container: Container) -> dict[str, str]:
     """The demo's pick-ups; returns order number → pick-up code for those still to collect."""
     codes: dict[str, str] = {}
-    for minutes_ago, (number, sku, units, step) in enumerate(reversed(DEMO_PICKUPS)):
-        payload = _order(number, sku, units, minutes_ago=90 - 30 * minutes_ago)
+    for n, (number, sku, units, step) in enumerate(DEMO_PICKUPS):
+        pickup_id = place_pickup(container, number, sku, units, minutes_ago=90 - 30 * n)
+        if step == "picking":
+            continue
         with container.uow(actor="demo") as uow:
-            result = ingest_order(uow, draft=payload.to_draft(), source=native.SOURCE, payload="{}")
-        assert result.order_id
-        order_id = result.order_id
-        with container.uow(actor="demo") as uow:
-            allocate_order(uow, order_id=order_id)
-            allocations = [
-                {"line_id": a.line_id, "sku": a.sku, "location": a.location, "quantity": a.quantity}
-                for a in uow.stock.allocations(order_id)
-            ]
-            uow.rollback()
-            with default_dependencies(uow) as deps:
-                fulfilment.create_fulfilments(
-                    uow, order_id=order_id, allocations=allocations, deps=deps
-                )
-                stores.open_pickups(uow, order_id=order_id)
-                fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
-            (pickup,) = uow.pickups.for_order(order_id)
-            uow.rollback()
-            if step == "picking":
-                continue
-            code = stores.issue_code(uow, fulfilment_id=pickup.fulfilment_id)
-            stores.mark_ready(uow, fulfilment_id=pickup.fulfilment_id)
+            code = stores.issue_code(uow, fulfilment_id=pickup_id)
+            stores.mark_ready(uow, fulfilment_id=pickup_id)
             if step == "picked_up":
-                stores.hand_over(uow, fulfilment_id=pickup.fulfilment_id, code=code)
+                stores.hand_over(uow, fulfilment_id=pickup_id, code=code)
             else:
                 codes[number] = code
     return codes

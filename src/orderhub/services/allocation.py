@@ -121,21 +121,24 @@ def _request(
     pickup_at: Location | None = None,
 ) -> AllocationRequest:
     """What the planner sees: a pick-up only its store, a shipped order every active location
-    that ships to customers; a store's units less its safety stock."""
+    that ships to customers; a store's units less its safety stock. Earlier waiting orders'
+    claims come out of every active location in the simple planner's order first (their fit
+    was judged over all of them), so they do not all land on the one store of a pick-up."""
     skus = {line.sku for line in lines}
+    active = tuple(loc for loc in uow.locations.list() if loc.active)
     if pickup_at is not None:
         locations: tuple[Location, ...] = (pickup_at,)
     else:
-        locations = tuple(
-            loc for loc in uow.locations.list() if loc.active and loc.ships_to_customers
-        )
-    by_code = {loc.code: loc for loc in locations}
-    available = {
-        (level.sku, level.location): sellable(by_code[level.location], level.available)
+        locations = tuple(loc for loc in active if loc.ships_to_customers)
+    every = {loc.code: loc for loc in (*active, *locations)}
+    free = {
+        (level.sku, level.location): sellable(every[level.location], level.available)
         for level in uow.stock.levels(skus)
-        if level.location in by_code
+        if level.location in every
     }
-    _hold_back(available, _held_for_earlier(uow, order, skus), locations)
+    _hold_back(free, _held_for_earlier(uow, order, skus), tuple(every.values()))
+    wanted = {loc.code for loc in locations}
+    available = {key: units for key, units in free.items() if key[1] in wanted}
     now = utc_now()
     days = {loc.code: local_day(loc, now) for loc in locations}
     products = uow.catalog.products(skus, identifiers=False)
@@ -309,12 +312,13 @@ def _waiting_needs(
 
 
 def _free_units(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
-    """Units of each SKU free to reserve over the active locations."""
-    active = {loc.code for loc in uow.locations.list() if loc.active}
+    """Units of each SKU free to reserve over the active locations (a store's safety stock
+    is never free)."""
+    active = {loc.code: loc for loc in uow.locations.list() if loc.active}
     free: dict[str, int] = defaultdict(int)
     for level in uow.stock.levels(skus):
         if level.location in active:
-            free[level.sku] += max(0, level.available)
+            free[level.sku] += sellable(active[level.location], level.available)
     return free
 
 
