@@ -93,6 +93,9 @@ def test_a_pickup_is_picked_made_ready_and_handed_over_only_on_its_code(
         drain(container, clock)  # allocation, fulfilment, the pick-up
         order = api.get(f"/v1/orders/{order_id}", headers=admin).json()
         assert {a["location"] for a in order["allocations"]} == {"soho"}
+        explanation = order["allocations"][0]["explanation"]
+        assert explanation["planner"] == "pickup"
+        assert "ship_from_store" not in explanation
         (pickup,) = api.get("/v1/pickups?location=soho&open=true", headers=clerk).json()["items"]
         assert (pickup["order_id"], pickup["status"]) == (order_id, "picking")
         pid = pickup["id"]
@@ -267,6 +270,8 @@ def test_the_store_view_lists_pickups_marks_ready_and_hands_over_on_the_code(
         )
         done = submit(api, f"/stores/soho/pickups/{first}/picked_up", token, {"pickup_code": code})
         assert "Handed over." in done.text
+        order_page = api.get(f"/orders/{next(i['order_id'] for i in items if i['id'] == first)}")
+        assert "Pick-up in store" in order_page.text
         assert api.get(f"/v1/pickups/{first}", headers=admin).json()["status"] == "picked_up"
         clock.advance(timedelta(days=1).total_seconds())
         other = next(i for i in pid.values() if i != first)

@@ -92,7 +92,8 @@ def allocate_order(
             else:
                 outcome = _short(uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK)
             return AllocationOutcome(outcome.order_id, outcome.status, plan, attempt)
-        plan = note_ship_from_store(plan, request.locations)
+        if store is None:  # a shipped order: say so when a store ships it
+            plan = note_ship_from_store(plan, request.locations)
         if _reserve(uow, plan, request.locations):
             _record(uow, order, plan, request.locations)
             uow.commit()
