@@ -249,7 +249,13 @@ def test_cancelling_tells_the_provider_releases_stock_and_keeps_shipped_work(
 
 def test_the_worker_tick_polls_providers_and_runs_the_sla_clocks(seeded: Container) -> None:
     with seeded.uow() as uow:
-        assert tick(uow, now=datetime.now(UTC)) == {"polled": 0, "at_risk": 0, "breached": 0}
+        assert tick(uow, now=datetime.now(UTC)) == {
+            "polled": 0,
+            "at_risk": 0,
+            "breached": 0,
+            "pickups_closed": 0,
+            "pickups_expired": 0,
+        }
 
 
 def test_a_provider_outage_fails_the_delivery_and_the_retry_resumes_without_duplicates(

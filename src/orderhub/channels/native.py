@@ -27,6 +27,8 @@ from orderhub.domain.orders import (
     HUB_METADATA_KEYS,
     Address,
     Customer,
+    Delivery,
+    DeliveryType,
     LineDraft,
     OrderDraft,
     Shipping,
@@ -86,6 +88,24 @@ class ShippingIn(_Strict):
     method: str | None = Field(default=None, max_length=200)
 
 
+class DeliveryIn(_Strict):
+    """``{"type": "pickup", "location": "<store>"}``: the customer collects it at that store."""
+
+    type: DeliveryType = DeliveryType.SHIP
+    location: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+    @model_validator(mode="after")
+    def _pickup_names_a_store(self) -> DeliveryIn:
+        if self.type == DeliveryType.PICKUP and not self.location:
+            raise ValueError("a pick-up names the store's location code")
+        if self.type == DeliveryType.SHIP and self.location:
+            raise ValueError("location is for pick-up; a shipped order goes to shipping_address")
+        return self
+
+    def to_domain(self) -> Delivery:
+        return Delivery(self.type, self.location)
+
+
 class NativeOrder(_Strict):
     channel: str = Field(min_length=1, max_length=64)
     external_id: str = Field(min_length=1, max_length=200)
@@ -98,6 +118,7 @@ class NativeOrder(_Strict):
     shipping: ShippingIn = Field(default_factory=ShippingIn)
     prices_include_tax: Flag = False
     metadata: dict[str, Any] = Field(default_factory=dict)
+    delivery: DeliveryIn | None = None
 
     @field_validator("currency")
     @classmethod
@@ -196,6 +217,7 @@ class NativeOrder(_Strict):
             ),
             prices_include_tax=self.prices_include_tax,
             metadata=self.metadata,
+            delivery=self.delivery.to_domain() if self.delivery else None,
         )
 
 

@@ -5,6 +5,7 @@ order history, served on 127.0.0.1 with live traffic.
 - :mod:`orderhub.demo.inventory` the locations and their opening stock.
 - :mod:`orderhub.demo.history` six weeks of past orders, shipped and returned.
 - :mod:`orderhub.demo.traffic` new orders through every channel's own ingest path.
+- :mod:`orderhub.demo.stores` a store counter: pick-ups to pick, ready and collected.
 
 Imported only by ``orderhub demo`` and tests: nothing here runs at import time.
 """

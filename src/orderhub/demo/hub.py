@@ -26,6 +26,7 @@ from orderhub.demo.history import HISTORY_DAYS, seed_history
 from orderhub.demo.inventory import DEMO_STOCK, print_stock, seed_inventory
 from orderhub.demo.rules import COMMENT as RULES_COMMENT
 from orderhub.demo.rules import DEMO_RULES
+from orderhub.demo.stores import print_pickups, seed_pickups
 from orderhub.demo.traffic import TrafficSimulator
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
@@ -221,6 +222,7 @@ def run_demo(
         "(shipped, some returned)…"
     )
     key = seed(container, history_days=HISTORY_DAYS)
+    pickup_codes = seed_pickups(container)  # a store's counter: to pick, ready, collected
     print_stock(container, console)
     password = secrets.token_urlsafe(9)
     with container.uow(actor="demo") as uow:
@@ -229,6 +231,7 @@ def run_demo(
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold green]OrderHub demo[/bold green] on {url}  (API docs: {url}/v1/docs)")
     console.print(f"Dashboard: {url}/  — sign in as [bold]demo[/bold] / [bold]{password}[/bold]")
+    print_pickups(pickup_codes, url=url, console=console)
     # Double quotes, so the shell expands $KEY (single quotes sent the text "$KEY").
     console.print(f'Try:  export KEY={key}; curl -H "Authorization: Bearer $KEY" {url}/v1/orders')
     console.print(

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orderhub.bootstrap import Container
-from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.domain.locations import Location, LocationAddress, LocationKind, StoreSettings
 from orderhub.services.inventory import StockAdjustment, adjust_stock
 
 DEMO_LOCATIONS = [
@@ -27,6 +27,12 @@ DEMO_LOCATIONS = [
         "lon", "London shop", LocationKind.STORE,
         LocationAddress("GB", "ENG", "EC1A 1BB", "London", latitude=51.52, longitude=-0.10),
         timezone="Europe/London", channels=["web"], daily_capacity=50, priority=3,
+        store=StoreSettings(
+            opening_hours={
+                day: (time(9, 0), time(19, 0)) for day in ("mon", "tue", "wed", "thu", "fri")
+            } | {"sat": (time(10, 0), time(18, 0))},
+            pickup_enabled=True, ship_from_store=True, safety_stock=1, pickup_hold_days=3,
+        ),
     ),
 ]  # fmt: skip
 # (sku, location, units): Berlin and New Jersey carry the range, the London shop a few lines;

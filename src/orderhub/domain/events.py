@@ -314,3 +314,30 @@ class OrderSlaAtRisk(OrderEvent):
 class OrderSlaBreached(OrderEvent):
     type: ClassVar[str] = "order.sla_breached"
     ship_by: datetime
+
+
+# --- stores (issue 21): pick-up in store, on the order's stream for the channel and webhooks ---
+@dataclass(frozen=True)
+class OrderReadyForPickup(OrderEvent):
+    """The store has the order ready; the customer may collect it until ``expires_at``."""
+
+    type: ClassVar[str] = "order.ready_for_pickup"
+    fulfilment_id: str
+    location: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderPickedUp(OrderEvent):
+    type: ClassVar[str] = "order.picked_up"
+    fulfilment_id: str
+    location: str
+
+
+@dataclass(frozen=True)
+class OrderPickupExpired(OrderEvent):
+    """Not collected in time: the order is cancelled and its units go back on sale."""
+
+    type: ClassVar[str] = "order.pickup_expired"
+    fulfilment_id: str
+    location: str

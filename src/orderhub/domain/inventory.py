@@ -3,7 +3,8 @@
 Stock per (SKU, location) is ``on_hand`` and ``reserved``; ``available = on_hand − reserved``.
 Every change is a :class:`Movement` in an append-only ledger, so each level equals the sum of
 its movements (``orderhub inventory check`` proves it). A channel's available-to-sell for a SKU
-is the sum of what the locations serving it have available, minus its safety stock, never < 0.
+is the sum of what the locations serving it have available — a store's less the units it keeps
+back for walk-in customers — minus the channel's safety stock, never < 0.
 """
 
 from __future__ import annotations
@@ -97,13 +98,20 @@ def available_to_sell(
 
     ``levels`` maps location code → the SKU's level there. A location whose count fell below its
     reservations contributes 0, not a negative number that would hide another location's stock.
+    A store contributes what it has beyond its own safety stock (:func:`sellable`).
     """
     total = sum(
-        max(0, levels[loc.code].available)
+        sellable(loc, levels[loc.code].available)
         for loc in locations
         if loc.code in levels and serves(loc, channel)
     )
     return max(0, total - safety_stock)
+
+
+def sellable(location: Location, available: int) -> int:
+    """What channels may take of ``available`` units here: a store keeps its safety stock back
+    for the customers in front of its shelves."""
+    return max(0, available - location.safety_stock)
 
 
 def local_day(location: Location, now: datetime) -> str:

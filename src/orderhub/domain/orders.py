@@ -174,6 +174,23 @@ class Shipping:
     method: str | None = None
 
 
+class DeliveryType(StrEnum):
+    SHIP = "ship"  # sent to the shipping address (the default)
+    PICKUP = "pickup"  # collected by the customer at a store (BOPIS)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How the customer gets the goods; a pick-up names the store that must hold them."""
+
+    type: DeliveryType = DeliveryType.SHIP
+    location: str | None = None  # pick-up: the store's location code
+
+    @property
+    def pickup_location(self) -> str | None:
+        return self.location if self.type == DeliveryType.PICKUP else None
+
+
 HUB_METADATA_KEYS = frozenset(
     {"skip_allocation", "channel_total_matches", "channel_total", "channel_cancel_refused"}
 )
@@ -197,6 +214,7 @@ class OrderDraft:
     prices_include_tax: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     purchase_order: PurchaseOrder | None = None
+    delivery: Delivery | None = None  # None: shipped
 
 
 @dataclass
@@ -250,8 +268,14 @@ class Order:
     hold_reason: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     purchase_order: PurchaseOrder | None = None
+    delivery: Delivery | None = None  # None: shipped
     version: int = 0
     events: list[events.DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def pickup_location(self) -> str | None:
+        """The store the customer collects from, or None for a shipped order."""
+        return self.delivery.pickup_location if self.delivery else None
 
     @property
     def totals(self) -> Totals:
@@ -406,6 +430,7 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
         prices_include_tax=draft.prices_include_tax,
         metadata=dict(draft.metadata),
         purchase_order=draft.purchase_order,
+        delivery=draft.delivery,
     )
     order.events.append(
         events.OrderReceived(

@@ -27,7 +27,7 @@ SECRET_KEYS = frozenset(
         "secret", "sharedsecret", "webhooksecret", "clientsecret", "appsecret", "apisecret",
         "consumersecret", "password", "passwd", "token", "accesstoken", "refreshtoken",
         "idtoken", "carttoken", "checkouttoken", "apikey", "consumerkey", "privatekey",
-        "authorization", "signingkey",
+        "authorization", "signingkey", "pickupcode",
     }
 )  # fmt: skip
 

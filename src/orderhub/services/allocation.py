@@ -9,6 +9,11 @@ first served by the hub's receipt time (``orders.created_at``, never the client'
 ``placed_at``): an earlier waiting order that what is free can fill holds its units back from
 later orders; one that cannot be filled holds back nothing, so a huge order cannot block stock
 others can use. Every release (cancel, rejection, re-route) wakes the waiting orders.
+
+Stores: a store keeps its safety stock back from every order (the guard of its reservation
+keeps it too), a store without ship-from-store is no candidate for shipped orders, and a
+pick-up order is planned at its own store only — short there, it goes on hold with an
+exception offering transfer, substitute or cancel, never to another location.
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ from orderhub.domain.inventory import (
     INSUFFICIENT_STOCK,
     ShortStockPolicy,
     local_day,
+    sellable,
     short_stock_policy,
 )
-from orderhub.domain.locations import Location
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.domain.orders import LineStatus, Order, OrderLine, OrderStatus
+from orderhub.domain.pickups import PICKUP_SHORT, plan_pickup
 from orderhub.domain.routing.explain import routed_event
+from orderhub.domain.stores import note_ship_from_store
 from orderhub.services.routing import active_planner
 from orderhub.store import tables as t
 from orderhub.store.unit_of_work import UnitOfWork
@@ -72,14 +80,20 @@ def allocate_order(
         uow.rollback()
         return AllocationOutcome(order.id, order.status)
     channel = uow.channels.get(order.channel)
+    store = _pickup_store(uow, order)
     planner = planner or default_planner(uow)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        request = _request(uow, order, channel, lines)
-        plan = planner.plan(request)
+        request = _request(uow, order, channel, lines, pickup_at=store)
+        plan = plan_pickup(request, store) if store else planner.plan(request)
         if not _covers(plan, lines):
-            outcome = _short(uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK)
+            if store is not None:
+                outcome = _pickup_short(uow, order, plan)
+            else:
+                outcome = _short(uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK)
             return AllocationOutcome(outcome.order_id, outcome.status, plan, attempt)
-        if _reserve(uow, plan):
+        if store is None:  # a shipped order: say so when a store ships it
+            plan = note_ship_from_store(plan, request.locations)
+        if _reserve(uow, plan, request.locations):
             _record(uow, order, plan, request.locations)
             uow.commit()
             return AllocationOutcome(order.id, order.status, plan, attempt)
@@ -98,7 +112,7 @@ def reserve_lines(
     planner = default_planner(uow)
     plan = AllocationPlan((), {}, planner.name)
     for _attempt in range(MAX_ATTEMPTS):
-        request = _request(uow, order, channel, lines)
+        request = _request(uow, order, channel, lines, pickup_at=_pickup_store(uow, order))
         plan = planner.plan(request)
         if note:
             said = [str(plan.explanation["note"])] if plan.explanation.get("note") else []
@@ -106,24 +120,54 @@ def reserve_lines(
             plan = AllocationPlan(plan.picks, why, plan.strategy)
         if not _covers(plan, lines):
             return plan, False
-        if _reserve(uow, plan):
+        if _reserve(uow, plan, request.locations):
             _record(uow, order, plan, request.locations)
             return plan, True
     return plan, False
 
 
+def _pickup_store(uow: UnitOfWork, order: Order) -> Location | None:
+    """The store a pick-up order must be filled at (None: a shipped order)."""
+    code = order.pickup_location
+    if code is None:
+        return None
+    found = [loc for loc in uow.locations.list() if loc.code == code]
+    if found:
+        return found[0]
+    return Location(code, code, LocationKind.STORE, LocationAddress("ZZ"), active=False)
+
+
 def _request(
-    uow: UnitOfWork, order: Order, channel: Channel, lines: Sequence[OrderLine]
+    uow: UnitOfWork,
+    order: Order,
+    channel: Channel,
+    lines: Sequence[OrderLine],
+    *,
+    pickup_at: Location | None = None,
 ) -> AllocationRequest:
+    """What the planner sees: a pick-up only its store, a shipped order every active location
+    that ships to customers; a store's units less its safety stock. Earlier waiting orders'
+    claims come out of every active location in the simple planner's order first (their fit
+    was judged over all of them), so they do not all land on the one store of a pick-up."""
     skus = {line.sku for line in lines}
-    available = {
-        (level.sku, level.location): max(0, level.available) for level in uow.stock.levels(skus)
+    every_location = tuple(uow.locations.list())
+    active = tuple(loc for loc in every_location if loc.active)
+    if pickup_at is not None:
+        locations: tuple[Location, ...] = (pickup_at,)
+    else:
+        # Inactive locations too: the planner excludes them itself, and its explanation says
+        # so (an operator sees why a stocked location was not used).
+        locations = tuple(loc for loc in every_location if loc.ships_to_customers)
+    every = {loc.code: loc for loc in (*active, *locations)}
+    held_at = tuple(loc for loc in every.values() if loc.active)  # never held back elsewhere
+    free = {
+        (level.sku, level.location): sellable(every[level.location], level.available)
+        for level in uow.stock.levels(skus)
+        if level.location in every
     }
-    # Inactive locations too: the planner excludes them itself, and its explanation says so
-    # (an operator sees why a stocked location was not used); nothing is ever held back there.
-    locations = tuple(uow.locations.list())
-    active = [loc for loc in locations if loc.active]
-    _hold_back(available, _held_for_earlier(uow, order, skus), active)
+    _hold_back(free, _held_for_earlier(uow, order, skus), held_at)
+    wanted = {loc.code for loc in locations}
+    available = {key: units for key, units in free.items() if key[1] in wanted}
     now = uow.now()  # the injected clock (a fake in tests, the past in the demo history)
     days = {loc.code: local_day(loc, now) for loc in locations}
     products = uow.catalog.products(skus, identifiers=False)
@@ -165,17 +209,19 @@ def _covers(plan: AllocationPlan, lines: Sequence[OrderLine]) -> bool:
     return all(picked[line.id] == line.open_quantity for line in lines)
 
 
-def _reserve(uow: UnitOfWork, plan: AllocationPlan) -> bool:
+def _reserve(uow: UnitOfWork, plan: AllocationPlan, locations: Sequence[Location]) -> bool:
+    """The plan's reservations, each guarded; a store's guard also keeps its safety stock."""
+    keep = {loc.code: loc.safety_stock for loc in locations}
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     for pick in plan.picks:
         wanted[(pick.sku, pick.location)] += pick.quantity
     if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
         ((sku, location), quantity), *_ = wanted.items()
-        return uow.stock.reserve(sku, location, quantity)
+        return uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0))
     try:
         with uow.conn.begin_nested():
             for (sku, location), quantity in sorted(wanted.items()):  # the fixed lock order
-                if not uow.stock.reserve(sku, location, quantity):
+                if not uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0)):
                     raise _LostRace
     except _LostRace:
         return False
@@ -234,6 +280,38 @@ def _short(
     return AllocationOutcome(order.id, order.status, plan)
 
 
+PICKUP_SUGGESTED = (
+    "transfer stock to the store (a receipt there) and release the hold, substitute the item "
+    "(edit the order), or cancel the order"
+)
+
+
+def _pickup_short(uow: UnitOfWork, order: Order, plan: AllocationPlan) -> AllocationOutcome:
+    """A pick-up its store cannot fill: on hold for a person, never routed elsewhere."""
+    if order.status == OrderStatus.ON_HOLD:
+        uow.rollback()
+        return AllocationOutcome(order.id, order.status, plan)
+    uow.stock.add_plan(order.id, plan)
+    reason = str(plan.explanation.get("reason") or PICKUP_SHORT)
+    missing = plan.explanation.get("missing") or []
+    detail = f"pick-up at {plan.explanation.get('location')}: " + (
+        ", ".join(f"{m['sku']} short by {m['short']}" for m in missing)
+        or str(plan.explanation.get("unroutable"))
+    )
+    exception_id = uow.fulfilment.raise_exception(
+        kind=reason,
+        order_id=order.id,
+        fulfilment_id=None,
+        detail=detail,
+        suggested_action=PICKUP_SUGGESTED,
+        now=uow.now(),
+    )
+    order.transition_to(OrderStatus.ON_HOLD, reason=reason)
+    order.events.append(events.FulfilmentExceptionRaised(order.id, exception_id, reason, detail))
+    uow.commit()
+    return AllocationOutcome(order.id, order.status, plan)
+
+
 def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str, int]:
     """First come, first served: units of these SKUs that earlier waiting orders will take.
 
@@ -263,12 +341,13 @@ def _waiting_needs(
 
 
 def _free_units(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
-    """Units of each SKU free to reserve over the active locations."""
-    active = {loc.code for loc in uow.locations.list() if loc.active}
+    """Units of each SKU free to reserve over the active locations (a store's safety stock
+    is never free)."""
+    active = {loc.code: loc for loc in uow.locations.list() if loc.active}
     free: dict[str, int] = defaultdict(int)
     for level in uow.stock.levels(skus):
         if level.location in active:
-            free[level.sku] += max(0, level.available)
+            free[level.sku] += sellable(active[level.location], level.available)
     return free
 
 

@@ -13,7 +13,13 @@ from typing import Any
 
 from orderhub.clock import utc_now
 from orderhub.domain import events
-from orderhub.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
+from orderhub.domain.errors import (
+    Conflict,
+    FieldError,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
 from orderhub.domain.fulfilment import (
     FulfilmentLine,
     FulfilmentOrder,
@@ -362,6 +368,8 @@ def ship_from_warehouse(
     fulfilment = work.fulfilment(fulfilment_id)
     if fulfilment.status == FulfilmentStatus.CREATED:
         raise IllegalTransition("fulfilment", "created", "shipped")  # dispatch it first
+    if uow.pickups.is_pickup(fulfilment_id):  # the customer collects it, with the code
+        raise Conflict(f"fulfilment {fulfilment_id} is a pick-up: hand it over with its code")
     record_shipment(
         work,
         fulfilment,

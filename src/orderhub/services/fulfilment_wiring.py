@@ -22,7 +22,7 @@ from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.fulfilment.registry import WAREHOUSE, build_provider
 from orderhub.fulfilment.warehouse import WarehouseProvider
 from orderhub.http.outbound import outbound_client
-from orderhub.services import allocation, fulfilment, inventory, sla
+from orderhub.services import allocation, fulfilment, inventory, sla, stores
 from orderhub.services.fulfilment import FulfilmentDeps
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -68,6 +68,14 @@ class RoutingRerouter:
     then what the refusal released wakes the orders waiting for it."""
 
     def reroute(self, uow: UnitOfWork, *, order_id: str, exclude_location: str) -> bool:
+        order = uow.orders.get(order_id)
+        if order.pickup_location is not None:  # a pick-up goes nowhere else without a person
+            uow.rollback()
+            stores.hold_refused_pickup(uow, order_id=order_id, location=exclude_location)
+            skus = {line.sku for line in order.lines}
+            allocation.allocate_waiting(uow, skus=skus, skip={order_id})
+            return True
+        uow.rollback()
         planner = _Avoiding(allocation.default_planner(uow), exclude_location)
         outcome = allocation.allocate_order(uow, order_id=order_id, planner=planner)
         skus = {line.sku for line in uow.orders.get(order_id).lines}
@@ -133,6 +141,7 @@ def on_order_allocated(uow: UnitOfWork, message: Message) -> None:
         fulfilment.create_fulfilments(
             uow, order_id=order_id, allocations=message.data.get("allocations", []), deps=deps
         )
+        stores.open_pickups(uow, order_id=order_id)
         fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
 
 
@@ -142,11 +151,16 @@ def resume_dispatch(uow: UnitOfWork, message: Message) -> None:
     ``created`` is skipped, and each dispatch commits its new status."""
     order_id = message.stream.removeprefix("order:")
     with default_dependencies(uow) as deps:
+        stores.open_pickups(uow, order_id=order_id)  # if the first run stopped before it
         fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
 
 
 def tick(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
-    """What the worker runs every minute or so: poll providers, then the SLA clocks."""
+    """What the worker runs every minute or so: poll providers, the SLA clocks, then expire
+    pick-ups not collected in time (``now`` is the scheduler's injectable clock)."""
     with default_dependencies(uow) as deps:
         polled = fulfilment.poll_providers(uow, deps=deps, now=now)
-    return {"polled": polled, **sla.check_sla(uow, now=now)}
+    counts = {"polled": polled, **sla.check_sla(uow, now=now)}
+    counts["pickups_closed"] = stores.close_cancelled(uow, now=now)
+    counts["pickups_expired"] = stores.expire_due(uow, now=now)
+    return counts

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
-from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.domain.locations import Location, LocationAddress, LocationKind, StoreSettings
 from orderhub.store import tables as t
 from orderhub.store.queries import keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
@@ -77,7 +77,39 @@ def _values(location: Location) -> dict[str, Any]:
         k: v for k, v in dataclasses.asdict(location.address).items() if v is not None
     }
     values["cutoff"] = location.cutoff.strftime("%H:%M") if location.cutoff else None
+    values["store"] = store_json(location.store)
     return values
+
+
+def store_json(store: StoreSettings | None) -> dict[str, Any] | None:
+    """A store's settings as stored and as the API shows them (hours as "HH:MM")."""
+    if store is None:
+        return None
+    return {
+        "opening_hours": {
+            day: [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+            for day, (opens, closes) in store.opening_hours.items()
+        },
+        "pickup_enabled": store.pickup_enabled,
+        "ship_from_store": store.ship_from_store,
+        "safety_stock": store.safety_stock,
+        "pickup_hold_days": store.pickup_hold_days,
+    }
+
+
+def store_from_json(data: dict[str, Any] | None) -> StoreSettings | None:
+    if data is None:
+        return None
+    return StoreSettings(
+        opening_hours={
+            day: (time.fromisoformat(opens), time.fromisoformat(closes))
+            for day, (opens, closes) in data.get("opening_hours", {}).items()
+        },
+        pickup_enabled=bool(data.get("pickup_enabled", True)),
+        ship_from_store=bool(data.get("ship_from_store", True)),
+        safety_stock=int(data.get("safety_stock", 0)),
+        pickup_hold_days=int(data.get("pickup_hold_days", 7)),
+    )
 
 
 def _to_location(row: Row[Any]) -> Location:
@@ -95,4 +127,5 @@ def _to_location(row: Row[Any]) -> Location:
         provider=row.provider,
         priority=row.priority,
         settings=row.settings or {},
+        store=store_from_json(row.store),
     )

@@ -21,6 +21,8 @@ from orderhub.domain.money import Money
 from orderhub.domain.orders import (
     Address,
     Customer,
+    Delivery,
+    DeliveryType,
     LineStatus,
     Order,
     OrderLine,
@@ -145,6 +147,18 @@ def _address_json(address: Address | None) -> dict[str, Any] | None:
     if address is None:
         return None
     return {k: v for k, v in dataclasses.asdict(address).items() if v is not None}
+
+
+def _delivery_json(delivery: Delivery | None) -> dict[str, Any] | None:
+    if delivery is None:
+        return None
+    return {"type": delivery.type.value, "location": delivery.location}
+
+
+def _delivery(data: dict[str, Any] | None) -> Delivery | None:
+    if not data:
+        return None
+    return Delivery(DeliveryType(data["type"]), data.get("location"))
 
 
 class OrderRepository:
@@ -320,6 +334,7 @@ class OrderRepository:
                 "po_number": po.number if po else None,
                 "requested_ship_date": po.requested_ship_date if po else None,
                 "purchase_order": purchase_order_json(po),
+                "delivery": _delivery_json(order.delivery),
                 "version": 1,
                 "created_at": now,
             }
@@ -391,6 +406,7 @@ class OrderRepository:
             hold_reason=row.hold_reason,
             metadata=row.metadata or {},
             purchase_order=purchase_order_from_json(row.purchase_order),
+            delivery=_delivery(row.delivery),
             version=row.version,
         )
 

@@ -40,7 +40,8 @@ _RESERVE = (
     .where(
         L.sku == bindparam("b_sku"),
         L.location == bindparam("b_location"),
-        L.on_hand - L.reserved >= bindparam("b_quantity"),  # the guard: never below zero
+        # the guard: never below zero, nor into what a store keeps back (b_needed = q + keep)
+        L.on_hand - L.reserved >= bindparam("b_needed"),
     )
     .values(reserved=L.reserved + bindparam("b_quantity"), updated_at=bindparam("updated_at"))
 )
@@ -138,14 +139,20 @@ class StockRepository:
             )
         self._append(movement)
 
-    def reserve(self, sku: str, location: str, quantity: int) -> bool:
-        """Hold ``quantity`` units if that many are available now; False when they are not.
+    def reserve(self, sku: str, location: str, quantity: int, *, keep: int = 0) -> bool:
+        """Hold ``quantity`` units if that many are available now beyond ``keep`` (a store's
+        safety stock); False when they are not.
 
-        The guard is in the UPDATE itself (``on_hand - reserved >= quantity``): the database
-        evaluates it on the latest committed row under the row lock, so no interleaving of
-        clients can reserve what is not there.
+        The guard is in the UPDATE itself (``on_hand - reserved >= quantity + keep``): the
+        database evaluates it on the latest committed row under the row lock, so no
+        interleaving of clients can reserve what is not there.
         """
-        params = {"b_sku": sku, "b_location": location, "b_quantity": quantity}
+        params = {
+            "b_sku": sku,
+            "b_location": location,
+            "b_quantity": quantity,
+            "b_needed": quantity + keep,
+        }
         result = self._conn.execute(_RESERVE, params | {"updated_at": utc_now()})
         return result.rowcount == 1
 

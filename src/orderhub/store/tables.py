@@ -137,6 +137,7 @@ orders = Table(
     Column("deliver_by", UTCDateTime),
     Column("sla_at_risk_at", UTCDateTime),  # when order.sla_at_risk fired (once)
     Column("sla_breached_at", UTCDateTime),  # when order.sla_breached fired (once)
+    Column("delivery", JsonColumn),  # {"type": "pickup", "location"} (migration 0024); None: ship
     UniqueConstraint("channel_code", "external_id", name="uq_orders_channel_external_id"),
     Index("ix_orders_status", "status"),
     Index("ix_orders_placed_at", "placed_at"),
@@ -421,6 +422,7 @@ locations = Table(
     Column("settings", JsonColumn, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("store", JsonColumn),  # a store's settings (migration 0024); None for other kinds
 )
 
 # Kept incrementally, always equal to the sum of stock_movements (``orderhub inventory check``).
@@ -742,4 +744,25 @@ order_financial_entries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_order_financial_entries_order_id", "order_id"),
     CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+)
+
+# --- stores (migration 0024): one pick-up per fulfilment order of a pick-up in store order ---
+pickups = Table(
+    "pickups",
+    metadata,
+    Column("fulfilment_id", String(36), ForeignKey("fulfilment_orders.id"), primary_key=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("code_hash", String(200)),  # the pick-up code, salted and hashed; never kept in clear
+    Column("ready_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),
+    Column("picked_up_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_pickups_location_status", "location", "status"),
+    Index("ix_pickups_status_expires_at", "status", "expires_at"),
+    Index("ix_pickups_order_id", "order_id"),
 )

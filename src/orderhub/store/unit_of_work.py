@@ -39,6 +39,7 @@ from orderhub.store.db import READ_ONLY
 from orderhub.store.fulfilment import FulfilmentRepository
 from orderhub.store.locations import LocationRepository
 from orderhub.store.marketplace_sync import MarketplaceSyncRepository
+from orderhub.store.pickups import PickupRepository
 from orderhub.store.quarantine import QuarantineRepository
 from orderhub.store.repositories import (
     CatalogRepository,
@@ -144,6 +145,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepository(self.conn, self._box)
         self.channel_items = ChannelItemRepository(self.conn)
         self.after_sale = AfterSaleRepository(self.conn)
+        self.pickups = PickupRepository(self.conn)
         self._loose_events = []
 
     def __exit__(

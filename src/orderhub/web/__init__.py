@@ -34,13 +34,14 @@ from orderhub.web.pages import (
     quarantine,
     reports,
     routing,
+    stores,
 )
 from orderhub.web.session import SessionMiddleware, Signer
 from orderhub.web.templating import render
 
 PAGES = [
     login, overview, orders, order_actions, order_edits, order_returns, inventory, exceptions,
-    routing, quarantine, channels, deliveries, audit, reports,
+    routing, quarantine, channels, deliveries, audit, reports, stores,
 ]  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 

@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("Orders", "/orders", Permission.ORDERS_READ),
     NavItem("Inventory", "/inventory", Permission.INVENTORY_READ),
     NavItem("Exceptions", "/exceptions", Permission.ORDERS_READ),
+    NavItem("Stores", "/stores", Permission.ORDERS_READ),
     NavItem("Routing", "/routing", Permission.ROUTING_READ),
     NavItem("Quarantine", "/quarantine", Permission.QUARANTINE_READ),
     NavItem("Channels", "/channels", Permission.CHANNELS_READ),

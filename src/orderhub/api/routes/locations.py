@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 from orderhub.api.deps import ContainerDep, require
 from orderhub.api.schemas.bounded import Flag, LocalTime, Rank, StockLevel
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
+from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.store.access import Principal
+from orderhub.store.locations import store_from_json, store_json
 
 router = APIRouter(prefix="/locations", tags=["locations"])
 
@@ -47,6 +56,59 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
+
+
+class StoreIn(BaseModel):
+    """A store's own settings (``kind: store`` only); its daily order capacity is the
+    location's ``daily_capacity``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opening_hours: dict[Weekday, tuple[ClockTime, ClockTime]] = Field(
+        default_factory=dict,
+        description='local ["opens", "closes"] per day; a day not listed is closed',
+        examples=[{"mon": ["09:00", "20:00"], "sat": ["10:00", "18:00"]}],
+    )
+    pickup_enabled: Flag = True
+    ship_from_store: Flag = True
+    safety_stock: StockLevel = Field(
+        default=0, description="units of each SKU kept back from every channel"
+    )
+    pickup_hold_days: StrictInt = Field(
+        default=7, ge=1, le=60, description="days a ready pick-up waits before it expires"
+    )
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _opens_before_it_closes(
+        cls, hours: dict[str, tuple[str, str]]
+    ) -> dict[str, tuple[str, str]]:
+        wrong = [day for day, (opens, closes) in hours.items() if opens >= closes]
+        if wrong:
+            raise ValueError(f"opening time must be before closing time on {', '.join(wrong)}")
+        return hours
+
+
+def _store_in(store: StoreIn | None) -> Any:
+    return None if store is None else store_from_json(store.model_dump())
+
+
+def _check_store(location: Location, *, given: bool) -> None:
+    """Store settings belong to stores; a store without any gets the defaults."""
+    if location.kind == LocationKind.STORE:
+        if location.store is None:
+            location.store = store_from_json({})
+    elif location.store is not None:
+        if given:
+            raise ValidationFailed(
+                "store settings are for stores",
+                [FieldError(("store",), "only a location of kind 'store' has store settings")],
+            )
+        location.store = None  # the kind changed away from store: its settings go with it
+
+
 class LocationPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,6 +124,7 @@ class LocationPatch(BaseModel):
     provider: str | None = Field(default=None, min_length=1, max_length=64)
     priority: Rank | None = Field(default=None, description="lower is preferred")
     settings: dict[str, Any] | None = None
+    store: StoreIn | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -85,6 +148,7 @@ class LocationIn(BaseModel):
     provider: str = Field(default="warehouse", min_length=1, max_length=64)
     priority: Rank = 100
     settings: dict[str, Any] = Field(default_factory=dict)
+    store: StoreIn | None = Field(default=None, description="kind store only; see docs/stores.md")
 
     @field_validator("timezone")
     @classmethod
@@ -92,8 +156,14 @@ class LocationIn(BaseModel):
         return _check_timezone(value)
 
     def to_location(self) -> Location:
-        values = self.model_dump(exclude={"address"})
-        return Location(**values, address=LocationAddress(**self.address.model_dump()))
+        values = self.model_dump(exclude={"address", "store"})
+        location = Location(
+            **values,
+            address=LocationAddress(**self.address.model_dump()),
+            store=_store_in(self.store),
+        )
+        _check_store(location, given=self.store is not None)
+        return location
 
 
 class LocationOut(LocationIn):
@@ -113,6 +183,7 @@ class LocationOut(LocationIn):
             provider=location.provider,
             priority=location.priority,
             settings=location.settings,
+            store=StoreIn.model_validate(store_json(location.store)) if location.store else None,
         )
 
 
@@ -164,7 +235,10 @@ def patch_location(
                 continue  # null for a field that must have a value: left as it is
             if name == "address":
                 value = LocationAddress(**value)
+            if name == "store":
+                value = _store_in(body.store)
             setattr(location, name, value)
+        _check_store(location, given=body.store is not None)
         uow.locations.save(location)
         uow.availability.touch_all()
         uow.commit()

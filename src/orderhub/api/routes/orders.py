@@ -17,7 +17,7 @@ from orderhub.domain.access import Permission
 from orderhub.domain.cancellation import CancelReason
 from orderhub.domain.errors import NotFound
 from orderhub.domain.orders import OrderStatus
-from orderhub.services import ingest
+from orderhub.services import ingest, stores
 from orderhub.services.orders import cancel_order
 from orderhub.store import history, queries
 from orderhub.store.access import Principal
@@ -68,6 +68,8 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
     if not visible_to(principal, body.channel):
         raise HTTPException(403, f"this key may only create orders for {principal.channel!r}")
     with container.uow(actor=principal.actor) as uow:
+        if body.delivery is not None and body.delivery.location is not None:
+            stores.check_pickup_store(uow, body.delivery.location)
         result = ingest.ingest_order(
             uow, draft=body.to_draft(), source=native.SOURCE, payload=body.model_dump_json
         )

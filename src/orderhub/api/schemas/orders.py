@@ -151,6 +151,11 @@ class TotalsOut(BaseModel):
     total: str
 
 
+class DeliveryOut(BaseModel):
+    type: str  # "ship" or "pickup"
+    location: str | None  # pick-up: the store
+
+
 class OrderOut(BaseModel):
     id: str
     channel: str
@@ -168,6 +173,7 @@ class OrderOut(BaseModel):
     totals: TotalsOut
     metadata: dict[str, Any]
     purchase_order: PurchaseOrderOut | None = None
+    delivery: DeliveryOut = DeliveryOut(type="ship", location=None)
     allocations: list[dict[str, Any]]
     shipments: list[ShipmentOut]
 
@@ -230,6 +236,10 @@ class OrderOut(BaseModel):
             ),
             metadata=order.metadata,
             purchase_order=PurchaseOrderOut.of(order),
+            delivery=DeliveryOut(
+                type=order.delivery.type.value if order.delivery else "ship",
+                location=order.delivery.location if order.delivery else None,
+            ),
             allocations=allocations,
             shipments=shipments_out(fulfilments),
         )

@@ -6,6 +6,7 @@ A shipment from location ``l`` weighing ``w`` grams by service ``s`` costs::
   + weights.late_per_day × max(0, transit(l, zone, s) − (deliver_within − ship_within))
   + weights.per_km × distance(l, destination)   when both coordinates are known
   + channel location_penalty[l]
+  + locations.<l>.handling_cost                   a store's picking and packing, per shipment
   + weights.split_penalty                         one per shipment …
 
 and a plan costs the sum over its shipments minus one ``split_penalty`` (the first shipment is
@@ -74,6 +75,11 @@ class CompiledRules:
         self._models: dict[str, CostModel] = {}
         self.capped = {c for c, own in rules.locations.items() if own.daily_capacity is not None}
         self.lanes: dict[tuple[object, ...], tuple[Lane, ...]] = {}  # see lanes.py
+        self.handling = {
+            code: self.minor(own.handling_cost)
+            for code, own in rules.locations.items()
+            if own.handling_cost
+        }
         self.penalties = {
             channel: {code: self.minor(value) for code, value in c.location_penalty.items()}
             for channel, c in rules.channels.items()
@@ -172,9 +178,10 @@ class Origin:
     km: float | None
     preference: int
     rank: int  # tie-break: lower first
-    base: int = 0  # late + distance + preference, summed once: the search adds it per shipment
+    base: int = 0  # late + distance + preference + handling, summed once: added per shipment
     hazmat_base: int = 0
     delay_days: int = 0  # days it ships after the promised ship date (past its cut-off)
+    handling: int = 0  # the location's handling cost per shipment (rules)
 
     def fixed(self, hazmat: bool) -> int:
         return self.hazmat_base if hazmat else self.base
@@ -238,6 +245,7 @@ class CostModel:
         if destination is not None and a.latitude is not None and a.longitude is not None:
             km = distance_km((a.latitude, a.longitude), destination)
         distance = 0 if km is None else int((c.per_km * Decimal(repr(km))).to_integral_value())
+        handling = c.handling.get(location.code, 0)
         return Origin(
             code=location.code,
             zone=zone,
@@ -251,8 +259,9 @@ class CostModel:
             km=km,
             preference=penalty,
             rank=rank,
-            base=late_days * c.late_per_day + distance + penalty,
-            hazmat_base=hazmat_late_days * c.late_per_day + distance + penalty,
+            base=late_days * c.late_per_day + distance + penalty + handling,
+            hazmat_base=hazmat_late_days * c.late_per_day + distance + penalty + handling,
+            handling=handling,
         )
 
     def _late_days(self, rate: Rate | None) -> int:
@@ -308,4 +317,6 @@ class CostModel:
         }
         if origin.delay_days:
             data["cutoff_delay_days"] = origin.delay_days  # counted in late_days
+        if origin.handling:  # only locations the rules give a handling cost (stores)
+            data["handling"] = c.money(origin.handling)
         return data

@@ -120,6 +120,13 @@ class LocationRules(BaseModel):
     hold_reason: str | None = None
     daily_capacity: StrictInt | None = Field(default=None, ge=0, le=MAX_STOCK)
     serves_regions: list[str] | None = None  # narrows the location's own country list
+    handling_cost: Price = Field(
+        default=Decimal(0),
+        ge=0,
+        max_digits=12,
+        decimal_places=4,
+        description="added per shipment from the location (a store's picking and packing)",
+    )
 
 
 class Restriction(BaseModel):
