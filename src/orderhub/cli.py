@@ -24,6 +24,7 @@ from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import csv_import, native
 from orderhub.config import load_settings
 from orderhub.demo import run_demo
+from orderhub.demo_seed import create_admin_key, rows_per_second, seed_orders
 from orderhub.domain.access import Role
 from orderhub.domain.errors import NotFound, NotNormalizable, ValidationFailed
 from orderhub.services import audit
@@ -396,13 +397,54 @@ def worker(
         container.close()
 
 
-@app.command("demo")
+demo_app = typer.Typer(
+    help="Start a fresh demo (no command), or seed a database with order history (seed).",
+    invoke_without_command=True,
+)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback()
 def demo(
+    ctx: typer.Context,
     database: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path("var/demo.db"),
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Start a fresh demo: migrate, seed channels, products and orders, serve on 127.0.0.1."""
-    run_demo(database=database, port=port, console=console)
+    if ctx.invoked_subcommand is None:
+        run_demo(database=database, port=port, console=console)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    orders: Annotated[int, typer.Option(min=1, help="orders to write")] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="placed over this many days up to now")] = 42,
+    batch: Annotated[int, typer.Option(min=100, help="orders per transaction")] = 5000,
+    key: Annotated[bool, typer.Option(help="also create an admin API key and print it")] = False,
+) -> None:
+    """Bulk-write ORDERS orders with their lines, allocations, shipments and hash-chained
+    history into ORDERHUB_DATABASE_URL (COPY on PostgreSQL): a hub at volume in minutes."""
+    with _container() as container:
+        upgrade(container.engine)
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"seeding {orders:,} orders", total=orders)
+            result = seed_orders(
+                container,
+                orders=orders,
+                days=days,
+                batch=batch,
+                progress=lambda done: progress.advance(task, done),
+            )
+        for table, count in result.rows.items():
+            console.print(f"  {table}: {count:,}")
+        console.print(
+            f"[green]seeded {result.orders:,} orders[/green] ({result.total_rows:,} rows) in "
+            f"{result.seconds:.1f} s: {result.orders / result.seconds:,.0f} orders/s, "
+            f"{rows_per_second(result):,.0f} rows/s"
+        )
+        if key:
+            console.print("Admin API key (alone on the last line):")
+            print(create_admin_key(container))
 
 
 @app.command("bench")
