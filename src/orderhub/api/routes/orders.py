@@ -48,6 +48,23 @@ def order_out(uow: UnitOfWork, order_id: str) -> OrderOut:
     )
 
 
+def order_outs(uow: UnitOfWork, order_ids: list[str]) -> list[OrderOut]:
+    """A page of orders as :func:`order_out` gives each, in a handful of queries for the whole
+    page instead of several per order (at 50 per page, those round trips were the page's cost)."""
+    orders = uow.orders.read_many(order_ids)
+    allocations = uow.stock.views_many(order_ids)
+    fulfilments = uow.fulfilment.for_orders(order_ids)
+    return [
+        OrderOut.of(
+            orders[order_id],
+            allocations=allocations[order_id],
+            fulfilments=fulfilments[order_id],
+        )
+        for order_id in order_ids
+        if order_id in orders
+    ]
+
+
 @router.post(
     "",
     status_code=201,
@@ -130,7 +147,7 @@ def list_orders(
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)
-        items = [order_out(uow, order_id) for order_id in ids]
+        items = order_outs(uow, ids)
     return OrderPage(items=items, next_cursor=next_cursor)
 
 
