@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from orderhub.api.app import create_app
+from orderhub.bench import reads as bench_reads
 from orderhub.bench import report as bench_report
 from orderhub.bench.reservations import reservation_benchmark
 from orderhub.bench.service import ingest_benchmark
@@ -465,21 +467,52 @@ def bench(
         bool,
         typer.Option(help="also reservations/s on SQLite and PostgreSQL (bench/reservations.py)"),
     ] = False,
+    ingest: Annotated[
+        bool, typer.Option(help="the ingest and drain rows (--no-ingest: only the reads)")
+    ] = True,
+    read_orders: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="also time GET /v1/orders (each filter, first and next page) and "
+            "GET /v1/orders/{id} on a throwaway PostgreSQL database seeded with this many "
+            "orders (orderhub demo seed; 1000000 for issue #16's target); 0: not measured",
+        ),
+    ] = 0,
+    read_database: Annotated[
+        str | None,
+        typer.Option(help="time the reads on this already seeded database instead (kept)"),
+    ] = None,
+    read_requests: Annotated[int, typer.Option(min=5, help="requests per read measured")] = 40,
 ) -> None:
     """Issue #16's figures as one Markdown table: HTTP and batch ingest, drain time per order
-    for two backlogs, each against the raw-driver floor measured in the same run, with the
-    load average (see docs/performance.md)."""
+    for two backlogs, each against the raw-driver floor measured in the same run, and (with
+    --read-orders) order list and detail latencies at volume, with the load average (see
+    docs/performance.md)."""
     backlogs = tuple(int(n) for n in drain.split(",") if n.strip())
-    report = bench_report.run(
-        orders=orders,
-        clients=clients,
-        batch=batch,
-        batch_orders=batch_orders,
-        procs=procs,
-        backlogs=backlogs,
-        drain_timeout=drain_timeout,
-        say=lambda text: console.print(f"[dim]{text}[/dim]"),
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
+
+    report = (
+        bench_report.run(
+            orders=orders,
+            clients=clients,
+            batch=batch,
+            batch_orders=batch_orders,
+            procs=procs,
+            backlogs=backlogs,
+            drain_timeout=drain_timeout,
+            say=say,
+        )
+        if ingest
+        else bench_report.Report(load_before=os.getloadavg())
     )
+    if read_orders or read_database:
+        report.rows += bench_reads.run(
+            orders=read_orders, database_url=read_database, requests=read_requests, say=say
+        )
+        report.load_after = os.getloadavg()
     print(report.markdown())  # plain: a terminal-wide table would wrap the Markdown
     if service:
         ingest_benchmark(orders=orders, console=console)
