@@ -127,10 +127,37 @@ def order_ids(
         stmt = stmt.where(or_(o.external_id == filters.reference, o.po_number == filters.reference))
     if filters.ship_by:
         stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
+    now = filters.now or utc_now()
     if filters.sla:
-        stmt = stmt.where(sla_condition(filters.sla, filters.now or utc_now()))
+        stmt = stmt.where(sla_condition(filters.sla, now))
+    if conn.dialect.name == "postgresql" and _few_matches_far_back(filters, now):
+        if cursor:
+            stmt = stmt.where(o.id < _typed_key(o.id, decode_cursor(cursor)))
+        matches = stmt.cte("matches").prefix_with("MATERIALIZED")
+        rows, next_cursor = keyset_page(
+            conn, select(matches.c.id), matches.c.id, limit=limit, cursor=None, newest_first=True
+        )
+        return [row.id for row in rows], next_cursor
     rows, next_cursor = keyset_page(conn, stmt, o.id, limit=limit, cursor=cursor, newest_first=True)
     return [row.id for row in rows], next_cursor
+
+
+def _few_matches_far_back(filters: OrderFilter, now: datetime) -> bool:
+    """Whether a page is better cut from every match than found walking the ids backwards.
+
+    The walk (the primary key, newest first, filtering) reads every newer order before the
+    first match: nothing for a recent range, a million rows for one day a month back, which
+    PostgreSQL's planner cannot know (it assumes matches are spread evenly over the ids, but
+    ids follow arrival and a date range's orders arrived together). So when the range is
+    shorter than the time since it ended — or the filter is an SLA one, which only open orders
+    pass (a small partial index) — the matches are read whole through their index (a
+    materialized CTE: the planner may not fold it back into the walk) and the page sorted
+    from them: the cost is the number of matches, not the number of newer orders."""
+    if filters.sla:
+        return True
+    if filters.placed_to is None or filters.placed_from is None:
+        return False
+    return filters.placed_to - filters.placed_from < now - filters.placed_to
 
 
 def order_channel(conn: Connection, order_id: str) -> str | None:
