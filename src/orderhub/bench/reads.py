@@ -104,6 +104,17 @@ def _measure(
     with log_path.open("w") as log, load.processes([serve], log):
         load.wait_healthy(port, key, seconds=120)
         api = load.Client(port, key)
+        # The machine's own floor in this run: a request that reads no table.
+        # On a shared machine every row below is best read against it.
+        _time(api, "/v1/health")
+        health = [_time(api, "/v1/health") for _ in range(requests)]
+        timings.append(
+            Timing(
+                "floor: `GET /v1/health` (HTTP and `SELECT 1`)",
+                [d for d, _ in health],
+                sum(1 for _, ok in health if not ok),
+            )
+        )
         for what, params in queries:
             say(f"GET /v1/orders?{urlencode(params)} …")
             status, body = api.call("GET", _path(params))  # warm-up, and the cursor
