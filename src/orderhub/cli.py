@@ -615,8 +615,16 @@ def worker(
         container.close()
 
 
-@app.command("demo")
+demo_app = typer.Typer(
+    help="Start a fresh demo (no command), or seed a database with order history (seed).",
+    invoke_without_command=True,
+)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback()
 def demo(
+    ctx: typer.Context,
     database: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path("var/demo.db"),
     port: Annotated[int, typer.Option(help="also: make demo PORT=8001")] = 8000,
 ) -> None:
@@ -625,6 +633,8 @@ def demo(
     Migrates, seeds channels, products, stock, routing rules and six weeks of orders, then
     serves with live traffic. Records its database in var/.orderhub-database, which the other
     commands use while ORDERHUB_DATABASE_URL is unset."""
+    if ctx.invoked_subcommand is not None:
+        return
     from orderhub.demo.hub import PortBusy, claim_port, run_demo
 
     try:
@@ -636,6 +646,43 @@ def demo(
             f"(or orderhub demo --port {port + 1})",
         ) from None
     run_demo(database=database, port=port, console=console, sock=listening)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    orders: Annotated[int, typer.Option(min=1, help="orders to write")] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="placed over this many days up to now")] = 42,
+    batch: Annotated[int, typer.Option(min=100, help="orders per transaction")] = 5000,
+    key: Annotated[bool, typer.Option(help="also create an admin API key and print it")] = False,
+) -> None:
+    """Bulk-write ORDERS orders with their lines, allocations, shipments and hash-chained
+    history into ORDERHUB_DATABASE_URL (COPY on PostgreSQL): a hub at volume in minutes."""
+    from rich.progress import Progress
+
+    from orderhub.demo.bulk import create_admin_key, rows_per_second, seed_orders
+    from orderhub.store.migrate import upgrade
+
+    with _container() as container:
+        upgrade(container.engine)
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"seeding {orders:,} orders", total=orders)
+            result = seed_orders(
+                container,
+                orders=orders,
+                days=days,
+                batch=batch,
+                progress=lambda done: progress.advance(task, done),
+            )
+        for table, count in result.rows.items():
+            console.print(f"  {table}: {count:,}")
+        console.print(
+            f"[green]seeded {result.orders:,} orders[/green] ({result.total_rows:,} rows) in "
+            f"{result.seconds:.1f} s: {result.orders / result.seconds:,.0f} orders/s, "
+            f"{rows_per_second(result):,.0f} rows/s"
+        )
+        if key:
+            console.print("Admin API key (alone on the last line):")
+            print(create_admin_key(container))
 
 
 @app.command("bench")
@@ -656,12 +703,31 @@ def bench(
         bool,
         typer.Option(help="also reservations/s on SQLite and PostgreSQL (bench/reservations.py)"),
     ] = False,
+    ingest: Annotated[
+        bool, typer.Option(help="the ingest and drain rows (--no-ingest: only the reads)")
+    ] = True,
+    read_orders: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="also time GET /v1/orders (each filter, first and next page) and "
+            "GET /v1/orders/{id} on a throwaway PostgreSQL database seeded with this many "
+            "orders (orderhub demo seed; 1000000 for issue #16's target); 0: not measured",
+        ),
+    ] = 0,
+    read_database: Annotated[
+        str | None,
+        typer.Option(help="time the reads on this already seeded database instead (kept)"),
+    ] = None,
+    read_requests: Annotated[int, typer.Option(min=5, help="requests per read measured")] = 40,
 ) -> None:
     """Benchmark ingest and delivery against raw-driver floors (docs/performance.md).
 
     Issue #16's figures as one Markdown table: HTTP and batch ingest, drain time per order
-    for two backlogs, each against the raw-driver floor measured in the same run, with the
-    load average (see docs/performance.md)."""
+    for two backlogs, each against the raw-driver floor measured in the same run, and (with
+    --read-orders) order list and detail latencies at volume, with the load average (see
+    docs/performance.md)."""
+    from orderhub.bench import reads as bench_reads
     from orderhub.bench import report as bench_report
 
     try:
@@ -670,16 +736,29 @@ def bench(
         raise UserError(
             f"--drain {drain!r} is not a list of numbers", "e.g. --drain 300,1200"
         ) from None
-    report = bench_report.run(
-        orders=orders,
-        clients=clients,
-        batch=batch,
-        batch_orders=batch_orders,
-        procs=procs,
-        backlogs=backlogs,
-        drain_timeout=drain_timeout,
-        say=lambda text: console.print(f"[dim]{text}[/dim]"),
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
+
+    report = (
+        bench_report.run(
+            orders=orders,
+            clients=clients,
+            batch=batch,
+            batch_orders=batch_orders,
+            procs=procs,
+            backlogs=backlogs,
+            drain_timeout=drain_timeout,
+            say=say,
+        )
+        if ingest
+        else bench_report.Report(load_before=os.getloadavg())
     )
+    if read_orders or read_database:
+        report.rows += bench_reads.run(
+            orders=read_orders, database_url=read_database, requests=read_requests, say=say
+        )
+        report.load_after = os.getloadavg()
     print(report.markdown())  # plain: a terminal-wide table would wrap the Markdown
     if service:
         from orderhub.bench.service import ingest_benchmark

@@ -53,13 +53,15 @@ class Report:
             "| measurement | orders/s | ratio to floor | p50 ms | p99 ms | ms per order | |",
             "|---|---:|---:|---:|---:|---:|---|",
         ]
-        first, second = self.floors[0], self.floors[-1]
-        lines.append(
-            f"| raw-driver floor (SQLite WAL, 1 connection; before / after) | {self.floor:,.0f} "
-            f"| 1 | | | {1000 / self.floor:.2f} | {first:,.0f} / {second:,.0f} |"
-        )
+        if self.floors:  # none when only the reads were measured (--no-ingest)
+            first, second = self.floors[0], self.floors[-1]
+            lines.append(
+                f"| raw-driver floor (SQLite WAL, 1 connection; before / after) "
+                f"| {self.floor:,.0f} | 1 | | | {1000 / self.floor:.2f} "
+                f"| {first:,.0f} / {second:,.0f} |"
+            )
         for row in self.rows:
-            ratio = f"{row.per_second / self.floor:.3f}" if row.per_second else ""
+            ratio = f"{row.per_second / self.floor:.3f}" if row.per_second and self.floors else ""
             lines.append(
                 f"| {row.what} | {_num(row.per_second, '{:,.0f}')} | {ratio} "
                 f"| {_num(row.p50_ms, '{:.1f}')} | {_num(row.p99_ms, '{:.1f}')} "

@@ -6,6 +6,7 @@ order history, served on 127.0.0.1 with live traffic.
 - :mod:`orderhub.demo.history` six weeks of past orders, shipped and returned.
 - :mod:`orderhub.demo.traffic` new orders through every channel's own ingest path.
 - :mod:`orderhub.demo.stores` a store counter: pick-ups to pick, ready and collected.
+- :mod:`orderhub.demo.bulk` `orderhub demo seed`: a million orders with COPY, for the benchmarks.
 
 Imported only by ``orderhub demo`` and tests: nothing here runs at import time.
 """

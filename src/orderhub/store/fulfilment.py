@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -259,6 +260,28 @@ class FulfilmentRepository:
         ).all()
         return [self._load(r) for r in rows]
 
+    def for_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfilmentOrder]]:
+        """:meth:`for_order` of several orders in two queries (a list page), not one per
+        fulfilment order and its shipments."""
+        found: dict[str, list[FulfilmentOrder]] = {order_id: [] for order_id in order_ids}
+        if not order_ids:
+            return found
+        f, s = t.fulfilment_orders, t.shipments
+        rows = self._conn.execute(
+            select(f).where(f.c.order_id.in_(list(order_ids))).order_by(f.c.created_at, f.c.id)
+        ).all()
+        parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
+        if rows:
+            for parcel in self._conn.execute(
+                select(s)
+                .where(s.c.fulfilment_id.in_(list(parcels)))
+                .order_by(s.c.shipped_at, s.c.id)
+            ):
+                parcels[parcel.fulfilment_id].append(parcel)
+        for row in rows:
+            found[row.order_id].append(self._load(row, parcels[row.id]))
+        return found
+
     def search(
         self, *, status: str | None = None, location: str | None = None, limit: int = 100
     ) -> list[FulfilmentOrder]:
@@ -296,11 +319,13 @@ class FulfilmentRepository:
         )
         return [self._load(r) for r in rows], next_cursor
 
-    def _load(self, row: Row[Any]) -> FulfilmentOrder:
-        s = t.shipments
-        shipments = self._conn.execute(
-            select(s).where(s.c.fulfilment_id == row.id).order_by(s.c.shipped_at, s.c.id)
-        ).all()
+    def _load(self, row: Row[Any], shipments: Sequence[Row[Any]] | None = None) -> FulfilmentOrder:
+        """The fulfilment order of ``row`` with its ``shipments`` (read here when not given)."""
+        if shipments is None:
+            s = t.shipments
+            shipments = self._conn.execute(
+                select(s).where(s.c.fulfilment_id == row.id).order_by(s.c.shipped_at, s.c.id)
+            ).all()
         return FulfilmentOrder(
             id=row.id,
             order_id=row.order_id,

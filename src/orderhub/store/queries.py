@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, or_, select, tuple_
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
@@ -127,10 +127,46 @@ def order_ids(
         stmt = stmt.where(or_(o.external_id == filters.reference, o.po_number == filters.reference))
     if filters.ship_by:
         stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
+    now = filters.now or utc_now()
     if filters.sla:
-        stmt = stmt.where(sla_condition(filters.sla, filters.now or utc_now()))
+        stmt = stmt.where(sla_condition(filters.sla, now))
+    if filters.placed_from or filters.placed_to:
+        return _newest_placed_first(conn, stmt, limit=limit, cursor=cursor)
+    if filters.sla and conn.dialect.name == "postgresql":
+        # Only open orders pass an SLA filter, a few percent of the table, in a partial index:
+        # read them whole (a MATERIALIZED CTE, which the planner may not fold back into a
+        # walk of the primary key past every newer order) and sort the page from them.
+        if cursor:
+            stmt = stmt.where(o.id < _typed_key(o.id, decode_cursor(cursor)))
+        matches = stmt.cte("matches").prefix_with("MATERIALIZED")
+        rows, next_cursor = keyset_page(
+            conn, select(matches.c.id), matches.c.id, limit=limit, cursor=None, newest_first=True
+        )
+        return [row.id for row in rows], next_cursor
     rows, next_cursor = keyset_page(conn, stmt, o.id, limit=limit, cursor=cursor, newest_first=True)
     return [row.id for row in rows], next_cursor
+
+
+def _newest_placed_first(
+    conn: Connection, stmt: Select[Any], *, limit: int, cursor: str | None
+) -> tuple[list[str], str | None]:
+    """A page of a date-filtered list: newest placed first, then by id (keyset pagination
+    over the (placed_at, id) index; the cursor is still the last order's id).
+
+    By id alone, PostgreSQL answered a range weeks back by walking the primary key past every
+    newer order (0.5–2 s at a million orders); by (placed_at, id) a page reads about its own
+    rows wherever the range lies. The two orders differ only for orders that arrived long
+    after they were placed (imports)."""
+    o = t.orders.c
+    stmt = stmt.order_by(o.placed_at.desc(), o.id.desc()).limit(limit + 1)
+    if cursor:
+        after = str(_typed_key(o.id, decode_cursor(cursor)))
+        placed = select(o.placed_at).where(o.id == after).scalar_subquery()
+        stmt = stmt.where(tuple_(o.placed_at, o.id) < tuple_(placed, after))
+    ids = [row.id for row in conn.execute(stmt)]
+    if len(ids) > limit:
+        return ids[:limit], encode_cursor(ids[limit - 1])
+    return ids, None
 
 
 def order_channel(conn: Connection, order_id: str) -> str | None:

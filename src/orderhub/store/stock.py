@@ -299,22 +299,30 @@ class StockRepository:
 
     def views(self, order_id: str) -> list[dict[str, Any]]:
         """The order's allocations as the API shows them, each with its plan's explanation."""
-        held = self.allocations(order_id)
-        plans = self.plans([order_id])
-        return [
-            {
-                "id": a.id,
-                "line_id": a.line_id,
-                "sku": a.sku,
-                "location": a.location,
-                "quantity": a.quantity,
-                "open_quantity": a.open_quantity,
-                "shipped_quantity": a.shipped_quantity,
-                "status": _status(a),
-                **plans.get(a.plan_id, {}),
-            }
-            for a in held
-        ]
+        return self.views_many([order_id])[order_id]
+
+    def views_many(self, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`views` of several orders in two queries (a list page)."""
+        views: dict[str, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
+        if not order_ids:
+            return views
+        a = t.allocations.c
+        rows = self._conn.execute(
+            select(t.allocations)
+            .where(a.order_id.in_(list(order_ids)))
+            .order_by(a.order_id, a.sku, a.location, a.id)
+        )
+        held = [
+            Allocation(
+                r.id, r.order_id, r.line_id, r.plan_id, r.sku, r.location, r.quantity,
+                r.open_quantity, r.shipped_quantity,
+            )
+            for r in rows
+        ]  # fmt: skip
+        plans = self.plans(order_ids) if held else {}
+        for a_ in held:
+            views[a_.order_id].append(_view(a_, plans))
+        return views
 
     def orders_today(self, days: dict[str, str]) -> dict[str, int]:
         """Location → orders allocated there on its local day (``days``: location → day)."""
@@ -349,6 +357,21 @@ class StockRepository:
             ).group_by(m.sku, m.location)
         )
         return {(r.sku, r.location): (int(r.on_hand or 0), int(r.reserved or 0)) for r in rows}
+
+
+def _view(a: Allocation, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An allocation as the API shows it, with its plan's strategy and explanation."""
+    return {
+        "id": a.id,
+        "line_id": a.line_id,
+        "sku": a.sku,
+        "location": a.location,
+        "quantity": a.quantity,
+        "open_quantity": a.open_quantity,
+        "shipped_quantity": a.shipped_quantity,
+        "status": _status(a),
+        **plans.get(a.plan_id, {}),
+    }
 
 
 def _status(allocation: Allocation) -> str:

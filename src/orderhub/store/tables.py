@@ -98,6 +98,14 @@ customers = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The statuses of domain.orders.OPEN_STATUSES, as the partial index on open orders has them.
+_OPEN_ORDERS: dict[str, Any] = {
+    f"{dialect}_where": text(
+        "status IN ('received', 'on_hold', 'backordered', 'allocated', 'in_fulfilment')"
+    )
+    for dialect in ("postgresql", "sqlite")
+}
+
 orders = Table(
     "orders",
     metadata,
@@ -139,10 +147,15 @@ orders = Table(
     Column("sla_breached_at", UTCDateTime),  # when order.sla_breached fired (once)
     Column("delivery", JsonColumn),  # {"type": "pickup", "location"} (migration 0024); None: ship
     UniqueConstraint("channel_code", "external_id", name="uq_orders_channel_external_id"),
-    Index("ix_orders_status", "status"),
-    Index("ix_orders_placed_at", "placed_at"),
+    # The order list is newest first by id: each filter's rows in id order (migration 0023).
+    Index("ix_orders_status_id", "status", "id"),
+    Index("ix_orders_channel_id", "channel_code", "id"),
+    Index("ix_orders_channel_status_id", "channel_code", "status", "id"),
+    Index("ix_orders_external_id", "external_id"),
+    Index("ix_orders_placed_at_id", "placed_at", "id"),
     Index("ix_orders_customer_email", "customer_email"),
     Index("ix_orders_ship_by", "ship_by"),
+    Index("ix_orders_open_ship_by", "ship_by", "sla_at_risk_at", "id", **_OPEN_ORDERS),  # SLA
     Index("ix_orders_po_number", "po_number"),
     Index("ix_orders_requested_ship_date", "requested_ship_date"),
 )

@@ -33,10 +33,10 @@ Manager = Annotated[Principal, Depends(require(Permission.ORDERS_MANAGE))]
 
 def load_visible(uow: UnitOfWork, principal: Principal, order_id: str) -> OrderOut:
     """The order, or 404 — also when a channel key asks for another channel's order."""
-    channel = queries.order_channel(uow.conn, order_id)
-    if channel is None or not visible_to(principal, channel):
+    found = order_outs(uow, [order_id])  # 6 queries, however many parcels it has
+    if not found or not visible_to(principal, found[0].channel):
         raise NotFound(f"order {order_id} not found")
-    return order_out(uow, order_id)
+    return found[0]
 
 
 def order_out(uow: UnitOfWork, order_id: str) -> OrderOut:
@@ -46,6 +46,23 @@ def order_out(uow: UnitOfWork, order_id: str) -> OrderOut:
         allocations=uow.stock.views(order_id),
         fulfilments=uow.fulfilment.for_order(order_id),
     )
+
+
+def order_outs(uow: UnitOfWork, order_ids: list[str]) -> list[OrderOut]:
+    """A page of orders as :func:`order_out` gives each, in a handful of queries for the whole
+    page instead of several per order (at 50 per page, those round trips were the page's cost)."""
+    orders = uow.orders.read_many(order_ids)
+    allocations = uow.stock.views_many(order_ids)
+    fulfilments = uow.fulfilment.for_orders(order_ids)
+    return [
+        OrderOut.of(
+            orders[order_id],
+            allocations=allocations[order_id],
+            fulfilments=fulfilments[order_id],
+        )
+        for order_id in order_ids
+        if order_id in orders
+    ]
 
 
 @router.post(
@@ -132,7 +149,7 @@ def list_orders(
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)
-        items = [order_out(uow, order_id) for order_id in ids]
+        items = order_outs(uow, ids)
     return OrderPage(items=items, next_cursor=next_cursor)
 
 

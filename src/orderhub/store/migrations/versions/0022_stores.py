@@ -1,6 +1,6 @@
 """stores: store settings on locations, pick-up delivery on orders, the pick-ups table
 
-Revision ID: 0024
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from orderhub.store.types import JsonColumn, UTCDateTime
 
-revision = "0024"
+revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,25 @@
+"""UUIDv7 ids: time-ordered, so newest first by id is newest first by arrival."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from orderhub.domain.ids import new_id
+
+
+def test_an_id_is_a_version_7_uuid_in_canonical_form() -> None:
+    value = new_id()
+    parsed = uuid.UUID(value)
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122
+    assert str(parsed) == value
+
+
+def test_an_id_stamped_with_a_moment_carries_it_and_sorts_by_it() -> None:
+    at = datetime(2026, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
+    stamped = uuid.UUID(new_id(at))
+    assert stamped.int >> 80 == int(at.timestamp() * 1000)
+    later = [new_id(at + timedelta(milliseconds=n)) for n in range(1, 50)]
+    assert sorted(later) == later
+    assert new_id(at) < later[0] < new_id()
