@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from orderhub import cli
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container
 from orderhub.cli import app
+from orderhub.demo import hub
 from orderhub.domain import events as ev
 from orderhub.domain.access import Role
 from orderhub.store import tables as t
@@ -128,7 +128,8 @@ def test_seeded_orders_read_through_the_api_newest_first(
 
 def test_demo_without_a_command_still_starts_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[dict[str, Any]] = []
-    monkeypatch.setattr(cli, "run_demo", lambda **kwargs: started.append(kwargs))
+    monkeypatch.setattr(hub, "run_demo", lambda **kwargs: started.append(kwargs))
+    monkeypatch.setattr(hub, "claim_port", lambda port: None)
     result = runner.invoke(app, ["demo", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert started
