@@ -69,7 +69,11 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
         raise HTTPException(403, f"this key may only create orders for {principal.channel!r}")
     with container.uow(actor=principal.actor) as uow:
         result = ingest.ingest_order(
-            uow, draft=body.to_draft(), source=native.SOURCE, payload=body.model_dump_json
+            uow,
+            draft=body.to_draft(),
+            source=native.SOURCE,
+            payload=body.model_dump_json,
+            allocate=container.settings.allocate_on_ingest,
         )
     if result.outcome == ingest.Outcome.QUARANTINED:
         return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
