@@ -154,7 +154,8 @@ def _ingest(
             rate, rate_seconds, lambda n: api.call("POST", "/v1/orders", load.order(OPEN + n))
         )
         _wait_allocated(directory / "hub.db", seconds=600)
-        lags = _allocation_lags(directory / "hub.db", f"E-{OPEN}", f"E-{OPEN + 10**6}")
+        offered = {f"E-{OPEN + n}" for n in range(int(rate * rate_seconds))}
+        lags = _allocation_lags(directory / "hub.db", offered)
         first = 20_000_000
 
         def post_batch(n: int) -> tuple[int, Any]:
@@ -215,22 +216,22 @@ def _wait_allocated(database: Path, *, seconds: float) -> None:
         con.close()
 
 
-def _allocation_lags(database: Path, low: str, high: str) -> list[float]:
+def _allocation_lags(database: Path, external_ids: set[str]) -> list[float]:
     """Seconds from each order's creation to its ``order.allocated`` event, for the orders
-    whose external id is in [low, high): an upper bound of acknowledgement → allocation."""
+    with these external ids: an upper bound of acknowledgement → allocation."""
     con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
         rows = con.execute(
-            "SELECT o.created_at, min(e.occurred_at) FROM orders o JOIN order_events e"
-            " ON e.order_id = o.id AND e.type = 'order.allocated'"
-            " WHERE o.external_id >= ? AND o.external_id < ? GROUP BY o.id",
-            (low, high),
+            "SELECT o.external_id, o.created_at, min(e.occurred_at) FROM orders o"
+            " JOIN order_events e ON e.order_id = o.id AND e.type = 'order.allocated'"
+            " GROUP BY o.id"
         ).fetchall()
     finally:
         con.close()
     return [
         (datetime.fromisoformat(allocated) - datetime.fromisoformat(created)).total_seconds()
-        for created, allocated in rows
+        for external_id, created, allocated in rows
+        if external_id in external_ids
     ]
 
 
