@@ -40,6 +40,10 @@ os.environ.setdefault("ORDERHUB_SECRET_KEY", Fernet.generate_key().decode())
 # limit, as loopback is, so that long tests are not throttled (tests/security/test_api4_…
 # builds hubs with limits of their own).
 os.environ.setdefault("ORDERHUB_RATE_LIMIT_EXEMPT_ADDRESSES", '["127.0.0.1", "::1", "testclient"]')
+# Most tests were written for the worker allocating a new order (status "received" after the
+# POST, stock added afterwards): they keep it; tests of allocation on ingest (the default of
+# a real hub) turn it on themselves (tests/integration/test_allocate_on_ingest.py).
+os.environ.setdefault("ORDERHUB_ALLOCATE_ON_INGEST", "false")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -692,6 +692,8 @@ def bench(
     batch: Annotated[int, typer.Option(help="orders per POST /v1/orders:batch")] = 500,
     batch_orders: Annotated[int, typer.Option(help="orders sent through the batch route")] = 5000,
     procs: Annotated[int, typer.Option(help="orderhub serve --workers")] = 1,
+    rate: Annotated[float, typer.Option(help="orders/s offered by the open loop")] = 200,
+    rate_seconds: Annotated[float, typer.Option(help="seconds the open loop runs")] = 10,
     drain: Annotated[
         str, typer.Option(help="backlog sizes for the drain, comma separated")
     ] = "300,1200",
@@ -723,8 +725,9 @@ def bench(
 ) -> None:
     """Benchmark ingest and delivery against raw-driver floors (docs/performance.md).
 
-    Issue #16's figures as one Markdown table: HTTP and batch ingest, drain time per order
-    for two backlogs, each against the raw-driver floor measured in the same run, and (with
+    Issue #16's figures as one Markdown table: HTTP ingest (closed and open loop, and how
+    long the open loop's orders took to be allocated), batch ingest, drain time per order for
+    two backlogs, each against the raw-driver floor measured in the same run, and (with
     --read-orders) order list and detail latencies at volume, with the load average (see
     docs/performance.md)."""
     from orderhub.bench import reads as bench_reads
@@ -747,6 +750,8 @@ def bench(
             batch=batch,
             batch_orders=batch_orders,
             procs=procs,
+            rate=rate,
+            rate_seconds=rate_seconds,
             backlogs=backlogs,
             drain_timeout=drain_timeout,
             say=say,

@@ -101,6 +101,18 @@ class Settings(BaseSettings):
         "leases of its batch while it runs, so one delivery (not a batch) must fit in half",
     )
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
+    allocate_on_ingest: bool = Field(
+        default=True,
+        description="POST /v1/orders reserves, routes and allocates the new order in its own "
+        "transaction (the answer says allocated or backordered); false leaves it to the worker",
+    )
+    worker_transaction_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="how long the worker's transaction of database-only deliveries may work "
+        "before it commits and lets other writers in (default 0.02 s on SQLite, whose single "
+        "writer the API waits for, 0.25 s on PostgreSQL)",
+    )
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_age_hours: int = Field(

@@ -94,6 +94,25 @@ def test_metadata_that_no_database_can_store_is_refused(
     assert row_counts(seeded) == before
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-32"])
+def test_a_lone_surrogate_sent_unescaped_is_refused(
+    client: TestClient, admin: dict[str, str], seeded: Container, encoding: str
+) -> None:
+    """Not only a ``\\udfff`` escape: the raw code point in UTF-8 (bytes ED BF BF), or in a body
+    JSON detects as UTF-16/32, parses to the same lone surrogate (the guard's fast path must
+    not skip these bodies)."""
+    order = native_order(metadata={"note": "Ann\udfff"})
+    body = json.dumps(order, ensure_ascii=False)
+    before = row_counts(seeded)
+    answer = client.post(
+        "/v1/orders",
+        content=body.encode(encoding, "surrogatepass"),
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert fields_of(answer) == {"metadata.note"}
+    assert row_counts(seeded) == before
+
+
 def test_a_nul_in_any_string_is_refused(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:

@@ -91,7 +91,10 @@ class HubModel(RuleBasedStateMachine):
         # the drained invariants would rightly report), so attempts are practically unbounded.
         self.container = bootstrap(
             Settings(
-                database_url=url, delivery_max_attempts=10_000, delivery_backoff_max_seconds=60
+                database_url=url,
+                delivery_max_attempts=10_000,
+                delivery_backoff_max_seconds=60,
+                allocate_on_ingest=True,  # through HTTP as a real hub: allocated on ingest
             )
         )
         self.container.clock = self.clock
@@ -182,18 +185,27 @@ class HubModel(RuleBasedStateMachine):
         unknown=st.sampled_from([False, False, False, True]),
         again=st.sampled_from(["no", "no", "no", "natural_key", "idempotency_key"]),
         pick=picks,
+        inline=st.booleans(),
     )
     def ingest(
-        self, channel: str, lines: list[tuple[str, int]], unknown: bool, again: str, pick: int
+        self,
+        channel: str,
+        lines: list[tuple[str, int]],
+        unknown: bool,
+        again: str,
+        pick: int,
+        inline: bool = False,
     ) -> None:
-        """A new order (sometimes with a SKU the hub does not know), or one sent again."""
+        """A new order (sometimes with a SKU the hub does not know), or one sent again;
+        ``inline``: allocated on ingest (through the services; HTTP always is), else by the
+        worker."""
         if again != "no" and self.bodies:
             key = sorted(self.bodies)[pick % len(self.bodies)]
             body, idempotency_key = self.bodies[key], f"key-{key[1]}"
             if again == "natural_key":  # the channel sends it again, changed: no effect
                 body = {**body, "lines": [{**body["lines"][0], "quantity": 9}]}
                 idempotency_key = f"again-{next(self.numbers)}"
-            order_id, _ = self._post(body, idempotency_key=idempotency_key)
+            order_id, _ = self._post(body, idempotency_key=idempotency_key, inline=inline)
             assert order_id == self.created[key], f"{again}: {order_id} is a second order"
             return
         number = next(self.numbers)
@@ -213,7 +225,7 @@ class HubModel(RuleBasedStateMachine):
             + [{"sku": s, "quantity": 1, "unit_price": "3.00"} for s in unknown_skus],
             "shipping": {"price": "4.99", "method": "ground"},
         }
-        order_id, entry_id = self._post(body, idempotency_key=f"key-{external_id}")
+        order_id, entry_id = self._post(body, idempotency_key=f"key-{external_id}", inline=inline)
         key = (channel, external_id)
         if order_id is None:
             assert unknown_skus, "an order of known SKUs was quarantined"
@@ -225,7 +237,9 @@ class HubModel(RuleBasedStateMachine):
         self.order_ids.append(order_id)
         self.expected_keys.add(key)
 
-    def _post(self, body: dict[str, Any], *, idempotency_key: str) -> tuple[str | None, str | None]:
+    def _post(
+        self, body: dict[str, Any], *, idempotency_key: str, inline: bool = False
+    ) -> tuple[str | None, str | None]:
         """(order id, None), or (None, quarantine entry id) when it went to quarantine."""
         if self.client is not None:
             headers = {**self.headers, "Idempotency-Key": idempotency_key}
@@ -237,7 +251,11 @@ class HubModel(RuleBasedStateMachine):
         order = native.NativeOrder.model_validate(body)
         with self.container.uow(actor="model") as uow:
             result = ingest_order(
-                uow, draft=order.to_draft(), source=native.SOURCE, payload=order.model_dump_json()
+                uow,
+                draft=order.to_draft(),
+                source=native.SOURCE,
+                payload=order.model_dump_json(),
+                allocate=inline,
             )
         return result.order_id, result.quarantine_id
 

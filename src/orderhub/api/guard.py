@@ -217,34 +217,55 @@ def _unstorable_body(scope: Scope, body: bytes) -> JSONResponse | None:
         return _invalid("body", f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep")
     except ValueError:
         return None  # not JSON: the route answers its own json_invalid problem
-    for path, message, code in _unstorable(document):
+    for path, message, code in _unstorable(document, texts=_may_hold_unstorable_text(body)):
         return _invalid(path, message, code)
     return None
 
 
-def _unstorable(document: Any) -> Iterator[tuple[str, str, str]]:
-    """Every (field path, message, code) of ``document`` that cannot be stored."""
+def _may_hold_unstorable_text(body: bytes) -> bool:
+    """Whether a string of this JSON body could hold NUL or a lone surrogate once parsed.
+
+    Only three ways lead there: a ``\\u`` escape; a UTF-8-encoded surrogate (``json.loads``
+    decodes bytes with ``surrogatepass``: they begin with byte 0xED); or a body in UTF-16/32,
+    which ``json.loads`` detects and which has NUL bytes (raw control characters inside a
+    string are not JSON). A body with none of them — nearly every real one — needs no text
+    checked (the largest entry in a profile of the batch route; see docs/performance.md).
+    """
+    return b"\\u" in body or b"\xed" in body or b"\x00" in body
+
+
+def _unstorable(document: Any, *, texts: bool = True) -> Iterator[tuple[str, str, str]]:
+    """Every (field path, message, code) of ``document`` that cannot be stored; the strings
+    and keys are checked only when ``texts``."""
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+
+    def path(loc: tuple[str | int, ...]) -> str:
+        return ".".join(str(part) for part in loc) or "body"
+
     while stack:
         loc, value = stack.pop()
-        field = ".".join(str(part) for part in loc) or "body"
         if len(loc) > MAX_JSON_DEPTH:
-            yield field, f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep"
-        elif isinstance(value, float) and not math.isfinite(value):
-            yield field, "must be a finite number (not NaN, Infinity or 1e400)", "finite_number"
-        elif isinstance(value, str) and _unstorable_text(value):
-            yield field, "must not contain NUL or lone surrogate characters", "invalid_characters"
+            yield path(loc), f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep"
         elif isinstance(value, dict):
             for key, item in value.items():
-                if _unstorable_text(key):
+                if texts and _unstorable_text(key):
                     yield (
-                        ".".join(str(part) for part in (*loc, ascii(key))),
+                        path((*loc, ascii(key))),
                         "keys must not contain NUL or lone surrogate characters",
                         "invalid_characters",
                     )
                 stack.append(((*loc, key), item))
         elif isinstance(value, list):
             stack.extend(((*loc, index), item) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            if texts and _unstorable_text(value):
+                yield (
+                    path(loc),
+                    "must not contain NUL or lone surrogate characters",
+                    "invalid_characters",
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield path(loc), "must be a finite number (not NaN, Infinity or 1e400)", "finite_number"
 
 
 def _unstorable_text(text: str) -> bool:

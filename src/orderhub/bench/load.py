@@ -193,6 +193,57 @@ def closed_loop(count: int, clients: int, request: Callable[[int], tuple[int, An
     return outcome
 
 
+@dataclass
+class Open:
+    """An open loop's outcome: each latency from the request's due time, how many requests the
+    sender itself started late (the API was not taking them), failures."""
+
+    latencies: list[float] = field(default_factory=list)
+    late: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0  # from the first due time until the last answer
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def open_loop(
+    rate: float, seconds: float, request: Callable[[int], tuple[int, Any]], *, in_flight: int = 64
+) -> Open:
+    """``request(n)`` offered at ``rate`` per second for ``seconds`` whatever the answers
+    (at most ``in_flight`` at once, as e2e_bench.py): latency counts from when it was due."""
+    outcome = Open()
+    gate = threading.Semaphore(in_flight)
+
+    def one(n: int, due: float) -> None:
+        try:
+            status, body = request(n)
+            outcome.latencies.append(time.perf_counter() - due)
+            if status not in (200, 201):
+                outcome.errors.append((status, str(body)[:200]))
+        finally:
+            gate.release()
+
+    start = time.perf_counter()
+    threads = []
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        ahead = due - time.perf_counter()
+        if ahead > 0:
+            time.sleep(ahead)
+        elif ahead < -0.05:
+            outcome.late += 1
+        gate.acquire()
+        thread = threading.Thread(target=one, args=(i, due))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
 @contextmanager
 def processes(commands: list[tuple[list[str], dict[str, str]]], log: TextIO) -> Iterator[None]:
     """Run ``orderhub`` commands (args, extra env) in their own sessions; SIGTERM on exit."""

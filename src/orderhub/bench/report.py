@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,8 @@ def run(
     batch: int = 500,
     batch_orders: int = 5000,
     procs: int = 1,
+    rate: float = 200,
+    rate_seconds: float = 10,
     backlogs: tuple[int, ...] = (300, 1200),
     drain_timeout: float = 600,
     say: Callable[[str], None] = print,
@@ -96,7 +99,9 @@ def run(
         say("floor …")
         report.floors.append(floor.sqlite_floor(tmp / "floor.db"))
         say(f"HTTP and batch ingest: serve ({procs} process(es)) + one worker …")
-        report.rows += _ingest(tmp / "ingest", orders, clients, batch, batch_orders, procs)
+        report.rows += _ingest(
+            tmp / "ingest", orders, clients, batch, batch_orders, procs, rate, rate_seconds
+        )
         for backlog in backlogs:
             say(f"drain of a {backlog}-order backlog …")
             report.rows += _drain(tmp / f"drain-{backlog}", backlog, drain_timeout)
@@ -122,9 +127,17 @@ def _hub(directory: Path) -> tuple[dict[str, str], str]:
 
 
 def _ingest(
-    directory: Path, orders: int, clients: int, batch: int, batch_orders: int, procs: int
+    directory: Path,
+    orders: int,
+    clients: int,
+    batch: int,
+    batch_orders: int,
+    procs: int,
+    rate: float,
+    rate_seconds: float,
 ) -> list[Row]:
-    """e2e_bench's closed loop (one order per request), then the same through the batch route."""
+    """e2e_bench's closed loop (one order per request) and open loop (``rate`` per second,
+    with how long each order took from creation to allocation), then the batch route."""
     env, key = _hub(directory)
     port = load.free_port()
     serve = (["serve", "--workers", str(procs)], env | {"ORDERHUB_PORT": str(port)})
@@ -138,6 +151,13 @@ def _ingest(
         single = load.closed_loop(
             orders, clients, lambda n: api.call("POST", "/v1/orders", load.order(n))
         )
+        _wait_allocated(directory / "hub.db", seconds=600)
+        opened = load.open_loop(
+            rate, rate_seconds, lambda n: api.call("POST", "/v1/orders", load.order(OPEN + n))
+        )
+        _wait_allocated(directory / "hub.db", seconds=600)
+        offered = {f"E-{OPEN + n}" for n in range(int(rate * rate_seconds))}
+        lags = _allocation_lags(directory / "hub.db", offered)
         first = 20_000_000
 
         def post_batch(n: int) -> tuple[int, Any]:
@@ -157,6 +177,21 @@ def _ingest(
             note=f"{note}{errors}; target ≥ {TARGETS['http']:.2f}",
         ),
         Row(
+            f"open loop, {rate:g} orders/s offered for {rate_seconds:g} s",
+            opened.per_second,
+            load.percentile(opened.latencies, 50) * 1000,
+            load.percentile(opened.latencies, 99) * 1000,
+            note=f"latency from the due time; the sender was late for {opened.late}"
+            f"{_errors(opened)}; target p99 < 50 ms",
+        ),
+        Row(
+            "open loop: acknowledged → allocated",
+            p50_ms=load.percentile(lags, 50) * 1000 if lags else None,
+            p99_ms=load.percentile(lags, 99) * 1000 if lags else None,
+            note=f"{len(lags)} orders, the slowest {max(lags, default=0):.2f} s "
+            "(order created → `order.allocated`); target every order within 2 s",
+        ),
+        Row(
             f"batch ingest, `POST /v1/orders:batch` of {batch}",
             batches.per_second * batch,
             load.percentile(batches.latencies, 50) * 1000,
@@ -167,7 +202,42 @@ def _ingest(
     ]
 
 
-def _errors(loop: load.Closed) -> str:
+OPEN = 30_000_000  # the open loop's order numbers
+
+
+def _wait_allocated(database: Path, *, seconds: float) -> None:
+    """Until no order is left ``received`` (the pipeline has caught up), at most ``seconds``."""
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not _count(con, "SELECT count(*) FROM orders WHERE status = 'received'"):
+                return
+            time.sleep(0.2)
+    finally:
+        con.close()
+
+
+def _allocation_lags(database: Path, external_ids: set[str]) -> list[float]:
+    """Seconds from each order's creation to its ``order.allocated`` event, for the orders
+    with these external ids: an upper bound of acknowledgement → allocation."""
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = con.execute(
+            "SELECT o.external_id, o.created_at, min(e.occurred_at) FROM orders o"
+            " JOIN order_events e ON e.order_id = o.id AND e.type = 'order.allocated'"
+            " GROUP BY o.id"
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        (datetime.fromisoformat(allocated) - datetime.fromisoformat(created)).total_seconds()
+        for external_id, created, allocated in rows
+        if external_id in external_ids
+    ]
+
+
+def _errors(loop: load.Closed | load.Open) -> str:
     """How many requests failed, and the first answer: a table with failures says why."""
     if not loop.errors:
         return ""

@@ -137,6 +137,30 @@ def _pickup_store(uow: UnitOfWork, order: Order) -> Location | None:
     return Location(code, code, LocationKind.STORE, LocationAddress("ZZ"), active=False)
 
 
+def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
+    """Before allocating several orders in one transaction (the worker's batch) on
+    PostgreSQL: lock every stock level their wanted SKUs have, then today's order count of
+    every active location, each in key order.
+
+    One allocation takes its levels in (SKU, location) order, then its locations' counts, then
+    (at commit) the available-to-sell figures in (channel, SKU) order, so two single
+    allocations never deadlock. A transaction of several takes the levels of the second
+    order after the first one's counts — out of that order: two workers with overlapping SKUs
+    deadlocked (135 times in one benchmark run). Taken up front, the rows are held before any
+    other lock of the transaction is waited for. Orders already allocated (on ingest) want
+    nothing and lock nothing. SQLite's single writer needs none of this.
+    """
+    if uow.conn.dialect.name != "postgresql" or not order_ids:
+        return
+    params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
+    skus = set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars())
+    if not skus:
+        return
+    now = uow.now()
+    days = {loc.code: local_day(loc, now) for loc in uow.locations.list() if loc.active}
+    uow.stock.lock_ahead(skus, days)
+
+
 def _request(
     uow: UnitOfWork,
     order: Order,
@@ -386,6 +410,19 @@ _WAITING_EARLIER = (
         ),
     )
     .order_by(_o.created_at, _o.id)
+)
+_ALLOCATABLE_SKUS = (
+    select(_ol.sku)
+    .distinct()
+    .where(
+        _ol.order_id.in_(
+            select(_o.id).where(
+                _o.id.in_(bindparam("orders", expanding=True)),
+                _o.status.in_(bindparam("statuses", expanding=True)),
+            )
+        ),
+        _ol.status.in_([s.value for s in WANTING]),
+    )
 )
 _wanting = t.order_lines.alias("wanting").c
 _WAITING_UNITS = (

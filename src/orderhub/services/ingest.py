@@ -10,6 +10,7 @@ answered with its error and leaves the others alone.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,8 +29,11 @@ from orderhub.domain.errors import (
 )
 from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
+from orderhub.services.allocation import allocate_order, default_planner
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger("orderhub.ingest")
 
 PayloadParser = Callable[[str], OrderDraft]
 Payload = str | Callable[[], str]
@@ -63,32 +67,49 @@ class Incoming:
 
 
 def ingest_order(
-    uow: UnitOfWork, *, draft: OrderDraft, source: str, payload: Payload
+    uow: UnitOfWork,
+    *,
+    draft: OrderDraft,
+    source: str,
+    payload: Payload,
+    allocate: bool = False,
 ) -> IngestResult:
     """Create the order from ``draft``; idempotent on (channel, external id); commits.
 
     ``payload`` is the channel's raw text, kept in quarantine if the draft cannot be normalized
     so that a replay after the fix starts from exactly what the channel sent. Raises what
     refuses the order (unknown channel, broken rules) instead of answering with an error.
+    ``allocate``: reserve, route and allocate a new order in the same transaction
+    (:func:`ingest_batch`).
     """
-    result = ingest_batch(uow, [Incoming(draft, source, payload)])[0]
+    result = ingest_batch(uow, [Incoming(draft, source, payload)], allocate=allocate)[0]
     if result.error is not None:
         raise result.error
     return result
 
 
-def ingest_batch(uow: UnitOfWork, items: Sequence[Incoming]) -> list[IngestResult]:
+def ingest_batch(
+    uow: UnitOfWork, items: Sequence[Incoming], *, allocate: bool = False
+) -> list[IngestResult]:
     """Ingest ``items`` in one transaction; a result per item, in order; commits.
 
     Idempotent per item on (channel, external id), also within the batch: a repeat of an
     earlier item is answered with that item's order. Should the database refuse the batch
     (a row no check foresaw), each item is tried again in a transaction of its own, so that
     one bad item costs only itself.
+
+    ``allocate``: each new order is also reserved, routed and allocated (or backordered, or
+    held) before the commit, exactly as the worker's ``inventory.allocate`` would — the
+    same service, in a savepoint of its own after the order's ``order.received`` is queued.
+    An allocation that fails is undone alone and the order stays ``received`` for the worker
+    (its ``order.received`` delivery allocates it, or finds it allocated and does nothing).
     """
     if not items:
         return []
     try:
         results = _ingest_all(uow, items)
+        if allocate:
+            _allocate_new(uow, results)
         uow.commit()
         return results
     except (IntegrityError, DataError):
@@ -96,6 +117,23 @@ def ingest_batch(uow: UnitOfWork, items: Sequence[Incoming]) -> list[IngestResul
             raise
         uow.rollback()
     return [_ingest_alone(uow, item) for item in items]
+
+
+def _allocate_new(uow: UnitOfWork, results: Sequence[IngestResult]) -> None:
+    """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`)."""
+    created = [r.order_id for r in results if r.outcome == Outcome.CREATED and r.order_id]
+    if not created:
+        return
+    uow.queue_events()  # order.received first in each order's history and stream
+    planner = default_planner(uow)
+    for order_id in created:
+        try:
+            with uow.item():
+                allocate_order(uow, order_id=order_id, planner=planner)
+        except Exception:  # the order stands: its order.received delivery tries again
+            log.warning(
+                "allocating %s on ingest failed; left to the worker", order_id, exc_info=True
+            )
 
 
 def _ingest_alone(uow: UnitOfWork, item: Incoming) -> IngestResult:

@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 from orderhub.domain.channels import ChannelKind
 from orderhub.http.outbound import TransportFactory, transports
 from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
-from orderhub.services.allocation import allocate_order
+from orderhub.services.allocation import allocate_order, lock_ahead
 from orderhub.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -65,6 +65,9 @@ class Consumer:
     # that finds the receipt runs instead, to finish the steps a failure left undone. It
     # must be idempotent itself (it runs on every later delivery of the event too).
     resume: Handler | None = None
+    # Set when the worker's transaction of several of its deliveries could take row locks in
+    # an order two workers disagree on (PostgreSQL): takes them first, in one global order.
+    lock_ahead: Callable[[UnitOfWork, list[Message]], None] | None = None
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -114,6 +117,10 @@ def _allocate_received(uow: UnitOfWork, message: Message) -> None:
     allocate_order(uow, order_id=message.data["order_id"])
 
 
+def _lock_for_allocating(uow: UnitOfWork, messages: list[Message]) -> None:
+    lock_ahead(uow, {message.data["order_id"] for message in messages})
+
+
 def internal_consumers(*, transport: TransportFactory | None = None) -> list[InternalConsumer]:
     """The one list of internal consumers; each capability adds its own here.
 
@@ -122,7 +129,12 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
     """
     channel_transport = transport or transports(None, [])
     return [
-        Consumer("inventory.allocate", frozenset({"order.received"}), _allocate_received),
+        Consumer(
+            "inventory.allocate",
+            frozenset({"order.received"}),
+            _allocate_received,
+            lock_ahead=_lock_for_allocating,
+        ),
         Consumer(
             "fulfilment.dispatch",
             frozenset({fulfilment_wiring.DISPATCH_EVENT}),

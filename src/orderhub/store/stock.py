@@ -60,6 +60,21 @@ _COUNT_ORDER = {  # one upsert: +1 on the location's day, the row created at 1 i
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
+# Taking rows ahead (PostgreSQL): a no-op upsert locks a day's count, creating it at 0.
+_LOCK_DAY = (
+    pg_insert(t.location_daily_orders)
+    .values(location=bindparam("location"), day=bindparam("day"), orders=0)
+    .on_conflict_do_update(
+        index_elements=[D.location, D.day], set_={"orders": t.location_daily_orders.c.orders}
+    )
+)
+_LOCK_LEVELS = (
+    select(L.sku, L.location)
+    .where(L.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(L.sku, L.location)
+    .with_for_update()
+)
+
 
 @dataclass(frozen=True)
 class Allocation:
@@ -336,6 +351,18 @@ class StockRepository:
         if days:
             rows = [{"location": loc, "day": day} for loc, day in sorted(days.items())]
             self._conn.execute(_COUNT_ORDER[self._conn.dialect.name], rows)
+
+    def lock_ahead(self, skus: Iterable[str], days: dict[str, str]) -> None:
+        """PostgreSQL: lock the stock levels of ``skus`` and the day counts ``days`` (location
+        → day), each in key order, before a transaction of several allocations takes them
+        one order at a time (see ``services.allocation.lock_ahead``)."""
+        wanted = sorted(set(skus))
+        if self._conn.dialect.name != "postgresql" or not wanted:
+            return
+        self._conn.execute(_LOCK_LEVELS, {"skus": wanted}).all()
+        rows = [{"location": loc, "day": day} for loc, day in sorted(days.items())]
+        if rows:
+            self._conn.execute(_LOCK_DAY, rows)
 
     def open_reserved_totals(self) -> dict[tuple[str, str], int]:
         a = t.allocations.c

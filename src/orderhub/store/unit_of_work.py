@@ -180,6 +180,15 @@ class UnitOfWork:
         self.conn.commit()
         self._begin()
 
+    def queue_events(self) -> None:
+        """Chain and queue the events so far (without committing), then fresh repositories
+        for what follows in the same transaction: ingest queues a new order's
+        ``order.received`` before its allocation, which reads the order back and records its
+        own events after it. The available-to-sell figures wait for the commit."""
+        assert self._item is None, "not inside an item"
+        self._queue_events(announce=False)
+        self._begin(self.stock.touched)
+
     def _queue_events(self, *, announce: bool) -> None:
         """Chain the touched orders' new events onto their histories and queue them, with the
         loose ones (and the available-to-sell changes when ``announce``), in the outbox."""

@@ -55,7 +55,14 @@ log = logging.getLogger("orderhub.worker")
 
 # How long the worker's transaction of database-only deliveries may work before it commits
 # (and lets other writers in); the next ones of the batch go on in a fresh transaction.
-TOGETHER_SECONDS = 0.25
+# SQLite has one writer, which the API's requests wait for: short transactions there.
+# ``Settings.worker_transaction_seconds`` overrides the default; a test may override both.
+DEFAULT_TOGETHER_SECONDS = {"sqlite": 0.02, "postgresql": 0.25}
+TOGETHER_SECONDS: float | None = None
+
+# SQLSTATEs of a transaction the database chose to abort for another's sake (deadlock victim,
+# serialization failure): run again at once, alone, it normally goes through.
+CONTENTION = frozenset({"40P01", "40001"})
 
 
 def backoff_seconds(
@@ -104,6 +111,9 @@ class Worker:
             if c.channel_kinds is not None
         }
         self.scheduler = scheduler
+        self.together_seconds = self.settings.worker_transaction_seconds or (
+            DEFAULT_TOGETHER_SECONDS.get(container.engine.dialect.name, 0.25)
+        )
         self._lease_ends = clock()  # when the leases of the batch in hand run out
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
@@ -205,6 +215,7 @@ class Worker:
         failed: list[tuple[Claimed, Exception]] = []
         done: list[Claimed] = []
         ran: list[Claimed] = []
+        budget = TOGETHER_SECONDS if TOGETHER_SECONDS is not None else self.together_seconds
 
         def later(_uow: UnitOfWork) -> None:
             """Marked with the others, in one statement before the commit."""
@@ -212,8 +223,9 @@ class Worker:
         started = time.monotonic()
         try:
             with self._uow() as uow:
+                self._lock_ahead(uow, batch, targets)
                 for claimed in batch:
-                    if ran and time.monotonic() - started > TOGETHER_SECONDS:
+                    if ran and time.monotonic() - started > budget:
                         break
                     ran.append(claimed)
                     target = targets[claimed.consumer]
@@ -227,13 +239,30 @@ class Worker:
                 deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
                 uow.commit()
         except Exception:
+            ran = ran or list(batch)  # (nothing ran: taking the locks ahead failed)
             log.exception("%d deliveries failed to commit together; one by one", len(ran))
             for claimed in ran:
                 self.run_delivery(claimed, targets.get(claimed.consumer))
             return list(batch[len(ran) :])
         for claimed, error in failed:
-            self._failed(claimed, error)
+            if _contention(error):  # a deadlock victim: alone, at once, not after a backoff
+                self.run_delivery(claimed, targets.get(claimed.consumer))
+            else:
+                self._failed(claimed, error)
         return list(batch[len(ran) :])
+
+    def _lock_ahead(
+        self, uow: UnitOfWork, batch: Sequence[Claimed], targets: dict[str, Target]
+    ) -> None:
+        """Let each consumer of the transaction take the rows its deliveries will lock, in its
+        global order, before any of them runs (:attr:`Consumer.lock_ahead`)."""
+        by_consumer: dict[str, list[Message]] = {}
+        for claimed in batch:
+            by_consumer.setdefault(claimed.consumer, []).append(_message(claimed))
+        for name in sorted(by_consumer):
+            target = targets.get(name)
+            if isinstance(target, InternalTarget) and target.consumer.lock_ahead is not None:
+                target.consumer.lock_ahead(uow, by_consumer[name])
 
     def _done(self, claimed: Claimed) -> Callable[[UnitOfWork], None]:
         """What records ``claimed`` as delivered, in the consumer's transaction."""
@@ -289,6 +318,12 @@ class Worker:
         self._http.close()
         if self._nats is not None:
             self._nats.close()
+
+
+def _contention(error: BaseException) -> bool:
+    """Whether the database aborted the statement for another transaction's sake."""
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) in CONTENTION
 
 
 def _message(claimed: Claimed) -> Message:

@@ -88,7 +88,11 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
         if body.delivery is not None and body.delivery.location is not None:
             stores.check_pickup_store(uow, body.delivery.location)
         result = ingest.ingest_order(
-            uow, draft=body.to_draft(), source=native.SOURCE, payload=body.model_dump_json
+            uow,
+            draft=body.to_draft(),
+            source=native.SOURCE,
+            payload=body.model_dump_json,
+            allocate=container.settings.allocate_on_ingest,
         )
     if result.outcome == ingest.Outcome.QUARANTINED:
         return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
