@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
     true,
 )
@@ -137,6 +138,8 @@ orders = Table(
     Column("deliver_by", UTCDateTime),
     Column("sla_at_risk_at", UTCDateTime),  # when order.sla_at_risk fired (once)
     Column("sla_breached_at", UTCDateTime),  # when order.sla_breached fired (once)
+    # The channel's own number (Shopify's "#1042"; domain/order_numbers.py), migration 0025.
+    Column("order_number", String(200)),
     UniqueConstraint("channel_code", "external_id", name="uq_orders_channel_external_id"),
     Index("ix_orders_status", "status"),
     Index("ix_orders_placed_at", "placed_at"),
@@ -144,6 +147,7 @@ orders = Table(
     Index("ix_orders_ship_by", "ship_by"),
     Index("ix_orders_po_number", "po_number"),
     Index("ix_orders_requested_ship_date", "requested_ship_date"),
+    Index("ix_orders_placed_at_id", "placed_at", "id"),  # the dashboard's newest-first pages
 )
 
 order_lines = Table(
@@ -743,3 +747,22 @@ order_financial_entries = Table(
     Index("ix_order_financial_entries_order_id", "order_id"),
     CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
 )
+
+
+# --- dashboard search (migration 0025) --------------------------------------------------------
+
+# Case-insensitive prefix search: ``lower(column)`` indexed, queried as a range
+# ``[prefix, next prefix)`` (store/search.py). On PostgreSQL the migration builds each of these
+# with ``COLLATE "C"`` so the range follows code-point order whatever the database's collation;
+# SQLite's default collation is binary already.
+SEARCH_INDEXES: dict[str, Column[Any]] = {
+    "ix_orders_lower_order_number": orders.c.order_number,
+    "ix_orders_lower_external_id": orders.c.external_id,
+    "ix_orders_lower_customer_name": orders.c.customer_name,
+    "ix_orders_lower_customer_email": orders.c.customer_email,
+    "ix_orders_lower_po_number": orders.c.po_number,
+    "ix_order_lines_lower_sku": order_lines.c.sku,
+    "ix_shipments_lower_tracking_number": shipments.c.tracking_number,
+}
+for _name, _column in SEARCH_INDEXES.items():
+    Index(_name, func.lower(_column))

@@ -19,6 +19,7 @@ from orderhub.bootstrap import Container
 from orderhub.web.auth import CsrfFailed, Forbidden, LoginRequired, check_csrf
 from orderhub.web.pages import (
     audit,
+    bulk,
     channels,
     deliveries,
     exceptions,
@@ -36,7 +37,7 @@ from orderhub.web.session import SessionMiddleware, Signer
 from orderhub.web.templating import render
 
 PAGES = [
-    login, overview, orders, order_actions, order_returns, inventory, exceptions, routing,
+    login, overview, bulk, orders, order_actions, order_returns, inventory, exceptions, routing,
     quarantine, channels, deliveries, audit, reports,
 ]  # fmt: skip
 STATIC = Path(__file__).parent / "static"

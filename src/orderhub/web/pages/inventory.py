@@ -19,6 +19,7 @@ from orderhub.domain.catalog import IDENTIFIER_KINDS
 from orderhub.domain.channels import Channel
 from orderhub.domain.inventory import StockLevel, serves
 from orderhub.domain.locations import Location
+from orderhub.store import reports
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
@@ -114,12 +115,19 @@ def sku_detail(request: Request, sku: str, viewer: Reader, container: ContainerD
         levels = [level for level in uow.stock.levels([sku]) if level.location in codes]
         ats = uow.availability.available_to_sell([sku], channels)
         movements = [m for m in uow.stock.movements(sku) if m["location"] in codes]
+        shown = list(reversed(movements[-LEDGER_ROWS:]))
+        refs = reports.order_refs(
+            uow.conn, {m["reference"] for m in shown if m.get("order_line_id") and m["reference"]}
+        )
+        actor_names = reports.user_names(uow.conn, {m["actor"] for m in shown if m["actor"]})
     context: dict[str, Any] = {
         "product": product,
         "identifier_kinds": IDENTIFIER_KINDS,
         "levels": levels,
         "ats": [(c.code, ats[(c.code, sku)]) for c in channels],
-        "movements": list(reversed(movements[-LEDGER_ROWS:])),
+        "movements": shown,
+        "refs": refs,
+        "actor_names": actor_names,
         "total_movements": len(movements),
         "ledger_rows": LEDGER_ROWS,
     }
