@@ -27,6 +27,7 @@ from orderhub.web.pages import (
     login,
     order_actions,
     order_returns,
+    order_workflows,
     orders,
     overview,
     quarantine,
@@ -37,8 +38,8 @@ from orderhub.web.session import SessionMiddleware, Signer
 from orderhub.web.templating import render
 
 PAGES = [
-    login, overview, bulk, orders, order_actions, order_returns, inventory, exceptions, routing,
-    quarantine, channels, deliveries, audit, reports,
+    login, overview, bulk, orders, order_actions, order_returns, order_workflows, inventory,
+    exceptions, routing, quarantine, channels, deliveries, audit, reports,
 ]  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 

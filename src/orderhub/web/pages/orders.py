@@ -21,6 +21,8 @@ from orderhub.web.pages.order_actions import NOTICES as ACTION_NOTICES
 from orderhub.web.pages.order_actions import detail_extras
 from orderhub.web.pages.order_returns import NOTICES as RETURN_NOTICES
 from orderhub.web.pages.order_returns import after_sale_of
+from orderhub.web.pages.order_workflows import NOTICES as WORKFLOW_NOTICES
+from orderhub.web.pages.order_workflows import workflow_extras
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -28,7 +30,12 @@ Reader = Annotated[Viewer, Depends(page(Permission.ORDERS_READ))]
 Manager = Annotated[Viewer, Depends(page(Permission.ORDERS_MANAGE))]
 PAGE_SIZE = 25
 CANCEL_REASONS = [(reason.value, reason.label) for reason in CancelReason]  # the API's too
-NOTICES = {"cancelled": "The order was cancelled.", **ACTION_NOTICES, **RETURN_NOTICES}
+NOTICES = {
+    "cancelled": "The order was cancelled.",
+    **ACTION_NOTICES,
+    **RETURN_NOTICES,
+    **WORKFLOW_NOTICES,
+}
 
 
 def order_filter(
@@ -124,6 +131,7 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
     return {
         **extras,
         **after_sale,
+        **workflow_extras(order, viewer),
         "product_names": {sku: p.name for sku, p in products.items() if p},
         "line_skus": {line.id: line.sku for line in order.lines},
         "order": order,
