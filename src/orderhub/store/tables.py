@@ -405,6 +405,17 @@ channel_sync_cursors = Table(
     Column("last_result", JsonColumn, nullable=False, default=dict),
 )
 
+# Failed sync runs of pull channels, newest kept for the channel page's error history (0025).
+channel_sync_errors = Table(
+    "channel_sync_errors",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel_code", String(64), ForeignKey("channels.code"), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=False),
+    Index("ix_channel_sync_errors_channel_code", "channel_code", "occurred_at"),
+)
+
 # --- Inventory: locations, stock levels, the stock ledger, allocations, availability ---
 
 locations = Table(

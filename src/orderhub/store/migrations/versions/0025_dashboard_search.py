@@ -1,4 +1,4 @@
-"""dashboard search: orders.order_number, case-insensitive prefix indexes, (placed_at, id)
+"""dashboard: orders.order_number, case-insensitive prefix indexes, (placed_at, id), sync errors
 
 Revision ID: 0025
 Revises: 0021
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from orderhub.store.types import UTCDateTime
 
 revision = "0025"
 down_revision = "0021"
@@ -52,12 +54,25 @@ def upgrade() -> None:
         batch.add_column(sa.Column("order_number", sa.String(200)))
     op.execute(_BACKFILL[dialect])
     op.create_index("ix_orders_placed_at_id", "orders", ["placed_at", "id"])
+    op.create_table(
+        "channel_sync_errors",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("channel_code", sa.String(64), sa.ForeignKey("channels.code"), nullable=False),
+        sa.Column("occurred_at", UTCDateTime(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+    )
+    op.create_index(
+        "ix_channel_sync_errors_channel_code",
+        "channel_sync_errors",
+        ["channel_code", "occurred_at"],
+    )
     for name, (table, column) in SEARCH_INDEXES.items():
         collate = ' COLLATE "C"' if dialect == "postgresql" else ""
         op.execute(f"CREATE INDEX {name} ON {table} ((lower({column})){collate})")
 
 
 def downgrade() -> None:
+    op.drop_table("channel_sync_errors")
     for name, (table, _column) in SEARCH_INDEXES.items():
         op.drop_index(name, table_name=table)
     op.drop_index("ix_orders_placed_at_id", table_name="orders")
