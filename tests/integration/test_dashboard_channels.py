@@ -67,3 +67,20 @@ def test_pause_and_resume_flip_the_channel_and_need_channels_write(
     assert refused.status_code == 422
     assert "there is nothing to pull" in refused.text
     assert client.get("/channels/nosuch").status_code == 404
+
+
+def test_a_pull_channel_without_its_settings_fails_with_a_message_and_a_history_entry(
+    client: TestClient, seeded: Container
+) -> None:
+    seed_channels(seeded)
+    with seeded.uow(actor="test") as uow:
+        channel = uow.channels.get("mage")
+        channel.api_base_url = None
+        uow.channels.save(channel)
+        uow.commit()
+    token = signed_in(client, seeded)
+    failed = submit(client, "/channels/mage/sync", token)
+    assert failed.status_code == 409
+    assert "has no api_base_url" in failed.text
+    with seeded.uow(read_only=True) as uow:
+        assert "api_base_url" in uow.sync_cursors.errors("mage")[0]["error"]

@@ -167,6 +167,10 @@ def sync(request: Request, code: str, viewer: Writer, container: ContainerDep) -
     except OrderHubError as error:
         return _channel_page(request, container, viewer, code, status_code=409,
                              error=f"The sync failed: {error.detail}")  # fmt: skip
+    except ValueError as error:  # the channel's settings are incomplete (no api_base_url, …)
+        return _channel_page(request, container, viewer, code, status_code=409,
+                             error=f"The sync failed: {error}. Fix the channel's settings "
+                                   f"(PATCH /v1/channels/{code}).")  # fmt: skip
     return _channel_page(request, container, viewer, code, report=counts,
                          notice="Synced now.")  # fmt: skip
 
