@@ -168,3 +168,25 @@ def test_search_reads_the_prefix_indexes(seeded: Container) -> None:
     ):  # fmt: skip
         assert index in plan, plan
     assert not re.search(r"SCAN orders\b|Seq Scan on orders", plan), plan
+
+
+def test_a_very_common_prefix_walks_the_orders_and_finds_the_same_page(
+    seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past CANDIDATES matches the search tests each order newest first instead of collecting
+    every match: the same orders, in the same order, with the count given as "more than"."""
+    for n in range(6):
+        place_order(seeded, f"WEB-{n}", placed_at=at(n * 13 % 7))
+    place_order(seeded, "APP-1", placed_at=at(3))
+    with seeded.uow(read_only=True) as uow:
+        narrow = search.search_orders(uow.conn, OrderFilter(), "web-", limit=4)
+        monkeypatch.setattr(search, "CANDIDATES", 2)
+        broad = search.search_orders(uow.conn, OrderFilter(), "web-", limit=4)
+        rest = search.search_orders(uow.conn, OrderFilter(), "web-", limit=4,
+                                    cursor=broad.next_cursor)  # fmt: skip
+    assert narrow.total == 6
+    assert not narrow.capped
+    assert broad.ids == narrow.ids
+    assert broad.capped
+    assert len(rest.ids) == 2
+    assert not set(rest.ids) & set(broad.ids)

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Connection, and_, func, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.order_numbers import prefix_bounds, search_prefixes
@@ -22,6 +32,9 @@ from orderhub.store import tables as t
 from orderhub.store.queries import OrderFilter, decode_cursor, encode_cursor, order_conditions
 
 COUNT_CAP = 1000  # counting beyond this reads too much for a number nobody pages through
+CANDIDATES = 2000  # matches collected by id; beyond, the search walks the orders instead
+MIN_ID_PREFIX = 8  # hub ids are time-ordered: a shorter prefix matches every recent order
+_HEX = frozenset("0123456789abcdef-")
 
 
 @dataclass(frozen=True)
@@ -42,26 +55,52 @@ def prefix_match(conn: Connection, column: Any, prefix: str) -> ColumnElement[bo
     return and_(expr >= low, expr < high)
 
 
-def matching_ids(conn: Connection, text: str) -> CompoundSelect[Any] | None:
-    """The ids of orders matching the search ``text`` (a union of index range reads), or None
+def _conditions(conn: Connection, text: str) -> list[tuple[Any, ColumnElement[bool]]] | None:
+    """Each single-index condition of a search with the order id column it yields, or None
     for an empty search."""
     prefixes = search_prefixes(text)
     if not prefixes:
         return None
     query = prefixes[0]
     o, lines, parcels = t.orders.c, t.order_lines.c, t.shipments.c
-    on_orders = [prefix_match(conn, o.order_number, p) for p in prefixes]
-    on_orders += [
-        prefix_match(conn, column, query)
+    found: list[tuple[Any, ColumnElement[bool]]] = [
+        (o.id, prefix_match(conn, o.order_number, p)) for p in prefixes
+    ]
+    found += [
+        (o.id, prefix_match(conn, column, query))
         for column in (o.external_id, o.customer_name, o.customer_email, o.po_number)
     ]
-    low, high = prefix_bounds(query)
-    on_orders.append(and_(o.id >= low, o.id < high))  # hub ids are lower-case already
-    return union(
-        select(o.id.label("order_id")).where(or_(*on_orders)),
-        select(lines.order_id).where(prefix_match(conn, lines.sku, query)),
-        select(parcels.order_id).where(prefix_match(conn, parcels.tracking_number, query)),
-    )
+    if len(query) >= MIN_ID_PREFIX and set(query) <= _HEX:  # hub ids are lower-case already
+        low, high = prefix_bounds(query)
+        found.append((o.id, and_(o.id >= low, o.id < high)))
+    found.append((lines.order_id, prefix_match(conn, lines.sku, query)))
+    found.append((parcels.order_id, prefix_match(conn, parcels.tracking_number, query)))
+    return found
+
+
+def matching_ids(conn: Connection, text: str) -> CompoundSelect[Any] | None:
+    """The ids of orders matching the search ``text``: one index range read per field, each
+    its own branch of a ``UNION ALL`` so a ``LIMIT`` stops them early; or None for an empty
+    search."""
+    found = _conditions(conn, text)
+    if found is None:
+        return None
+    return union_all(*(select(column.label("order_id")).where(cond) for column, cond in found))
+
+
+def _broad(conn: Connection, text: str) -> ColumnElement[bool]:
+    """The same match as a per-order condition, for prefixes so common (``web-``) that walking
+    the orders newest first and testing each finds a page sooner than collecting every match."""
+    found = _conditions(conn, text)
+    assert found is not None
+    o = t.orders.c
+    terms: list[ColumnElement[bool]] = []
+    for column, cond in found:
+        if column.table is t.orders:
+            terms.append(cond)
+        else:
+            terms.append(exists().where(column == o.id, cond))
+    return or_(*terms)
 
 
 def _bad_cursor() -> ValidationFailed:
@@ -102,11 +141,22 @@ def search_orders(
     o = t.orders.c
     terms = order_conditions(filters)
     found = matching_ids(conn, text)
+    broad = False
     if found is not None:
-        terms.append(o.id.in_(found.scalar_subquery()))
-    total = conn.execute(
-        select(func.count()).select_from(select(o.id).where(*terms).limit(COUNT_CAP + 1).subquery())
-    ).scalar_one()
+        # Collect the matching ids when they are few (the usual case: a number, a name); when
+        # a prefix matches more than CANDIDATES, walk the orders newest first instead.
+        candidates = select(found.subquery().c.order_id).limit(CANDIDATES + 1)
+        ids = list(conn.execute(candidates).scalars())
+        broad = len(ids) > CANDIDATES
+        terms.append(_broad(conn, text) if broad else o.id.in_(sorted(set(ids))))
+    if broad:
+        total = COUNT_CAP + 1  # more than CANDIDATES match: not worth counting them all
+    else:
+        total = conn.execute(
+            select(func.count()).select_from(
+                select(o.id).where(*terms).limit(COUNT_CAP + 1).subquery()
+            )
+        ).scalar_one()
     stmt = select(o.id, o.placed_at).where(*terms)
     direction = "n"
     if cursor:

@@ -656,6 +656,7 @@ shipments = Table(
     Column("status_at", UTCDateTime),
     Index("ix_shipments_fulfilment_id", "fulfilment_id"),
     Index("ix_shipments_tracking_number", "tracking_number"),
+    Index("ix_shipments_order_id", "order_id"),  # the dashboard's search (migration 0025)
 )
 
 fulfilment_exceptions = Table(

@@ -7,6 +7,7 @@ itself when the same order arrives later (``services/ingest.py``), linked to tha
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
@@ -89,6 +90,14 @@ def unknown_skus(entry: QuarantinedPayload) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def readable(payload: str) -> str:
+    """A JSON payload indented for reading and editing; any other format as received."""
+    try:
+        return json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+    except ValueError:
+        return payload
+
+
 def _entry(container: ContainerDep, viewer: Viewer, entry_id: str) -> QuarantinedPayload:
     with container.uow(read_only=True) as uow:
         entry = uow.quarantine.get(entry_id)
@@ -123,7 +132,7 @@ def _entry_page(
         "entry": entry,
         "ref": refs.get(entry.order_id or ""),
         "unknown": unknown_skus(entry),
-        "payload": entry.payload if payload is None else payload,
+        "payload": readable(entry.payload) if payload is None else payload,
         "notice": notice,
         "error": error,
         "open": entry.status == QuarantineStatus.OPEN,

@@ -54,6 +54,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("order_number", sa.String(200)))
     op.execute(_BACKFILL[dialect])
     op.create_index("ix_orders_placed_at_id", "orders", ["placed_at", "id"])
+    op.create_index("ix_shipments_order_id", "shipments", ["order_id"])
     op.create_table(
         "channel_sync_errors",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -75,6 +76,7 @@ def downgrade() -> None:
     op.drop_table("channel_sync_errors")
     for name, (table, _column) in SEARCH_INDEXES.items():
         op.drop_index(name, table_name=table)
+    op.drop_index("ix_shipments_order_id", table_name="shipments")
     op.drop_index("ix_orders_placed_at_id", table_name="orders")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("order_number")
