@@ -2,7 +2,7 @@
 
 The browser is ``/usr/bin/chromium`` from the ``chromium`` package (installed here with apt-get
 when missing) — never a browser Playwright downloads. Under ``CI=true`` a missing Chromium fails
-these tests instead of skipping them. Screenshots land in ``artifacts/screenshots/``.
+these tests instead of skipping them. Screenshots land in ``var/screenshots/`` (ignored by git).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "e2e-password-1"
-VIEWPORTS = {"desktop": (1280, 800), "phone": (375, 812)}
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
 def _install_chromium() -> str | None:
@@ -102,6 +102,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     upgrade(container.engine)
     seed(container, orders=60, history_days=14)  # full 14-day charts in the screenshots
     _quarantine_one(container)
+    _quarantine_to_fix(container)
     _exceptions(container, 6)
     with container.uow(actor="e2e") as uow:
         for role in (Role.OPERATOR, Role.AUDITOR, Role.WAREHOUSE):
@@ -154,6 +155,23 @@ def _quarantine_one(container: Container) -> None:
         ingest_order(
             uow, draft=payload.to_draft(), source=native.SOURCE, payload=payload.model_dump_json()
         )
+
+
+def _quarantine_to_fix(container: Container) -> None:
+    """Per viewport, a payload whose channel SKU is not mapped (to fix from its entry) and two
+    more to replay or discard in bulk."""
+    names = [f"{kind}-{viewport}" for viewport in VIEWPORTS for kind in ("MAP", "BULK1", "BULK2")]
+    for number, name in enumerate(names):
+        order = demo_order(900 + number, placed_at=datetime.now(UTC), rng=random.Random(number))
+        body = order.model_dump(mode="json")
+        body["external_id"] = f"Q-{name}"
+        body["lines"] = [{"channel_sku": "CHANNEL-MUG", "quantity": 1, "unit_price": "12.00"}]
+        payload = native.NativeOrder.model_validate(body)
+        with container.uow(actor="e2e") as uow:
+            ingest_order(
+                uow, draft=payload.to_draft(), source=native.SOURCE,
+                payload=payload.model_dump_json(exclude_none=True),
+            )  # fmt: skip
 
 
 @pytest.fixture(scope="package")

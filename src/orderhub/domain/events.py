@@ -163,6 +163,15 @@ class OrderEdited(OrderEvent):
 
 
 @dataclass(frozen=True)
+class OrderNotesChanged(OrderEvent):
+    """An operator changed the order's internal notes or tags (the dashboard's order page)."""
+
+    type: ClassVar[str] = "order.notes_changed"
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OrderAllocated(OrderEvent):
     type: ClassVar[str] = "order.allocated"
     strategy: str

@@ -192,7 +192,7 @@ class Delivery:
 
 
 HUB_METADATA_KEYS = frozenset(
-    {"skip_allocation", "channel_total_matches", "channel_total", "channel_cancel_refused"}
+    {"skip_allocation", "channel_total_matches", "channel_total", "channel_cancel_refused", "hub"}
 )
 """Metadata keys the hub's adapters write and its services act on (``skip_allocation`` keeps an
 order out of allocation): a client's own metadata may not set them (``channels/native.py``)."""
@@ -346,6 +346,18 @@ class Order:
         self.events.append(
             events.OrderLineStatusChanged(self.id, line.id, previous.value, target.value)
         )
+
+    def annotate(self, *, notes: str, tags: list[str]) -> bool:
+        """Set the hub's own notes and tags (kept in ``metadata["hub"]``, never sent to the
+        channel); False when nothing changed, so a re-submitted form records no event."""
+        hub = dict(self.metadata.get("hub") or {})
+        clean = sorted({tag.strip().lower() for tag in tags if tag.strip()})
+        if hub.get("notes", "") == notes and hub.get("tags", []) == clean:
+            return False
+        hub.update(notes=notes, tags=clean)
+        self.metadata = {**self.metadata, "hub": hub}
+        self.events.append(events.OrderNotesChanged(self.id, notes, tuple(clean)))
+        return True
 
     def cancel(self, *, reason: str) -> None:
         """Cancel every open unit of the order; lines already shipped make this illegal."""

@@ -41,13 +41,19 @@ def sync_channel(
     since = cursor - overlap if cursor else None
     counts: Counter[str] = Counter()
     newest = cursor
-    for item in fetch(since):
+    try:
+        for item in fetch(since):
+            with uow_factory() as uow:
+                result = receive_channel_order(uow, item=item)
+            counts[result.outcome.value] += 1
+            seen = updated_at(item)
+            if seen is not None and (newest is None or seen > newest):
+                newest = seen
+    except Exception as error:  # kept for the channel page's error history, then raised
         with uow_factory() as uow:
-            result = receive_channel_order(uow, item=item)
-        counts[result.outcome.value] += 1
-        seen = updated_at(item)
-        if seen is not None and (newest is None or seen > newest):
-            newest = seen
+            uow.sync_cursors.record_error(channel, repr(error))
+            uow.commit()
+        raise
     with uow_factory() as uow:
         uow.sync_cursors.advance(channel, newest, dict(counts))
         uow.commit()

@@ -243,6 +243,14 @@ def _create(uow: UnitOfWork, pending: list[_Pending], results: list[IngestResult
     )
     lost = {(p.order.channel, p.order.external_id) for p in pending if p.order.id not in written}
     winners = uow.orders.ids_by_external(lost)
+    # The same order quarantined before (say, an unknown SKU since fixed at the channel) is done.
+    uow.quarantine.close_arrived(
+        {
+            (p.order.channel, p.order.external_id): p.order.id
+            for p in pending
+            if p.order.id in written
+        }
+    )
     for p in pending:
         if p.order.id in written:
             results[p.index] = IngestResult(Outcome.CREATED, order_id=p.order.id)
@@ -283,6 +291,7 @@ def add_order(uow: UnitOfWork, draft: OrderDraft) -> Order:
     dates = sla.dates_for(policies.get(draft.channel, {}), draft.placed_at)
     if order.id not in uow.orders.add_new([order], sla_dates={order.id: dates}):
         raise Conflict(f"order {draft.external_id!r} exists on channel {draft.channel!r}")
+    uow.quarantine.close_arrived({(order.channel, order.external_id): order.id})
     return order
 
 

@@ -95,6 +95,7 @@ def sync_marketplace(
             uow.marketplace_sync.failed(
                 channel, error=repr(error), ran_at=now, next_run_at=now + backoff
             )
+            uow.sync_cursors.record_error(channel, repr(error))
             uow.commit()
         raise
     with uow_factory() as uow:

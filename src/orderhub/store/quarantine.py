@@ -137,6 +137,45 @@ class QuarantineRepository:
             .values(status=QuarantineStatus.REPLAYED.value, order_id=order_id, updated_at=utc_now())
         )
 
+    def discard(self, entry_id: str) -> bool:
+        """Mark an open entry discarded (it will never become an order); False if not open."""
+        done = self._conn.execute(
+            update(quarantine)
+            .where(quarantine.c.id == entry_id, quarantine.c.status == QuarantineStatus.OPEN.value)
+            .values(status=QuarantineStatus.DISCARDED.value, updated_at=utc_now())
+        )
+        return bool(done.rowcount)
+
+    def edit_payload(self, entry_id: str, payload: str) -> bool:
+        """Replace an open entry's payload (an operator's fix before a replay)."""
+        done = self._conn.execute(
+            update(quarantine)
+            .where(quarantine.c.id == entry_id, quarantine.c.status == QuarantineStatus.OPEN.value)
+            .values(payload=redact(payload), updated_at=utc_now())
+        )
+        return bool(done.rowcount)
+
+    def close_arrived(self, orders: dict[tuple[str, str], str]) -> int:
+        """Open entries whose (channel, external id) has now become an order — it arrived again,
+        fixed at the source — are closed as replayed and linked to it; returns how many."""
+        if not orders:
+            return 0
+        q = quarantine.c
+        found = self._conn.execute(
+            select(q.id, q.channel_code, q.external_id).where(
+                q.status == QuarantineStatus.OPEN.value,
+                q.channel_code.in_(sorted({channel for channel, _ in orders})),
+                q.external_id.in_(sorted({external for _, external in orders})),
+            )
+        ).all()
+        closed = 0
+        for row in found:
+            order_id = orders.get((row.channel_code, row.external_id))
+            if order_id is not None:
+                self.resolve(row.id, order_id=order_id)
+                closed += 1
+        return closed
+
     def record_failed_replay(self, entry_id: str, problem: NormalizationProblem) -> None:
         self._conn.execute(
             update(quarantine)

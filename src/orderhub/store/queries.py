@@ -108,28 +108,7 @@ def order_ids(
 ) -> tuple[list[str], str | None]:
     """One page of order ids, newest first, and the cursor of the next page (or None)."""
     o = t.orders.c
-    stmt = select(o.id)
-    if filters.channel:
-        stmt = stmt.where(o.channel_code == filters.channel)
-    if filters.status:
-        stmt = stmt.where(o.status == filters.status)
-    if filters.placed_from:
-        stmt = stmt.where(o.placed_at >= filters.placed_from)
-    if filters.placed_to:
-        stmt = stmt.where(o.placed_at < filters.placed_to)
-    if filters.email:
-        stmt = stmt.where(o.customer_email == normalize_email(filters.email))
-    if filters.external_id:
-        stmt = stmt.where(o.external_id == filters.external_id)
-    if filters.po_number:
-        stmt = stmt.where(o.po_number == filters.po_number)
-    if filters.reference:
-        stmt = stmt.where(or_(o.external_id == filters.reference, o.po_number == filters.reference))
-    if filters.ship_by:
-        stmt = stmt.where(o.requested_ship_date <= filters.ship_by)
-    now = filters.now or utc_now()
-    if filters.sla:
-        stmt = stmt.where(sla_condition(filters.sla, now))
+    stmt = select(o.id).where(*order_conditions(filters))
     if filters.placed_from or filters.placed_to:
         return _newest_placed_first(conn, stmt, limit=limit, cursor=cursor)
     if filters.sla and conn.dialect.name == "postgresql":
@@ -169,5 +148,36 @@ def _newest_placed_first(
     return ids, None
 
 
+def order_conditions(filters: OrderFilter) -> list[ColumnElement[bool]]:
+    """The ``WHERE`` terms of ``filters`` on ``orders`` (the API's list and the dashboard's)."""
+    o = t.orders.c
+    terms: list[ColumnElement[bool]] = []
+    if filters.channel:
+        terms.append(o.channel_code == filters.channel)
+    if filters.status:
+        terms.append(o.status == filters.status)
+    if filters.placed_from:
+        terms.append(o.placed_at >= filters.placed_from)
+    if filters.placed_to:
+        terms.append(o.placed_at < filters.placed_to)
+    if filters.email:
+        terms.append(o.customer_email == normalize_email(filters.email))
+    if filters.external_id:
+        terms.append(o.external_id == filters.external_id)
+    if filters.po_number:
+        terms.append(o.po_number == filters.po_number)
+    if filters.reference:
+        terms.append(or_(o.external_id == filters.reference, o.po_number == filters.reference))
+    if filters.ship_by:
+        terms.append(o.requested_ship_date <= filters.ship_by)
+    if filters.sla:
+        terms.append(sla_condition(filters.sla, filters.now or utc_now()))
+    return terms
+
+
 def order_channel(conn: Connection, order_id: str) -> str | None:
     return conn.execute(select(t.orders.c.channel_code).where(t.orders.c.id == order_id)).scalar()
+
+
+def order_status(conn: Connection, order_id: str) -> str | None:
+    return conn.execute(select(t.orders.c.status).where(t.orders.c.id == order_id)).scalar()

@@ -132,6 +132,7 @@ class OrderSummary:
     customer_name: str | None
     customer_email: str | None
     total: Money
+    order_number: str | None = None  # the channel's own number (orders.order_number)
 
 
 def order_summaries(conn: Connection, ids: Sequence[str]) -> list[OrderSummary]:
@@ -142,7 +143,7 @@ def order_summaries(conn: Connection, ids: Sequence[str]) -> list[OrderSummary]:
     rows = conn.execute(
         select(
             o.id, o.channel_code, o.external_id, o.status, o.placed_at, o.customer_name,
-            o.customer_email, o.total_minor, o.currency,
+            o.customer_email, o.total_minor, o.currency, o.order_number,
         ).where(o.id.in_(list(ids)))
     )  # fmt: skip
     by_id = {
@@ -155,6 +156,7 @@ def order_summaries(conn: Connection, ids: Sequence[str]) -> list[OrderSummary]:
             customer_name=r.customer_name,
             customer_email=r.customer_email,
             total=Money.from_minor(r.total_minor, r.currency),
+            order_number=r.order_number,
         )
         for r in rows
     }
@@ -247,6 +249,33 @@ def recent_events(
     rows = conn.execute(stmt).all()
     entries = [AuditEntry(*row) for row in rows[:limit]]
     return entries, (entries[-1].seq if len(rows) > limit else None)
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    """How a page names an order: the channel's number, never a bare hub id."""
+
+    id: str
+    channel: str
+    number: str
+
+
+def order_refs(conn: Connection, ids: set[str] | Sequence[str]) -> dict[str, OrderRef]:
+    """Order id → its channel and channel order number, for the ids that exist."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    o = t.orders.c
+    found: dict[str, OrderRef] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 500):  # bounded IN lists
+        chunk = ordered[start : start + 500]
+        rows = conn.execute(
+            select(o.id, o.channel_code, o.external_id, o.order_number).where(o.id.in_(chunk))
+        )
+        for r in rows:
+            found[r.id] = OrderRef(r.id, r.channel_code, r.order_number or r.external_id)
+    return found
 
 
 def user_names(conn: Connection, actors: set[str]) -> dict[str, str]:

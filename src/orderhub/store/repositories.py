@@ -18,6 +18,7 @@ from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.money import Money
+from orderhub.domain.order_numbers import order_number
 from orderhub.domain.orders import (
     Address,
     Customer,
@@ -335,6 +336,7 @@ class OrderRepository:
                 "id": order.id,
                 "channel_code": order.channel,
                 "external_id": order.external_id,
+                "order_number": order_number(order.external_id, order.metadata),
                 "currency": order.currency,
                 "placed_at": order.placed_at,
                 "customer_id": order.customer.id,

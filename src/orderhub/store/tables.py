@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
     true,
 )
@@ -145,7 +146,9 @@ orders = Table(
     Column("deliver_by", UTCDateTime),
     Column("sla_at_risk_at", UTCDateTime),  # when order.sla_at_risk fired (once)
     Column("sla_breached_at", UTCDateTime),  # when order.sla_breached fired (once)
-    Column("delivery", JsonColumn),  # {"type": "pickup", "location"} (migration 0024); None: ship
+    Column("delivery", JsonColumn),  # {"type": "pickup", "location"} (migration 0022); None: ship
+    # The channel's own number (Shopify's "#1042"; domain/order_numbers.py), migration 0024.
+    Column("order_number", String(200)),
     UniqueConstraint("channel_code", "external_id", name="uq_orders_channel_external_id"),
     # The order list is newest first by id: each filter's rows in id order (migration 0023).
     Index("ix_orders_status_id", "status", "id"),
@@ -415,6 +418,17 @@ channel_sync_cursors = Table(
     Column("last_result", JsonColumn, nullable=False, default=dict),
 )
 
+# Failed sync runs of pull channels, newest kept for the channel page's error history (0024).
+channel_sync_errors = Table(
+    "channel_sync_errors",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel_code", String(64), ForeignKey("channels.code"), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=False),
+    Index("ix_channel_sync_errors_channel_code", "channel_code", "occurred_at"),
+)
+
 # --- Inventory: locations, stock levels, the stock ledger, allocations, availability ---
 
 locations = Table(
@@ -656,6 +670,7 @@ shipments = Table(
     Column("status_at", UTCDateTime),
     Index("ix_shipments_fulfilment_id", "fulfilment_id"),
     Index("ix_shipments_tracking_number", "tracking_number"),
+    Index("ix_shipments_order_id", "order_id"),  # the dashboard's search (migration 0024)
 )
 
 fulfilment_exceptions = Table(
@@ -759,7 +774,7 @@ order_financial_entries = Table(
     CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
 )
 
-# --- stores (migration 0024): one pick-up per fulfilment order of a pick-up in store order ---
+# --- stores (migration 0022): one pick-up per fulfilment order of a pick-up in store order ---
 pickups = Table(
     "pickups",
     metadata,
@@ -779,3 +794,21 @@ pickups = Table(
     Index("ix_pickups_status_expires_at", "status", "expires_at"),
     Index("ix_pickups_order_id", "order_id"),
 )
+
+# --- dashboard search (migration 0024) --------------------------------------------------------
+
+# Case-insensitive prefix search: ``lower(column)`` indexed, queried as a range
+# ``[prefix, next prefix)`` (store/search.py). On PostgreSQL the migration builds each of these
+# with ``COLLATE "C"`` so the range follows code-point order whatever the database's collation;
+# SQLite's default collation is binary already.
+SEARCH_INDEXES: dict[str, Column[Any]] = {
+    "ix_orders_lower_order_number": orders.c.order_number,
+    "ix_orders_lower_external_id": orders.c.external_id,
+    "ix_orders_lower_customer_name": orders.c.customer_name,
+    "ix_orders_lower_customer_email": orders.c.customer_email,
+    "ix_orders_lower_po_number": orders.c.po_number,
+    "ix_order_lines_lower_sku": order_lines.c.sku,
+    "ix_shipments_lower_tracking_number": shipments.c.tracking_number,
+}
+for _name, _column in SEARCH_INDEXES.items():
+    Index(_name, func.lower(_column))

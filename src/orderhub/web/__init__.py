@@ -21,6 +21,7 @@ from orderhub.bootstrap import Container
 from orderhub.web.auth import CsrfFailed, Forbidden, LoginRequired, check_csrf
 from orderhub.web.pages import (
     audit,
+    bulk,
     channels,
     deliveries,
     exceptions,
@@ -29,6 +30,7 @@ from orderhub.web.pages import (
     order_actions,
     order_edits,
     order_returns,
+    order_workflows,
     orders,
     overview,
     quarantine,
@@ -40,8 +42,8 @@ from orderhub.web.session import SessionMiddleware, Signer
 from orderhub.web.templating import render
 
 PAGES = [
-    login, overview, orders, order_actions, order_edits, order_returns, inventory, exceptions,
-    routing, quarantine, channels, deliveries, audit, reports, stores,
+    login, overview, bulk, orders, order_actions, order_edits, order_returns, order_workflows,
+    inventory, exceptions, routing, quarantine, channels, deliveries, audit, reports, stores,
 ]  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 

@@ -13,7 +13,7 @@ from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.services.deliveries import retry_delivery
-from orderhub.store import deliveries
+from orderhub.store import deliveries, reports
 from orderhub.store.deliveries import DeliveryFilter, DeliveryStatus
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
@@ -47,8 +47,11 @@ def list_deliveries(
         items, next_cursor = deliveries.page(
             uow.conn, DeliveryFilter(status=chosen), limit=PAGE_SIZE, cursor=cursor
         )
+        streams = {d.stream for d in items if d.stream.startswith("order:")}
+        refs = reports.order_refs(uow.conn, {s.split(":", 1)[1] for s in streams})
     context = {
         "items": items,
+        "refs": refs,
         "counts": counts,
         "statuses": [s.value for s in DeliveryStatus],
         "status": chosen.value,

@@ -52,9 +52,11 @@ def exceptions(
                 {"e": e, "channel": channel, "age": age((now - e.created_at).total_seconds())}
             )
         names = reports.user_names(uow.conn, {row["e"].resolved_by for row in rows} - {None})
+        refs = reports.order_refs(uow.conn, {row["e"].order_id for row in rows})
     context = {
         "rows": rows,
         "names": names,
+        "refs": refs,
         "status": status,
         "can_resolve": viewer.can(Permission.FULFILMENT_WRITE),
         "notice": "The exception was resolved." if notice == "resolved" else None,

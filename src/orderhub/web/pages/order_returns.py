@@ -59,6 +59,13 @@ def returnable_lines(uow: UnitOfWork, order: Order) -> list[dict[str, Any]]:
     return rows
 
 
+def _shipped_from(lines: Any, shipped_from: dict[str, str]) -> str | None:
+    """The location the first of these return lines shipped from, if any did."""
+    return next(
+        (shipped_from[x.order_line_id] for x in lines if x.order_line_id in shipped_from), None
+    )
+
+
 def after_sale_of(uow: UnitOfWork, order: Order, viewer: Viewer) -> dict[str, Any]:
     """Returns, refunds and ledger of the order; read in the caller's unit of work."""
     records, _ = uow.after_sale.search_returns(order_id=order.id, limit=500)
@@ -68,12 +75,19 @@ def after_sale_of(uow: UnitOfWork, order: Order, viewer: Viewer) -> dict[str, An
     def money(minor: int) -> Money:
         return Money.from_minor(minor, view.currency)
 
+    shipped_from = {  # order line → where its units shipped from: a return's default
+        line_id: f.location
+        for f in uow.fulfilment.for_order(order.id)
+        for shipment in f.shipments
+        for line_id in shipment.lines
+    }
     return {
         "returns": [
             {
                 "record": r,
                 "refunded": returns.refund_amount(uow, r.rma.id),
                 "next": NEXT_STEP.get(r.rma.status) if manage else None,
+                "shipped_from": _shipped_from(r.rma.lines, shipped_from),
             }
             for r in records
         ],

@@ -15,7 +15,7 @@ from orderhub.domain.cancellation import CancelReason
 from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
 from orderhub.domain.orders import OPEN_STATUSES, OrderStatus
 from orderhub.services.orders import cancel_order
-from orderhub.store import history, queries, reports
+from orderhub.store import history, queries, reports, search
 from orderhub.web.auth import Viewer, page
 from orderhub.web.pages.order_actions import NOTICES as ACTION_NOTICES
 from orderhub.web.pages.order_actions import detail_extras
@@ -23,6 +23,8 @@ from orderhub.web.pages.order_edits import NOTICES as EDIT_NOTICES
 from orderhub.web.pages.order_edits import edit_form_of
 from orderhub.web.pages.order_returns import NOTICES as RETURN_NOTICES
 from orderhub.web.pages.order_returns import after_sale_of
+from orderhub.web.pages.order_workflows import NOTICES as WORKFLOW_NOTICES
+from orderhub.web.pages.order_workflows import workflow_extras
 from orderhub.web.templating import render
 
 router = APIRouter()
@@ -35,28 +37,24 @@ NOTICES = {
     **ACTION_NOTICES,
     **RETURN_NOTICES,
     **EDIT_NOTICES,
+    **WORKFLOW_NOTICES,
 }
 
 
 def order_filter(
-    q: str,
     channel: str,
     status: str,
     placed_from: date | None,
     placed_to: date | None,
     sla: str = "",
 ) -> queries.OrderFilter:
-    """The form's fields as a query filter: a search with ``@`` is an email, else the channel's
-    order id or a PO number."""
-    q = q.strip()
+    """The form's filters (the search box is matched separately, by ``store/search.py``)."""
     return queries.OrderFilter(
         channel=channel or None,
         status=status or None,
         sla=sla or None,
         placed_from=reports.day_start(placed_from) if placed_from else None,
         placed_to=reports.day_start(placed_to + timedelta(days=1)) if placed_to else None,
-        email=q if "@" in q else None,
-        reference=q if q and "@" not in q else None,
     )
 
 
@@ -79,7 +77,7 @@ def list_orders(
     sla: Annotated[str, Query(pattern="^(|at_risk|breached)$")] = "",
     from_text: Annotated[str, Query(alias="from", max_length=10)] = "",
     to_text: Annotated[str, Query(alias="to", max_length=10)] = "",
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
     if viewer.principal.channel:
         channel = viewer.principal.channel
@@ -87,13 +85,14 @@ def list_orders(
     error = None
     if (from_text and placed_from is None) or (to_text and placed_to is None):
         error = "Dates are written YYYY-MM-DD; that date was ignored."
-    filters = order_filter(q, channel, status, placed_from, placed_to, sla)
+    filters = order_filter(channel, status, placed_from, placed_to, sla)
     with container.uow(read_only=True) as uow:
         try:
-            ids, next_cursor = queries.order_ids(uow.conn, filters, limit=PAGE_SIZE, cursor=cursor)
+            found = search.search_orders(uow.conn, filters, q, limit=PAGE_SIZE, cursor=cursor)
         except ValidationFailed:
-            ids, next_cursor, error = [], None, "That page link is not valid; showing no results."
-        rows = reports.order_summaries(uow.conn, ids)
+            found = search.OrderPage([], None, None, 0, False)
+            error = "That page link is not valid; showing no results."
+        rows = reports.order_summaries(uow.conn, found.ids)
         channels = [c.code for c in uow.channels.list()]
     form = {
         "q": q,
@@ -103,16 +102,20 @@ def list_orders(
         "from": placed_from.isoformat() if placed_from else "",
         "to": placed_to.isoformat() if placed_to else "",
     }
+    kept = {k: v for k, v in form.items() if v}
     context: dict[str, Any] = {
         "rows": rows,
         "form": form,
-        "next_query": {**{k: v for k, v in form.items() if v}, "cursor": next_cursor}
-        if next_cursor
-        else None,
-        "first_query": {k: v for k, v in form.items() if v} if cursor else None,
+        "total": found.total,
+        "capped": found.capped,
+        "next_query": {**kept, "cursor": found.next_cursor} if found.next_cursor else None,
+        "prev_query": {**kept, "cursor": found.prev_cursor} if found.prev_cursor else None,
+        "first_query": kept if cursor else None,
         "channels": channels,
         "statuses": [s.value for s in OrderStatus],
         "error": error,
+        "can_manage": viewer.can(Permission.ORDERS_MANAGE),
+        "cancel_reasons": CANCEL_REASONS,
     }
     return render(request, "orders.html", context, viewer=viewer)
 
@@ -132,6 +135,7 @@ def _detail_context(container: ContainerDep, viewer: Viewer, order_id: str) -> d
         **extras,
         **edit_form_of(order, viewer),
         **after_sale,
+        **workflow_extras(order, viewer),
         "product_names": {sku: p.name for sku, p in products.items() if p},
         "line_skus": {line.id: line.sku for line in order.lines},
         "order": order,
