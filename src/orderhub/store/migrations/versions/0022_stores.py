@@ -53,7 +53,6 @@ def downgrade() -> None:
     op.drop_index("ix_pickups_status_expires_at", table_name="pickups")
     op.drop_index("ix_pickups_location_status", table_name="pickups")
     op.drop_table("pickups")
-    with op.batch_alter_table("orders") as batch:
-        batch.drop_column("delivery")
-    with op.batch_alter_table("locations") as batch:
-        batch.drop_column("store")
+    # In place (SQLite 3.35+ too): a batch copy of orders would trip its foreign keys.
+    op.execute("ALTER TABLE orders DROP COLUMN delivery")
+    op.execute("ALTER TABLE locations DROP COLUMN store")
