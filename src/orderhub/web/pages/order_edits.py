@@ -106,26 +106,30 @@ class _Form:
         return OrderEdit(address, tuple(added), tuple(changes), shipping, reason)
 
 
-def _fields(
-    line_id: list[str],
-    quantity: list[str],
-    add_sku: str | None,
-    add_quantity: str | None,
-    add_unit_price: str | None,
-    name: str | None,
-    line1: str | None,
-    city: str | None,
-    region: str | None,
-    postal_code: str | None,
-    country: str | None,
-    method: str | None,
-    shipping_price: str | None,
-    reason: str | None,
+Text = Annotated[str | None, Form(max_length=300)]
+
+
+def _edit_form(
+    line_id: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    quantity: Annotated[list[str], Form()] = [],  # noqa: B006
+    add_sku: Text = None,
+    add_quantity: Text = None,
+    add_unit_price: Text = None,
+    name: Text = None,
+    line1: Text = None,
+    city: Text = None,
+    region: Text = None,
+    postal_code: Text = None,
+    country: Text = None,
+    method: Text = None,
+    shipping_price: Text = None,
+    reason: Text = None,
 ) -> dict[str, Any]:
+    """The edit form as posted: preview and save read the same fields."""
     return dict(locals())
 
 
-Text = Annotated[str | None, Form(max_length=300)]
+EditForm = Annotated[dict[str, Any], Depends(_edit_form)]
 
 
 def _run(
@@ -190,26 +194,9 @@ def preview(
     order_id: str,
     viewer: Editor,
     container: ContainerDep,
-    line_id: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
-    quantity: Annotated[list[str], Form()] = [],  # noqa: B006
-    add_sku: Text = None,
-    add_quantity: Text = None,
-    add_unit_price: Text = None,
-    name: Text = None,
-    line1: Text = None,
-    city: Text = None,
-    region: Text = None,
-    postal_code: Text = None,
-    country: Text = None,
-    method: Text = None,
-    shipping_price: Text = None,
-    reason: Text = None,
+    fields: EditForm,
 ) -> Response:
     """What the edit would cost and where the order would ship from; writes nothing."""
-    fields = _fields(
-        line_id, quantity, add_sku, add_quantity, add_unit_price, name, line1, city, region,
-        postal_code, country, method, shipping_price, reason,
-    )  # fmt: skip
     return _run(request, container, viewer, order_id, fields, preview=True)
 
 
@@ -219,24 +206,7 @@ def save(
     order_id: str,
     viewer: Editor,
     container: ContainerDep,
-    line_id: Annotated[list[str], Form()] = [],  # noqa: B006
-    quantity: Annotated[list[str], Form()] = [],  # noqa: B006
-    add_sku: Text = None,
-    add_quantity: Text = None,
-    add_unit_price: Text = None,
-    name: Text = None,
-    line1: Text = None,
-    city: Text = None,
-    region: Text = None,
-    postal_code: Text = None,
-    country: Text = None,
-    method: Text = None,
-    shipping_price: Text = None,
-    reason: Text = None,
+    fields: EditForm,
 ) -> Response:
     """Apply the edit (as this user); back to the order page with a notice, or the reasons."""
-    fields = _fields(
-        line_id, quantity, add_sku, add_quantity, add_unit_price, name, line1, city, region,
-        postal_code, country, method, shipping_price, reason,
-    )  # fmt: skip
     return _run(request, container, viewer, order_id, fields, preview=False)
