@@ -7,6 +7,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container
+from orderhub.services import fulfilment, stores
+from orderhub.services.allocation import allocate_order
+from orderhub.services.fulfilment_wiring import default_dependencies
 from orderhub.workers.relay import Worker
 from tests.conftest import native_order
 from tests.support.clock import FakeClock
@@ -67,3 +70,23 @@ def drain(container: Container, clock: FakeClock) -> None:
             pass
     finally:
         worker.close()
+
+
+def open_pickup(container: Container, order_id: str) -> str:
+    """Allocate a pick-up order and open its pick-up as the worker would (without running the
+    worker and the rest of the outbox); returns the pick-up's id."""
+    with container.uow(actor="test") as uow:
+        allocate_order(uow, order_id=order_id)
+    with container.uow(actor="test") as uow:
+        allocations = [
+            {"line_id": a.line_id, "sku": a.sku, "location": a.location, "quantity": a.quantity}
+            for a in uow.stock.allocations(order_id)
+        ]
+        uow.rollback()
+        with default_dependencies(uow) as deps:
+            fulfilment.create_fulfilments(
+                uow, order_id=order_id, allocations=allocations, deps=deps
+            )
+            stores.open_pickups(uow, order_id=order_id)
+        (pickup,) = uow.pickups.for_order(order_id)
+        return pickup.fulfilment_id

@@ -21,6 +21,9 @@ from orderhub.store import deliveries
 from tests.conftest import native_order
 from tests.integration.after_sale_support import shipped_order, stock_up
 from tests.integration.inventory_helpers import add_locations
+from tests.integration.store_support import add_locations as add_store_locations
+from tests.integration.store_support import open_pickup, pickup_order
+from tests.integration.store_support import receive as receive_at
 
 # GET routes that answer one thing, not a collection, and why.
 NOT_COLLECTIONS = {
@@ -110,6 +113,12 @@ def seed_two_of_everything(container: Container, client: TestClient, key: dict[s
     for external_id in ("Q-1", "Q-2"):
         body = native_order(external_id, lines=[{"sku": "NOPE", "quantity": 1, "unit_price": "1"}])
         assert client.post("/v1/orders", json=body, headers=key).status_code == 202
+    add_store_locations(client, key)
+    receive_at(client, key, "SKU-1", "soho", 5)
+    for external_id in ("P-1", "P-2"):
+        placed = client.post("/v1/orders", json=pickup_order(external_id), headers=key)
+        assert placed.status_code in (201, 202), placed.text
+        open_pickup(container, placed.json()["id"])
     for url in ("https://example.com/a", "https://example.com/b"):
         created = client.post("/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=key)
         assert created.status_code == 201, created.text
