@@ -4,12 +4,14 @@ routing simulator's message for a quantity in words, the overview's live region.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from orderhub.bootstrap import Container
+from orderhub.clock import utc_now
 from tests.integration.dashboard_support import signed_in, submit
-from tests.integration.inventory_helpers import add_locations, place, receive
+from tests.integration.inventory_helpers import T0, add_locations, place, receive
 
 
 def test_reports_draw_orders_per_day_and_each_rate_beside_the_tables(
@@ -17,16 +19,19 @@ def test_reports_draw_orders_per_day_and_each_rate_beside_the_tables(
 ) -> None:
     add_locations(seeded, ("east", 1))
     receive(seeded, "SKU-1", "east", 5)
-    place(seeded, 1, [("SKU-1", 1)])
+    two_days_ago = utc_now() - timedelta(days=2)  # inside the range, whatever today is
+    place(seeded, 1, [("SKU-1", 1)], minutes=int((two_days_ago - T0).total_seconds() // 60))
     signed_in(client, seeded)
-    page = client.get("/reports?from=2026-11-14&to=2026-11-27")
+    last = utc_now().date()
+    first = last - timedelta(days=12)  # 13 days: labels every other day from the last reach it
+    page = client.get(f"/reports?from={first.isoformat()}&to={last.isoformat()}")
     assert page.status_code == 200
     assert page.text.count('data-testid="orders-chart"') == 1
     assert page.text.count('data-testid="rate-chart"') == 4
     assert 'data-testid="rates"' in page.text  # the table stays
-    # Fourteen ISO days on the axis, the first and the last among the labels.
-    assert ">2026-11-14</text>" in page.text
-    assert ">2026-11-27</text>" in page.text
+    # Thirteen ISO days on the axis, the first and the last among the labels.
+    assert f">{first.isoformat()}</text>" in page.text
+    assert f">{last.isoformat()}</text>" in page.text
     assert re.search(r"<title>web: Fill rate \d+\.\d %</title>", page.text)
 
 
