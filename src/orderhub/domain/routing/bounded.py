@@ -61,21 +61,29 @@ class Bounded:
         # Pareto: dearer holds more
         self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
         room, split = problem.room(), problem.model.split_penalty
+        # The services a member may ship by are those ``Packer._options`` offers: a plain
+        # order ships by the channel's service only; one with hazmat lines by the hazmat
+        # service, and by the channel's too when that is another.
+        model = problem.model
+        plain_rate = problem.plain or model.service != model.hazmat_service
+        hazmat_rate = not problem.plain
         bands_of: dict[int, list[tuple[int, int]]] = {}
         for j in ordered:
-            origin, here = problem.origins[j], []
-            for rate, fixed in (
-                (origin.rate, origin.base),
-                (origin.hazmat_rate, origin.hazmat_base),
-            ):
-                if rate is None:
-                    continue
-                most = room[j]
-                for limit, price in zip(rate.limits, rate.prices, strict=True):
-                    here.append((price + fixed + split, limit if limit < most else most))
-                    if limit >= most:
-                        break
-            bands_of[j] = _pareto(here)
+            origin, most = problem.origins[j], room[j]
+            here: list[tuple[int, int]] = []
+            rates = 0
+            if plain_rate and origin.rate is not None:
+                rates += 1
+                _band_list(here, origin.rate, origin.base + split, most)
+            if hazmat_rate and origin.hazmat_rate is not None:
+                rates += 1
+                _band_list(here, origin.hazmat_rate, origin.hazmat_base + split, most)
+            if not rates:  # it can ship nothing (``Packer`` finds no band): any bound will do
+                _band_list(here, origin.rate, origin.base + split, most)
+                _band_list(here, origin.hazmat_rate, origin.hazmat_base + split, most)
+                rates = 2
+            # one rate's bands are Pareto already: its prices are suffix-minimised (``Rate``)
+            bands_of[j] = _pareto(here) if rates > 1 else here
         # Members in order of their Lagrangian price: every gram of the order ships from some
         # member, so for any b ≥ 0 a plan costs at least Σ (cost − b × grams) over its members'
         # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
@@ -113,7 +121,11 @@ class Bounded:
 
     def run(self) -> None:
         problem = self.problem
-        missing = [(i, q) for i, q in enumerate(problem.quantity) if q > 0]
+        # rarest lines first (fewest holders of the whole line): coverage tests fail early
+        missing = sorted(
+            ((i, q) for i, q in enumerate(problem.quantity) if q > 0),
+            key=lambda line: (self.reach[line[0]][line[1]].bit_count(), line[0]),
+        )
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
     def _multiplier(self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]) -> int:
@@ -168,11 +180,12 @@ class Bounded:
         last = k == most - 1
         held_grams = [g for _, g in held]
         cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
+        reach, scale = self.reach, self.scale
         closers = -1  # every position
         if k == most - 1 and missing:  # the last member must hold everything still missing
             closers = ((1 << n) - 1) >> start << start
             for i, need in missing:
-                closers &= self.reach[i][need]
+                closers &= reach[i][need]
         for idx in range(start, n):
             if not closers >> idx & 1:
                 if not closers >> idx:
@@ -206,6 +219,26 @@ class Bounded:
                 if not fits:
                     continue
             column = self.columns[j]
+            if missing and k + 2 == most:
+                # One member to come: it must hold all that this one leaves. Tested first
+                # with masks alone (rarest lines first), as most candidates fail here; the
+                # list of what is left is built only for those that pass.
+                closing = ((1 << n) - 1) >> (idx + 1) << (idx + 1)
+                lacking = False
+                for i, need in missing:
+                    units = column[i]
+                    if units < need:
+                        lacking = True
+                        closing &= reach[i][need - units]
+                        if not closing:
+                            break
+                if lacking:
+                    if not closing or cheapest + bands[0][0] >= best:
+                        continue
+                    # … and the Lagrangian bound counts the cheapest of those (prices ascend)
+                    closer = (closing & -closing).bit_length() - 1
+                    if total + lagrange[idx] + lagrange[closer] + self.offset >= best * scale:
+                        continue
             left = []
             for i, need in missing:
                 units = column[i]
@@ -213,14 +246,6 @@ class Bounded:
                     left.append((i, need - units))
             if left and cheapest + bands[0][0] >= best:
                 continue
-            if left and k + 2 == most:  # one member to come: it must hold all that is left
-                closing = ((1 << n) - 1) >> (idx + 1) << (idx + 1)
-                for i, need in left:
-                    closing &= self.reach[i][need]
-                    if not closing:
-                        break
-                if not closing:
-                    continue
             grown: list[tuple[int, int]] = []
             for cost, grams in held:
                 for price, more in self.bands[idx]:
@@ -517,6 +542,19 @@ def _bands(
         out.append((price + fixed, limit if limit < room else room, hazmat))
         if limit >= room:
             return  # a dearer band would hold no more of this order
+
+
+def _band_list(out: list[tuple[int, int]], rate: Rate | None, fixed: int, room: int) -> None:
+    """Append each band of ``rate`` as (cost, grams it holds of an order ``room`` grams at
+    most); the bands beyond the first that holds all of it would hold no more."""
+    if rate is None:
+        return
+    prices = rate.prices
+    for band, limit in enumerate(rate.limits):
+        if limit >= room:
+            out.append((prices[band] + fixed, room))
+            return
+        out.append((prices[band] + fixed, limit))
 
 
 def _pareto(options: list[tuple[int, int]]) -> list[tuple[int, int]]:
