@@ -89,15 +89,8 @@ class Bounded:
         # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
         # that this bounds every split of the order most tightly (``_multiplier``).
         self.scale = max(1, self.weight)
-        self.rate = self._multiplier(bands_of, ordered)
-        lagrange: dict[int, int] = {}
-        for j in ordered:
-            value = INF
-            for cost, grams in bands_of[j]:
-                here_value = cost * self.scale - self.rate * grams
-                if here_value < value:
-                    value = here_value
-            lagrange[j] = value
+        self.rate, prices = self._multiplier(bands_of, ordered)
+        lagrange = dict(zip(ordered, prices, strict=True))
         ordered = sorted(ordered, key=lambda j: (lagrange[j], j))
         self.ordered = ordered
         self.price = [lagrange[j] for j in ordered]
@@ -128,23 +121,28 @@ class Bounded:
         )
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
-    def _multiplier(self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]) -> int:
+    def _multiplier(
+        self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]
+    ) -> tuple[int, list[int]]:
         """b × weight (in minor units): the one of 0, ¼ … 1 × the best plan's cost whose bound
         on every split (the two cheapest members, further ones at their least) is highest;
-        0 while there is no plan yet."""
+        0 while there is no plan yet. With it, each origin's Lagrangian price (as ``ordered``)."""
         best = self.problem.best_cost
+        steps = 5
         if best >= INF or self.weight <= 0 or len(ordered) < 2:
-            return 0
-        chosen, highest = 0, -INF
-        for step in range(5):
+            steps = 1  # b = 0
+        chosen, highest, chosen_prices = 0, -INF, []
+        for step in range(steps):
             rate = best * step // 4
             first = second = third = INF
+            prices = []
             for j in ordered:
                 value = INF
                 for cost, grams in bands[j]:
                     here = cost * self.scale - rate * grams
                     if here < value:
                         value = here
+                prices.append(value)
                 if value < first:
                     first, second, third = value, first, second
                 elif value < second:
@@ -153,9 +151,9 @@ class Bounded:
                     third = value
             further = (self.problem.max_splits - 2) * min(0, third if third < INF else 0)
             bound = first + second + further + rate * self.weight
-            if bound > highest:
-                chosen, highest = rate, bound
-        return chosen
+            if bound > highest or step == 0:
+                chosen, highest, chosen_prices = rate, bound, prices
+        return chosen, chosen_prices
 
     def _extend(
         self,
@@ -180,22 +178,37 @@ class Bounded:
         last = k == most - 1
         held_grams = [g for _, g in held]
         cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
-        reach, scale = self.reach, self.scale
-        closers = -1  # every position
+        reach, scale, offset, lagrange = self.reach, self.scale, self.offset, self.price
+        # the incumbent, read again after each deeper search (which may improve it)
+        best = problem.best_cost
+        limit = best * scale - offset
+        closers = -1  # the positions worth trying (-1: every one)
         if k == most - 1 and missing:  # the last member must hold everything still missing
             closers = ((1 << n) - 1) >> start << start
             for i, need in missing:
                 closers &= reach[i][need]
+        elif k + 2 == most and missing:
+            # One member after this one: for each missing line, this one holds some of it or
+            # a later one holds all of it (below the last that does). Masks alone, so the
+            # candidates failing that cost no node.
+            closers = ((1 << n) - 1) >> start << start
+            for i, need in missing:
+                masks = reach[i]
+                whole = masks[need].bit_length()  # 1 + the last position holding it whole
+                closers &= masks[1] | ((1 << (whole - 1)) - 1 if whole else 0)
+                if not closers:
+                    return
         for idx in range(start, n):
             if not closers >> idx & 1:
                 if not closers >> idx:
                     return
                 continue
-            if not packer.tick():
+            packer.nodes += 1  # ``Packer.tick``, inlined
+            if packer.nodes > packer.budget:
+                packer.spent = True
                 return
             j = ordered[idx]
             # the Lagrangian bound, with any further members' (negative) prices at their least
-            lagrange = self.price
             after = lagrange[idx + 1] if idx + 1 < n else 0
             if not k:
                 if idx + 1 >= n:
@@ -204,9 +217,9 @@ class Bounded:
                 bound = lagrange[idx] + after + (most - 2) * min(0, beyond)
             else:
                 bound = total + lagrange[idx] + (most - k - 1) * min(0, after)
-            if bound + self.offset >= problem.best_cost * self.scale:
+            if bound >= limit:
                 return  # prices ascend: every later member is dearer still
-            best, bands = problem.best_cost, self.bands[idx]
+            bands = self.bands[idx]
             if last:
                 fits = False
                 for price, more in bands:
@@ -219,6 +232,7 @@ class Bounded:
                 if not fits:
                     continue
             column = self.columns[j]
+            lacking = True
             if missing and k + 2 == most:
                 # One member to come: it must hold all that this one leaves. Tested first
                 # with masks alone (rarest lines first), as most candidates fail here; the
@@ -237,18 +251,19 @@ class Bounded:
                         continue
                     # … and the Lagrangian bound counts the cheapest of those (prices ascend)
                     closer = (closing & -closing).bit_length() - 1
-                    if total + lagrange[idx] + lagrange[closer] + self.offset >= best * scale:
+                    if total + lagrange[idx] + lagrange[closer] >= limit:
                         continue
             left = []
-            for i, need in missing:
-                units = column[i]
-                if units < need:
-                    left.append((i, need - units))
-            if left and cheapest + bands[0][0] >= best:
-                continue
+            if lacking:
+                for i, need in missing:
+                    units = column[i]
+                    if units < need:
+                        left.append((i, need - units))
+                if left and cheapest + bands[0][0] >= best:
+                    continue
             grown: list[tuple[int, int]] = []
             for cost, grams in held:
-                for price, more in self.bands[idx]:
+                for price, more in bands:
                     if cost + price >= best:
                         break
                     grown.append((cost + price, grams + more))
@@ -256,6 +271,8 @@ class Bounded:
             members.append(j)
             self._extend(idx + 1, members, left, total + lagrange[idx], grown)
             members.pop()
+            best = problem.best_cost
+            limit = best * scale - offset
 
 
 class Packer:
@@ -306,8 +323,14 @@ class Packer:
         combos: list[tuple[int, list[int]]] = []
         self._combos(options, _reach(options), 0, -problem.model.split_penalty, 0, [], combos)
         combos.sort()
-        flows: dict[int, list[int] | None] = {}  # per hazmat pattern: the weight only T can ship
+        # per hazmat pattern: the weight only T can ship (None: a line is uncovered), and the
+        # same per line still to place, in the packing's order (``_suffix``)
+        flows: dict[int, list[int] | None] = {}
         caps_of: dict[int, list[list[int]]] = {}
+        suffix_of: dict[int, list[list[int]]] = {}
+        # a shipment by the hazmat service must carry a hazmat unit (else it is priced by the
+        # channel's service: another choice)
+        distinct = problem.model.service != problem.model.hazmat_service
         k = len(members)
         for cost, choice in combos:
             if cost >= problem.best_cost or not self.tick():
@@ -316,20 +339,23 @@ class Packer:
             for p in range(k):
                 if options[p][choice[p]][2]:
                     pattern |= 1 << p
+            hazmat = pattern if distinct else 0
             if pattern not in flows:
                 caps = self._caps(members, pattern)
                 caps_of[pattern] = caps
-                flows[pattern] = _only(problem, caps, k)
+                if _covered(problem, caps):
+                    suffix = self._suffix(caps, k, hazmat)
+                    suffix_of[pattern] = suffix
+                    flows[pattern] = [row[0] for row in suffix]
+                else:
+                    flows[pattern] = None
             only = flows[pattern]
             if only is None:
                 continue  # some line cannot be covered with this choice of services
             limits = [options[p][choice[p]][1] for p in range(k)]
             if not _fits(only, limits):
                 continue
-            # a shipment by the hazmat service must carry a hazmat unit (else it is priced by
-            # the channel's service: another choice)
-            hazmat = pattern if problem.model.service != problem.model.hazmat_service else 0
-            units = self._pack(members, caps_of[pattern], limits, hazmat)
+            units = self._pack(members, caps_of[pattern], suffix_of[pattern], limits, hazmat)
             if units is None:
                 continue
             used = sorted({j for (_, j) in units})
@@ -414,16 +440,14 @@ class Packer:
         return caps
 
     # -- packing ---------------------------------------------------------------------------
-    def _pack(
-        self, members: list[int], caps: list[list[int]], limits: list[int], hazmat: int
-    ) -> dict[tuple[int, int], int] | None:
-        """Units per (line, origin) within ``limits`` grams per member, each member in the
-        ``hazmat`` bitmask carrying a hazmat unit, or None."""
-        problem, k = self.problem, len(members)
-        order = self.order = self.hazmat_order if hazmat else self.plain_order
+    def _suffix(self, caps: list[list[int]], k: int, hazmat: int) -> list[list[int]]:
+        """suffix[t][pos]: the grams of the lines from ``pos`` on (in the packing's order) that
+        only the members in ``t`` can ship; suffix[t][0] is the whole order's."""
+        problem = self.problem
+        order = self.hazmat_order if hazmat else self.plain_order
         n = len(order)
         suffix = []
-        for t in range(1 << k):  # suffix[t][pos]: grams of lines pos… only members in t hold
+        for t in range(1 << k):
             row = [0] * (n + 1)
             for pos in range(n - 1, -1, -1):
                 i = order[pos]
@@ -434,6 +458,20 @@ class Packer:
                 must = problem.quantity[i] - other
                 row[pos] = row[pos + 1] + (must * problem.grams[i] if must > 0 else 0)
             suffix.append(row)
+        return suffix
+
+    def _pack(
+        self,
+        members: list[int],
+        caps: list[list[int]],
+        suffix: list[list[int]],
+        limits: list[int],
+        hazmat: int,
+    ) -> dict[tuple[int, int], int] | None:
+        """Units per (line, origin) within ``limits`` grams per member, each member in the
+        ``hazmat`` bitmask carrying a hazmat unit, or None."""
+        problem, k = self.problem, len(members)
+        self.order = self.hazmat_order if hazmat else self.plain_order
         self.members, self.caps, self.rem, self.suffix = members, caps, list(limits), suffix
         self.take = [[0] * k for _ in range(len(problem.lines))]
         self.groups = {}
@@ -577,24 +615,12 @@ def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
     return reach
 
 
-def _only(problem: Problem, caps: list[list[int]], k: int) -> list[int] | None:
-    """only[t]: the grams that just the members in ``t`` can ship; None: a line is uncovered."""
+def _covered(problem: Problem, caps: list[list[int]]) -> bool:
+    """Whether the members can hold every line's units together."""
     for i, row in enumerate(caps):
         if sum(row) < problem.quantity[i]:
-            return None
-    only = [0] * (1 << k)
-    for t in range(1, 1 << k):
-        total = 0
-        for i, row in enumerate(caps):
-            other = 0
-            for p in range(k):
-                if not t >> p & 1:
-                    other += row[p]
-            must = problem.quantity[i] - other
-            if must > 0:
-                total += must * problem.grams[i]
-        only[t] = total
-    return only
+            return False
+    return True
 
 
 def _fits(only: list[int], limits: list[int]) -> bool:

@@ -11,8 +11,11 @@ from __future__ import annotations
 from orderhub.domain.routing.problem import Problem
 
 
-def greedy(problem: Problem) -> None:
-    """Offer the problem a greedy cover of the order, improved by whole-line moves."""
+def greedy(problem: Problem, improve: bool = True) -> None:
+    """Offer the problem a greedy cover of the order, improved by whole-line moves.
+
+    ``improve=False`` skips the moves: as the bounded search's first incumbent the cover
+    alone prunes nearly as well (``bench/routing.py --large``: 1 % more nodes) for less."""
     lines = problem.lines
     remaining = [li.quantity for li in lines]
     units: dict[tuple[int, int], int] = {}
@@ -28,7 +31,8 @@ def greedy(problem: Problem) -> None:
             remaining[i] -= n
     if any(remaining):
         return
-    _improve(problem, units, members)
+    if improve:
+        _improve(problem, units, members)
     used = sorted({j for (_, j) in units})
     cost = problem.total(units, used)
     if cost is not None:
@@ -67,7 +71,7 @@ def _pick(
     grouped = any(li.group is not None for li in problem.lines)
     best_score, best_j, best_rank = 0.0, -1, 0
     grams, hazmat, model = problem.grams, problem.hazmat, problem.model
-    columns = problem.columns()
+    columns, room, plain = problem.columns(), problem.room(), problem.plain
     for j, origin in enumerate(problem.origins):
         if j in members:
             continue
@@ -78,6 +82,14 @@ def _pick(
                 weight += n * grams[i]
                 haz = haz or hazmat[i]
                 count += n
+        elif not members:  # nothing covered yet: all it holds (``room``, avail ≤ quantity)
+            column = columns[j]
+            weight, count = room[j], sum(column)
+            if not plain:
+                for i in range(len(column)):
+                    if hazmat[i] and column[i] > 0:
+                        haz = True
+                        break
         else:  # the same sums without building the cover (only the winner's is built)
             column = columns[j]
             for i in range(len(remaining)):

@@ -72,7 +72,7 @@ def bounded(problem: Problem, budget: int = NODE_BUDGET) -> Solution | None:
     whether the search finished (then the plan is optimal) or the budget cut it short."""
     problem.singles()
     if problem.best is None:
-        greedy(problem)  # the first incumbent (a single location is a strong one already)
+        greedy(problem, improve=False)  # the first incumbent (a single location is stronger)
     floors = problem.floors()
     ordered = _ordered(problem, floors)
     if ordered is None:
