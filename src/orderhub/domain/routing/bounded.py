@@ -445,19 +445,22 @@ class Packer:
         only the members in ``t`` can ship; suffix[t][0] is the whole order's."""
         problem = self.problem
         order = self.hazmat_order if hazmat else self.plain_order
-        n = len(order)
-        suffix = []
-        for t in range(1 << k):
-            row = [0] * (n + 1)
-            for pos in range(n - 1, -1, -1):
-                i = order[pos]
-                other = 0
-                for p in range(k):
-                    if not t >> p & 1:
-                        other += caps[i][p]
-                must = problem.quantity[i] - other
-                row[pos] = row[pos + 1] + (must * problem.grams[i] if must > 0 else 0)
-            suffix.append(row)
+        n, size = len(order), 1 << k
+        suffix = [[0] * (n + 1) for _ in range(size)]
+        inside = [0] * size  # per t: the units of this line the members in t hold
+        for pos in range(n - 1, -1, -1):
+            i = order[pos]
+            row = caps[i]
+            # only t can ship what the others cannot: quantity − all members' + t's own
+            short = problem.quantity[i] - sum(row)
+            g = problem.grams[i]
+            for t in range(1, size):
+                low = t & -t
+                inside[t] = inside[t ^ low] + row[low.bit_length() - 1]
+            for t in range(size):
+                must = short + inside[t]
+                here = suffix[t]
+                here[pos] = here[pos + 1] + (must * g if must > 0 else 0)
         return suffix
 
     def _pack(
@@ -521,7 +524,14 @@ class Packer:
         if group is not None and group in self.groups:
             forced = self.groups[group]
         # whole line first, to the member with the most room left
-        targets = sorted(range(k), key=lambda p: (-rem[p], p)) if forced < 0 else [forced]
+        targets = [forced]
+        if forced < 0:  # most room first, ties to the earlier member (no key closure)
+            targets = []
+            for p in range(k):
+                at = len(targets)
+                while at > 0 and rem[targets[at - 1]] < rem[p]:
+                    at -= 1
+                targets.insert(at, p)
         take = self.take[i]
         for p in targets:
             if caps[p] < q or q * g > rem[p]:
@@ -617,10 +627,7 @@ def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
 
 def _covered(problem: Problem, caps: list[list[int]]) -> bool:
     """Whether the members can hold every line's units together."""
-    for i, row in enumerate(caps):
-        if sum(row) < problem.quantity[i]:
-            return False
-    return True
+    return all(sum(row) >= problem.quantity[i] for i, row in enumerate(caps))
 
 
 def _fits(only: list[int], limits: list[int]) -> bool:
