@@ -397,7 +397,8 @@ class Packer:
                 )
             if not here:
                 return None
-            here.sort()
+            if not problem.plain:  # two services' bands to merge (one rate's ascend already)
+                here.sort()
             out.append(here)
         return out
 

@@ -72,6 +72,7 @@ def _pick(
     best_score, best_j, best_rank = 0.0, -1, 0
     grams, hazmat, model = problem.grams, problem.hazmat, problem.model
     columns, room, plain = problem.columns(), problem.room(), problem.plain
+    todo = [i for i in range(len(remaining)) if remaining[i] > 0]  # the lines still uncovered
     for j, origin in enumerate(problem.origins):
         if j in members:
             continue
@@ -92,7 +93,7 @@ def _pick(
                         break
         else:  # the same sums without building the cover (only the winner's is built)
             column = columns[j]
-            for i in range(len(remaining)):
+            for i in todo:
                 n = remaining[i]
                 if column[i] < n:
                     n = column[i]
@@ -106,7 +107,7 @@ def _pick(
         if cost is None:
             continue
         score = cost / count
-        if best_j < 0 or (score, origin.rank) < (best_score, best_rank):
+        if best_j < 0 or score < best_score or (score == best_score and origin.rank < best_rank):
             best_score, best_j, best_rank = score, j, origin.rank
     return None if best_j < 0 else (best_j, _cover(problem, best_j, remaining))
 
