@@ -267,6 +267,8 @@ class Bounded:
                     if cost + price >= best:
                         break
                     grown.append((cost + price, grams + more))
+            if not grown:
+                continue  # every band choice already costs the best plan or more
             grown = _pareto(grown)
             members.append(j)
             self._extend(idx + 1, members, left, total + lagrange[idx], grown)
