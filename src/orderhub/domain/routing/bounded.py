@@ -10,7 +10,10 @@ explode. The incumbent comes first (the best single location, else the greedy co
   the enumeration stops as soon as that bound reaches the best plan;
 * carrying only the lines the members do not cover yet; the last member is drawn from the
   locations holding all of them (bitmasks), and its band with the others' must hold the
-  order's weight for less than the best plan (the weight bound).
+  order's weight for less than the best plan (the weight bound). The member before it must,
+  for each line still missing, hold part of it or come before a location holding it whole
+  (masks, no node spent), and then leave what a later location can close; the cheapest such
+  closer's price joins the bound.
 
 ``Packer.deal`` settles each subset that survives:
 

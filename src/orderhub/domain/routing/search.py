@@ -85,8 +85,9 @@ def bounded(problem: Problem, budget: int = NODE_BUDGET) -> Solution | None:
 
 
 def heuristic(problem: Problem) -> Solution | None:
-    """The best single location, else the greedy cover: the first incumbent of ``bounded``,
-    kept on its own for the benchmark's comparison."""
+    """The old large-order heuristic: the best single location, else the greedy cover with
+    whole-line moves (``bounded`` seeds itself with the cover alone); kept for the benchmark's
+    comparison."""
     problem.singles()
     if problem.best is None:
         greedy(problem)
