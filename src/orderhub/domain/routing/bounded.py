@@ -93,10 +93,10 @@ class Bounded:
         # that this bounds every split of the order most tightly (``_multiplier``).
         self.scale = max(1, self.weight)
         self.rate, prices = self._multiplier(bands_of, ordered)
-        lagrange = dict(zip(ordered, prices, strict=True))
-        ordered = sorted(ordered, key=lambda j: (lagrange[j], j))
+        priced = sorted(zip(prices, ordered, strict=True))  # by (price, origin): no key closure
+        ordered = [j for _, j in priced]
         self.ordered = ordered
-        self.price = [lagrange[j] for j in ordered]
+        self.price = [price for price, _ in priced]
         self.offset = self.rate * self.weight - split * self.scale
         self.bands = [bands_of[j] for j in ordered]
         # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
@@ -118,10 +118,10 @@ class Bounded:
     def run(self) -> None:
         problem = self.problem
         # rarest lines first (fewest holders of the whole line): coverage tests fail early
-        missing = sorted(
-            ((i, q) for i, q in enumerate(problem.quantity) if q > 0),
-            key=lambda line: (self.reach[line[0]][line[1]].bit_count(), line[0]),
+        rarity = sorted(
+            [(self.reach[i][q].bit_count(), i, q) for i, q in enumerate(problem.quantity) if q > 0]
         )
+        missing = [(i, q) for _, i, q in rarity]
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
     def _multiplier(
@@ -290,7 +290,7 @@ class Packer:
         self.spent = False
         weight = [q * g for q, g in zip(problem.quantity, problem.grams, strict=True)]
         # heaviest first: they decide whether the bands fit; ties by line, for determinism
-        self.plain_order = sorted(range(len(problem.lines)), key=lambda i: (-weight[i], i))
+        self.plain_order = [i for _, i in sorted([(-w, i) for i, w in enumerate(weight)])]
         # with shipments that must carry a hazmat unit: the hazmat lines first, so that a
         # packing failing that is abandoned early
         self.hazmat_order = [i for i in self.plain_order if problem.hazmat[i]]
