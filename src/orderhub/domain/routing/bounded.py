@@ -10,7 +10,10 @@ explode. The incumbent comes first (the best single location, else the greedy co
   the enumeration stops as soon as that bound reaches the best plan;
 * carrying only the lines the members do not cover yet; the last member is drawn from the
   locations holding all of them (bitmasks), and its band with the others' must hold the
-  order's weight for less than the best plan (the weight bound).
+  order's weight for less than the best plan (the weight bound). The member before it must,
+  for each line still missing, hold part of it or come before a location holding it whole
+  (masks, no node spent), and then leave what a later location can close; the cheapest such
+  closer's price joins the bound.
 
 ``Packer.deal`` settles each subset that survives:
 
@@ -61,38 +64,39 @@ class Bounded:
         # Pareto: dearer holds more
         self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
         room, split = problem.room(), problem.model.split_penalty
+        # The services a member may ship by are those ``Packer._options`` offers: a plain
+        # order ships by the channel's service only; one with hazmat lines by the hazmat
+        # service, and by the channel's too when that is another.
+        model = problem.model
+        plain_rate = problem.plain or model.service != model.hazmat_service
+        hazmat_rate = not problem.plain
         bands_of: dict[int, list[tuple[int, int]]] = {}
         for j in ordered:
-            origin, here = problem.origins[j], []
-            for rate, fixed in (
-                (origin.rate, origin.base),
-                (origin.hazmat_rate, origin.hazmat_base),
-            ):
-                if rate is None:
-                    continue
-                most = room[j]
-                for limit, price in zip(rate.limits, rate.prices, strict=True):
-                    here.append((price + fixed + split, limit if limit < most else most))
-                    if limit >= most:
-                        break
-            bands_of[j] = _pareto(here)
+            origin, most = problem.origins[j], room[j]
+            here: list[tuple[int, int]] = []
+            rates = 0
+            if plain_rate and origin.rate is not None:
+                rates += 1
+                _band_list(here, origin.rate, origin.base + split, most)
+            if hazmat_rate and origin.hazmat_rate is not None:
+                rates += 1
+                _band_list(here, origin.hazmat_rate, origin.hazmat_base + split, most)
+            if not rates:  # it can ship nothing (``Packer`` finds no band): any bound will do
+                _band_list(here, origin.rate, origin.base + split, most)
+                _band_list(here, origin.hazmat_rate, origin.hazmat_base + split, most)
+                rates = 2
+            # one rate's bands are Pareto already: its prices are suffix-minimised (``Rate``)
+            bands_of[j] = _pareto(here) if rates > 1 else here
         # Members in order of their Lagrangian price: every gram of the order ships from some
         # member, so for any b ≥ 0 a plan costs at least Σ (cost − b × grams) over its members'
         # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
         # that this bounds every split of the order most tightly (``_multiplier``).
         self.scale = max(1, self.weight)
-        self.rate = self._multiplier(bands_of, ordered)
-        lagrange: dict[int, int] = {}
-        for j in ordered:
-            value = INF
-            for cost, grams in bands_of[j]:
-                here_value = cost * self.scale - self.rate * grams
-                if here_value < value:
-                    value = here_value
-            lagrange[j] = value
-        ordered = sorted(ordered, key=lambda j: (lagrange[j], j))
+        self.rate, prices = self._multiplier(bands_of, ordered)
+        priced = sorted(zip(prices, ordered, strict=True))  # by (price, origin): no key closure
+        ordered = [j for _, j in priced]
         self.ordered = ordered
-        self.price = [lagrange[j] for j in ordered]
+        self.price = [price for price, _ in priced]
         self.offset = self.rate * self.weight - split * self.scale
         self.bands = [bands_of[j] for j in ordered]
         # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
@@ -113,26 +117,35 @@ class Bounded:
 
     def run(self) -> None:
         problem = self.problem
-        missing = [(i, q) for i, q in enumerate(problem.quantity) if q > 0]
+        # rarest lines first (fewest holders of the whole line): coverage tests fail early
+        rarity = sorted(
+            [(self.reach[i][q].bit_count(), i, q) for i, q in enumerate(problem.quantity) if q > 0]
+        )
+        missing = [(i, q) for _, i, q in rarity]
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
-    def _multiplier(self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]) -> int:
+    def _multiplier(
+        self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]
+    ) -> tuple[int, list[int]]:
         """b × weight (in minor units): the one of 0, ¼ … 1 × the best plan's cost whose bound
         on every split (the two cheapest members, further ones at their least) is highest;
-        0 while there is no plan yet."""
+        0 while there is no plan yet. With it, each origin's Lagrangian price (as ``ordered``)."""
         best = self.problem.best_cost
+        steps = 5
         if best >= INF or self.weight <= 0 or len(ordered) < 2:
-            return 0
-        chosen, highest = 0, -INF
-        for step in range(5):
+            steps = 1  # b = 0
+        chosen, highest, chosen_prices = 0, -INF, []
+        for step in range(steps):
             rate = best * step // 4
             first = second = third = INF
+            prices = []
             for j in ordered:
                 value = INF
                 for cost, grams in bands[j]:
                     here = cost * self.scale - rate * grams
                     if here < value:
                         value = here
+                prices.append(value)
                 if value < first:
                     first, second, third = value, first, second
                 elif value < second:
@@ -141,9 +154,9 @@ class Bounded:
                     third = value
             further = (self.problem.max_splits - 2) * min(0, third if third < INF else 0)
             bound = first + second + further + rate * self.weight
-            if bound > highest:
-                chosen, highest = rate, bound
-        return chosen
+            if bound > highest or step == 0:
+                chosen, highest, chosen_prices = rate, bound, prices
+        return chosen, chosen_prices
 
     def _extend(
         self,
@@ -168,21 +181,37 @@ class Bounded:
         last = k == most - 1
         held_grams = [g for _, g in held]
         cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
-        closers = -1  # every position
+        reach, scale, offset, lagrange = self.reach, self.scale, self.offset, self.price
+        # the incumbent, read again after each deeper search (which may improve it)
+        best = problem.best_cost
+        limit = best * scale - offset
+        closers = -1  # the positions worth trying (-1: every one)
         if k == most - 1 and missing:  # the last member must hold everything still missing
             closers = ((1 << n) - 1) >> start << start
             for i, need in missing:
-                closers &= self.reach[i][need]
+                closers &= reach[i][need]
+        elif k + 2 == most and missing:
+            # One member after this one: for each missing line, this one holds some of it or
+            # a later one holds all of it (below the last that does). Masks alone, so the
+            # candidates failing that cost no node.
+            closers = ((1 << n) - 1) >> start << start
+            for i, need in missing:
+                masks = reach[i]
+                whole = masks[need].bit_length()  # 1 + the last position holding it whole
+                closers &= masks[1] | ((1 << (whole - 1)) - 1 if whole else 0)
+                if not closers:
+                    return
         for idx in range(start, n):
             if not closers >> idx & 1:
                 if not closers >> idx:
                     return
                 continue
-            if not packer.tick():
+            packer.nodes += 1  # ``Packer.tick``, inlined
+            if packer.nodes > packer.budget:
+                packer.spent = True
                 return
             j = ordered[idx]
             # the Lagrangian bound, with any further members' (negative) prices at their least
-            lagrange = self.price
             after = lagrange[idx + 1] if idx + 1 < n else 0
             if not k:
                 if idx + 1 >= n:
@@ -191,9 +220,9 @@ class Bounded:
                 bound = lagrange[idx] + after + (most - 2) * min(0, beyond)
             else:
                 bound = total + lagrange[idx] + (most - k - 1) * min(0, after)
-            if bound + self.offset >= problem.best_cost * self.scale:
+            if bound >= limit:
                 return  # prices ascend: every later member is dearer still
-            best, bands = problem.best_cost, self.bands[idx]
+            bands = self.bands[idx]
             if last:
                 fits = False
                 for price, more in bands:
@@ -206,31 +235,49 @@ class Bounded:
                 if not fits:
                     continue
             column = self.columns[j]
-            left = []
-            for i, need in missing:
-                units = column[i]
-                if units < need:
-                    left.append((i, need - units))
-            if left and cheapest + bands[0][0] >= best:
-                continue
-            if left and k + 2 == most:  # one member to come: it must hold all that is left
+            lacking = True
+            if missing and k + 2 == most:
+                # One member to come: it must hold all that this one leaves. Tested first
+                # with masks alone (rarest lines first), as most candidates fail here; the
+                # list of what is left is built only for those that pass.
                 closing = ((1 << n) - 1) >> (idx + 1) << (idx + 1)
-                for i, need in left:
-                    closing &= self.reach[i][need]
-                    if not closing:
-                        break
-                if not closing:
+                lacking = False
+                for i, need in missing:
+                    units = column[i]
+                    if units < need:
+                        lacking = True
+                        closing &= reach[i][need - units]
+                        if not closing:
+                            break
+                if lacking:
+                    if not closing or cheapest + bands[0][0] >= best:
+                        continue
+                    # … and the Lagrangian bound counts the cheapest of those (prices ascend)
+                    closer = (closing & -closing).bit_length() - 1
+                    if total + lagrange[idx] + lagrange[closer] >= limit:
+                        continue
+            left = []
+            if lacking:
+                for i, need in missing:
+                    units = column[i]
+                    if units < need:
+                        left.append((i, need - units))
+                if left and cheapest + bands[0][0] >= best:
                     continue
             grown: list[tuple[int, int]] = []
             for cost, grams in held:
-                for price, more in self.bands[idx]:
+                for price, more in bands:
                     if cost + price >= best:
                         break
                     grown.append((cost + price, grams + more))
+            if not grown:
+                continue  # every band choice already costs the best plan or more
             grown = _pareto(grown)
             members.append(j)
             self._extend(idx + 1, members, left, total + lagrange[idx], grown)
             members.pop()
+            best = problem.best_cost
+            limit = best * scale - offset
 
 
 class Packer:
@@ -243,7 +290,7 @@ class Packer:
         self.spent = False
         weight = [q * g for q, g in zip(problem.quantity, problem.grams, strict=True)]
         # heaviest first: they decide whether the bands fit; ties by line, for determinism
-        self.plain_order = sorted(range(len(problem.lines)), key=lambda i: (-weight[i], i))
+        self.plain_order = [i for _, i in sorted([(-w, i) for i, w in enumerate(weight)])]
         # with shipments that must carry a hazmat unit: the hazmat lines first, so that a
         # packing failing that is abandoned early
         self.hazmat_order = [i for i in self.plain_order if problem.hazmat[i]]
@@ -281,8 +328,14 @@ class Packer:
         combos: list[tuple[int, list[int]]] = []
         self._combos(options, _reach(options), 0, -problem.model.split_penalty, 0, [], combos)
         combos.sort()
-        flows: dict[int, list[int] | None] = {}  # per hazmat pattern: the weight only T can ship
+        # per hazmat pattern: the weight only T can ship (None: a line is uncovered), and the
+        # same per line still to place, in the packing's order (``_suffix``)
+        flows: dict[int, list[int] | None] = {}
         caps_of: dict[int, list[list[int]]] = {}
+        suffix_of: dict[int, list[list[int]]] = {}
+        # a shipment by the hazmat service must carry a hazmat unit (else it is priced by the
+        # channel's service: another choice)
+        distinct = problem.model.service != problem.model.hazmat_service
         k = len(members)
         for cost, choice in combos:
             if cost >= problem.best_cost or not self.tick():
@@ -291,20 +344,23 @@ class Packer:
             for p in range(k):
                 if options[p][choice[p]][2]:
                     pattern |= 1 << p
+            hazmat = pattern if distinct else 0
             if pattern not in flows:
                 caps = self._caps(members, pattern)
                 caps_of[pattern] = caps
-                flows[pattern] = _only(problem, caps, k)
+                if _covered(problem, caps):
+                    suffix = self._suffix(caps, k, hazmat)
+                    suffix_of[pattern] = suffix
+                    flows[pattern] = [row[0] for row in suffix]
+                else:
+                    flows[pattern] = None
             only = flows[pattern]
             if only is None:
                 continue  # some line cannot be covered with this choice of services
             limits = [options[p][choice[p]][1] for p in range(k)]
             if not _fits(only, limits):
                 continue
-            # a shipment by the hazmat service must carry a hazmat unit (else it is priced by
-            # the channel's service: another choice)
-            hazmat = pattern if problem.model.service != problem.model.hazmat_service else 0
-            units = self._pack(members, caps_of[pattern], limits, hazmat)
+            units = self._pack(members, caps_of[pattern], suffix_of[pattern], limits, hazmat)
             if units is None:
                 continue
             used = sorted({j for (_, j) in units})
@@ -346,7 +402,8 @@ class Packer:
                 )
             if not here:
                 return None
-            here.sort()
+            if not problem.plain:  # two services' bands to merge (one rate's ascend already)
+                here.sort()
             out.append(here)
         return out
 
@@ -389,26 +446,41 @@ class Packer:
         return caps
 
     # -- packing ---------------------------------------------------------------------------
+    def _suffix(self, caps: list[list[int]], k: int, hazmat: int) -> list[list[int]]:
+        """suffix[t][pos]: the grams of the lines from ``pos`` on (in the packing's order) that
+        only the members in ``t`` can ship; suffix[t][0] is the whole order's."""
+        problem = self.problem
+        order = self.hazmat_order if hazmat else self.plain_order
+        n, size = len(order), 1 << k
+        suffix = [[0] * (n + 1) for _ in range(size)]
+        inside = [0] * size  # per t: the units of this line the members in t hold
+        for pos in range(n - 1, -1, -1):
+            i = order[pos]
+            row = caps[i]
+            # only t can ship what the others cannot: quantity − all members' + t's own
+            short = problem.quantity[i] - sum(row)
+            g = problem.grams[i]
+            for t in range(1, size):
+                low = t & -t
+                inside[t] = inside[t ^ low] + row[low.bit_length() - 1]
+            for t in range(size):
+                must = short + inside[t]
+                here = suffix[t]
+                here[pos] = here[pos + 1] + (must * g if must > 0 else 0)
+        return suffix
+
     def _pack(
-        self, members: list[int], caps: list[list[int]], limits: list[int], hazmat: int
+        self,
+        members: list[int],
+        caps: list[list[int]],
+        suffix: list[list[int]],
+        limits: list[int],
+        hazmat: int,
     ) -> dict[tuple[int, int], int] | None:
         """Units per (line, origin) within ``limits`` grams per member, each member in the
         ``hazmat`` bitmask carrying a hazmat unit, or None."""
         problem, k = self.problem, len(members)
-        order = self.order = self.hazmat_order if hazmat else self.plain_order
-        n = len(order)
-        suffix = []
-        for t in range(1 << k):  # suffix[t][pos]: grams of lines pos… only members in t hold
-            row = [0] * (n + 1)
-            for pos in range(n - 1, -1, -1):
-                i = order[pos]
-                other = 0
-                for p in range(k):
-                    if not t >> p & 1:
-                        other += caps[i][p]
-                must = problem.quantity[i] - other
-                row[pos] = row[pos + 1] + (must * problem.grams[i] if must > 0 else 0)
-            suffix.append(row)
+        self.order = self.hazmat_order if hazmat else self.plain_order
         self.members, self.caps, self.rem, self.suffix = members, caps, list(limits), suffix
         self.take = [[0] * k for _ in range(len(problem.lines))]
         self.groups = {}
@@ -458,7 +530,14 @@ class Packer:
         if group is not None and group in self.groups:
             forced = self.groups[group]
         # whole line first, to the member with the most room left
-        targets = sorted(range(k), key=lambda p: (-rem[p], p)) if forced < 0 else [forced]
+        targets = [forced]
+        if forced < 0:  # most room first, ties to the earlier member (no key closure)
+            targets = []
+            for p in range(k):
+                at = len(targets)
+                while at > 0 and rem[targets[at - 1]] < rem[p]:
+                    at -= 1
+                targets.insert(at, p)
         take = self.take[i]
         for p in targets:
             if caps[p] < q or q * g > rem[p]:
@@ -519,6 +598,19 @@ def _bands(
             return  # a dearer band would hold no more of this order
 
 
+def _band_list(out: list[tuple[int, int]], rate: Rate | None, fixed: int, room: int) -> None:
+    """Append each band of ``rate`` as (cost, grams it holds of an order ``room`` grams at
+    most); the bands beyond the first that holds all of it would hold no more."""
+    if rate is None:
+        return
+    prices = rate.prices
+    for band, limit in enumerate(rate.limits):
+        if limit >= room:
+            out.append((prices[band] + fixed, room))
+            return
+        out.append((prices[band] + fixed, limit))
+
+
 def _pareto(options: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The (cost, grams) options no other beats on both: cost and grams ascend together."""
     out: list[tuple[int, int]] = []
@@ -539,24 +631,9 @@ def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
     return reach
 
 
-def _only(problem: Problem, caps: list[list[int]], k: int) -> list[int] | None:
-    """only[t]: the grams that just the members in ``t`` can ship; None: a line is uncovered."""
-    for i, row in enumerate(caps):
-        if sum(row) < problem.quantity[i]:
-            return None
-    only = [0] * (1 << k)
-    for t in range(1, 1 << k):
-        total = 0
-        for i, row in enumerate(caps):
-            other = 0
-            for p in range(k):
-                if not t >> p & 1:
-                    other += row[p]
-            must = problem.quantity[i] - other
-            if must > 0:
-                total += must * problem.grams[i]
-        only[t] = total
-    return only
+def _covered(problem: Problem, caps: list[list[int]]) -> bool:
+    """Whether the members can hold every line's units together."""
+    return all(sum(row) >= problem.quantity[i] for i, row in enumerate(caps))
 
 
 def _fits(only: list[int], limits: list[int]) -> bool:

@@ -122,10 +122,13 @@ class Problem:
     def room(self) -> list[int]:
         """Per origin, the grams of the order it could ship at most."""
         if self._room is None:
-            grams = self.grams
-            self._room = [
-                sum(n * g for n, g in zip(column, grams, strict=True)) for column in self.columns()
-            ]
+            grams, room = self.grams, []
+            for column in self.columns():  # plain loops: mypyc runs a generator far slower
+                total = 0
+                for i in range(len(column)):
+                    total += column[i] * grams[i]
+                room.append(total)
+            self._room = room
         return self._room
 
     def floor(self, origin: Origin, grams: int, hazmat: bool) -> int | None:

@@ -72,7 +72,7 @@ def bounded(problem: Problem, budget: int = NODE_BUDGET) -> Solution | None:
     whether the search finished (then the plan is optimal) or the budget cut it short."""
     problem.singles()
     if problem.best is None:
-        greedy(problem)  # the first incumbent (a single location is a strong one already)
+        greedy(problem, improve=False)  # the first incumbent (a single location is stronger)
     floors = problem.floors()
     ordered = _ordered(problem, floors)
     if ordered is None:
@@ -85,8 +85,9 @@ def bounded(problem: Problem, budget: int = NODE_BUDGET) -> Solution | None:
 
 
 def heuristic(problem: Problem) -> Solution | None:
-    """The best single location, else the greedy cover: the first incumbent of ``bounded``,
-    kept on its own for the benchmark's comparison."""
+    """The old large-order heuristic: the best single location, else the greedy cover with
+    whole-line moves (``bounded`` seeds itself with the cover alone); kept for the benchmark's
+    comparison."""
     problem.singles()
     if problem.best is None:
         greedy(problem)
