@@ -19,6 +19,7 @@ from orderhub.services import fulfilment, stores
 from orderhub.services.allocation import allocate_order
 from orderhub.services.fulfilment_wiring import default_dependencies
 from orderhub.services.ingest import ingest_order
+from orderhub.services.inventory import StockAdjustment, adjust_stock
 
 STORE = "lon"
 # (order number, SKU, units, how far along)
@@ -71,6 +72,16 @@ def place_pickup(container: Container, number: str, sku: str, units: int, minute
 def seed_pickups(container: Container) -> dict[str, str]:
     """The demo's pick-ups; returns order number → pick-up code for those still to collect."""
     codes: dict[str, str] = {}
+    # The shop's delivery for its collections: the seeded history leaves backordered orders
+    # whose claims would otherwise take the store's last units first.
+    with container.uow(actor="demo") as uow:
+        adjust_stock(
+            uow,
+            items=[
+                StockAdjustment(sku, STORE, delta=10, reason="delivery for collections")
+                for _number, sku, _units, _step in DEMO_PICKUPS
+            ],
+        )
     for n, (number, sku, units, step) in enumerate(DEMO_PICKUPS):
         pickup_id = place_pickup(container, number, sku, units, minutes_ago=90 - 30 * n)
         if step == "picking":
