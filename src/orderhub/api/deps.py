@@ -13,7 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Permission, allows
+from orderhub.domain.errors import NotFound
+from orderhub.store import queries
 from orderhub.store.access import Principal
+from orderhub.store.unit_of_work import UnitOfWork
 
 _bearer = HTTPBearer(auto_error=False, description="an OrderHub API key: `ohk_…`")
 
@@ -115,3 +118,11 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
 def visible_to(principal: Principal, channel: str) -> bool:
     """A channel-scoped key sees its own channel only; others see every channel."""
     return principal.channel is None or principal.channel == channel
+
+
+def require_order_visible(uow: UnitOfWork, principal: Principal, order_id: str, what: str) -> None:
+    """``what`` (a fulfilment, a pick-up…) belongs to ``order_id``: a key scoped to another
+    channel is told it does not exist (a 404 names ``what``, never the order)."""
+    channel = queries.order_channel(uow.conn, order_id)
+    if channel is None or not visible_to(principal, channel):
+        raise NotFound(f"{what} not found")

@@ -8,17 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.deps import ContainerDep, require, require_order_visible
 from orderhub.api.schemas.bounded import Quantity, Timestamp
 from orderhub.api.schemas.orders import ShipmentOut, shipments_out
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
-from orderhub.domain.errors import NotFound
 from orderhub.domain.fulfilment import FulfilmentOrder, FulfilmentStatus
 from orderhub.fulfilment.warehouse import packing_slip, pick_list
 from orderhub.services import fulfilment as service
 from orderhub.services.fulfilment_wiring import default_dependencies
-from orderhub.store import queries
 from orderhub.store.access import Principal
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -87,9 +85,7 @@ class ShipIn(BaseModel):
 
 def _visible(uow: UnitOfWork, principal: Principal, fulfilment_id: str) -> FulfilmentOrder:
     fulfilment = uow.fulfilment.get(fulfilment_id)
-    channel = queries.order_channel(uow.conn, fulfilment.order_id)
-    if channel is None or not visible_to(principal, channel):
-        raise NotFound(f"fulfilment {fulfilment_id} not found")
+    require_order_visible(uow, principal, fulfilment.order_id, f"fulfilment {fulfilment_id}")
     return fulfilment
 
 

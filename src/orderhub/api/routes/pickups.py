@@ -8,13 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.deps import ContainerDep, require, require_order_visible
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
-from orderhub.domain.errors import NotFound
 from orderhub.domain.pickups import Pickup, PickupStatus
 from orderhub.services import stores
-from orderhub.store import queries
 from orderhub.store.access import Principal
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -67,9 +65,7 @@ class CodeOut(BaseModel):
 
 def _visible(uow: UnitOfWork, principal: Principal, pickup_id: str) -> Pickup:
     pickup = uow.pickups.get(pickup_id)
-    channel = queries.order_channel(uow.conn, pickup.order_id)
-    if channel is None or not visible_to(principal, channel):
-        raise NotFound(f"pick-up {pickup_id} not found")
+    require_order_visible(uow, principal, pickup.order_id, f"pick-up {pickup_id}")
     return pickup
 
 
