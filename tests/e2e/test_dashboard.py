@@ -136,8 +136,12 @@ def test_quarantine_channels_and_audit_pages_render(page: Page, viewport: str) -
 
 def test_the_dashboard_works_from_the_keyboard(page: Page, viewport: str) -> None:
     page.goto("/login")
-    page.keyboard.type("operator")  # the username field has focus on load
+    # The username field takes focus on load (autofocus), which Chromium applies at its next
+    # rendering step, possibly after the load event: wait for it, or the first keys are lost.
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type("operator")
     page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url("**/")
