@@ -91,5 +91,21 @@ def test_push_style_channels_cannot_be_synced(
     assert response.json()["errors"][0]["field"] == "kind"
 
 
+def test_a_channel_with_no_api_address_is_refused_naming_the_field_and_nothing_recorded(
+    client: TestClient, admin: dict[str, str], seeded: Container, magento: FakeMagento
+) -> None:
+    with seeded.uow(actor="test") as uow:
+        channel = uow.channels.get("mage")
+        channel.api_base_url = None
+        uow.channels.save(channel)
+        uow.commit()
+    response = client.post("/v1/channels/mage/sync", headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "api_base_url"
+    with seeded.uow(actor="test") as uow:
+        assert uow.sync_cursors.get("mage") is None
+    assert magento.requests == []
+
+
 def test_sync_needs_an_api_key(client: TestClient, magento: FakeMagento) -> None:
     assert client.post("/v1/channels/mage/sync").status_code == 401

@@ -69,7 +69,7 @@ def test_pause_and_resume_flip_the_channel_and_need_channels_write(
     assert client.get("/channels/nosuch").status_code == 404
 
 
-def test_a_pull_channel_without_its_settings_fails_with_a_message_and_a_history_entry(
+def test_a_pull_channel_without_its_api_address_is_refused_with_what_to_set(
     client: TestClient, seeded: Container
 ) -> None:
     seed_channels(seeded)
@@ -80,7 +80,8 @@ def test_a_pull_channel_without_its_settings_fails_with_a_message_and_a_history_
         uow.commit()
     token = signed_in(client, seeded)
     failed = submit(client, "/channels/mage/sync", token)
-    assert failed.status_code == 409
-    assert "has no api_base_url" in failed.text
-    with seeded.uow(read_only=True) as uow:
-        assert "api_base_url" in uow.sync_cursors.errors("mage")[0]["error"]
+    assert failed.status_code == 422
+    assert "has no API address to pull from" in failed.text
+    assert "api_base_url: set it (PATCH /v1/channels/mage) first" in failed.text
+    with seeded.uow(read_only=True) as uow:  # refused before the channel was called
+        assert uow.sync_cursors.errors("mage") == []

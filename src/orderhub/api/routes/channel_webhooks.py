@@ -30,14 +30,13 @@ from orderhub.bootstrap import Container
 from orderhub.channels import inbound
 from orderhub.channels.api_client import ChannelApiError
 from orderhub.channels.base import WebhookRejected
-from orderhub.channels.marketplaces import is_marketplace
 from orderhub.domain.access import Permission
 from orderhub.domain.channels import Channel
-from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
+from orderhub.domain.errors import NotFound
 from orderhub.http.outbound import failure_text
 from orderhub.services.channel_orders import ChannelResult, receive_all
-from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
-from orderhub.services.marketplace_sync import credential_saver, sync_marketplace
+from orderhub.services.channel_sync import sync_now
+from orderhub.services.marketplace_sync import credential_saver
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -171,36 +170,13 @@ def sync(code: str, principal: Syncer, container: ContainerDep) -> SyncOut:
         raise NotFound(f"channel {code!r} not found")
     with container.uow(read_only=True) as uow:
         channel = uow.channels.get(code)
-    if is_marketplace(channel):
-        try:
-            window = sync_marketplace(
-                lambda: container.uow(actor=principal.actor),
-                channel=code,
-                transport=container.outbound_transport(),
-            )
-        except (httpx.HTTPError, ChannelApiError) as error:
-            log.warning("sync of channel %r failed: %s", code, error)
-            raise HTTPException(
-                502, f"the marketplace's API failed: {failure_text(error)}"
-            ) from None
-        return SyncOut(since=window.since, until=window.until, counts=window.counts)
-    if not inbound.accepts_sync(channel):
-        raise ValidationFailed(
-            "this channel is not pull-style",
-            [FieldError(("kind",), f"{channel.kind.value} channels push their orders")],
-        )
-    overlap = channel.settings.get("sync_overlap_seconds")
     try:
-        report = sync_channel(
+        run = sync_now(
             lambda: container.uow(actor=principal.actor),
-            channel=code,
-            fetch=lambda since: inbound.pull_orders(
-                channel, since, transport=container.outbound_transport()
-            ),
-            updated_at=inbound.updated_at,
-            overlap=timedelta(seconds=int(overlap)) if overlap is not None else DEFAULT_OVERLAP,
+            channel,
+            transport=container.outbound_transport(),
         )
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, ChannelApiError) as error:
         log.warning("sync of channel %r failed: %s", code, error)
         raise HTTPException(502, f"the channel's API failed: {failure_text(error)}") from None
-    return SyncOut(since=report.since, cursor=report.cursor, counts=report.counts)
+    return SyncOut(since=run.since, cursor=run.cursor, until=run.until, counts=run.counts)

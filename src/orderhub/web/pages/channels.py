@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -16,15 +15,13 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 
 from orderhub.api.deps import ContainerDep
-from orderhub.bootstrap import Container
 from orderhub.channels import inbound
 from orderhub.channels.api_client import ChannelApiError
 from orderhub.channels.marketplaces import is_marketplace
 from orderhub.domain.access import Permission
-from orderhub.domain.errors import NotFound, OrderHubError
+from orderhub.domain.errors import NotFound, OrderHubError, ValidationFailed
 from orderhub.http.outbound import failure_text
-from orderhub.services.channel_sync import DEFAULT_OVERLAP, sync_channel
-from orderhub.services.marketplace_sync import sync_marketplace
+from orderhub.services.channel_sync import sync_now
 from orderhub.store import ops_reports, reports
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.tables import quarantine
@@ -122,29 +119,6 @@ def channel_page(
     return _channel_page(request, container, viewer, code, notice=NOTICES.get(notice or ""))
 
 
-def sync_now(container: Container, code: str, actor: str) -> dict[str, int]:
-    """One sync run of a pull channel, as ``POST /v1/channels/{code}/sync`` runs it; a failed
-    run is recorded in the channel's error history by the sync services and raised."""
-    with container.uow(read_only=True) as uow:
-        channel = uow.channels.get(code)
-    if is_marketplace(channel):
-        return sync_marketplace(
-            lambda: container.uow(actor=actor),
-            channel=code,
-            transport=container.outbound_transport(),
-        ).counts
-    overlap = channel.settings.get("sync_overlap_seconds")
-    return sync_channel(
-        lambda: container.uow(actor=actor),
-        channel=code,
-        fetch=lambda since: inbound.pull_orders(
-            channel, since, transport=container.outbound_transport()
-        ),
-        updated_at=inbound.updated_at,
-        overlap=timedelta(seconds=int(overlap)) if overlap is not None else DEFAULT_OVERLAP,
-    ).counts
-
-
 @router.post("/channels/{code}/sync")
 def sync(request: Request, code: str, viewer: Writer, container: ContainerDep) -> Response:
     if not _visible(viewer, code):
@@ -159,18 +133,22 @@ def sync(request: Request, code: str, viewer: Writer, container: ContainerDep) -
                              error="This channel pushes its orders (webhooks or the API); "
                                    "there is nothing to pull.")  # fmt: skip
     try:
-        counts = sync_now(container, code, viewer.actor)
+        counts = sync_now(
+            lambda: container.uow(actor=viewer.actor),
+            channel,
+            transport=container.outbound_transport(),
+        ).counts
     except (httpx.HTTPError, ChannelApiError) as error:
         log.warning("sync of channel %r failed: %s", code, error)
         return _channel_page(request, container, viewer, code, status_code=502,
                              error=f"The sync failed: {failure_text(error)}")  # fmt: skip
+    except ValidationFailed as refused:  # incomplete settings: nothing was called or recorded
+        fixes = "; ".join(f"{field.field}: {field.message}" for field in refused.fields)
+        return _channel_page(request, container, viewer, code, status_code=422,
+                             error=f"Cannot sync: {refused.detail} ({fixes}).")  # fmt: skip
     except OrderHubError as error:
         return _channel_page(request, container, viewer, code, status_code=409,
                              error=f"The sync failed: {error.detail}")  # fmt: skip
-    except ValueError as error:  # the channel's settings are incomplete (no api_base_url, …)
-        return _channel_page(request, container, viewer, code, status_code=409,
-                             error=f"The sync failed: {error}. Fix the channel's settings "
-                                   f"(PATCH /v1/channels/{code}).")  # fmt: skip
     return _channel_page(request, container, viewer, code, report=counts,
                          notice="Synced now.")  # fmt: skip
 
