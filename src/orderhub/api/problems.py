@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from orderhub.domain import errors
+from orderhub.store.db import busy
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://orderhub.dev/problems/"
@@ -130,7 +132,23 @@ async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Contention alone (SQLite still locked after its busy timeout, a PostgreSQL deadlock or
+    lock timeout) is 503 with ``Retry-After``: the transaction was rolled back, nothing was
+    written, and the same request can be sent again. Anything else stays a 500."""
+    if not busy(exc):
+        raise exc
+    return problem(
+        503,
+        "The database is busy",
+        detail="nothing was written; send the same request again",
+        code="database_busy",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(errors.OrderHubError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(HTTPException, http_error)

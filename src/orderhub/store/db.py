@@ -20,6 +20,26 @@ from sqlalchemy.engine import make_url
 READ_ONLY = "orderhub_read_only"
 BUSY_TIMEOUT_MS = 10_000
 
+# SQLSTATEs of a transaction PostgreSQL aborted for another's sake (deadlock victim,
+# serialization failure): run again at once, it normally goes through.
+ABORTED_FOR_ANOTHER = frozenset({"40P01", "40001"})
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def aborted_for_another(error: BaseException) -> bool:
+    """Whether PostgreSQL aborted the statement for another transaction's sake."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in ABORTED_FOR_ANOTHER
+
+
+def busy(error: BaseException) -> bool:
+    """Whether the database refused for contention alone — SQLite still locked after its busy
+    timeout, a PostgreSQL lock timeout, deadlock or serialization failure: the same request
+    may simply be tried again a moment later."""
+    original = getattr(error, "orig", None)
+    if isinstance(original, sqlite3.OperationalError):
+        return str(original).startswith(("database is locked", "database is busy"))
+    return aborted_for_another(error) or getattr(original, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
 
 class _WriterGate:
     """The queue for SQLite's write lock: a thread lock for this process's writers, then an

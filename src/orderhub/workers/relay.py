@@ -37,6 +37,7 @@ from orderhub.http.outbound import transports
 from orderhub.http.ssrf import guarded_client
 from orderhub.services.messagebus import InternalConsumer, Message, internal_consumers
 from orderhub.store import deliveries
+from orderhub.store.db import aborted_for_another
 from orderhub.store.deliveries import Claimed
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.nats import NatsPublisher, duplicate_window
@@ -59,10 +60,6 @@ log = logging.getLogger("orderhub.worker")
 # ``Settings.worker_transaction_seconds`` overrides the default; a test may override both.
 DEFAULT_TOGETHER_SECONDS = {"sqlite": 0.02, "postgresql": 0.25}
 TOGETHER_SECONDS: float | None = None
-
-# SQLSTATEs of a transaction the database chose to abort for another's sake (deadlock victim,
-# serialization failure): run again at once, alone, it normally goes through.
-CONTENTION = frozenset({"40P01", "40001"})
 
 
 def backoff_seconds(
@@ -245,7 +242,7 @@ class Worker:
                 self.run_delivery(claimed, targets.get(claimed.consumer))
             return list(batch[len(ran) :])
         for claimed, error in failed:
-            if _contention(error):  # a deadlock victim: alone, at once, not after a backoff
+            if aborted_for_another(error):  # a deadlock victim: alone, at once, not after a backoff
                 self.run_delivery(claimed, targets.get(claimed.consumer))
             else:
                 self._failed(claimed, error)
@@ -318,12 +315,6 @@ class Worker:
         self._http.close()
         if self._nats is not None:
             self._nats.close()
-
-
-def _contention(error: BaseException) -> bool:
-    """Whether the database aborted the statement for another transaction's sake."""
-    original = getattr(error, "orig", None)
-    return getattr(original, "sqlstate", None) in CONTENTION
 
 
 def _message(claimed: Claimed) -> Message:
