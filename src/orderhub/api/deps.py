@@ -120,9 +120,11 @@ def visible_to(principal: Principal, channel: str) -> bool:
     return principal.channel is None or principal.channel == channel
 
 
-def require_order_visible(uow: UnitOfWork, principal: Principal, order_id: str, what: str) -> None:
-    """``what`` (a fulfilment, a pick-up…) belongs to ``order_id``: a key scoped to another
-    channel is told it does not exist (a 404 names ``what``, never the order)."""
+def require_order_visible(uow: UnitOfWork, principal: Principal, order_id: str, what: str) -> str:
+    """The order's channel, when the caller may see ``what`` (the order, or a fulfilment, a
+    pick-up… of it): a key scoped to another channel is told it does not exist (a 404 names
+    ``what``, never the order)."""
     channel = queries.order_channel(uow.conn, order_id)
     if channel is None or not visible_to(principal, channel):
         raise NotFound(f"{what} not found")
+    return channel

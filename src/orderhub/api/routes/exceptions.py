@@ -8,13 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.deps import ContainerDep, require, require_order_visible
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
-from orderhub.domain.errors import NotFound
 from orderhub.services.fulfilment import resolve_exception
-from orderhub.store import queries
 from orderhub.store.access import Principal
 from orderhub.store.fulfilment import FulfilmentException
 
@@ -91,8 +89,7 @@ def resolve(
 ) -> ExceptionOut:
     with container.uow(actor=principal.actor) as uow:
         found = uow.fulfilment.exception(exception_id)
-        if not visible_to(principal, queries.order_channel(uow.conn, found.order_id) or ""):
-            raise NotFound(f"exception {exception_id} not found")
+        require_order_visible(uow, principal, found.order_id, f"exception {exception_id}")
         resolve_exception(
             uow, exception_id=exception_id, resolution=body.resolution, actor=principal.actor
         )

@@ -8,14 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from orderhub.api.deps import ContainerDep, require, visible_to
+from orderhub.api.deps import ContainerDep, require, require_order_visible
 from orderhub.clock import utc_now
 from orderhub.domain.access import Permission
-from orderhub.domain.errors import NotFound
 from orderhub.domain.orders import OPEN_STATUSES
 from orderhub.domain.sla import SlaState
 from orderhub.services.sla import policy_of
-from orderhub.store import queries
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -32,9 +30,7 @@ class SlaOut(BaseModel):
 @router.get("/{order_id}/sla", response_model=SlaOut)
 def order_sla(order_id: str, principal: Reader, container: ContainerDep) -> SlaOut:
     with container.uow(read_only=True) as uow:
-        channel = queries.order_channel(uow.conn, order_id)
-        if channel is None or not visible_to(principal, channel):
-            raise NotFound(f"order {order_id} not found")
+        channel = require_order_visible(uow, principal, order_id, f"order {order_id}")
         ship_by, deliver_by = uow.fulfilment.sla_dates(order_id)
         policy = policy_of(uow, channel)
         status = uow.orders.get(order_id).status
