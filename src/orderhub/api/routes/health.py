@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from orderhub import __version__
 from orderhub.api.deps import ContainerDep
+from orderhub.store.db import READ_ONLY
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +21,8 @@ router = APIRouter(tags=["health"])
 )
 def health(container: ContainerDep) -> JSONResponse:
     try:
-        with container.engine.connect() as conn:
+        # Read-only: on SQLite a write transaction would queue the probe behind the writers.
+        with container.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             conn.execute(text("SELECT 1"))
         database = "ok"
     except Exception:
