@@ -245,7 +245,9 @@ def open_loop(
 
 
 @contextmanager
-def processes(commands: list[tuple[list[str], dict[str, str]]], log: TextIO) -> Iterator[None]:
+def processes(
+    commands: list[tuple[list[str], dict[str, str]]], log: TextIO
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Run ``orderhub`` commands (args, extra env) in their own sessions; SIGTERM on exit."""
     started: list[subprocess.Popen[bytes]] = []
     try:
@@ -259,7 +261,7 @@ def processes(commands: list[tuple[list[str], dict[str, str]]], log: TextIO) -> 
                     start_new_session=True,
                 )
             )
-        yield
+        yield started
     finally:
         for process in started:
             _signal(process, 15)
