@@ -78,13 +78,7 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="per-thread CPU time, not wall time")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="prof-"))
-    env = {
-        "ORDERHUB_DATABASE_URL": f"sqlite:///{tmp}/hub.db",
-        "ORDERHUB_SECRET_KEY_FILE": str(tmp / "secret.key"),
-        "ORDERHUB_SCHEDULES_ENABLED": "false",
-    }
-    load.cli(env, "db", "upgrade")
-    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    env, key = load.fresh_hub(tmp)
     port = load.free_port()
     out = str(tmp / "serve.prof")
     server = subprocess.Popen(  # noqa: S603 - this very script, fixed arguments

@@ -36,13 +36,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="reqcpu-"))
-    env = {
-        "ORDERHUB_DATABASE_URL": f"sqlite:///{tmp}/hub.db",
-        "ORDERHUB_SECRET_KEY_FILE": str(tmp / "secret.key"),
-        "ORDERHUB_SCHEDULES_ENABLED": "false",
-    }
-    load.cli(env, "db", "upgrade")
-    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    env, key = load.fresh_hub(tmp)
     port = load.free_port()
     with (
         open(tmp / "serve.log", "w") as log,

@@ -56,6 +56,19 @@ def cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def fresh_hub(directory: Path) -> tuple[dict[str, str], str]:
+    """A fresh, migrated SQLite hub and an admin key; its environment for the processes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    env = {
+        "ORDERHUB_DATABASE_URL": f"sqlite:///{directory / 'hub.db'}",
+        "ORDERHUB_SECRET_KEY_FILE": str(directory / "secret.key"),
+        "ORDERHUB_SCHEDULES_ENABLED": "false",
+    }
+    cli(env, "db", "upgrade")
+    key = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    return env, key
+
+
 class Client:
     """One keep-alive connection per thread, bearer-authenticated; retries a dropped socket."""
 

@@ -113,19 +113,6 @@ def run(
     return report
 
 
-def _hub(directory: Path) -> tuple[dict[str, str], str]:
-    """A fresh, migrated SQLite hub and an admin key; its environment for the processes."""
-    directory.mkdir(parents=True)
-    env = {
-        "ORDERHUB_DATABASE_URL": f"sqlite:///{directory / 'hub.db'}",
-        "ORDERHUB_SECRET_KEY_FILE": str(directory / "secret.key"),
-        "ORDERHUB_SCHEDULES_ENABLED": "false",
-    }
-    load.cli(env, "db", "upgrade")
-    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
-    return env, key
-
-
 def _ingest(
     directory: Path,
     orders: int,
@@ -138,7 +125,7 @@ def _ingest(
 ) -> list[Row]:
     """e2e_bench's closed loop (one order per request) and open loop (``rate`` per second,
     with how long each order took from creation to allocation), then the batch route."""
-    env, key = _hub(directory)
+    env, key = load.fresh_hub(directory)
     port = load.free_port()
     serve = (["serve", "--workers", str(procs)], env | {"ORDERHUB_PORT": str(port)})
     worker = (["worker", "--id", "bench"], env)
@@ -248,7 +235,7 @@ def _errors(loop: load.Closed | load.Open) -> str:
 def _drain(directory: Path, backlog: int, timeout: float) -> list[Row]:
     """drain_bench's method: ingest ``backlog`` orders with no worker running, then time one
     worker until no order is left 'received' and no delivery is pending."""
-    env, key = _hub(directory)
+    env, key = load.fresh_hub(directory)
     port = load.free_port()
     serve = (["serve"], env | {"ORDERHUB_PORT": str(port)})
     with (directory / "processes.log").open("w") as log, load.processes([serve], log):
