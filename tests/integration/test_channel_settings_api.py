@@ -107,6 +107,39 @@ def test_an_api_base_url_with_a_user_or_password_is_refused(
     assert ok.json()["api_base_url"] == "https://shop.example/api"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/api",
+        "http://[::ffff:127.0.0.1]:8080/api",
+        "http://2130706433/api",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.7/rest/default",
+        "http://localhost./api",
+    ],
+)
+def test_an_api_base_url_the_outbound_guard_would_refuse_is_refused_when_saved(
+    client: TestClient, admin: dict[str, str], seeded: Container, url: str
+) -> None:
+    shop = {"code": "shop", "name": "Shop", "kind": "woocommerce"}
+    refused = client.post("/v1/channels", headers=admin, json={**shop, "api_base_url": url})
+    assert problem_fields(refused) == ["api_base_url"]
+    assert refused.json()["errors"][0]["code"] == "url_not_public"
+    assert client.post("/v1/channels", headers=admin, json=shop).status_code == 201
+    patched = client.patch("/v1/channels/shop", headers=admin, json={"api_base_url": url})
+    assert problem_fields(patched) == ["api_base_url"]
+    assert client.get("/v1/channels/shop", headers=admin).json()["api_base_url"] is None
+
+
+def test_an_address_the_operator_allowed_is_saved(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    seeded.settings = seeded.settings.model_copy(update={"outbound_allowed_hosts": ["127.0.0.1"]})
+    shop = {"code": "shop", "name": "Shop", "kind": "woocommerce"}
+    body = {**shop, "api_base_url": "http://127.0.0.1:8080/api"}
+    assert client.post("/v1/channels", headers=admin, json=body).status_code == 201
+
+
 def test_a_user_and_password_stored_before_the_check_are_never_shown(
     client: TestClient, admin: dict[str, str], seeded: Container
 ) -> None:
