@@ -49,12 +49,32 @@ def create_http_provider(client: TestClient, admin: dict[str, str]) -> None:
             "code": "acme",
             "name": "Acme 3PL",
             "kind": "http",
-            "settings": {"url": "http://127.0.0.1:9/orders"},
+            "settings": {"url": "https://3pl.example.test/orders"},
             "secret": SECRET,
             "locations": ["east"],
         },
     )
     assert response.status_code == 201, response.text
+
+
+def test_a_provider_address_the_outbound_guard_would_refuse_is_refused_when_saved(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    http = {"code": "acme", "name": "Acme", "kind": "http", "secret": SECRET}
+    for url in ("http://127.0.0.1:9/orders", "http://[::ffff:169.254.169.254]/latest"):
+        refused = client.post(
+            "/v1/providers", headers=admin, json={**http, "settings": {"url": url}}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "settings.url"
+        assert refused.json()["errors"][0]["code"] == "url_not_public"
+    shipstation = {"code": "ss", "name": "SS", "kind": "shipstation"}
+    settings = {"api_key": "k", "api_secret": "s", "base_url": "http://10.1.2.3"}
+    refused = client.post(
+        "/v1/providers", headers=admin, json={**shipstation, "settings": settings}
+    )
+    assert refused.json()["errors"][0]["field"] == "settings.base_url"
+    assert client.get("/v1/providers", headers=admin).json()["items"] == []
 
 
 def test_providers_are_created_and_listed_without_their_secret(

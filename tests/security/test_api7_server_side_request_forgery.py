@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import ipaddress
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from orderhub.fulfilment.base import ProviderError
 from orderhub.http.ssrf import is_public
 from orderhub.services import fulfilment as service
 from orderhub.services.fulfilment_wiring import default_dependencies
+from orderhub.store.fulfilment import ProviderConfig
 from tests.integration.fulfilment_support import allocate, place_order
 from tests.marketplace_fixtures import add_channel, fixture_text
 from tests.security.conftest import Trap
@@ -216,19 +218,20 @@ def test_a_3pl_dispatch_does_not_reach_a_loopback_target(
     kind: str,
     settings: dict[str, str],
 ) -> None:
-    created = client.post(
-        "/v1/providers",
-        headers=admin,
-        json={
-            "code": "tpl",
-            "name": "3PL",
-            "kind": kind,
-            "settings": {k: v.format(port=trap.port) for k, v in settings.items()},
-            "secret": "tpl-callback-secret-0001",
-            "locations": ["east"],
-        },
+    config = ProviderConfig(
+        code="tpl",
+        name="3PL",
+        kind=kind,
+        settings={k: v.format(port=trap.port) for k, v in settings.items()},
+        secret="tpl-callback-secret-0001",
+        locations=["east"],
     )
-    assert created.status_code == 201, created.text
+    refused = client.post("/v1/providers", headers=admin, json=asdict(config))
+    assert refused.status_code == 422, refused.text  # refused when saved …
+    assert refused.json()["errors"][0]["code"] == "url_not_public"
+    with seeded.uow(actor="test") as uow:  # … and at the call, had it been stored (DNS changes)
+        uow.fulfilment.add_provider(config)
+        uow.commit()
     order_id = place_order(seeded)
     allocations = allocate(seeded, order_id)
     with seeded.uow(actor="test") as uow, default_dependencies(uow) as deps:

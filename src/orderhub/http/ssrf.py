@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from orderhub.domain.errors import FieldError, ValidationFailed
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -157,6 +159,17 @@ def refusal(url: str, policy: OutboundPolicy) -> str | None:
     except httpx.ConnectError:
         return None
     return None
+
+
+def check_target(url: str, allowed_hosts: Sequence[str], *, field: tuple[str, ...]) -> None:
+    """Refuse when saved (ValidationFailed naming ``field``) an address the guard would refuse
+    at every call — loopback in any spelling, private, link-local, metadata; the guard still
+    checks each call, as a name may resolve elsewhere later."""
+    refused = refusal(url, OutboundPolicy.of(allowed_hosts))
+    if refused:
+        raise ValidationFailed(
+            f"{'.'.join(field)} not allowed", [FieldError(field, refused, "url_not_public")]
+        )
 
 
 class GuardedBackend(httpcore.SyncBackend):

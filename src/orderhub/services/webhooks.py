@@ -12,7 +12,7 @@ from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.ids import new_id
 from orderhub.domain.webhooks import WebhookSubscription, validate_patterns
-from orderhub.http.ssrf import OutboundPolicy, refusal
+from orderhub.http.ssrf import check_target
 from orderhub.store.unit_of_work import UnitOfWork
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format prefix, not a secret
@@ -47,10 +47,7 @@ def _check_url(url: str, allowed_hosts: Sequence[str]) -> str:
         raise ValidationFailed(
             "invalid url", [FieldError(("url",), "an absolute http(s) URL", "url")]
         )
-    # The guard checks every delivery again (DNS may change); this refuses the obvious early.
-    refused = refusal(url, OutboundPolicy.of(allowed_hosts))
-    if refused:
-        raise ValidationFailed("url not allowed", [FieldError(("url",), refused, "url_not_public")])
+    check_target(url, allowed_hosts, field=("url",))
     return url
 
 

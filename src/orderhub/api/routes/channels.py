@@ -18,12 +18,11 @@ from pydantic import (
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.schemas.bounded import Flag, StockLevel
 from orderhub.api.schemas.pages import Cursor, Limit, Page
-from orderhub.config import Settings
 from orderhub.domain.access import Permission
 from orderhub.domain.channels import Channel, ChannelKind, has_userinfo, without_userinfo
 from orderhub.domain.errors import FieldError, NotFound, ValidationFailed
 from orderhub.domain.sla import parse_policy
-from orderhub.http.ssrf import OutboundPolicy, refusal
+from orderhub.http.ssrf import check_target
 from orderhub.store.access import Principal
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -159,23 +158,13 @@ def _visible(principal: Principal, code: str) -> None:
         raise NotFound(f"channel {code!r} not found")
 
 
-def _check_api_base_url(url: str | None, settings: Settings) -> None:
-    """Refuse early an address the SSRF guard would refuse at every call (loopback, private,
-    link-local, metadata…); the guard still checks each call, as DNS may change."""
-    refused = url and refusal(url, OutboundPolicy.of(settings.outbound_allowed_hosts))
-    if refused:
-        raise ValidationFailed(
-            "api_base_url not allowed",
-            [FieldError(("api_base_url",), refused, "url_not_public")],
-        )
-
-
 @router.post("", status_code=201, response_model=ChannelOut)
 def create_channel(
     body: ChannelIn, principal: Writer, container: ContainerDep, response: Response
 ) -> ChannelOut:
     values = body.model_dump(mode="json")
-    _check_api_base_url(values.get("api_base_url"), container.settings)
+    if url := values.get("api_base_url"):
+        check_target(url, container.settings.outbound_allowed_hosts, field=("api_base_url",))
     parse_policy(body.sla)  # an invalid SLA policy answers 422 with its field paths
     channel = Channel(**{**values, "kind": body.kind})
     with container.uow(actor=principal.actor) as uow:
@@ -217,7 +206,8 @@ def patch_channel(
 ) -> ChannelOut:
     _visible(principal, code)
     changes = body.changes()
-    _check_api_base_url(changes.get("api_base_url"), container.settings)
+    if url := changes.get("api_base_url"):
+        check_target(url, container.settings.outbound_allowed_hosts, field=("api_base_url",))
     if changes.get("sla"):
         parse_policy(changes["sla"])  # an invalid SLA policy answers 422 with its field paths
     with container.uow(actor=principal.actor) as uow:

@@ -18,6 +18,7 @@ from orderhub.domain.access import Permission
 from orderhub.fulfilment.base import Callback, InvalidCallback
 from orderhub.fulfilment.registry import ProviderKind, build_provider
 from orderhub.http.outbound import outbound_client
+from orderhub.http.ssrf import check_target
 from orderhub.services.fulfilment import apply_updates
 from orderhub.services.fulfilment_wiring import default_dependencies
 from orderhub.store.access import Principal
@@ -77,6 +78,9 @@ def create_provider(
     config = ProviderConfig(**body.model_dump(mode="json"))
     with outbound_client() as client:  # never called: building checks the settings
         build_provider(config, client=client)  # refuses missing settings before storing
+    for name in ("url", "base_url"):  # the dispatch carries customers' names and addresses
+        if isinstance(value := config.settings.get(name), str):
+            check_target(value, container.settings.outbound_allowed_hosts, field=("settings", name))
     with container.uow(actor=principal.actor) as uow:
         uow.fulfilment.add_provider(config)
         uow.commit()
