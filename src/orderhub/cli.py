@@ -562,7 +562,7 @@ def serve(
 
     from orderhub.api.app import create_app
 
-    with _container() as container:  # checks the settings and keys before any process starts
+    with _reading_container() as container:  # settings, keys and schema, before any process
         settings = container.settings
         if workers == 1:
             uvicorn.run(
@@ -601,8 +601,8 @@ def worker(
 
     from orderhub.workers.relay import make_worker
 
+    container = _reading_container()  # a database without the schema: one line, not created
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    container = _container()
     relay = make_worker(container, worker_id=worker_id)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -234,13 +234,14 @@ def _allocated(base: str, key: str, order_id: str) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.parametrize("command", [["audit", "verify"], ["serve"], ["worker"]])
 def test_the_command_line_says_in_one_line_that_there_is_no_database_and_creates_none(
-    tmp_path: Path,
+    tmp_path: Path, command: list[str]
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ORDERHUB_DATABASE_URL"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     done = subprocess.run(
-        [str(ROOT / ".venv/bin/orderhub"), "audit", "verify"],
+        [str(ROOT / ".venv/bin/orderhub"), *command],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
