@@ -104,6 +104,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     _quarantine_one(container)
     _quarantine_to_fix(container)
     _exceptions(container, 6)
+    _unreachable_store(container, "magento")
     with container.uow(actor="e2e") as uow:
         for role in (Role.OPERATOR, Role.AUDITOR, Role.WAREHOUSE):
             uow.users.create(username=role.value, password=PASSWORD, role=role)
@@ -124,6 +125,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.should_exit = True
     thread.join(timeout=10)
     container.close()
+
+
+def _unreachable_store(container: Container, code: str) -> None:
+    """An API address for the pull channel that no network here resolves: "Sync now" runs and
+    fails, and the failure is kept in the channel's error history."""
+    with container.uow(actor="e2e") as uow:
+        channel = uow.channels.get(code)
+        channel.api_base_url = "https://magento.example.test/rest/default"
+        uow.channels.save(channel)
+        uow.commit()
 
 
 def _exceptions(container: Container, count: int) -> None:
