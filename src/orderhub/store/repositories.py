@@ -168,6 +168,7 @@ class OrderRepository:
         self.seen: dict[str, Order] = {}
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
+        self._inserted: dict[str, tuple[str, str | None, dict[str, Any]]] = {}  # as inserted
 
     def add_new(
         self,
@@ -204,10 +205,26 @@ class OrderRepository:
         for order in orders:
             if order.id in written:
                 order.version = 1
-                self.seen[order.id] = order
-                self.added.add(order.id)
-                self._remember(order)
+                self.adopt(order, new=True)
         return written
+
+    def adopt(self, order: Order, *, new: bool) -> None:
+        """Track ``order``, which this transaction holds in memory as the database has it
+        (``new``: as inserted in this transaction), without reading it again."""
+        self.seen[order.id] = order
+        if new:
+            self.added.add(order.id)
+            self._inserted[order.id] = (order.status.value, order.hold_reason, dict(order.metadata))
+        self._remember(order)
+
+    def changed_since_added(self, order: Order) -> bool:
+        """Whether an order inserted in this transaction (:meth:`add_new`) has changed since
+        (allocated on ingest, say): then it is saved like any other."""
+        state = (order.status.value, order.hold_reason, order.metadata)
+        return self._inserted.get(order.id) != state or any(
+            self._stored.get(line.id) != (line.status.value, line.cancelled_quantity)
+            for line in order.lines
+        )
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order:
         lock = for_update and self._conn.dialect.name == "postgresql"

@@ -201,7 +201,7 @@ class UnitOfWork:
             if not order.events:
                 continue
             new_order = order.id in self.orders.added
-            if not new_order:
+            if not new_order or self.orders.changed_since_added(order):
                 self.orders.save(order)
             data = [event.data() for event in order.events]  # once, for history and outbox
             rows = history.chain(
