@@ -248,6 +248,18 @@ def _reserve(uow: UnitOfWork, plan: AllocationPlan, locations: Sequence[Location
     if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
         ((sku, location), quantity), *_ = wanted.items()
         return uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0))
+    if uow.conn.dialect.name == "sqlite":
+        # No savepoint (two statements): SQLite's one writer is this transaction's since its
+        # first statement, so the planner's figures are exact and a guard fails only if the
+        # plan asks too much; then the reservations made are given back, exactly.
+        made: list[tuple[str, str, int]] = []
+        for (sku, location), quantity in sorted(wanted.items()):
+            if not uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0)):
+                for made_sku, made_location, made_quantity in made:
+                    uow.stock.unreserve(made_sku, made_location, made_quantity)
+                return False
+            made.append((sku, location, quantity))
+        return True
     try:
         with uow.conn.begin_nested():
             for (sku, location), quantity in sorted(wanted.items()):  # the fixed lock order

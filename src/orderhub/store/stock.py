@@ -46,6 +46,11 @@ _RESERVE = (
     )
     .values(reserved=L.reserved + bindparam("b_quantity"), updated_at=bindparam("updated_at"))
 )
+_UNRESERVE = (
+    update(t.stock_levels)
+    .where(L.sku == bindparam("b_sku"), L.location == bindparam("b_location"))
+    .values(reserved=L.reserved - bindparam("b_quantity"))
+)
 _ADD_MOVEMENT = t.stock_movements.insert()
 _ADD_PLAN = t.allocation_plans.insert()
 _ADD_ALLOCATION = t.allocations.insert()
@@ -171,6 +176,12 @@ class StockRepository:
         }
         result = self._conn.execute(_RESERVE, params | {"updated_at": utc_now()})
         return result.rowcount == 1
+
+    def unreserve(self, sku: str, location: str, quantity: int) -> None:
+        """Give back units :meth:`reserve` has just held in this transaction (its plan failed
+        further on): the level is as before but for its ``updated_at``."""
+        params = {"b_sku": sku, "b_location": location, "b_quantity": quantity}
+        self._conn.execute(_UNRESERVE, params)
 
     def record_reservations(self, picks: Sequence[Pick], order_id: str) -> None:
         """The ledger entries of reservations already made with :meth:`reserve`: one INSERT."""

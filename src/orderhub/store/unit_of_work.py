@@ -119,9 +119,10 @@ class UnitOfWork:
         """The injected clock's now: what services stamp instead of reading the wall clock."""
         return self._clock()
 
-    def _begin(self, touched: Touched | None = None) -> None:
+    def _begin(self, touched: Touched | None = None, *, same: bool = False) -> None:
         """Fresh repositories for the next transaction (which autobegins on first use), or for
-        the next item of a batch (which keeps collecting what it ``touched``)."""
+        the next item of a batch (which keeps collecting what it ``touched``). ``same``: the
+        transaction goes on with nothing undone, so what was read stays good (the locations)."""
         self.orders = OrderRepository(self.conn)
         self.catalog = CatalogRepository(self.conn)
         self.channels = ChannelRepository(self.conn, self._box)
@@ -133,10 +134,13 @@ class UnitOfWork:
         self.web_sessions = SessionRepository(self.conn)
         self.login_attempts = LoginAttemptRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
-        self.locations = LocationRepository(self.conn)
+        if not same:
+            self.locations = LocationRepository(self.conn)
         touched = touched if touched is not None else Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
-        self.availability = AvailabilityRepository(self.conn, touched=touched)
+        self.availability = AvailabilityRepository(
+            self.conn, touched=touched, locations=self.locations
+        )
         self.control_numbers = ControlNumberRepository(self.conn)
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
@@ -174,7 +178,7 @@ class UnitOfWork:
             self._queue_events(announce=False)
             self._item.commit()
             self._item = self.conn.begin_nested()
-            self._begin(self.stock.touched)
+            self._begin(self.stock.touched, same=True)
             return
         self._queue_events(announce=True)
         self.conn.commit()
@@ -187,7 +191,7 @@ class UnitOfWork:
         own events after it. The available-to-sell figures wait for the commit."""
         assert self._item is None, "not inside an item"
         self._queue_events(announce=False)
-        self._begin(self.stock.touched)
+        self._begin(self.stock.touched, same=True)
 
     def _queue_events(self, *, announce: bool) -> None:
         """Chain the touched orders' new events onto their histories and queue them, with the
@@ -243,17 +247,19 @@ class UnitOfWork:
         """
         touched = self.stock.touched
         self._item = self.conn.begin_nested()
+        undone = True
         try:
             yield
             self._queue_events(announce=False)
             self._item.commit()
+            undone = False
         except BaseException:
             if self._item.is_active:
                 self._item.rollback()
             raise
         finally:
             self._item = None
-            self._begin(touched)
+            self._begin(touched, same=not undone)
 
     def rollback(self) -> None:
         """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
