@@ -359,7 +359,10 @@ class _PrefetchedCatalog:
         }
         candidates = {line.sku or line.channel_sku for d in drafts for line in d.lines}
         mapped = {sku for skus in self._maps.values() for sku in skus.values()}
-        self._known = uow.catalog.known_skus({c for c in candidates | mapped if c})
+        # The products themselves, not only their SKUs: allocation on ingest wants them next.
+        self._known = set(
+            uow.catalog.products({c for c in candidates | mapped if c}, identifiers=False)
+        )
 
     def known_skus(self, skus: set[str]) -> set[str]:
         return skus & self._known

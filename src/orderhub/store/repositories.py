@@ -448,10 +448,15 @@ class OrderRepository:
 
 
 class CatalogRepository:
-    """Products and SKU maps; also the :class:`~orderhub.domain.catalog.SkuCatalog` for ingest."""
+    """Products and SKU maps; also the :class:`~orderhub.domain.catalog.SkuCatalog` for ingest.
+
+    Products read without their identifiers are remembered for the rest of the repository's
+    life (a unit of work's transaction, until it writes a product): ingest reads an order's
+    products to know its SKUs, and its allocation wants their weights and attributes."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._read: dict[str, Product | None] = {}  # SKU → product read (None: no such SKU)
 
     def known_skus(self, skus: set[str]) -> set[str]:
         if not skus:
@@ -493,12 +498,18 @@ class CatalogRepository:
         to (routing reads weights and attributes for every reservation: one statement less)."""
         if not skus:
             return {}
+        if not identifiers and skus <= self._read.keys():
+            return {sku: product for sku in skus if (product := self._read[sku]) is not None}
         rows = self._conn.execute(_PRODUCTS, {"skus": sorted(skus)}).all()
         ids = self.identifiers({r.sku for r in rows}) if identifiers else {}
-        return {
+        found = {
             r.sku: Product(r.sku, r.name, r.weight_grams, r.attributes or {}, ids.get(r.sku, {}))
             for r in rows
         }
+        if not identifiers:
+            self._read.update(dict.fromkeys(skus))
+            self._read.update(found)
+        return found
 
     def upsert(self, product: Product) -> bool:
         """Create or replace a product and its identifiers; True when it was new.
@@ -507,6 +518,7 @@ class CatalogRepository:
         has is refused with ValidationFailed naming it, as is the same barcode given twice.
         """
         self._check_identifiers(product)
+        self._read.clear()
         values = {
             "name": product.name,
             "weight_grams": product.weight_grams,

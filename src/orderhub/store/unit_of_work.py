@@ -99,6 +99,10 @@ class UnitOfWork:
         self._clock = clock
         self._loose_events: list[DomainEvent] = []
         self._item: NestedTransaction | None = None  # the savepoint of the current item
+        # Outbox rows queued in this transaction, written with one INSERT at its commit; the
+        # first of those queued since the current savepoint began (dropped if it is undone).
+        self._outbox: list[tuple[DomainEvent, str, JSON, datetime]] = []
+        self._outbox_mark = 0
 
     def __enter__(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -158,6 +162,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._outbox, self._outbox_mark = [], 0  # never written without its commit
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()
@@ -178,9 +183,11 @@ class UnitOfWork:
             self._queue_events(announce=False)
             self._item.commit()
             self._item = self.conn.begin_nested()
+            self._outbox_mark = len(self._outbox)
             self._begin(self.stock.touched, same=True)
             return
         self._queue_events(announce=True)
+        self._write_outbox()
         self.conn.commit()
         self._begin()
 
@@ -230,10 +237,14 @@ class UnitOfWork:
             queued_ids.append(new_id())
             queued_data.append(event.data())
         self._loose_events = []
-        # One INSERT for the whole transaction's events, in the order they were recorded.
-        outbox.add(
-            self.conn, queued, actor=self.actor, occurred_at=now, ids=queued_ids, data=queued_data
+        self._outbox += (
+            (e, i, d, now) for e, i, d in zip(queued, queued_ids, queued_data, strict=True)
         )
+
+    def _write_outbox(self) -> None:
+        """One INSERT for the whole transaction's events, in the order they were queued."""
+        outbox.add_queued(self.conn, self._outbox, actor=self.actor)
+        self._outbox, self._outbox_mark = [], 0
 
     @contextmanager
     def item(self) -> Iterator[None]:
@@ -247,6 +258,7 @@ class UnitOfWork:
         """
         touched = self.stock.touched
         self._item = self.conn.begin_nested()
+        self._outbox_mark = len(self._outbox)
         undone = True
         try:
             yield
@@ -256,6 +268,7 @@ class UnitOfWork:
         except BaseException:
             if self._item.is_active:
                 self._item.rollback()
+            del self._outbox[self._outbox_mark :]  # its events go with its writes
             raise
         finally:
             self._item = None
@@ -265,11 +278,13 @@ class UnitOfWork:
         """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
         if self._item is not None:
             self._item.rollback()
+            del self._outbox[self._outbox_mark :]
             self._item = self.conn.begin_nested()
             self._begin(self.stock.touched)
             return
         if self.conn.in_transaction():
             self.conn.rollback()
+        self._outbox, self._outbox_mark = [], 0
         self._begin()
 
 
