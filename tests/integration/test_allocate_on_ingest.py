@@ -192,3 +192,41 @@ def test_a_failed_allocation_leaves_the_order_received_for_the_worker(
     with hub.uow(read_only=True) as uow:
         assert uow.orders.get(order_id).status.value in {"allocated", "in_fulfilment"}
     assert levels(hub)[("SKU-1", "a")] == (5, 2)
+
+
+@pytest.mark.parametrize("stocked", [True, False], ids=["allocated", "backordered"])
+def test_the_answer_built_without_reading_back_is_what_a_get_shows(
+    hub: Container, api: TestClient, admin: dict[str, str], stocked: bool
+) -> None:
+    """The answer to a new order is built from what its transaction wrote, not read back: it
+    must still be exactly the order a GET reads (times in UTC, amounts, the allocations with
+    their plan's explanation as stored)."""
+    add_locations(hub, ("a", 1), ("b", 2))
+    if stocked:
+        receive(hub, "SKU-1", "a", 1)  # the second unit comes from b: a split plan
+        receive(hub, "SKU-1", "b", 5)
+        receive(hub, "SKU-2", "b", 5)
+    body = native_order(placed_at="2026-11-20T23:30:00.123456+05:30", metadata={"k": [1, "x"]})
+
+    response = api.post("/v1/orders", json=body, headers=admin)
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] == ("allocated" if stocked else "backordered")
+    assert created["placed_at"] == "2026-11-20T18:00:00.123456Z"
+    assert bool(created["allocations"]) == stocked
+    read = api.get(f"/v1/orders/{created['id']}", headers=admin)
+    assert read.status_code == 200
+    assert created == read.json()
+
+
+def test_an_order_left_to_the_worker_is_answered_as_read_back(
+    seeded: Container, admin: dict[str, str]
+) -> None:
+    """Allocation on ingest off: the new order's answer, built from memory, is the GET's."""
+    with TestClient(create_app(seeded)) as client:
+        response = client.post("/v1/orders", json=native_order(), headers=admin)
+        assert response.status_code == 201, response.text
+        read = client.get(f"/v1/orders/{response.json()['id']}", headers=admin)
+    assert response.json()["status"] == "received"
+    assert response.json() == read.json()

@@ -9,11 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from orderhub.bootstrap import Container
-from orderhub.domain.allocation import AllocationPlan, AllocationRequest
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick
 from orderhub.domain.errors import Conflict
 from orderhub.domain.planning_simple import SimplePlanner
 from orderhub.services import messagebus
-from orderhub.services.allocation import allocate_order, allocate_pending
+from orderhub.services.allocation import _reserve, allocate_order, allocate_pending
 from orderhub.services.inventory import consume_for_shipment
 from orderhub.services.inventory_check import find_drift
 from orderhub.services.orders import cancel_order
@@ -242,3 +242,26 @@ def test_an_inactive_location_is_passed_to_routing_and_explained_never_used(
         outcome.plan.explanation["excluded"]
     )
     assert levels(stocked)[("SKU-1", "a")] == (3, 0)
+
+
+def test_a_plan_asking_more_than_a_location_has_reserves_nothing(stocked: Container) -> None:
+    """All or nothing per plan: when a later guard fails (here the plan wants 3 of SKU-2 at b,
+    which has 2) the units the earlier guards held are given back — by a savepoint on
+    PostgreSQL, by giving them back on SQLite — and the plan is refused."""
+    before = levels(stocked)
+    plan = AllocationPlan(
+        (Pick("l1", "SKU-1", "a", 2), Pick("l1", "SKU-1", "b", 1), Pick("l2", "SKU-2", "b", 3)),
+        {},
+        "test",
+    )
+    with stocked.uow(actor="test") as uow:
+        locations = uow.locations.list()
+        assert not _reserve(uow, plan, locations)
+        uow.commit()
+    assert levels(stocked) == before
+    enough = AllocationPlan((*plan.picks[:2], Pick("l2", "SKU-2", "b", 2)), {}, "test")
+    with stocked.uow(actor="test") as uow:
+        assert _reserve(uow, enough, uow.locations.list())
+        uow.commit()
+    assert levels(stocked)[("SKU-1", "a")] == (3, 2)
+    assert levels(stocked)[("SKU-2", "b")] == (2, 2)

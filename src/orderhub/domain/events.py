@@ -20,8 +20,13 @@ from orderhub.domain.money import Money
 JSON = dict[str, Any]
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def to_json_value(value: Any) -> Any:
     """Event data as plain JSON: Decimal and Money become strings, datetimes ISO 8601 UTC."""
+    if type(value) in _PLAIN:  # most of an event's values: nothing to convert
+        return value
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, Decimal):
@@ -48,7 +53,19 @@ class DomainEvent:
         raise NotImplementedError
 
     def data(self) -> JSON:
-        return {f.name: to_json_value(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {name: to_json_value(getattr(self, name)) for name in _field_names(type(self))}
+
+
+_FIELD_NAMES: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[DomainEvent]) -> tuple[str, ...]:
+    """An event class's field names, worked out once per class (``data`` is called for every
+    event recorded)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 @dataclass(frozen=True)

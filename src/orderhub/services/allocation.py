@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select
 
@@ -41,6 +42,7 @@ from orderhub.domain.routing.explain import routed_event
 from orderhub.domain.stores import note_ship_from_store
 from orderhub.services.routing import active_planner
 from orderhub.store import tables as t
+from orderhub.store.stock import written_views
 from orderhub.store.unit_of_work import UnitOfWork
 
 ALLOCATABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.BACKORDERED})
@@ -60,6 +62,7 @@ class AllocationOutcome:
     plan: AllocationPlan | None = None
     attempts: int = 0
     contended: bool = False  # every attempt lost its race: left as it was, try again later
+    allocations: tuple[dict[str, Any], ...] = ()  # as ``StockRepository.views`` shows them
 
 
 class _LostRace(Exception):
@@ -67,13 +70,16 @@ class _LostRace(Exception):
 
 
 def allocate_order(
-    uow: UnitOfWork, *, order_id: str, planner: Planner | None = None
+    uow: UnitOfWork, *, order_id: str, planner: Planner | None = None, order: Order | None = None
 ) -> AllocationOutcome:
     """Reserve every wanted line of the order, or apply the channel's shortage policy; commits.
 
-    Idempotent: an order that is not ``received`` or ``backordered`` is left alone.
+    Idempotent: an order that is not ``received`` or ``backordered`` is left alone. ``order``:
+    the order as this transaction holds it already (ingest's new order, tracked by
+    ``uow.orders``), instead of reading it again.
     """
-    order = uow.orders.get(order_id, for_update=True)
+    if order is None:
+        order = uow.orders.get(order_id, for_update=True)
     lines = [line for line in order.lines if line.status in WANTING and line.open_quantity]
     if order.status not in ALLOCATABLE or not lines or order.metadata.get("skip_allocation"):
         # skip_allocation: fulfilled by the marketplace (Amazon FBA), kept for visibility only.
@@ -94,9 +100,9 @@ def allocate_order(
         if store is None:  # a shipped order: say so when a store ships it
             plan = note_ship_from_store(plan, request.locations)
         if _reserve(uow, plan, request.locations):
-            _record(uow, order, plan, request.locations)
+            views = _record(uow, order, plan, request.locations)
             uow.commit()
-            return AllocationOutcome(order.id, order.status, plan, attempt)
+            return AllocationOutcome(order.id, order.status, plan, attempt, allocations=views)
     uow.rollback()
     return AllocationOutcome(order.id, order.status, None, MAX_ATTEMPTS, contended=True)
 
@@ -242,6 +248,18 @@ def _reserve(uow: UnitOfWork, plan: AllocationPlan, locations: Sequence[Location
     if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
         ((sku, location), quantity), *_ = wanted.items()
         return uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0))
+    if uow.conn.dialect.name == "sqlite":
+        # No savepoint (two statements): SQLite's one writer is this transaction's since its
+        # first statement, so the planner's figures are exact and a guard fails only if the
+        # plan asks too much; then the reservations made are given back, exactly.
+        made: list[tuple[str, str, int]] = []
+        for (sku, location), quantity in sorted(wanted.items()):
+            if not uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0)):
+                for made_sku, made_location, made_quantity in made:
+                    uow.stock.unreserve(made_sku, made_location, made_quantity)
+                return False
+            made.append((sku, location, quantity))
+        return True
     try:
         with uow.conn.begin_nested():
             for (sku, location), quantity in sorted(wanted.items()):  # the fixed lock order
@@ -254,7 +272,9 @@ def _reserve(uow: UnitOfWork, plan: AllocationPlan, locations: Sequence[Location
 
 def _record(
     uow: UnitOfWork, order: Order, plan: AllocationPlan, locations: Sequence[Location]
-) -> None:
+) -> tuple[dict[str, Any], ...]:
+    """Write the reservations, the plan and the allocations; the allocations as the API shows
+    them."""
     plan_id = uow.stock.add_plan(order.id, plan)
     now = uow.now()
     uow.stock.count_orders(
@@ -262,7 +282,7 @@ def _record(
     )
     picks = sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id))
     uow.stock.record_reservations(picks, order.id)
-    uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)
+    written = uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
@@ -277,6 +297,7 @@ def _record(
             ),
         )
     )
+    return tuple(written_views(written, plan, plan_id))
 
 
 def _short(

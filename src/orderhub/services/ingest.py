@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -55,6 +56,8 @@ class IngestResult:
     quarantine_id: str | None = None
     problem: NormalizationProblem | None = None
     error: OrderHubError | None = None
+    order: Order | None = None  # CREATED: the order as committed (no need to read it back)
+    allocations: tuple[dict[str, Any], ...] = ()  # ...and its allocations, as the API shows them
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,14 @@ def ingest_batch(
     return [_ingest_alone(uow, item) for item in items]
 
 
-def _allocate_new(uow: UnitOfWork, results: Sequence[IngestResult]) -> None:
+def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
     """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`)."""
     created = [r.order_id for r in results if r.outcome == Outcome.CREATED and r.order_id]
     if not created:
+        return
+    if len(created) == 1:
+        index = next(i for i, r in enumerate(results) if r.order_id == created[0])
+        results[index] = _allocate_one(uow, results[index])
         return
     uow.queue_events()  # order.received first in each order's history and stream
     planner = default_planner(uow)
@@ -134,6 +141,47 @@ def _allocate_new(uow: UnitOfWork, results: Sequence[IngestResult]) -> None:
             log.warning(
                 "allocating %s on ingest failed; left to the worker", order_id, exc_info=True
             )
+
+
+def _allocate_one(uow: UnitOfWork, result: IngestResult) -> IngestResult:
+    """One new order allocated as this transaction holds it: not read back, and its
+    ``order.received`` chained and queued with the allocation's events in one go (received
+    first: it was recorded first). Should the allocation fail or leave it, the order is put
+    back as it was inserted, ``order.received`` still to be queued at the commit."""
+    order = result.order
+    assert order is not None
+    kept = _Kept(order)
+    outcome = None
+    try:
+        with uow.item():
+            outcome = allocate_order(
+                uow, order_id=order.id, planner=default_planner(uow), order=order
+            )
+    except Exception:  # the order stands: its order.received delivery tries again
+        log.warning("allocating %s on ingest failed; left to the worker", order.id, exc_info=True)
+        outcome = None
+    if outcome is None or order.events:  # failed, or left alone: nothing of it was queued
+        kept.restore(order)
+        uow.orders.adopt(order, new=True)
+        return result
+    return dataclasses.replace(result, allocations=outcome.allocations)
+
+
+class _Kept:
+    """An order's state as inserted, to put back should its allocation be undone."""
+
+    def __init__(self, order: Order) -> None:
+        self.status, self.hold_reason = order.status, order.hold_reason
+        self.metadata, self.version = dict(order.metadata), order.version
+        self.lines = [(line.status, line.cancelled_quantity) for line in order.lines]
+        self.events = list(order.events)
+
+    def restore(self, order: Order) -> None:
+        order.status, order.hold_reason = self.status, self.hold_reason
+        order.metadata, order.version = dict(self.metadata), self.version
+        for line, (status, cancelled) in zip(order.lines, self.lines, strict=True):
+            line.status, line.cancelled_quantity = status, cancelled
+        order.events[:] = self.events
 
 
 def _ingest_alone(uow: UnitOfWork, item: Incoming) -> IngestResult:
@@ -253,7 +301,7 @@ def _create(uow: UnitOfWork, pending: list[_Pending], results: list[IngestResult
     )
     for p in pending:
         if p.order.id in written:
-            results[p.index] = IngestResult(Outcome.CREATED, order_id=p.order.id)
+            results[p.index] = IngestResult(Outcome.CREATED, order_id=p.order.id, order=p.order)
         else:  # a concurrent request with the same natural key committed first
             key = (p.order.channel, p.order.external_id)
             results[p.index] = IngestResult(Outcome.EXISTING, order_id=winners.get(key))
@@ -311,7 +359,10 @@ class _PrefetchedCatalog:
         }
         candidates = {line.sku or line.channel_sku for d in drafts for line in d.lines}
         mapped = {sku for skus in self._maps.values() for sku in skus.values()}
-        self._known = uow.catalog.known_skus({c for c in candidates | mapped if c})
+        # The products themselves, not only their SKUs: allocation on ingest wants them next.
+        self._known = set(
+            uow.catalog.products({c for c in candidates | mapped if c}, identifiers=False)
+        )
 
     def known_skus(self, skus: set[str]) -> set[str]:
         return skus & self._known

@@ -84,10 +84,21 @@ class Touched:
 
 
 class AvailabilityRepository:
-    def __init__(self, conn: Connection, *, touched: Touched) -> None:
+    def __init__(
+        self, conn: Connection, *, touched: Touched, locations: LocationRepository | None = None
+    ) -> None:
         self._conn = conn
         self.touched = touched  # shared with the stock repository
         self._lock_rows = conn.dialect.name == "postgresql"
+        # SQLite: the transaction holds the one writer from its first statement, so the
+        # locations it has read already (the unit of work's, allocation's) are still current.
+        # PostgreSQL reads them afresh after the figures' locks (step 2 above).
+        self._locations = locations if locations is not None and not self._lock_rows else None
+
+    def _every_location(self) -> list[Location]:
+        if self._locations is not None:
+            return self._locations.list()
+        return LocationRepository(self._conn).list()
 
     def touch_all(self) -> None:
         self.touched.everything = True
@@ -124,7 +135,7 @@ class AvailabilityRepository:
         """(channel, SKU) → available-to-sell, computed from the current levels."""
         wanted = sorted(set(skus))
         channels = channels if channels is not None else ChannelRepository(self._conn).list()
-        locations = LocationRepository(self._conn).list()
+        locations = self._every_location()
         keys = {(c.code, sku) for c in channels for sku in wanted}
         return self._compute(keys, channels, locations)
 
@@ -173,7 +184,7 @@ class AvailabilityRepository:
         never_announced = every - previous.keys()
         if never_announced:
             previous |= self._create_figures(never_announced)
-        locations = LocationRepository(self._conn).list()
+        locations = self._every_location()
         if everything:
             keys = every
         else:  # 3. only what this transaction can have moved

@@ -25,8 +25,13 @@ _FIELDS = (
 
 
 class LocationRepository:
+    """Locations. :meth:`list` is read once per repository (a unit of work's transaction:
+    allocation and the available-to-sell announcement both want every location) and read
+    again after a write through this repository."""
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._listed: builtins.list[Location] | None = None
 
     def get(self, code: str) -> Location:
         row = self._conn.execute(_LOCATION, {"code": code}).first()
@@ -35,7 +40,9 @@ class LocationRepository:
         return _to_location(row)
 
     def list(self) -> list[Location]:
-        return [_to_location(r) for r in self._conn.execute(_LOCATIONS)]
+        if self._listed is None:
+            self._listed = [_to_location(r) for r in self._conn.execute(_LOCATIONS)]
+        return builtins.list(self._listed)
 
     def page(
         self, *, kind: str | None, active: bool | None, limit: int, cursor: str | None
@@ -57,12 +64,14 @@ class LocationRepository:
         return {r.code for r in rows}
 
     def add(self, location: Location) -> None:
+        self._listed = None
         now = utc_now()
         row = {"code": location.code, "created_at": now, "updated_at": now, **_values(location)}
         if not insert_ignoring_duplicates(self._conn, t.locations, row):
             raise Conflict(f"location {location.code!r} exists already")
 
     def save(self, location: Location) -> None:
+        self._listed = None
         self._conn.execute(
             update(t.locations)
             .where(t.locations.c.code == location.code)

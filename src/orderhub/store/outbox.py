@@ -43,3 +43,26 @@ def add(
             for event_id, event, payload in zip(event_ids, recorded, payloads, strict=True)
         ],
     )
+
+
+def add_queued(
+    conn: Connection, queued: Sequence[tuple[DomainEvent, str, JSON, datetime]], *, actor: str
+) -> None:
+    """Queue events gathered over a transaction, each with its id, its ``data()`` and when it
+    was queued, in one INSERT (a unit of work's commit)."""
+    if not queued:
+        return
+    conn.execute(
+        _INSERT,
+        [
+            {
+                "id": event_id,
+                "stream": event.stream,
+                "type": event.type,
+                "data": payload,
+                "actor": actor,
+                "occurred_at": occurred_at,
+            }
+            for event, event_id, payload, occurred_at in queued
+        ],
+    )

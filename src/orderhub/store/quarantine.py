@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotFound
@@ -46,6 +46,15 @@ class QuarantinedPayload:
 
 def errors_json(fields: list[FieldError]) -> list[dict[str, Any]]:
     return [f.as_json() for f in fields]
+
+
+_q = quarantine.c
+# Every new order asks this: the statement built once, not per call.
+_OPEN_FOR_KEYS = select(_q.id, _q.channel_code, _q.external_id).where(
+    _q.status == QuarantineStatus.OPEN.value,
+    _q.channel_code.in_(bindparam("channels", expanding=True)),
+    _q.external_id.in_(bindparam("externals", expanding=True)),
+)
 
 
 class QuarantineRepository:
@@ -160,14 +169,11 @@ class QuarantineRepository:
         fixed at the source — are closed as replayed and linked to it; returns how many."""
         if not orders:
             return 0
-        q = quarantine.c
-        found = self._conn.execute(
-            select(q.id, q.channel_code, q.external_id).where(
-                q.status == QuarantineStatus.OPEN.value,
-                q.channel_code.in_(sorted({channel for channel, _ in orders})),
-                q.external_id.in_(sorted({external for _, external in orders})),
-            )
-        ).all()
+        params = {
+            "channels": sorted({channel for channel, _ in orders}),
+            "externals": sorted({external for _, external in orders}),
+        }
+        found = self._conn.execute(_OPEN_FOR_KEYS, params).all()
         closed = 0
         for row in found:
             order_id = orders.get((row.channel_code, row.external_id))

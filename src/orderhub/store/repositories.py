@@ -168,6 +168,7 @@ class OrderRepository:
         self.seen: dict[str, Order] = {}
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
+        self._inserted: dict[str, tuple[str, str | None, dict[str, Any]]] = {}  # as inserted
 
     def add_new(
         self,
@@ -204,10 +205,26 @@ class OrderRepository:
         for order in orders:
             if order.id in written:
                 order.version = 1
-                self.seen[order.id] = order
-                self.added.add(order.id)
-                self._remember(order)
+                self.adopt(order, new=True)
         return written
+
+    def adopt(self, order: Order, *, new: bool) -> None:
+        """Track ``order``, which this transaction holds in memory as the database has it
+        (``new``: as inserted in this transaction), without reading it again."""
+        self.seen[order.id] = order
+        if new:
+            self.added.add(order.id)
+            self._inserted[order.id] = (order.status.value, order.hold_reason, dict(order.metadata))
+        self._remember(order)
+
+    def changed_since_added(self, order: Order) -> bool:
+        """Whether an order inserted in this transaction (:meth:`add_new`) has changed since
+        (allocated on ingest, say): then it is saved like any other."""
+        state = (order.status.value, order.hold_reason, order.metadata)
+        return self._inserted.get(order.id) != state or any(
+            self._stored.get(line.id) != (line.status.value, line.cancelled_quantity)
+            for line in order.lines
+        )
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order:
         lock = for_update and self._conn.dialect.name == "postgresql"
@@ -431,10 +448,15 @@ class OrderRepository:
 
 
 class CatalogRepository:
-    """Products and SKU maps; also the :class:`~orderhub.domain.catalog.SkuCatalog` for ingest."""
+    """Products and SKU maps; also the :class:`~orderhub.domain.catalog.SkuCatalog` for ingest.
+
+    Products read without their identifiers are remembered for the rest of the repository's
+    life (a unit of work's transaction, until it writes a product): ingest reads an order's
+    products to know its SKUs, and its allocation wants their weights and attributes."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._read: dict[str, Product | None] = {}  # SKU → product read (None: no such SKU)
 
     def known_skus(self, skus: set[str]) -> set[str]:
         if not skus:
@@ -476,12 +498,18 @@ class CatalogRepository:
         to (routing reads weights and attributes for every reservation: one statement less)."""
         if not skus:
             return {}
+        if not identifiers and skus <= self._read.keys():
+            return {sku: product for sku in skus if (product := self._read[sku]) is not None}
         rows = self._conn.execute(_PRODUCTS, {"skus": sorted(skus)}).all()
         ids = self.identifiers({r.sku for r in rows}) if identifiers else {}
-        return {
+        found = {
             r.sku: Product(r.sku, r.name, r.weight_grams, r.attributes or {}, ids.get(r.sku, {}))
             for r in rows
         }
+        if not identifiers:
+            self._read.update(dict.fromkeys(skus))
+            self._read.update(found)
+        return found
 
     def upsert(self, product: Product) -> bool:
         """Create or replace a product and its identifiers; True when it was new.
@@ -490,6 +518,7 @@ class CatalogRepository:
         has is refused with ValidationFailed naming it, as is the same barcode given twice.
         """
         self._check_identifiers(product)
+        self._read.clear()
         values = {
             "name": product.name,
             "weight_grams": product.weight_grams,

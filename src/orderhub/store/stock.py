@@ -8,6 +8,7 @@ zero whatever runs concurrently; callers take rows in (sku, location) order to a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,11 @@ _RESERVE = (
         L.on_hand - L.reserved >= bindparam("b_needed"),
     )
     .values(reserved=L.reserved + bindparam("b_quantity"), updated_at=bindparam("updated_at"))
+)
+_UNRESERVE = (
+    update(t.stock_levels)
+    .where(L.sku == bindparam("b_sku"), L.location == bindparam("b_location"))
+    .values(reserved=L.reserved - bindparam("b_quantity"))
 )
 _ADD_MOVEMENT = t.stock_movements.insert()
 _ADD_PLAN = t.allocation_plans.insert()
@@ -171,6 +177,12 @@ class StockRepository:
         result = self._conn.execute(_RESERVE, params | {"updated_at": utc_now()})
         return result.rowcount == 1
 
+    def unreserve(self, sku: str, location: str, quantity: int) -> None:
+        """Give back units :meth:`reserve` has just held in this transaction (its plan failed
+        further on): the level is as before but for its ``updated_at``."""
+        params = {"b_sku": sku, "b_location": location, "b_quantity": quantity}
+        self._conn.execute(_UNRESERVE, params)
+
     def record_reservations(self, picks: Sequence[Pick], order_id: str) -> None:
         """The ledger entries of reservations already made with :meth:`reserve`: one INSERT."""
         self._append(
@@ -248,27 +260,39 @@ class StockRepository:
         )
         return plan_id
 
-    def add_allocations(self, picks: Sequence[Pick], *, order_id: str, plan_id: str) -> None:
-        """One allocation per pick, in one INSERT."""
+    def add_allocations(
+        self, picks: Sequence[Pick], *, order_id: str, plan_id: str
+    ) -> list[Allocation]:
+        """One allocation per pick, in one INSERT; returns them as written."""
         now = utc_now()
-        rows = [
-            {
-                "id": new_id(),
-                "order_id": order_id,
-                "line_id": pick.line_id,
-                "plan_id": plan_id,
-                "sku": pick.sku,
-                "location": pick.location,
-                "quantity": pick.quantity,
-                "open_quantity": pick.quantity,
-                "shipped_quantity": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
+        written = [
+            Allocation(
+                new_id(), order_id, pick.line_id, plan_id, pick.sku, pick.location,
+                pick.quantity, pick.quantity, 0,
+            )
             for pick in picks
-        ]
-        if rows:
-            self._conn.execute(_ADD_ALLOCATION, rows)
+        ]  # fmt: skip
+        if written:
+            self._conn.execute(
+                _ADD_ALLOCATION,
+                [
+                    {
+                        "id": a.id,
+                        "order_id": order_id,
+                        "line_id": a.line_id,
+                        "plan_id": plan_id,
+                        "sku": a.sku,
+                        "location": a.location,
+                        "quantity": a.quantity,
+                        "open_quantity": a.open_quantity,
+                        "shipped_quantity": a.shipped_quantity,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for a in written
+                ],
+            )
+        return written
 
     def allocations(self, order_id: str, *, open_only: bool = False) -> list[Allocation]:
         a = t.allocations.c
@@ -384,6 +408,18 @@ class StockRepository:
             ).group_by(m.sku, m.location)
         )
         return {(r.sku, r.location): (int(r.on_hand or 0), int(r.reserved or 0)) for r in rows}
+
+
+def written_views(
+    allocations: Sequence[Allocation], plan: AllocationPlan, plan_id: str
+) -> list[dict[str, Any]]:
+    """:meth:`StockRepository.views` of allocations this transaction has just written with
+    their plan (:meth:`StockRepository.add_plan`), without reading them back: the same
+    dictionaries in the same order, the explanation as its JSON column gives it back."""
+    stored = json.loads(json.dumps(dict(plan.explanation)))
+    plans = {plan_id: {"strategy": plan.strategy, "explanation": stored}}
+    ordered = sorted(allocations, key=lambda a: (a.sku, a.location, a.id))
+    return [_view(a, plans) for a in ordered]
 
 
 def _view(a: Allocation, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:

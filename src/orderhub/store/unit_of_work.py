@@ -99,6 +99,10 @@ class UnitOfWork:
         self._clock = clock
         self._loose_events: list[DomainEvent] = []
         self._item: NestedTransaction | None = None  # the savepoint of the current item
+        # Outbox rows queued in this transaction, written with one INSERT at its commit; the
+        # first of those queued since the current savepoint began (dropped if it is undone).
+        self._outbox: list[tuple[DomainEvent, str, JSON, datetime]] = []
+        self._outbox_mark = 0
 
     def __enter__(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -119,9 +123,10 @@ class UnitOfWork:
         """The injected clock's now: what services stamp instead of reading the wall clock."""
         return self._clock()
 
-    def _begin(self, touched: Touched | None = None) -> None:
+    def _begin(self, touched: Touched | None = None, *, same: bool = False) -> None:
         """Fresh repositories for the next transaction (which autobegins on first use), or for
-        the next item of a batch (which keeps collecting what it ``touched``)."""
+        the next item of a batch (which keeps collecting what it ``touched``). ``same``: the
+        transaction goes on with nothing undone, so what was read stays good (the locations)."""
         self.orders = OrderRepository(self.conn)
         self.catalog = CatalogRepository(self.conn)
         self.channels = ChannelRepository(self.conn, self._box)
@@ -133,10 +138,13 @@ class UnitOfWork:
         self.web_sessions = SessionRepository(self.conn)
         self.login_attempts = LoginAttemptRepository(self.conn)
         self.sync_cursors = SyncCursorRepository(self.conn)
-        self.locations = LocationRepository(self.conn)
+        if not same:
+            self.locations = LocationRepository(self.conn)
         touched = touched if touched is not None else Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
-        self.availability = AvailabilityRepository(self.conn, touched=touched)
+        self.availability = AvailabilityRepository(
+            self.conn, touched=touched, locations=self.locations
+        )
         self.control_numbers = ControlNumberRepository(self.conn)
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
@@ -154,6 +162,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._outbox, self._outbox_mark = [], 0  # never written without its commit
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()
@@ -174,9 +183,11 @@ class UnitOfWork:
             self._queue_events(announce=False)
             self._item.commit()
             self._item = self.conn.begin_nested()
-            self._begin(self.stock.touched)
+            self._outbox_mark = len(self._outbox)
+            self._begin(self.stock.touched, same=True)
             return
         self._queue_events(announce=True)
+        self._write_outbox()
         self.conn.commit()
         self._begin()
 
@@ -187,7 +198,7 @@ class UnitOfWork:
         own events after it. The available-to-sell figures wait for the commit."""
         assert self._item is None, "not inside an item"
         self._queue_events(announce=False)
-        self._begin(self.stock.touched)
+        self._begin(self.stock.touched, same=True)
 
     def _queue_events(self, *, announce: bool) -> None:
         """Chain the touched orders' new events onto their histories and queue them, with the
@@ -201,7 +212,7 @@ class UnitOfWork:
             if not order.events:
                 continue
             new_order = order.id in self.orders.added
-            if not new_order:
+            if not new_order or self.orders.changed_since_added(order):
                 self.orders.save(order)
             data = [event.data() for event in order.events]  # once, for history and outbox
             rows = history.chain(
@@ -226,10 +237,14 @@ class UnitOfWork:
             queued_ids.append(new_id())
             queued_data.append(event.data())
         self._loose_events = []
-        # One INSERT for the whole transaction's events, in the order they were recorded.
-        outbox.add(
-            self.conn, queued, actor=self.actor, occurred_at=now, ids=queued_ids, data=queued_data
+        self._outbox += (
+            (e, i, d, now) for e, i, d in zip(queued, queued_ids, queued_data, strict=True)
         )
+
+    def _write_outbox(self) -> None:
+        """One INSERT for the whole transaction's events, in the order they were queued."""
+        outbox.add_queued(self.conn, self._outbox, actor=self.actor)
+        self._outbox, self._outbox_mark = [], 0
 
     @contextmanager
     def item(self) -> Iterator[None]:
@@ -243,27 +258,33 @@ class UnitOfWork:
         """
         touched = self.stock.touched
         self._item = self.conn.begin_nested()
+        self._outbox_mark = len(self._outbox)
+        undone = True
         try:
             yield
             self._queue_events(announce=False)
             self._item.commit()
+            undone = False
         except BaseException:
             if self._item.is_active:
                 self._item.rollback()
+            del self._outbox[self._outbox_mark :]  # its events go with its writes
             raise
         finally:
             self._item = None
-            self._begin(touched)
+            self._begin(touched, same=not undone)
 
     def rollback(self) -> None:
         """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
         if self._item is not None:
             self._item.rollback()
+            del self._outbox[self._outbox_mark :]
             self._item = self.conn.begin_nested()
             self._begin(self.stock.touched)
             return
         if self.conn.in_transaction():
             self.conn.rollback()
+        self._outbox, self._outbox_mark = [], 0
         self._begin()
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
@@ -16,7 +19,7 @@ from orderhub.channels import native
 from orderhub.domain.access import Permission
 from orderhub.domain.cancellation import CancelReason
 from orderhub.domain.errors import NotFound
-from orderhub.domain.orders import OrderStatus
+from orderhub.domain.orders import Order, OrderStatus
 from orderhub.services import ingest, stores
 from orderhub.services.orders import cancel_order
 from orderhub.store import history, queries
@@ -97,8 +100,11 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
     if result.outcome == ingest.Outcome.QUARANTINED:
         return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
     assert result.order_id
-    with container.uow(read_only=True) as reader:  # no write lock to answer
-        order = order_out(reader, result.order_id)
+    if result.outcome == ingest.Outcome.CREATED and result.order is not None:
+        order = created_out(result.order, result.allocations)  # as just committed: no read
+    else:
+        with container.uow(read_only=True) as reader:  # no write lock to answer
+            order = order_out(reader, result.order_id)
     # Serialized here, once: returned as a model, FastAPI would validate it again first.
     return Response(
         order.model_dump_json(),
@@ -106,6 +112,13 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
         media_type="application/json",
         headers={"Location": f"/v1/orders/{order.id}"},
     )
+
+
+def created_out(order: Order, allocations: Sequence[dict[str, Any]]) -> OrderOut:
+    """A new order's answer from what its transaction wrote — what :func:`order_out` reads
+    back: times as stored (UTC), no fulfilment yet (one is made after the commit)."""
+    stored = dataclasses.replace(order, placed_at=order.placed_at.astimezone(UTC), events=[])
+    return OrderOut.of(stored, allocations=list(allocations), fulfilments=[])
 
 
 def quarantined_out(result: ingest.IngestResult) -> QuarantinedOut:

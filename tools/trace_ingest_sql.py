@@ -1,0 +1,91 @@
+"""Count the SQL statements of ``POST /v1/orders`` through a real ``orderhub serve`` (SQLite).
+
+Seeds the hub as the reference benchmarks do, posts 5 orders to warm up, then N orders one at
+a time, and prints the statements per order and each distinct statement with how many times an
+order runs it (``MANY`` marks an executemany). Usage:
+
+    PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/trace_ingest_sql.py [N]
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+
+def serve(out: str) -> None:
+    """The server half: uvicorn in this process, every statement of the engine logged to out."""
+    import uvicorn
+    from sqlalchemy import event
+
+    from orderhub.api.app import create_app
+    from orderhub.bootstrap import bootstrap
+
+    container = bootstrap()
+    log = Path(out).open("w")  # noqa: SIM115 - open for the server's life
+    lock = threading.Lock()
+
+    @event.listens_for(container.engine, "before_cursor_execute")
+    def _log(*args: Any) -> None:
+        statement, executemany = args[2], args[5]
+        with lock:
+            log.write(("MANY " if executemany else "") + " ".join(statement.split())[:300] + "\n")
+            log.flush()
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(container), port=int(os.environ["ORDERHUB_PORT"]), log_level="warning"
+        )
+    )
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    server.run()
+
+
+def main() -> None:
+    from orderhub.bench import load
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    tmp = Path(tempfile.mkdtemp(prefix="trace-"))
+    env = {
+        "ORDERHUB_DATABASE_URL": f"sqlite:///{tmp}/hub.db",
+        "ORDERHUB_SECRET_KEY_FILE": str(tmp / "secret.key"),
+        "ORDERHUB_SCHEDULES_ENABLED": "false",
+    }
+    load.cli(env, "db", "upgrade")
+    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    port = load.free_port()
+    out = tmp / "sql.log"
+    server = subprocess.Popen(  # noqa: S603 - this very script, fixed arguments
+        [sys.executable, __file__, "--serve", str(out)],
+        env={**os.environ, **env, "ORDERHUB_PORT": str(port)},
+    )
+    try:
+        load.wait_healthy(port, key)
+        api = load.Client(port, key)
+        load.seed(api)
+        for i in range(5):
+            api.call("POST", "/v1/orders", load.order(i))
+        start = len(out.read_text().splitlines())
+        for i in range(5, 5 + n):
+            api.call("POST", "/v1/orders", load.order(i))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    lines = out.read_text().splitlines()[start:]
+    print(f"{len(lines)} statements for {n} orders = {len(lines) / n:.1f} per order")
+    for statement, count in collections.Counter(lines).most_common():
+        print(f"{count / n:5.1f} {statement[:200]}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        serve(sys.argv[2])
+    else:
+        main()
