@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    or_,
+    select,
+    tuple_,
+)
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
-from orderhub.domain.orders import OPEN_STATUSES, normalize_email
+from orderhub.domain.fulfilment import TrackingStatus, tracking_url
+from orderhub.domain.orders import OPEN_STATUSES, Address, Order, normalize_email
 from orderhub.store import tables as t
 
 
@@ -181,3 +193,236 @@ def order_channel(conn: Connection, order_id: str) -> str | None:
 
 def order_status(conn: Connection, order_id: str) -> str | None:
     return conn.execute(select(t.orders.c.status).where(t.orders.c.id == order_id)).scalar()
+
+
+# -- the orders of a page as the API shows them ----------------------------------------------
+# Three statements for a whole page (built once, so SQLAlchemy reuses their compiled forms):
+# the orders with their lines (one row per line), the allocations with their plans, and the
+# parcels with their fulfilment order's location. Each was two queries before, one per table.
+_LINE_COLUMNS = [c.label(f"line_{c.name}") for c in t.order_lines.c if c.name != "order_id"]
+_PAGE_ORDERS = (
+    select(t.orders, *_LINE_COLUMNS)
+    .outerjoin(t.order_lines, t.order_lines.c.order_id == t.orders.c.id)
+    .where(t.orders.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.orders.c.id, t.order_lines.c.position)
+)
+_PAGE_ALLOCATIONS = (
+    select(
+        t.allocations,
+        t.allocation_plans.c.id.label("plan_found"),
+        t.allocation_plans.c.strategy,
+        t.allocation_plans.c.explanation,
+    )
+    .outerjoin(t.allocation_plans, t.allocation_plans.c.id == t.allocations.c.plan_id)
+    .where(t.allocations.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(
+        t.allocations.c.order_id,
+        t.allocations.c.sku,
+        t.allocations.c.location,
+        t.allocations.c.id,
+    )
+)
+_PAGE_SHIPMENTS = (
+    select(
+        t.shipments,
+        t.fulfilment_orders.c.order_id.label("fulfilment_order_id"),
+        t.fulfilment_orders.c.location,
+    )
+    .join(t.fulfilment_orders, t.fulfilment_orders.c.id == t.shipments.c.fulfilment_id)
+    .where(t.fulfilment_orders.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.shipments.c.shipped_at, t.shipments.c.id)
+)
+
+
+class _Line:
+    """A joined row's line columns under their own names (what ``_to_order`` reads)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: Row[Any]) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, f"line_{name}")
+
+
+def order_documents(conn: Connection, order_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The orders of ``order_ids`` that exist, in that order, each exactly as the API's
+    ``OrderOut`` serializes it (same fields, same order, same values) but as plain dicts and
+    lists: no model is built or validated, and the caller serializes the page once
+    (``pydantic_core.to_json``). Three queries for a whole page or one order, however many
+    lines, allocations and parcels.
+
+    ``tests/integration/test_order_documents.py`` holds this to ``OrderOut.of`` field for field.
+    """
+    from orderhub.store.repositories import OrderRepository  # it imports this module
+
+    if not order_ids:
+        return []
+    params = {"ids": list(dict.fromkeys(order_ids))}
+    grouped: dict[str, tuple[Row[Any], list[_Line]]] = {}
+    for row in conn.execute(_PAGE_ORDERS, params):
+        found = grouped.get(row.id)
+        if found is None:
+            found = grouped[row.id] = (row, [])
+        if row.line_id is not None:
+            found[1].append(_Line(row))
+    if not grouped:
+        return []
+    allocations: dict[str, list[dict[str, Any]]] = {order_id: [] for order_id in grouped}
+    for a in conn.execute(_PAGE_ALLOCATIONS, params):
+        view = {
+            "id": a.id,
+            "line_id": a.line_id,
+            "sku": a.sku,
+            "location": a.location,
+            "quantity": a.quantity,
+            "open_quantity": a.open_quantity,
+            "shipped_quantity": a.shipped_quantity,
+            "status": allocation_status(a.open_quantity, a.shipped_quantity, a.quantity),
+        }
+        if a.plan_found is not None:
+            view["strategy"] = a.strategy
+            view["explanation"] = a.explanation
+        allocations[a.order_id].append(view)
+    shipments: dict[str, list[dict[str, Any]]] = {order_id: [] for order_id in grouped}
+    for s in conn.execute(_PAGE_SHIPMENTS, params):
+        shipments[s.fulfilment_order_id].append(
+            {
+                "id": s.id,
+                "fulfilment_id": s.fulfilment_id,
+                "location": s.location,
+                "carrier": s.carrier,
+                "service": s.service,
+                "tracking_number": s.tracking_number,
+                "tracking_url": tracking_url(s.carrier, s.tracking_number),
+                "lines": {k: int(v) for k, v in s.lines.items()},
+                "shipped_at": s.shipped_at,
+                "status": TrackingStatus(s.status).value,
+                "status_at": s.status_at,
+            }
+        )
+    documents = []
+    for order_id in params["ids"]:
+        if order_id not in grouped:
+            continue
+        row, lines = grouped[order_id]
+        order = OrderRepository._to_order(row, lines)  # type: ignore[arg-type]
+        documents.append(_document(order, allocations[order_id], shipments[order_id]))
+    return documents
+
+
+def allocation_status(open_quantity: int, shipped_quantity: int, quantity: int) -> str:
+    """An allocation's status as the API shows it (``stock._status``)."""
+    if open_quantity:
+        return "reserved" if not shipped_quantity else "partially_shipped"
+    if shipped_quantity == quantity:
+        return "shipped"
+    return "released" if not shipped_quantity else "closed"
+
+
+_ADDRESS_FIELDS = (
+    "country", "name", "company", "line1", "line2", "city", "region", "postal_code", "phone",
+)  # fmt: skip
+
+
+def _purchase_order_document(order: Order) -> dict[str, Any] | None:
+    """``PurchaseOrderOut.of(order).model_dump()``."""
+    po = order.purchase_order
+    if po is None:
+        return None
+    terms = po.payment_terms
+    return {
+        "number": po.number,
+        "order_date": po.order_date,
+        "payment_terms": None
+        if terms is None
+        else {
+            "net_days": terms.net_days,
+            "discount_percent": None
+            if terms.discount_percent is None
+            else f"{terms.discount_percent:f}",
+            "discount_days": terms.discount_days,
+            "description": terms.description,
+        },
+        "requested_ship_date": po.requested_ship_date,
+        "requested_delivery_date": po.requested_delivery_date,
+        "bill_to_differs": order.bill_to_differs,
+        "buyer_name": po.buyer_name,
+        "contacts": [
+            {"role": c.role, "name": c.name, "email": c.email, "phone": c.phone}
+            for c in po.contacts
+        ],
+    }
+
+
+def _address_document(address: Address | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {name: getattr(address, name) for name in _ADDRESS_FIELDS}
+
+
+def _document(
+    order: Order, allocations: list[dict[str, Any]], shipments: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``OrderOut.of(order, …).model_dump()``, field for field, without the models."""
+    totals = order.totals
+    customer = order.customer
+    shipping = order.shipping
+    delivery = order.delivery
+    return {
+        "id": order.id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "status": order.status.value,
+        "hold_reason": order.hold_reason,
+        "currency": order.currency,
+        "placed_at": order.placed_at,
+        "customer": {
+            "id": customer.id,
+            "email": customer.email,
+            "name": customer.name,
+            "phone": customer.phone,
+        },
+        "shipping_address": _address_document(order.shipping_address),
+        "billing_address": _address_document(order.billing_address),
+        "lines": [
+            {
+                "id": line.id,
+                "sku": line.sku,
+                "channel_sku": line.channel_sku,
+                "channel_line_id": line.channel_line_id,
+                "name": line.name,
+                "quantity": line.quantity,
+                "cancelled_quantity": line.cancelled_quantity,
+                "unit_price": str(line.unit_price),
+                "discount": str(line.discount),
+                "tax": str(line.tax),
+                "status": line.status.value,
+            }
+            for line in order.lines
+        ],
+        "shipping": {
+            "price": str(shipping.price),
+            "discount": str(shipping.discount),
+            "tax": str(shipping.tax),
+            "method": shipping.method,
+        },
+        "prices_include_tax": order.prices_include_tax,
+        "totals": {
+            "subtotal": str(totals.subtotal),
+            "discount": str(totals.discount),
+            "shipping": str(totals.shipping),
+            "tax": str(totals.tax),
+            "total": str(totals.total),
+        },
+        "metadata": order.metadata,
+        "purchase_order": _purchase_order_document(order),
+        "delivery": {
+            "type": delivery.type.value if delivery else "ship",
+            "location": delivery.location if delivery else None,
+        },
+        "allocations": allocations,
+        # Every parcel of the order's fulfilment orders, in the order they left.
+        "shipments": sorted(shipments, key=lambda s: (s["shipped_at"], s["id"])),
+    }
