@@ -5,6 +5,7 @@ pick-up, metadata, a billing address, partly cancelled lines)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -99,8 +100,34 @@ def hub(container: Container) -> Container:
         ),
         delivery=Delivery(DeliveryType.PICKUP, "london"),
     )
+    # The same without a purchase order or cancelled units, in a currency without decimals:
+    # no domain object is built for such an order (queries._plain_document).
+    yen = "JPY"
+    plain = dataclasses.replace(
+        order,
+        id="0000-plain",
+        external_id="PLAIN-1",
+        currency=yen,
+        lines=[
+            dataclasses.replace(
+                line,
+                id=f"{line.id}-plain",
+                unit_price=Money(line.unit_price.amount * 100, yen),
+                discount=Money(line.discount.amount * 100, yen),
+                tax=Money(line.tax.amount * 100, yen),
+                status=LineStatus.OPEN,
+                cancelled_quantity=0,
+            )
+            for line in order.lines
+        ],
+        shipping=Shipping(
+            price=Money(Decimal(500), yen), tax=Money(Decimal(40), yen), discount=Money.zero(yen)
+        ),
+        prices_include_tax=True,
+        purchase_order=None,
+    )
     with container.uow(actor="test") as uow:
-        uow.orders.add_new([order])
+        uow.orders.add_new([order, plain])
         uow.commit()
     return container
 
@@ -111,7 +138,7 @@ def test_documents_serialize_exactly_as_the_model(hub: Container) -> None:
         documents = queries.order_documents(conn, [*ids, "no-such-order"])
     with hub.uow(read_only=True) as uow:
         models = order_outs(uow, ids)
-    assert len(documents) == len(ids) == len(models) == 151
+    assert len(documents) == len(ids) == len(models) == 152
     assert to_json(documents) == PAGE.dump_json(models)  # same fields, order and values
     # What the comparison covers: every state and every optional part.
     statuses = {d["status"] for d in documents}
@@ -122,6 +149,15 @@ def test_documents_serialize_exactly_as_the_model(hub: Container) -> None:
     assert every_part["purchase_order"]["payment_terms"]["discount_percent"] == "2.50"
     assert every_part["delivery"] == {"type": "pickup", "location": "london"}
     assert every_part["totals"]["subtotal"] == "19.98"  # the cancelled units are not counted
+    plain = next(d for d in documents if d["id"] == "0000-plain")
+    assert plain["totals"] == {
+        "subtotal": "3497",
+        "discount": "100",
+        "shipping": "500",
+        "tax": "275",
+        "total": "3897",
+    }
+    assert plain["billing_address"]["company"] == "Accounts Ltd"
 
 
 def test_the_list_and_the_order_answer_what_the_model_gives(hub: Container) -> None:

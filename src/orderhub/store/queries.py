@@ -23,7 +23,16 @@ from sqlalchemy import (
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, ValidationFailed
 from orderhub.domain.fulfilment import TrackingStatus, tracking_url
-from orderhub.domain.orders import OPEN_STATUSES, Address, Order, normalize_email
+from orderhub.domain.money import minor_unit_exponent
+from orderhub.domain.orders import (
+    OPEN_STATUSES,
+    Address,
+    DeliveryType,
+    LineStatus,
+    Order,
+    OrderStatus,
+    normalize_email,
+)
 from orderhub.store import tables as t
 
 
@@ -307,9 +316,111 @@ def order_documents(conn: Connection, order_ids: Sequence[str]) -> list[dict[str
         if order_id not in grouped:
             continue
         row, lines = grouped[order_id]
-        order = OrderRepository._to_order(row, lines)  # type: ignore[arg-type]
-        documents.append(_document(order, allocations[order_id], shipments[order_id]))
+        if row.purchase_order or any(line.cancelled_quantity for line in lines):
+            # Shares of cancelled units, a purchase order: through the domain's own rules.
+            order = OrderRepository._to_order(row, lines)  # type: ignore[arg-type]
+            documents.append(_document(order, allocations[order_id], shipments[order_id]))
+        else:
+            documents.append(
+                _plain_document(row, lines, allocations[order_id], shipments[order_id])
+            )
     return documents
+
+
+def _amount(minor: int, exponent: int) -> str:
+    """``str(Money.from_minor(minor, currency))`` for a currency of ``exponent`` decimals."""
+    if not exponent:
+        return str(minor)
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}"
+
+
+def _plain_document(
+    row: Row[Any],
+    lines: list[_Line],
+    allocations: list[dict[str, Any]],
+    shipments: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """:func:`_document` of an order with no cancelled units and no purchase order, straight
+    from its rows: the totals are sums in minor units (``Order.totals`` without shares), and
+    no domain object is built. The test compares both with ``OrderOut``."""
+    exponent = minor_unit_exponent(row.currency)
+    subtotal = discount = tax = 0
+    line_documents = []
+    for line in lines:
+        subtotal += line.unit_price_minor * line.quantity
+        discount += line.discount_minor
+        tax += line.tax_minor
+        line_documents.append(
+            {
+                "id": line.id,
+                "sku": line.sku,
+                "channel_sku": line.channel_sku,
+                "channel_line_id": line.channel_line_id,
+                "name": line.name,
+                "quantity": line.quantity,
+                "cancelled_quantity": line.cancelled_quantity,
+                "unit_price": _amount(line.unit_price_minor, exponent),
+                "discount": _amount(line.discount_minor, exponent),
+                "tax": _amount(line.tax_minor, exponent),
+                "status": LineStatus(line.status).value,
+            }
+        )
+    if all(line.quantity == 0 for line in lines):  # as Order.totals: nothing left
+        subtotal = discount = shipping = tax = total = 0
+    else:
+        discount += row.shipping_discount_minor
+        shipping = row.shipping_price_minor
+        tax += row.shipping_tax_minor
+        total = subtotal - discount + shipping + (0 if row.prices_include_tax else tax)
+    delivery = row.delivery
+    return {
+        "id": row.id,
+        "channel": row.channel_code,
+        "external_id": row.external_id,
+        "status": OrderStatus(row.status).value,
+        "hold_reason": row.hold_reason,
+        "currency": row.currency,
+        "placed_at": row.placed_at,
+        "customer": {
+            "id": row.customer_id,
+            "email": normalize_email(row.customer_email),
+            "name": row.customer_name,
+            "phone": row.customer_phone,
+        },
+        "shipping_address": _address_json_document(row.shipping_address),
+        "billing_address": _address_json_document(row.billing_address),
+        "lines": line_documents,
+        "shipping": {
+            "price": _amount(row.shipping_price_minor, exponent),
+            "discount": _amount(row.shipping_discount_minor, exponent),
+            "tax": _amount(row.shipping_tax_minor, exponent),
+            "method": row.shipping_method,
+        },
+        "prices_include_tax": row.prices_include_tax,
+        "totals": {
+            "subtotal": _amount(subtotal, exponent),
+            "discount": _amount(discount, exponent),
+            "shipping": _amount(shipping, exponent),
+            "tax": _amount(tax, exponent),
+            "total": _amount(total, exponent),
+        },
+        "metadata": row.metadata or {},
+        "purchase_order": None,
+        "delivery": {
+            "type": DeliveryType(delivery["type"]).value if delivery else "ship",
+            "location": delivery.get("location") if delivery else None,
+        },
+        "allocations": allocations,
+        "shipments": sorted(shipments, key=lambda s: (s["shipped_at"], s["id"])),
+    }
+
+
+def _address_json_document(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """:func:`_address_document` of an address as stored (its fields that are set)."""
+    if not data:
+        return None
+    return {name: data.get(name) for name in _ADDRESS_FIELDS}
 
 
 def allocation_status(open_quantity: int, shipped_quantity: int, quantity: int) -> str:
