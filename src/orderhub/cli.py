@@ -721,7 +721,7 @@ def bench(
         str | None,
         typer.Option(help="time the reads on this already seeded database instead (kept)"),
     ] = None,
-    read_requests: Annotated[int, typer.Option(min=5, help="requests per read measured")] = 40,
+    read_requests: Annotated[int, typer.Option(min=5, help="requests per read measured")] = 100,
 ) -> None:
     """Benchmark ingest and delivery against raw-driver floors (docs/performance.md).
 

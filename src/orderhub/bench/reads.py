@@ -3,7 +3,9 @@ one (keyset cursor), and ``GET /v1/orders/{id}``, p95 against 50 ms, on a Postgr
 that ``orderhub demo seed`` filled (a million orders for the target; fewer for a quick run).
 
 Through the public contract: ``orderhub serve`` (one process) and one keep-alive client, one
-request at a time, so the latencies are the server's and not a queue's. The filter values (a
+request at a time, so the latencies are the server's and not a queue's. Every row gets
+``WARM_UP`` untimed requests first, then the rows are timed in turns (request 1 of each row,
+then request 2, …), so a shared machine's load swings reach every row alike. The filter values (a
 customer's email, an external id, date ranges) come from the seeded data itself.
 """
 
@@ -28,6 +30,7 @@ from orderhub.bench import load
 from orderhub.bench.report import Row
 
 TARGET_P95_MS = 50.0
+WARM_UP = 10  # untimed requests per row first: connections, caches, the planner's statistics
 ADMIN_DSN = os.environ.get("ORDERHUB_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -45,7 +48,7 @@ def run(
     *,
     orders: int,
     database_url: str | None = None,
-    requests: int = 40,
+    requests: int = 100,
     say: Callable[[str], None] = print,
 ) -> list[Row]:
     """The table's rows. ``database_url``: an already seeded database (kept); otherwise a
@@ -99,41 +102,48 @@ def _measure(
     count, queries, ids = _samples(database_url, requests)
     port = load.free_port()
     serve = (["serve"], env | {"ORDERHUB_PORT": str(port)})
-    timings: list[Timing] = []
     log_path = Path(tempfile.gettempdir()) / f"orderhub-reads-{port}.log"
     with log_path.open("w") as log, load.processes([serve], log):
         load.wait_healthy(port, key, seconds=120)
         api = load.Client(port, key)
-        # The machine's own floor in this run: a request that reads no table.
-        # On a shared machine every row below is best read against it.
-        _time(api, "/v1/health")
-        health = [_time(api, "/v1/health") for _ in range(requests)]
-        timings.append(
-            Timing(
-                "floor: `GET /v1/health` (HTTP and `SELECT 1`)",
-                [d for d, _ in health],
-                sum(1 for _, ok in health if not ok),
-            )
-        )
+        # Each row's path: the machine's own floor in this run first (a request that reads no
+        # table; on a shared machine every row is best read against it), then each filter's
+        # first page and its next page (the cursor from a first request).
+        rows: list[tuple[str, list[str]]] = [
+            ("floor: `GET /v1/health` (HTTP and `SELECT 1`)", ["/v1/health"])
+        ]
         for what, params in queries:
             say(f"GET /v1/orders?{urlencode(params)} …")
-            status, body = api.call("GET", _path(params))  # warm-up, and the cursor
+            status, body = api.call("GET", _path(params))
+            rows.append((f"`GET /v1/orders` {what}, first page", [_path(params)]))
             cursor = body.get("next_cursor") if status == 200 else None
-            timings.append(_timed(api, f"`GET /v1/orders` {what}, first page", params, requests))
             if cursor:
-                following = params | {"cursor": cursor}
-                timings.append(
-                    _timed(api, f"`GET /v1/orders` {what}, next page", following, requests)
-                )
-        say("GET /v1/orders/{id} …")
-        detail = [_time(api, f"/v1/orders/{order_id}") for order_id in ids]
-        timings.append(
-            Timing(
-                "`GET /v1/orders/{id}`, random orders",
-                [d for d, _ in detail],
-                sum(1 for _, ok in detail if not ok),
-            )
-        )
+                following = _path(params | {"cursor": cursor})
+                rows.append((f"`GET /v1/orders` {what}, next page", [following]))
+        # The order: a different random one each request (3 for each list request).
+        detail = [f"/v1/orders/{order_id}" for order_id in ids]
+        rows.append(("`GET /v1/orders/{id}`, random orders", detail[WARM_UP:]))
+        say(f"warming up: {WARM_UP} requests per row …")
+        for _what, paths in rows[:-1]:
+            for _ in range(WARM_UP):
+                _time(api, paths[0])
+        for path in detail[:WARM_UP]:
+            _time(api, path)
+        say(f"timing {len(rows)} rows, {requests} requests each, taken in turns …")
+        # Round-robin: request i of every row, then request i + 1, so that every row sees the
+        # same minutes of a shared machine's load rather than each its own.
+        runs: list[list[tuple[float, bool]]] = [[] for _ in rows]
+        for i in range(requests):
+            for runs_of_row, (_what, paths) in zip(runs, rows, strict=True):
+                if len(paths) == 1:
+                    runs_of_row.append(_time(api, paths[0]))
+                else:
+                    for path in paths[3 * i : 3 * i + 3]:
+                        runs_of_row.append(_time(api, path))
+    timings = [
+        Timing(what, [d for d, _ in done], sum(1 for _, ok in done if not ok))
+        for (what, _paths), done in zip(rows, runs, strict=True)
+    ]
     return timings, count
 
 
@@ -147,11 +157,6 @@ def _time(api: load.Client, path: str) -> tuple[float, bool]:
     return time.perf_counter() - started, status == 200
 
 
-def _timed(api: load.Client, what: str, params: dict[str, str], requests: int) -> Timing:
-    runs = [_time(api, _path(params)) for _ in range(requests)]
-    return Timing(what, [d for d, _ in runs], sum(1 for _, ok in runs if not ok))
-
-
 def _samples(
     database_url: str, requests: int
 ) -> tuple[int, list[tuple[str, dict[str, str]]], list[str]]:
@@ -163,12 +168,14 @@ def _samples(
         newest: datetime = _one(conn, "SELECT max(placed_at) FROM orders")
         picked = conn.execute(
             "SELECT id, customer_email, external_id FROM orders TABLESAMPLE SYSTEM (1) LIMIT %s",
-            (max(requests * 3, 100),),
+            (requests * 3 + WARM_UP,),
         ).fetchall()
     if not picked:
         raise RuntimeError("no orders to read: seed the database first")
     ids = [row[0] for row in picked]
     rng.shuffle(ids)
+    wanted = requests * 3 + WARM_UP
+    ids = (ids * (wanted // len(ids) + 1))[:wanted]  # a small database: some come again
     _id, email, external_id = picked[len(picked) // 2]
 
     def day(n: int) -> str:
@@ -190,7 +197,7 @@ def _samples(
         ("external_id=<an order>", {"external_id": external_id}),
         ("sla=breached", {"sla": "breached"}),
     ]
-    return count, queries, ids[: requests * 3]
+    return count, queries, ids
 
 
 def _one(conn: psycopg.Connection[Any], sql: str) -> Any:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.schemas.bounded import Day, Quantity, Timestamp
@@ -147,11 +148,11 @@ def list_orders(
     sla: Literal["at_risk", "breached"] | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> OrderPage:
+) -> Response:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     if principal.channel:
         if channel and channel != principal.channel:
-            return OrderPage(items=[], next_cursor=None)
+            return _json({"items": [], "next_cursor": None})
         channel = principal.channel
     filters = queries.OrderFilter(
         channel=channel,
@@ -166,21 +167,34 @@ def list_orders(
     )
     with container.uow(read_only=True) as uow:
         ids, next_cursor = queries.order_ids(uow.conn, filters, limit=limit, cursor=cursor)
-        items = order_outs(uow, ids)
-    return OrderPage(items=items, next_cursor=next_cursor)
+        items = queries.order_documents(uow.conn, ids)
+    return _json({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def get_order(order_id: str, principal: Reader, container: ContainerDep) -> OrderOut:
+def get_order(order_id: str, principal: Reader, container: ContainerDep) -> Response:
     with container.uow(read_only=True) as uow:
-        return load_visible(uow, principal, order_id)
+        found = queries.order_documents(uow.conn, [order_id])  # 3 queries
+    if not found or not visible_to(principal, found[0]["channel"]):
+        raise NotFound(f"order {order_id} not found")
+    return _json(found[0])
+
+
+def _json(document: dict[str, Any]) -> Response:
+    """The read routes' answer: ``queries.order_documents`` gives each order as ``OrderOut``
+    serializes it, as plain values, so the page is serialized once, straight to bytes — not
+    built as models, validated, dumped and validated again against ``response_model``, which
+    stays declared for the OpenAPI document (the contract)."""
+    return Response(to_json(document), media_type="application/json")
 
 
 @router.get("/{order_id}/events", response_model=list[EventOut])
 def order_events(order_id: str, principal: Reader, container: ContainerDep) -> list[EventOut]:
     """The order's history, oldest first, each event with its chain hash."""
     with container.uow(read_only=True) as uow:
-        load_visible(uow, principal, order_id)
+        channel = queries.order_channel(uow.conn, order_id)  # not the whole order: 1 query
+        if channel is None or not visible_to(principal, channel):
+            raise NotFound(f"order {order_id} not found")
         return [
             EventOut(
                 id=e.id,
