@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
@@ -117,6 +117,32 @@ def test_an_order_without_stock_is_answered_backordered(
 
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "backordered"
+
+
+def test_an_order_allocated_on_ingest_gets_no_allocate_delivery_and_one_left_to_the_worker_does(
+    hub: Container,
+) -> None:
+    add_locations(hub, ("east", 1))
+    receive(hub, "SKU-1", "east", 5)
+    drain(hub)
+    allocated = [post(hub, n, [("SKU-1", 1)])[1] for n in range(3)]
+    with hub.uow(actor="test") as uow:  # one the ingest could not allocate: none in stock
+        body = native_order("I-late", lines=[{"sku": "SKU-2", "quantity": 1, "unit_price": "1.00"}])
+        draft = native.NativeOrder.model_validate(body).to_draft()
+        late = ingest_order(uow, draft=draft, source=native.SOURCE, payload="{}", allocate=False)
+    drain(hub)
+    d = t.deliveries.c
+    with hub.engine.connect() as conn:
+        allocate_deliveries = set(
+            conn.execute(select(d.stream).where(d.consumer == "inventory.allocate")).scalars()
+        )
+        dispatches = conn.execute(
+            select(func.count()).where(d.consumer == "fulfilment.dispatch")
+        ).scalar_one()
+    assert allocate_deliveries == {f"order:{late.order_id}"}  # not one per allocated order
+    assert dispatches == len(allocated)
+    with hub.uow(read_only=True) as uow:
+        assert {uow.orders.get(i).status.value for i in allocated} == {"in_fulfilment"}
 
 
 def test_concurrent_requests_never_oversell_and_the_worker_reserves_nothing_twice(

@@ -68,6 +68,9 @@ class Consumer:
     # Set when the worker's transaction of several of its deliveries could take row locks in
     # an order two workers disagree on (PostgreSQL): takes them first, in one global order.
     lock_ahead: Callable[[UnitOfWork, list[Message]], None] | None = None
+    # Event types that, following on the same stream, make a delivery to it needless: an
+    # ``order.received`` already followed by its ``order.allocated`` has nothing to allocate.
+    superseded_by: frozenset[str] = frozenset()
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -134,6 +137,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             frozenset({"order.received"}),
             _allocate_received,
             lock_ahead=_lock_for_allocating,
+            superseded_by=frozenset({"order.allocated"}),
         ),
         Consumer(
             "fulfilment.dispatch",

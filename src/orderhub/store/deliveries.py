@@ -125,6 +125,7 @@ def fan_out(
     now: datetime,
     limit: int = 500,
     channel_scope: Mapping[str, Collection[str]] | None = None,
+    superseded: Mapping[str, Collection[str]] | None = None,
 ) -> int:
     """Create the deliveries of up to ``limit`` new outbox events, oldest first; idempotent.
 
@@ -132,7 +133,10 @@ def fan_out(
     deliveries appear in outbox order; returns how many events were fanned out (0 if busy).
     ``channel_scope`` names the consumers that call the event's channel back, each with the
     channel kinds it has calls for: an event of a channel of another kind, or whose
-    ``sync_back`` is false, gets no delivery for it (it would do nothing).
+    ``sync_back`` is false, gets no delivery for it (it would do nothing). ``superseded``
+    names the consumers whose delivery of an event is needless once a later event of the same
+    stream, of one of the types given, is in the outbox (``inventory.allocate`` of an
+    ``order.received`` the ingest allocated itself): in the same batch, it gets none.
     """
     if (
         is_postgres(conn)
@@ -158,6 +162,7 @@ def fan_out(
         kind = kind_of[seq]
         return kind is not None and kind in kinds
 
+    needless = _superseded_in(rows, superseded) if superseded else set()
     new = [
         {
             "id": new_id(),
@@ -174,13 +179,29 @@ def fan_out(
         }
         for row in rows
         for consumer in consumers_for(row.type)
-        if wanted(row.seq, consumer)
+        if wanted(row.seq, consumer) and (row.seq, consumer) not in needless
     ]
     if new:
         conn.execute(insert(deliveries), new)
         _keep_statistics_current(conn, inserted=len(new))
     conn.execute(update(outbox).where(o.seq.in_([r.seq for r in rows])).values(fanned_out=True))
     return len(rows)
+
+
+def _superseded_in(
+    rows: Sequence[Any], superseded: Mapping[str, Collection[str]]
+) -> set[tuple[int, str]]:
+    """The (outbox seq, consumer) pairs that a later event of the same stream among ``rows``
+    makes needless, by ``superseded`` (consumer → the event types that do)."""
+    later: dict[str, set[str]] = {}
+    needless: set[tuple[int, str]] = set()
+    for row in reversed(rows):
+        after = later.setdefault(row.stream, set())
+        needless.update(
+            (row.seq, consumer) for consumer, types in superseded.items() if after & set(types)
+        )
+        after.add(row.type)
+    return needless
 
 
 def _channel_kind_of(conn: Connection, rows: Sequence[Any]) -> dict[int, str | None]:

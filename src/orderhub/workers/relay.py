@@ -35,7 +35,12 @@ from orderhub.clock import utc_now
 from orderhub.config import Settings
 from orderhub.http.outbound import transports
 from orderhub.http.ssrf import guarded_client
-from orderhub.services.messagebus import InternalConsumer, Message, internal_consumers
+from orderhub.services.messagebus import (
+    Consumer,
+    InternalConsumer,
+    Message,
+    internal_consumers,
+)
 from orderhub.store import deliveries
 from orderhub.store.db import aborted_for_another
 from orderhub.store.deliveries import Claimed
@@ -107,6 +112,11 @@ class Worker:
             for c in consumers
             if c.channel_kinds is not None
         }
+        self._superseded = {
+            c.name: c.superseded_by
+            for c in consumers
+            if isinstance(c, Consumer) and c.superseded_by
+        }
         self.scheduler = scheduler
         self.together_seconds = self.settings.worker_transaction_seconds or (
             DEFAULT_TOGETHER_SECONDS.get(container.engine.dialect.name, 0.25)
@@ -138,6 +148,7 @@ class Worker:
                 consumers_for=consumers_for,
                 now=self.clock(),
                 channel_scope=self._channel_scope,
+                superseded=self._superseded,
             )
 
     def claim(self) -> list[Claimed]:
