@@ -38,8 +38,6 @@ MILP).
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 from orderhub.domain.routing.cost import Rate
 from orderhub.domain.routing.problem import INF, Problem, compositions
 
@@ -105,9 +103,11 @@ class Bounded:
             row = problem.avail[i]
             masks = [0] * (q + 2)
             for position, j in enumerate(ordered):
-                masks[row[j]] |= 1 << position  # avail never exceeds the quantity
+                # (``x[i] = x[i] | y``: mypyc runs ``x[i] |= y`` as a generic Python call)
+                held = row[j]  # avail never exceeds the quantity
+                masks[held] = masks[held] | 1 << position
             for t in range(q - 1, -1, -1):
-                masks[t] |= masks[t + 1]
+                masks[t] = masks[t] | masks[t + 1]
             self.reach.append(masks)
         n = len(ordered)
         # cheapest[position]: the least any one member from there on costs
@@ -179,7 +179,7 @@ class Bounded:
         # hold the order's grams for less than the best plan. Before it, one further member
         # at least while lines are missing (``cheapest``: the least any of them costs).
         last = k == most - 1
-        held_grams = [g for _, g in held]
+        held_grams = [g for _, g in held] if last else []
         cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
         reach, scale, offset, lagrange = self.reach, self.scale, self.offset, self.price
         # the incumbent, read again after each deeper search (which may improve it)
@@ -228,12 +228,25 @@ class Bounded:
                 for price, more in bands:
                     if price + held[0][0] >= best:
                         break
-                    at = bisect_left(held_grams, self.weight - more)
+                    # the cheapest choice held that, with this band, holds the order
+                    # (``held`` is short: a scan, not ``bisect``, which mypyc calls generically)
+                    at, short = 0, self.weight - more
+                    while at < len(held_grams) and held_grams[at] < short:
+                        at += 1
                     if at < len(held) and held[at][0] + price < best:
                         fits = True
                         break
                 if not fits:
                     continue
+                # The closers hold everything still missing, so the members now hold the
+                # order, and ``fits`` found a band choice under the best plan: deal them here
+                # (what a deeper call would do first, without building its band choices).
+                members.append(j)
+                packer.deal(members)
+                members.pop()
+                best = problem.best_cost
+                limit = best * scale - offset
+                continue
             column = self.columns[j]
             lacking = True
             if missing and k + 2 == most:
@@ -264,15 +277,22 @@ class Bounded:
                         left.append((i, need - units))
                 if left and cheapest + bands[0][0] >= best:
                     continue
+            # Choices holding the order's weight or more are all as good as holding it: capped
+            # there, a dearer band after the first that gets there adds nothing.
             grown: list[tuple[int, int]] = []
+            weight = self.weight
             for cost, grams in held:
                 for price, more in bands:
                     if cost + price >= best:
                         break
+                    if grams + more >= weight:
+                        grown.append((cost + price, weight))
+                        break
                     grown.append((cost + price, grams + more))
             if not grown:
                 continue  # every band choice already costs the best plan or more
-            grown = _pareto(grown)
+            if len(held) > 1:  # one choice held: ``grown`` is a prefix of the Pareto bands
+                grown = _pareto(grown)
             members.append(j)
             self._extend(idx + 1, members, left, total + lagrange[idx], grown)
             members.pop()
@@ -373,7 +393,9 @@ class Packer:
         """Grams each member must ship whatever the others hold."""
         problem = self.problem
         least = [0] * len(members)
-        for row, q, g in zip(problem.avail, problem.quantity, problem.grams, strict=True):
+        quantity, grams = problem.quantity, problem.grams
+        for i, row in enumerate(problem.avail):  # no zip(strict=True): a generic call in mypyc
+            q, g = quantity[i], grams[i]
             held = 0
             for j in members:
                 held += row[j]
@@ -381,7 +403,7 @@ class Packer:
             for p, j in enumerate(members):
                 must = short + row[j]
                 if must > 0:
-                    least[p] += must * g
+                    least[p] = least[p] + must * g
         return least
 
     def _options(self, members: list[int], least: list[int]) -> list[list[Option]] | None:
@@ -458,7 +480,9 @@ class Packer:
             i = order[pos]
             row = caps[i]
             # only t can ship what the others cannot: quantity − all members' + t's own
-            short = problem.quantity[i] - sum(row)
+            short = problem.quantity[i]
+            for units in row:
+                short -= units
             g = problem.grams[i]
             for t in range(1, size):
                 low = t & -t
@@ -546,12 +570,12 @@ class Packer:
             if new_group and group is not None:
                 self.groups[group] = p
             take[p] = q
-            rem[p] -= q * g
-            counts[p] += 1
+            rem[p] = rem[p] - q * g  # not ``-=`` on an item: mypyc makes that a generic call
+            counts[p] = counts[p] + 1
             if self._place(pos + 1):
                 return True
-            counts[p] -= 1
-            rem[p] += q * g
+            counts[p] = counts[p] - 1
+            rem[p] = rem[p] + q * g
             take[p] = 0
             if new_group and group is not None:
                 del self.groups[group]
@@ -570,15 +594,17 @@ class Packer:
             if whole or not fits:
                 continue
             for p in range(k):
-                take[p] = split[p]
-                rem[p] -= split[p] * g
-                counts[p] += split[p]
+                part = split[p]
+                take[p] = part
+                rem[p] = rem[p] - part * g
+                counts[p] = counts[p] + part
             if self._place(pos + 1):
                 return True
             for p in range(k):
-                rem[p] += split[p] * g
+                part = split[p]
+                rem[p] = rem[p] + part * g
                 take[p] = 0
-                counts[p] -= split[p]
+                counts[p] = counts[p] - part
             if self.spent:
                 return False
         return False
@@ -633,7 +659,14 @@ def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
 
 def _covered(problem: Problem, caps: list[list[int]]) -> bool:
     """Whether the members can hold every line's units together."""
-    return all(sum(row) >= problem.quantity[i] for i, row in enumerate(caps))
+    quantity = problem.quantity
+    for i, row in enumerate(caps):
+        held = 0
+        for units in row:
+            held += units
+        if held < quantity[i]:
+            return False
+    return True
 
 
 def _fits(only: list[int], limits: list[int]) -> bool:
