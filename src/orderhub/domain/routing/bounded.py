@@ -68,7 +68,7 @@ class Bounded:
         model = problem.model
         plain_rate = problem.plain or model.service != model.hazmat_service
         hazmat_rate = not problem.plain
-        bands_of: dict[int, list[tuple[int, int]]] = {}
+        bands_of: list[list[tuple[int, int]]] = []  # as ``ordered`` (a list: no dict look-ups)
         for j in ordered:
             origin, most = problem.origins[j], room[j]
             here: list[tuple[int, int]] = []
@@ -84,19 +84,20 @@ class Bounded:
                 _band_list(here, origin.hazmat_rate, origin.hazmat_base + split, most)
                 rates = 2
             # one rate's bands are Pareto already: its prices are suffix-minimised (``Rate``)
-            bands_of[j] = _pareto(here) if rates > 1 else here
+            bands_of.append(_pareto(here) if rates > 1 else here)
         # Members in order of their Lagrangian price: every gram of the order ships from some
         # member, so for any b ≥ 0 a plan costs at least Σ (cost − b × grams) over its members'
         # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
         # that this bounds every split of the order most tightly (``_multiplier``).
         self.scale = max(1, self.weight)
         self.rate, prices = self._multiplier(bands_of, ordered)
-        priced = sorted(zip(prices, ordered, strict=True))  # by (price, origin): no key closure
-        ordered = [j for _, j in priced]
+        # by (price, origin, position): no key closure
+        priced = sorted([(prices[at], j, at) for at, j in enumerate(ordered)])
+        ordered = [j for _, j, _ in priced]
         self.ordered = ordered
-        self.price = [price for price, _ in priced]
+        self.price = [price for price, _, _ in priced]
         self.offset = self.rate * self.weight - split * self.scale
-        self.bands = [bands_of[j] for j in ordered]
+        self.bands = [bands_of[at] for _, _, at in priced]
         # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
         self.reach: list[list[int]] = []
         for i, q in enumerate(problem.quantity):
@@ -125,7 +126,7 @@ class Bounded:
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
     def _multiplier(
-        self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]
+        self, bands: list[list[tuple[int, int]]], ordered: list[int]
     ) -> tuple[int, list[int]]:
         """b × weight (in minor units): the one of 0, ¼ … 1 × the best plan's cost whose bound
         on every split (the two cheapest members, further ones at their least) is highest;
@@ -139,12 +140,17 @@ class Bounded:
             rate = best * step // 4
             first = second = third = INF
             prices = []
-            for j in ordered:
-                value = INF
-                for cost, grams in bands[j]:
-                    here = cost * self.scale - rate * grams
-                    if here < value:
-                        value = here
+            scale = self.scale
+            for choices in bands:
+                if not choices:
+                    value = INF
+                else:  # not INF to start from: 1 << 62 is no short int (a slow compare)
+                    cost, grams = choices[0]
+                    value = cost * scale - rate * grams
+                    for cost, grams in choices:
+                        here = cost * scale - rate * grams
+                        if here < value:
+                            value = here
                 prices.append(value)
                 if value < first:
                     first, second, third = value, first, second

@@ -116,7 +116,14 @@ class Problem:
     def columns(self) -> list[list[int]]:
         """columns[j][i] = avail[i][j]: what origin j holds of each line (made once)."""
         if self._columns is None:
-            self._columns = [list(column) for column in zip(*self.avail, strict=True)]
+            # plain loops: mypyc runs zip(*rows) and list(tuple) as generic calls
+            avail, columns = self.avail, []
+            for j in range(len(self.origins)):
+                column = []
+                for row in avail:
+                    column.append(row[j])
+                columns.append(column)
+            self._columns = columns
         return self._columns
 
     def room(self) -> list[int]:
