@@ -60,7 +60,9 @@ class Bounded:
         self.columns = problem.columns()
         # per origin, the (cost, grams) of each band it could ship in (either service),
         # Pareto: dearer holds more
-        self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
+        self.weight = 0
+        for i, q in enumerate(problem.quantity):  # no zip(strict=True): a generic call in mypyc
+            self.weight += q * problem.grams[i]
         room, split = problem.room(), problem.model.split_penalty
         # The services a member may ship by are those ``Packer._options`` offers: a plain
         # order ships by the channel's service only; one with hazmat lines by the hazmat
@@ -314,7 +316,8 @@ class Packer:
         self.budget = budget
         self.nodes = 0
         self.spent = False
-        weight = [q * g for q, g in zip(problem.quantity, problem.grams, strict=True)]
+        grams = problem.grams
+        weight = [q * grams[i] for i, q in enumerate(problem.quantity)]  # no zip(strict=True)
         # heaviest first: they decide whether the bands fit; ties by line, for determinism
         self.plain_order = [i for _, i in sorted([(-w, i) for i, w in enumerate(weight)])]
         # with shipments that must carry a hazmat unit: the hazmat lines first, so that a
@@ -328,7 +331,7 @@ class Packer:
         self.members: list[int] = []
         self.caps: list[list[int]] = []
         self.rem: list[int] = []
-        self.take: list[list[int]] = []
+        self.take: list[int] = []  # take[i * k + p]: units of line i member p ships (flat)
         self.suffix: list[list[int]] = []
         self.groups: dict[str, int] = {}
         self.hazmat_members = 0  # members shipping by the hazmat service (a bitmask)
@@ -512,7 +515,7 @@ class Packer:
         problem, k = self.problem, len(members)
         self.order = self.hazmat_order if hazmat else self.plain_order
         self.members, self.caps, self.rem, self.suffix = members, caps, list(limits), suffix
-        self.take = [[0] * k for _ in range(len(problem.lines))]
+        self.take = [0] * (len(problem.lines) * k)
         self.groups = {}
         self.hazmat_members = hazmat
         self.hazmat_units = [0] * k
@@ -520,8 +523,10 @@ class Packer:
         if not self._place(0):
             return None
         units: dict[tuple[int, int], int] = {}
-        for i, row in enumerate(self.take):
-            for p, units_here in enumerate(row):
+        take = self.take
+        for i in range(len(problem.lines)):
+            for p in range(k):
+                units_here = take[i * k + p]
                 if units_here:
                     units[(i, members[p])] = units_here
         return units
@@ -568,21 +573,21 @@ class Packer:
                 while at > 0 and rem[targets[at - 1]] < rem[p]:
                     at -= 1
                 targets.insert(at, p)
-        take = self.take[i]
+        take, base = self.take, i * k  # this line's units per member: take[base + p]
         for p in targets:
             if caps[p] < q or q * g > rem[p]:
                 continue
             new_group = group is not None and forced < 0
             if new_group and group is not None:
                 self.groups[group] = p
-            take[p] = q
+            take[base + p] = q
             rem[p] = rem[p] - q * g  # not ``-=`` on an item: mypyc makes that a generic call
             counts[p] = counts[p] + 1
             if self._place(pos + 1):
                 return True
             counts[p] = counts[p] - 1
             rem[p] = rem[p] + q * g
-            take[p] = 0
+            take[base + p] = 0
             if new_group and group is not None:
                 del self.groups[group]
             if self.spent:
@@ -601,7 +606,7 @@ class Packer:
                 continue
             for p in range(k):
                 part = split[p]
-                take[p] = part
+                take[base + p] = part
                 rem[p] = rem[p] - part * g
                 counts[p] = counts[p] + part
             if self._place(pos + 1):
@@ -609,7 +614,7 @@ class Packer:
             for p in range(k):
                 part = split[p]
                 rem[p] = rem[p] + part * g
-                take[p] = 0
+                take[base + p] = 0
                 counts[p] = counts[p] - part
             if self.spent:
                 return False
@@ -622,7 +627,9 @@ def _bands(
     """Append the bands of ``rate`` a member shipping ``least`` … ``room`` grams may use."""
     if rate is None:
         return
-    for limit, price in zip(rate.limits, rate.prices, strict=True):
+    limits, prices = rate.limits, rate.prices
+    for band in range(len(limits)):  # no zip(strict=True): a generic call in mypyc
+        limit, price = limits[band], prices[band]
         if limit < least:
             continue
         out.append((price + fixed, limit if limit < room else room, hazmat))
@@ -656,10 +663,18 @@ def _pareto(options: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
     """Per member p: (cheapest band, most grams) summed over members p…, and (0, 0) at the end."""
     reach = [(0, 0)] * (len(options) + 1)
+    cheapest_after = most_after = 0
     for p in range(len(options) - 1, -1, -1):
-        cheapest = min(o[0] for o in options[p])
-        most = max(o[1] for o in options[p])
-        reach[p] = (reach[p + 1][0] + cheapest, reach[p + 1][1] + most)
+        here = options[p]  # plain loops: mypyc runs min() over a generator far slower
+        cheapest, most, _ = here[0]
+        for price, grams, _ in here:
+            if price < cheapest:
+                cheapest = price
+            if grams > most:
+                most = grams
+        cheapest_after += cheapest
+        most_after += most
+        reach[p] = (cheapest_after, most_after)
     return reach
 
 

@@ -133,7 +133,9 @@ class Problem:
             for column in self.columns():  # plain loops: mypyc runs a generator far slower
                 total = 0
                 for i in range(len(column)):
-                    total += column[i] * grams[i]
+                    units = column[i]
+                    if units:  # most origins hold few of a large order's lines
+                        total += units * grams[i]
                 room.append(total)
             self._room = room
         return self._room
