@@ -332,7 +332,7 @@ class Packer:
         self.caps: list[list[int]] = []
         self.rem: list[int] = []
         self.take: list[int] = []  # take[i * k + p]: units of line i member p ships (flat)
-        self.suffix: list[list[int]] = []
+        self.suffix: list[int] = []  # ``_suffix``: per position, per member subset
         self.groups: dict[str, int] = {}
         self.hazmat_members = 0  # members shipping by the hazmat service (a bitmask)
         self.hazmat_units: list[int] = []  # … and the hazmat units each carries so far
@@ -361,7 +361,7 @@ class Packer:
         # same per line still to place, in the packing's order (``_suffix``)
         flows: dict[int, list[int] | None] = {}
         caps_of: dict[int, list[list[int]]] = {}
-        suffix_of: dict[int, list[list[int]]] = {}
+        suffix_of: dict[int, list[int]] = {}
         # a shipment by the hazmat service must carry a hazmat unit (else it is priced by the
         # channel's service: another choice)
         distinct = problem.model.service != problem.model.hazmat_service
@@ -380,7 +380,7 @@ class Packer:
                 if _covered(problem, caps):
                     suffix = self._suffix(caps, k, hazmat)
                     suffix_of[pattern] = suffix
-                    flows[pattern] = [row[0] for row in suffix]
+                    flows[pattern] = suffix[: 1 << k]  # the whole order's (position 0)
                 else:
                     flows[pattern] = None
             only = flows[pattern]
@@ -477,13 +477,14 @@ class Packer:
         return caps
 
     # -- packing ---------------------------------------------------------------------------
-    def _suffix(self, caps: list[list[int]], k: int, hazmat: int) -> list[list[int]]:
-        """suffix[t][pos]: the grams of the lines from ``pos`` on (in the packing's order) that
-        only the members in ``t`` can ship; suffix[t][0] is the whole order's."""
+    def _suffix(self, caps: list[list[int]], k: int, hazmat: int) -> list[int]:
+        """suffix[pos * 2**k + t]: the grams of the lines from ``pos`` on (in the packing's
+        order) that only the members in ``t`` can ship; the first 2**k are the whole order's
+        (one flat list: no list per subset)."""
         problem = self.problem
         order = self.hazmat_order if hazmat else self.plain_order
         n, size = len(order), 1 << k
-        suffix = [[0] * (n + 1) for _ in range(size)]
+        suffix = [0] * ((n + 1) * size)
         inside = [0] * size  # per t: the units of this line the members in t hold
         for pos in range(n - 1, -1, -1):
             i = order[pos]
@@ -496,17 +497,17 @@ class Packer:
             for t in range(1, size):
                 low = t & -t
                 inside[t] = inside[t ^ low] + row[low.bit_length() - 1]
+            at = pos * size
             for t in range(size):
                 must = short + inside[t]
-                here = suffix[t]
-                here[pos] = here[pos + 1] + (must * g if must > 0 else 0)
+                suffix[at + t] = suffix[at + size + t] + (must * g if must > 0 else 0)
         return suffix
 
     def _pack(
         self,
         members: list[int],
         caps: list[list[int]],
-        suffix: list[list[int]],
+        suffix: list[int],
         limits: list[int],
         hazmat: int,
     ) -> dict[tuple[int, int], int] | None:
@@ -549,12 +550,15 @@ class Packer:
         if pos == len(order):
             return True
         rem, suffix, k = self.rem, self.suffix, len(self.members)
-        for t in range(1, 1 << k):
-            space = 0
-            for p in range(k):
-                if t >> p & 1:
-                    space += rem[p]
-            if suffix[t][pos] > space:
+        size = 1 << k
+        offset = pos * size
+        for t in range(1, size):
+            space, bits = 0, t
+            while bits:  # the members in t
+                low = bits & -bits
+                space += rem[low.bit_length() - 1]
+                bits ^= low
+            if suffix[offset + t] > space:
                 return False
         problem = self.problem
         i = order[pos]

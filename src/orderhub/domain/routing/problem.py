@@ -116,14 +116,9 @@ class Problem:
     def columns(self) -> list[list[int]]:
         """columns[j][i] = avail[i][j]: what origin j holds of each line (made once)."""
         if self._columns is None:
-            # plain loops: mypyc runs zip(*rows) and list(tuple) as generic calls
-            avail, columns = self.avail, []
-            for j in range(len(self.origins)):
-                column = []
-                for row in avail:
-                    column.append(row[j])
-                columns.append(column)
-            self._columns = columns
+            # comprehensions over lists (sized up front): mypyc runs zip(*rows) generically
+            avail = self.avail
+            self._columns = [[row[j] for row in avail] for j in range(len(self.origins))]
         return self._columns
 
     def room(self) -> list[int]:
