@@ -38,8 +38,6 @@ MILP).
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 from orderhub.domain.routing.cost import Rate
 from orderhub.domain.routing.problem import INF, Problem, compositions
 
@@ -62,7 +60,9 @@ class Bounded:
         self.columns = problem.columns()
         # per origin, the (cost, grams) of each band it could ship in (either service),
         # Pareto: dearer holds more
-        self.weight = sum(q * g for q, g in zip(problem.quantity, problem.grams, strict=True))
+        self.weight = 0
+        for i, q in enumerate(problem.quantity):  # no zip(strict=True): a generic call in mypyc
+            self.weight += q * problem.grams[i]
         room, split = problem.room(), problem.model.split_penalty
         # The services a member may ship by are those ``Packer._options`` offers: a plain
         # order ships by the channel's service only; one with hazmat lines by the hazmat
@@ -70,7 +70,7 @@ class Bounded:
         model = problem.model
         plain_rate = problem.plain or model.service != model.hazmat_service
         hazmat_rate = not problem.plain
-        bands_of: dict[int, list[tuple[int, int]]] = {}
+        bands_of: list[list[tuple[int, int]]] = []  # as ``ordered`` (a list: no dict look-ups)
         for j in ordered:
             origin, most = problem.origins[j], room[j]
             here: list[tuple[int, int]] = []
@@ -86,28 +86,31 @@ class Bounded:
                 _band_list(here, origin.hazmat_rate, origin.hazmat_base + split, most)
                 rates = 2
             # one rate's bands are Pareto already: its prices are suffix-minimised (``Rate``)
-            bands_of[j] = _pareto(here) if rates > 1 else here
+            bands_of.append(_pareto(here) if rates > 1 else here)
         # Members in order of their Lagrangian price: every gram of the order ships from some
         # member, so for any b ≥ 0 a plan costs at least Σ (cost − b × grams) over its members'
         # bands + b × weight − split. Scaled by the weight to stay in integers; b is picked so
         # that this bounds every split of the order most tightly (``_multiplier``).
         self.scale = max(1, self.weight)
         self.rate, prices = self._multiplier(bands_of, ordered)
-        priced = sorted(zip(prices, ordered, strict=True))  # by (price, origin): no key closure
-        ordered = [j for _, j in priced]
+        # by (price, origin, position): no key closure
+        priced = sorted([(prices[at], j, at) for at, j in enumerate(ordered)])
+        ordered = [j for _, j, _ in priced]
         self.ordered = ordered
-        self.price = [price for price, _ in priced]
+        self.price = [price for price, _, _ in priced]
         self.offset = self.rate * self.weight - split * self.scale
-        self.bands = [bands_of[j] for j in ordered]
+        self.bands = [bands_of[at] for _, _, at in priced]
         # reach[i][t]: the positions in ``ordered`` of the origins holding ≥ t units of line i
         self.reach: list[list[int]] = []
         for i, q in enumerate(problem.quantity):
             row = problem.avail[i]
             masks = [0] * (q + 2)
             for position, j in enumerate(ordered):
-                masks[row[j]] |= 1 << position  # avail never exceeds the quantity
+                # (``x[i] = x[i] | y``: mypyc runs ``x[i] |= y`` as a generic Python call)
+                held = row[j]  # avail never exceeds the quantity
+                masks[held] = masks[held] | 1 << position
             for t in range(q - 1, -1, -1):
-                masks[t] |= masks[t + 1]
+                masks[t] = masks[t] | masks[t + 1]
             self.reach.append(masks)
         n = len(ordered)
         # cheapest[position]: the least any one member from there on costs
@@ -125,7 +128,7 @@ class Bounded:
         self._extend(0, [], missing, 0, [(-problem.model.split_penalty, 0)])
 
     def _multiplier(
-        self, bands: dict[int, list[tuple[int, int]]], ordered: list[int]
+        self, bands: list[list[tuple[int, int]]], ordered: list[int]
     ) -> tuple[int, list[int]]:
         """b × weight (in minor units): the one of 0, ¼ … 1 × the best plan's cost whose bound
         on every split (the two cheapest members, further ones at their least) is highest;
@@ -139,12 +142,17 @@ class Bounded:
             rate = best * step // 4
             first = second = third = INF
             prices = []
-            for j in ordered:
-                value = INF
-                for cost, grams in bands[j]:
-                    here = cost * self.scale - rate * grams
-                    if here < value:
-                        value = here
+            scale = self.scale
+            for choices in bands:
+                if not choices:
+                    value = INF
+                else:  # not INF to start from: 1 << 62 is no short int (a slow compare)
+                    cost, grams = choices[0]
+                    value = cost * scale - rate * grams
+                    for cost, grams in choices:
+                        here = cost * scale - rate * grams
+                        if here < value:
+                            value = here
                 prices.append(value)
                 if value < first:
                     first, second, third = value, first, second
@@ -179,7 +187,7 @@ class Bounded:
         # hold the order's grams for less than the best plan. Before it, one further member
         # at least while lines are missing (``cheapest``: the least any of them costs).
         last = k == most - 1
-        held_grams = [g for _, g in held]
+        held_grams = [g for _, g in held] if last else []
         cheapest = held[0][0] + (self.cheapest[start] if missing and not last else 0)
         reach, scale, offset, lagrange = self.reach, self.scale, self.offset, self.price
         # the incumbent, read again after each deeper search (which may improve it)
@@ -228,12 +236,25 @@ class Bounded:
                 for price, more in bands:
                     if price + held[0][0] >= best:
                         break
-                    at = bisect_left(held_grams, self.weight - more)
+                    # the cheapest choice held that, with this band, holds the order
+                    # (``held`` is short: a scan, not ``bisect``, which mypyc calls generically)
+                    at, short = 0, self.weight - more
+                    while at < len(held_grams) and held_grams[at] < short:
+                        at += 1
                     if at < len(held) and held[at][0] + price < best:
                         fits = True
                         break
                 if not fits:
                     continue
+                # The closers hold everything still missing, so the members now hold the
+                # order, and ``fits`` found a band choice under the best plan: deal them here
+                # (what a deeper call would do first, without building its band choices).
+                members.append(j)
+                packer.deal(members)
+                members.pop()
+                best = problem.best_cost
+                limit = best * scale - offset
+                continue
             column = self.columns[j]
             lacking = True
             if missing and k + 2 == most:
@@ -264,15 +285,22 @@ class Bounded:
                         left.append((i, need - units))
                 if left and cheapest + bands[0][0] >= best:
                     continue
+            # Choices holding the order's weight or more are all as good as holding it: capped
+            # there, a dearer band after the first that gets there adds nothing.
             grown: list[tuple[int, int]] = []
+            weight = self.weight
             for cost, grams in held:
                 for price, more in bands:
                     if cost + price >= best:
                         break
+                    if grams + more >= weight:
+                        grown.append((cost + price, weight))
+                        break
                     grown.append((cost + price, grams + more))
             if not grown:
                 continue  # every band choice already costs the best plan or more
-            grown = _pareto(grown)
+            if len(held) > 1:  # one choice held: ``grown`` is a prefix of the Pareto bands
+                grown = _pareto(grown)
             members.append(j)
             self._extend(idx + 1, members, left, total + lagrange[idx], grown)
             members.pop()
@@ -288,7 +316,8 @@ class Packer:
         self.budget = budget
         self.nodes = 0
         self.spent = False
-        weight = [q * g for q, g in zip(problem.quantity, problem.grams, strict=True)]
+        grams = problem.grams
+        weight = [q * grams[i] for i, q in enumerate(problem.quantity)]  # no zip(strict=True)
         # heaviest first: they decide whether the bands fit; ties by line, for determinism
         self.plain_order = [i for _, i in sorted([(-w, i) for i, w in enumerate(weight)])]
         # with shipments that must carry a hazmat unit: the hazmat lines first, so that a
@@ -302,8 +331,8 @@ class Packer:
         self.members: list[int] = []
         self.caps: list[list[int]] = []
         self.rem: list[int] = []
-        self.take: list[list[int]] = []
-        self.suffix: list[list[int]] = []
+        self.take: list[int] = []  # take[i * k + p]: units of line i member p ships (flat)
+        self.suffix: list[int] = []  # ``_suffix``: per position, per member subset
         self.groups: dict[str, int] = {}
         self.hazmat_members = 0  # members shipping by the hazmat service (a bitmask)
         self.hazmat_units: list[int] = []  # … and the hazmat units each carries so far
@@ -332,7 +361,7 @@ class Packer:
         # same per line still to place, in the packing's order (``_suffix``)
         flows: dict[int, list[int] | None] = {}
         caps_of: dict[int, list[list[int]]] = {}
-        suffix_of: dict[int, list[list[int]]] = {}
+        suffix_of: dict[int, list[int]] = {}
         # a shipment by the hazmat service must carry a hazmat unit (else it is priced by the
         # channel's service: another choice)
         distinct = problem.model.service != problem.model.hazmat_service
@@ -351,7 +380,7 @@ class Packer:
                 if _covered(problem, caps):
                     suffix = self._suffix(caps, k, hazmat)
                     suffix_of[pattern] = suffix
-                    flows[pattern] = [row[0] for row in suffix]
+                    flows[pattern] = suffix[: 1 << k]  # the whole order's (position 0)
                 else:
                     flows[pattern] = None
             only = flows[pattern]
@@ -373,7 +402,9 @@ class Packer:
         """Grams each member must ship whatever the others hold."""
         problem = self.problem
         least = [0] * len(members)
-        for row, q, g in zip(problem.avail, problem.quantity, problem.grams, strict=True):
+        quantity, grams = problem.quantity, problem.grams
+        for i, row in enumerate(problem.avail):  # no zip(strict=True): a generic call in mypyc
+            q, g = quantity[i], grams[i]
             held = 0
             for j in members:
                 held += row[j]
@@ -381,7 +412,7 @@ class Packer:
             for p, j in enumerate(members):
                 must = short + row[j]
                 if must > 0:
-                    least[p] += must * g
+                    least[p] = least[p] + must * g
         return least
 
     def _options(self, members: list[int], least: list[int]) -> list[list[Option]] | None:
@@ -446,34 +477,37 @@ class Packer:
         return caps
 
     # -- packing ---------------------------------------------------------------------------
-    def _suffix(self, caps: list[list[int]], k: int, hazmat: int) -> list[list[int]]:
-        """suffix[t][pos]: the grams of the lines from ``pos`` on (in the packing's order) that
-        only the members in ``t`` can ship; suffix[t][0] is the whole order's."""
+    def _suffix(self, caps: list[list[int]], k: int, hazmat: int) -> list[int]:
+        """suffix[pos * 2**k + t]: the grams of the lines from ``pos`` on (in the packing's
+        order) that only the members in ``t`` can ship; the first 2**k are the whole order's
+        (one flat list: no list per subset)."""
         problem = self.problem
         order = self.hazmat_order if hazmat else self.plain_order
         n, size = len(order), 1 << k
-        suffix = [[0] * (n + 1) for _ in range(size)]
+        suffix = [0] * ((n + 1) * size)
         inside = [0] * size  # per t: the units of this line the members in t hold
         for pos in range(n - 1, -1, -1):
             i = order[pos]
             row = caps[i]
             # only t can ship what the others cannot: quantity − all members' + t's own
-            short = problem.quantity[i] - sum(row)
+            short = problem.quantity[i]
+            for units in row:
+                short -= units
             g = problem.grams[i]
             for t in range(1, size):
                 low = t & -t
                 inside[t] = inside[t ^ low] + row[low.bit_length() - 1]
+            at = pos * size
             for t in range(size):
                 must = short + inside[t]
-                here = suffix[t]
-                here[pos] = here[pos + 1] + (must * g if must > 0 else 0)
+                suffix[at + t] = suffix[at + size + t] + (must * g if must > 0 else 0)
         return suffix
 
     def _pack(
         self,
         members: list[int],
         caps: list[list[int]],
-        suffix: list[list[int]],
+        suffix: list[int],
         limits: list[int],
         hazmat: int,
     ) -> dict[tuple[int, int], int] | None:
@@ -482,7 +516,7 @@ class Packer:
         problem, k = self.problem, len(members)
         self.order = self.hazmat_order if hazmat else self.plain_order
         self.members, self.caps, self.rem, self.suffix = members, caps, list(limits), suffix
-        self.take = [[0] * k for _ in range(len(problem.lines))]
+        self.take = [0] * (len(problem.lines) * k)
         self.groups = {}
         self.hazmat_members = hazmat
         self.hazmat_units = [0] * k
@@ -490,8 +524,10 @@ class Packer:
         if not self._place(0):
             return None
         units: dict[tuple[int, int], int] = {}
-        for i, row in enumerate(self.take):
-            for p, units_here in enumerate(row):
+        take = self.take
+        for i in range(len(problem.lines)):
+            for p in range(k):
+                units_here = take[i * k + p]
                 if units_here:
                     units[(i, members[p])] = units_here
         return units
@@ -514,12 +550,15 @@ class Packer:
         if pos == len(order):
             return True
         rem, suffix, k = self.rem, self.suffix, len(self.members)
-        for t in range(1, 1 << k):
-            space = 0
-            for p in range(k):
-                if t >> p & 1:
-                    space += rem[p]
-            if suffix[t][pos] > space:
+        size = 1 << k
+        offset = pos * size
+        for t in range(1, size):
+            space, bits = 0, t
+            while bits:  # the members in t
+                low = bits & -bits
+                space += rem[low.bit_length() - 1]
+                bits ^= low
+            if suffix[offset + t] > space:
                 return False
         problem = self.problem
         i = order[pos]
@@ -538,21 +577,21 @@ class Packer:
                 while at > 0 and rem[targets[at - 1]] < rem[p]:
                     at -= 1
                 targets.insert(at, p)
-        take = self.take[i]
+        take, base = self.take, i * k  # this line's units per member: take[base + p]
         for p in targets:
             if caps[p] < q or q * g > rem[p]:
                 continue
             new_group = group is not None and forced < 0
             if new_group and group is not None:
                 self.groups[group] = p
-            take[p] = q
-            rem[p] -= q * g
-            counts[p] += 1
+            take[base + p] = q
+            rem[p] = rem[p] - q * g  # not ``-=`` on an item: mypyc makes that a generic call
+            counts[p] = counts[p] + 1
             if self._place(pos + 1):
                 return True
-            counts[p] -= 1
-            rem[p] += q * g
-            take[p] = 0
+            counts[p] = counts[p] - 1
+            rem[p] = rem[p] + q * g
+            take[base + p] = 0
             if new_group and group is not None:
                 del self.groups[group]
             if self.spent:
@@ -570,15 +609,17 @@ class Packer:
             if whole or not fits:
                 continue
             for p in range(k):
-                take[p] = split[p]
-                rem[p] -= split[p] * g
-                counts[p] += split[p]
+                part = split[p]
+                take[base + p] = part
+                rem[p] = rem[p] - part * g
+                counts[p] = counts[p] + part
             if self._place(pos + 1):
                 return True
             for p in range(k):
-                rem[p] += split[p] * g
-                take[p] = 0
-                counts[p] -= split[p]
+                part = split[p]
+                rem[p] = rem[p] + part * g
+                take[base + p] = 0
+                counts[p] = counts[p] - part
             if self.spent:
                 return False
         return False
@@ -590,7 +631,9 @@ def _bands(
     """Append the bands of ``rate`` a member shipping ``least`` … ``room`` grams may use."""
     if rate is None:
         return
-    for limit, price in zip(rate.limits, rate.prices, strict=True):
+    limits, prices = rate.limits, rate.prices
+    for band in range(len(limits)):  # no zip(strict=True): a generic call in mypyc
+        limit, price = limits[band], prices[band]
         if limit < least:
             continue
         out.append((price + fixed, limit if limit < room else room, hazmat))
@@ -624,16 +667,31 @@ def _pareto(options: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _reach(options: list[list[Option]]) -> list[tuple[int, int]]:
     """Per member p: (cheapest band, most grams) summed over members p…, and (0, 0) at the end."""
     reach = [(0, 0)] * (len(options) + 1)
+    cheapest_after = most_after = 0
     for p in range(len(options) - 1, -1, -1):
-        cheapest = min(o[0] for o in options[p])
-        most = max(o[1] for o in options[p])
-        reach[p] = (reach[p + 1][0] + cheapest, reach[p + 1][1] + most)
+        here = options[p]  # plain loops: mypyc runs min() over a generator far slower
+        cheapest, most, _ = here[0]
+        for price, grams, _ in here:
+            if price < cheapest:
+                cheapest = price
+            if grams > most:
+                most = grams
+        cheapest_after += cheapest
+        most_after += most
+        reach[p] = (cheapest_after, most_after)
     return reach
 
 
 def _covered(problem: Problem, caps: list[list[int]]) -> bool:
     """Whether the members can hold every line's units together."""
-    return all(sum(row) >= problem.quantity[i] for i, row in enumerate(caps))
+    quantity = problem.quantity
+    for i, row in enumerate(caps):
+        held = 0
+        for units in row:
+            held += units
+        if held < quantity[i]:
+            return False
+    return True
 
 
 def _fits(only: list[int], limits: list[int]) -> bool:

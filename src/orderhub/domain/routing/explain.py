@@ -49,7 +49,12 @@ def explain(
 def _candidates(problem: Problem) -> list[dict[str, Any]]:
     """Every location that passed the constraints, with how much of the order it holds."""
     money, split = problem.model.compiled.money, problem.model.split_penalty
-    held = [sum(column) for column in problem.columns()]
+    held = []
+    for column in problem.columns():  # not sum(): mypyc calls the builtin generically
+        units = 0
+        for n in column:
+            units += n
+        held.append(units)
     out = []
     for j, origin in enumerate(problem.origins):
         single = problem.single.get(j)
@@ -73,15 +78,20 @@ def _chosen(
     solution: Solution,
 ) -> dict[str, Any]:
     load = solution.shipments(problem.lines)
+    # the picks per location in one pass (in their order), the shipments by location code
+    picked_at: dict[str, list[dict[str, Any]]] = {}
+    for p in picks:
+        line = {"line_id": p.line_id, "sku": p.sku, "quantity": p.quantity}
+        at = picked_at.get(p.location)
+        if at is None:
+            picked_at[p.location] = [line]
+        else:
+            at.append(line)
     shipments: list[dict[str, Any]] = []
-    for j in sorted(load, key=lambda j: problem.origins[j].code):
+    for _, j in sorted([(problem.origins[j].code, j) for j in load]):  # no key closure
         grams, haz = load[j]
         origin = problem.origins[j]
-        picked = [
-            {"line_id": p.line_id, "sku": p.sku, "quantity": p.quantity}
-            for p in picks
-            if p.location == origin.code
-        ]
+        picked = picked_at.get(origin.code, [])
         shipments.append(
             {"location": origin.code, "lines": picked, "cost": model.breakdown(origin, grams, haz)}
         )

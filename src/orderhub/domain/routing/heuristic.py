@@ -85,7 +85,9 @@ def _pick(
                 count += n
         elif not members:  # nothing covered yet: all it holds (``room``, avail ≤ quantity)
             column = columns[j]
-            weight, count = room[j], sum(column)
+            weight = room[j]
+            for units in column:  # not sum(): mypyc calls the builtin generically
+                count += units
             if not plain:
                 for i in range(len(column)):
                     if hazmat[i] and column[i] > 0:

@@ -116,7 +116,9 @@ class Problem:
     def columns(self) -> list[list[int]]:
         """columns[j][i] = avail[i][j]: what origin j holds of each line (made once)."""
         if self._columns is None:
-            self._columns = [list(column) for column in zip(*self.avail, strict=True)]
+            # comprehensions over lists (sized up front): mypyc runs zip(*rows) generically
+            avail = self.avail
+            self._columns = [[row[j] for row in avail] for j in range(len(self.origins))]
         return self._columns
 
     def room(self) -> list[int]:
@@ -126,7 +128,9 @@ class Problem:
             for column in self.columns():  # plain loops: mypyc runs a generator far slower
                 total = 0
                 for i in range(len(column)):
-                    total += column[i] * grams[i]
+                    units = column[i]
+                    if units:  # most origins hold few of a large order's lines
+                        total += units * grams[i]
                 room.append(total)
             self._room = room
         return self._room
