@@ -9,23 +9,27 @@ from typing import Any
 from orderhub.domain.orders import Contact, PaymentTerms, PurchaseOrder
 
 
+def payment_terms_json(terms: PaymentTerms | None) -> dict[str, Any] | None:
+    """The terms as JSON: the percentage as exact decimal text (stored, and answered)."""
+    if terms is None:
+        return None
+    return {
+        "net_days": terms.net_days,
+        "discount_percent": None
+        if terms.discount_percent is None
+        else f"{terms.discount_percent:f}",
+        "discount_days": terms.discount_days,
+        "description": terms.description,
+    }
+
+
 def purchase_order_json(po: PurchaseOrder | None) -> dict[str, Any] | None:
     if po is None:
         return None
-    terms = po.payment_terms
     return {
         "number": po.number,
         "order_date": _iso(po.order_date),
-        "payment_terms": None
-        if terms is None
-        else {
-            "net_days": terms.net_days,
-            "discount_percent": None
-            if terms.discount_percent is None
-            else f"{terms.discount_percent:f}",
-            "discount_days": terms.discount_days,
-            "description": terms.description,
-        },
+        "payment_terms": payment_terms_json(po.payment_terms),
         "requested_ship_date": _iso(po.requested_ship_date),
         "requested_delivery_date": _iso(po.requested_delivery_date),
         "contacts": [

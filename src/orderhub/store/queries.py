@@ -41,6 +41,7 @@ from orderhub.domain.orders import (
     normalize_email,
 )
 from orderhub.store import tables as t
+from orderhub.store.purchase_orders import payment_terms_json
 
 
 @dataclass(frozen=True)
@@ -593,20 +594,10 @@ def _purchase_order_document(order: Order) -> dict[str, Any] | None:
     po = order.purchase_order
     if po is None:
         return None
-    terms = po.payment_terms
     return {
         "number": po.number,
         "order_date": po.order_date,
-        "payment_terms": None
-        if terms is None
-        else {
-            "net_days": terms.net_days,
-            "discount_percent": None
-            if terms.discount_percent is None
-            else f"{terms.discount_percent:f}",
-            "discount_days": terms.discount_days,
-            "description": terms.description,
-        },
+        "payment_terms": payment_terms_json(po.payment_terms),
         "requested_ship_date": po.requested_ship_date,
         "requested_delivery_date": po.requested_delivery_date,
         "bill_to_differs": order.bill_to_differs,
