@@ -4,8 +4,8 @@
 waiting orders, products and today's counts once per order — not once per line, SKU or
 channel — and writes the ledger, allocations, lines, history and outbox in one statement
 each. Only the guarded UPDATEs grow with the order: one per (SKU, location) reserved, in a
-savepoint when there are several. A change that goes back to per-line or per-channel queries
-breaks these bounds.
+savepoint on PostgreSQL when there are several. A change that goes back to per-line or
+per-channel queries breaks these bounds.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ def test_more_lines_skus_and_channels_add_only_the_guarded_updates(seeded: Conta
     savepoint = [s for s in sent if "SAVEPOINT" in s.upper()]
     assert len(pairs) >= 3
     assert len(guarded) == len(pairs)  # one guarded UPDATE per (SKU, location)
-    assert len(savepoint) == 2  # SAVEPOINT and RELEASE around them
+    # SAVEPOINT and RELEASE around them on PostgreSQL; SQLite's single writer needs none (a
+    # failed guard gives back what the plan's earlier guards took).
+    assert len(savepoint) == (2 if seeded.engine.dialect.name == "postgresql" else 0)
     # The rest is the single-line order's budget (its one guarded UPDATE taken out).
     assert len(sent) - len(guarded) - len(savepoint) <= len(single) - 1, "\n".join(sent)
