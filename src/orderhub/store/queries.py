@@ -576,7 +576,7 @@ def _address_json_document(data: dict[str, Any] | None) -> dict[str, Any] | None
 
 
 def allocation_status(open_quantity: int, shipped_quantity: int, quantity: int) -> str:
-    """An allocation's status as the API shows it (``stock._status``)."""
+    """An allocation's status as the API shows it (``stock._view`` and the order documents)."""
     if open_quantity:
         return "reserved" if not shipped_quantity else "partially_shipped"
     if shipped_quantity == quantity:

@@ -24,7 +24,7 @@ from orderhub.domain.ids import new_id
 from orderhub.domain.inventory import Movement, MovementKind, StockLevel
 from orderhub.store import tables as t
 from orderhub.store.availability import Touched
-from orderhub.store.queries import keyset_page
+from orderhub.store.queries import allocation_status, keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
 
 L = t.stock_levels.c
@@ -432,14 +432,6 @@ def _view(a: Allocation, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "quantity": a.quantity,
         "open_quantity": a.open_quantity,
         "shipped_quantity": a.shipped_quantity,
-        "status": _status(a),
+        "status": allocation_status(a.open_quantity, a.shipped_quantity, a.quantity),
         **plans.get(a.plan_id, {}),
     }
-
-
-def _status(allocation: Allocation) -> str:
-    if allocation.open_quantity:
-        return "reserved" if not allocation.shipped_quantity else "partially_shipped"
-    if allocation.shipped_quantity == allocation.quantity:
-        return "shipped"
-    return "released" if not allocation.shipped_quantity else "closed"
