@@ -53,13 +53,7 @@ def main() -> None:
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     tmp = Path(tempfile.mkdtemp(prefix="trace-"))
-    env = {
-        "ORDERHUB_DATABASE_URL": f"sqlite:///{tmp}/hub.db",
-        "ORDERHUB_SECRET_KEY_FILE": str(tmp / "secret.key"),
-        "ORDERHUB_SCHEDULES_ENABLED": "false",
-    }
-    load.cli(env, "db", "upgrade")
-    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    env, key = load.fresh_hub(tmp)
     port = load.free_port()
     out = tmp / "sql.log"
     server = subprocess.Popen(  # noqa: S603 - this very script, fixed arguments

@@ -198,7 +198,9 @@ def _superseded_in(
     for row in reversed(rows):
         after = later.setdefault(row.stream, set())
         needless.update(
-            (row.seq, consumer) for consumer, types in superseded.items() if after & set(types)
+            (row.seq, consumer)
+            for consumer, types in superseded.items()
+            if not after.isdisjoint(types)
         )
         after.add(row.type)
     return needless
