@@ -1,10 +1,11 @@
 """Count the SQL statements of ``POST /v1/orders`` through a real ``orderhub serve`` (SQLite).
 
 Seeds the hub as the reference benchmarks do, posts 5 orders to warm up, then N orders one at
-a time, and prints the statements per order and each distinct statement with how many times an
-order runs it (``MANY`` marks an executemany). Usage:
+a time (or from C clients at once, whose requests share transactions), and prints the
+statements per order and each distinct statement with how many times an order runs it
+(``MANY`` marks an executemany). Usage:
 
-    PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/trace_ingest_sql.py [N]
+    PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/trace_ingest_sql.py [N] [C]
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def main() -> None:
     from orderhub.bench import load
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     tmp = Path(tempfile.mkdtemp(prefix="trace-"))
     env, key = load.fresh_hub(tmp)
     port = load.free_port()
@@ -67,8 +69,23 @@ def main() -> None:
         for i in range(5):
             api.call("POST", "/v1/orders", load.order(i))
         start = len(out.read_text().splitlines())
-        for i in range(5, 5 + n):
-            api.call("POST", "/v1/orders", load.order(i))
+        numbers = iter(range(5, 5 + n))
+        lock = threading.Lock()
+
+        def post() -> None:
+            mine = load.Client(port, key)
+            while True:
+                with lock:
+                    i = next(numbers, None)
+                if i is None:
+                    return
+                mine.call("POST", "/v1/orders", load.order(i))
+
+        threads = [threading.Thread(target=post) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from orderhub.clock import Clock, utc_now
 from orderhub.config import Settings, load_settings
 from orderhub.http.outbound import outbound_transport
+from orderhub.services.group_ingest import GroupIngest
 from orderhub.store.db import make_engine
 from orderhub.store.secret_box import SecretBox, load_secret_box
 from orderhub.store.unit_of_work import UnitOfWork
@@ -26,6 +27,15 @@ class Container:
     http_transport: httpx.BaseTransport | None = None
     # Every "now" the API and services stamp (tests inject a fake clock here and in the worker).
     clock: Clock = utc_now
+    # Single-order ingest of this process, requests grouped into shared transactions.
+    order_intake: GroupIngest = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.order_intake = GroupIngest(
+            lambda actor: self.uow(actor=actor),
+            allocate=self.settings.allocate_on_ingest,
+            max_group=self.settings.ingest_group_max,
+        )
 
     def uow(self, *, actor: str = "system", read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(

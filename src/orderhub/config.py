@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         description="POST /v1/orders reserves, routes and allocates the new order in its own "
         "transaction (the answer says allocated or backordered); false leaves it to the worker",
     )
+    ingest_group_max: int = Field(
+        default=64,
+        ge=1,
+        le=1000,
+        description="POST /v1/orders requests that arrive while another one's transaction runs "
+        "share the next transaction, up to this many orders (group commit); 1: one each",
+    )
     worker_transaction_seconds: float | None = Field(
         default=None,
         gt=0,

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from orderhub.domain.allocation import Planner
 from orderhub.domain.catalog import resolve_skus
 from orderhub.domain.errors import (
     Conflict,
@@ -30,7 +31,7 @@ from orderhub.domain.errors import (
 )
 from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
-from orderhub.services.allocation import allocate_order, default_planner
+from orderhub.services.allocation import allocate_order, default_planner, lock_ahead
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -123,48 +124,48 @@ def ingest_batch(
 
 
 def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
-    """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`)."""
-    created = [r.order_id for r in results if r.outcome == Outcome.CREATED and r.order_id]
+    """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`),
+    each as this transaction holds it: none is read back."""
+    created = [i for i, r in enumerate(results) if r.outcome == Outcome.CREATED and r.order]
     if not created:
         return
-    if len(created) == 1:
-        index = next(i for i, r in enumerate(results) if r.order_id == created[0])
-        results[index] = _allocate_one(uow, results[index])
-        return
-    uow.queue_events()  # order.received first in each order's history and stream
+    if len(created) > 1:
+        # Several: each order's allocation items on its own, so that its history starts with
+        # its own order.received and its allocation's events, chained in one go.
+        uow.untrack_orders()
+        lock_ahead(uow, [r.order_id for i in created if (r := results[i]).order_id])
     planner = default_planner(uow)
-    for order_id in created:
-        try:
-            with uow.item():
-                allocate_order(uow, order_id=order_id, planner=planner)
-        except Exception:  # the order stands: its order.received delivery tries again
-            log.warning(
-                "allocating %s on ingest failed; left to the worker", order_id, exc_info=True
-            )
+    left: list[Order] = []
+    for index in created:
+        results[index], kept = _allocate_one(uow, results[index], planner)
+        if kept is not None:
+            left.append(kept)
+    for order in left:  # order.received still to be queued, at the commit
+        uow.orders.adopt(order, new=True)
 
 
-def _allocate_one(uow: UnitOfWork, result: IngestResult) -> IngestResult:
+def _allocate_one(
+    uow: UnitOfWork, result: IngestResult, planner: Planner
+) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
     first: it was recorded first). Should the allocation fail or leave it, the order is put
-    back as it was inserted, ``order.received`` still to be queued at the commit."""
+    back as it was inserted and returned, its ``order.received`` still to be queued."""
     order = result.order
     assert order is not None
     kept = _Kept(order)
+    uow.orders.adopt(order, new=True)
     outcome = None
     try:
         with uow.item():
-            outcome = allocate_order(
-                uow, order_id=order.id, planner=default_planner(uow), order=order
-            )
+            outcome = allocate_order(uow, order_id=order.id, planner=planner, order=order)
     except Exception:  # the order stands: its order.received delivery tries again
         log.warning("allocating %s on ingest failed; left to the worker", order.id, exc_info=True)
         outcome = None
     if outcome is None or order.events:  # failed, or left alone: nothing of it was queued
         kept.restore(order)
-        uow.orders.adopt(order, new=True)
-        return result
-    return dataclasses.replace(result, allocations=outcome.allocations)
+        return result, order
+    return dataclasses.replace(result, allocations=outcome.allocations), None
 
 
 class _Kept:

@@ -191,14 +191,14 @@ class UnitOfWork:
         self.conn.commit()
         self._begin()
 
-    def queue_events(self) -> None:
-        """Chain and queue the events so far (without committing), then fresh repositories
-        for what follows in the same transaction: ingest queues a new order's
-        ``order.received`` before its allocation, which reads the order back and records its
-        own events after it. The available-to-sell figures wait for the commit."""
+    def untrack_orders(self) -> None:
+        """Stop tracking the orders read or added so far, their events not queued: the caller
+        adopts each again (``orders.adopt``) and sees that its events are queued — ingest
+        allocating several new orders, each with its own history from ``order.received`` on."""
         assert self._item is None, "not inside an item"
-        self._queue_events(announce=False)
+        loose = self._loose_events
         self._begin(self.stock.touched, same=True)
+        self._loose_events = loose
 
     def _queue_events(self, *, announce: bool) -> None:
         """Chain the touched orders' new events onto their histories and queue them, with the

@@ -88,16 +88,19 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
     """Ingest one order in the native schema; idempotent on (channel, external_id)."""
     if not visible_to(principal, body.channel):
         raise HTTPException(403, f"this key may only create orders for {principal.channel!r}")
-    with container.uow(actor=principal.actor) as uow:
-        if body.delivery is not None and body.delivery.location is not None:
+    item = ingest.Incoming(body.to_draft(), native.SOURCE, body.model_dump_json)
+    if body.delivery is not None and body.delivery.location is not None:
+        with container.uow(actor=principal.actor) as uow:  # a pick-up: its store checked first
             stores.check_pickup_store(uow, body.delivery.location)
-        result = ingest.ingest_order(
-            uow,
-            draft=body.to_draft(),
-            source=native.SOURCE,
-            payload=body.model_dump_json,
-            allocate=container.settings.allocate_on_ingest,
-        )
+            result = ingest.ingest_order(
+                uow,
+                draft=item.draft,
+                source=item.source,
+                payload=item.payload,
+                allocate=container.settings.allocate_on_ingest,
+            )
+    else:  # in a transaction shared with the requests that came meanwhile
+        result = container.order_intake.ingest(principal.actor, item)
     if result.outcome == ingest.Outcome.QUARANTINED:
         return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
     assert result.order_id

@@ -1,0 +1,251 @@
+"""Group commit of single-order ingest (``services/group_ingest.py``): orders that queue while
+a transaction runs share the next one, and each is answered exactly as a request of its own.
+
+The first transaction is held open (its unit of work blocks until the others have queued), so
+the grouping is certain, not a matter of timing: the queued requests must then share one
+transaction, each get its own outcome, keep its own hash-chained history, and a repeat of an
+order must still be answered after the first one's commit, as a request of its own would be.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from orderhub.api.routes.orders import created_out, order_out
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.channels import native
+from orderhub.config import Settings
+from orderhub.domain.errors import ValidationFailed
+from orderhub.services import ingest
+from orderhub.services.group_ingest import GroupIngest
+from orderhub.services.ingest import Incoming, IngestResult, Outcome
+from orderhub.services.inventory_check import find_drift
+from orderhub.store import history
+from orderhub.store import tables as t
+from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.workers.relay import Worker
+from tests.conftest import native_order
+from tests.integration.inventory_helpers import add_locations, levels, receive
+from tests.support.clock import FakeClock
+
+
+@pytest.fixture
+def hub(seeded: Container, database_url: str) -> Iterator[Container]:
+    container = bootstrap(Settings(database_url=database_url, allocate_on_ingest=True))
+    add_locations(container, ("a", 1))
+    receive(container, "SKU-1", "a", 3)
+    receive(container, "SKU-2", "a", 10)
+    yield container
+    container.close()
+
+
+def item(
+    external_id: str, *, sku: str = "SKU-1", quantity: int = 1, channel: str = "web"
+) -> Incoming:
+    body = native_order(
+        external_id,
+        channel=channel,
+        lines=[{"sku": sku, "quantity": quantity, "unit_price": "1.00"}],
+    )
+    order = native.NativeOrder.model_validate(body)
+    return Incoming(order.to_draft(), native.SOURCE, order.model_dump_json())
+
+
+class Transactions:
+    """A ``uow_for`` that counts the transactions and holds the first one open until told."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.opened: list[str] = []
+        self.release = threading.Event()
+        self.fail_commit_of: int | None = None  # this transaction's commit fails (1-based)
+
+    def __call__(self, actor: str) -> UnitOfWork:
+        self.opened.append(actor)
+        if len(self.opened) == 1:
+            assert self.release.wait(30), "the test never let the first transaction go"
+        uow = self.container.uow(actor=actor)
+        if len(self.opened) == self.fail_commit_of:
+            real = uow.commit
+
+            def locked() -> None:
+                if uow._item is None:  # the transaction's own commit, not an item's
+                    raise OperationalError("COMMIT", {}, Exception("database is locked"))
+                real()
+
+            uow.commit = locked  # type: ignore[method-assign]
+        return uow
+
+
+def submit_all(
+    group: GroupIngest, calls: list[tuple[str, Incoming]]
+) -> tuple[list[IngestResult | BaseException], Callable[[], None]]:
+    """Start one thread per call, in order, each after the previous one has queued; returns
+    the answers (filled in as they come) and a function that waits for all threads."""
+    answers: list[IngestResult | BaseException] = [ValueError("no answer")] * len(calls)
+    threads = []
+
+    def call(index: int, actor: str, incoming: Incoming) -> None:
+        try:
+            answers[index] = group.ingest(actor, incoming)
+        except BaseException as error:  # the answer under test
+            answers[index] = error
+
+    for index, (actor, incoming) in enumerate(calls):
+        queued = len(group._queue)
+        thread = threading.Thread(target=call, args=(index, actor, incoming))
+        thread.start()
+        threads.append(thread)
+        deadline = time.monotonic() + 10
+        while len(group._queue) == queued and index > 0:  # the first one leads at once
+            assert time.monotonic() < deadline, "the request never queued"
+            time.sleep(0.001)
+
+    def join() -> None:
+        for thread in threads:
+            thread.join(30)
+            assert not thread.is_alive()
+
+    return answers, join
+
+
+def test_orders_queued_behind_a_transaction_share_the_next_one_each_answered_as_its_own(
+    hub: Container,
+) -> None:
+    transactions = Transactions(hub)
+    group = GroupIngest(transactions, allocate=True)
+    answers, join = submit_all(
+        group,
+        [
+            ("api", item("G-0")),  # leads; its transaction is held open
+            ("api", item("G-1", quantity=2)),
+            ("api", item("G-2", quantity=2)),  # 3 in stock: 2 went to G-1 first
+            ("api", item("G-3", sku="SKU-NOPE")),  # quarantined
+            ("api", item("G-4", channel="nope")),  # refused: unknown channel
+            ("api", item("G-1", quantity=2)),  # a repeat: after G-1's commit, as its own request
+            ("other", item("G-5", sku="SKU-2")),  # another actor: a transaction of its own
+        ],
+    )
+    transactions.release.set()
+    join()
+
+    first, g1, g2, g3, g4, repeat, g5 = answers
+    assert isinstance(first, IngestResult)
+    assert first.outcome == Outcome.CREATED
+    assert isinstance(g1, IngestResult)
+    assert g1.outcome == Outcome.CREATED
+    assert isinstance(g2, IngestResult)
+    assert g2.outcome == Outcome.CREATED
+    assert isinstance(g3, IngestResult)
+    assert g3.outcome == Outcome.QUARANTINED
+    assert isinstance(g4, ValidationFailed)
+    assert isinstance(repeat, IngestResult)
+    assert repeat.outcome == Outcome.EXISTING
+    assert repeat.order_id == g1.order_id
+    assert isinstance(g5, IngestResult)
+    assert g5.outcome == Outcome.CREATED
+    # G-0 alone, then G-1..G-4 together, then the repeat (same actor) and G-5 (its own actor).
+    assert transactions.opened[:2] == ["api", "api"]
+    assert sorted(transactions.opened[2:]) == ["api", "other"]
+
+    with hub.uow(read_only=True) as uow:
+        statuses = {r.order_id: uow.orders.get(r.order_id).status.value for r in (first, g1, g2)}
+        assert statuses == {
+            first.order_id: "allocated",
+            g1.order_id: "allocated",
+            g2.order_id: "backordered",
+        }
+        for created in (first, g1, g2, g5):  # each answer is what a read shows
+            assert created.order is not None
+            assert created.order_id
+            answer = created_out(created.order, created.allocations)
+            assert answer.model_dump() == order_out(uow, created.order_id).model_dump()
+            kinds = [e.type for e in history.events_of(uow.conn, created.order_id)]
+            assert kinds[0] == "order.received"
+        assert [b for b in history.verify(uow.conn) if isinstance(b, history.ChainBreak)] == []
+        assert find_drift(uow)[1] == []
+        attempts = uow.conn.execute(select(t.quarantine.c.attempts)).scalars().all()
+    assert attempts == [1]
+    assert levels(hub)[("SKU-1", "a")] == (3, 3)  # G-0 1 + G-1 2; G-2 waits: no oversell
+    assert levels(hub)[("SKU-2", "a")] == (10, 1)
+
+
+def test_a_transaction_that_fails_answers_its_own_orders_with_the_error_and_keeps_none(
+    hub: Container,
+) -> None:
+    transactions = Transactions(hub)
+    transactions.fail_commit_of = 2  # the queued group's commit fails: SQLite busy, say
+    group = GroupIngest(transactions, allocate=True)
+    answers, join = submit_all(
+        group, [("api", item("F-0")), ("api", item("F-1")), ("api", item("F-2", sku="SKU-2"))]
+    )
+    transactions.release.set()
+    join()
+
+    first, *failed = answers
+    assert isinstance(first, IngestResult)
+    assert first.outcome == Outcome.CREATED
+    assert all(isinstance(a, OperationalError) for a in failed), failed
+    with hub.uow(read_only=True) as uow:
+        ids = set(uow.conn.execute(select(t.orders.c.external_id)).scalars())
+        assert find_drift(uow)[1] == []
+    assert ids == {"F-0"}
+    assert levels(hub)[("SKU-1", "a")] == (3, 1)
+    assert levels(hub)[("SKU-2", "a")] == (10, 0)
+
+    again = group.ingest("api", item("F-1"))  # the client's retry is a first request
+    assert again.outcome == Outcome.CREATED
+
+
+def test_a_batch_allocates_each_new_order_and_one_that_fails_is_left_to_the_worker(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ingest_batch(allocate=True)`` of several orders: each allocated as the transaction
+    holds it, with its own history; one whose allocation fails stays ``received`` with its
+    ``order.received`` chained and queued, and the worker allocates it later."""
+    real = ingest.allocate_order
+    refused: list[str] = []
+
+    def flaky(uow: UnitOfWork, *, order_id: str, **kwargs: object) -> object:
+        order = kwargs.get("order")
+        if order is not None and order.external_id == "B-1":  # type: ignore[attr-defined]
+            refused.append(order_id)
+            raise RuntimeError("planner down")
+        return real(uow, order_id=order_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("orderhub.services.ingest.allocate_order", flaky)
+    with hub.uow(actor="test") as uow:
+        results = ingest.ingest_batch(
+            uow, [item("B-0"), item("B-1"), item("B-2", sku="SKU-2", quantity=4)], allocate=True
+        )
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 3
+    assert [len(r.allocations) for r in results] == [1, 0, 1]
+    with hub.uow(read_only=True) as uow:
+        statuses = [uow.orders.get(r.order_id or "").status.value for r in results]
+        streams = {
+            r.order_id: [e.type for e in history.events_of(uow.conn, r.order_id or "")]
+            for r in results
+        }
+        assert [b for b in history.verify(uow.conn) if isinstance(b, history.ChainBreak)] == []
+    assert statuses == ["allocated", "received", "allocated"]
+    assert streams[results[1].order_id] == ["order.received"]
+    assert all(kinds[0] == "order.received" for kinds in streams.values())
+    assert refused == [results[1].order_id]
+
+    monkeypatch.setattr("orderhub.services.ingest.allocate_order", real)
+    worker = Worker(hub, clock=FakeClock())
+    while worker.run_once():
+        pass
+    with hub.uow(read_only=True) as uow:
+        assert uow.orders.get(results[1].order_id or "").status.value in {
+            "allocated",
+            "in_fulfilment",
+        }
+        assert find_drift(uow)[1] == []
+    assert levels(hub)[("SKU-1", "a")] == (3, 2)
