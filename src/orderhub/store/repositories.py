@@ -603,12 +603,18 @@ class ChannelRepository:
     def __init__(self, conn: Connection, box: SecretBox | None = None) -> None:
         self._conn = conn
         self._box = box
+        self._got: dict[str, Channel] = {}  # read in this transaction, until it writes one
 
     def get(self, code: str) -> Channel:
+        """The channel, read once per transaction (every allocation of a batch asks for it):
+        change it with ``save(replace(channel, …))``, not in place."""
+        if (found := self._got.get(code)) is not None:
+            return found
         row = self._conn.execute(_CHANNEL, {"code": code}).first()
         if row is None:
             raise NotFound(f"channel {code!r} not found")
-        return self._to_channel(row)
+        channel = self._got[code] = self._to_channel(row)
+        return channel
 
     def exists(self, code: str) -> bool:
         return self._conn.execute(_CHANNEL_EXISTS, {"code": code}).first() is not None
@@ -638,12 +644,14 @@ class ChannelRepository:
         return [self._to_channel(r) for r in rows], next_cursor
 
     def add(self, channel: Channel) -> None:
+        self._got.clear()
         now = utc_now()
         row = {"code": channel.code, "created_at": now, "updated_at": now, **self._values(channel)}
         if not insert_ignoring_duplicates(self._conn, t.channels, row):
             raise Conflict(f"channel {channel.code!r} exists already")
 
     def save(self, channel: Channel) -> None:
+        self._got.clear()
         self._conn.execute(
             update(t.channels)
             .where(t.channels.c.code == channel.code)
@@ -652,6 +660,7 @@ class ChannelRepository:
 
     def reseal(self, *, rotate: bool) -> int:
         """Seal secrets stored in clear; with ``rotate`` re-seal all under the first key."""
+        self._got.clear()
         assert self._box is not None, "sealing needs the secret box"
         return reseal(self._conn, t.channels, self.SECRET_COLUMNS, self._box, rotate=rotate)
 

@@ -126,10 +126,12 @@ class UnitOfWork:
     def _begin(self, touched: Touched | None = None, *, same: bool = False) -> None:
         """Fresh repositories for the next transaction (which autobegins on first use), or for
         the next item of a batch (which keeps collecting what it ``touched``). ``same``: the
-        transaction goes on with nothing undone, so what was read stays good (the locations)."""
+        transaction goes on with nothing undone, so what was read stays good (the locations,
+        products and channels)."""
         self.orders = OrderRepository(self.conn)
-        self.catalog = CatalogRepository(self.conn)
-        self.channels = ChannelRepository(self.conn, self._box)
+        if not same:  # nothing undone: the products and channels read stay good
+            self.catalog = CatalogRepository(self.conn)
+            self.channels = ChannelRepository(self.conn, self._box)
         self.customers = CustomerRepository(self.conn)
         self.quarantine = QuarantineRepository(self.conn)
         self.webhook_receipts = WebhookReceiptRepository(self.conn)
