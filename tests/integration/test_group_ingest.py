@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from orderhub.api.routes.orders import created_out, order_out
 from orderhub.bootstrap import Container, bootstrap
@@ -249,3 +249,31 @@ def test_a_batch_allocates_each_new_order_and_one_that_fails_is_left_to_the_work
         }
         assert find_drift(uow)[1] == []
     assert levels(hub)[("SKU-1", "a")] == (3, 2)
+
+
+def test_a_batch_the_database_refuses_is_ingested_item_by_item_each_still_allocated(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the database refuse a group's transaction (a row no check foresaw), each order
+    is tried again alone: the refused one answers with its error, the others are created and
+    allocated as if they had come alone."""
+    from orderhub.store.repositories import OrderRepository
+
+    real = OrderRepository.add_new
+
+    def refusing(self: OrderRepository, orders: list[object], **kwargs: object) -> object:
+        if any(o.external_id == "R-BAD" for o in orders):  # type: ignore[attr-defined]
+            raise IntegrityError("INSERT INTO orders", {}, Exception("refused"))
+        return real(self, orders, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(OrderRepository, "add_new", refusing)
+    with hub.uow(actor="test") as uow:
+        results = ingest.ingest_batch(
+            uow, [item("R-0"), item("R-BAD"), item("R-2", sku="SKU-2")], allocate=True
+        )
+    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.ERROR, Outcome.CREATED]
+    assert isinstance(results[1].error, ValidationFailed)
+    assert [len(r.allocations) for r in results] == [1, 0, 1]
+    with hub.uow(read_only=True) as uow:
+        assert uow.orders.get(results[0].order_id or "").status.value == "allocated"
+        assert [b for b in history.verify(uow.conn) if isinstance(b, history.ChainBreak)] == []

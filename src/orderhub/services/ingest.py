@@ -120,7 +120,7 @@ def ingest_batch(
         if len(items) == 1:
             raise
         uow.rollback()
-    return [_ingest_alone(uow, item) for item in items]
+    return [_ingest_alone(uow, item, allocate=allocate) for item in items]
 
 
 def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
@@ -185,11 +185,13 @@ class _Kept:
         order.events[:] = self.events
 
 
-def _ingest_alone(uow: UnitOfWork, item: Incoming) -> IngestResult:
+def _ingest_alone(uow: UnitOfWork, item: Incoming, *, allocate: bool) -> IngestResult:
     try:
-        result = _ingest_all(uow, [item])[0]
+        results = _ingest_all(uow, [item])
+        if allocate:
+            _allocate_new(uow, results)
         uow.commit()
-        return result
+        return results[0]
     except (IntegrityError, DataError) as error:
         uow.rollback()
         refused = ValidationFailed(f"the database refused the order: {error.orig}")

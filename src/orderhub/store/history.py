@@ -121,6 +121,7 @@ def chain(
     occurred_at: datetime,
     new_order: bool = False,
     data: Sequence[JSON] | None = None,
+    head: tuple[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The history rows that chain ``recorded`` onto the order's history, not yet written: a
     unit of work writes every order's rows with one :func:`insert` at commit.
@@ -128,10 +129,12 @@ def chain(
     ``data`` is each event's ``data()`` when the caller has computed it already. The caller
     holds the order's row (its version bump), so no other writer extends this chain
     concurrently; the unique (order_id, order_seq) constraint is the backstop. A ``new_order``
-    inserted in this transaction has no history yet: no need to look. The chain continues from
-    its anchor, not from the last stored event, so a cut-off tail stays a gap.
+    inserted in this transaction has no history yet: no need to look. ``head``: the chain's
+    length and head hash as rows queued in this transaction left it (not written yet). The
+    chain continues from its anchor, not from the last stored event, so a cut-off tail stays a
+    gap.
     """
-    seq, prev = _head(conn, order_id, new_order=new_order)
+    seq, prev = head if head is not None else _head(conn, order_id, new_order=new_order)
     rows = []
     payloads = data if data is not None else [event.data() for event in recorded]
     for event, payload in zip(recorded, payloads, strict=True):

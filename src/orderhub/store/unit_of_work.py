@@ -99,10 +99,13 @@ class UnitOfWork:
         self._clock = clock
         self._loose_events: list[DomainEvent] = []
         self._item: NestedTransaction | None = None  # the savepoint of the current item
-        # Outbox rows queued in this transaction, written with one INSERT at its commit; the
-        # first of those queued since the current savepoint began (dropped if it is undone).
+        # Outbox and history rows queued in this transaction, each written with one INSERT at
+        # its commit; the first of those queued since the current savepoint began (dropped if
+        # it is undone); and each chain's head as queued, to chain more of it onto.
         self._outbox: list[tuple[DomainEvent, str, JSON, datetime]] = []
-        self._outbox_mark = 0
+        self._history: list[dict[str, Any]] = []
+        self._heads: dict[str, tuple[int, str]] = {}
+        self._outbox_mark = self._history_mark = 0
 
     def __enter__(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -164,7 +167,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._outbox, self._outbox_mark = [], 0  # never written without its commit
+        self._forget_queued()  # never written without its commit
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()
@@ -185,7 +188,7 @@ class UnitOfWork:
             self._queue_events(announce=False)
             self._item.commit()
             self._item = self.conn.begin_nested()
-            self._outbox_mark = len(self._outbox)
+            self._mark_queued()
             self._begin(self.stock.touched, same=True)
             return
         self._queue_events(announce=True)
@@ -209,7 +212,6 @@ class UnitOfWork:
         queued: list[DomainEvent] = []
         queued_ids: list[str] = []
         queued_data: list[JSON] = []
-        chained: list[dict[str, Any]] = []
         for order in self.orders.seen.values():
             if not order.events:
                 continue
@@ -225,13 +227,14 @@ class UnitOfWork:
                 occurred_at=now,
                 new_order=new_order,
                 data=data,
+                head=self._heads.get(order.id),
             )
-            chained += rows
+            self._heads[order.id] = (rows[-1]["order_seq"], rows[-1]["hash"])
+            self._history += rows
             queued_ids += [row["id"] for row in rows]
             queued += order.events
             queued_data += data
             order.events.clear()
-        history.insert(self.conn, chained)  # every order's new events in one INSERT
         if announce:
             self._loose_events.extend(self.availability.announce())  # per channel+SKU
         for event in self._loose_events:
@@ -244,9 +247,26 @@ class UnitOfWork:
         )
 
     def _write_outbox(self) -> None:
-        """One INSERT for the whole transaction's events, in the order they were queued."""
+        """The whole transaction's history rows and events, one INSERT each (the chains'
+        anchors moved with them), in the order they were queued."""
+        history.insert(self.conn, self._history)
         outbox.add_queued(self.conn, self._outbox, actor=self.actor)
-        self._outbox, self._outbox_mark = [], 0
+        self._forget_queued()
+
+    def _mark_queued(self) -> None:
+        """What is queued from here on belongs to the savepoint that begins now."""
+        self._outbox_mark, self._history_mark = len(self._outbox), len(self._history)
+
+    def _drop_since_mark(self) -> None:
+        """The savepoint was undone: so are the rows it queued, and its chains' heads."""
+        del self._outbox[self._outbox_mark :]
+        if len(self._history) > self._history_mark:
+            del self._history[self._history_mark :]
+            self._heads = {r["order_id"]: (r["order_seq"], r["hash"]) for r in self._history}
+
+    def _forget_queued(self) -> None:
+        self._outbox, self._history, self._heads = [], [], {}
+        self._outbox_mark = self._history_mark = 0
 
     @contextmanager
     def item(self) -> Iterator[None]:
@@ -260,7 +280,7 @@ class UnitOfWork:
         """
         touched = self.stock.touched
         self._item = self.conn.begin_nested()
-        self._outbox_mark = len(self._outbox)
+        self._mark_queued()
         undone = True
         try:
             yield
@@ -270,7 +290,7 @@ class UnitOfWork:
         except BaseException:
             if self._item.is_active:
                 self._item.rollback()
-            del self._outbox[self._outbox_mark :]  # its events go with its writes
+            self._drop_since_mark()  # its events go with its writes
             raise
         finally:
             self._item = None
@@ -280,13 +300,13 @@ class UnitOfWork:
         """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
         if self._item is not None:
             self._item.rollback()
-            del self._outbox[self._outbox_mark :]
+            self._drop_since_mark()
             self._item = self.conn.begin_nested()
             self._begin(self.stock.touched)
             return
         if self.conn.in_transaction():
             self.conn.rollback()
-        self._outbox, self._outbox_mark = [], 0
+        self._forget_queued()
         self._begin()
 
 
