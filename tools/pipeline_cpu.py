@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 from orderhub.bench import load
-from tools.request_cpu import process_cpu_seconds
 
 
 def settled(database: Path) -> bool:
@@ -51,7 +50,7 @@ def main() -> None:
             api.call("POST", "/v1/orders", load.order(10_000_000 + n))
         while not settled(tmp / "hub.db"):
             time.sleep(0.2)
-        before = [process_cpu_seconds(p.pid) for p in (serve, worker)]
+        before = [load.process_cpu_seconds(p.pid) for p in (serve, worker)]
         clients_cpu, started = time.process_time(), time.perf_counter()
         closed = load.closed_loop(
             args.orders, args.clients, lambda n: api.call("POST", "/v1/orders", load.order(n))
@@ -61,7 +60,7 @@ def main() -> None:
         while not settled(tmp / "hub.db"):
             time.sleep(0.1)
         done = time.perf_counter() - started
-        after = [process_cpu_seconds(p.pid) for p in (serve, worker)]
+        after = [load.process_cpu_seconds(p.pid) for p in (serve, worker)]
     per_order = [(b - a) * 1000 / args.orders for a, b in zip(before, after, strict=True)]
     print(f"load average {os.getloadavg()}; errors {len(closed.errors)} {closed.errors[:2]}")
     print(f"acknowledged {args.orders / acknowledged:.0f} orders/s, all settled after {done:.1f} s")

@@ -300,3 +300,10 @@ def wait_healthy(port: int, key: str, *, seconds: float = 60) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError(f"orderhub serve on port {port} did not answer within {seconds:.0f} s")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process and its threads so far (Linux ``/proc``): what a
+    process spent, whatever share of the cores a shared machine gave it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
