@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 
 from orderhub.domain import events, limits
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
 from orderhub.domain.ids import new_id
-from orderhub.domain.money import Money, total
+from orderhub.domain.money import Money
 
 
 class OrderStatus(StrEnum):
@@ -294,25 +294,39 @@ class Order:
         return self._totals(cancelled=False)
 
     def _totals(self, *, cancelled: bool) -> Totals:
+        """One pass in Decimal, a Money per figure: the same sums as adding the lines' Money
+        one by one (exact arithmetic at the minor unit), without dozens of Money in between;
+        every new order is totalled on receipt and again when stored."""
         c = self.currency
-
-        def kept(component: Money, line: OrderLine) -> Money:
-            if not cancelled or not line.cancelled_quantity:
-                return component
-            return component - component.share(line.cancelled_quantity, line.quantity)
-
-        units = [line.open_quantity if cancelled else line.quantity for line in self.lines]
-        subtotal = total(
-            [line.unit_price * n for line, n in zip(self.lines, units, strict=True)], c
-        )
-        discount = total([kept(line.discount, line) for line in self.lines], c)
-        discount = discount + self.shipping.discount
-        shipping = self.shipping.price
-        tax = total([kept(line.tax, line) for line in self.lines], c) + self.shipping.tax
-        grand = subtotal - discount + shipping
+        shipping = self.shipping
+        for amount in (shipping.discount, shipping.price, shipping.tax):
+            if amount.currency != c:
+                raise ValueError(f"currency mismatch: {c} vs {amount.currency}")
+        zero = Money.zero(c).amount  # at the minor unit: each sum's start, a share's quantum
+        subtotal = discount = tax = zero
+        for line in self.lines:
+            price, line_discount, line_tax = line.unit_price, line.discount, line.tax
+            if price.currency != c or line_discount.currency != c or line_tax.currency != c:
+                odd = next(m for m in (price, line_discount, line_tax) if m.currency != c)
+                raise ValueError(f"currency mismatch: {c} vs {odd.currency}")
+            if cancelled and line.cancelled_quantity:
+                # What stays with the open units: the cancelled units' share goes with a refund.
+                units, of = line.cancelled_quantity, line.quantity
+                subtotal += price.amount * (of - units)
+                discount += line_discount.amount - _share(line_discount.amount, units, of, zero)
+                tax += line_tax.amount - _share(line_tax.amount, units, of, zero)
+            else:
+                subtotal += price.amount * line.quantity
+                discount += line_discount.amount
+                tax += line_tax.amount
+        discount += shipping.discount.amount
+        tax += shipping.tax.amount
+        grand = subtotal - discount + shipping.price.amount
         if not self.prices_include_tax:
-            grand = grand + tax
-        return Totals(subtotal, discount, shipping, tax, grand)
+            grand += tax
+        return Totals(
+            Money(subtotal, c), Money(discount, c), shipping.price, Money(tax, c), Money(grand, c)
+        )
 
     @property
     def bill_to_differs(self) -> bool:
@@ -405,6 +419,11 @@ class Order:
                 self.id, reason, tuple(units), units=dict(units), whole_order=everything
             )
         )
+
+
+def _share(amount: Decimal, units: int, of: int, quantum: Decimal) -> Decimal:
+    """:meth:`Money.share` on a bare amount: the part of ``units`` of ``of``, half-even."""
+    return (amount * units / of).quantize(quantum, rounding=ROUND_HALF_EVEN)
 
 
 def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order:
