@@ -39,6 +39,10 @@ def minor_unit_exponent(currency: str) -> int:
         raise ValueError(f"unknown ISO 4217 currency {currency!r}") from None
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 @cache
 def _quantum(currency: str) -> Decimal:
     """The currency's minor unit as a Decimal (0.01 for USD); every Money is built with it,
@@ -52,6 +56,14 @@ def is_currency(code: str) -> bool:
 
 def to_decimal(value: object) -> Decimal:
     """Parse a channel amount (``"12.50"``, ``12``, ``Decimal``) exactly; floats are refused."""
+    if type(value) is str:  # the usual case, first: a JSON amount such as "12.50"
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount: {value!r}") from None
+        if not result.is_finite():
+            raise ValueError(f"amount must be finite: {value!r}")
+        return result
     if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be a float or bool: {value!r}")
     if isinstance(value, Decimal):
@@ -68,21 +80,24 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Money:
     amount: Decimal
     currency: str
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal):
-            raise TypeError(f"Money amount must be Decimal, got {type(self.amount).__name__}")
-        quantized = self.amount.quantize(_quantum(self.currency))
-        if self.amount != quantized:
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        """The generated ``__init__`` plus ``__post_init__`` in one frame: an order ingested
+        builds a score of Money."""
+        if not isinstance(amount, Decimal):
+            raise TypeError(f"Money amount must be Decimal, got {type(amount).__name__}")
+        quantized = amount.quantize(_quantum(currency))
+        if amount != quantized:
             raise ValueError(
-                f"{self.amount} has more decimals than {self.currency} allows "
-                f"({minor_unit_exponent(self.currency)})"
+                f"{amount} has more decimals than {currency} allows "
+                f"({minor_unit_exponent(currency)})"
             )
-        object.__setattr__(self, "amount", quantized)
+        _set(self, "amount", quantized)
+        _set(self, "currency", currency)
 
     @classmethod
     def of(cls, value: object, currency: str) -> Self:
@@ -160,8 +175,6 @@ def total(amounts: list[Money], currency: str) -> Money:
 _EXACT_BELOW = 23
 """An amount whose adjusted exponent (position of its leading digit) is below this has at most
 27 digits at any minor unit (at most 4 decimals): exact in the default 28-digit context."""
-_new = object.__new__
-_set = object.__setattr__
 
 
 def _exact(amount: Decimal, currency: str) -> Money:

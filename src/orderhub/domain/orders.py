@@ -16,7 +16,7 @@ from typing import Any
 
 from orderhub.domain import events, limits
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
-from orderhub.domain.ids import new_id
+from orderhub.domain.ids import new_ids
 from orderhub.domain.money import Money
 
 
@@ -429,8 +429,9 @@ def _share(amount: Decimal, units: int, of: int, quantum: Decimal) -> Decimal:
 def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order:
     """Turn a normalized draft into a new order, checking the invariants every source shares."""
     _check_draft(draft)
+    order_id, *line_ids = new_ids(1 + len(draft.lines))
     order = Order(
-        id=new_id(),
+        id=order_id,
         channel=draft.channel,
         external_id=draft.external_id,
         currency=draft.currency,
@@ -445,7 +446,7 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
         billing_address=draft.billing_address,
         lines=[
             OrderLine(
-                id=new_id(),
+                id=line_id,
                 sku=line.sku or "",  # _check_draft refused lines without one
                 quantity=line.quantity,
                 unit_price=line.unit_price,
@@ -455,7 +456,7 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
                 channel_line_id=line.channel_line_id,
                 name=line.name,
             )
-            for line in draft.lines
+            for line, line_id in zip(draft.lines, line_ids, strict=True)
         ],
         shipping=draft.shipping,
         prices_include_tax=draft.prices_include_tax,
