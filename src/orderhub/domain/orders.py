@@ -495,17 +495,19 @@ def _check_draft(draft: OrderDraft) -> None:
         )
     if not draft.lines:
         problems.append(FieldError(("lines",), "an order needs at least one line"))
+    currency = draft.currency
     for index, line in enumerate(draft.lines):
         loc: tuple[str | int, ...] = ("lines", index)
         if not line.sku:
             problems.append(FieldError((*loc, "sku"), "unresolved SKU"))
-        if line.quantity <= 0:
+        quantity, price, discount = line.quantity, line.unit_price, line.discount
+        if quantity <= 0:
             problems.append(FieldError((*loc, "quantity"), "must be positive"))
-        elif line.quantity > limits.MAX_QUANTITY:
+        elif quantity > limits.MAX_QUANTITY:
             problems.append(
                 FieldError((*loc, "quantity"), f"at most {limits.MAX_QUANTITY:,}", "too_large")
             )
-        elif line.unit_price.amount * line.quantity > limits.MAX_ORDER_TOTAL:
+        elif price.amount * quantity > limits.MAX_ORDER_TOTAL:
             problems.append(
                 FieldError(
                     (*loc, "quantity"),
@@ -513,27 +515,24 @@ def _check_draft(draft: OrderDraft) -> None:
                     "too_large",
                 )
             )
-        for name in ("unit_price", "discount", "tax"):
-            amount: Money = getattr(line, name)
-            if amount.currency != draft.currency:
-                problems.append(FieldError((*loc, name), f"currency must be {draft.currency}"))
-            elif amount.is_negative():
-                problems.append(FieldError((*loc, name), "must not be negative"))
-            elif amount.amount > limits.MAX_AMOUNT:
-                problems.append(_too_large((*loc, name)))
+        _check_amounts(
+            (("unit_price", price), ("discount", discount), ("tax", line.tax)),
+            loc,
+            currency,
+            problems,
+        )
         if (
-            line.unit_price.currency == line.discount.currency == draft.currency
-            and line.discount.amount > (line.unit_price * line.quantity).amount
+            price.currency == discount.currency == currency
+            and discount.amount > (price * quantity).amount
         ):
             problems.append(FieldError((*loc, "discount"), "exceeds the line's gross amount"))
-    for name in ("price", "tax", "discount"):
-        amount = getattr(draft.shipping, name)
-        if amount.currency != draft.currency:
-            problems.append(FieldError(("shipping", name), f"currency must be {draft.currency}"))
-        elif amount.is_negative():
-            problems.append(FieldError(("shipping", name), "must not be negative"))
-        elif amount.amount > limits.MAX_AMOUNT:
-            problems.append(_too_large(("shipping", name)))
+    shipping = draft.shipping
+    _check_amounts(
+        (("price", shipping.price), ("tax", shipping.tax), ("discount", shipping.discount)),
+        ("shipping",),
+        currency,
+        problems,
+    )
     if not problems and _gross(draft) > limits.MAX_ORDER_TOTAL:
         problems.append(
             FieldError(
@@ -542,6 +541,23 @@ def _check_draft(draft: OrderDraft) -> None:
         )
     if problems:
         raise ValidationFailed("the order breaks the hub's rules", problems)
+
+
+def _check_amounts(
+    amounts: tuple[tuple[str, Money], ...],
+    loc: tuple[str | int, ...],
+    currency: str,
+    problems: list[FieldError],
+) -> None:
+    """Each named amount of a line or of shipping: in the order's currency, not negative, at
+    most ``MAX_AMOUNT``; the first it breaks is its problem."""
+    for name, amount in amounts:
+        if amount.currency != currency:
+            problems.append(FieldError((*loc, name), f"currency must be {currency}"))
+        elif amount.amount < 0:
+            problems.append(FieldError((*loc, name), "must not be negative"))
+        elif amount.amount > limits.MAX_AMOUNT:
+            problems.append(_too_large((*loc, name)))
 
 
 def _too_large(loc: tuple[str | int, ...]) -> FieldError:
