@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from orderhub.domain.ids import new_id
+from orderhub.domain.ids import new_id, new_ids
 
 
 def test_an_id_is_a_version_7_uuid_in_canonical_form() -> None:
@@ -23,3 +23,14 @@ def test_an_id_stamped_with_a_moment_carries_it_and_sorts_by_it() -> None:
     later = [new_id(at + timedelta(milliseconds=n)) for n in range(1, 50)]
     assert sorted(later) == later
     assert new_id(at) < later[0] < new_id()
+
+
+def test_ids_made_together_are_distinct_version_7_uuids_of_now() -> None:
+    before = int(datetime.now(UTC).timestamp() * 1000)
+    made = new_ids(5)
+    after = int(datetime.now(UTC).timestamp() * 1000)
+    assert len(set(made)) == 5
+    for value in made:
+        parsed = uuid.UUID(value)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, value)
+        assert before <= parsed.int >> 80 <= after

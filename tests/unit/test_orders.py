@@ -77,6 +77,35 @@ def test_line_problems_name_their_field() -> None:
     }  # fmt: skip
 
 
+def test_every_problem_of_a_draft_is_listed_in_order_with_its_message() -> None:
+    """The answer's ``errors`` list, field by field and in order, for a draft breaking each rule
+    (the checks were reorganised for speed: the list must not change)."""
+    big = Money.of("1000000001", "USD")
+    lines = (
+        LineDraft(None, 0, usd("1.00"), discount=usd("5.00"), tax=Money.of("1", "EUR")),
+        LineDraft("B", 2_000_000, Money.of("-1", "USD"), discount=big, tax=usd("0")),
+        LineDraft("C", 1001, Money.of("999999999", "USD"), discount=usd("0"), tax=big),
+    )
+    shipping = Shipping(price=big, tax=Money.of("-0.01", "USD"), discount=Money.of("1", "JPY"))
+    with pytest.raises(ValidationFailed) as error:
+        receive_order(draft(lines=lines, shipping=shipping))
+    assert [(f.field, f.message, f.code) for f in error.value.fields] == [
+        ("lines.0.sku", "unresolved SKU", "invalid"),
+        ("lines.0.quantity", "must be positive", "invalid"),
+        ("lines.0.tax", "currency must be USD", "invalid"),
+        ("lines.0.discount", "exceeds the line's gross amount", "invalid"),
+        ("lines.1.quantity", "at most 1,000,000", "too_large"),
+        ("lines.1.unit_price", "must not be negative", "invalid"),
+        ("lines.1.discount", "at most 1,000,000,000", "too_large"),
+        ("lines.1.discount", "exceeds the line's gross amount", "invalid"),
+        ("lines.2.quantity", "quantity × unit_price exceeds 1,000,000,000,000", "too_large"),
+        ("lines.2.tax", "at most 1,000,000,000", "too_large"),
+        ("shipping.price", "at most 1,000,000,000", "too_large"),
+        ("shipping.tax", "must not be negative", "invalid"),
+        ("shipping.discount", "currency must be USD", "invalid"),
+    ]
+
+
 def test_illegal_transition_raises_and_changes_nothing() -> None:
     order = receive_order(draft())
     with pytest.raises(IllegalTransition):

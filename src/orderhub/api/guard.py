@@ -217,7 +217,10 @@ def _unstorable_body(scope: Scope, body: bytes) -> JSONResponse | None:
         return _invalid("body", f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep")
     except ValueError:
         return None  # not JSON: the route answers its own json_invalid problem
-    for path, message, code in _unstorable(document, texts=_may_hold_unstorable_text(body)):
+    texts = _may_hold_unstorable_text(body)
+    if not texts and _well_shaped(document):
+        return None
+    for path, message, code in _unstorable(document, texts=texts):
         return _invalid(path, message, code)
     return None
 
@@ -266,6 +269,31 @@ def _unstorable(document: Any, *, texts: bool = True) -> Iterator[tuple[str, str
                 )
         elif isinstance(value, float) and not math.isfinite(value):
             yield path(loc), "must be a finite number (not NaN, Infinity or 1e400)", "finite_number"
+
+
+def _well_shaped(document: Any) -> bool:
+    """Whether ``document`` (as ``json.loads`` made it: plain dicts, lists, floats) is free of
+    what :func:`_unstorable` finds with ``texts=False`` — nesting deeper than
+    ``MAX_JSON_DEPTH``, numbers that are not finite. It looks at each scalar's type only and
+    keeps no paths: the batch route's bodies hold tens of thousands of scalars. A body that
+    fails is walked again by :func:`_unstorable` to name the field."""
+    if type(document) is not dict and type(document) is not list:
+        return not (type(document) is float and not math.isfinite(document))
+    stack: list[tuple[int, Any]] = [(0, document)]
+    while stack:
+        depth, value = stack.pop()
+        children = value.values() if type(value) is dict else value
+        if depth == MAX_JSON_DEPTH:
+            if children:
+                return False  # every child is a level too deep
+            continue
+        for item in children:
+            kind = type(item)
+            if kind is dict or kind is list:
+                stack.append((depth + 1, item))
+            elif kind is float and not math.isfinite(item):
+                return False
+    return True
 
 
 def _unstorable_text(text: str) -> bool:

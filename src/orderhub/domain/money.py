@@ -39,6 +39,10 @@ def minor_unit_exponent(currency: str) -> int:
         raise ValueError(f"unknown ISO 4217 currency {currency!r}") from None
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 @cache
 def _quantum(currency: str) -> Decimal:
     """The currency's minor unit as a Decimal (0.01 for USD); every Money is built with it,
@@ -52,6 +56,14 @@ def is_currency(code: str) -> bool:
 
 def to_decimal(value: object) -> Decimal:
     """Parse a channel amount (``"12.50"``, ``12``, ``Decimal``) exactly; floats are refused."""
+    if type(value) is str:  # the usual case, first: a JSON amount such as "12.50"
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount: {value!r}") from None
+        if not result.is_finite():
+            raise ValueError(f"amount must be finite: {value!r}")
+        return result
     if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be a float or bool: {value!r}")
     if isinstance(value, Decimal):
@@ -68,21 +80,24 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Money:
     amount: Decimal
     currency: str
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal):
-            raise TypeError(f"Money amount must be Decimal, got {type(self.amount).__name__}")
-        quantized = self.amount.quantize(_quantum(self.currency))
-        if self.amount != quantized:
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        """The generated ``__init__`` plus ``__post_init__`` in one frame: an order ingested
+        builds a score of Money."""
+        if not isinstance(amount, Decimal):
+            raise TypeError(f"Money amount must be Decimal, got {type(amount).__name__}")
+        quantized = amount.quantize(_quantum(currency))
+        if amount != quantized:
             raise ValueError(
-                f"{self.amount} has more decimals than {self.currency} allows "
-                f"({minor_unit_exponent(self.currency)})"
+                f"{amount} has more decimals than {currency} allows "
+                f"({minor_unit_exponent(currency)})"
             )
-        object.__setattr__(self, "amount", quantized)
+        _set(self, "amount", quantized)
+        _set(self, "currency", currency)
 
     @classmethod
     def of(cls, value: object, currency: str) -> Self:
@@ -95,8 +110,7 @@ class Money:
     @classmethod
     def rounded(cls, value: Decimal, currency: str) -> Self:
         """Round half to even (banker's rounding) to the currency's minor unit."""
-        quantum = Decimal(1).scaleb(-minor_unit_exponent(currency))
-        return cls(value.quantize(quantum, rounding=ROUND_HALF_EVEN), currency)
+        return cls(value.quantize(_quantum(currency), rounding=ROUND_HALF_EVEN), currency)
 
     def share(self, units: int, of: int) -> Self:
         """The part of this amount that belongs to ``units`` of ``of`` units, rounded half-even:
@@ -110,7 +124,7 @@ class Money:
     @property
     def minor(self) -> int:
         """The amount in minor units (cents): how it is stored."""
-        return int(self.amount.scaleb(minor_unit_exponent(self.currency)))
+        return int(self.amount.scaleb(_EXPONENTS[self.currency]))  # known: it was built
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
@@ -120,19 +134,19 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return _exact(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return _exact(self.amount - other.amount, self.currency)
 
     def __mul__(self, quantity: int) -> Money:
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise TypeError("Money can only be multiplied by an integer quantity")
-        return Money(self.amount * quantity, self.currency)
+        return _exact(self.amount * quantity, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return _exact(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
@@ -156,3 +170,22 @@ def total(amounts: list[Money], currency: str) -> Money:
     for amount in amounts:
         result = result + amount
     return result
+
+
+_EXACT_BELOW = 23
+"""An amount whose adjusted exponent (position of its leading digit) is below this has at most
+27 digits at any minor unit (at most 4 decimals): exact in the default 28-digit context."""
+
+
+def _exact(amount: Decimal, currency: str) -> Money:
+    """Money from the sum, difference, negation or integer multiple of amounts already at
+    ``currency``'s minor unit: exact Decimal arithmetic leaves it at that unit, so quantizing
+    it again (the constructor) is skipped on the hot path: an order's totals add dozens. Only
+    an amount too long to be exact in the context takes the constructor, which refuses it as
+    it always did."""
+    if amount.adjusted() >= _EXACT_BELOW:
+        return Money(amount, currency)
+    money: Money = _new(Money)
+    _set(money, "amount", amount)
+    _set(money, "currency", currency)
+    return money

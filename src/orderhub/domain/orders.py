@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 
 from orderhub.domain import events, limits
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
-from orderhub.domain.ids import new_id
-from orderhub.domain.money import Money, total
+from orderhub.domain.ids import new_ids
+from orderhub.domain.money import Money
 
 
 class OrderStatus(StrEnum):
@@ -294,25 +294,39 @@ class Order:
         return self._totals(cancelled=False)
 
     def _totals(self, *, cancelled: bool) -> Totals:
+        """One pass in Decimal, a Money per figure: the same sums as adding the lines' Money
+        one by one (exact arithmetic at the minor unit), without dozens of Money in between;
+        every new order is totalled on receipt and again when stored."""
         c = self.currency
-
-        def kept(component: Money, line: OrderLine) -> Money:
-            if not cancelled or not line.cancelled_quantity:
-                return component
-            return component - component.share(line.cancelled_quantity, line.quantity)
-
-        units = [line.open_quantity if cancelled else line.quantity for line in self.lines]
-        subtotal = total(
-            [line.unit_price * n for line, n in zip(self.lines, units, strict=True)], c
-        )
-        discount = total([kept(line.discount, line) for line in self.lines], c)
-        discount = discount + self.shipping.discount
-        shipping = self.shipping.price
-        tax = total([kept(line.tax, line) for line in self.lines], c) + self.shipping.tax
-        grand = subtotal - discount + shipping
+        shipping = self.shipping
+        for amount in (shipping.discount, shipping.price, shipping.tax):
+            if amount.currency != c:
+                raise ValueError(f"currency mismatch: {c} vs {amount.currency}")
+        zero = Money.zero(c).amount  # at the minor unit: each sum's start, a share's quantum
+        subtotal = discount = tax = zero
+        for line in self.lines:
+            price, line_discount, line_tax = line.unit_price, line.discount, line.tax
+            if price.currency != c or line_discount.currency != c or line_tax.currency != c:
+                odd = next(m for m in (price, line_discount, line_tax) if m.currency != c)
+                raise ValueError(f"currency mismatch: {c} vs {odd.currency}")
+            if cancelled and line.cancelled_quantity:
+                # What stays with the open units: the cancelled units' share goes with a refund.
+                units, of = line.cancelled_quantity, line.quantity
+                subtotal += price.amount * (of - units)
+                discount += line_discount.amount - _share(line_discount.amount, units, of, zero)
+                tax += line_tax.amount - _share(line_tax.amount, units, of, zero)
+            else:
+                subtotal += price.amount * line.quantity
+                discount += line_discount.amount
+                tax += line_tax.amount
+        discount += shipping.discount.amount
+        tax += shipping.tax.amount
+        grand = subtotal - discount + shipping.price.amount
         if not self.prices_include_tax:
-            grand = grand + tax
-        return Totals(subtotal, discount, shipping, tax, grand)
+            grand += tax
+        return Totals(
+            Money(subtotal, c), Money(discount, c), shipping.price, Money(tax, c), Money(grand, c)
+        )
 
     @property
     def bill_to_differs(self) -> bool:
@@ -407,11 +421,17 @@ class Order:
         )
 
 
+def _share(amount: Decimal, units: int, of: int, quantum: Decimal) -> Decimal:
+    """:meth:`Money.share` on a bare amount: the part of ``units`` of ``of``, half-even."""
+    return (amount * units / of).quantize(quantum, rounding=ROUND_HALF_EVEN)
+
+
 def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order:
     """Turn a normalized draft into a new order, checking the invariants every source shares."""
     _check_draft(draft)
+    order_id, *line_ids = new_ids(1 + len(draft.lines))
     order = Order(
-        id=new_id(),
+        id=order_id,
         channel=draft.channel,
         external_id=draft.external_id,
         currency=draft.currency,
@@ -426,7 +446,7 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
         billing_address=draft.billing_address,
         lines=[
             OrderLine(
-                id=new_id(),
+                id=line_id,
                 sku=line.sku or "",  # _check_draft refused lines without one
                 quantity=line.quantity,
                 unit_price=line.unit_price,
@@ -436,7 +456,7 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
                 channel_line_id=line.channel_line_id,
                 name=line.name,
             )
-            for line in draft.lines
+            for line, line_id in zip(draft.lines, line_ids, strict=True)
         ],
         shipping=draft.shipping,
         prices_include_tax=draft.prices_include_tax,
@@ -475,17 +495,19 @@ def _check_draft(draft: OrderDraft) -> None:
         )
     if not draft.lines:
         problems.append(FieldError(("lines",), "an order needs at least one line"))
+    currency = draft.currency
     for index, line in enumerate(draft.lines):
         loc: tuple[str | int, ...] = ("lines", index)
         if not line.sku:
             problems.append(FieldError((*loc, "sku"), "unresolved SKU"))
-        if line.quantity <= 0:
+        quantity, price, discount = line.quantity, line.unit_price, line.discount
+        if quantity <= 0:
             problems.append(FieldError((*loc, "quantity"), "must be positive"))
-        elif line.quantity > limits.MAX_QUANTITY:
+        elif quantity > limits.MAX_QUANTITY:
             problems.append(
                 FieldError((*loc, "quantity"), f"at most {limits.MAX_QUANTITY:,}", "too_large")
             )
-        elif line.unit_price.amount * line.quantity > limits.MAX_ORDER_TOTAL:
+        elif price.amount * quantity > limits.MAX_ORDER_TOTAL:
             problems.append(
                 FieldError(
                     (*loc, "quantity"),
@@ -493,27 +515,24 @@ def _check_draft(draft: OrderDraft) -> None:
                     "too_large",
                 )
             )
-        for name in ("unit_price", "discount", "tax"):
-            amount: Money = getattr(line, name)
-            if amount.currency != draft.currency:
-                problems.append(FieldError((*loc, name), f"currency must be {draft.currency}"))
-            elif amount.is_negative():
-                problems.append(FieldError((*loc, name), "must not be negative"))
-            elif amount.amount > limits.MAX_AMOUNT:
-                problems.append(_too_large((*loc, name)))
+        _check_amounts(
+            (("unit_price", price), ("discount", discount), ("tax", line.tax)),
+            loc,
+            currency,
+            problems,
+        )
         if (
-            line.unit_price.currency == line.discount.currency == draft.currency
-            and line.discount.amount > (line.unit_price * line.quantity).amount
+            price.currency == discount.currency == currency
+            and discount.amount > (price * quantity).amount
         ):
             problems.append(FieldError((*loc, "discount"), "exceeds the line's gross amount"))
-    for name in ("price", "tax", "discount"):
-        amount = getattr(draft.shipping, name)
-        if amount.currency != draft.currency:
-            problems.append(FieldError(("shipping", name), f"currency must be {draft.currency}"))
-        elif amount.is_negative():
-            problems.append(FieldError(("shipping", name), "must not be negative"))
-        elif amount.amount > limits.MAX_AMOUNT:
-            problems.append(_too_large(("shipping", name)))
+    shipping = draft.shipping
+    _check_amounts(
+        (("price", shipping.price), ("tax", shipping.tax), ("discount", shipping.discount)),
+        ("shipping",),
+        currency,
+        problems,
+    )
     if not problems and _gross(draft) > limits.MAX_ORDER_TOTAL:
         problems.append(
             FieldError(
@@ -522,6 +541,23 @@ def _check_draft(draft: OrderDraft) -> None:
         )
     if problems:
         raise ValidationFailed("the order breaks the hub's rules", problems)
+
+
+def _check_amounts(
+    amounts: tuple[tuple[str, Money], ...],
+    loc: tuple[str | int, ...],
+    currency: str,
+    problems: list[FieldError],
+) -> None:
+    """Each named amount of a line or of shipping: in the order's currency, not negative, at
+    most ``MAX_AMOUNT``; the first it breaks is its problem."""
+    for name, amount in amounts:
+        if amount.currency != currency:
+            problems.append(FieldError((*loc, name), f"currency must be {currency}"))
+        elif amount.amount < 0:
+            problems.append(FieldError((*loc, name), "must not be negative"))
+        elif amount.amount > limits.MAX_AMOUNT:
+            problems.append(_too_large((*loc, name)))
 
 
 def _too_large(loc: tuple[str | int, ...]) -> FieldError:
