@@ -1,10 +1,12 @@
-"""Server CPU per request: ``orderhub serve`` on a throwaway SQLite hub, N GETs per path.
+"""Server CPU per request: ``orderhub serve`` on a throwaway SQLite hub, N GETs per path
+(and, with ``--orders N``, N single-order ``POST /v1/orders`` on the seeded hub).
 
 Wall-clock throughput on a shared machine follows the cores the server gets; the CPU the
 server process spent (``/proc/<pid>/stat``, all its threads) per request does not. Usage:
 
     PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/request_cpu.py [--requests 1000]
-        [--clients 8] [PATH ...]        # default: /v1/health /v1/locations /v1/products?limit=5
+        [--clients 8] [--orders 0] [PATH ...]
+        # paths by default: /v1/health /v1/locations /v1/products?limit=5
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ def process_cpu_seconds(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "paths", nargs="*", default=["/v1/health", "/v1/locations", "/v1/products?limit=5"]
-    )
+    parser.add_argument("paths", nargs="*", default=DEFAULT_PATHS)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--orders", type=int, default=0, help="also POST this many orders (load.order(n))"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="reqcpu-"))
     env, key = load.fresh_hub(tmp)
@@ -65,6 +68,15 @@ def main() -> None:
             wall, cpu = time.perf_counter() - wall, process_cpu_seconds(pid) - cpu
             done = share * args.clients
             print(f"| `GET {path}` | {done / wall:,.0f} | {cpu * 1000 / done:.2f} |")
+        if args.orders:
+            cpu, wall = process_cpu_seconds(pid), time.perf_counter()
+            posted = load.closed_loop(
+                args.orders, args.clients, lambda n: api.call("POST", "/v1/orders", load.order(n))
+            )
+            wall, cpu = time.perf_counter() - wall, process_cpu_seconds(pid) - cpu
+            assert not posted.errors, posted.errors[:2]
+            done = args.orders
+            print(f"| `POST /v1/orders` | {done / wall:,.0f} | {cpu * 1000 / done:.2f} |")
 
 
 if __name__ == "__main__":

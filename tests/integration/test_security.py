@@ -131,3 +131,23 @@ def test_metrics_need_a_key_and_health_does_not(client: TestClient, admin: dict[
     health = client.get("/v1/health")
     assert health.status_code == 200
     assert health.json()["database"] == "ok"
+
+
+def test_metrics_count_each_route_and_status_again_on_every_request(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """The middleware keeps the labelled series it looked up: they must keep counting."""
+
+    def count(text: str, status: str) -> float:
+        labels = f'method="GET",route="/locations",status="{status}"'
+        prefix = "orderhub_http_requests_total{" + labels + "} "
+        found = [line for line in text.splitlines() if line.startswith(prefix)]
+        return float(found[0].removeprefix(prefix)) if found else 0.0
+
+    before = client.get("/metrics", headers=admin).text
+    for _ in range(3):
+        assert client.get("/v1/locations", headers=admin).status_code == 200
+    assert client.get("/v1/locations").status_code == 401
+    after = client.get("/metrics", headers=admin).text
+    assert count(after, "200") - count(before, "200") == 3
+    assert count(after, "401") - count(before, "401") == 1

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from orderhub.bootstrap import Container
 from orderhub.domain.access import Permission, allows
@@ -21,7 +22,9 @@ from orderhub.store.unit_of_work import UnitOfWork
 _bearer = HTTPBearer(auto_error=False, description="an OrderHub API key: `ohk_…`")
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    """Async, as are the other dependencies here that do no I/O: FastAPI runs a sync one in the
+    thread pool, a round trip that cost more than the dependency itself on every request."""
     container: Container = request.app.state.container
     return container
 
@@ -46,11 +49,20 @@ class PrincipalCache:
         self._entries: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
+    def fresh(self, token: str) -> Principal | None:
+        """The principal for ``token`` while its entry is fresh, else None (no look-up): lets
+        the event loop skip a trip to the thread pool when no database is needed."""
+        if self.ttl <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(_digest(token))
+        return entry[0] if entry is not None and entry[1] > self._clock() else None
+
     def get(self, token: str, look_up: Callable[[str], Principal | None]) -> Principal | None:
         """The principal for ``token``, from the cache while fresh, else ``look_up(token)``."""
         if self.ttl <= 0:
             return look_up(token)
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = _digest(token)
         now = self._clock()
         with self._lock:
             entry = self._entries.get(digest)
@@ -67,12 +79,18 @@ class PrincipalCache:
         return principal
 
 
-def authenticate(
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def authenticate(
     request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller; ``api/guard.py`` already found it for a write (before reading its body)."""
+    """The caller; ``api/guard.py`` already found it for a write (before reading its body).
+    A key fresh in the cache is answered on the event loop; only a look-up in the database
+    goes to the thread pool."""
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal):
         return known
@@ -81,7 +99,10 @@ def authenticate(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-    principal = key_holder(container, credentials.credentials, request.app.state.principals)
+    cache: PrincipalCache = request.app.state.principals
+    principal = cache.fresh(credentials.credentials) or await run_in_threadpool(
+        key_holder, container, credentials.credentials, cache
+    )
     if principal is None:
         raise unauthorized
     return principal
@@ -100,10 +121,10 @@ def key_holder(
     return look_up(token) if cache is None else cache.get(token, look_up)
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A dependency that lets through only principals whose role has ``permission``."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not allows(principal.role, permission, channel_scoped=principal.channel is not None):
             scope = " (channel-scoped)" if principal.channel is not None else ""
             raise HTTPException(

@@ -21,15 +21,20 @@ DOCS_CSP = (
 DOCS_PATH = "/v1/docs"
 
 
-def headers_for(path: str) -> list[tuple[bytes, bytes]]:
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
+_API = (_NOSNIFF, _NO_STORE, (b"content-security-policy", API_CSP))
+_DOCS = (_NOSNIFF, _NO_STORE, (b"content-security-policy", DOCS_CSP))
+_OTHER = (_NOSNIFF,)
+
+
+def headers_for(path: str) -> tuple[tuple[bytes, bytes], ...]:
     """The headers an answer to ``path`` gets (none for dashboard pages: they have theirs)."""
     if is_web_path(path):
-        return []
-    found = [(b"x-content-type-options", b"nosniff")]
+        return ()
     if path.startswith(("/v1/", "/metrics")):
-        found.append((b"cache-control", b"no-store"))
-        found.append((b"content-security-policy", DOCS_CSP if path == DOCS_PATH else API_CSP))
-    return found
+        return _DOCS if path == DOCS_PATH else _API
+    return _OTHER
 
 
 class SecurityHeadersMiddleware:
@@ -41,9 +46,12 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         extra = headers_for(scope["path"])
+        if not extra:  # a dashboard page: no wrapper to call for every message
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and extra:
+            if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend((k, v) for k, v in extra if k not in present)

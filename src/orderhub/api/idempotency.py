@@ -24,7 +24,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderhub.api.deps import key_holder
+from orderhub.api.deps import PrincipalCache, key_holder
 from orderhub.bootstrap import Container
 from orderhub.clock import utc_now
 from orderhub.store import idempotency
@@ -45,7 +45,11 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in MUTATING:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        if not any(name == HEADER for name, _ in raw):  # most writes: no dict, no decoding
+            await self.app(scope, receive, send)
+            return
+        headers = dict(raw)
         key = headers.get(HEADER, b"").decode("latin-1").strip()
         if not key:
             await self.app(scope, receive, send)
@@ -53,7 +57,9 @@ class IdempotencyMiddleware:
         if len(key) > 255:
             await _send_problem(send, 422, "Idempotency-Key is longer than 255 characters")
             return
-        principal = await run_in_threadpool(self._caller, scope, headers)
+        principal = self._cached_caller(scope, headers) or await run_in_threadpool(
+            self._caller, scope, headers
+        )
         if principal is None:  # nobody to scope the key to: no replay, no claim
             await self.app(scope, receive, send)
             return
@@ -84,11 +90,21 @@ class IdempotencyMiddleware:
             return
         await self._run_and_store(scope, body, send, principal, key)
 
+    def _cached_caller(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        """The caller when its API key is fresh in the key cache (else None): answered on the
+        event loop, without the thread pool :meth:`_caller` needs for the database."""
+        token = _bearer_token(headers)
+        if token is None:
+            return None
+        cache: PrincipalCache = scope["app"].state.principals
+        found = cache.fresh(token)
+        return found.actor if found is not None else None
+
     def _caller(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
         """Who is asking, authenticated now (a revoked key or ended session is nobody)."""
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            found = key_holder(self.container, token.strip(), scope["app"].state.principals)
+        token = _bearer_token(headers)
+        if token is not None:
+            found = key_holder(self.container, token, scope["app"].state.principals)
             return found.actor if found is not None else None
         session = scope.get("state", {}).get("session")
         if isinstance(session, Session):
@@ -141,6 +157,11 @@ class IdempotencyMiddleware:
                         status, kept, b"".join(chunks).decode("utf-8")
                     ),
                 )
+
+
+def _bearer_token(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def _read_body(receive: Receive) -> bytes:

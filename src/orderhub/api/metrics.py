@@ -43,11 +43,15 @@ class MetricsMiddleware:
     """Counts and times every HTTP request by route template and status.
 
     Plain ASGI: Starlette's ``BaseHTTPMiddleware`` runs the app in a task of its own behind
-    memory streams, which cost more per request than the ingest's own bookkeeping.
+    memory streams, which cost more per request than the ingest's own bookkeeping. The
+    labelled children are kept here once looked up: ``labels()`` validates and locks on every
+    call. (There are as many as the registry has children anyway.)
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._latency: dict[tuple[str, str], Histogram] = {}
+        self._requests: dict[tuple[str, str, int], Counter] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,5 +71,12 @@ class MetricsMiddleware:
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            LATENCY.labels(method, path).observe(time.perf_counter() - started)
-            REQUESTS.labels(method, path, str(status)).inc()
+            latency = self._latency.get((method, path))
+            if latency is None:
+                latency = self._latency[method, path] = LATENCY.labels(method, path)
+            latency.observe(time.perf_counter() - started)
+            requests = self._requests.get((method, path, status))
+            if requests is None:
+                requests = REQUESTS.labels(method, path, str(status))
+                self._requests[method, path, status] = requests
+            requests.inc()
