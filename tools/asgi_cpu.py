@@ -88,7 +88,7 @@ async def seed(client: Client) -> None:
     """What ``load.seed`` creates: a channel, three warehouses, 20 SKUs with stock."""
     await client.ok("POST", "/v1/channels", {"code": "web", "name": "Web", "kind": "native"})
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    for code, (region, postal_code, city) in load._ADDRESSES.items():
+    for code, (region, postal_code, city) in load.ADDRESSES.items():
         address = {
             "line1": "1 Dock",
             "city": city,
@@ -102,7 +102,7 @@ async def seed(client: Client) -> None:
         await client.ok(
             "POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400}
         )
-        for code in load._ADDRESSES:
+        for code in load.ADDRESSES:
             adjustment = {"sku": f"S{i}", "location": code, "on_hand": 1_000_000, "as_of": as_of}
             await client.ok("POST", "/v1/inventory/adjustments", adjustment)
 

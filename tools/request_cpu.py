@@ -23,12 +23,6 @@ from orderhub.bench import load
 DEFAULT_PATHS = ["/v1/health", "/v1/locations", "/v1/products?limit=5"]
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of the process and its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("paths", nargs="*", default=DEFAULT_PATHS)
@@ -60,20 +54,20 @@ def main() -> None:
                     assert status == 200, (status, body)
 
             threads = [threading.Thread(target=run) for _ in range(args.clients)]
-            cpu, wall = process_cpu_seconds(pid), time.perf_counter()
+            cpu, wall = load.process_cpu_seconds(pid), time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
-            wall, cpu = time.perf_counter() - wall, process_cpu_seconds(pid) - cpu
+            wall, cpu = time.perf_counter() - wall, load.process_cpu_seconds(pid) - cpu
             done = share * args.clients
             print(f"| `GET {path}` | {done / wall:,.0f} | {cpu * 1000 / done:.2f} |")
         if args.orders:
-            cpu, wall = process_cpu_seconds(pid), time.perf_counter()
+            cpu, wall = load.process_cpu_seconds(pid), time.perf_counter()
             posted = load.closed_loop(
                 args.orders, args.clients, lambda n: api.call("POST", "/v1/orders", load.order(n))
             )
-            wall, cpu = time.perf_counter() - wall, process_cpu_seconds(pid) - cpu
+            wall, cpu = time.perf_counter() - wall, load.process_cpu_seconds(pid) - cpu
             assert not posted.errors, posted.errors[:2]
             done = args.orders
             print(f"| `POST /v1/orders` | {done / wall:,.0f} | {cpu * 1000 / done:.2f} |")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 ORDERHUB = str(Path(sys.executable).parent / "orderhub")
-_ADDRESSES = {
+ADDRESSES = {
     "dal": ("TX", "75201", "Dallas"),
     "ewr": ("NJ", "07102", "Newark"),
     "oak": ("CA", "94607", "Oakland"),
@@ -108,7 +108,7 @@ def seed(api: Client) -> None:
     """A native channel ``web``, three US warehouses and 20 SKUs with plenty of stock."""
     _ok(api.call("POST", "/v1/channels", {"code": "web", "name": "Web", "kind": "native"}))
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    for code, (region, postal_code, city) in _ADDRESSES.items():
+    for code, (region, postal_code, city) in ADDRESSES.items():
         address = {
             "line1": "1 Dock",
             "city": city,
@@ -122,7 +122,7 @@ def seed(api: Client) -> None:
         _ok(
             api.call("POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400})
         )
-        for code in _ADDRESSES:
+        for code in ADDRESSES:
             adjustment = {"sku": f"S{i}", "location": code, "on_hand": 1_000_000, "as_of": as_of}
             _ok(api.call("POST", "/v1/inventory/adjustments", adjustment))
 
