@@ -108,6 +108,13 @@ async def authenticate(
     return principal
 
 
+def bearer_token(authorization: bytes) -> str | None:
+    """The token of a ``Bearer`` Authorization header as the ASGI scope holds it, else None
+    (for the middlewares, which read the raw headers)."""
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def key_holder(
     container: Container, token: str, cache: PrincipalCache | None = None
 ) -> Principal | None:

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderhub.api.deps import PrincipalCache, key_holder
+from orderhub.api.deps import PrincipalCache, bearer_token, key_holder
 from orderhub.api.problems import problem
 from orderhub.bootstrap import Container
 from orderhub.store.access import Principal
@@ -107,9 +107,11 @@ class RequestGuard:
         path: str = scope["path"]
         if not path.startswith("/v1/") or SIGNED.match(path):
             return None
-        principal = await run_in_threadpool(
-            self._principal, headers.get(b"authorization", b""), scope["app"].state.principals
-        )
+        authorization = headers.get(b"authorization", b"")
+        principals: PrincipalCache = scope["app"].state.principals
+        principal = _cached(authorization, principals)  # no thread-pool trip for a cached key
+        if principal is None:
+            principal = await run_in_threadpool(self._principal, authorization, principals)
         if principal is None:
             return problem(
                 401,
@@ -121,10 +123,14 @@ class RequestGuard:
         return None
 
     def _principal(self, authorization: bytes, cache: PrincipalCache) -> Principal | None:
-        scheme, _, secret = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return None
-        return key_holder(self.container, secret.strip(), cache)
+        secret = bearer_token(authorization)
+        return key_holder(self.container, secret, cache) if secret else None
+
+
+def _cached(authorization: bytes, cache: PrincipalCache) -> Principal | None:
+    """The principal of a key the cache holds fresh, without looking it up."""
+    secret = bearer_token(authorization)
+    return cache.fresh(secret) if secret else None
 
 
 async def _read_bounded(receive: Receive, limit: int) -> bytes:

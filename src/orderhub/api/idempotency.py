@@ -24,7 +24,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderhub.api.deps import PrincipalCache, key_holder
+from orderhub.api.deps import PrincipalCache, bearer_token, key_holder
 from orderhub.bootstrap import Container
 from orderhub.clock import utc_now
 from orderhub.store import idempotency
@@ -93,7 +93,7 @@ class IdempotencyMiddleware:
     def _cached_caller(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
         """The caller when its API key is fresh in the key cache (else None): answered on the
         event loop, without the thread pool :meth:`_caller` needs for the database."""
-        token = _bearer_token(headers)
+        token = bearer_token(headers.get(b"authorization", b""))
         if token is None:
             return None
         cache: PrincipalCache = scope["app"].state.principals
@@ -102,7 +102,7 @@ class IdempotencyMiddleware:
 
     def _caller(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
         """Who is asking, authenticated now (a revoked key or ended session is nobody)."""
-        token = _bearer_token(headers)
+        token = bearer_token(headers.get(b"authorization", b""))
         if token is not None:
             found = key_holder(self.container, token, scope["app"].state.principals)
             return found.actor if found is not None else None
@@ -157,11 +157,6 @@ class IdempotencyMiddleware:
                         status, kept, b"".join(chunks).decode("utf-8")
                     ),
                 )
-
-
-def _bearer_token(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def _read_body(receive: Receive) -> bytes:
