@@ -3,16 +3,19 @@ dispatch → rejection and re-route, shipments and tracking moving the order."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from orderhub.bootstrap import Container
 from orderhub.domain.fulfilment import FulfilmentStatus, TrackingStatus
 from orderhub.domain.orders import LineStatus, OrderStatus
 from orderhub.fulfilment.base import ProviderError, Shipped, TrackingUpdate
 from orderhub.services import fulfilment as service
-from orderhub.services.fulfilment_wiring import tick
+from orderhub.services.fulfilment_wiring import on_order_allocated, resume_dispatch, tick
 from orderhub.services.messagebus import Message, internal_consumers
 from orderhub.store import history
 from orderhub.store import tables as t
@@ -62,6 +65,60 @@ def test_the_allocation_event_yields_one_fulfilment_per_location_dispatched_to_t
     assert order.status == OrderStatus.IN_FULFILMENT
     assert types.count("fulfilment.created") == 2
     assert types.count("fulfilment.accepted") == 2
+
+
+def test_a_warehouse_dispatch_reads_the_order_once_and_writes_each_fulfilment_once(
+    seeded: Container,
+) -> None:
+    """The worker's delivery of ``order.allocated`` to the built-in warehouse: the order and
+    its fulfilment orders read once, each fulfilment order inserted as it ends up (accepted),
+    the events in the order of the three steps (create, then dispatch each) it replaces."""
+    order_id = place_order(seeded)
+    allocations = allocate(seeded, order_id)
+    allocations[1]["location"] = "west"  # a split order
+    message = Message(
+        "e1",
+        "order.allocated",
+        f"order:{order_id}",
+        {"allocations": allocations},
+        "system",
+        datetime.now(UTC),
+    )
+    statements: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        at = {"SELECT": words.index("FROM") + 1 if "FROM" in words else 0, "INSERT": 2}
+        statements[f"{words[0]} {words[at.get(words[0], 1)]}"] += 1
+
+    with seeded.uow() as uow:
+        event.listen(seeded.engine, "before_cursor_execute", count)
+        try:
+            on_order_allocated(uow, message)
+        finally:
+            event.remove(seeded.engine, "before_cursor_execute", count)
+    with seeded.uow(read_only=True) as uow:
+        found = uow.fulfilment.for_order(order_id)
+        stream = [e.type for e in history.events_of(uow.conn, order_id)]
+    assert {f.status for f in found} == {FulfilmentStatus.ACCEPTED}
+    assert {f.version for f in found} == {1}
+    assert statements["SELECT orders"] == 1
+    assert statements["SELECT fulfilment_orders"] == 1
+    assert statements["SELECT fulfilment_providers"] == 1
+    assert statements["INSERT fulfilment_orders"] == 2
+    assert statements["UPDATE fulfilment_orders"] == 0
+    assert statements["UPDATE orders"] == 1
+    assert stream[stream.index("order.allocated") + 1 :] == [
+        "fulfilment.created",
+        "fulfilment.created",
+        "order.line_status_changed",
+        "order.status_changed",
+        "fulfilment.dispatched",
+        "fulfilment.accepted",
+        "order.line_status_changed",
+        "fulfilment.dispatched",
+        "fulfilment.accepted",
+    ]
 
 
 def test_a_rejected_dispatch_releases_the_reservation_reroutes_and_records_an_exception(
@@ -293,6 +350,48 @@ def test_a_provider_outage_fails_the_delivery_and_the_retry_resumes_without_dupl
         (done,) = uow.fulfilment.for_order(order_id)
     assert done.id == waiting.id
     assert done.status == FulfilmentStatus.ACCEPTED
+
+
+def test_a_warehouse_dispatch_before_a_provider_outage_is_committed_and_not_redone(
+    seeded: Container,
+) -> None:
+    """A split order, warehouse first then a 3PL that is down: the warehouse dispatch (made
+    without a commit of its own) lands with the creation before the 3PL is called."""
+    add_provider(
+        seeded,
+        ProviderConfig(
+            "sim", "Sim", "simulated", {"fail_rate": 1.0, "reject_rate": 0.0}, locations=["west"]
+        ),
+    )
+    order_id = place_order(seeded)
+    allocations = allocate(seeded, order_id)
+    allocations[1]["location"] = "west"
+    message = Message(
+        "e1",
+        "order.allocated",
+        f"order:{order_id}",
+        {"allocations": allocations},
+        "system",
+        datetime.now(UTC),
+    )
+    with seeded.uow() as uow, pytest.raises(ProviderError):
+        on_order_allocated(uow, message)
+    with seeded.uow() as uow:
+        statuses = {f.location: f.status for f in uow.fulfilment.for_order(order_id)}
+        assert statuses == {"east": FulfilmentStatus.ACCEPTED, "west": FulfilmentStatus.CREATED}
+        uow.conn.execute(
+            t.fulfilment_providers.update().values(settings={"fail_rate": 0.0, "reject_rate": 0.0})
+        )
+        uow.commit()
+    with seeded.uow() as uow:
+        resume_dispatch(uow, message)  # what the worker runs on the retry (the receipt is there)
+    with seeded.uow(read_only=True) as uow:
+        found = uow.fulfilment.for_order(order_id)
+        types = [e.type for e in history.events_of(uow.conn, order_id)]
+    assert {f.status for f in found} == {FulfilmentStatus.ACCEPTED}
+    assert types.count("fulfilment.created") == 2
+    assert types.count("fulfilment.dispatched") == 2
+    assert types.count("fulfilment.accepted") == 2
 
 
 def test_the_worker_retries_a_dispatch_a_provider_outage_failed_and_dispatches_it_once(

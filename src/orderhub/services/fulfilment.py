@@ -7,7 +7,7 @@ to inventory and routing in one place (:mod:`orderhub.services.fulfilment_wiring
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +67,7 @@ class _Work:
         self.orders: dict[str, Order] = {}
         self.fulfilments: dict[str, list[FulfilmentOrder]] = {}
         self.new: set[str] = set()
+        self.changed: set[str] = set()  # settled, not yet written
 
     def order(self, order_id: str) -> Order:
         if order_id not in self.orders:
@@ -97,21 +98,34 @@ class _Work:
             events.FulfilmentExceptionRaised(fulfilment.order_id, exception_id, kind, detail)
         )
 
-    def flush(self) -> None:
-        """Derive order statuses, save fulfilments, move their events onto the order."""
+    def settle(self) -> None:
+        """Derive order statuses and move the fulfilments' events onto the order, where they
+        happen in the story; the rows wait for :meth:`flush` (a fulfilment order created and
+        dispatched in one go is inserted once, as it ends up)."""
         for order_id, order in self.orders.items():
             fulfilments = self.fulfilments[order_id]
             follow_shipments(order, fulfilments)
             for fulfilment in fulfilments:
-                if not fulfilment.events and fulfilment.id not in self.new:
-                    continue
+                if fulfilment.events:
+                    order.events.extend(fulfilment.events)
+                    fulfilment.events.clear()
+                    self.changed.add(fulfilment.id)
+
+    def flush(self) -> None:
+        """:meth:`settle`, then :meth:`write`."""
+        self.settle()
+        self.write()
+
+    def write(self) -> None:
+        """Write the fulfilment orders created or changed (as they are now)."""
+        for fulfilments in self.fulfilments.values():
+            for fulfilment in fulfilments:
                 if fulfilment.id in self.new:
                     self.uow.fulfilment.add(fulfilment)
-                else:
+                elif fulfilment.id in self.changed:
                     self.uow.fulfilment.save(fulfilment)
-                order.events.extend(fulfilment.events)
-                fulfilment.events.clear()
-            self.new -= {f.id for f in fulfilments}
+        self.new.clear()
+        self.changed.clear()
 
 
 # -- creating and dispatching ------------------------------------------------------------------
@@ -126,6 +140,15 @@ def create_fulfilments(
     a live fulfilment order at the location holds already is skipped (an order edit may add a
     line at a location that is shipping the order's other lines: it gets one of its own)."""
     work = _Work(uow, deps)
+    created = _create(work, order_id, allocations)
+    work.flush()
+    uow.commit()
+    return created
+
+
+def _create(work: _Work, order_id: str, allocations: Iterable[Mapping[str, Any]]) -> list[str]:
+    """:func:`create_fulfilments` in ``work``, settled (events in place), neither written nor
+    committed."""
     work.order(order_id)
     live = {
         (f.location, x.line_id) for f in work.fulfilments[order_id] if f.is_open for x in f.lines
@@ -139,19 +162,98 @@ def create_fulfilments(
         )
     created = []
     for location, lines in sorted(per_location.items()):
-        provider = uow.fulfilment.provider_for_location(location)
+        provider = work.uow.fulfilment.provider_for_location(location)
         fulfilment = create_fulfilment(
             order_id=order_id,
             location=location,
             provider=provider.code if provider else WAREHOUSE,
             lines=lines,
-            now=deps.clock(),
+            now=work.deps.clock(),
         )
         work.add(fulfilment)
         created.append(fulfilment.id)
-    work.flush()
-    uow.commit()
+    work.settle()
     return created
+
+
+def fulfil_allocation(
+    uow: UnitOfWork,
+    *,
+    order_id: str,
+    allocations: Iterable[Mapping[str, Any]],
+    deps: FulfilmentDeps,
+    in_house: Callable[[str], bool],
+    on_created: Callable[[UnitOfWork, Order, Sequence[FulfilmentOrder]], object] | None = None,
+) -> None:
+    """:func:`create_fulfilments`, ``on_created`` (the store's pick-ups), then
+    :func:`dispatch_pending`, with the order and its fulfilment orders read once; commits.
+
+    The same steps, events in the same order, as the three in turn; the commits between them
+    are kept where they guard something: before a provider that calls out (``in_house``
+    False) is called, so an outage leaves the creation (and the delivery's receipt) in place
+    for the retry, and after each dispatch to one, so a retry never sends it twice. Dispatches
+    to in-house providers (the built-in warehouse) cannot fail half-way: they are written with
+    the creation, each fulfilment order inserted once as it ends up. ``on_created`` runs once
+    the rows are written (a pick-up refers to its fulfilment order), before anything commits
+    or is refused.
+    """
+    work = _Work(uow, deps)
+    order = work.order(order_id)
+    _create(work, order_id, allocations)
+    fulfilments = work.fulfilments[order_id]
+
+    def written() -> None:
+        work.write()
+        if on_created is not None:
+            on_created(uow, order, fulfilments)
+
+    pending = sorted(
+        (f for f in fulfilments if f.status == FulfilmentStatus.CREATED),
+        key=lambda f: (f.created_at, f.id),  # as for_order lists them
+    )
+    for index, fulfilment in enumerate(pending):
+        if not in_house(fulfilment.provider):
+            break
+        if _dispatch_in(work, order, fulfilment, before_reject=written):
+            for rest in pending[index + 1 :]:  # re-routed: each read again, as dispatch does
+                dispatch(uow, fulfilment_id=rest.id, deps=deps)
+            return
+    else:
+        written()
+        uow.commit()
+        return
+    written()
+    uow.commit()  # the creation lands before the first call out
+    for rest in pending[index:]:
+        dispatch(uow, fulfilment_id=rest.id, deps=deps)
+
+
+def _dispatch_in(
+    work: _Work, order: Order, fulfilment: FulfilmentOrder, *, before_reject: Callable[[], None]
+) -> bool:
+    """:func:`dispatch` of a fulfilment order of ``work`` to an in-house provider, settled,
+    not written. True when it was rejected: then, after ``before_reject``, it is written,
+    committed and re-routed (the caller's ``work`` is stale)."""
+    try:
+        result = work.deps.providers(fulfilment.provider).dispatch(
+            dispatch_request(order, fulfilment)
+        )
+    except PermanentProviderError as error:
+        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
+        work.settle()
+        return False
+    fulfilment.mark_dispatched(external_ref=result.external_ref)
+    if result.accepted is not False:
+        if result.accepted is True:
+            fulfilment.accept()
+        work.settle()
+        return False
+    before_reject()  # the rows as the stock release and the re-routing expect them
+    _reject(work, fulfilment, result.reason or "rejected", stock_out=result.stock_out)
+    work.flush()
+    work.uow.commit()
+    _reroute(work.uow, fulfilment, work.deps)
+    return True
 
 
 def dispatch_pending(uow: UnitOfWork, *, order_id: str, deps: FulfilmentDeps) -> None:

@@ -7,11 +7,11 @@ location that refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -111,6 +111,11 @@ class Lookup:
             )
         return build_provider(config, client=self._client)
 
+    def in_house(self, code: str) -> bool:
+        """Whether dispatching to ``code`` stays in the hub: the built-in warehouse (not
+        overridden by a configured provider of that code), which never calls out or fails."""
+        return code == WAREHOUSE and not self._uow.fulfilment.is_provider(code)
+
     def close(self) -> None:
         """Close the client this lookup made (if it made one)."""
         if self._made is not None:
@@ -119,13 +124,21 @@ class Lookup:
 
 @contextmanager
 def default_dependencies(uow: UnitOfWork) -> Iterator[FulfilmentDeps]:
+    with _lookup(uow) as providers:
+        yield _deps(providers)
+
+
+@contextmanager
+def _lookup(uow: UnitOfWork) -> Iterator[Lookup]:
     providers = Lookup(uow)
     try:
-        yield FulfilmentDeps(
-            providers=providers, stock=InventoryStock(), rerouter=RoutingRerouter()
-        )
+        yield providers
     finally:
         providers.close()
+
+
+def _deps(providers: Lookup) -> FulfilmentDeps:
+    return FulfilmentDeps(providers=providers, stock=InventoryStock(), rerouter=RoutingRerouter())
 
 
 def on_order_allocated(uow: UnitOfWork, message: Message) -> None:
@@ -135,24 +148,31 @@ def on_order_allocated(uow: UnitOfWork, message: Message) -> None:
     fulfilment orders still in ``created`` are dispatched. The creation commits (with the
     delivery's receipt) before the first provider call, so a provider outage leaves them in
     ``created``; the retry finds the receipt and runs :func:`resume_dispatch` instead.
+    Dispatches to the built-in warehouse cannot fail that way: they land with the creation in
+    the delivery's transaction (:func:`fulfilment.fulfil_allocation`), the order read once.
     """
-    order_id = message.stream.removeprefix("order:")
-    with default_dependencies(uow) as deps:
-        fulfilment.create_fulfilments(
-            uow, order_id=order_id, allocations=message.data.get("allocations", []), deps=deps
-        )
-        stores.open_pickups(uow, order_id=order_id)
-        fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+    _fulfil(uow, message, allocations=message.data.get("allocations", []))
 
 
 def resume_dispatch(uow: UnitOfWork, message: Message) -> None:
     """The retry of an allocation whose fulfilment orders were created: dispatch those of the
     order still in ``created`` (a provider was down). Each is dispatched once: one past
-    ``created`` is skipped, and each dispatch commits its new status."""
+    ``created`` is skipped, and each dispatch to a provider that calls out commits its new
+    status. Opens the pick-ups too, if the first run stopped before it."""
+    _fulfil(uow, message, allocations=())
+
+
+def _fulfil(uow: UnitOfWork, message: Message, *, allocations: Iterable[Mapping[str, Any]]) -> None:
     order_id = message.stream.removeprefix("order:")
-    with default_dependencies(uow) as deps:
-        stores.open_pickups(uow, order_id=order_id)  # if the first run stopped before it
-        fulfilment.dispatch_pending(uow, order_id=order_id, deps=deps)
+    with _lookup(uow) as providers:
+        fulfilment.fulfil_allocation(
+            uow,
+            order_id=order_id,
+            allocations=allocations,
+            deps=_deps(providers),
+            in_house=providers.in_house,
+            on_created=stores.open_pickups_of,
+        )
 
 
 def tick(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:

@@ -9,6 +9,7 @@ reservation (the units are back on sale) and wakes the orders waiting for those 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from orderhub.domain import events
@@ -47,19 +48,30 @@ def open_pickups(uow: UnitOfWork, *, order_id: str) -> list[str]:
     """A pick-up for each live fulfilment order of a pick-up order at its store; commits.
     Idempotent: a fulfilment that has one already is skipped."""
     order = uow.orders.get(order_id)
-    store = order.pickup_location
-    if store is None:
+    if order.pickup_location is None:
         uow.rollback()
         return []
-    have = {p.fulfilment_id for p in uow.pickups.for_order(order_id)}
+    made = open_pickups_of(uow, order, uow.fulfilment.for_order(order_id))
+    uow.commit()
+    return made
+
+
+def open_pickups_of(
+    uow: UnitOfWork, order: Order, fulfilments: Sequence[FulfilmentOrder]
+) -> list[str]:
+    """:func:`open_pickups` for an order and its fulfilment orders the caller holds (read
+    once for the whole delivery); the caller commits. An order to be shipped costs nothing."""
+    store = order.pickup_location
+    if store is None:
+        return []
+    have = {p.fulfilment_id for p in uow.pickups.for_order(order.id)}
     now = uow.now()
     made = []
-    for fulfilment in uow.fulfilment.for_order(order_id):
+    for fulfilment in fulfilments:
         if fulfilment.location == store and fulfilment.is_open and fulfilment.id not in have:
-            pickup = Pickup(fulfilment.id, order_id, store, created_at=now)
+            pickup = Pickup(fulfilment.id, order.id, store, created_at=now)
             uow.pickups.add(pickup, now=now)
             made.append(fulfilment.id)
-    uow.commit()
     return made
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, select, update
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
@@ -27,6 +27,39 @@ from orderhub.store.secret_box import SecretBox, is_sealed, reseal
 # Settings that are credentials (ShipStation's ``api_key``/``api_secret``): sealed one by one in
 # the settings column — the others stay readable — and never shown in API answers.
 SECRET_SETTINGS = frozenset({"api_key", "api_secret", "password", "token"})
+
+# The statements the worker runs for every order it dispatches, built once (building a
+# ``select(...).where(...)`` per call cost more CPU than SQLite running it).
+_f, _s = t.fulfilment_orders, t.shipments
+_PROVIDERS = select(t.fulfilment_providers).order_by(t.fulfilment_providers.c.code)
+_FULFILMENT = select(_f).where(_f.c.id == bindparam("id"))
+_FULFILMENT_FOR_UPDATE = _FULFILMENT.with_for_update()
+_FOR_ORDER = (
+    select(_f).where(_f.c.order_id == bindparam("order_id")).order_by(_f.c.created_at, _f.c.id)
+)
+_SHIPMENTS_OF = (
+    select(_s)
+    .where(_s.c.fulfilment_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_s.c.shipped_at, _s.c.id)
+)
+_SHIPMENT_IDS = select(_s.c.id).where(_s.c.fulfilment_id == bindparam("id"))
+_INSERT_FULFILMENT = _f.insert()
+_SAVE_FULFILMENT = (
+    update(_f)
+    .where(_f.c.id == bindparam("b_id"), _f.c.version == bindparam("b_version"))
+    .values(
+        {
+            name: bindparam(name, type_=_f.c[name].type)
+            for name in ("version", "status", "external_ref", "reason", "lines", "updated_at")
+        }
+    )
+)
+_INSERT_SHIPMENT = _s.insert()
+_SAVE_SHIPMENT = (
+    update(_s)
+    .where(_s.c.id == bindparam("b_id"))
+    .values({name: bindparam(name, type_=_s.c[name].type) for name in ("status", "status_at")})
+)
 
 
 @dataclass
@@ -65,17 +98,25 @@ class FulfilmentRepository:
     def __init__(self, conn: Connection, box: SecretBox) -> None:
         self._conn = conn
         self._box = box
+        # The providers table, read once per transaction (every dispatch asks for it; it
+        # changes by an operator's request): rows, so each caller gets its own configs.
+        self._provider_rows: list[Row[Any]] | None = None
+
+    def _providers(self) -> list[Row[Any]]:
+        if self._provider_rows is None:
+            self._provider_rows = list(self._conn.execute(_PROVIDERS))
+        return self._provider_rows
 
     # -- providers -------------------------------------------------------------------------------
     def add_provider(self, provider: ProviderConfig) -> None:
         now = utc_now()
         row = {**self._provider_values(provider), "created_at": now, "updated_at": now}
+        self._provider_rows = None
         if not insert_ignoring_duplicates(self._conn, t.fulfilment_providers, row):
             raise Conflict(f"provider {provider.code!r} exists already")
 
     def providers(self) -> list[ProviderConfig]:
-        p = t.fulfilment_providers
-        return [self._to_provider(r) for r in self._conn.execute(select(p).order_by(p.c.code))]
+        return [self._to_provider(r) for r in self._providers()]
 
     def providers_page(
         self, *, kind: str | None, active: bool | None, limit: int, cursor: str | None
@@ -91,23 +132,27 @@ class FulfilmentRepository:
         return [self._to_provider(r) for r in rows], next_cursor
 
     def provider(self, code: str) -> ProviderConfig:
-        p = t.fulfilment_providers
-        row = self._conn.execute(select(p).where(p.c.code == code)).first()
-        if row is None:
-            raise NotFound(f"provider {code!r} not found")
-        return self._to_provider(row)
+        for row in self._providers():
+            if row.code == code:
+                return self._to_provider(row)
+        raise NotFound(f"provider {code!r} not found")
+
+    def is_provider(self, code: str) -> bool:
+        """Whether ``code`` is configured (the built-in ``warehouse`` may be overridden)."""
+        return any(row.code == code for row in self._providers())
 
     def provider_for_location(self, location: str) -> ProviderConfig | None:
         """The active provider that lists ``location``; None: the location ships itself."""
-        for provider in self.providers():
-            if provider.active and location in (provider.locations or []):
-                return provider
+        for row in self._providers():
+            if row.active and location in (row.locations or []):
+                return self._to_provider(row)
         return None
 
     def reseal_providers(self, *, rotate: bool) -> int:
         """Seal provider secrets and secret settings stored in clear; ``rotate``: re-seal all
         under the first key. Returns the values changed."""
         p = t.fulfilment_providers
+        self._provider_rows = None
         changed = reseal(self._conn, p, {"secret": "text"}, self._box, rotate=rotate)
         for code, stored in self._conn.execute(select(p.c.code, p.c.settings).order_by(p.c.code)):
             settings = dict(stored or {})
@@ -163,7 +208,7 @@ class FulfilmentRepository:
     # -- fulfilment orders -----------------------------------------------------------------------
     def add(self, fulfilment: FulfilmentOrder) -> None:
         self._conn.execute(
-            t.fulfilment_orders.insert(),
+            _INSERT_FULFILMENT,
             {
                 "id": fulfilment.id,
                 "order_id": fulfilment.order_id,
@@ -178,29 +223,28 @@ class FulfilmentRepository:
 
     def save(self, fulfilment: FulfilmentOrder) -> None:
         """Write status and new shipments; refuses if someone saved in between."""
-        f = t.fulfilment_orders
         result = self._conn.execute(
-            update(f)
-            .where(f.c.id == fulfilment.id, f.c.version == fulfilment.version)
-            .values(version=fulfilment.version + 1, **self._mutable(fulfilment))
+            _SAVE_FULFILMENT,
+            {
+                "b_id": fulfilment.id,
+                "b_version": fulfilment.version,
+                "version": fulfilment.version + 1,
+                **self._mutable(fulfilment),
+            },
         )
         if result.rowcount != 1:
             raise StaleFulfilment(f"fulfilment {fulfilment.id} was changed concurrently; retry")
         fulfilment.version += 1
-        known = set(
-            self._conn.execute(
-                select(t.shipments.c.id).where(t.shipments.c.fulfilment_id == fulfilment.id)
-            ).scalars()
-        )
+        if not fulfilment.shipments:
+            return  # no parcel to write
+        known = set(self._conn.execute(_SHIPMENT_IDS, {"id": fulfilment.id}).scalars())
         for shipment in fulfilment.shipments:
             values = {"status": shipment.status.value, "status_at": shipment.status_at}
             if shipment.id in known:
-                self._conn.execute(
-                    update(t.shipments).where(t.shipments.c.id == shipment.id).values(values)
-                )
+                self._conn.execute(_SAVE_SHIPMENT, {"b_id": shipment.id, **values})
                 continue
             self._conn.execute(
-                t.shipments.insert(),
+                _INSERT_SHIPMENT,
                 {
                     "id": shipment.id,
                     "fulfilment_id": fulfilment.id,
@@ -228,10 +272,10 @@ class FulfilmentRepository:
         }
 
     def get(self, fulfilment_id: str, *, for_update: bool = False) -> FulfilmentOrder:
-        stmt = select(t.fulfilment_orders).where(t.fulfilment_orders.c.id == fulfilment_id)
-        if for_update and self._conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self._conn.execute(stmt).first()
+        lock = for_update and self._conn.dialect.name == "postgresql"
+        row = self._conn.execute(
+            _FULFILMENT_FOR_UPDATE if lock else _FULFILMENT, {"id": fulfilment_id}
+        ).first()
         if row is None:
             raise NotFound(f"fulfilment {fulfilment_id} not found")
         return self._load(row)
@@ -254,11 +298,15 @@ class FulfilmentRepository:
         ).scalar()
 
     def for_order(self, order_id: str) -> list[FulfilmentOrder]:
-        f = t.fulfilment_orders
-        rows = self._conn.execute(
-            select(f).where(f.c.order_id == order_id).order_by(f.c.created_at, f.c.id)
-        ).all()
-        return [self._load(r) for r in rows]
+        """The order's fulfilment orders, oldest first, with their shipments (two queries at
+        most, not one per fulfilment order)."""
+        rows = self._conn.execute(_FOR_ORDER, {"order_id": order_id}).all()
+        if not rows:
+            return []
+        parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
+        for parcel in self._conn.execute(_SHIPMENTS_OF, {"ids": list(parcels)}):
+            parcels[parcel.fulfilment_id].append(parcel)
+        return [self._load(row, parcels[row.id]) for row in rows]
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfilmentOrder]]:
         """:meth:`for_order` of several orders in two queries (a list page), not one per
@@ -322,10 +370,7 @@ class FulfilmentRepository:
     def _load(self, row: Row[Any], shipments: Sequence[Row[Any]] | None = None) -> FulfilmentOrder:
         """The fulfilment order of ``row`` with its ``shipments`` (read here when not given)."""
         if shipments is None:
-            s = t.shipments
-            shipments = self._conn.execute(
-                select(s).where(s.c.fulfilment_id == row.id).order_by(s.c.shipped_at, s.c.id)
-            ).all()
+            shipments = self._conn.execute(_SHIPMENTS_OF, {"ids": [row.id]}).all()
         return FulfilmentOrder(
             id=row.id,
             order_id=row.order_id,
