@@ -130,11 +130,12 @@ class UnitOfWork:
         """Fresh repositories for the next transaction (which autobegins on first use), or for
         the next item of a batch (which keeps collecting what it ``touched``). ``same``: the
         transaction goes on with nothing undone, so what was read stays good (the locations,
-        products and channels)."""
+        products, channels and fulfilment providers)."""
         self.orders = OrderRepository(self.conn)
-        if not same:  # nothing undone: the products and channels read stay good
+        if not same:  # nothing undone: the products, channels and providers read stay good
             self.catalog = CatalogRepository(self.conn)
             self.channels = ChannelRepository(self.conn, self._box)
+            self.fulfilment = FulfilmentRepository(self.conn, self._box)
         self.customers = CustomerRepository(self.conn)
         self.quarantine = QuarantineRepository(self.conn)
         self.webhook_receipts = WebhookReceiptRepository(self.conn)
@@ -154,7 +155,6 @@ class UnitOfWork:
         self.cxml_payloads = CxmlPayloadRepository(self.conn)
         self.marketplace_sync = MarketplaceSyncRepository(self.conn)
         self.routing_rules = RoutingRuleRepository(self.conn)
-        self.fulfilment = FulfilmentRepository(self.conn, self._box)
         self.webhooks = WebhookRepository(self.conn, self._box)
         self.channel_items = ChannelItemRepository(self.conn)
         self.after_sale = AfterSaleRepository(self.conn)

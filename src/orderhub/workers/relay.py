@@ -139,8 +139,15 @@ class Worker:
         return {target.name: target for target in found}
 
     def fan_out(self, targets: dict[str, Target]) -> int:
+        wanting: dict[str, list[str]] = {}  # event type → its consumers, asked once per type
+
         def consumers_for(event_type: str) -> list[str]:
-            return [name for name, target in targets.items() if target.wants(event_type)]
+            found = wanting.get(event_type)
+            if found is None:
+                found = wanting[event_type] = [
+                    name for name, target in targets.items() if target.wants(event_type)
+                ]
+            return found
 
         with self.container.engine.begin() as conn:
             return deliveries.fan_out(
