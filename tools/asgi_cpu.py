@@ -86,25 +86,8 @@ class Client:
 
 async def seed(client: Client) -> None:
     """What ``load.seed`` creates: a channel, three warehouses, 20 SKUs with stock."""
-    await client.ok("POST", "/v1/channels", {"code": "web", "name": "Web", "kind": "native"})
-    as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    for code, (region, postal_code, city) in load.ADDRESSES.items():
-        address = {
-            "line1": "1 Dock",
-            "city": city,
-            "region": region,
-            "postal_code": postal_code,
-            "country": "US",
-        }
-        location = {"code": code, "name": code, "kind": "warehouse", "address": address}
-        await client.ok("POST", "/v1/locations", location)
-    for i in range(20):
-        await client.ok(
-            "POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400}
-        )
-        for code in load.ADDRESSES:
-            adjustment = {"sku": f"S{i}", "location": code, "on_hand": 1_000_000, "as_of": as_of}
-            await client.ok("POST", "/v1/inventory/adjustments", adjustment)
+    for method, path, body in load.seed_requests():
+        await client.ok(method, path, body)
 
 
 async def rounds(label: str, count: int, one: Any) -> None:

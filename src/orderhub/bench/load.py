@@ -106,7 +106,13 @@ class Client:
 
 def seed(api: Client) -> None:
     """A native channel ``web``, three US warehouses and 20 SKUs with plenty of stock."""
-    _ok(api.call("POST", "/v1/channels", {"code": "web", "name": "Web", "kind": "native"}))
+    for method, path, body in seed_requests():
+        _ok(api.call(method, path, body))
+
+
+def seed_requests() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """The requests :func:`seed` sends, in order (for clients of other kinds)."""
+    yield "POST", "/v1/channels", {"code": "web", "name": "Web", "kind": "native"}
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for code, (region, postal_code, city) in ADDRESSES.items():
         address = {
@@ -117,14 +123,12 @@ def seed(api: Client) -> None:
             "country": "US",
         }
         location = {"code": code, "name": code, "kind": "warehouse", "address": address}
-        _ok(api.call("POST", "/v1/locations", location))
+        yield "POST", "/v1/locations", location
     for i in range(20):
-        _ok(
-            api.call("POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400})
-        )
+        yield "POST", "/v1/products", {"sku": f"S{i}", "name": f"S{i}", "weight_grams": 400}
         for code in ADDRESSES:
             adjustment = {"sku": f"S{i}", "location": code, "on_hand": 1_000_000, "as_of": as_of}
-            _ok(api.call("POST", "/v1/inventory/adjustments", adjustment))
+            yield "POST", "/v1/inventory/adjustments", adjustment
 
 
 def _ok(answer: tuple[int, Any]) -> None:

@@ -14,11 +14,12 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from orderhub.bench import floor, load
 
@@ -202,9 +203,10 @@ def _post_batches(api: load.Client, batch: int, batch_orders: int) -> load.Close
     return load.closed_loop(max(1, batch_orders // batch), 2, post_batch)
 
 
-def _batch_alone(directory: Path, batch: int, batch_orders: int) -> Row:
-    """The batch route by itself, as an import runs it: ``orderhub serve`` alone, the worker
-    to allocate the orders afterwards (the batch's answer says ``received``)."""
+@contextmanager
+def _seeded_serve(directory: Path) -> Iterator[tuple[load.Client, dict[str, str], TextIO]]:
+    """``orderhub serve`` alone on a fresh, seeded hub: its client, environment and log (for
+    a worker started later)."""
     env, key = load.fresh_hub(directory)
     port = load.free_port()
     serve = (["serve"], env | {"ORDERHUB_PORT": str(port)})
@@ -212,6 +214,13 @@ def _batch_alone(directory: Path, batch: int, batch_orders: int) -> Row:
         load.wait_healthy(port, key, seconds=120)
         api = load.Client(port, key)
         load.seed(api)
+        yield api, env, log
+
+
+def _batch_alone(directory: Path, batch: int, batch_orders: int) -> Row:
+    """The batch route by itself, as an import runs it: ``orderhub serve`` alone, the worker
+    to allocate the orders afterwards (the batch's answer says ``received``)."""
+    with _seeded_serve(directory) as (api, _env, _log):
         batches = _post_batches(api, batch, batch_orders)
     return Row(
         f"batch ingest, `POST /v1/orders:batch` of {batch}, worker off",
@@ -266,13 +275,7 @@ def _errors(loop: load.Closed | load.Open) -> str:
 def _drain(directory: Path, backlog: int, timeout: float) -> list[Row]:
     """drain_bench's method: ingest ``backlog`` orders with no worker running, then time one
     worker until no order is left 'received' and no delivery is pending."""
-    env, key = load.fresh_hub(directory)
-    port = load.free_port()
-    serve = (["serve"], env | {"ORDERHUB_PORT": str(port)})
-    with (directory / "processes.log").open("w") as log, load.processes([serve], log):
-        load.wait_healthy(port, key, seconds=120)
-        api = load.Client(port, key)
-        load.seed(api)
+    with _seeded_serve(directory) as (api, env, log):
         ingest = load.closed_loop(
             backlog, 4, lambda n: api.call("POST", "/v1/orders", load.order(n))
         )
