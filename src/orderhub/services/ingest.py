@@ -104,7 +104,8 @@ def ingest_batch(
 
     ``allocate``: each new order is also reserved, routed and allocated (or backordered, or
     held) before the commit, exactly as the worker's ``inventory.allocate`` would — the
-    same service, in a savepoint of its own after the order's ``order.received`` is queued.
+    same service, on the order as the transaction holds it, in a savepoint of its own, its
+    ``order.received`` chained first.
     An allocation that fails is undone alone and the order stays ``received`` for the worker
     (its ``order.received`` delivery allocates it, or finds it allocated and does nothing).
     """
