@@ -3,6 +3,7 @@ credential-less marketplaces take orders in and leave no dead letters."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from orderhub.channels.api_client import forget_shared_state
 from orderhub.channels.marketplace_demo import DEMO_MARKETPLACES
 from orderhub.clock import utc_now
 from orderhub.demo.hub import _PEOPLE, _PRICES, seed
+from orderhub.demo.stores import seed_pickups
 from orderhub.demo.traffic import TrafficSimulator
 from orderhub.services import fulfilment_wiring
 from orderhub.store import tables as t
@@ -136,3 +138,28 @@ def test_the_demo_marketplaces_take_orders_in_ship_and_leave_no_dead_letter(
     assert shipments, "no marketplace order shipped: channels.ship was never put to the test"
     assert rows == []
     assert to_marketplaces == []
+
+
+def test_the_warehouse_staff_leave_pick_ups_to_the_store_counter(
+    container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pick-up's fulfilment is accepted at the store's own warehouse provider, but the
+    customer collects it with a code: the demo's staff must not report it shipped (the API
+    refuses it with 409, once a traffic round for as long as the demo ran)."""
+    key = seed(container, orders=0)
+    seed_pickups(container)
+    with container.uow(read_only=True) as uow:
+        accepted = [f.id for f in uow.fulfilment.search(status="accepted", limit=200)]
+        assert any(uow.pickups.is_pickup(f) for f in accepted)  # the case under test
+    with TestClient(create_app(container)) as client:
+        simulator = TrafficSimulator(
+            container, base_url="http://127.0.0.1", api_key=key, prices=_PRICES,
+            people=[p[1] for p in _PEOPLE], transport=client._transport,
+        )  # fmt: skip
+        with caplog.at_level(logging.WARNING, logger="orderhub.demo.traffic"):
+            simulator.ship_oldest(older_than=0)
+    assert "demo shipment answered" not in caplog.text
+    with container.uow(read_only=True) as uow:
+        still = {f.id for f in uow.fulfilment.search(status="accepted", limit=200)}
+        pickups = {f for f in accepted if uow.pickups.is_pickup(f)}
+    assert pickups <= still  # none reported shipped

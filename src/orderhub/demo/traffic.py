@@ -196,10 +196,11 @@ class TrafficSimulator:
         """Warehouse staff report the oldest accepted parcel through ``POST /v1/fulfillments/{id}/
         ship``, with a carrier and tracking number: so shipments, tracking and lead times show."""
         now = utc_now()
-        with self.container.uow(read_only=True) as uow:
+        with self.container.uow(read_only=True) as uow:  # a pick-up is handed over, not shipped
             waiting = [f for f in uow.fulfilment.search(status="accepted", limit=200)
                        if f.provider == "warehouse"
-                       and (now - f.created_at).total_seconds() >= older_than]  # fmt: skip
+                       and (now - f.created_at).total_seconds() >= older_than
+                       and not uow.pickups.is_pickup(f.id)]  # fmt: skip
         if not waiting:
             return
         oldest = min(waiting, key=lambda f: (f.created_at, f.id))
