@@ -234,22 +234,9 @@ def _dispatch_in(
     """:func:`dispatch` of a fulfilment order of ``work`` to an in-house provider, settled,
     not written. True when it was rejected: then, after ``before_reject``, it is written,
     committed and re-routed (the caller's ``work`` is stale)."""
-    try:
-        result = work.deps.providers(fulfilment.provider).dispatch(
-            dispatch_request(order, fulfilment)
-        )
-    except PermanentProviderError as error:
-        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
+    if not _hand_over(work, order, fulfilment, before_reject=before_reject):
         work.settle()
         return False
-    fulfilment.mark_dispatched(external_ref=result.external_ref)
-    if result.accepted is not False:
-        if result.accepted is True:
-            fulfilment.accept()
-        work.settle()
-        return False
-    before_reject()  # the rows as the stock release and the re-routing expect them
-    _reject(work, fulfilment, result.reason or "rejected", stock_out=result.stock_out)
     work.flush()
     work.uow.commit()
     _reroute(work.uow, fulfilment, work.deps)
@@ -272,24 +259,40 @@ def dispatch(uow: UnitOfWork, *, fulfilment_id: str, deps: FulfilmentDeps) -> No
         uow.rollback()
         return
     order = work.order(fulfilment.order_id)
-    try:
-        result = deps.providers(fulfilment.provider).dispatch(dispatch_request(order, fulfilment))
-    except PermanentProviderError as error:
-        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
-        work.flush()
-        uow.commit()
-        return
-    fulfilment.mark_dispatched(external_ref=result.external_ref)
-    rejected = False
-    if result.accepted is True:
-        fulfilment.accept()
-    elif result.accepted is False:
-        _reject(work, fulfilment, result.reason or "rejected", stock_out=result.stock_out)
-        rejected = True
+    rejected = _hand_over(work, order, fulfilment)
     work.flush()
     uow.commit()
     if rejected:
         _reroute(uow, fulfilment, deps)
+
+
+def _hand_over(
+    work: _Work,
+    order: Order,
+    fulfilment: FulfilmentOrder,
+    *,
+    before_reject: Callable[[], None] | None = None,
+) -> bool:
+    """Send ``fulfilment`` to its provider and record the answer in ``work`` (neither written
+    nor committed): dispatched, accepted, or a permanent failure as an exception. True when
+    the provider rejected it: its reservation is then released (after ``before_reject``) and
+    the caller re-routes it once committed. A transient ProviderError propagates."""
+    try:
+        result = work.deps.providers(fulfilment.provider).dispatch(
+            dispatch_request(order, fulfilment)
+        )
+    except PermanentProviderError as error:
+        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
+        return False
+    fulfilment.mark_dispatched(external_ref=result.external_ref)
+    if result.accepted is not False:
+        if result.accepted is True:
+            fulfilment.accept()
+        return False
+    if before_reject is not None:
+        before_reject()
+    _reject(work, fulfilment, result.reason or "rejected", stock_out=result.stock_out)
+    return True
 
 
 def dispatch_request(order: Order, fulfilment: FulfilmentOrder) -> DispatchRequest:
