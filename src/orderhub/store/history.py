@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
 from orderhub.domain.events import JSON, DomainEvent
 from orderhub.domain.ids import new_id
+from orderhub.store import bulk
 from orderhub.store.tables import history_checkpoints, order_chain_heads, order_events
 
 GENESIS = "0" * 64
@@ -32,7 +33,6 @@ _LAST_EVENT = (
     .order_by(order_events.c.order_seq.desc())
     .limit(1)
 )
-_INSERT = order_events.insert()
 _heads = order_chain_heads.c
 _HEAD = select(_heads.event_count, _heads.head_hash).where(_heads.order_id == bindparam("order_id"))
 _ANCHOR: dict[str, Any] = {
@@ -92,7 +92,7 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     UPDATE for those it extends)."""
     if not rows:
         return
-    conn.execute(_INSERT, list(rows))
+    bulk.insert_rows(conn, order_events, rows)
     heads: dict[str, dict[str, Any]] = {}
     started: set[str] = set()
     for row in rows:  # in chain order per order

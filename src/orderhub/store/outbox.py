@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from orderhub.domain.events import JSON, DomainEvent
+from orderhub.store import bulk
 from orderhub.store.tables import outbox
-
-_INSERT = outbox.insert()
 
 
 def add_queued(
@@ -20,8 +19,9 @@ def add_queued(
     was queued, in one INSERT (a unit of work's commit)."""
     if not queued:
         return
-    conn.execute(
-        _INSERT,
+    bulk.insert_rows(
+        conn,
+        outbox,
         [
             {
                 "id": event_id,

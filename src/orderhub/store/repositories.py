@@ -30,6 +30,7 @@ from orderhub.domain.orders import (
     OrderStatus,
     Shipping,
 )
+from orderhub.store import bulk
 from orderhub.store import tables as t
 from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
 from orderhub.store.queries import keyset_page
@@ -58,23 +59,12 @@ _ORDERS_BY_EXTERNAL = select(t.orders.c.id, t.orders.c.channel_code, t.orders.c.
     t.orders.c.channel_code.in_(bindparam("channels", expanding=True)),
     t.orders.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
-_INSERT_LINES = t.order_lines.insert()
 _INSERT_CUSTOMER = t.customers.insert()
 
 
 def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
     """A statement built once for each database: their INSERT … ON CONFLICT differ."""
     return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
-
-
-# New orders: one that exists already (a concurrent request won) is skipped, not an error.
-_NEW_ORDERS = _per_dialect(
-    lambda insert: (
-        insert(t.orders)
-        .on_conflict_do_nothing(index_elements=["channel_code", "external_id"])
-        .returning(t.orders.c.id)
-    )
-)
 
 
 def _upsert_customers(insert: Any) -> Any:
@@ -187,7 +177,8 @@ class OrderRepository:
 
         An order whose (channel, external id) exists already — a concurrent request won — is
         skipped by ``ON CONFLICT DO NOTHING`` rather than failing the transaction, so one lost
-        race does not undo a whole batch; the caller answers it with the winner's id.
+        race does not undo a whole batch; the caller answers it with the winner's id. Which
+        were skipped is asked of the database only when fewer rows went in than were sent.
         ``sla_dates`` is each order's (ship_by, deliver_by) from its channel's policy.
         """
         if not orders:
@@ -199,16 +190,20 @@ class OrderRepository:
             ship_by, deliver_by = dates.get(order.id, (None, None))
             row = self._order_row(order, now, created=True)
             rows.append(row | {"ship_by": ship_by, "deliver_by": deliver_by})
-        stmt = _NEW_ORDERS[self._conn.dialect.name]
-        written = set(self._conn.execute(stmt, rows).scalars())
+        count = bulk.insert_rows(
+            self._conn, t.orders, rows, skip_conflicts_on=("channel_code", "external_id")
+        )
+        written = {row["id"] for row in rows}
+        if count != len(rows):  # some lost a race (or the driver cannot tell): ask
+            found = self.ids_by_external({(o.channel, o.external_id) for o in orders})
+            written &= set(found.values())
         line_rows = [
             self._line_row(order.id, position, line)
             for order in orders
             if order.id in written
             for position, line in enumerate(order.lines)
         ]
-        if line_rows:
-            self._conn.execute(_INSERT_LINES, line_rows)
+        bulk.insert_rows(self._conn, t.order_lines, line_rows)
         for order in orders:
             if order.id in written:
                 order.version = 1
@@ -337,8 +332,7 @@ class OrderRepository:
         ]
         if old:
             self._conn.execute(_EDIT_LINE, old)
-        if new:
-            self._conn.execute(_INSERT_LINES, new)
+        bulk.insert_rows(self._conn, t.order_lines, new)
         for _position, line in added:  # inserted as they are now; the others as last read
             self._stored[line.id] = (line.status.value, line.cancelled_quantity)
 
