@@ -157,3 +157,15 @@ def test_a_barcode_no_product_has_leaves_the_line_unknown() -> None:
     with pytest.raises(NotNormalizable) as error:
         resolve_skus(draft(line("BUYER-1", "4006381333931")), CATALOG)
     assert [f.code for f in error.value.problem.fields] == ["unknown_sku"]
+
+
+def test_a_draft_whose_lines_name_known_master_skus_is_returned_as_it_is() -> None:
+    usd = Money.zero("USD")
+    named = LineDraft(sku="MUG", quantity=1, unit_price=usd, discount=usd, tax=usd)
+    given_draft = draft(named, line("BUYER-77"))
+    resolved = resolve_skus(given_draft, CATALOG)
+    assert resolved.lines[0] is named  # frozen: nothing to copy
+    assert [x.sku for x in resolved.lines] == ["MUG", "TEE"]
+    assert given_draft.lines[1].sku is None  # the draft given is not changed
+    only_named = draft(named, named)
+    assert resolve_skus(only_named, CATALOG) is only_named

@@ -175,9 +175,13 @@ def resolve_skus(draft: OrderDraft, catalog: SkuCatalog) -> OrderDraft:
             problems.append(
                 FieldError(("lines", index, field_name), f"unknown SKU {sku!r}", "unknown_sku")
             )
-        lines.append(replace(line, sku=sku))
+        # A line that named its master SKU stays as it is (drafts are frozen): replacing each
+        # line of a batch of orders cost more than resolving them.
+        lines.append(line if line.sku == sku else replace(line, sku=sku))
     if problems:
         raise NotNormalizable(NormalizationProblem("unknown SKU", problems))
+    if all(new is old for new, old in zip(lines, draft.lines, strict=True)):
+        return draft
     return replace(draft, lines=tuple(lines))
 
 
