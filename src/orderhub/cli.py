@@ -566,7 +566,9 @@ def serve(
         settings = container.settings
         if workers == 1:
             uvicorn.run(
-                create_app(container), host=host or settings.host, port=port or settings.port
+                create_app(container, freeze_heap=True),
+                host=host or settings.host,
+                port=port or settings.port,
             )
             return
     if settings.session_secret is None:

@@ -152,3 +152,30 @@ def test_a_batch_the_database_refuses_is_retried_order_by_order(
     assert [r.outcome for r in results] == [Outcome.CREATED] * 3
     assert calls == [3, 1, 1, 1]
     assert _count(seeded, tables.orders) == 3
+
+
+def test_a_served_app_freezes_its_start_up_heap_and_thaws_it_at_shutdown(
+    seeded: Container,
+) -> None:
+    """``orderhub serve`` builds its app with ``freeze_heap``: full collections then skip the
+    start-up objects (they cost up to half the CPU of a batched order, docs/performance.md)."""
+    import gc
+
+    from orderhub.api.app import YOUNG_COLLECTION_THRESHOLD, create_app
+
+    threshold = gc.get_threshold()
+    with TestClient(create_app(seeded)) as test_client:  # tests build many apps: left alone
+        assert gc.get_freeze_count() == 0
+        assert test_client.get("/v1/health").status_code == 200
+    with TestClient(create_app(seeded, freeze_heap=True)) as test_client:
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *threshold[1:])
+        orders = [native_order(f"F-{n}") for n in range(3)]
+        answer = test_client.post(
+            "/v1/orders:batch",
+            json={"orders": orders},
+            headers=bearer(make_key(seeded, Role.ADMIN)),
+        )
+        assert answer.json()["counts"] == {"created": 3}
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold
