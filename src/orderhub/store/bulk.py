@@ -1,5 +1,5 @@
 """Many rows into one table through the driver's ``executemany``: the way every bulk INSERT of
-ingest (orders, order lines, history, outbox) is written.
+ingest (orders, order lines, history and its chain anchors, outbox) is written.
 
 SQLAlchemy's ``executemany`` builds a parameter dict per row and runs every value through its
 generic per-parameter loop; for a batch of 500 orders that cost more server CPU than SQLite

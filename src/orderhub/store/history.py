@@ -104,10 +104,13 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             "anchor_count": row["order_seq"],
             "anchor_hash": row["hash"],
         }
-    new = [head for order_id, head in heads.items() if order_id in started]
+    new = [
+        {"order_id": key, "event_count": head["anchor_count"], "head_hash": head["anchor_hash"]}
+        for key, head in heads.items()
+        if key in started
+    ]
     moved = [head for order_id, head in heads.items() if order_id not in started]
-    if new:
-        conn.execute(_NEW_ANCHOR, new)
+    bulk.insert_rows(conn, order_chain_heads, new)
     if moved:
         conn.execute(_MOVE_ANCHOR, moved)
 
