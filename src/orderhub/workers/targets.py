@@ -90,12 +90,23 @@ class InternalTarget(_ConsumerTarget[Consumer]):
             uow.commit()
 
     def run_in(
-        self, uow: UnitOfWork, message: Message, *, on_done: Callable[[UnitOfWork], None]
+        self,
+        uow: UnitOfWork,
+        message: Message,
+        *,
+        on_done: Callable[[UnitOfWork], None],
+        first: bool | None = None,
     ) -> None:
-        """Receipt, handler and ``on_done`` in ``uow``'s transaction; the caller commits."""
-        first = deliveries.take_receipt(
-            uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
-        )
+        """Receipt, handler and ``on_done`` in ``uow``'s transaction; the caller commits.
+
+        ``first``: the receipt was taken by the caller in this transaction already (True: now;
+        False: by an earlier run), several at once; the caller then drops it should this
+        delivery's work be undone (:func:`deliveries.drop_receipts`).
+        """
+        if first is None:
+            first = deliveries.take_receipt(
+                uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
+            )
         if first:
             self.consumer.handle(uow, message)
         elif self.consumer.resume is not None:
