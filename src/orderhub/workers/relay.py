@@ -240,15 +240,15 @@ class Worker:
         def later(_uow: UnitOfWork) -> None:
             """Marked with the others, in one statement before the commit."""
 
-        started = time.monotonic()
         asked: set[tuple[str, str]] = set()  # receipts asked for in this transaction
         taken: set[tuple[str, str]] = set()  # … and taken now, by deliveries not yet done
         undone: list[tuple[str, str]] = []  # … taken by deliveries that failed
+        started: float | None = None  # when the transaction had its (write) locks
         try:
             with self._uow() as uow:
                 self._lock_ahead(uow, batch, targets)
                 for index, claimed in enumerate(batch):
-                    spent = time.monotonic() - started
+                    spent = 0.0 if started is None else time.monotonic() - started
                     if ran and spent > budget:
                         break
                     key = (claimed.consumer, claimed.event_id)
@@ -257,6 +257,8 @@ class Worker:
                         keys = [(c.consumer, c.event_id) for c in ahead]
                         asked.update(keys)
                         taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
+                        # SQLite's write lock is taken (waited for) by the first statement
+                        started = started if started is not None else time.monotonic()
                     first = key in taken
                     taken.discard(key)
                     ran.append(claimed)
@@ -276,9 +278,9 @@ class Worker:
                 deliveries.drop_receipts(uow.conn, [*undone, *taken])
                 deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
                 uow.commit()
-            if done:
-                spent = time.monotonic() - started
-                self._per_delivery = 0.7 * self._per_delivery + 0.3 * spent / len(ran)
+            if started is not None:  # the deliveries' own time, not the wait for the lock
+                each = (time.monotonic() - started) / len(ran)
+                self._per_delivery = 0.7 * self._per_delivery + 0.3 * each
         except Exception:
             ran = ran or list(batch)  # (nothing ran: taking the locks ahead failed)
             log.exception("%d deliveries failed to commit together; one by one", len(ran))
