@@ -182,15 +182,16 @@ def _fulfil(uow: UnitOfWork, message: Message, *, allocations: Iterable[Mapping[
 
 
 class _ReadAhead:
-    """The orders a worker transaction's dispatch deliveries are for, read a few at a time.
+    """The orders of a worker transaction's dispatch deliveries, read together.
 
-    Read one by one, an order costs three statements (order, lines, fulfilment orders);
-    read :data:`READ_AHEAD` at a time, three for them all. Each is handed out once, to its
-    delivery's handler, and only in the transaction it was read in (and locked, on
-    PostgreSQL, in id order); an order with two deliveries in the batch is read by each
-    itself, so the second sees the first's work. A delivery whose handler fails has its
-    savepoint undone and is retried afterwards with a fresh read. The orders' version check
-    at save still refuses anything changed meanwhile.
+    Read one by one, an order costs three statements (order, lines, fulfilment orders); read
+    together (:data:`READ_AHEAD` at most at a time, when the first is wanted), three for them
+    all. Each is handed out once, to its delivery's handler, and only in the transaction it
+    was read in (and locked, on PostgreSQL, in id order). The claim never hands one worker two
+    deliveries of one stream for a consumer at once; should an order still come twice, each
+    of its deliveries reads it itself, so the second sees the first's work. A delivery whose
+    handler fails has its savepoint undone and is retried later with a fresh read; the order's
+    version check at save refuses anything changed meanwhile.
     """
 
     def __init__(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None:
@@ -220,13 +221,13 @@ class _ReadAhead:
         return self._held.pop(order_id, None)
 
 
-READ_AHEAD = 10  # orders per read: about a SQLite worker transaction's (0.02 s) worth
+READ_AHEAD = 50  # orders per read, at most (the worker's transaction holds about what fits)
 _read_ahead: WeakKeyDictionary[UnitOfWork, _ReadAhead] = WeakKeyDictionary()
 
 
 def read_ahead(uow: UnitOfWork, messages: list[Message]) -> None:
     """Before a worker transaction of dispatch deliveries: note their orders, to be read (and
-    locked) a few at a time as the deliveries run (:class:`_ReadAhead`)."""
+    locked) together when the first of them runs (:class:`_ReadAhead`)."""
     order_ids = [message.stream.removeprefix("order:") for message in messages]
     _read_ahead[uow] = _ReadAhead(uow, order_ids)
 

@@ -66,7 +66,7 @@ log = logging.getLogger("orderhub.worker")
 # ``Settings.worker_transaction_seconds`` overrides the default; a test may override both.
 DEFAULT_TOGETHER_SECONDS = {"sqlite": 0.02, "postgresql": 0.25}
 TOGETHER_SECONDS: float | None = None
-MAX_RECEIPTS_AHEAD = 64  # receipts taken in one statement, at most
+MAX_TOGETHER = 100  # deliveries in one transaction, at most (the claim takes fewer anyway)
 
 
 def backoff_seconds(
@@ -240,25 +240,17 @@ class Worker:
         def later(_uow: UnitOfWork) -> None:
             """Marked with the others, in one statement before the commit."""
 
-        asked: set[tuple[str, str]] = set()  # receipts asked for in this transaction
-        taken: set[tuple[str, str]] = set()  # … and taken now, by deliveries not yet done
-        undone: list[tuple[str, str]] = []  # … taken by deliveries that failed
-        started: float | None = None  # when the transaction had its (write) locks
+        chosen = batch[: self._fitting(budget)]  # as many as should fit the budget
+        undone: list[tuple[str, str]] = []  # receipts taken by deliveries that failed
         try:
             with self._uow() as uow:
-                self._lock_ahead(uow, batch, targets)
-                for index, claimed in enumerate(batch):
-                    spent = 0.0 if started is None else time.monotonic() - started
-                    if ran and spent > budget:
+                self._lock_ahead(uow, chosen, targets)
+                keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
+                taken = deliveries.take_receipts(uow.conn, keys, now=utc_now())
+                started = time.monotonic()  # SQLite's write lock is held (was waited for)
+                for claimed, key in zip(chosen, keys, strict=True):
+                    if ran and time.monotonic() - started > budget:
                         break
-                    key = (claimed.consumer, claimed.event_id)
-                    if key not in asked:  # the receipts of as many as the budget should allow
-                        ahead = batch[index : index + self._fitting(budget - spent)]
-                        keys = [(c.consumer, c.event_id) for c in ahead]
-                        asked.update(keys)
-                        taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
-                        # SQLite's write lock is taken (waited for) by the first statement
-                        started = started if started is not None else time.monotonic()
                     first = key in taken
                     taken.discard(key)
                     ran.append(claimed)
@@ -275,14 +267,13 @@ class Worker:
                             # Nothing of it stays, so neither does its receipt; a handler
                             # that committed first keeps it with that work (``resume``).
                             undone.append(key)
-                deliveries.drop_receipts(uow.conn, [*undone, *taken])
+                each = (time.monotonic() - started) / len(ran)  # their own time, each
+                deliveries.drop_receipts(uow.conn, [*undone, *taken])  # taken, left over
                 deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
                 uow.commit()
-            if started is not None:  # the deliveries' own time, not the wait for the lock
-                each = (time.monotonic() - started) / len(ran)
-                self._per_delivery = 0.7 * self._per_delivery + 0.3 * each
+            self._per_delivery = 0.7 * self._per_delivery + 0.3 * each
         except Exception:
-            ran = ran or list(batch)  # (nothing ran: taking the locks ahead failed)
+            ran = ran or list(chosen)  # (nothing ran: the locks or receipts ahead failed)
             log.exception("%d deliveries failed to commit together; one by one", len(ran))
             for claimed in ran:
                 self.run_delivery(claimed, targets.get(claimed.consumer))
@@ -294,10 +285,11 @@ class Worker:
                 self._failed(claimed, error)
         return list(batch[len(ran) :])
 
-    def _fitting(self, budget_left: float) -> int:
-        """How many more deliveries this transaction should fit, at their recent cost: their
-        receipts are taken together (one left over is dropped again before the commit)."""
-        return max(1, min(MAX_RECEIPTS_AHEAD, round(budget_left / self._per_delivery)))
+    def _fitting(self, budget: float) -> int:
+        """How many deliveries a transaction should fit in ``budget`` at their recent cost:
+        their locks and receipts are taken, and their orders read, together (those left
+        over when the budget runs out first are dropped again before the commit)."""
+        return max(1, min(MAX_TOGETHER, round(budget / self._per_delivery)))
 
     def _lock_ahead(
         self, uow: UnitOfWork, batch: Sequence[Claimed], targets: dict[str, Target]
