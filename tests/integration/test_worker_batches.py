@@ -154,3 +154,16 @@ def test_a_handler_that_committed_in_a_batch_before_failing_keeps_its_receipt(
     drain(relay)
     assert calls == ["a", "b", "c"], "b's receipt landed with its committed work: not run again"
     assert recorder.handled == [("a", 1), ("b", 1), ("c", 1)]
+
+
+def test_a_cycle_fans_out_and_claims_in_one_write_transaction(
+    seeded: Container, statements: Counter[str]
+) -> None:
+    recorder = Recorder("recorder")
+    relay = Worker(seeded, consumers=[recorder.consumer()], clock=FakeClock())
+    emit(seeded, Pinged(key="a", n=1), Pinged(key="b", n=1))
+    statements.clear()
+    assert relay.run_once() == 2
+    assert recorder.handled == [("a", 1), ("b", 1)]
+    if seeded.engine.dialect.name == "sqlite":  # its write lock, taken once for both (was 2)
+        assert statements["BEGIN IMMEDIATE"] == 2, "fan-out and claim, then the deliveries"

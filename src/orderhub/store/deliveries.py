@@ -49,6 +49,7 @@ from orderhub.store.queries import keyset_page
 from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
 
 FANOUT_LOCK_KEY = 0x0D0E11FE  # pg advisory lock: one fan-out at a time keeps streams in order
+FAN_OUT_LIMIT = 500  # outbox events fanned out per call (and transaction), at most
 
 
 class DeliveryStatus(StrEnum):
@@ -123,7 +124,7 @@ def fan_out(
     *,
     consumers_for: Callable[[str], Sequence[str]],
     now: datetime,
-    limit: int = 500,
+    limit: int = FAN_OUT_LIMIT,
     channel_scope: Mapping[str, Collection[str]] | None = None,
     superseded: Mapping[str, Collection[str]] | None = None,
 ) -> int:

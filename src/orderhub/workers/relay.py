@@ -143,7 +143,13 @@ class Worker:
             found.append(self._nats)
         return {target.name: target for target in found}
 
-    def fan_out(self, targets: dict[str, Target]) -> int:
+    def fan_out(self, targets: dict[str, Target], conn: Connection | None = None) -> int:
+        """Fan out up to a batch of new outbox events (in ``conn``'s transaction, else in a
+        transaction of its own); how many were fanned out."""
+        if conn is None:
+            with self.container.engine.begin() as own:
+                return self.fan_out(targets, own)
+
         wanting: dict[str, list[str]] = {}  # event type → its consumers, asked once per type
 
         def consumers_for(event_type: str) -> list[str]:
@@ -154,36 +160,44 @@ class Worker:
                 ]
             return found
 
-        with self.container.engine.begin() as conn:
-            return deliveries.fan_out(
-                conn,
-                consumers_for=consumers_for,
-                now=self.clock(),
-                channel_scope=self._channel_scope,
-                superseded=self._superseded,
-            )
+        return deliveries.fan_out(
+            conn,
+            consumers_for=consumers_for,
+            now=self.clock(),
+            channel_scope=self._channel_scope,
+            superseded=self._superseded,
+        )
 
-    def claim(self) -> list[Claimed]:
+    def claim(self, conn: Connection | None = None) -> list[Claimed]:
+        """Lease a batch of due deliveries to this worker (in ``conn``'s transaction, else in
+        a transaction of its own, committed before they run)."""
+        if conn is None:
+            with self.container.engine.begin() as own:
+                return self.claim(own)
         s = self.settings
         now = self.clock()
         self._lease_ends = now + timedelta(seconds=s.delivery_lease_seconds)
-        with self.container.engine.begin() as conn:
-            return deliveries.claim(
-                conn,
-                owner=self.id,
-                now=now,
-                lease_seconds=s.delivery_lease_seconds,
-                limit=s.delivery_batch_size,
-                max_attempts=s.delivery_max_attempts,
-            )
+        return deliveries.claim(
+            conn,
+            owner=self.id,
+            now=now,
+            lease_seconds=s.delivery_lease_seconds,
+            limit=s.delivery_batch_size,
+            max_attempts=s.delivery_max_attempts,
+        )
 
     def run_once(self) -> int:
         """One cycle: fan out, claim a batch, run it, then the due periodic jobs (if this
-        worker has a scheduler); returns how many deliveries ran."""
+        worker has a scheduler); returns how many deliveries ran. The fan-out and the claim
+        share one short write transaction (SQLite's write lock taken once for both)."""
         targets = self.targets()
-        while self.fan_out(targets):
-            pass
-        batch = self.claim()
+        with self.container.engine.begin() as conn:
+            backlog = self.fan_out(targets, conn) == deliveries.FAN_OUT_LIMIT
+            batch = [] if backlog else self.claim(conn)
+        if backlog:  # the rest of a backlog in transactions of its own, the claim after it
+            while self.fan_out(targets):
+                pass
+            batch = self.claim()
         together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
         self.run_together(together, targets)
         ran = {claimed.id for claimed in together}
