@@ -5,10 +5,12 @@ Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
 1. fan-out — new outbox events become one delivery per interested target (one worker at a time;
    none for a consumer that calls the channel back when the event's channel is of a kind it has
    no calls for, or has ``sync_back`` false);
-2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
-3. run — the batch's deliveries to database-only consumers run together in one transaction,
-   each in a savepoint with its receipt (one commit for the batch; one that fails is undone
-   alone and run again by itself after the commit); every other delivery is handed to its
+2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``), in
+   the fan-out's transaction;
+3. run — the batch's deliveries to database-only consumers run together in as few
+   transactions as the time budget allows, their receipts taken with one statement and each
+   in a savepoint (one commit per transaction; one that fails is undone alone, its receipt
+   dropped, and run again by itself after the commit); every other delivery is handed to its
    target one by one. Success is recorded, failure is retried after an exponential backoff
    with jitter, and after ``delivery_max_attempts`` the delivery is dead.
 
@@ -226,11 +228,13 @@ class Worker:
     def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
         """Deliveries to database-only consumers, as few transactions as the time budget allows.
 
-        Each runs as a unit-of-work item (a savepoint holding its receipt and its effects); the
-        successful ones are marked delivered with one statement before the commit. A
-        transaction commits once it has worked ``TOGETHER_SECONDS``, so a long batch does not
-        hold SQLite's single write lock (or PostgreSQL's row locks) for long: the API's writes
-        wait for one short transaction, not a whole batch.
+        A transaction takes as many as should fit ``TOGETHER_SECONDS`` at their recent cost:
+        their consumers' locks ahead (:attr:`Consumer.lock_ahead`), then their receipts in one
+        statement; each runs as a unit-of-work item (a savepoint holding its effects); the
+        successful ones are marked delivered with one statement before the commit. It commits
+        once it has worked ``TOGETHER_SECONDS`` (counted from when it holds the write lock),
+        so a long batch does not hold SQLite's single write lock (or PostgreSQL's row locks)
+        for long: the API's writes wait for one short transaction, not a whole batch.
         """
         remaining = list(batch)
         while remaining:
@@ -254,40 +258,48 @@ class Worker:
         def later(_uow: UnitOfWork) -> None:
             """Marked with the others, in one statement before the commit."""
 
-        chosen = batch[: self._fitting(budget)]  # as many as should fit the budget
+        left = list(batch)
         undone: list[tuple[str, str]] = []  # receipts taken by deliveries that failed
+        taken: set[tuple[str, str]] = set()  # … and by those not run yet
+        started: float | None = None  # when the transaction held its (write) locks
         try:
             with self._uow() as uow:
-                self._lock_ahead(uow, chosen, targets)
-                keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
-                taken = deliveries.take_receipts(uow.conn, keys, now=utc_now())
-                started = time.monotonic()  # SQLite's write lock is held (was waited for)
-                for claimed, key in zip(chosen, keys, strict=True):
-                    if ran and time.monotonic() - started > budget:
+                while left:  # as many as should fit what is left of the budget, together
+                    spent = 0.0 if started is None else time.monotonic() - started
+                    if spent > budget:
                         break
-                    first = key in taken
-                    taken.discard(key)
-                    ran.append(claimed)
-                    target = targets[claimed.consumer]
-                    assert isinstance(target, InternalTarget)
-                    released = _released(uow)
-                    try:
-                        with uow.item():
-                            target.run_in(uow, _message(claimed), on_done=later, first=first)
-                        done.append(claimed)
-                    except Exception as problem:  # recorded below, after the commit
-                        failed.append((claimed, problem))
-                        if first and _released(uow) == released:
-                            # Nothing of it stays, so neither does its receipt; a handler
-                            # that committed first keeps it with that work (``resume``).
-                            undone.append(key)
-                each = (time.monotonic() - started) / len(ran)  # their own time, each
+                    size = self._fitting(budget - spent)
+                    chosen, left = left[:size], left[size:]
+                    self._lock_ahead(uow, chosen, targets)
+                    keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
+                    taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
+                    started = started or time.monotonic()  # SQLite's lock held (waited for)
+                    for claimed, key in zip(chosen, keys, strict=True):
+                        if ran and time.monotonic() - started > budget:
+                            break
+                        first = key in taken
+                        taken.discard(key)
+                        ran.append(claimed)
+                        target = targets[claimed.consumer]
+                        assert isinstance(target, InternalTarget)
+                        released = _released(uow)
+                        try:
+                            with uow.item():
+                                target.run_in(uow, _message(claimed), on_done=later, first=first)
+                            done.append(claimed)
+                        except Exception as problem:  # recorded below, after the commit
+                            failed.append((claimed, problem))
+                            if first and _released(uow) == released:
+                                # Nothing of it stays, so neither does its receipt; a handler
+                                # that committed first keeps it with that work (``resume``).
+                                undone.append(key)
+                each = (time.monotonic() - (started or 0.0)) / max(1, len(ran))
                 deliveries.drop_receipts(uow.conn, [*undone, *taken])  # taken, left over
                 deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
                 uow.commit()
             self._per_delivery = 0.7 * self._per_delivery + 0.3 * each
         except Exception:
-            ran = ran or list(chosen)  # (nothing ran: the locks or receipts ahead failed)
+            ran = ran or list(batch[:1])  # (nothing ran: the locks or receipts ahead failed)
             log.exception("%d deliveries failed to commit together; one by one", len(ran))
             for claimed in ran:
                 self.run_delivery(claimed, targets.get(claimed.consumer))

@@ -81,7 +81,10 @@ class InternalTarget(_ConsumerTarget[Consumer]):
     except a consumer's ``resume``, which finishes what a handler committing in steps left
     undone when a later step failed.
     The worker runs a batch of them in one transaction, each as a :meth:`UnitOfWork.item`
-    (:meth:`run_in`); ``deliver`` is one in a transaction of its own.
+    (:meth:`run_in`), the batch's receipts taken beforehand in one statement (and dropped
+    for a delivery whose work is undone, unless its handler committed some before failing:
+    then the receipt stays with that work, as it would have landed with the first commit);
+    ``deliver`` is one in a transaction of its own.
     """
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
