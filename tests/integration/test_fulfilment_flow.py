@@ -54,7 +54,9 @@ def test_the_allocation_event_yields_one_fulfilment_per_location_dispatched_to_t
     consumer = next(c for c in internal_consumers() if c.wants("order.allocated"))
     with seeded.uow() as uow:
         consumer.handle(uow, message)
+        uow.commit()  # the worker's, with the delivery's receipt
         consumer.handle(uow, message)  # at least once: a redelivery changes nothing
+        uow.commit()
     with seeded.uow(read_only=True) as uow:
         found = uow.fulfilment.for_order(order_id)
         order = uow.orders.get(order_id)
@@ -95,6 +97,7 @@ def test_a_warehouse_dispatch_reads_the_order_once_and_writes_each_fulfilment_on
         event.listen(seeded.engine, "before_cursor_execute", count)
         try:
             on_order_allocated(uow, message)
+            uow.commit()  # the worker's, with the delivery's mark
         finally:
             event.remove(seeded.engine, "before_cursor_execute", count)
     with seeded.uow(read_only=True) as uow:

@@ -69,6 +69,13 @@ class _Work:
         self.new: set[str] = set()
         self.changed: set[str] = set()  # settled, not yet written
 
+    def hold(self, order: Order, fulfilments: list[FulfilmentOrder]) -> None:
+        """Take ``order`` and its fulfilment orders as read already in this transaction (the
+        worker reads a batch's at once): tracked for saving as :meth:`order` would."""
+        self.uow.orders.adopt(order, new=False)
+        self.orders[order.id] = order
+        self.fulfilments[order.id] = fulfilments
+
     def order(self, order_id: str) -> Order:
         if order_id not in self.orders:
             self.orders[order_id] = self.uow.orders.get(order_id, for_update=True)
@@ -184,20 +191,26 @@ def fulfil_allocation(
     deps: FulfilmentDeps,
     in_house: Callable[[str], bool],
     on_created: Callable[[UnitOfWork, Order, Sequence[FulfilmentOrder]], object] | None = None,
+    held: tuple[Order, list[FulfilmentOrder]] | None = None,
 ) -> None:
     """:func:`create_fulfilments`, ``on_created`` (the store's pick-ups), then
-    :func:`dispatch_pending`, with the order and its fulfilment orders read once; commits.
+    :func:`dispatch_pending`, with the order and its fulfilment orders read once (``held``:
+    read already, locked on PostgreSQL, in this transaction); the caller commits what is
+    left (the worker, with the delivery's receipt and its mark).
 
     The same steps, events in the same order, as the three in turn; the commits between them
     are kept where they guard something: before a provider that calls out (``in_house``
     False) is called, so an outage leaves the creation (and the delivery's receipt) in place
     for the retry, and after each dispatch to one, so a retry never sends it twice. Dispatches
     to in-house providers (the built-in warehouse) cannot fail half-way: they are written with
-    the creation, each fulfilment order inserted once as it ends up. ``on_created`` runs once
-    the rows are written (a pick-up refers to its fulfilment order), before anything commits
-    or is refused.
+    the creation, each fulfilment order inserted once as it ends up, and not committed here:
+    inside the worker's batch a commit would only end the delivery's savepoint and open
+    another. ``on_created`` runs once the rows are written (a pick-up refers to its
+    fulfilment order), before anything commits or is refused.
     """
     work = _Work(uow, deps)
+    if held is not None:
+        work.hold(*held)
     order = work.order(order_id)
     _create(work, order_id, allocations)
     fulfilments = work.fulfilments[order_id]
@@ -219,8 +232,7 @@ def fulfil_allocation(
                 dispatch(uow, fulfilment_id=rest.id, deps=deps)
             return
     else:
-        written()
-        uow.commit()
+        written()  # committed by the caller
         return
     written()
     uow.commit()  # the creation lands before the first call out

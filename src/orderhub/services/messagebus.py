@@ -65,8 +65,9 @@ class Consumer:
     # that finds the receipt runs instead, to finish the steps a failure left undone. It
     # must be idempotent itself (it runs on every later delivery of the event too).
     resume: Handler | None = None
-    # Set when the worker's transaction of several of its deliveries could take row locks in
-    # an order two workers disagree on (PostgreSQL): takes them first, in one global order.
+    # Called once per worker transaction with the deliveries it may run, before any runs:
+    # to take the row locks they will need in one global order, when two workers could
+    # disagree on it (PostgreSQL), or to note what to read for them all at once.
     lock_ahead: Callable[[UnitOfWork, list[Message]], None] | None = None
     # Event types that, following on the same stream, make a delivery to it needless: an
     # ``order.received`` already followed by its ``order.allocated`` has nothing to allocate.
@@ -144,6 +145,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             frozenset({fulfilment_wiring.DISPATCH_EVENT}),
             fulfilment_wiring.on_order_allocated,
             resume=fulfilment_wiring.resume_dispatch,
+            lock_ahead=fulfilment_wiring.read_ahead,
         ),
         *outbound.consumers(channel_transport),
         *after_sale_sync.consumers(channel_transport),

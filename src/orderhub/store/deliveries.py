@@ -49,6 +49,7 @@ from orderhub.store.queries import keyset_page
 from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
 
 FANOUT_LOCK_KEY = 0x0D0E11FE  # pg advisory lock: one fan-out at a time keeps streams in order
+FAN_OUT_LIMIT = 500  # outbox events fanned out per call (and transaction), at most
 
 
 class DeliveryStatus(StrEnum):
@@ -123,7 +124,7 @@ def fan_out(
     *,
     consumers_for: Callable[[str], Sequence[str]],
     now: datetime,
-    limit: int = 500,
+    limit: int = FAN_OUT_LIMIT,
     channel_scope: Mapping[str, Collection[str]] | None = None,
     superseded: Mapping[str, Collection[str]] | None = None,
 ) -> int:
@@ -507,6 +508,37 @@ def take_receipt(conn: Connection, *, consumer: str, event_id: str, now: datetim
         .returning(processed_events.c.event_id)
     )
     return result.first() is not None
+
+
+def take_receipts(
+    conn: Connection, keys: Sequence[tuple[str, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """:func:`take_receipt` for several (consumer, event id) pairs in one statement; returns
+    the pairs taken now (the others were processed before)."""
+    if not keys:
+        return set()
+    dialect_insert = pg_insert if is_postgres(conn) else sqlite_insert
+    p = processed_events.c
+    rows = [{"consumer": c, "event_id": e, "processed_at": now} for c, e in keys]
+    result = conn.execute(
+        dialect_insert(processed_events)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(p.consumer, p.event_id)
+    )
+    return {(consumer, event_id) for consumer, event_id in result}
+
+
+def drop_receipts(conn: Connection, keys: Collection[tuple[str, str]]) -> None:
+    """Remove receipts taken in this transaction for work that was then not done in it (undone,
+    or left for the next transaction): the delivery's next run must do the work."""
+    p = processed_events.c
+    for consumer in {c for c, _ in keys}:
+        conn.execute(
+            processed_events.delete().where(
+                p.consumer == consumer, p.event_id.in_([e for c, e in keys if c == consumer])
+            )
+        )
 
 
 def has_receipt(conn: Connection, *, consumer: str, event_id: str) -> bool:

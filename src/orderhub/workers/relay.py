@@ -5,10 +5,12 @@ Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
 1. fan-out — new outbox events become one delivery per interested target (one worker at a time;
    none for a consumer that calls the channel back when the event's channel is of a kind it has
    no calls for, or has ``sync_back`` false);
-2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``);
-3. run — the batch's deliveries to database-only consumers run together in one transaction,
-   each in a savepoint with its receipt (one commit for the batch; one that fails is undone
-   alone and run again by itself after the commit); every other delivery is handed to its
+2. claim — a batch of due deliveries is leased to this worker (``FOR UPDATE SKIP LOCKED``), in
+   the fan-out's transaction;
+3. run — the batch's deliveries to database-only consumers run together in as few
+   transactions as the time budget allows, their receipts taken with one statement and each
+   in a savepoint (one commit per transaction; one that fails is undone alone, its receipt
+   dropped, and run again by itself after the commit); every other delivery is handed to its
    target one by one. Success is recorded, failure is retried after an exponential backoff
    with jitter, and after ``delivery_max_attempts`` the delivery is dead.
 
@@ -29,6 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import Connection, event
 
 from orderhub.bootstrap import Container
 from orderhub.clock import utc_now
@@ -65,6 +68,7 @@ log = logging.getLogger("orderhub.worker")
 # ``Settings.worker_transaction_seconds`` overrides the default; a test may override both.
 DEFAULT_TOGETHER_SECONDS = {"sqlite": 0.02, "postgresql": 0.25}
 TOGETHER_SECONDS: float | None = None
+MAX_TOGETHER = 100  # deliveries in one transaction, at most (the claim takes fewer anyway)
 
 
 def backoff_seconds(
@@ -122,6 +126,9 @@ class Worker:
             DEFAULT_TOGETHER_SECONDS.get(container.engine.dialect.name, 0.25)
         )
         self._lease_ends = clock()  # when the leases of the batch in hand run out
+        self._per_delivery = 0.002  # seconds a database-only delivery took lately (moving avg)
+        if not event.contains(container.engine, "release_savepoint", _count_release):
+            event.listen(container.engine, "release_savepoint", _count_release)
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
         self._http = http or guarded_client(
             self.settings.outbound_allowed_hosts,
@@ -138,7 +145,13 @@ class Worker:
             found.append(self._nats)
         return {target.name: target for target in found}
 
-    def fan_out(self, targets: dict[str, Target]) -> int:
+    def fan_out(self, targets: dict[str, Target], conn: Connection | None = None) -> int:
+        """Fan out up to a batch of new outbox events (in ``conn``'s transaction, else in a
+        transaction of its own); how many were fanned out."""
+        if conn is None:
+            with self.container.engine.begin() as own:
+                return self.fan_out(targets, own)
+
         wanting: dict[str, list[str]] = {}  # event type → its consumers, asked once per type
 
         def consumers_for(event_type: str) -> list[str]:
@@ -149,36 +162,44 @@ class Worker:
                 ]
             return found
 
-        with self.container.engine.begin() as conn:
-            return deliveries.fan_out(
-                conn,
-                consumers_for=consumers_for,
-                now=self.clock(),
-                channel_scope=self._channel_scope,
-                superseded=self._superseded,
-            )
+        return deliveries.fan_out(
+            conn,
+            consumers_for=consumers_for,
+            now=self.clock(),
+            channel_scope=self._channel_scope,
+            superseded=self._superseded,
+        )
 
-    def claim(self) -> list[Claimed]:
+    def claim(self, conn: Connection | None = None) -> list[Claimed]:
+        """Lease a batch of due deliveries to this worker (in ``conn``'s transaction, else in
+        a transaction of its own, committed before they run)."""
+        if conn is None:
+            with self.container.engine.begin() as own:
+                return self.claim(own)
         s = self.settings
         now = self.clock()
         self._lease_ends = now + timedelta(seconds=s.delivery_lease_seconds)
-        with self.container.engine.begin() as conn:
-            return deliveries.claim(
-                conn,
-                owner=self.id,
-                now=now,
-                lease_seconds=s.delivery_lease_seconds,
-                limit=s.delivery_batch_size,
-                max_attempts=s.delivery_max_attempts,
-            )
+        return deliveries.claim(
+            conn,
+            owner=self.id,
+            now=now,
+            lease_seconds=s.delivery_lease_seconds,
+            limit=s.delivery_batch_size,
+            max_attempts=s.delivery_max_attempts,
+        )
 
     def run_once(self) -> int:
         """One cycle: fan out, claim a batch, run it, then the due periodic jobs (if this
-        worker has a scheduler); returns how many deliveries ran."""
+        worker has a scheduler); returns how many deliveries ran. The fan-out and the claim
+        share one short write transaction (SQLite's write lock taken once for both)."""
         targets = self.targets()
-        while self.fan_out(targets):
-            pass
-        batch = self.claim()
+        with self.container.engine.begin() as conn:
+            backlog = self.fan_out(targets, conn) == deliveries.FAN_OUT_LIMIT
+            batch = [] if backlog else self.claim(conn)
+        if backlog:  # the rest of a backlog in transactions of its own, the claim after it
+            while self.fan_out(targets):
+                pass
+            batch = self.claim()
         together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
         self.run_together(together, targets)
         ran = {claimed.id for claimed in together}
@@ -207,11 +228,13 @@ class Worker:
     def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
         """Deliveries to database-only consumers, as few transactions as the time budget allows.
 
-        Each runs as a unit-of-work item (a savepoint holding its receipt and its effects); the
-        successful ones are marked delivered with one statement before the commit. A
-        transaction commits once it has worked ``TOGETHER_SECONDS``, so a long batch does not
-        hold SQLite's single write lock (or PostgreSQL's row locks) for long: the API's writes
-        wait for one short transaction, not a whole batch.
+        A transaction takes as many as should fit ``TOGETHER_SECONDS`` at their recent cost:
+        their consumers' locks ahead (:attr:`Consumer.lock_ahead`), then their receipts in one
+        statement; each runs as a unit-of-work item (a savepoint holding its effects); the
+        successful ones are marked delivered with one statement before the commit. It commits
+        once it has worked ``TOGETHER_SECONDS`` (counted from when it holds the write lock),
+        so a long batch does not hold SQLite's single write lock (or PostgreSQL's row locks)
+        for long: the API's writes wait for one short transaction, not a whole batch.
         """
         remaining = list(batch)
         while remaining:
@@ -235,26 +258,48 @@ class Worker:
         def later(_uow: UnitOfWork) -> None:
             """Marked with the others, in one statement before the commit."""
 
-        started = time.monotonic()
+        left = list(batch)
+        undone: list[tuple[str, str]] = []  # receipts taken by deliveries that failed
+        taken: set[tuple[str, str]] = set()  # … and by those not run yet
+        started: float | None = None  # when the transaction held its (write) locks
         try:
             with self._uow() as uow:
-                self._lock_ahead(uow, batch, targets)
-                for claimed in batch:
-                    if ran and time.monotonic() - started > budget:
+                while left:  # as many as should fit what is left of the budget, together
+                    spent = 0.0 if started is None else time.monotonic() - started
+                    if spent > budget:
                         break
-                    ran.append(claimed)
-                    target = targets[claimed.consumer]
-                    assert isinstance(target, InternalTarget)
-                    try:
-                        with uow.item():
-                            target.run_in(uow, _message(claimed), on_done=later)
-                        done.append(claimed)
-                    except Exception as problem:  # recorded below, after the commit
-                        failed.append((claimed, problem))
+                    size = self._fitting(budget - spent)
+                    chosen, left = left[:size], left[size:]
+                    self._lock_ahead(uow, chosen, targets)
+                    keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
+                    taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
+                    started = started or time.monotonic()  # SQLite's lock held (waited for)
+                    for claimed, key in zip(chosen, keys, strict=True):
+                        if ran and time.monotonic() - started > budget:
+                            break
+                        first = key in taken
+                        taken.discard(key)
+                        ran.append(claimed)
+                        target = targets[claimed.consumer]
+                        assert isinstance(target, InternalTarget)
+                        released = _released(uow)
+                        try:
+                            with uow.item():
+                                target.run_in(uow, _message(claimed), on_done=later, first=first)
+                            done.append(claimed)
+                        except Exception as problem:  # recorded below, after the commit
+                            failed.append((claimed, problem))
+                            if first and _released(uow) == released:
+                                # Nothing of it stays, so neither does its receipt; a handler
+                                # that committed first keeps it with that work (``resume``).
+                                undone.append(key)
+                each = (time.monotonic() - (started or 0.0)) / max(1, len(ran))
+                deliveries.drop_receipts(uow.conn, [*undone, *taken])  # taken, left over
                 deliveries.mark_all_delivered(uow.conn, done, owner=self.id, now=self.clock())
                 uow.commit()
+            self._per_delivery = 0.7 * self._per_delivery + 0.3 * each
         except Exception:
-            ran = ran or list(batch)  # (nothing ran: taking the locks ahead failed)
+            ran = ran or list(batch[:1])  # (nothing ran: the locks or receipts ahead failed)
             log.exception("%d deliveries failed to commit together; one by one", len(ran))
             for claimed in ran:
                 self.run_delivery(claimed, targets.get(claimed.consumer))
@@ -265,6 +310,12 @@ class Worker:
             else:
                 self._failed(claimed, error)
         return list(batch[len(ran) :])
+
+    def _fitting(self, budget: float) -> int:
+        """How many deliveries a transaction should fit in ``budget`` at their recent cost:
+        their locks and receipts are taken, and their orders read, together (those left
+        over when the budget runs out first are dropped again before the commit)."""
+        return max(1, min(MAX_TOGETHER, round(budget / self._per_delivery)))
 
     def _lock_ahead(
         self, uow: UnitOfWork, batch: Sequence[Claimed], targets: dict[str, Target]
@@ -333,6 +384,19 @@ class Worker:
         self._http.close()
         if self._nats is not None:
             self._nats.close()
+
+
+_RELEASES = "orderhub.savepoints_released"
+
+
+def _count_release(conn: Connection, _name: object, _context: object) -> None:
+    conn.info[_RELEASES] = conn.info.get(_RELEASES, 0) + 1
+
+
+def _released(uow: UnitOfWork) -> int:
+    """Savepoints released on ``uow``'s connection so far: a delivery's handler that commits
+    inside its item releases one (:meth:`UnitOfWork.commit`), and that work stays."""
+    return int(uow.conn.info.get(_RELEASES, 0))
 
 
 def _message(claimed: Claimed) -> Message:

@@ -81,7 +81,10 @@ class InternalTarget(_ConsumerTarget[Consumer]):
     except a consumer's ``resume``, which finishes what a handler committing in steps left
     undone when a later step failed.
     The worker runs a batch of them in one transaction, each as a :meth:`UnitOfWork.item`
-    (:meth:`run_in`); ``deliver`` is one in a transaction of its own.
+    (:meth:`run_in`), the batch's receipts taken beforehand in one statement (and dropped
+    for a delivery whose work is undone, unless its handler committed some before failing:
+    then the receipt stays with that work, as it would have landed with the first commit);
+    ``deliver`` is one in a transaction of its own.
     """
 
     def deliver(self, message: Message, *, on_done: Callable[[UnitOfWork], None]) -> None:
@@ -90,12 +93,23 @@ class InternalTarget(_ConsumerTarget[Consumer]):
             uow.commit()
 
     def run_in(
-        self, uow: UnitOfWork, message: Message, *, on_done: Callable[[UnitOfWork], None]
+        self,
+        uow: UnitOfWork,
+        message: Message,
+        *,
+        on_done: Callable[[UnitOfWork], None],
+        first: bool | None = None,
     ) -> None:
-        """Receipt, handler and ``on_done`` in ``uow``'s transaction; the caller commits."""
-        first = deliveries.take_receipt(
-            uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
-        )
+        """Receipt, handler and ``on_done`` in ``uow``'s transaction; the caller commits.
+
+        ``first``: the receipt was taken by the caller in this transaction already (True: now;
+        False: by an earlier run), several at once; the caller then drops it should this
+        delivery's work be undone (:func:`deliveries.drop_receipts`).
+        """
+        if first is None:
+            first = deliveries.take_receipt(
+                uow.conn, consumer=self.name, event_id=message.id, now=utc_now()
+            )
         if first:
             self.consumer.handle(uow, message)
         elif self.consumer.resume is not None:
