@@ -601,6 +601,7 @@ def worker(
     import signal
     import threading
 
+    from orderhub.heap import frozen_heap
     from orderhub.workers.relay import make_worker
 
     container = _reading_container()  # a database without the schema: one line, not created
@@ -611,7 +612,8 @@ def worker(
         signal.signal(signum, lambda *_: stop.set())
     console.print(f"worker {relay.id} delivering from {container.engine.url.render_as_string()}")
     try:
-        relay.run(stop)
+        with frozen_heap():
+            relay.run(stop)
     finally:
         relay.close()
         container.close()

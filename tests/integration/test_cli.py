@@ -113,3 +113,36 @@ def test_user_create_stores_an_argon2_hash(env: str, seeded: Container) -> None:
         assert stored.startswith("$argon2id$")
         assert uow.users.authenticate("ops", "correct horse") is not None
         assert uow.users.authenticate("ops", "wrong") is None
+
+
+def test_the_worker_delivers_with_its_start_up_heap_frozen(
+    env: str, seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``orderhub worker`` runs as ``serve`` does: start-up objects out of the collector's work
+    (orderhub.heap), restored when it stops."""
+    import gc
+
+    import orderhub.workers.relay as relay_module
+    from orderhub.heap import YOUNG_COLLECTION_THRESHOLD
+
+    threshold = gc.get_threshold()
+    seen: list[tuple[int, tuple[int, int, int]]] = []
+    real = relay_module.make_worker(seeded)
+
+    class Relay:
+        id = "frozen"
+
+        def run(self, stop: object) -> None:
+            seen.append((gc.get_freeze_count(), gc.get_threshold()))
+
+        def close(self) -> None:
+            real.close()
+
+    monkeypatch.setattr(relay_module, "make_worker", lambda *_, **__: Relay())
+    result = runner.invoke(app, ["worker"])
+    assert result.exit_code == 0, result.output
+    [(frozen, during)] = seen
+    assert frozen > 10_000
+    assert during == (YOUNG_COLLECTION_THRESHOLD, *threshold[1:])
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold

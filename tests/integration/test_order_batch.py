@@ -161,7 +161,8 @@ def test_a_served_app_freezes_its_start_up_heap_and_thaws_it_at_shutdown(
     start-up objects (they cost up to half the CPU of a batched order, docs/performance.md)."""
     import gc
 
-    from orderhub.api.app import YOUNG_COLLECTION_THRESHOLD, create_app
+    from orderhub.api.app import create_app
+    from orderhub.heap import YOUNG_COLLECTION_THRESHOLD
 
     threshold = gc.get_threshold()
     with TestClient(create_app(seeded)) as test_client:  # tests build many apps: left alone
