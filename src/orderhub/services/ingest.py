@@ -31,7 +31,13 @@ from orderhub.domain.errors import (
 )
 from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
-from orderhub.services.allocation import allocate_order, default_planner, lock_ahead
+from orderhub.services.allocation import (
+    GroupReads,
+    StaleGroupReads,
+    allocate_order,
+    default_planner,
+    lock_ahead,
+)
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -136,9 +142,11 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
         uow.untrack_orders()
         lock_ahead(uow, [r.order_id for i in created if (r := results[i]).order_id])
     planner = default_planner(uow)
+    orders = [order for i in created if (order := results[i].order)]
+    group = GroupReads([o.id for o in orders], {line.sku for o in orders for line in o.lines})
     left: list[Order] = []
     for index in created:
-        results[index], kept = _allocate_one(uow, results[index], planner)
+        results[index], kept = _allocate_one(uow, results[index], planner, group)
         if kept is not None:
             left.append(kept)
     for order in left:  # order.received still to be queued, at the commit
@@ -146,23 +154,38 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
 
 
 def _allocate_one(
-    uow: UnitOfWork, result: IngestResult, planner: Planner
+    uow: UnitOfWork, result: IngestResult, planner: Planner, group: GroupReads
 ) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
     first: it was recorded first). Should the allocation fail or leave it, the order is put
-    back as it was inserted and returned, its ``order.received`` still to be queued."""
+    back as it was inserted and returned, its ``order.received`` still to be queued.
+
+    Its reads come from the group's (:class:`GroupReads`); should they prove stale (a guard
+    failed), the order is allocated again with fresh ones."""
     order = result.order
     assert order is not None
     kept = _Kept(order)
-    uow.orders.adopt(order, new=True)
     outcome = None
-    try:
-        with uow.item():
-            outcome = allocate_order(uow, order_id=order.id, planner=planner, order=order)
-    except Exception:  # the order stands: its order.received delivery tries again
-        log.warning("allocating %s on ingest failed; left to the worker", order.id, exc_info=True)
-        outcome = None
+    reads: GroupReads | None = group
+    while True:
+        uow.orders.adopt(order, new=True)
+        try:
+            with uow.item():
+                outcome = allocate_order(
+                    uow, order_id=order.id, planner=planner, order=order, group=reads
+                )
+        except StaleGroupReads:  # undone: once more, reading for itself
+            kept.restore(order)
+            reads = None
+            continue
+        except Exception:  # the order stands: its order.received delivery tries again
+            log.warning(
+                "allocating %s on ingest failed; left to the worker", order.id, exc_info=True
+            )
+            group.forget()  # what the item wrote is undone
+            outcome = None
+        break
     if outcome is None or order.events:  # failed, or left alone: nothing of it was queued
         kept.restore(order)
         return result, order

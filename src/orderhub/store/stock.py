@@ -177,6 +177,23 @@ class StockRepository:
         result = self._conn.execute(_RESERVE, params | {"updated_at": utc_now()})
         return result.rowcount == 1
 
+    def reserve_many(self, wanted: Sequence[tuple[str, str, int, int]]) -> bool:
+        """:meth:`reserve` of each (sku, location, quantity, keep), in that order, with one
+        executemany; True when every guard held. False leaves the reservations that held in
+        place: the caller undoes them with its savepoint (it cannot tell which they were)."""
+        now = utc_now()
+        params = [
+            {
+                "b_sku": sku,
+                "b_location": location,
+                "b_quantity": quantity,
+                "b_needed": quantity + keep,
+                "updated_at": now,
+            }
+            for sku, location, quantity, keep in wanted
+        ]
+        return self._conn.execute(_RESERVE, params).rowcount == len(params)
+
     def unreserve(self, sku: str, location: str, quantity: int) -> None:
         """Give back units :meth:`reserve` has just held in this transaction (its plan failed
         further on): the level is as before but for its ``updated_at``."""
@@ -365,10 +382,16 @@ class StockRepository:
 
     def orders_today(self, days: dict[str, str]) -> dict[str, int]:
         """Location → orders allocated there on its local day (``days``: location → day)."""
-        if not days:
-            return {}
-        rows = self._conn.execute(_ORDERS_TODAY, {"locations": sorted(days)})
-        return {r.location: r.orders for r in rows if days[r.location] == r.day}
+        counts = self.day_counts(days)
+        return {loc: counts[loc][day] for loc, day in days.items() if day in counts[loc]}
+
+    def day_counts(self, locations: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Location → day → orders allocated there that day, for each of ``locations``."""
+        counts: dict[str, dict[str, int]] = {loc: {} for loc in locations}
+        if counts:
+            for r in self._conn.execute(_ORDERS_TODAY, {"locations": sorted(counts)}):
+                counts[r.location][r.day] = r.orders
+        return counts
 
     def count_orders(self, days: dict[str, str]) -> None:
         """One more order allocated at each location on its local day (location → day)."""
