@@ -18,9 +18,9 @@ exception offering transfer, substitute or cancel, never to another location.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -72,27 +72,70 @@ class _LostRace(Exception):
 
 
 class StaleGroupReads(Exception):
-    """A guarded UPDATE failed where :class:`GroupReads` said the units were free: the item
+    """A guarded UPDATE failed where :class:`AllocationGroup` said the units were free: the item
     is undone and the order allocated again from fresh reads (it cannot happen while the
     group's rows are the transaction's alone)."""
 
 
-class GroupReads:
-    """What allocating a group of new orders in turn reads — stock levels, day counts, the
-    queue of waiting orders — read once for the group and kept as each allocation of the
-    group changes it, so that every order sees exactly what fresh reads would show it.
+@dataclass
+class _Writes:
+    """Rows for :meth:`StockRepository.write_allocations`."""
 
-    Exact while no other transaction writes these rows: SQLite's one writer holds them all;
-    on PostgreSQL ingest locks the group's levels and day counts first (:func:`lock_ahead`).
-    The guards stay in the UPDATEs regardless (:class:`StaleGroupReads`). An item that is
-    undone must :meth:`forget` what was read, as its writes are gone.
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    days: Counter[tuple[str, str]] = field(default_factory=Counter)
+    movements: list[dict[str, Any]] = field(default_factory=list)
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, more: _Writes) -> None:
+        self.plans += more.plans
+        self.days.update(more.days)
+        self.movements += more.movements
+        self.allocations += more.allocations
+
+
+class AllocationGroup:
+    """A group of new orders allocated in turn in one transaction (ingest), each in an item of
+    its own, reading once and writing once for the group.
+
+    What allocating reads — stock levels, day counts, the queue of waiting orders — is read
+    once and kept as each allocation of the group changes it, so that every order sees
+    exactly what fresh reads would show it. Exact while no other transaction writes these
+    rows: SQLite's one writer holds them all; on PostgreSQL ingest locks the group's levels
+    and day counts first (:func:`lock_ahead`). The guards stay in the UPDATEs regardless
+    (:class:`StaleGroupReads`). What it writes once the guards have held (plans, day counts,
+    ledger, allocations: rows nothing in the transaction reads again) waits for
+    :meth:`flush`, one statement each for the group. The caller says how each item ended:
+    :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
     """
 
     def __init__(self, order_ids: Collection[str], skus: Iterable[str] = ()) -> None:
         """``skus``: those the group's orders want, read together on the first read."""
         self._order_ids = sorted(order_ids)
         self._skus = frozenset(skus)
+        self._kept = _Writes()  # of the items done
+        self._item = _Writes()  # of the item under way
         self.forget()
+
+    def write(self, writes: _Writes) -> None:
+        """The item under way writes these, at :meth:`flush` (if it is :meth:`done`)."""
+        self._item.add(writes)
+
+    def done(self) -> None:
+        """The item under way ended well: its writes stand."""
+        self._kept.add(self._item)
+        self._item = _Writes()
+
+    def undone(self) -> None:
+        """The item under way was undone: its writes go, and what was read is read again."""
+        self._item = _Writes()
+        self.forget()
+
+    def flush(self, uow: UnitOfWork) -> None:
+        """Write what the items done wrote (before the transaction commits)."""
+        kept, self._kept = self._kept, _Writes()
+        uow.stock.write_allocations(
+            plans=kept.plans, days=kept.days, movements=kept.movements, allocations=kept.allocations
+        )
 
     def forget(self) -> None:
         """Read everything afresh from now on."""
@@ -126,12 +169,16 @@ class GroupReads:
         """:meth:`StockRepository.orders_today`."""
         missing = [loc for loc in days if loc not in self._days]
         if missing:
-            self._days.update(uow.stock.day_counts(missing))
+            read = uow.stock.day_counts(missing)
+            for (loc, day), n in (self._kept.days + self._item.days).items():
+                if loc in read:  # counted, not yet written
+                    read[loc][day] = read[loc].get(day, 0) + n
+            self._days.update(read)
         counts = self._days
         return {loc: counts[loc][day] for loc, day in days.items() if day in counts[loc]}
 
     def counted(self, days: dict[str, str]) -> None:
-        """:meth:`StockRepository.count_orders` counted one more order on these days."""
+        """One more order counted on these days (location → day)."""
         for loc, day in days.items():
             if loc in self._days:
                 self._days[loc][day] = self._days[loc].get(day, 0) + 1
@@ -192,7 +239,7 @@ def allocate_order(
     order_id: str,
     planner: Planner | None = None,
     order: Order | None = None,
-    group: GroupReads | None = None,
+    group: AllocationGroup | None = None,
 ) -> AllocationOutcome:
     """Reserve every wanted line of the order, or apply the channel's shortage policy; commits.
 
@@ -201,7 +248,7 @@ def allocate_order(
     ``uow.orders``), instead of reading it again. ``group``: one of a group of new orders
     allocated in turn inside the caller's :meth:`UnitOfWork.item`, which commits it (one
     savepoint, not two); what the allocation reads comes from ``group`` (see
-    :class:`GroupReads`), and a guard that fails raises :class:`StaleGroupReads`.
+    :class:`AllocationGroup`), and a guard that fails raises :class:`StaleGroupReads`.
     """
     if order is None:
         order = uow.orders.get(order_id, for_update=True)
@@ -302,7 +349,7 @@ def _request(
     lines: Sequence[OrderLine],
     *,
     pickup_at: Location | None = None,
-    group: GroupReads | None = None,
+    group: AllocationGroup | None = None,
 ) -> AllocationRequest:
     """What the planner sees: a pick-up only its store, a shipped order every active location
     that ships to customers; a store's units less its safety stock. Earlier waiting orders'
@@ -373,7 +420,7 @@ def _reserve(
     plan: AllocationPlan,
     locations: Sequence[Location],
     *,
-    group: GroupReads | None = None,
+    group: AllocationGroup | None = None,
 ) -> bool:
     """The plan's reservations, each guarded; a store's guard also keeps its safety stock.
 
@@ -423,19 +470,30 @@ def _record(
     plan: AllocationPlan,
     locations: Sequence[Location],
     *,
-    group: GroupReads | None = None,
+    group: AllocationGroup | None = None,
 ) -> tuple[dict[str, Any], ...]:
     """Write the reservations, the plan and the allocations; the allocations as the API shows
     them."""
-    plan_id = uow.stock.add_plan(order.id, plan)
+    stock = uow.stock
+    plan_row = stock.plan_row(order.id, plan)
+    plan_id = str(plan_row["id"])
     now = uow.now()
     days = {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
-    uow.stock.count_orders(days)
-    if group is not None:
-        group.counted(days)
     picks = sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id))
-    uow.stock.record_reservations(picks, order.id)
-    written = uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)
+    written, rows = stock.allocation_rows(picks, order_id=order.id, plan_id=plan_id)
+    writes = _Writes(
+        [plan_row], Counter(days.items()), stock.reservation_rows(picks, order.id), rows
+    )
+    if group is None:
+        stock.write_allocations(
+            plans=writes.plans,
+            days=writes.days,
+            movements=writes.movements,
+            allocations=writes.allocations,
+        )
+    else:
+        group.counted(days)
+        group.write(writes)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
@@ -461,14 +519,14 @@ def _short(
     plan: AllocationPlan | None,
     *,
     reason: str,
-    group: GroupReads | None = None,
+    group: AllocationGroup | None = None,
 ) -> AllocationOutcome:
     """Stock is short: the order waits (backordered) or goes on hold; it is never lost."""
     if order.status == OrderStatus.BACKORDERED:
         uow.rollback()  # still waiting: nothing new to record
         return AllocationOutcome(order.id, order.status, plan)
     if plan is not None:
-        uow.stock.add_plan(order.id, plan)
+        _add_plan(uow, order, plan, group)
     if short_stock_policy(channel) == ShortStockPolicy.HOLD:
         order.transition_to(OrderStatus.ON_HOLD, reason=INSUFFICIENT_STOCK)
     else:
@@ -482,6 +540,16 @@ def _short(
     return AllocationOutcome(order.id, order.status, plan)
 
 
+def _add_plan(
+    uow: UnitOfWork, order: Order, plan: AllocationPlan, group: AllocationGroup | None
+) -> None:
+    """The plan of an order that waits or is held, kept for its explanation."""
+    if group is None:
+        uow.stock.add_plan(order.id, plan)
+    else:
+        group.write(_Writes(plans=[uow.stock.plan_row(order.id, plan)]))
+
+
 PICKUP_SUGGESTED = (
     "transfer stock to the store (a receipt there) and release the hold, substitute the item "
     "(edit the order), or cancel the order"
@@ -489,13 +557,13 @@ PICKUP_SUGGESTED = (
 
 
 def _pickup_short(
-    uow: UnitOfWork, order: Order, plan: AllocationPlan, *, group: GroupReads | None = None
+    uow: UnitOfWork, order: Order, plan: AllocationPlan, *, group: AllocationGroup | None = None
 ) -> AllocationOutcome:
     """A pick-up its store cannot fill: on hold for a person, never routed elsewhere."""
     if order.status == OrderStatus.ON_HOLD:
         uow.rollback()
         return AllocationOutcome(order.id, order.status, plan)
-    uow.stock.add_plan(order.id, plan)
+    _add_plan(uow, order, plan, group)
     reason = str(plan.explanation.get("reason") or PICKUP_SHORT)
     missing = plan.explanation.get("missing") or []
     detail = f"pick-up at {plan.explanation.get('location')}: " + (
@@ -518,7 +586,7 @@ def _pickup_short(
 
 
 def _held_for_earlier(
-    uow: UnitOfWork, order: Order, skus: set[str], group: GroupReads | None = None
+    uow: UnitOfWork, order: Order, skus: set[str], group: AllocationGroup | None = None
 ) -> dict[str, int]:
     """First come, first served: units of these SKUs that earlier waiting orders will take.
 
@@ -549,7 +617,9 @@ def _waiting_needs(
     return dict(needs)
 
 
-def _free_units(uow: UnitOfWork, skus: set[str], group: GroupReads | None = None) -> dict[str, int]:
+def _free_units(
+    uow: UnitOfWork, skus: set[str], group: AllocationGroup | None = None
+) -> dict[str, int]:
     """Units of each SKU free to reserve over the active locations (a store's safety stock
     is never free)."""
     active = {loc.code: loc for loc in uow.locations.list() if loc.active}

@@ -32,7 +32,7 @@ from orderhub.domain.errors import (
 from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
 from orderhub.services.allocation import (
-    GroupReads,
+    AllocationGroup,
     StaleGroupReads,
     allocate_order,
     default_planner,
@@ -143,31 +143,32 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
         lock_ahead(uow, [r.order_id for i in created if (r := results[i]).order_id])
     planner = default_planner(uow)
     orders = [order for i in created if (order := results[i].order)]
-    group = GroupReads([o.id for o in orders], {line.sku for o in orders for line in o.lines})
+    group = AllocationGroup([o.id for o in orders], {line.sku for o in orders for line in o.lines})
     left: list[Order] = []
     for index in created:
         results[index], kept = _allocate_one(uow, results[index], planner, group)
         if kept is not None:
             left.append(kept)
+    group.flush(uow)
     for order in left:  # order.received still to be queued, at the commit
         uow.orders.adopt(order, new=True)
 
 
 def _allocate_one(
-    uow: UnitOfWork, result: IngestResult, planner: Planner, group: GroupReads
+    uow: UnitOfWork, result: IngestResult, planner: Planner, group: AllocationGroup
 ) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
     first: it was recorded first). Should the allocation fail or leave it, the order is put
     back as it was inserted and returned, its ``order.received`` still to be queued.
 
-    Its reads come from the group's (:class:`GroupReads`); should they prove stale (a guard
+    Its reads come from the group's (:class:`AllocationGroup`); should they prove stale (a guard
     failed), the order is allocated again with fresh ones."""
     order = result.order
     assert order is not None
     kept = _Kept(order)
     outcome = None
-    reads: GroupReads | None = group
+    reads: AllocationGroup | None = group
     while True:
         uow.orders.adopt(order, new=True)
         try:
@@ -176,6 +177,7 @@ def _allocate_one(
                     uow, order_id=order.id, planner=planner, order=order, group=reads
                 )
         except StaleGroupReads:  # undone: once more, reading for itself
+            group.undone()
             kept.restore(order)
             reads = None
             continue
@@ -183,8 +185,10 @@ def _allocate_one(
             log.warning(
                 "allocating %s on ingest failed; left to the worker", order.id, exc_info=True
             )
-            group.forget()  # what the item wrote is undone
+            group.undone()
             outcome = None
+        else:
+            group.done()
         break
     if outcome is None or order.events:  # failed, or left alone: nothing of it was queued
         kept.restore(order)
