@@ -34,6 +34,7 @@ from orderhub.services.allocation import (
 from orderhub.services.ingest import Incoming, Outcome, ingest_batch
 from orderhub.services.inventory_check import find_drift
 from orderhub.store import tables as t
+from orderhub.store.stock import StockRepository
 from orderhub.store.unit_of_work import UnitOfWork
 from tests.conftest import native_order
 from tests.integration.inventory_helpers import add_locations, levels, receive
@@ -291,3 +292,37 @@ def test_an_allocation_undone_after_its_writes_were_deferred_writes_nothing(
     assert statuses == ["allocated", "received", "allocated"]
     assert days == [2]
     assert levels(hub)[("SKU-1", "a")] == (5, 2)
+
+
+def test_an_order_whose_group_reads_prove_stale_is_allocated_again_from_fresh_ones(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingest: the first order's guards report a failure under the group's reads (as if they
+    were stale): its item is undone — the reservation it did make with it — and it is
+    allocated again reading for itself; the second order still plans from the group's reads,
+    read again. Nothing is reserved twice, and the ledger sums to the levels."""
+    receive(hub, "SKU-1", "a", 3)
+    real = StockRepository.reserve_many
+    calls: list[int] = []
+
+    def flaky(self: StockRepository, wanted: Any) -> bool:
+        calls.append(len(wanted))
+        held = real(self, wanted)
+        return held and len(calls) > 1
+
+    monkeypatch.setattr(StockRepository, "reserve_many", flaky)
+    with hub.uow(actor="test") as uow:
+        results = ingest_batch(
+            uow, [incoming(i, "web", [("SKU-1", 2 - i)]) for i in range(2)], allocate=True
+        )
+
+    assert [len(r.allocations) for r in results] == [1, 1]
+    assert calls == [1, 1]  # the group's: the first order's, then the second's (the retry
+    # reserved with a plain guarded UPDATE)
+    assert levels(hub)[("SKU-1", "a")] == (3, 3)
+    with hub.uow(read_only=True) as uow:
+        assert find_drift(uow)[1] == []
+        assert [uow.orders.get(r.order_id or "").status.value for r in results] == [
+            "allocated",
+            "allocated",
+        ]
