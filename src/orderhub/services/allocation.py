@@ -72,9 +72,9 @@ class _LostRace(Exception):
 
 
 class StaleGroupReads(Exception):
-    """A guarded UPDATE failed where :class:`AllocationGroup` said the units were free: the item
-    is undone and the order allocated again from fresh reads (it cannot happen while the
-    group's rows are the transaction's alone)."""
+    """A guarded UPDATE of :meth:`AllocationGroup.flush` failed where the group's reads said
+    the units were free (it cannot happen while the group's rows are the transaction's alone):
+    the caller undoes the transaction and allocates each order again from fresh reads."""
 
 
 @dataclass
@@ -85,8 +85,12 @@ class _Writes:
     days: Counter[tuple[str, str]] = field(default_factory=Counter)
     movements: list[dict[str, Any]] = field(default_factory=list)
     allocations: list[dict[str, Any]] = field(default_factory=list)
+    reserved: Counter[tuple[str, str]] = field(default_factory=Counter)  # (SKU, location)
+    keep: dict[str, int] = field(default_factory=dict)  # location → units its guard keeps
 
     def add(self, more: _Writes) -> None:
+        self.reserved.update(more.reserved)
+        self.keep |= more.keep
         self.plans += more.plans
         self.days.update(more.days)
         self.movements += more.movements
@@ -101,11 +105,12 @@ class AllocationGroup:
     once and kept as each allocation of the group changes it, so that every order sees
     exactly what fresh reads would show it. Exact while no other transaction writes these
     rows: SQLite's one writer holds them all; on PostgreSQL ingest locks the group's levels
-    and day counts first (:func:`lock_ahead`). The guards stay in the UPDATEs regardless
-    (:class:`StaleGroupReads`). What it writes once the guards have held (plans, day counts,
-    ledger, allocations: rows nothing in the transaction reads again) waits for
-    :meth:`flush`, one statement each for the group. The caller says how each item ended:
-    :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
+    and day counts first (:func:`lock_ahead`). What it writes waits for :meth:`flush`, one
+    statement each for the group: the reservations, as one guarded UPDATE per (SKU,
+    location) of their sums — the guard of a sum holds exactly when each order's would have
+    held in turn, and should it not (:class:`StaleGroupReads`) nothing is oversold — then the
+    plans, day counts, ledger rows and allocations. The caller says how each order's item
+    ended: :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
     """
 
     def __init__(self, order_ids: Collection[str], skus: Iterable[str] = ()) -> None:
@@ -130,9 +135,23 @@ class AllocationGroup:
         self._item = _Writes()
         self.forget()
 
+    def reserve(self, wanted: Mapping[tuple[str, str], int], keep: Mapping[str, int]) -> None:
+        """The item under way reserves these units ((SKU, location) → units; ``keep``: what
+        each location's guard keeps back), at :meth:`flush`; its later reads see them."""
+        self._item.reserved.update(wanted)
+        self._item.keep |= {location: keep.get(location, 0) for _, location in wanted}
+        for (sku, location), quantity in wanted.items():
+            self._reserved(sku, location, quantity)
+
     def flush(self, uow: UnitOfWork) -> None:
-        """Write what the items done wrote (before the transaction commits)."""
+        """Write what the items done wrote, before the transaction commits; raises
+        :class:`StaleGroupReads` if a guard fails."""
         kept, self._kept = self._kept, _Writes()
+        taken = sorted(kept.reserved.items())  # the fixed lock order
+        if taken and not uow.stock.reserve_many(
+            [(sku, loc, q, kept.keep[loc]) for (sku, loc), q in taken]
+        ):
+            raise StaleGroupReads(f"a guard failed where the group's reads said {taken}")
         uow.stock.write_allocations(
             plans=kept.plans, days=kept.days, movements=kept.movements, allocations=kept.allocations
         )
@@ -156,10 +175,13 @@ class AllocationGroup:
                 self._levels[sku] = []
             for level in uow.stock.levels(missing):
                 self._levels[level.sku].append(level)
+            for (sku, location), quantity in (self._kept.reserved + self._item.reserved).items():
+                if sku in missing:  # reserved, not yet written
+                    self._reserved(sku, location, quantity)
         return [level for sku in wanted for level in self._levels[sku]]
 
-    def reserved(self, sku: str, location: str, quantity: int) -> None:
-        """The guarded UPDATE of :meth:`StockRepository.reserve` held ``quantity`` more."""
+    def _reserved(self, sku: str, location: str, quantity: int) -> None:
+        """``quantity`` more reserved at this level (if read)."""
         levels = self._levels.get(sku, [])
         for i, level in enumerate(levels):
             if level.location == location:
@@ -247,8 +269,8 @@ def allocate_order(
     the order as this transaction holds it already (ingest's new order, tracked by
     ``uow.orders``), instead of reading it again. ``group``: one of a group of new orders
     allocated in turn inside the caller's :meth:`UnitOfWork.item`, which commits it (one
-    savepoint, not two); what the allocation reads comes from ``group`` (see
-    :class:`AllocationGroup`), and a guard that fails raises :class:`StaleGroupReads`.
+    savepoint, not two); what the allocation reads comes from ``group`` and what it writes
+    waits for the group's end (see :class:`AllocationGroup`).
     """
     if order is None:
         order = uow.orders.get(order_id, for_update=True)
@@ -425,19 +447,13 @@ def _reserve(
     """The plan's reservations, each guarded; a store's guard also keeps its safety stock.
 
     With ``group`` the planner's figures are exact (its rows are the transaction's alone):
-    every guard is taken with one executemany, still guarded, and should one fail the reads
-    were wrong after all — :class:`StaleGroupReads` undoes the caller's item."""
+    the reservations wait for the group's guarded UPDATEs (:meth:`AllocationGroup.flush`)."""
     keep = {loc.code: loc.safety_stock for loc in locations}
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     for pick in plan.picks:
         wanted[(pick.sku, pick.location)] += pick.quantity
     if group is not None:
-        taken = sorted(wanted.items())  # the fixed lock order
-        if not uow.stock.reserve_many([(s, loc, q, keep.get(loc, 0)) for (s, loc), q in taken]):
-            group.forget()
-            raise StaleGroupReads(f"a guard failed where the group's reads said {plan.picks}")
-        for (sku, location), quantity in taken:
-            group.reserved(sku, location, quantity)
+        group.reserve(wanted, keep)
         return True
     if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
         ((sku, location), quantity), *_ = wanted.items()

@@ -118,11 +118,7 @@ def ingest_batch(
     if not items:
         return []
     try:
-        results = _ingest_all(uow, items)
-        if allocate:
-            _allocate_new(uow, results)
-        uow.commit()
-        return results
+        return _ingest_committed(uow, items, allocate=allocate)
     except (IntegrityError, DataError):
         if len(items) == 1:
             raise
@@ -130,9 +126,30 @@ def ingest_batch(
     return [_ingest_alone(uow, item, allocate=allocate) for item in items]
 
 
-def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
+def _ingest_committed(
+    uow: UnitOfWork, items: Sequence[Incoming], *, allocate: bool, grouped: bool = True
+) -> list[IngestResult]:
+    """:func:`ingest_batch` in one transaction, committed. Should the group's allocations
+    find their reads stale at the end (a guard failed: nothing reserved), it is all undone and
+    done again, each order allocated from reads of its own."""
+    try:
+        results = _ingest_all(uow, items)
+        if allocate:
+            _allocate_new(uow, results, grouped=grouped)
+        uow.commit()
+        return results
+    except StaleGroupReads:
+        if not grouped:
+            raise
+        log.warning("a group's reads proved stale; its orders allocated alone", exc_info=True)
+        uow.rollback()
+    return _ingest_committed(uow, items, allocate=allocate, grouped=False)
+
+
+def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, grouped: bool) -> None:
     """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`),
-    each as this transaction holds it: none is read back."""
+    each as this transaction holds it: none is read back; ``grouped``: with the reads and
+    writes of an :class:`AllocationGroup`."""
     created = [i for i, r in enumerate(results) if r.outcome == Outcome.CREATED and r.order]
     if not created:
         return
@@ -141,55 +158,51 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
         # its own order.received and its allocation's events, chained in one go.
         uow.untrack_orders()
         lock_ahead(uow, [r.order_id for i in created if (r := results[i]).order_id])
+    elif uow.conn.dialect.name == "postgresql":
+        grouped = False  # its rows not locked ahead: a lost race plans again, as ever
     planner = default_planner(uow)
     orders = [order for i in created if (order := results[i].order)]
-    group = AllocationGroup([o.id for o in orders], {line.sku for o in orders for line in o.lines})
+    group = (
+        AllocationGroup([o.id for o in orders], {line.sku for o in orders for line in o.lines})
+        if grouped
+        else None
+    )
     left: list[Order] = []
     for index in created:
         results[index], kept = _allocate_one(uow, results[index], planner, group)
         if kept is not None:
             left.append(kept)
-    group.flush(uow)
+    if group is not None:
+        group.flush(uow)
     for order in left:  # order.received still to be queued, at the commit
         uow.orders.adopt(order, new=True)
 
 
 def _allocate_one(
-    uow: UnitOfWork, result: IngestResult, planner: Planner, group: AllocationGroup
+    uow: UnitOfWork, result: IngestResult, planner: Planner, group: AllocationGroup | None
 ) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
     first: it was recorded first). Should the allocation fail or leave it, the order is put
-    back as it was inserted and returned, its ``order.received`` still to be queued.
-
-    Its reads come from the group's (:class:`AllocationGroup`); should they prove stale (a guard
-    failed), the order is allocated again with fresh ones."""
+    back as it was inserted and returned, its ``order.received`` still to be queued."""
     order = result.order
     assert order is not None
     kept = _Kept(order)
+    uow.orders.adopt(order, new=True)
     outcome = None
-    reads: AllocationGroup | None = group
-    while True:
-        uow.orders.adopt(order, new=True)
-        try:
-            with uow.item():
-                outcome = allocate_order(
-                    uow, order_id=order.id, planner=planner, order=order, group=reads
-                )
-        except StaleGroupReads:  # undone: once more, reading for itself
-            group.undone()
-            kept.restore(order)
-            reads = None
-            continue
-        except Exception:  # the order stands: its order.received delivery tries again
-            log.warning(
-                "allocating %s on ingest failed; left to the worker", order.id, exc_info=True
+    try:
+        with uow.item():
+            outcome = allocate_order(
+                uow, order_id=order.id, planner=planner, order=order, group=group
             )
-            group.undone()
-            outcome = None
-        else:
+    except Exception:  # the order stands: its order.received delivery tries again
+        log.warning("allocating %s on ingest failed; left to the worker", order.id, exc_info=True)
+        if group is not None:
+            group.undone()  # its writes go with its item
+        outcome = None
+    else:
+        if group is not None:
             group.done()
-        break
     if outcome is None or order.events:  # failed, or left alone: nothing of it was queued
         kept.restore(order)
         return result, order
@@ -215,11 +228,7 @@ class _Kept:
 
 def _ingest_alone(uow: UnitOfWork, item: Incoming, *, allocate: bool) -> IngestResult:
     try:
-        results = _ingest_all(uow, [item])
-        if allocate:
-            _allocate_new(uow, results)
-        uow.commit()
-        return results[0]
+        return _ingest_committed(uow, [item], allocate=allocate)[0]
     except (IntegrityError, DataError) as error:
         uow.rollback()
         refused = ValidationFailed(f"the database refused the order: {error.orig}")
