@@ -18,12 +18,13 @@ exception offering transfer, substitute or cancel, never to another location.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
@@ -31,6 +32,7 @@ from orderhub.domain.channels import Channel
 from orderhub.domain.inventory import (
     INSUFFICIENT_STOCK,
     ShortStockPolicy,
+    StockLevel,
     local_day,
     sellable,
     short_stock_policy,
@@ -69,14 +71,206 @@ class _LostRace(Exception):
     """A guarded UPDATE found fewer units than planned: someone reserved them first."""
 
 
+class StaleGroupReads(Exception):
+    """A guarded UPDATE of :meth:`AllocationGroup.flush` failed where the group's reads said
+    the units were free (it cannot happen while the group's rows are the transaction's alone):
+    the caller undoes the transaction and allocates each order again from fresh reads."""
+
+
+@dataclass
+class _Writes:
+    """Rows for :meth:`StockRepository.write_allocations`."""
+
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    days: Counter[tuple[str, str]] = field(default_factory=Counter)
+    movements: list[dict[str, Any]] = field(default_factory=list)
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+    reserved: Counter[tuple[str, str]] = field(default_factory=Counter)  # (SKU, location)
+    keep: dict[str, int] = field(default_factory=dict)  # location → units its guard keeps
+
+    def add(self, more: _Writes) -> None:
+        self.reserved.update(more.reserved)
+        self.keep |= more.keep
+        self.plans += more.plans
+        self.days.update(more.days)
+        self.movements += more.movements
+        self.allocations += more.allocations
+
+
+class AllocationGroup:
+    """A group of new orders allocated in turn in one transaction (ingest), each in an item of
+    its own, reading once and writing once for the group.
+
+    What allocating reads — stock levels, day counts, the queue of waiting orders — is read
+    once and kept as each allocation of the group changes it, so that every order sees
+    exactly what fresh reads would show it. Exact while no other transaction writes these
+    rows: SQLite's one writer holds them all; on PostgreSQL ingest locks the group's levels
+    and day counts first (:func:`lock_ahead`). What it writes waits for :meth:`flush`, one
+    statement each for the group: the reservations, as one guarded UPDATE per (SKU,
+    location) of their sums — the guard of a sum holds exactly when each order's would have
+    held in turn, and should it not (:class:`StaleGroupReads`) nothing is oversold — then the
+    plans, day counts, ledger rows and allocations. The caller says how each order's item
+    ended: :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
+    """
+
+    def __init__(self, order_ids: Collection[str], skus: Iterable[str] = ()) -> None:
+        """``skus``: those the group's orders want, read together on the first read."""
+        self._order_ids = sorted(order_ids)
+        self._skus = frozenset(skus)
+        self._kept = _Writes()  # of the items done
+        self._item = _Writes()  # of the item under way
+        self.forget()
+
+    def write(self, writes: _Writes) -> None:
+        """The item under way writes these, at :meth:`flush` (if it is :meth:`done`)."""
+        self._item.add(writes)
+
+    def done(self) -> None:
+        """The item under way ended well: its writes stand."""
+        self._kept.add(self._item)
+        self._item = _Writes()
+
+    def undone(self) -> None:
+        """The item under way was undone: its writes go, and what was read is read again."""
+        self._item = _Writes()
+        self.forget()
+
+    def reserve(self, wanted: Mapping[tuple[str, str], int], keep: Mapping[str, int]) -> None:
+        """The item under way reserves these units ((SKU, location) → units; ``keep``: what
+        each location's guard keeps back), at :meth:`flush`; its later reads see them."""
+        self._item.reserved.update(wanted)
+        self._item.keep |= {location: keep.get(location, 0) for _, location in wanted}
+        for (sku, location), quantity in wanted.items():
+            self._reserved(sku, location, quantity)
+
+    def flush(self, uow: UnitOfWork) -> None:
+        """Write what the items done wrote, before the transaction commits; raises
+        :class:`StaleGroupReads` if a guard fails."""
+        kept, self._kept = self._kept, _Writes()
+        taken = sorted(kept.reserved.items())  # the fixed lock order
+        if taken and not uow.stock.reserve_many(
+            [(sku, loc, q, kept.keep[loc]) for (sku, loc), q in taken]
+        ):
+            raise StaleGroupReads(f"a guard failed where the group's reads said {taken}")
+        uow.stock.write_allocations(
+            plans=kept.plans, days=kept.days, movements=kept.movements, allocations=kept.allocations
+        )
+
+    def forget(self) -> None:
+        """Read everything afresh from now on."""
+        self._levels: dict[str, list[StockLevel]] = {}  # SKU → its levels by location
+        self._days: dict[str, dict[str, int]] = {}  # location → day → orders allocated
+        self._queue: list[tuple[datetime, str]] | None = None  # waiting, by receipt
+        self._received: dict[str, datetime] = {}  # the group's orders' receipt times
+        self._needs: dict[str, dict[str, int]] = {}  # waiting order → SKU → units
+
+    def levels(self, uow: UnitOfWork, skus: Iterable[str]) -> list[StockLevel]:
+        """:meth:`StockRepository.levels`, in the same order."""
+        wanted = sorted(set(skus))
+        missing = [sku for sku in wanted if sku not in self._levels]
+        if missing:
+            if not self._levels:  # the first read: the whole group's at once
+                missing = sorted(self._skus.union(missing))
+            for sku in missing:
+                self._levels[sku] = []
+            for level in uow.stock.levels(missing):
+                self._levels[level.sku].append(level)
+            for (sku, location), quantity in (self._kept.reserved + self._item.reserved).items():
+                if sku in missing:  # reserved, not yet written
+                    self._reserved(sku, location, quantity)
+        return [level for sku in wanted for level in self._levels[sku]]
+
+    def _reserved(self, sku: str, location: str, quantity: int) -> None:
+        """``quantity`` more reserved at this level (if read)."""
+        levels = self._levels.get(sku, [])
+        for i, level in enumerate(levels):
+            if level.location == location:
+                levels[i] = StockLevel(sku, location, level.on_hand, level.reserved + quantity)
+
+    def orders_today(self, uow: UnitOfWork, days: dict[str, str]) -> dict[str, int]:
+        """:meth:`StockRepository.orders_today`."""
+        missing = [loc for loc in days if loc not in self._days]
+        if missing:
+            read = uow.stock.day_counts(missing)
+            for (loc, day), n in (self._kept.days + self._item.days).items():
+                if loc in read:  # counted, not yet written
+                    read[loc][day] = read[loc].get(day, 0) + n
+            self._days.update(read)
+        counts = self._days
+        return {loc: counts[loc][day] for loc, day in days.items() if day in counts[loc]}
+
+    def counted(self, days: dict[str, str]) -> None:
+        """One more order counted on these days (location → day)."""
+        for loc, day in days.items():
+            if loc in self._days:
+                self._days[loc][day] = self._days[loc].get(day, 0) + 1
+
+    def waiting_before(self, uow: UnitOfWork, order_id: str) -> list[str]:
+        """The backordered orders received before this one of the group, first first (what
+        ``_WAITING_EARLIER`` gives)."""
+        if self._queue is None:
+            self._load_queue(uow)
+        assert self._queue is not None
+        at = self._received.get(order_id)
+        if at is None:  # not one of the group: ask the database
+            return list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order_id}).scalars())
+        return [oid for received, oid in self._queue if (received, oid) < (at, order_id)]
+
+    def needs(self, waiting: Sequence[str], skus: set[str]) -> dict[str, dict[str, int]]:
+        """:func:`_waiting_needs` of these waiting orders (from :meth:`waiting_before`)."""
+        return {
+            oid: dict(need)
+            for oid in waiting
+            if (need := self._needs.get(oid)) and not skus.isdisjoint(need)
+        }
+
+    def waits(self, order: Order) -> None:
+        """One of the group was backordered: it queues ahead of the group's later orders."""
+        if self._queue is None or order.id not in self._received:
+            return  # read from the database when wanted, where its item has saved it
+        need: dict[str, int] = defaultdict(int)
+        for line in order.lines:
+            if line.status == LineStatus.BACKORDERED:
+                need[line.sku] += line.quantity - line.cancelled_quantity
+        self._needs[order.id] = dict(need)
+        self._queue.append((self._received[order.id], order.id))
+        self._queue.sort()
+
+    def _load_queue(self, uow: UnitOfWork) -> None:
+        """The group's receipt times and the orders waiting before its last, with what they
+        wait for: two statements, the second only when some wait."""
+        queue: list[tuple[datetime, str]] = []
+        params = {"orders": self._order_ids, "group": self._order_ids}
+        for row in uow.conn.execute(_GROUP_QUEUE, params):
+            if row.waiting:
+                queue.append((row.created_at, row.id))
+            else:
+                self._received[row.id] = row.created_at
+        queue.sort()
+        needs: dict[str, dict[str, int]] = defaultdict(dict)
+        if queue:
+            params = {"orders": [oid for _, oid in queue]}
+            for row in uow.conn.execute(_WAITING_LINES, params):
+                needs[row.order_id][row.sku] = int(row.q)
+        self._queue, self._needs = queue, dict(needs)
+
+
 def allocate_order(
-    uow: UnitOfWork, *, order_id: str, planner: Planner | None = None, order: Order | None = None
+    uow: UnitOfWork,
+    *,
+    order_id: str,
+    planner: Planner | None = None,
+    order: Order | None = None,
+    group: AllocationGroup | None = None,
 ) -> AllocationOutcome:
     """Reserve every wanted line of the order, or apply the channel's shortage policy; commits.
 
     Idempotent: an order that is not ``received`` or ``backordered`` is left alone. ``order``:
     the order as this transaction holds it already (ingest's new order, tracked by
-    ``uow.orders``), instead of reading it again.
+    ``uow.orders``), instead of reading it again. ``group``: one of a group of new orders
+    allocated in turn inside the caller's :meth:`UnitOfWork.item`, which commits it (one
+    savepoint, not two); what the allocation reads comes from ``group`` and what it writes
+    waits for the group's end (see :class:`AllocationGroup`).
     """
     if order is None:
         order = uow.orders.get(order_id, for_update=True)
@@ -89,19 +283,22 @@ def allocate_order(
     store = _pickup_store(uow, order)
     planner = planner or default_planner(uow)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        request = _request(uow, order, channel, lines, pickup_at=store)
+        request = _request(uow, order, channel, lines, pickup_at=store, group=group)
         plan = plan_pickup(request, store) if store else planner.plan(request)
         if not _covers(plan, lines):
             if store is not None:
-                outcome = _pickup_short(uow, order, plan)
+                outcome = _pickup_short(uow, order, plan, group=group)
             else:
-                outcome = _short(uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK)
+                outcome = _short(
+                    uow, order, lines, channel, plan, reason=INSUFFICIENT_STOCK, group=group
+                )
             return AllocationOutcome(outcome.order_id, outcome.status, plan, attempt)
         if store is None:  # a shipped order: say so when a store ships it
             plan = note_ship_from_store(plan, request.locations)
-        if _reserve(uow, plan, request.locations):
-            views = _record(uow, order, plan, request.locations)
-            uow.commit()
+        if _reserve(uow, plan, request.locations, group=group):
+            views = _record(uow, order, plan, request.locations, group=group)
+            if group is None:
+                uow.commit()
             return AllocationOutcome(order.id, order.status, plan, attempt, allocations=views)
     uow.rollback()
     return AllocationOutcome(order.id, order.status, None, MAX_ATTEMPTS, contended=True)
@@ -174,6 +371,7 @@ def _request(
     lines: Sequence[OrderLine],
     *,
     pickup_at: Location | None = None,
+    group: AllocationGroup | None = None,
 ) -> AllocationRequest:
     """What the planner sees: a pick-up only its store, a shipped order every active location
     that ships to customers; a store's units less its safety stock. Earlier waiting orders'
@@ -192,10 +390,10 @@ def _request(
     held_at = tuple(loc for loc in every.values() if loc.active)  # never held back elsewhere
     free = {
         (level.sku, level.location): sellable(every[level.location], level.available)
-        for level in uow.stock.levels(skus)
+        for level in (group.levels(uow, skus) if group else uow.stock.levels(skus))
         if level.location in every
     }
-    _hold_back(free, _held_for_earlier(uow, order, skus), held_at)
+    _hold_back(free, _held_for_earlier(uow, order, skus, group), held_at)
     wanted = {loc.code for loc in locations}
     available = {key: units for key, units in free.items() if key[1] in wanted}
     now = uow.now()  # the injected clock (a fake in tests, the past in the demo history)
@@ -222,7 +420,7 @@ def _request(
         locations=locations,
         available=available,
         now=now,
-        orders_today=uow.stock.orders_today(days),
+        orders_today=group.orders_today(uow, days) if group else uow.stock.orders_today(days),
     )
 
 
@@ -239,12 +437,24 @@ def _covers(plan: AllocationPlan, lines: Sequence[OrderLine]) -> bool:
     return all(picked[line.id] == line.open_quantity for line in lines)
 
 
-def _reserve(uow: UnitOfWork, plan: AllocationPlan, locations: Sequence[Location]) -> bool:
-    """The plan's reservations, each guarded; a store's guard also keeps its safety stock."""
+def _reserve(
+    uow: UnitOfWork,
+    plan: AllocationPlan,
+    locations: Sequence[Location],
+    *,
+    group: AllocationGroup | None = None,
+) -> bool:
+    """The plan's reservations, each guarded; a store's guard also keeps its safety stock.
+
+    With ``group`` the planner's figures are exact (its rows are the transaction's alone):
+    the reservations wait for the group's guarded UPDATEs (:meth:`AllocationGroup.flush`)."""
     keep = {loc.code: loc.safety_stock for loc in locations}
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     for pick in plan.picks:
         wanted[(pick.sku, pick.location)] += pick.quantity
+    if group is not None:
+        group.reserve(wanted, keep)
+        return True
     if len(wanted) == 1:  # one guarded UPDATE: nothing to undo if it fails
         ((sku, location), quantity), *_ = wanted.items()
         return uow.stock.reserve(sku, location, quantity, keep=keep.get(location, 0))
@@ -271,18 +481,35 @@ def _reserve(uow: UnitOfWork, plan: AllocationPlan, locations: Sequence[Location
 
 
 def _record(
-    uow: UnitOfWork, order: Order, plan: AllocationPlan, locations: Sequence[Location]
+    uow: UnitOfWork,
+    order: Order,
+    plan: AllocationPlan,
+    locations: Sequence[Location],
+    *,
+    group: AllocationGroup | None = None,
 ) -> tuple[dict[str, Any], ...]:
     """Write the reservations, the plan and the allocations; the allocations as the API shows
     them."""
-    plan_id = uow.stock.add_plan(order.id, plan)
+    stock = uow.stock
+    plan_row = stock.plan_row(order.id, plan)
+    plan_id = str(plan_row["id"])
     now = uow.now()
-    uow.stock.count_orders(
-        {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
-    )
+    days = {loc.code: local_day(loc, now) for loc in locations if loc.code in plan.locations}
     picks = sorted(plan.picks, key=lambda p: (p.sku, p.location, p.line_id))
-    uow.stock.record_reservations(picks, order.id)
-    written = uow.stock.add_allocations(picks, order_id=order.id, plan_id=plan_id)
+    written, rows = stock.allocation_rows(picks, order_id=order.id, plan_id=plan_id)
+    writes = _Writes(
+        [plan_row], Counter(days.items()), stock.reservation_rows(picks, order.id), rows
+    )
+    if group is None:
+        stock.write_allocations(
+            plans=writes.plans,
+            days=writes.days,
+            movements=writes.movements,
+            allocations=writes.allocations,
+        )
+    else:
+        group.counted(days)
+        group.write(writes)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
@@ -308,21 +535,35 @@ def _short(
     plan: AllocationPlan | None,
     *,
     reason: str,
+    group: AllocationGroup | None = None,
 ) -> AllocationOutcome:
     """Stock is short: the order waits (backordered) or goes on hold; it is never lost."""
     if order.status == OrderStatus.BACKORDERED:
         uow.rollback()  # still waiting: nothing new to record
         return AllocationOutcome(order.id, order.status, plan)
     if plan is not None:
-        uow.stock.add_plan(order.id, plan)
+        _add_plan(uow, order, plan, group)
     if short_stock_policy(channel) == ShortStockPolicy.HOLD:
         order.transition_to(OrderStatus.ON_HOLD, reason=INSUFFICIENT_STOCK)
     else:
         for line in lines:
             order.set_line_status(line.id, LineStatus.BACKORDERED)
         order.transition_to(OrderStatus.BACKORDERED, reason=reason)
-    uow.commit()
+        if group is not None:
+            group.waits(order)  # the group's later orders queue behind it
+    if group is None:
+        uow.commit()
     return AllocationOutcome(order.id, order.status, plan)
+
+
+def _add_plan(
+    uow: UnitOfWork, order: Order, plan: AllocationPlan, group: AllocationGroup | None
+) -> None:
+    """The plan of an order that waits or is held, kept for its explanation."""
+    if group is None:
+        uow.stock.add_plan(order.id, plan)
+    else:
+        group.write(_Writes(plans=[uow.stock.plan_row(order.id, plan)]))
 
 
 PICKUP_SUGGESTED = (
@@ -331,12 +572,14 @@ PICKUP_SUGGESTED = (
 )
 
 
-def _pickup_short(uow: UnitOfWork, order: Order, plan: AllocationPlan) -> AllocationOutcome:
+def _pickup_short(
+    uow: UnitOfWork, order: Order, plan: AllocationPlan, *, group: AllocationGroup | None = None
+) -> AllocationOutcome:
     """A pick-up its store cannot fill: on hold for a person, never routed elsewhere."""
     if order.status == OrderStatus.ON_HOLD:
         uow.rollback()
         return AllocationOutcome(order.id, order.status, plan)
-    uow.stock.add_plan(order.id, plan)
+    _add_plan(uow, order, plan, group)
     reason = str(plan.explanation.get("reason") or PICKUP_SHORT)
     missing = plan.explanation.get("missing") or []
     detail = f"pick-up at {plan.explanation.get('location')}: " + (
@@ -353,24 +596,29 @@ def _pickup_short(uow: UnitOfWork, order: Order, plan: AllocationPlan) -> Alloca
     )
     order.transition_to(OrderStatus.ON_HOLD, reason=reason)
     order.events.append(events.FulfilmentExceptionRaised(order.id, exception_id, reason, detail))
-    uow.commit()
+    if group is None:
+        uow.commit()
     return AllocationOutcome(order.id, order.status, plan)
 
 
-def _held_for_earlier(uow: UnitOfWork, order: Order, skus: set[str]) -> dict[str, int]:
+def _held_for_earlier(
+    uow: UnitOfWork, order: Order, skus: set[str], group: AllocationGroup | None = None
+) -> dict[str, int]:
     """First come, first served: units of these SKUs that earlier waiting orders will take.
 
     Only a waiting order that what is free can fill holds anything back; one that cannot be
     filled (a million units) must not keep stock from orders it could serve."""
-    # Waiting orders first (few, by the status index), then their lines: the other way round
-    # SQLite's planner may walk every line of a popular SKU.
-    waiting = list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order.id}).scalars())
-    if not waiting:
-        return {}
-    needs = _waiting_needs(uow, waiting, skus)
+    if group is not None:
+        waiting = group.waiting_before(uow, order.id)
+        needs = group.needs(waiting, skus) if waiting else {}
+    else:
+        # Waiting orders first (few, by the status index), then their lines: the other way
+        # round SQLite's planner may walk every line of a popular SKU.
+        waiting = list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order.id}).scalars())
+        needs = _waiting_needs(uow, waiting, skus) if waiting else {}
     if not needs:
         return {}
-    free = _free_units(uow, {sku for need in needs.values() for sku in need})
+    free = _free_units(uow, {sku for need in needs.values() for sku in need}, group)
     return _fitting_claims(waiting, needs, free, skus)
 
 
@@ -385,12 +633,14 @@ def _waiting_needs(
     return dict(needs)
 
 
-def _free_units(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
+def _free_units(
+    uow: UnitOfWork, skus: set[str], group: AllocationGroup | None = None
+) -> dict[str, int]:
     """Units of each SKU free to reserve over the active locations (a store's safety stock
     is never free)."""
     active = {loc.code: loc for loc in uow.locations.list() if loc.active}
     free: dict[str, int] = defaultdict(int)
-    for level in uow.stock.levels(skus):
+    for level in group.levels(uow, skus) if group else uow.stock.levels(skus):
         if level.location in active:
             free[level.sku] += sellable(active[level.location], level.available)
     return free
@@ -431,6 +681,27 @@ _WAITING_EARLIER = (
         ),
     )
     .order_by(_o.created_at, _o.id)
+)
+# A group's receipt times, and the backordered orders received no later than its last one.
+_GROUP_QUEUE = union_all(
+    select(_o.id, _o.created_at, literal(False).label("waiting")).where(
+        _o.id.in_(bindparam("group", expanding=True))
+    ),
+    select(_o.id, _o.created_at, literal(True).label("waiting")).where(
+        _o.status == OrderStatus.BACKORDERED.value,
+        _o.created_at
+        <= select(func.max(_this.created_at))
+        .where(_this.id.in_(bindparam("orders", expanding=True)))
+        .scalar_subquery(),
+    ),
+)
+_WAITING_LINES = (  # every SKU each waiting order waits for
+    select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
+    .where(
+        _ol.order_id.in_(bindparam("orders", expanding=True)),
+        _ol.status == LineStatus.BACKORDERED.value,
+    )
+    .group_by(_ol.order_id, _ol.sku)
 )
 _ALLOCATABLE_SKUS = (
     select(_ol.sku)

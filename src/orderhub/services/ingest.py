@@ -31,7 +31,13 @@ from orderhub.domain.errors import (
 )
 from orderhub.domain.orders import Order, OrderDraft, receive_order
 from orderhub.services import sla
-from orderhub.services.allocation import allocate_order, default_planner, lock_ahead
+from orderhub.services.allocation import (
+    AllocationGroup,
+    StaleGroupReads,
+    allocate_order,
+    default_planner,
+    lock_ahead,
+)
 from orderhub.store.quarantine import QuarantineStatus
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -112,11 +118,7 @@ def ingest_batch(
     if not items:
         return []
     try:
-        results = _ingest_all(uow, items)
-        if allocate:
-            _allocate_new(uow, results)
-        uow.commit()
-        return results
+        return _ingest_committed(uow, items, allocate=allocate)
     except (IntegrityError, DataError):
         if len(items) == 1:
             raise
@@ -124,9 +126,30 @@ def ingest_batch(
     return [_ingest_alone(uow, item, allocate=allocate) for item in items]
 
 
-def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
+def _ingest_committed(
+    uow: UnitOfWork, items: Sequence[Incoming], *, allocate: bool, grouped: bool = True
+) -> list[IngestResult]:
+    """:func:`ingest_batch` in one transaction, committed. Should the group's allocations
+    find their reads stale at the end (a guard failed: nothing reserved), it is all undone and
+    done again, each order allocated from reads of its own."""
+    try:
+        results = _ingest_all(uow, items)
+        if allocate:
+            _allocate_new(uow, results, grouped=grouped)
+        uow.commit()
+        return results
+    except StaleGroupReads:
+        if not grouped:
+            raise
+        log.warning("a group's reads proved stale; its orders allocated alone", exc_info=True)
+        uow.rollback()
+    return _ingest_committed(uow, items, allocate=allocate, grouped=False)
+
+
+def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, grouped: bool) -> None:
     """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`),
-    each as this transaction holds it: none is read back."""
+    each as this transaction holds it: none is read back; ``grouped``: with the reads and
+    writes of an :class:`AllocationGroup`."""
     created = [i for i, r in enumerate(results) if r.outcome == Outcome.CREATED and r.order]
     if not created:
         return
@@ -135,18 +158,28 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult]) -> None:
         # its own order.received and its allocation's events, chained in one go.
         uow.untrack_orders()
         lock_ahead(uow, [r.order_id for i in created if (r := results[i]).order_id])
+    elif uow.conn.dialect.name == "postgresql":
+        grouped = False  # its rows not locked ahead: a lost race plans again, as ever
     planner = default_planner(uow)
+    orders = [order for i in created if (order := results[i].order)]
+    group = (
+        AllocationGroup([o.id for o in orders], {line.sku for o in orders for line in o.lines})
+        if grouped
+        else None
+    )
     left: list[Order] = []
     for index in created:
-        results[index], kept = _allocate_one(uow, results[index], planner)
+        results[index], kept = _allocate_one(uow, results[index], planner, group)
         if kept is not None:
             left.append(kept)
+    if group is not None:
+        group.flush(uow)
     for order in left:  # order.received still to be queued, at the commit
         uow.orders.adopt(order, new=True)
 
 
 def _allocate_one(
-    uow: UnitOfWork, result: IngestResult, planner: Planner
+    uow: UnitOfWork, result: IngestResult, planner: Planner, group: AllocationGroup | None
 ) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
@@ -159,10 +192,17 @@ def _allocate_one(
     outcome = None
     try:
         with uow.item():
-            outcome = allocate_order(uow, order_id=order.id, planner=planner, order=order)
+            outcome = allocate_order(
+                uow, order_id=order.id, planner=planner, order=order, group=group
+            )
     except Exception:  # the order stands: its order.received delivery tries again
         log.warning("allocating %s on ingest failed; left to the worker", order.id, exc_info=True)
+        if group is not None:
+            group.undone()  # its writes go with its item
         outcome = None
+    else:
+        if group is not None:
+            group.done()
     if outcome is None or order.events:  # failed, or left alone: nothing of it was queued
         kept.restore(order)
         return result, order
@@ -188,11 +228,7 @@ class _Kept:
 
 def _ingest_alone(uow: UnitOfWork, item: Incoming, *, allocate: bool) -> IngestResult:
     try:
-        results = _ingest_all(uow, [item])
-        if allocate:
-            _allocate_new(uow, results)
-        uow.commit()
-        return results[0]
+        return _ingest_committed(uow, [item], allocate=allocate)[0]
     except (IntegrityError, DataError) as error:
         uow.rollback()
         refused = ValidationFailed(f"the database refused the order: {error.orig}")

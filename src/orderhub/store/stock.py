@@ -9,7 +9,7 @@ zero whatever runs concurrently; callers take rows in (sku, location) order to a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,11 +57,12 @@ _ADD_ALLOCATION = t.allocations.insert()
 _ORDERS_TODAY = select(D.location, D.day, D.orders).where(
     D.location.in_(bindparam("locations", expanding=True))
 )
-_COUNT_ORDER = {  # one upsert: +1 on the location's day, the row created at 1 if new
+_COUNT_ORDERS = {  # one upsert: +n on the location's day, the row created at n if new
     name: insert(t.location_daily_orders)
-    .values(location=bindparam("location"), day=bindparam("day"), orders=1)
+    .values(location=bindparam("location"), day=bindparam("day"), orders=bindparam("n"))
     .on_conflict_do_update(
-        index_elements=[D.location, D.day], set_={"orders": t.location_daily_orders.c.orders + 1}
+        index_elements=[D.location, D.day],
+        set_={"orders": t.location_daily_orders.c.orders + bindparam("n")},
     )
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
@@ -177,15 +178,33 @@ class StockRepository:
         result = self._conn.execute(_RESERVE, params | {"updated_at": utc_now()})
         return result.rowcount == 1
 
+    def reserve_many(self, wanted: Sequence[tuple[str, str, int, int]]) -> bool:
+        """:meth:`reserve` of each (sku, location, quantity, keep), in that order, with one
+        executemany; True when every guard held. False leaves the reservations that held in
+        place: the caller undoes them with its savepoint (it cannot tell which they were)."""
+        now = utc_now()
+        params = [
+            {
+                "b_sku": sku,
+                "b_location": location,
+                "b_quantity": quantity,
+                "b_needed": quantity + keep,
+                "updated_at": now,
+            }
+            for sku, location, quantity, keep in wanted
+        ]
+        return self._conn.execute(_RESERVE, params).rowcount == len(params)
+
     def unreserve(self, sku: str, location: str, quantity: int) -> None:
         """Give back units :meth:`reserve` has just held in this transaction (its plan failed
         further on): the level is as before but for its ``updated_at``."""
         params = {"b_sku": sku, "b_location": location, "b_quantity": quantity}
         self._conn.execute(_UNRESERVE, params)
 
-    def record_reservations(self, picks: Sequence[Pick], order_id: str) -> None:
-        """The ledger entries of reservations already made with :meth:`reserve`: one INSERT."""
-        self._append(
+    def reservation_rows(self, picks: Sequence[Pick], order_id: str) -> list[dict[str, Any]]:
+        """The ledger rows of reservations already made with :meth:`reserve`, for
+        :meth:`write_allocations`."""
+        return self._movement_rows(
             *(
                 Movement(
                     pick.sku,
@@ -200,6 +219,11 @@ class StockRepository:
         )
 
     def _append(self, *movements: Movement) -> None:
+        rows = self._movement_rows(*movements)
+        if rows:
+            self._conn.execute(_ADD_MOVEMENT, rows)
+
+    def _movement_rows(self, *movements: Movement) -> list[dict[str, Any]]:
         now = utc_now()
         rows = []
         for movement in movements:
@@ -221,8 +245,7 @@ class StockRepository:
                     "occurred_at": now,
                 }
             )
-        if rows:
-            self._conn.execute(_ADD_MOVEMENT, rows)
+        return rows
 
     def movements(self, sku: str, location: str | None = None) -> list[dict[str, Any]]:
         m = t.stock_movements.c
@@ -247,23 +270,47 @@ class StockRepository:
     # --- allocations --------------------------------------------------------------------
 
     def add_plan(self, order_id: str, plan: AllocationPlan) -> str:
-        plan_id = new_id()
-        self._conn.execute(
-            _ADD_PLAN,
-            {
-                "id": plan_id,
-                "order_id": order_id,
-                "strategy": plan.strategy,
-                "explanation": dict(plan.explanation),
-                "created_at": utc_now(),
-            },
-        )
-        return plan_id
+        row = self.plan_row(order_id, plan)
+        self._conn.execute(_ADD_PLAN, row)
+        return str(row["id"])
 
-    def add_allocations(
-        self, picks: Sequence[Pick], *, order_id: str, plan_id: str
-    ) -> list[Allocation]:
-        """One allocation per pick, in one INSERT; returns them as written."""
+    @staticmethod
+    def plan_row(order_id: str, plan: AllocationPlan) -> dict[str, Any]:
+        """The plan's row, its id drawn, for :meth:`write_allocations`."""
+        return {
+            "id": new_id(),
+            "order_id": order_id,
+            "strategy": plan.strategy,
+            "explanation": dict(plan.explanation),
+            "created_at": utc_now(),
+        }
+
+    def write_allocations(
+        self,
+        *,
+        plans: Sequence[dict[str, Any]] = (),
+        days: Mapping[tuple[str, str], int] | None = None,
+        movements: Sequence[dict[str, Any]] = (),
+        allocations: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """What allocating writes once the guarded UPDATEs have held: plans, orders counted on
+        their locations' days ((location, day) → how many more), ledger rows and allocations,
+        one statement each, in that order — for one order, or for a whole group of them."""
+        if plans:
+            self._conn.execute(_ADD_PLAN, list(plans))
+        if days:
+            rows = [{"location": loc, "day": day, "n": n} for (loc, day), n in sorted(days.items())]
+            self._conn.execute(_COUNT_ORDERS[self._conn.dialect.name], rows)
+        if movements:
+            self._conn.execute(_ADD_MOVEMENT, list(movements))
+        if allocations:
+            self._conn.execute(_ADD_ALLOCATION, list(allocations))
+
+    @staticmethod
+    def allocation_rows(
+        picks: Sequence[Pick], *, order_id: str, plan_id: str
+    ) -> tuple[list[Allocation], list[dict[str, Any]]]:
+        """One allocation per pick, and their rows for :meth:`write_allocations`."""
         now = utc_now()
         written = [
             Allocation(
@@ -272,27 +319,23 @@ class StockRepository:
             )
             for pick in picks
         ]  # fmt: skip
-        if written:
-            self._conn.execute(
-                _ADD_ALLOCATION,
-                [
-                    {
-                        "id": a.id,
-                        "order_id": order_id,
-                        "line_id": a.line_id,
-                        "plan_id": plan_id,
-                        "sku": a.sku,
-                        "location": a.location,
-                        "quantity": a.quantity,
-                        "open_quantity": a.open_quantity,
-                        "shipped_quantity": a.shipped_quantity,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for a in written
-                ],
-            )
-        return written
+        rows = [
+            {
+                "id": a.id,
+                "order_id": order_id,
+                "line_id": a.line_id,
+                "plan_id": plan_id,
+                "sku": a.sku,
+                "location": a.location,
+                "quantity": a.quantity,
+                "open_quantity": a.open_quantity,
+                "shipped_quantity": a.shipped_quantity,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for a in written
+        ]
+        return written, rows
 
     def allocations(self, order_id: str, *, open_only: bool = False) -> list[Allocation]:
         a = t.allocations.c
@@ -365,16 +408,16 @@ class StockRepository:
 
     def orders_today(self, days: dict[str, str]) -> dict[str, int]:
         """Location → orders allocated there on its local day (``days``: location → day)."""
-        if not days:
-            return {}
-        rows = self._conn.execute(_ORDERS_TODAY, {"locations": sorted(days)})
-        return {r.location: r.orders for r in rows if days[r.location] == r.day}
+        counts = self.day_counts(days)
+        return {loc: counts[loc][day] for loc, day in days.items() if day in counts[loc]}
 
-    def count_orders(self, days: dict[str, str]) -> None:
-        """One more order allocated at each location on its local day (location → day)."""
-        if days:
-            rows = [{"location": loc, "day": day} for loc, day in sorted(days.items())]
-            self._conn.execute(_COUNT_ORDER[self._conn.dialect.name], rows)
+    def day_counts(self, locations: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Location → day → orders allocated there that day, for each of ``locations``."""
+        counts: dict[str, dict[str, int]] = {loc: {} for loc in locations}
+        if counts:
+            for r in self._conn.execute(_ORDERS_TODAY, {"locations": sorted(counts)}):
+                counts[r.location][r.day] = r.orders
+        return counts
 
     def lock_ahead(self, skus: Iterable[str], days: dict[str, str]) -> None:
         """PostgreSQL: lock the stock levels of ``skus`` and the day counts ``days`` (location

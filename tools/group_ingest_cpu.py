@@ -1,0 +1,64 @@
+"""CPU per order of ``ingest_batch(allocate=True)`` in groups, in this process, no HTTP.
+
+What a group of ``POST /v1/orders`` costs the server inside its transaction, without the
+HTTP server, the clients, the worker or the group sizes that timing makes: seeds a throwaway
+SQLite hub as the reference benchmarks do (through the API in-process), then ingests N of
+``load.order``'s orders in groups of G and prints this process's CPU per order
+(``time.process_time``), best of R rounds. Usage:
+
+    PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/group_ingest_cpu.py [--orders 600]
+        [--group 4] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from orderhub.api.app import create_app
+from orderhub.bench import load
+from orderhub.bootstrap import bootstrap
+from orderhub.channels import native
+from orderhub.services.ingest import Incoming, Outcome, ingest_batch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=600)
+    parser.add_argument("--group", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    env, key = load.fresh_hub(Path(tempfile.mkdtemp(prefix="group-cpu-")))
+    os.environ.update(env)
+    container = bootstrap()
+    with TestClient(create_app(container)) as client:
+        for method, path, body in load.seed_requests():
+            answer = client.request(
+                method, path, json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+            assert answer.status_code in (200, 201), answer.text
+    number = 0
+    best = float("inf")
+    for _ in range(args.rounds):
+        items = []
+        for _ in range(args.orders):
+            order = native.NativeOrder.model_validate(load.order(number))
+            items.append(Incoming(order.to_draft(), native.SOURCE, order.model_dump_json()))
+            number += 1
+        start = time.process_time()
+        for i in range(0, len(items), args.group):
+            with container.uow(actor="bench") as uow:
+                results = ingest_batch(uow, items[i : i + args.group], allocate=True)
+            assert all(r.outcome == Outcome.CREATED and r.allocations for r in results)
+        best = min(best, (time.process_time() - start) / len(items))
+    container.close()
+    print(f"groups of {args.group}: {best * 1000:.2f} ms CPU per order (best of {args.rounds})")
+
+
+if __name__ == "__main__":
+    main()
