@@ -164,6 +164,8 @@ class NativeOrder(_Strict):
     def _amounts_fit_currency(self) -> NativeOrder:
         if not is_currency(self.currency):
             return self
+        if _all_fit(self, Money.zero(self.currency).amount):  # 0.00: the minor unit
+            return self
         places = minor_unit_exponent(self.currency)
         quantum = Decimal(1).scaleb(-places)
         too_fine: list[tuple[str | int, ...]] = [
@@ -195,44 +197,62 @@ class NativeOrder(_Strict):
         return self
 
     def to_draft(self) -> OrderDraft:
+        # Money by its constructor (it quantizes to the minor unit), inline: an order has a
+        # dozen amounts and a batch a thousand orders.
         cur = self.currency
-
-        def money(value: Decimal) -> Money:
-            return Money(value, cur)
-
+        shipping = self.shipping
+        customer = self.customer
         return OrderDraft(
             channel=self.channel,
             external_id=self.external_id,
             currency=cur,
             placed_at=self.placed_at,
-            customer=Customer(
-                email=self.customer.email, name=self.customer.name, phone=self.customer.phone
-            ),
+            customer=Customer(email=customer.email, name=customer.name, phone=customer.phone),
             shipping_address=self.shipping_address.to_domain() if self.shipping_address else None,
             billing_address=self.billing_address.to_domain() if self.billing_address else None,
             lines=tuple(
-                LineDraft(
-                    sku=line.sku,
-                    channel_sku=line.channel_sku,
-                    channel_line_id=line.channel_line_id,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=money(line.unit_price),
-                    discount=money(line.discount),
-                    tax=money(line.tax),
-                )
-                for line in self.lines
+                [
+                    LineDraft(
+                        sku=line.sku,
+                        channel_sku=line.channel_sku,
+                        channel_line_id=line.channel_line_id,
+                        name=line.name,
+                        quantity=line.quantity,
+                        unit_price=Money(line.unit_price, cur),
+                        discount=Money(line.discount, cur),
+                        tax=Money(line.tax, cur),
+                    )
+                    for line in self.lines
+                ]
             ),
             shipping=Shipping(
-                price=money(self.shipping.price),
-                tax=money(self.shipping.tax),
-                discount=money(self.shipping.discount),
-                method=self.shipping.method,
+                price=Money(shipping.price, cur),
+                tax=Money(shipping.tax, cur),
+                discount=Money(shipping.discount, cur),
+                method=shipping.method,
             ),
             prices_include_tax=self.prices_include_tax,
             metadata=self.metadata,
             delivery=self.delivery.to_domain() if self.delivery else None,
         )
+
+
+def _all_fit(order: NativeOrder, quantum: Decimal) -> bool:
+    """Whether every amount of ``order`` is at ``quantum`` already (rounding leaves it equal):
+    the usual order, answered in one loop; one that is not, or cannot be rounded, is looked
+    at amount by amount by :func:`_too_fine` to name each field."""
+    shipping = order.shipping
+    try:
+        for line in order.lines:
+            for value in (line.unit_price, line.discount, line.tax):
+                if value.quantize(quantum) != value:
+                    return False
+        for value in (shipping.price, shipping.tax, shipping.discount):
+            if value.quantize(quantum) != value:
+                return False
+    except InvalidOperation:
+        return False
+    return True
 
 
 def _decimals(value: Decimal) -> int:
