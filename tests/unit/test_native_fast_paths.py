@@ -78,11 +78,27 @@ def _lenient(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "currency": "CLF"}
 
 
-@given(st.sampled_from(_CURRENCIES), st.lists(_amounts, min_size=6, max_size=12))
+def _omit(payload: dict[str, Any], left_out: list[bool]) -> dict[str, Any]:
+    """The payload with the amounts a client may leave out dropped where ``left_out`` says."""
+    holders = [*payload["lines"], payload["shipping"]]
+    optional = [(h, k) for h in holders for k in ("price", "discount", "tax") if k in h]
+    for (holder, key), drop in zip(optional, left_out, strict=False):
+        if drop:
+            del holder[key]
+    return payload
+
+
+@given(
+    st.sampled_from(_CURRENCIES),
+    st.lists(_amounts, min_size=6, max_size=12),
+    st.lists(st.booleans(), max_size=12),
+)
 def test_a_draft_holds_each_amount_as_money_built_by_its_constructor(
-    currency: str, amounts: list[Decimal]
+    currency: str, amounts: list[Decimal], left_out: list[bool]
 ) -> None:
-    payload = _order(currency, amounts[: len(amounts) // 3 * 3])
+    """Amounts left out share one zero Money: equal, exponent and sign included, to the one
+    the constructor builds from the field's default."""
+    payload = _omit(_order(currency, amounts[: len(amounts) // 3 * 3]), left_out)
     try:
         order = NativeOrder.model_validate(payload)
     except ValidationError:

@@ -36,6 +36,10 @@ from orderhub.domain.orders import (
 
 SOURCE = "native"
 
+NO_AMOUNT = Decimal(0)
+"""The default of every amount a client may leave out: Pydantic hands this very object over,
+so a draft gives all of an order's absent amounts one zero ``Money``."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -82,8 +86,8 @@ class LineIn(_Strict):
     name: str | None = Field(default=None, max_length=300)
     quantity: Quantity
     unit_price: Amount
-    discount: Amount = Field(default=Decimal(0), description="total for the line")
-    tax: Amount = Field(default=Decimal(0), description="total for the line")
+    discount: Amount = Field(default=NO_AMOUNT, description="total for the line")
+    tax: Amount = Field(default=NO_AMOUNT, description="total for the line")
 
     @model_validator(mode="after")
     def _names_a_sku(self) -> LineIn:
@@ -93,9 +97,9 @@ class LineIn(_Strict):
 
 
 class ShippingIn(_Strict):
-    price: Amount = Decimal(0)
-    tax: Amount = Decimal(0)
-    discount: Amount = Decimal(0)
+    price: Amount = NO_AMOUNT
+    tax: Amount = NO_AMOUNT
+    discount: Amount = NO_AMOUNT
     method: str | None = Field(default=None, max_length=200)
 
 
@@ -197,9 +201,14 @@ class NativeOrder(_Strict):
         return self
 
     def to_draft(self) -> OrderDraft:
-        # Money by its constructor (it quantizes to the minor unit), inline: an order has a
-        # dozen amounts and a batch a thousand orders.
+        # An order has a dozen amounts and a batch a thousand orders: each is Money by its
+        # constructor (it quantizes to the minor unit), but those left out share one zero.
         cur = self.currency
+        zero = Money.zero(cur)
+
+        def money(value: Decimal) -> Money:
+            return zero if value is NO_AMOUNT else Money(value, cur)
+
         shipping = self.shipping
         customer = self.customer
         return OrderDraft(
@@ -218,17 +227,17 @@ class NativeOrder(_Strict):
                         channel_line_id=line.channel_line_id,
                         name=line.name,
                         quantity=line.quantity,
-                        unit_price=Money(line.unit_price, cur),
-                        discount=Money(line.discount, cur),
-                        tax=Money(line.tax, cur),
+                        unit_price=money(line.unit_price),
+                        discount=money(line.discount),
+                        tax=money(line.tax),
                     )
                     for line in self.lines
                 ]
             ),
             shipping=Shipping(
-                price=Money(shipping.price, cur),
-                tax=Money(shipping.tax, cur),
-                discount=Money(shipping.discount, cur),
+                price=money(shipping.price),
+                tax=money(shipping.tax),
+                discount=money(shipping.discount),
                 method=shipping.method,
             ),
             prices_include_tax=self.prices_include_tax,
