@@ -180,3 +180,24 @@ def test_a_served_app_freezes_its_start_up_heap_and_thaws_it_at_shutdown(
         assert answer.json()["counts"] == {"created": 3}
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == threshold
+
+
+def test_a_quarantined_order_of_a_batch_keeps_the_text_its_validated_model_serializes_to(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    """The route drops each model once drafted and serializes the order again for a hold:
+    the stored text is the one the validated model gave (stripped strings, defaults filled in,
+    amounts as sent)."""
+    unknown = native_order("Q-1", metadata={"note": "x"})
+    unknown["lines"] = [{"sku": "NOPE", "quantity": 1, "unit_price": "1.5", "name": "  Mug  "}]
+
+    response = client.post(
+        "/v1/orders:batch", json={"orders": [native_order("Q-0"), unknown]}, headers=admin
+    )
+
+    assert [r["outcome"] for r in response.json()["results"]] == ["created", "quarantined"]
+    with seeded.uow(read_only=True) as uow:
+        stored = uow.conn.execute(select(tables.quarantine.c.payload)).scalar_one()
+    assert stored == native.NativeOrder.model_validate(unknown).model_dump_json()
+    assert '"name":"Mug"' in stored
+    assert '"unit_price":"1.5"' in stored

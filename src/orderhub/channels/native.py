@@ -36,6 +36,10 @@ from orderhub.domain.orders import (
 
 SOURCE = "native"
 
+NO_AMOUNT = Decimal(0)
+"""The default of every amount a client may leave out: Pydantic hands this very object over,
+so a draft gives all of an order's absent amounts one zero ``Money``."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -82,8 +86,8 @@ class LineIn(_Strict):
     name: str | None = Field(default=None, max_length=300)
     quantity: Quantity
     unit_price: Amount
-    discount: Amount = Field(default=Decimal(0), description="total for the line")
-    tax: Amount = Field(default=Decimal(0), description="total for the line")
+    discount: Amount = Field(default=NO_AMOUNT, description="total for the line")
+    tax: Amount = Field(default=NO_AMOUNT, description="total for the line")
 
     @model_validator(mode="after")
     def _names_a_sku(self) -> LineIn:
@@ -93,9 +97,9 @@ class LineIn(_Strict):
 
 
 class ShippingIn(_Strict):
-    price: Amount = Decimal(0)
-    tax: Amount = Decimal(0)
-    discount: Amount = Decimal(0)
+    price: Amount = NO_AMOUNT
+    tax: Amount = NO_AMOUNT
+    discount: Amount = NO_AMOUNT
     method: str | None = Field(default=None, max_length=200)
 
 
@@ -164,6 +168,8 @@ class NativeOrder(_Strict):
     def _amounts_fit_currency(self) -> NativeOrder:
         if not is_currency(self.currency):
             return self
+        if _all_fit(self, Money.zero(self.currency).amount):  # 0.00: the minor unit
+            return self
         places = minor_unit_exponent(self.currency)
         quantum = Decimal(1).scaleb(-places)
         too_fine: list[tuple[str | int, ...]] = [
@@ -195,44 +201,67 @@ class NativeOrder(_Strict):
         return self
 
     def to_draft(self) -> OrderDraft:
+        # An order has a dozen amounts and a batch a thousand orders: each is Money by its
+        # constructor (it quantizes to the minor unit), but those left out share one zero.
         cur = self.currency
+        zero = Money.zero(cur)
 
         def money(value: Decimal) -> Money:
-            return Money(value, cur)
+            return zero if value is NO_AMOUNT else Money(value, cur)
 
+        shipping = self.shipping
+        customer = self.customer
         return OrderDraft(
             channel=self.channel,
             external_id=self.external_id,
             currency=cur,
             placed_at=self.placed_at,
-            customer=Customer(
-                email=self.customer.email, name=self.customer.name, phone=self.customer.phone
-            ),
+            customer=Customer(email=customer.email, name=customer.name, phone=customer.phone),
             shipping_address=self.shipping_address.to_domain() if self.shipping_address else None,
             billing_address=self.billing_address.to_domain() if self.billing_address else None,
             lines=tuple(
-                LineDraft(
-                    sku=line.sku,
-                    channel_sku=line.channel_sku,
-                    channel_line_id=line.channel_line_id,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=money(line.unit_price),
-                    discount=money(line.discount),
-                    tax=money(line.tax),
-                )
-                for line in self.lines
+                [
+                    LineDraft(
+                        sku=line.sku,
+                        channel_sku=line.channel_sku,
+                        channel_line_id=line.channel_line_id,
+                        name=line.name,
+                        quantity=line.quantity,
+                        unit_price=money(line.unit_price),
+                        discount=money(line.discount),
+                        tax=money(line.tax),
+                    )
+                    for line in self.lines
+                ]
             ),
             shipping=Shipping(
-                price=money(self.shipping.price),
-                tax=money(self.shipping.tax),
-                discount=money(self.shipping.discount),
-                method=self.shipping.method,
+                price=money(shipping.price),
+                tax=money(shipping.tax),
+                discount=money(shipping.discount),
+                method=shipping.method,
             ),
             prices_include_tax=self.prices_include_tax,
             metadata=self.metadata,
             delivery=self.delivery.to_domain() if self.delivery else None,
         )
+
+
+def _all_fit(order: NativeOrder, quantum: Decimal) -> bool:
+    """Whether every amount of ``order`` is at ``quantum`` already (rounding leaves it equal):
+    the usual order, answered in one loop; one that is not, or cannot be rounded, is looked
+    at amount by amount by :func:`_too_fine` to name each field."""
+    shipping = order.shipping
+    try:
+        for line in order.lines:
+            for value in (line.unit_price, line.discount, line.tax):
+                if value.quantize(quantum) != value:
+                    return False
+        for value in (shipping.price, shipping.tax, shipping.discount):
+            if value.quantize(quantum) != value:
+                return False
+    except InvalidOperation:
+        return False
+    return True
 
 
 def _decimals(value: Decimal) -> int:

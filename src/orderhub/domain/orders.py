@@ -17,7 +17,7 @@ from typing import Any
 from orderhub.domain import events, limits
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
 from orderhub.domain.ids import new_ids
-from orderhub.domain.money import Money
+from orderhub.domain.money import Money, _exact
 
 
 class OrderStatus(StrEnum):
@@ -324,8 +324,14 @@ class Order:
         grand = subtotal - discount + shipping.price.amount
         if not self.prices_include_tax:
             grand += tax
+        # Sums of amounts at the minor unit stay at it: ``_exact`` skips re-quantizing them
+        # (and checks, as the constructor, any too long to be exact).
         return Totals(
-            Money(subtotal, c), Money(discount, c), shipping.price, Money(tax, c), Money(grand, c)
+            _exact(subtotal, c),
+            _exact(discount, c),
+            shipping.price,
+            _exact(tax, c),
+            _exact(grand, c),
         )
 
     @property
@@ -430,18 +436,16 @@ def receive_order(draft: OrderDraft, *, customer_id: str | None = None) -> Order
     """Turn a normalized draft into a new order, checking the invariants every source shares."""
     _check_draft(draft)
     order_id, *line_ids = new_ids(1 + len(draft.lines))
+    customer = draft.customer  # frozen: it serves as it is when it carries the id already
+    if customer.id != customer_id:
+        customer = Customer(customer.email, customer.name, customer.phone, id=customer_id)
     order = Order(
         id=order_id,
         channel=draft.channel,
         external_id=draft.external_id,
         currency=draft.currency,
         placed_at=draft.placed_at,
-        customer=Customer(
-            email=draft.customer.email,
-            name=draft.customer.name,
-            phone=draft.customer.phone,
-            id=customer_id,
-        ),
+        customer=customer,
         shipping_address=draft.shipping_address,
         billing_address=draft.billing_address,
         lines=[

@@ -22,6 +22,7 @@ from pydantic import (
     StrictInt,
     WithJsonSchema,
 )
+from pydantic_core import PydanticKnownError
 
 from orderhub.domain.limits import (
     EARLIEST,
@@ -83,10 +84,28 @@ def _day_in_calendar(value: date) -> date:
     return value
 
 
+def _amount(value: Any) -> Decimal:
+    """:func:`_decimal_not_float` and the bounds 0 … ``MAX_AMOUNT`` in one call. ``Field(ge=,
+    le=)`` after a ``BeforeValidator`` ran as two more Python validators per amount (Pydantic
+    cannot put them in its core schema there); these raise the errors those did (the same type,
+    message and context: ``tests/unit/test_amount_validator.py``)."""
+    amount = _decimal_not_float(value)
+    if not amount >= 0:
+        raise PydanticKnownError("greater_than_equal", {"ge": 0})
+    if not amount <= MAX_AMOUNT:
+        raise PydanticKnownError("less_than_equal", {"le": _MAX_AMOUNT_REPR})
+    return amount
+
+
+_MAX_AMOUNT_REPR = repr(MAX_AMOUNT)  # how Pydantic names a Decimal bound in its message
+
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_decimal_not_float),
-    Field(ge=0, le=MAX_AMOUNT, json_schema_extra={"type": "string", "examples": ["12.50"]}),
+    BeforeValidator(_amount),
+    # The JSON Schema says what ``Field(ge=0, le=MAX_AMOUNT)`` said in this position.
+    Field(
+        json_schema_extra={"type": "string", "examples": ["12.50"], "ge": 0, "le": str(MAX_AMOUNT)}
+    ),
 ]
 """A non-negative amount in the currency's major unit, at most ``MAX_AMOUNT``."""
 
