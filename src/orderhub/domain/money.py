@@ -134,19 +134,19 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return _exact(self.amount + other.amount, self.currency)
+        return exact_sum(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return _exact(self.amount - other.amount, self.currency)
+        return exact_sum(self.amount - other.amount, self.currency)
 
     def __mul__(self, quantity: int) -> Money:
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise TypeError("Money can only be multiplied by an integer quantity")
-        return _exact(self.amount * quantity, self.currency)
+        return exact_sum(self.amount * quantity, self.currency)
 
     def __neg__(self) -> Money:
-        return _exact(-self.amount, self.currency)
+        return exact_sum(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
@@ -177,7 +177,7 @@ _EXACT_BELOW = 23
 27 digits at any minor unit (at most 4 decimals): exact in the default 28-digit context."""
 
 
-def _exact(amount: Decimal, currency: str) -> Money:
+def exact_sum(amount: Decimal, currency: str) -> Money:
     """Money from the sum, difference, negation or integer multiple of amounts already at
     ``currency``'s minor unit: exact Decimal arithmetic leaves it at that unit, so quantizing
     it again (the constructor) is skipped on the hot path: an order's totals add dozens. Only

@@ -17,7 +17,7 @@ from typing import Any
 from orderhub.domain import events, limits
 from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
 from orderhub.domain.ids import new_ids
-from orderhub.domain.money import Money, _exact
+from orderhub.domain.money import Money, exact_sum
 
 
 class OrderStatus(StrEnum):
@@ -324,14 +324,14 @@ class Order:
         grand = subtotal - discount + shipping.price.amount
         if not self.prices_include_tax:
             grand += tax
-        # Sums of amounts at the minor unit stay at it: ``_exact`` skips re-quantizing them
+        # Sums of amounts at the minor unit stay at it: ``exact_sum`` skips re-quantizing them
         # (and checks, as the constructor, any too long to be exact).
         return Totals(
-            _exact(subtotal, c),
-            _exact(discount, c),
+            exact_sum(subtotal, c),
+            exact_sum(discount, c),
             shipping.price,
-            _exact(tax, c),
-            _exact(grand, c),
+            exact_sum(tax, c),
+            exact_sum(grand, c),
         )
 
     @property
