@@ -113,13 +113,45 @@ class AllocationGroup:
     ended: :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
     """
 
+    _queue: list[tuple[datetime, str]] | None
+
     def __init__(self, order_ids: Collection[str], skus: Iterable[str] = ()) -> None:
         """``skus``: those the group's orders want, read together on the first read."""
         self._order_ids = sorted(order_ids)
         self._skus = frozenset(skus)
         self._kept = _Writes()  # of the items done
         self._item = _Writes()  # of the item under way
+        self._claimed = False  # the item under way allocates with the group (worker)
+        self._planner: Planner | None = None
         self.forget()
+
+    def planner(self, uow: UnitOfWork) -> Planner:
+        """The routing planner, read once for the group (:func:`default_planner`)."""
+        if self._planner is None:
+            self._planner = default_planner(uow)
+        return self._planner
+
+    def extend(self, order_ids: Collection[str], skus: Iterable[str]) -> None:
+        """More orders for the group (the worker's next deliveries in the same transaction):
+        the queue is read again, with their receipt times."""
+        self._order_ids = sorted({*self._order_ids, *order_ids})
+        self._skus = self._skus.union(skus)
+        self._queue = None
+
+    def claim(self) -> AllocationGroup:
+        """The item under way allocates with the group (see :meth:`item_ended`)."""
+        self._claimed = True
+        return self
+
+    def item_ended(self, *, done: bool) -> None:
+        """The unit of work's word on how an item ended (:meth:`UnitOfWork.watch`): one that
+        claimed the group and ended well is :meth:`done`; any other is :meth:`undone`, as
+        another consumer's item in between may have changed what the group read."""
+        if done and self._claimed:
+            self.done()
+        else:
+            self.undone()
+        self._claimed = False
 
     def write(self, writes: _Writes) -> None:
         """The item under way writes these, at :meth:`flush` (if it is :meth:`done`)."""
@@ -160,7 +192,7 @@ class AllocationGroup:
         """Read everything afresh from now on."""
         self._levels: dict[str, list[StockLevel]] = {}  # SKU → its levels by location
         self._days: dict[str, dict[str, int]] = {}  # location → day → orders allocated
-        self._queue: list[tuple[datetime, str]] | None = None  # waiting, by receipt
+        self._queue = None  # waiting, by receipt (read when first wanted)
         self._received: dict[str, datetime] = {}  # the group's orders' receipt times
         self._needs: dict[str, dict[str, int]] = {}  # waiting order → SKU → units
 
@@ -236,6 +268,13 @@ class AllocationGroup:
         self._queue.append((self._received[order.id], order.id))
         self._queue.sort()
 
+    def allocated(self, order_id: str) -> None:
+        """One that waited (a worker's retry of a backordered order) was allocated: it leaves
+        the queue, as its status leaves the database's."""
+        if self._queue is not None:
+            self._queue = [entry for entry in self._queue if entry[1] != order_id]
+            self._needs.pop(order_id, None)
+
     def _load_queue(self, uow: UnitOfWork) -> None:
         """The group's receipt times and the orders waiting before its last, with what they
         wait for: two statements, the second only when some wait."""
@@ -281,7 +320,7 @@ def allocate_order(
         return AllocationOutcome(order.id, order.status)
     channel = uow.channels.get(order.channel)
     store = _pickup_store(uow, order)
-    planner = planner or default_planner(uow)
+    planner = planner or (group.planner(uow) if group else default_planner(uow))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = _request(uow, order, channel, lines, pickup_at=store, group=group)
         plan = plan_pickup(request, store) if store else planner.plan(request)
@@ -340,6 +379,33 @@ def _pickup_store(uow: UnitOfWork, order: Order) -> Location | None:
     return Location(code, code, LocationKind.STORE, LocationAddress("ZZ"), active=False)
 
 
+def group_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
+    """Before a worker transaction allocates orders (``inventory.allocate`` deliveries): one
+    :class:`AllocationGroup` for all of them, watching the transaction's items (the next
+    deliveries of the same transaction join it), their rows locked first on PostgreSQL as
+    :func:`lock_ahead` does. Each delivery allocates with it (:func:`worker_group`); its
+    writes are made at the commit, before the events are queued."""
+    params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
+    skus = set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars()) if order_ids else set()
+    _lock(uow, skus)
+    group = _watching(uow)
+    if group is None:
+        uow.watch(AllocationGroup(order_ids, skus))
+    else:
+        group.extend(order_ids, skus)
+
+
+def worker_group(uow: UnitOfWork) -> AllocationGroup | None:
+    """The transaction's group (:func:`group_ahead`), claimed by the item under way; None
+    outside a worker's transaction of allocations (the order is allocated alone)."""
+    group = _watching(uow)
+    return group.claim() if group is not None and uow.in_item() else None
+
+
+def _watching(uow: UnitOfWork) -> AllocationGroup | None:
+    return next((w for w in uow.watchers if isinstance(w, AllocationGroup)), None)
+
+
 def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     """Before allocating several orders in one transaction (the worker's batch) on
     PostgreSQL: lock every stock level their wanted SKUs have, then today's order count of
@@ -356,8 +422,12 @@ def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     if uow.conn.dialect.name != "postgresql" or not order_ids:
         return
     params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
-    skus = set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars())
-    if not skus:
+    _lock(uow, set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars()))
+
+
+def _lock(uow: UnitOfWork, skus: set[str]) -> None:
+    """:func:`lock_ahead` of these SKUs' levels and today's counts (PostgreSQL only)."""
+    if uow.conn.dialect.name != "postgresql" or not skus:
         return
     now = uow.now()
     days = {loc.code: local_day(loc, now) for loc in uow.locations.list() if loc.active}
@@ -510,6 +580,7 @@ def _record(
     else:
         group.counted(days)
         group.write(writes)
+        group.allocated(order.id)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)
