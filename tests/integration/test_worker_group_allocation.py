@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 
 from orderhub.bootstrap import Container
 from orderhub.services import allocation, messagebus
-from orderhub.store import tables
+from orderhub.store import history, tables
 from orderhub.store.stock import StockRepository
 from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
@@ -25,10 +25,10 @@ ORDERS = 10
 NYC = {"code": "nyc", "name": "NYC DC", "kind": "warehouse", "address": {"country": "US"}}
 
 
-def stocked(client: TestClient, admin: dict[str, str]) -> None:
+def stocked(client: TestClient, admin: dict[str, str], sku_1: int = 11) -> None:
     """Eleven SKU-1 (each order wants two): five orders fit, the sixth and later wait."""
     assert client.post("/v1/locations", json=NYC, headers=admin).status_code == 201
-    for sku, units in (("SKU-1", 11), ("SKU-2", 1000)):
+    for sku, units in (("SKU-1", sku_1), ("SKU-2", 1000)):
         stock = {"sku": sku, "location": "nyc", "delta": units, "reason": "po", "kind": "receipt"}
         assert client.post("/v1/inventory/adjustments", json=stock, headers=admin).is_success
 
@@ -56,6 +56,8 @@ def outcome(container: Container) -> dict[str, Any]:
             for i, sku, loc, q in conn.execute(select(a.order_id, a.sku, a.location, a.quantity))
         )
         levels = set(conn.execute(select(s.sku, s.location, s.on_hand, s.reserved)))
+        breaks = [b for b in history.verify(conn) if isinstance(b, history.ChainBreak)]
+    assert breaks == [], "every order's history still chains"
     return {"orders": orders, "lines": lines, "allocations": allocations, "levels": levels}
 
 
@@ -114,6 +116,11 @@ def test_a_transaction_of_allocations_reads_and_writes_once_with_the_same_outcom
         # order's queue check); the reservations one guarded UPDATE per (SKU, location) of
         # the group's sums; one savepoint per delivery (was two: the handler's commit).
         assert levels_read == 2, statements  # and once for the announcement at the commit
+        assert statements["SELECT orders.id, orders.channel_code,"] == 1  # the ten orders
+        assert statements["SELECT order_lines.id, order_lines.order_id,"] == 1
+        assert statements["SELECT products.sku, products.name,"] == 1
+        assert statements["SELECT order_chain_heads.order_id, order_chain_heads.event_count,"] == 1
+        assert statements["SELECT order_chain_heads.event_count, order_chain_heads.head_hash"] == 0
         assert statements["SELECT routing_rule_versions.version, routing_rule_versions.rules,"] == 1
         assert reserved == 1, statements  # one executemany
         assert statements["SAVEPOINT sa_savepoint_"] == ORDERS
@@ -203,3 +210,42 @@ def test_stale_group_reads_undo_the_transaction_and_allocate_each_alone(
             conn.execute(select(d.status).where(d.consumer == "inventory.allocate")).scalars()
         )
     assert states == Counter({"delivered": ORDERS})
+
+
+def test_dispatches_between_the_groups_allocations_keep_its_reads(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    """A transaction's deliveries alternate: a dispatch (an order allocated on ingest), then
+    two allocations (a batch). A dispatch moves no stock, so the group's reads stand."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin, sku_1=1000)
+    relay = Worker(seeded, clock=FakeClock())
+    while relay.run_once():
+        pass
+    for n in range(4):
+        assert client.post("/v1/orders", json=native_order(f"S-{n}"), headers=admin).is_success
+        with seeded.uow() as uow:  # allocated at once (as on ingest): its dispatch comes next
+            o = tables.orders.c
+            order_id = uow.conn.execute(select(o.id).where(o.external_id == f"S-{n}")).scalar()
+            allocation.allocate_order(uow, order_id=str(order_id))
+        pair = [native_order(f"B-{n}-{i}") for i in range(2)]
+        response = client.post("/v1/orders:batch", json={"orders": pair}, headers=admin)
+        assert response.is_success
+    statements.clear()
+    assert relay.run_once() == 12  # four dispatches and eight allocations, in one transaction
+    seen = Counter(statements)
+    found = outcome(seeded)
+    assert {k for k, v in found["orders"].items() if v == "allocated"} == {
+        f"B-{n}-{i}" for n in range(4) for i in range(2)
+    }
+    assert {k for k, v in found["orders"].items() if v == "in_fulfilment"} == {
+        f"S-{n}" for n in range(4)
+    }
+    assert ("SKU-1", "nyc", 1000, 24) in found["levels"]
+    # Read once for the eight (and once for the announcement), not again after each dispatch.
+    assert seen["SELECT stock_levels.sku, stock_levels.location,"] == 2, seen
+    assert seen["UPDATE stock_levels SET"] == 1

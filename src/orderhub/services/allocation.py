@@ -123,6 +123,8 @@ class AllocationGroup:
         self._item = _Writes()  # of the item under way
         self._claimed = False  # the item under way allocates with the group (worker)
         self._planner: Planner | None = None
+        self._moves: tuple[int, bool] = (0, False)  # the stock moved when an item last ended
+        self._unread: set[str] = set()  # orders to read together when one is wanted (worker)
         self.forget()
 
     def planner(self, uow: UnitOfWork) -> Planner:
@@ -143,15 +145,17 @@ class AllocationGroup:
         self._claimed = True
         return self
 
-    def item_ended(self, *, done: bool) -> None:
+    def item_ended(self, uow: UnitOfWork, *, done: bool) -> None:
         """The unit of work's word on how an item ended (:meth:`UnitOfWork.watch`): one that
-        claimed the group and ended well is :meth:`done`; any other is :meth:`undone`, as
-        another consumer's item in between may have changed what the group read."""
+        claimed the group and ended well is :meth:`done`. Another consumer's item that ended
+        well and moved no stock (a dispatch) changed nothing the group read; any other item
+        is :meth:`undone`: what was read is read again."""
+        moves = (uow.stock.touched.moves, uow.stock.touched.everything)
         if done and self._claimed:
             self.done()
-        else:
+        elif not done or moves != self._moves:
             self.undone()
-        self._claimed = False
+        self._claimed, self._moves = False, moves
 
     def write(self, writes: _Writes) -> None:
         """The item under way writes these, at :meth:`flush` (if it is :meth:`done`)."""
@@ -195,6 +199,28 @@ class AllocationGroup:
         self._queue = None  # waiting, by receipt (read when first wanted)
         self._received: dict[str, datetime] = {}  # the group's orders' receipt times
         self._needs: dict[str, dict[str, int]] = {}  # waiting order → SKU → units
+        self._held: dict[str, Order] = {}  # read together, not yet handed out
+
+    def read_ahead(self, order_ids: Iterable[str]) -> None:
+        """These orders (the worker's) are read together, when the first of them is wanted."""
+        self._unread.update(order_ids)
+
+    def order(self, uow: UnitOfWork, order_id: str) -> Order:
+        """The order to allocate, for update: read with the others of :meth:`read_ahead` (three
+        statements for them all with their history's heads, locked in id order on PostgreSQL)
+        and handed out once; one
+        not among them, or wanted again, or after an item was undone, is read alone."""
+        if order_id in self._unread:
+            ids = sorted(self._unread)
+            self._unread.clear()
+            uow.fulfilment.lock_orders(ids)
+            self._held.update(uow.orders.read_many(ids))
+            uow.read_heads(ids)
+        order = self._held.pop(order_id, None)
+        if order is None:
+            return uow.orders.get(order_id, for_update=True)
+        uow.orders.adopt(order, new=False)
+        return order
 
     def levels(self, uow: UnitOfWork, skus: Iterable[str]) -> list[StockLevel]:
         """:meth:`StockRepository.levels`, in the same order."""
@@ -312,7 +338,7 @@ def allocate_order(
     waits for the group's end (see :class:`AllocationGroup`).
     """
     if order is None:
-        order = uow.orders.get(order_id, for_update=True)
+        order = group.order(uow, order_id) if group else uow.orders.get(order_id, for_update=True)
     lines = [line for line in order.lines if line.status in WANTING and line.open_quantity]
     if order.status not in ALLOCATABLE or not lines or order.metadata.get("skip_allocation"):
         # skip_allocation: fulfilled by the marketplace (Amazon FBA), kept for visibility only.
@@ -390,9 +416,13 @@ def group_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     _lock(uow, skus)
     group = _watching(uow)
     if group is None:
-        uow.watch(AllocationGroup(order_ids, skus))
+        group = AllocationGroup(order_ids, skus)
+        group.item_ended(uow, done=True)  # (the stock moved so far, to compare with)
+        uow.watch(group)
     else:
         group.extend(order_ids, skus)
+    group.read_ahead(order_ids)
+    uow.catalog.products(skus, identifiers=False)  # read once: routing's weights, attributes
 
 
 def worker_group(uow: UnitOfWork) -> AllocationGroup | None:

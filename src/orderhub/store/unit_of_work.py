@@ -17,7 +17,7 @@ figures are announced once for the whole transaction (coalesced per channel and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -60,7 +60,7 @@ class ItemWatcher(Protocol):
     """Work a transaction's items defer to its commit (an allocation group of the worker's
     deliveries): told how each item ended, and written at the commit."""
 
-    def item_ended(self, *, done: bool) -> None: ...
+    def item_ended(self, uow: UnitOfWork, *, done: bool) -> None: ...
 
     def flush(self, uow: UnitOfWork) -> None: ...
 
@@ -210,6 +210,12 @@ class UnitOfWork:
         self.conn.commit()
         self._begin()
 
+    def read_heads(self, order_ids: Sequence[str]) -> None:
+        """Read these orders' history chain heads together (orders this transaction holds and
+        its items will record events of: the worker's), not one at each item's end."""
+        unread = [order_id for order_id in order_ids if order_id not in self._heads]
+        self._heads.update(history.heads(self.conn, unread))
+
     def in_item(self) -> bool:
         """Inside :meth:`item` (a worker's delivery among several)."""
         return self._item is not None
@@ -320,7 +326,7 @@ class UnitOfWork:
             self._item = None
             self._begin(touched, same=not undone)
             for watcher in self.watchers:
-                watcher.item_ended(done=not undone)
+                watcher.item_ended(self, done=not undone)
 
     def rollback(self) -> None:
         """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
