@@ -207,13 +207,12 @@ class AllocationGroup:
 
     def order(self, uow: UnitOfWork, order_id: str) -> Order:
         """The order to allocate, for update: read with the others of :meth:`read_ahead` (three
-        statements for them all with their history's heads, locked in id order on PostgreSQL)
+        statements for them all with their history's heads; :func:`group_ahead` locked them)
         and handed out once; one
         not among them, or wanted again, or after an item was undone, is read alone."""
         if order_id in self._unread:
             ids = sorted(self._unread)
             self._unread.clear()
-            uow.fulfilment.lock_orders(ids)
             self._held.update(uow.orders.read_many(ids))
             uow.read_heads(ids)
         order = self._held.pop(order_id, None)
@@ -409,11 +408,14 @@ def group_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     """Before a worker transaction allocates orders (``inventory.allocate`` deliveries): one
     :class:`AllocationGroup` for all of them, watching the transaction's items (the next
     deliveries of the same transaction join it), their rows locked first on PostgreSQL as
-    :func:`lock_ahead` does. Each delivery allocates with it (:func:`worker_group`); its
-    writes are made at the commit, before the events are queued."""
+    :func:`lock_ahead` does, then their orders. Each delivery allocates with it
+    (:func:`worker_group`); its writes are made at the commit, before the events are queued."""
     params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
     skus = set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars()) if order_ids else set()
     _lock(uow, skus)
+    # The orders too, in id order, as reading each for update would (PostgreSQL): here, not
+    # in a delivery's savepoint, whose undoing would let go of the others' locks.
+    uow.fulfilment.lock_orders(sorted(order_ids))
     group = _watching(uow)
     if group is None:
         group = AllocationGroup(order_ids, skus)
