@@ -3,12 +3,14 @@
 Default: ingests N orders through a real ``orderhub serve`` with no worker running (4 clients,
 the reference seed and orders), then drains the backlog with one ``Worker`` in this process.
 ``--live C``: the worker runs (in a thread of this process) while C clients post the N orders,
-as in ``e2e_bench.py``, until every event is delivered. Every statement of the worker's engine
+as in ``e2e_bench.py``, until every event is delivered. ``--batch B``: the backlog is
+ingested through ``POST /v1/orders:batch``, B orders a request (not allocated on ingest: the
+worker's ``inventory.allocate`` deliveries allocate them). Every statement of the worker's engine
 is counted (``before_cursor_execute``). Prints per order the statements, the write
 transactions (``BEGIN IMMEDIATE``), the worker's CPU (the worker thread's CPU clock) and each
 distinct statement with how many times an order runs it (``MANY``: an executemany). Usage:
 
-    PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/trace_worker_sql.py [N] [--live C]
+    PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/trace_worker_sql.py [N] [--live C | --batch B]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("orders", type=int, nargs="?", default=600)
     parser.add_argument("--live", type=int, default=0, help="clients posting while it runs")
+    parser.add_argument("--batch", type=int, default=0, help="ingest the backlog B a request")
     parser.add_argument("--top", type=int, default=40, help="distinct statements to list")
     parser.add_argument("--profile", help="write a cProfile of the worker to this file")
     args = parser.parse_args()
@@ -48,6 +51,14 @@ def main() -> None:
         if args.live:
             for n in range(50):  # warm-up, as the reference script
                 api.call("POST", "/v1/orders", load.order(10_000_000 + n))
+        elif args.batch:
+            b = args.batch
+
+            def post_batch(i: int) -> tuple[int, Any]:
+                chunk = [load.order(n) for n in range(i * b, min(args.orders, (i + 1) * b))]
+                return api.call("POST", "/v1/orders:batch", {"orders": chunk})
+
+            load.closed_loop(-(-args.orders // b), 4, post_batch)
         else:
             load.closed_loop(
                 args.orders, 4, lambda i: api.call("POST", "/v1/orders", load.order(i))

@@ -113,13 +113,49 @@ class AllocationGroup:
     ended: :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
     """
 
+    _queue: list[tuple[datetime, str]] | None
+
     def __init__(self, order_ids: Collection[str], skus: Iterable[str] = ()) -> None:
         """``skus``: those the group's orders want, read together on the first read."""
         self._order_ids = sorted(order_ids)
         self._skus = frozenset(skus)
         self._kept = _Writes()  # of the items done
         self._item = _Writes()  # of the item under way
+        self._claimed = False  # the item under way allocates with the group (worker)
+        self._planner: Planner | None = None
+        self._moves: tuple[int, bool] = (0, False)  # the stock moved when an item last ended
+        self._unread: set[str] = set()  # orders to read together when one is wanted (worker)
         self.forget()
+
+    def planner(self, uow: UnitOfWork) -> Planner:
+        """The routing planner, read once for the group (:func:`default_planner`)."""
+        if self._planner is None:
+            self._planner = default_planner(uow)
+        return self._planner
+
+    def extend(self, order_ids: Collection[str], skus: Iterable[str]) -> None:
+        """More orders for the group (the worker's next deliveries in the same transaction):
+        the queue is read again, with their receipt times."""
+        self._order_ids = sorted({*self._order_ids, *order_ids})
+        self._skus = self._skus.union(skus)
+        self._queue = None
+
+    def claim(self) -> AllocationGroup:
+        """The item under way allocates with the group (see :meth:`item_ended`)."""
+        self._claimed = True
+        return self
+
+    def item_ended(self, uow: UnitOfWork, *, done: bool) -> None:
+        """The unit of work's word on how an item ended (:meth:`UnitOfWork.watch`): one that
+        claimed the group and ended well is :meth:`done`. Another consumer's item that ended
+        well and moved no stock (a dispatch) changed nothing the group read; any other item
+        is :meth:`undone`: what was read is read again."""
+        moves = (uow.stock.touched.moves, uow.stock.touched.everything)
+        if done and self._claimed:
+            self.done()
+        elif not done or moves != self._moves:
+            self.undone()
+        self._claimed, self._moves = False, moves
 
     def write(self, writes: _Writes) -> None:
         """The item under way writes these, at :meth:`flush` (if it is :meth:`done`)."""
@@ -160,9 +196,30 @@ class AllocationGroup:
         """Read everything afresh from now on."""
         self._levels: dict[str, list[StockLevel]] = {}  # SKU → its levels by location
         self._days: dict[str, dict[str, int]] = {}  # location → day → orders allocated
-        self._queue: list[tuple[datetime, str]] | None = None  # waiting, by receipt
+        self._queue = None  # waiting, by receipt (read when first wanted)
         self._received: dict[str, datetime] = {}  # the group's orders' receipt times
         self._needs: dict[str, dict[str, int]] = {}  # waiting order → SKU → units
+        self._held: dict[str, Order] = {}  # read together, not yet handed out
+
+    def read_ahead(self, order_ids: Iterable[str]) -> None:
+        """These orders (the worker's) are read together, when the first of them is wanted."""
+        self._unread.update(order_ids)
+
+    def order(self, uow: UnitOfWork, order_id: str) -> Order:
+        """The order to allocate, for update: read with the others of :meth:`read_ahead` (three
+        statements for them all with their history's heads; :func:`group_ahead` locked them)
+        and handed out once; one
+        not among them, or wanted again, or after an item was undone, is read alone."""
+        if order_id in self._unread:
+            ids = sorted(self._unread)
+            self._unread.clear()
+            self._held.update(uow.orders.read_many(ids))
+            uow.read_heads(ids)
+        order = self._held.pop(order_id, None)
+        if order is None:
+            return uow.orders.get(order_id, for_update=True)
+        uow.orders.adopt(order, new=False)
+        return order
 
     def levels(self, uow: UnitOfWork, skus: Iterable[str]) -> list[StockLevel]:
         """:meth:`StockRepository.levels`, in the same order."""
@@ -236,6 +293,13 @@ class AllocationGroup:
         self._queue.append((self._received[order.id], order.id))
         self._queue.sort()
 
+    def allocated(self, order_id: str) -> None:
+        """One that waited (a worker's retry of a backordered order) was allocated: it leaves
+        the queue, as its status leaves the database's."""
+        if self._queue is not None:
+            self._queue = [entry for entry in self._queue if entry[1] != order_id]
+            self._needs.pop(order_id, None)
+
     def _load_queue(self, uow: UnitOfWork) -> None:
         """The group's receipt times and the orders waiting before its last, with what they
         wait for: two statements, the second only when some wait."""
@@ -273,7 +337,7 @@ def allocate_order(
     waits for the group's end (see :class:`AllocationGroup`).
     """
     if order is None:
-        order = uow.orders.get(order_id, for_update=True)
+        order = group.order(uow, order_id) if group else uow.orders.get(order_id, for_update=True)
     lines = [line for line in order.lines if line.status in WANTING and line.open_quantity]
     if order.status not in ALLOCATABLE or not lines or order.metadata.get("skip_allocation"):
         # skip_allocation: fulfilled by the marketplace (Amazon FBA), kept for visibility only.
@@ -281,7 +345,7 @@ def allocate_order(
         return AllocationOutcome(order.id, order.status)
     channel = uow.channels.get(order.channel)
     store = _pickup_store(uow, order)
-    planner = planner or default_planner(uow)
+    planner = planner or (group.planner(uow) if group else default_planner(uow))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = _request(uow, order, channel, lines, pickup_at=store, group=group)
         plan = plan_pickup(request, store) if store else planner.plan(request)
@@ -340,6 +404,40 @@ def _pickup_store(uow: UnitOfWork, order: Order) -> Location | None:
     return Location(code, code, LocationKind.STORE, LocationAddress("ZZ"), active=False)
 
 
+def group_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
+    """Before a worker transaction allocates orders (``inventory.allocate`` deliveries): one
+    :class:`AllocationGroup` for all of them, watching the transaction's items (the next
+    deliveries of the same transaction join it), their rows locked first on PostgreSQL as
+    :func:`lock_ahead` does, then their orders. Each delivery allocates with it
+    (:func:`worker_group`); its writes are made at the commit, before the events are queued."""
+    params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
+    skus = set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars()) if order_ids else set()
+    _lock(uow, skus)
+    # The orders too, in id order, as reading each for update would (PostgreSQL): here, not
+    # in a delivery's savepoint, whose undoing would let go of the others' locks.
+    uow.fulfilment.lock_orders(sorted(order_ids))
+    group = _watching(uow)
+    if group is None:
+        group = AllocationGroup(order_ids, skus)
+        group.item_ended(uow, done=True)  # (the stock moved so far, to compare with)
+        uow.watch(group)
+    else:
+        group.extend(order_ids, skus)
+    group.read_ahead(order_ids)
+    uow.catalog.products(skus, identifiers=False)  # read once: routing's weights, attributes
+
+
+def worker_group(uow: UnitOfWork) -> AllocationGroup | None:
+    """The transaction's group (:func:`group_ahead`), claimed by the item under way; None
+    outside a worker's transaction of allocations (the order is allocated alone)."""
+    group = _watching(uow)
+    return group.claim() if group is not None and uow.in_item() else None
+
+
+def _watching(uow: UnitOfWork) -> AllocationGroup | None:
+    return next((w for w in uow.watchers if isinstance(w, AllocationGroup)), None)
+
+
 def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     """Before allocating several orders in one transaction (the worker's batch) on
     PostgreSQL: lock every stock level their wanted SKUs have, then today's order count of
@@ -356,8 +454,12 @@ def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     if uow.conn.dialect.name != "postgresql" or not order_ids:
         return
     params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
-    skus = set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars())
-    if not skus:
+    _lock(uow, set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars()))
+
+
+def _lock(uow: UnitOfWork, skus: set[str]) -> None:
+    """:func:`lock_ahead` of these SKUs' levels and today's counts (PostgreSQL only)."""
+    if uow.conn.dialect.name != "postgresql" or not skus:
         return
     now = uow.now()
     days = {loc.code: local_day(loc, now) for loc in uow.locations.list() if loc.active}
@@ -510,6 +612,7 @@ def _record(
     else:
         group.counted(days)
         group.write(writes)
+        group.allocated(order.id)
     for line_id in sorted({pick.line_id for pick in plan.picks}):
         order.set_line_status(line_id, LineStatus.ALLOCATED)
     order.transition_to(OrderStatus.ALLOCATED)

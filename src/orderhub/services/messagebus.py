@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 from orderhub.domain.channels import ChannelKind
 from orderhub.http.outbound import TransportFactory, transports
 from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
-from orderhub.services.allocation import allocate_order, lock_ahead
+from orderhub.services.allocation import allocate_order, group_ahead, worker_group
 from orderhub.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -117,12 +117,13 @@ InternalConsumer = Consumer | OutboundConsumer
 
 
 def _allocate_received(uow: UnitOfWork, message: Message) -> None:
-    """A new order: reserve its stock (idempotent: an allocated order is left alone)."""
-    allocate_order(uow, order_id=message.data["order_id"])
+    """A new order: reserve its stock (idempotent: an allocated order is left alone); in a
+    worker transaction of several, with their group's reads and writes (its item commits)."""
+    allocate_order(uow, order_id=message.data["order_id"], group=worker_group(uow))
 
 
-def _lock_for_allocating(uow: UnitOfWork, messages: list[Message]) -> None:
-    lock_ahead(uow, {message.data["order_id"] for message in messages})
+def _group_for_allocating(uow: UnitOfWork, messages: list[Message]) -> None:
+    group_ahead(uow, {message.data["order_id"] for message in messages})
 
 
 def internal_consumers(*, transport: TransportFactory | None = None) -> list[InternalConsumer]:
@@ -137,7 +138,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             "inventory.allocate",
             frozenset({"order.received"}),
             _allocate_received,
-            lock_ahead=_lock_for_allocating,
+            lock_ahead=_group_for_allocating,
             superseded_by=frozenset({"order.allocated"}),
         ),
         Consumer(

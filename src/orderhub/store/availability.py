@@ -70,6 +70,7 @@ class Touched:
         self.levels: set[tuple[str, str]] = set()  # (SKU, location) whose level moved
         self.keys: set[Key] = set()  # (channel, SKU) whose safety stock override changed
         self.everything = False  # a channel or location changed: any figure may have moved
+        self.moves = 0  # stock movements recorded (what an allocation group read may be stale)
 
     def __bool__(self) -> bool:
         return bool(self.levels or self.keys or self.everything)

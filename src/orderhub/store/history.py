@@ -171,6 +171,19 @@ def chain(
     return rows
 
 
+def heads(conn: Connection, order_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """:func:`_head` of the anchored chains of several orders, in one statement (those with no
+    anchor are left out: :func:`chain` anchors each when it reads it)."""
+    if not order_ids:
+        return {}
+    rows = conn.execute(
+        select(_heads.order_id, _heads.event_count, _heads.head_hash).where(
+            _heads.order_id.in_(list(order_ids))
+        )
+    )
+    return {row.order_id: (row.event_count, row.head_hash) for row in rows}
+
+
 def _head(conn: Connection, order_id: str, *, new_order: bool) -> tuple[int, str]:
     """The chain's length and head hash, read from its anchor. A chain found without one (never
     anchored) is anchored at its last stored event here, so :func:`insert` has a row to move."""

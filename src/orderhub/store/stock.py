@@ -226,6 +226,7 @@ class StockRepository:
     def _movement_rows(self, *movements: Movement) -> list[dict[str, Any]]:
         now = utc_now()
         rows = []
+        self.touched.moves += len(movements)
         for movement in movements:
             self.touched.levels.add((movement.sku, movement.location))
             rows.append(

@@ -17,11 +17,11 @@ figures are announced once for the whole transaction (coalesced per channel and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import Connection, Engine, NestedTransaction
@@ -54,6 +54,15 @@ from orderhub.store.stock import StockRepository
 from orderhub.store.sync_cursors import SyncCursorRepository
 from orderhub.store.webhook_receipts import WebhookReceiptRepository
 from orderhub.store.webhooks import WebhookRepository
+
+
+class ItemWatcher(Protocol):
+    """Work a transaction's items defer to its commit (an allocation group of the worker's
+    deliveries): told how each item ended, and written at the commit."""
+
+    def item_ended(self, uow: UnitOfWork, *, done: bool) -> None: ...
+
+    def flush(self, uow: UnitOfWork) -> None: ...
 
 
 class UnitOfWork:
@@ -106,6 +115,7 @@ class UnitOfWork:
         self._history: list[dict[str, Any]] = []
         self._heads: dict[str, tuple[int, str]] = {}
         self._outbox_mark = self._history_mark = 0
+        self.watchers: list[ItemWatcher] = []  # of the current transaction (:meth:`watch`)
 
     def __enter__(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -168,6 +178,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._forget_queued()  # never written without its commit
+        self.watchers = []
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()
@@ -191,10 +202,29 @@ class UnitOfWork:
             self._mark_queued()
             self._begin(self.stock.touched, same=True)
             return
+        watchers, self.watchers = self.watchers, []
+        for watcher in watchers:
+            watcher.flush(self)
         self._queue_events(announce=True)
         self._write_outbox()
         self.conn.commit()
         self._begin()
+
+    def read_heads(self, order_ids: Sequence[str]) -> None:
+        """Read these orders' history chain heads together (orders this transaction holds and
+        its items will record events of: the worker's), not one at each item's end."""
+        unread = [order_id for order_id in order_ids if order_id not in self._heads]
+        self._heads.update(history.heads(self.conn, unread))
+
+    def in_item(self) -> bool:
+        """Inside :meth:`item` (a worker's delivery among several)."""
+        return self._item is not None
+
+    def watch(self, watcher: ItemWatcher) -> None:
+        """Tell ``watcher`` how each item of this transaction ends, and let it write what it
+        deferred at the commit (before the events are queued); forgotten at the transaction's
+        end, as it."""
+        self.watchers.append(watcher)
 
     def untrack_orders(self) -> None:
         """Stop tracking the orders read or added so far, their events not queued: the caller
@@ -295,6 +325,8 @@ class UnitOfWork:
         finally:
             self._item = None
             self._begin(touched, same=not undone)
+            for watcher in self.watchers:
+                watcher.item_ended(self, done=not undone)
 
     def rollback(self) -> None:
         """Undo the transaction (inside :meth:`item`: the item's work since its last commit)."""
@@ -307,6 +339,7 @@ class UnitOfWork:
         if self.conn.in_transaction():
             self.conn.rollback()
         self._forget_queued()
+        self.watchers = []
         self._begin()
 
 

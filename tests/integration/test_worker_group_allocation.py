@@ -1,0 +1,251 @@
+"""The worker's ``inventory.allocate`` deliveries of one transaction allocate as one
+:class:`AllocationGroup` (reads once, writes once), on SQLite and PostgreSQL: the same outcome
+as one by one, and a delivery that fails is undone alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from orderhub.bootstrap import Container
+from orderhub.services import allocation, messagebus
+from orderhub.store import history, tables
+from orderhub.store.stock import StockRepository
+from orderhub.workers import relay as relay_module
+from orderhub.workers.relay import Worker
+from tests.conftest import native_order
+from tests.support.clock import FakeClock
+
+ORDERS = 10
+NYC = {"code": "nyc", "name": "NYC DC", "kind": "warehouse", "address": {"country": "US"}}
+
+
+def stocked(client: TestClient, admin: dict[str, str], sku_1: int = 11) -> None:
+    """Eleven SKU-1 (each order wants two): five orders fit, the sixth and later wait."""
+    assert client.post("/v1/locations", json=NYC, headers=admin).status_code == 201
+    for sku, units in (("SKU-1", sku_1), ("SKU-2", 1000)):
+        stock = {"sku": sku, "location": "nyc", "delta": units, "reason": "po", "kind": "receipt"}
+        assert client.post("/v1/inventory/adjustments", json=stock, headers=admin).is_success
+
+
+def backlog(client: TestClient, admin: dict[str, str]) -> None:
+    """Ten orders ingested in one batch: not allocated on ingest, left to the worker."""
+    orders = [native_order(f"G-{n}") for n in range(ORDERS)]
+    response = client.post("/v1/orders:batch", json={"orders": orders}, headers=admin)
+    assert response.is_success, response.text
+
+
+def outcome(container: Container) -> dict[str, Any]:
+    """Everything allocating decides, by external id (ids differ between runs)."""
+    o, ol, a = tables.orders.c, tables.order_lines.c, tables.allocations.c
+    s = tables.stock_levels.c
+    with container.engine.connect() as conn:
+        external = dict(conn.execute(select(o.id, o.external_id)).all())
+        orders = {external[i]: st for i, st in conn.execute(select(o.id, o.status))}
+        lines = Counter(
+            (external[i], sku, st)
+            for i, sku, st in conn.execute(select(ol.order_id, ol.sku, ol.status))
+        )
+        allocations = Counter(
+            (external[i], sku, loc, q)
+            for i, sku, loc, q in conn.execute(select(a.order_id, a.sku, a.location, a.quantity))
+        )
+        levels = set(conn.execute(select(s.sku, s.location, s.on_hand, s.reserved)))
+        breaks = [b for b in history.verify(conn) if isinstance(b, history.ChainBreak)]
+    assert breaks == [], "every order's history still chains"
+    return {"orders": orders, "lines": lines, "allocations": allocations, "levels": levels}
+
+
+@pytest.fixture
+def statements(seeded: Container) -> Iterator[Counter[str]]:
+    """Every statement the engine runs from here on, by its first words (numbers dropped)."""
+    seen: Counter[str] = Counter()
+
+    def count(*args: Any) -> None:
+        words = args[2].split()
+        seen[" ".join(words[:3]).rstrip("0123456789")] += 1
+
+    event.listen(seeded.engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(seeded.engine, "before_cursor_execute", count)
+
+
+EXPECTED_ALLOCATED = {f"G-{n}" for n in range(5)}
+
+
+def _expected(found: dict[str, Any]) -> None:
+    """First come, first served: the first five allocated, the rest wait; ten SKU-1 held."""
+    assert {k for k, v in found["orders"].items() if v == "allocated"} == EXPECTED_ALLOCATED
+    assert {k for k, v in found["orders"].items() if v == "backordered"} == {
+        f"G-{n}" for n in range(5, ORDERS)
+    }
+    assert ("SKU-1", "nyc", 11, 10) in found["levels"]
+    assert ("SKU-2", "nyc", 1000, 5) in found["levels"]
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "one-by-one"])
+def test_a_transaction_of_allocations_reads_and_writes_once_with_the_same_outcome(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+    grouped: bool,
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)  # one transaction
+    if not grouped:  # each delivery allocates alone, as before the group
+        monkeypatch.setattr(messagebus, "worker_group", lambda _uow: None)
+    stocked(client, admin)
+    relay = Worker(seeded, clock=FakeClock())
+    while relay.run_once():
+        pass
+    backlog(client, admin)
+    statements.clear()
+    assert relay.run_once() == ORDERS  # the ten allocations, in one transaction
+    statements = Counter(statements)  # (not the reads of the outcome)
+    _expected(outcome(seeded))
+    levels_read = statements["SELECT stock_levels.sku, stock_levels.location,"]
+    reserved = statements["UPDATE stock_levels SET"]
+    if grouped:
+        # The levels read once for the ten (was once per order, and once more per waiting
+        # order's queue check); the reservations one guarded UPDATE per (SKU, location) of
+        # the group's sums; one savepoint per delivery (was two: the handler's commit).
+        assert levels_read == 2, statements  # and once for the announcement at the commit
+        assert statements["SELECT orders.id, orders.channel_code,"] == 1  # the ten orders
+        assert statements["SELECT order_lines.id, order_lines.order_id,"] == 1
+        assert statements["SELECT products.sku, products.name,"] == 1
+        assert statements["SELECT order_chain_heads.order_id, order_chain_heads.event_count,"] == 1
+        assert statements["SELECT order_chain_heads.event_count, order_chain_heads.head_hash"] == 0
+        assert statements["SELECT routing_rule_versions.version, routing_rule_versions.rules,"] == 1
+        assert reserved == 1, statements  # one executemany
+        assert statements["SAVEPOINT sa_savepoint_"] == ORDERS
+    else:
+        assert levels_read >= ORDERS
+        assert reserved >= 10
+        assert statements["SAVEPOINT sa_savepoint_"] >= 2 * ORDERS
+
+
+def test_a_failing_delivery_of_the_group_is_undone_alone_and_retried(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin)
+    clock = FakeClock()
+    relay = Worker(seeded, clock=clock)
+    while relay.run_once():
+        pass
+    backlog(client, admin)
+    with seeded.engine.connect() as conn:
+        o = tables.orders.c
+        failing = conn.execute(select(o.id).where(o.external_id == "G-1")).scalar_one()
+    real = allocation._record
+    calls = {"left": 1}
+
+    def fail_once(uow: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
+        views = real(uow, order, *args, **kwargs)  # its reservation noted in the group …
+        if order.id == failing and calls["left"]:
+            calls["left"] -= 1
+            raise RuntimeError("boom")  # … and undone with its item
+        return views
+
+    monkeypatch.setattr(allocation, "_record", fail_once)
+    assert relay.run_once() == ORDERS
+    found = outcome(seeded)
+    assert found["orders"]["G-1"] == "received", "undone alone, left for its retry"
+    allocated = {k for k, v in found["orders"].items() if v == "allocated"}
+    assert allocated == {"G-0", "G-2", "G-3", "G-4", "G-5"}  # G-1's units went to G-5
+    assert ("SKU-1", "nyc", 11, 10) in found["levels"], "no units held for the failed one"
+    d = tables.deliveries.c
+    with seeded.engine.connect() as conn:
+        failed = conn.execute(
+            select(d.status, d.last_error).where(d.consumer == "inventory.allocate", d.attempts > 0)
+        ).all()
+    assert [(status, error) for status, error in failed if error] == [
+        ("pending", "RuntimeError: boom")
+    ]
+    clock.advance(3600)
+    while relay.run_once():
+        pass
+    found = outcome(seeded)
+    assert found["orders"]["G-1"] == "backordered", "retried: waits behind the others"
+    assert ("SKU-1", "nyc", 11, 10) in found["levels"]
+
+
+def test_stale_group_reads_undo_the_transaction_and_allocate_each_alone(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin)
+    relay = Worker(seeded, clock=FakeClock())
+    while relay.run_once():
+        pass
+    backlog(client, admin)
+    real = StockRepository.reserve_many
+    refused = {"left": 1}
+
+    def stale_once(self: StockRepository, wanted: Any) -> bool:
+        if refused["left"]:  # as if another writer took the units after the group's reads
+            refused["left"] -= 1
+            return False
+        return real(self, wanted)
+
+    monkeypatch.setattr(StockRepository, "reserve_many", stale_once)
+    assert relay.run_once() == ORDERS
+    assert not refused["left"], "the group's guard was refused"
+    _expected(outcome(seeded))  # nothing oversold, nothing lost: each allocated alone
+    d = tables.deliveries.c
+    with seeded.engine.connect() as conn:
+        states = Counter(
+            conn.execute(select(d.status).where(d.consumer == "inventory.allocate")).scalars()
+        )
+    assert states == Counter({"delivered": ORDERS})
+
+
+def test_dispatches_between_the_groups_allocations_keep_its_reads(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    """A transaction's deliveries alternate: a dispatch (an order allocated on ingest), then
+    two allocations (a batch). A dispatch moves no stock, so the group's reads stand."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin, sku_1=1000)
+    relay = Worker(seeded, clock=FakeClock())
+    while relay.run_once():
+        pass
+    for n in range(4):
+        assert client.post("/v1/orders", json=native_order(f"S-{n}"), headers=admin).is_success
+        with seeded.uow() as uow:  # allocated at once (as on ingest): its dispatch comes next
+            o = tables.orders.c
+            order_id = uow.conn.execute(select(o.id).where(o.external_id == f"S-{n}")).scalar()
+            allocation.allocate_order(uow, order_id=str(order_id))
+        pair = [native_order(f"B-{n}-{i}") for i in range(2)]
+        response = client.post("/v1/orders:batch", json={"orders": pair}, headers=admin)
+        assert response.is_success
+    statements.clear()
+    assert relay.run_once() == 12  # four dispatches and eight allocations, in one transaction
+    seen = Counter(statements)
+    found = outcome(seeded)
+    assert {k for k, v in found["orders"].items() if v == "allocated"} == {
+        f"B-{n}-{i}" for n in range(4) for i in range(2)
+    }
+    assert {k for k, v in found["orders"].items() if v == "in_fulfilment"} == {
+        f"S-{n}" for n in range(4)
+    }
+    assert ("SKU-1", "nyc", 1000, 24) in found["levels"]
+    # Read once for the eight (and once for the announcement), not again after each dispatch.
+    assert seen["SELECT stock_levels.sku, stock_levels.location,"] == 2, seen
+    assert seen["UPDATE stock_levels SET"] == 1
