@@ -13,16 +13,18 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import uvicorn
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 
 from orderhub.api.app import create_app
 from orderhub.bootstrap import Container, bootstrap
@@ -221,6 +223,20 @@ def native_order(external_id: str = "1001", **overrides: object) -> dict[str, ob
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def statements(seeded: Container) -> Iterator[Counter[str]]:
+    """Every statement the engine runs from here on, by its first words (numbers dropped)."""
+    seen: Counter[str] = Counter()
+
+    def count(*args: Any) -> None:
+        words = args[2].split()
+        seen[" ".join(words[:3]).rstrip("0123456789")] += 1
+
+    event.listen(seeded.engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(seeded.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from orderhub.bootstrap import Container
 from orderhub.services.messagebus import Consumer, Message
@@ -44,20 +42,6 @@ def receipts(container: Container, consumer: str) -> int:
     p = tables.processed_events.c
     with container.engine.connect() as conn:
         return int(conn.execute(select(func.count()).where(p.consumer == consumer)).scalar_one())
-
-
-@pytest.fixture
-def statements(seeded: Container) -> Iterator[Counter[str]]:
-    """Every statement the engine runs from here on, by its first words (numbers dropped)."""
-    seen: Counter[str] = Counter()
-
-    def count(*args: Any) -> None:
-        words = args[2].split()
-        seen[" ".join(words[:3]).rstrip("0123456789")] += 1
-
-    event.listen(seeded.engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(seeded.engine, "before_cursor_execute", count)
 
 
 def test_a_batch_of_dispatches_reads_its_orders_and_takes_its_receipts_together(

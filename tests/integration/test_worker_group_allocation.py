@@ -5,12 +5,11 @@ as one by one, and a delivery that fails is undone alone."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from orderhub.bootstrap import Container
 from orderhub.services import allocation, messagebus
@@ -59,20 +58,6 @@ def outcome(container: Container) -> dict[str, Any]:
         breaks = [b for b in history.verify(conn) if isinstance(b, history.ChainBreak)]
     assert breaks == [], "every order's history still chains"
     return {"orders": orders, "lines": lines, "allocations": allocations, "levels": levels}
-
-
-@pytest.fixture
-def statements(seeded: Container) -> Iterator[Counter[str]]:
-    """Every statement the engine runs from here on, by its first words (numbers dropped)."""
-    seen: Counter[str] = Counter()
-
-    def count(*args: Any) -> None:
-        words = args[2].split()
-        seen[" ".join(words[:3]).rstrip("0123456789")] += 1
-
-    event.listen(seeded.engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(seeded.engine, "before_cursor_execute", count)
 
 
 EXPECTED_ALLOCATED = {f"G-{n}" for n in range(5)}
