@@ -435,3 +435,43 @@ def test_the_worker_retries_a_dispatch_a_provider_outage_failed_and_dispatches_i
     assert done.id == waiting.id
     assert done.status == FulfilmentStatus.ACCEPTED
     assert types.count("fulfilment.accepted") == 1
+
+
+def test_an_allocation_delivered_after_its_fulfilment_was_delivered_changes_nothing(
+    seeded: Container,
+) -> None:
+    """The demo's seeded pick-up is handed over before the worker sees its ``order.allocated``:
+    a delivered fulfilment order holds its lines as an open one does, so none is made again
+    (it was, and shipping it again failed the delivery on every retry)."""
+    order_id = place_order(seeded)
+    allocations = allocate(seeded, order_id)
+    now = datetime.now(UTC)
+    with seeded.uow() as uow, deps(uow, stock=FakeStock()) as d:
+        (fid,) = service.create_fulfilments(uow, order_id=order_id, allocations=allocations, deps=d)
+        service.dispatch(uow, fulfilment_id=fid, deps=d)
+        lines = {str(a["line_id"]): int(a["quantity"]) for a in allocations}
+        service.apply_updates(
+            uow,
+            provider_code="warehouse",
+            updates=[Shipped(fid, "usps", "9400C", now, lines=lines)],
+            deps=d,
+        )
+        service.apply_updates(
+            uow,
+            provider_code="warehouse",
+            updates=[TrackingUpdate("9400C", TrackingStatus.DELIVERED, now + timedelta(days=1))],
+            deps=d,
+        )
+        uow.commit()
+    message = Message(
+        "e1", "order.allocated", f"order:{order_id}", {"allocations": allocations}, "system", now
+    )
+    consumer = next(c for c in internal_consumers() if c.wants("order.allocated"))
+    with seeded.uow() as uow:
+        consumer.handle(uow, message)
+        uow.commit()
+    with seeded.uow(read_only=True) as uow:
+        found = uow.fulfilment.for_order(order_id)
+        order = uow.orders.get(order_id)
+    assert [(f.id, f.status) for f in found] == [(fid, FulfilmentStatus.DELIVERED)]
+    assert order.status == OrderStatus.COMPLETED

@@ -341,8 +341,9 @@ def follow_shipments(order: Order, fulfilments: Iterable[FulfilmentOrder]) -> No
     lines = [line for line in order.lines if line.status != LineStatus.CANCELLED]
     for line in lines:
         if delivered.get(line.id, 0) >= line.quantity:
-            order.set_line_status(line.id, LineStatus.SHIPPED)
-            order.set_line_status(line.id, LineStatus.DELIVERED)
+            if line.status != LineStatus.DELIVERED:  # followed again: nothing to move
+                order.set_line_status(line.id, LineStatus.SHIPPED)
+                order.set_line_status(line.id, LineStatus.DELIVERED)
         elif shipped.get(line.id, 0) >= line.quantity:
             order.set_line_status(line.id, LineStatus.SHIPPED)
         elif line.id in handed_over and line.status == LineStatus.ALLOCATED:
