@@ -150,6 +150,11 @@ class FulfilmentOrder:
     def is_open(self) -> bool:
         return self.status not in CLOSED
 
+    @property
+    def holds_its_lines(self) -> bool:
+        """Not refused or called off: its lines are its own, open, shipped or delivered."""
+        return self.status not in (FulfilmentStatus.REJECTED, FulfilmentStatus.CANCELLED)
+
     def shipment(self, shipment_id: str) -> Shipment:
         for shipment in self.shipments:
             if shipment.id == shipment_id:
@@ -327,7 +332,7 @@ def follow_shipments(order: Order, fulfilments: Iterable[FulfilmentOrder]) -> No
     A line is shipped when every unit has left, delivered when every unit arrived; the order is
     partially shipped, shipped, then completed when every (non-cancelled) line is delivered.
     """
-    live = [f for f in fulfilments if f.status not in (_F.REJECTED, _F.CANCELLED)]
+    live = [f for f in fulfilments if f.holds_its_lines]
     shipped: dict[str, int] = {}
     delivered: dict[str, int] = {}
     handed_over: set[str] = set()

@@ -157,13 +157,11 @@ def _create(work: _Work, order_id: str, allocations: Iterable[Mapping[str, Any]]
     """:func:`create_fulfilments` in ``work``, settled (events in place), neither written nor
     committed."""
     work.order(order_id)
-    # A line is held by its location's fulfilment order unless that one was refused or called
-    # off: a delivered one holds it too (a pick-up handed over before this delivery ran).
-    gone = (FulfilmentStatus.REJECTED, FulfilmentStatus.CANCELLED)
+    # A delivered fulfilment order holds its lines too (a pick-up handed over before this ran).
     live = {
         (f.location, x.line_id)
         for f in work.fulfilments[order_id]
-        if f.status not in gone
+        if f.holds_its_lines
         for x in f.lines
     }
     per_location: dict[str, list[FulfilmentLine]] = {}
