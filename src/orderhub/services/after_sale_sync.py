@@ -16,6 +16,10 @@ of which calls a channel whose ``sync_back`` is false:
 - ``channels.return_status`` — on return events: a private order note on WooCommerce (the
   other channels have no REST returns API the hub can drive).
 
+The requests come from the kind's store adapter (:mod:`orderhub.services.outbound.registry`).
+``channels.edit`` subscribes to the kinds whose adapter takes edits, the others to every store
+kind (a return status is then sent only where the adapter has a return note).
+
 Each is an :class:`~orderhub.services.messagebus.OutboundConsumer`: the order, channel and
 refund are read and the requests built in a short transaction, the calls are made with no
 transaction open. A refused call (4xx other than 429) raises, so the delivery is retried and
