@@ -31,20 +31,36 @@ from orderhub.store.after_sale import StoredRefund
 RefundLines = list[tuple[str | None, int, str]]
 
 
-class StoreShip(Protocol):
-    """Mark the shipped units (channel line id → quantity) shipped, through ``call``."""
+@dataclass(frozen=True)
+class Shipment:
+    """One ``shipment.created`` as a channel hears of it."""
 
-    def __call__(
-        self, call: StoreCalls, order: Order, shipped: dict[str, int], tracking: Tracking, /
-    ) -> None: ...
+    channel: Channel
+    order: Order
+    shipped: dict[str, int]  # units per channel line id
+    tracking: Tracking
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A SKU's available-to-sell as a channel takes it."""
+
+    channel: Channel
+    item: dict[str, Any]  # the channel's inventory item: its ids for the SKU
+    sku: str  # the channel's SKU
+    available: int
+
+
+class StoreShip(Protocol):
+    """Mark the shipped units shipped, through ``call``."""
+
+    def __call__(self, call: StoreCalls, shipment: Shipment, /) -> None: ...
 
 
 class StoreStock(Protocol):
-    """Set the channel's quantity of ``sku`` from its inventory ``item``, through ``call``."""
+    """Set the channel's quantity of the SKU, through ``call``."""
 
-    def __call__(
-        self, call: StoreCalls, channel: Channel, item: dict[str, Any], sku: str, available: int, /
-    ) -> None: ...
+    def __call__(self, call: StoreCalls, level: StockLevel, /) -> None: ...
 
 
 class Cancel(Protocol):
@@ -74,32 +90,17 @@ class ReturnNote(Protocol):
 
 
 class MarketplaceShip(Protocol):
-    """Confirm the shipped units (channel line id → quantity) through ``call``."""
+    """Confirm the shipped units, shipped at ``shipped_at``, through ``call``."""
 
     def __call__(
-        self,
-        call: MarketplaceCalls,
-        channel: Channel,
-        order: Order,
-        shipped: dict[str, int],
-        tracking: Tracking,
-        shipped_at: datetime,
-        /,
+        self, call: MarketplaceCalls, shipment: Shipment, shipped_at: datetime, /
     ) -> None: ...
 
 
 class MarketplaceStock(Protocol):
-    """Set the channel's quantity of ``sku`` from its inventory ``item``, through ``call``."""
+    """Set the channel's quantity of the SKU, through ``call``."""
 
-    def __call__(
-        self,
-        call: MarketplaceCalls,
-        channel: Channel,
-        item: dict[str, Any],
-        sku: str,
-        available: int,
-        /,
-    ) -> None: ...
+    def __call__(self, call: MarketplaceCalls, level: StockLevel, /) -> None: ...
 
 
 class Acknowledge(Protocol):

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.services.outbound.base import MarketplaceAdapter, StoreAdapter
+from orderhub.services.outbound.base import MarketplaceAdapter, StockLevel, StoreAdapter
 from orderhub.services.outbound.calls import TransportFactory, marketplace_calls, store_calls
 from orderhub.services.outbound.registry import ADAPTERS, adapter_for
 
@@ -44,12 +44,12 @@ def push_available(
     if missing:
         log.info("%s: no %s for SKU %s, not pushed", channel.code, ", ".join(missing), sku)
         return False
-    their_sku = str(item.get("sku") or sku)
+    level = StockLevel(channel, item, str(item.get("sku") or sku), available)
     match adapter:
         case StoreAdapter():
             with store_calls(channel, transport) as call:
-                adapter.stock(call, channel, item, their_sku, available)
+                adapter.stock(call, level)
         case MarketplaceAdapter():
             with marketplace_calls(channel, transport) as call:
-                adapter.stock(call, channel, item, their_sku, available)
+                adapter.stock(call, level)
     return True

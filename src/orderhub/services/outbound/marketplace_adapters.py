@@ -9,49 +9,39 @@ by channel line id.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from orderhub.channels import amazon, ebay, etsy, tiktok, walmart
-from orderhub.channels.base import Tracking
-from orderhub.domain.channels import Channel
-from orderhub.domain.orders import Order
-from orderhub.services.outbound.base import MarketplaceAdapter
+from orderhub.services.outbound.base import MarketplaceAdapter, Shipment, StockLevel
 from orderhub.services.outbound.calls import MarketplaceCalls, refused
 
 # Amazon
 
 
-def _amazon_ship(
-    call: MarketplaceCalls,
-    channel: Channel,
-    order: Order,
-    shipped: dict[str, int],
-    tracking: Tracking,
-    shipped_at: datetime,
-) -> None:
-    marketplace = order.metadata.get("marketplace_id") or amazon.marketplace_ids(channel)[0]
+def _amazon_ship(call: MarketplaceCalls, shipment: Shipment, shipped_at: datetime) -> None:
+    order = shipment.order
+    marketplace = (
+        order.metadata.get("marketplace_id") or amazon.marketplace_ids(shipment.channel)[0]
+    )
     call(
         amazon.confirm_shipment(
             order_id=order.external_id,
             marketplace_id=str(marketplace),
-            tracking=tracking,
+            tracking=shipment.tracking,
             ship_date=shipped_at,
-            items=sorted(shipped.items()),
+            items=sorted(shipment.shipped.items()),
         )
     )
 
 
-def _amazon_stock(
-    call: MarketplaceCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
-    seller = item.get("seller_id") or channel.settings.get("seller_id")
+def _amazon_stock(call: MarketplaceCalls, level: StockLevel) -> None:
+    seller = level.item.get("seller_id") or level.channel.settings.get("seller_id")
     call(
         amazon.listings_quantity(
             seller_id=str(seller or ""),
-            sku=sku,
-            marketplace_id=amazon.marketplace_ids(channel)[0],
-            quantity=available,
+            sku=level.sku,
+            marketplace_id=amazon.marketplace_ids(level.channel)[0],
+            quantity=level.available,
         )
     )
 
@@ -61,28 +51,19 @@ AMAZON = MarketplaceAdapter(ship=_amazon_ship, stock=_amazon_stock)
 # eBay
 
 
-def _ebay_ship(
-    call: MarketplaceCalls,
-    channel: Channel,
-    order: Order,
-    shipped: dict[str, int],
-    tracking: Tracking,
-    shipped_at: datetime,
-) -> None:
+def _ebay_ship(call: MarketplaceCalls, shipment: Shipment, shipped_at: datetime) -> None:
     call(
         ebay.create_shipping_fulfillment(
-            order_id=order.external_id,
-            tracking=tracking,
+            order_id=shipment.order.external_id,
+            tracking=shipment.tracking,
             shipped_at=shipped_at,
-            lines=sorted(shipped.items()),
+            lines=sorted(shipment.shipped.items()),
         )
     )
 
 
-def _ebay_stock(
-    call: MarketplaceCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
-    call(ebay.bulk_update_quantity({sku: available}))
+def _ebay_stock(call: MarketplaceCalls, level: StockLevel) -> None:
+    call(ebay.bulk_update_quantity({level.sku: level.available}))
 
 
 EBAY = MarketplaceAdapter(ship=_ebay_ship, stock=_ebay_stock)
@@ -90,28 +71,19 @@ EBAY = MarketplaceAdapter(ship=_ebay_ship, stock=_ebay_stock)
 # Walmart
 
 
-def _walmart_ship(
-    call: MarketplaceCalls,
-    channel: Channel,
-    order: Order,
-    shipped: dict[str, int],
-    tracking: Tracking,
-    shipped_at: datetime,
-) -> None:
+def _walmart_ship(call: MarketplaceCalls, shipment: Shipment, shipped_at: datetime) -> None:
     call(
         walmart.ship_lines(
-            purchase_order_id=order.external_id,
-            lines=sorted(shipped.items()),
-            tracking=tracking,
+            purchase_order_id=shipment.order.external_id,
+            lines=sorted(shipment.shipped.items()),
+            tracking=shipment.tracking,
             shipped_at=shipped_at,
         )
     )
 
 
-def _walmart_stock(
-    call: MarketplaceCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
-    call(walmart.inventory(sku=sku, quantity=available))
+def _walmart_stock(call: MarketplaceCalls, level: StockLevel) -> None:
+    call(walmart.inventory(sku=level.sku, quantity=level.available))
 
 
 WALMART = MarketplaceAdapter(
@@ -121,30 +93,23 @@ WALMART = MarketplaceAdapter(
 # Etsy
 
 
-def _etsy_ship(
-    call: MarketplaceCalls,
-    channel: Channel,
-    order: Order,
-    shipped: dict[str, int],
-    tracking: Tracking,
-    shipped_at: datetime,
-) -> None:
+def _etsy_ship(call: MarketplaceCalls, shipment: Shipment, shipped_at: datetime) -> None:
     call(
         etsy.create_receipt_shipment(
-            shop=etsy.shop_id(channel), receipt_id=order.external_id, tracking=tracking
+            shop=etsy.shop_id(shipment.channel),
+            receipt_id=shipment.order.external_id,
+            tracking=shipment.tracking,
         )
     )
 
 
-def _etsy_stock(
-    call: MarketplaceCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
+def _etsy_stock(call: MarketplaceCalls, level: StockLevel) -> None:
     """Etsy takes the listing's whole inventory back: read it, then write it with the quantity."""
-    listing = str(item["listing_id"])
+    listing = str(level.item["listing_id"])
     current = call.get(f"/v3/application/listings/{quote(listing)}/inventory", api="etsy")
     call(
         etsy.update_listing_inventory(
-            listing_id=listing, current=current, quantities={sku: available}
+            listing_id=listing, current=current, quantities={level.sku: level.available}
         )
     )
 
@@ -154,18 +119,12 @@ ETSY = MarketplaceAdapter(ship=_etsy_ship, stock=_etsy_stock, stock_needs=("list
 # TikTok Shop
 
 
-def _tiktok_ship(
-    call: MarketplaceCalls,
-    channel: Channel,
-    order: Order,
-    shipped: dict[str, int],
-    tracking: Tracking,
-    shipped_at: datetime,
-) -> None:
+def _tiktok_ship(call: MarketplaceCalls, shipment: Shipment, shipped_at: datetime) -> None:
     """TikTok ships unit line items; the order's metadata lists them per SKU."""
-    groups: dict[str, list[str]] = order.metadata.get("line_item_ids") or {}
+    channel, tracking = shipment.channel, shipment.tracking
+    groups: dict[str, list[str]] = shipment.order.metadata.get("line_item_ids") or {}
     units: list[str] = []
-    for first_id, quantity in sorted(shipped.items()):
+    for first_id, quantity in sorted(shipment.shipped.items()):
         ids = next((g for g in groups.values() if g and g[0] == first_id), [first_id])
         units += ids[:quantity]
     providers: dict[str, str] = channel.settings.get("shipping_provider_ids") or {}
@@ -177,7 +136,7 @@ def _tiktok_ship(
         )
     call(
         tiktok.ship_package(
-            order_id=order.external_id,
+            order_id=shipment.order.external_id,
             line_item_ids=units,
             tracking_number=tracking.number,
             shipping_provider_id=str(provider),
@@ -185,15 +144,13 @@ def _tiktok_ship(
     )
 
 
-def _tiktok_stock(
-    call: MarketplaceCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
-    warehouse = item.get("warehouse_id") or channel.settings.get("warehouse_id")
+def _tiktok_stock(call: MarketplaceCalls, level: StockLevel) -> None:
+    warehouse = level.item.get("warehouse_id") or level.channel.settings.get("warehouse_id")
     call(
         tiktok.update_inventory(
-            product_id=str(item["product_id"]),
-            sku_id=str(item["sku_id"]),
-            quantity=available,
+            product_id=str(level.item["product_id"]),
+            sku_id=str(level.item["sku_id"]),
+            quantity=level.available,
             warehouse_id=str(warehouse) if warehouse else None,
         )
     )

@@ -15,7 +15,7 @@ from typing import Any
 from orderhub.channels.base import Tracking
 from orderhub.domain.channels import Channel
 from orderhub.domain.orders import Order
-from orderhub.services.outbound.base import MarketplaceAdapter, StoreAdapter
+from orderhub.services.outbound.base import MarketplaceAdapter, Shipment, StoreAdapter
 from orderhub.services.outbound.calls import TransportFactory, marketplace_calls, store_calls
 from orderhub.services.outbound.registry import adapter_for
 
@@ -53,15 +53,15 @@ def mark_shipped(
     shipped = channel_quantities(order, list(data.get("lines") or []))
     if not shipped:
         return False
-    tracking = tracking_of(data)
+    shipment = Shipment(channel, order, shipped, tracking_of(data))
     match adapter:
         case StoreAdapter():
             with store_calls(channel, transport) as call:
-                adapter.ship(call, order, shipped, tracking)
+                adapter.ship(call, shipment)
             return True
         case MarketplaceAdapter():
             shipped_at = datetime.fromisoformat(str(data["shipped_at"]))
             with marketplace_calls(channel, transport) as call:
-                adapter.ship(call, channel, order, shipped, tracking, shipped_at)
+                adapter.ship(call, shipment, shipped_at)
             return True
     return False

@@ -13,12 +13,11 @@ from typing import Any
 
 from orderhub.channels import bigcommerce, magento, shopify
 from orderhub.channels import woocommerce as woo
-from orderhub.channels.base import OutboundRequest, Tracking
+from orderhub.channels.base import OutboundRequest
 from orderhub.domain.cancellation import CancelReason
-from orderhub.domain.channels import Channel
 from orderhub.domain.money import Money
 from orderhub.domain.orders import Order
-from orderhub.services.outbound.base import RefundLines, StoreAdapter
+from orderhub.services.outbound.base import RefundLines, Shipment, StockLevel, StoreAdapter
 from orderhub.services.outbound.calls import StoreCalls, refused
 from orderhub.store.after_sale import StoredRefund
 
@@ -61,27 +60,29 @@ def _counted(lines: RefundLines) -> list[tuple[str, int]]:
     return [(item, quantity) for item, quantity, _ in lines if item]
 
 
+def _numbered(shipped: dict[str, int]) -> dict[int, int]:
+    """Shipped units by numeric line id, for the APIs that number their order items."""
+    return {int(k): v for k, v in shipped.items()}
+
+
 # Shopify
 
 
-def _shopify_ship(
-    call: StoreCalls, order: Order, shipped: dict[str, int], tracking: Tracking
-) -> None:
+def _shopify_ship(call: StoreCalls, shipment: Shipment) -> None:
     groups = shopify.fulfillment_order_lines(
-        call(shopify.fulfillment_orders_request(order.external_id)) or {}, shipped
+        call(shopify.fulfillment_orders_request(shipment.order.external_id)) or {},
+        shipment.shipped,
     )
     if groups:  # nothing open: already fulfilled (a re-run), nothing to send
-        call(shopify.mark_shipped(groups, tracking))
+        call(shopify.mark_shipped(groups, shipment.tracking))
 
 
-def _shopify_stock(
-    call: StoreCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
+def _shopify_stock(call: StoreCalls, level: StockLevel) -> None:
     call(
         shopify.set_inventory(
-            inventory_item_id=int(item["inventory_item_id"]),
-            location_id=int(item["location_id"]),
-            available=available,
+            inventory_item_id=int(level.item["inventory_item_id"]),
+            location_id=int(level.item["location_id"]),
+            available=level.available,
         )
     )
 
@@ -124,20 +125,18 @@ SHOPIFY = StoreAdapter(
 # WooCommerce
 
 
-def _woo_ship(call: StoreCalls, order: Order, shipped: dict[str, int], tracking: Tracking) -> None:
-    for request in woo.mark_shipped(order.external_id, tracking):
+def _woo_ship(call: StoreCalls, shipment: Shipment) -> None:
+    for request in woo.mark_shipped(shipment.order.external_id, shipment.tracking):
         call(request)
 
 
-def _woo_stock(
-    call: StoreCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
-    variation = item.get("variation_id")
+def _woo_stock(call: StoreCalls, level: StockLevel) -> None:
+    variation = level.item.get("variation_id")
     call(
         woo.set_stock(
-            product_id=int(item["product_id"]),
+            product_id=int(level.item["product_id"]),
             variation_id=int(variation) if variation else None,
-            quantity=available,
+            quantity=level.available,
         )
     )
 
@@ -179,27 +178,26 @@ WOOCOMMERCE = StoreAdapter(
 # BigCommerce
 
 
-def _bigcommerce_ship(
-    call: StoreCalls, order: Order, shipped: dict[str, int], tracking: Tracking
-) -> None:
-    external = order.external_id
-    addresses = order.metadata.get("order_address_ids") or []
+def _bigcommerce_ship(call: StoreCalls, shipment: Shipment) -> None:
+    external = shipment.order.external_id
+    addresses = shipment.order.metadata.get("order_address_ids") or []
     if not addresses:
         raise refused(f"BigCommerce order {external} has no order_address_id in its metadata")
-    items = {int(k): v for k, v in shipped.items()}
     call(
         bigcommerce.mark_shipped(
-            external, order_address_id=int(addresses[0]), items=items, tracking=tracking
+            external,
+            order_address_id=int(addresses[0]),
+            items=_numbered(shipment.shipped),
+            tracking=shipment.tracking,
         )
     )
 
 
-def _bigcommerce_stock(
-    call: StoreCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
+def _bigcommerce_stock(call: StoreCalls, level: StockLevel) -> None:
     call(
         bigcommerce.set_inventory(
-            [(int(item["location_id"]), sku, available)], reason="OrderHub available-to-sell"
+            [(int(level.item["location_id"]), level.sku, level.available)],
+            reason="OrderHub available-to-sell",
         )
     )
 
@@ -242,18 +240,20 @@ BIGCOMMERCE = StoreAdapter(
 # Adobe Commerce (Magento)
 
 
-def _magento_ship(
-    call: StoreCalls, order: Order, shipped: dict[str, int], tracking: Tracking
-) -> None:
-    items = {int(k): v for k, v in shipped.items()}
-    call(magento.mark_shipped(order.external_id, items=items, tracking=tracking))
+def _magento_ship(call: StoreCalls, shipment: Shipment) -> None:
+    call(
+        magento.mark_shipped(
+            shipment.order.external_id,
+            items=_numbered(shipment.shipped),
+            tracking=shipment.tracking,
+        )
+    )
 
 
-def _magento_stock(
-    call: StoreCalls, channel: Channel, item: dict[str, Any], sku: str, available: int
-) -> None:
-    source = str(item.get("source_code") or channel.settings.get("source_code") or "default")
-    call(magento.set_source_items([(sku, source, available)]))
+def _magento_stock(call: StoreCalls, level: StockLevel) -> None:
+    settings = level.channel.settings
+    source = str(level.item.get("source_code") or settings.get("source_code") or "default")
+    call(magento.set_source_items([(level.sku, source, level.available)]))
 
 
 def _magento_cancel(order: Order, reason: str) -> list[OutboundRequest]:
