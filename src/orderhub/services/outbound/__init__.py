@@ -6,6 +6,9 @@
 - ``channels.b2b`` — EDI 855/856/810 and cXML confirmation and ship notice to the buyer
   (:mod:`orderhub.services.outbound.b2b`).
 
+The first three call through the channel kind's adapter and subscribe to the kinds that have
+one (:mod:`orderhub.services.outbound.registry`).
+
 Each is an :class:`~orderhub.services.messagebus.OutboundConsumer`: it reads the order,
 channel and items in a short transaction and returns the call, which the worker makes with no
 transaction open before it takes the receipt; a failure records nothing, so the worker retries
@@ -20,15 +23,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orderhub.channels import walmart
-from orderhub.domain.channels import ChannelKind
 from orderhub.domain.errors import NotFound
 from orderhub.services.outbound import b2b, inventory, shipments
 from orderhub.services.outbound.calls import TransportFactory, marketplace_calls
+from orderhub.services.outbound.registry import ADAPTERS, MARKETPLACE_ADAPTERS
 from orderhub.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from orderhub.services.messagebus import Message, OutboundConsumer
+
+
+# The kinds whose orders are acknowledged on arrival (Walmart).
+ACKNOWLEDGED = frozenset(kind for kind, a in MARKETPLACE_ADAPTERS.items() if a.acknowledge)
 
 
 def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
@@ -56,9 +62,10 @@ def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
 
     def acknowledge(uow: UnitOfWork, message: Message) -> Outcall[None] | None:
         channel = uow.channels.get(str(message.data["channel"]))
-        if channel.kind != ChannelKind.WALMART or not channel.sync_back:
+        adapter = MARKETPLACE_ADAPTERS.get(channel.kind)
+        if adapter is None or adapter.acknowledge is None or not channel.sync_back:
             return None
-        request = walmart.acknowledge(str(message.data["external_id"]))
+        request = adapter.acknowledge(str(message.data["external_id"]))
 
         def send() -> None:
             with marketplace_calls(channel, transport) as call:
@@ -80,18 +87,18 @@ def consumers(transport: TransportFactory) -> list[OutboundConsumer]:
             "channels.ship",
             frozenset({"shipment.created"}),
             ship,
-            channel_kinds=shipments.STORES | shipments.MARKETPLACES,
+            channel_kinds=frozenset(ADAPTERS),
         ),
         OutboundConsumer(
             "channels.stock",
             frozenset({"inventory.available_changed"}),
             stock,
-            channel_kinds=frozenset(inventory.REQUIRED),
+            channel_kinds=frozenset(ADAPTERS),
         ),
         OutboundConsumer(
             "channels.acknowledge",
             frozenset({"order.received"}),
             acknowledge,
-            channel_kinds=frozenset({ChannelKind.WALMART}),
+            channel_kinds=ACKNOWLEDGED,
         ),
     ]
