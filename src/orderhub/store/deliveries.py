@@ -134,7 +134,9 @@ def fan_out(
     deliveries appear in outbox order; returns how many events were fanned out (0 if busy).
     ``channel_scope`` names the consumers that call the event's channel back, each with the
     channel kinds it has calls for: an event of a channel of another kind, or whose
-    ``sync_back`` is false, gets no delivery for it (it would do nothing). ``superseded``
+    ``sync_back`` is false, gets no delivery for it (it would do nothing); only the events
+    of a type such a consumer wants are looked into (their channel read), the others keep
+    every delivery without it. ``superseded``
     names the consumers whose delivery of an event is needless once a later event of the same
     stream, of one of the types given, is in the outbox (``inventory.allocate`` of an
     ``order.received`` the ingest allocated itself): in the same batch, it gets none.
@@ -154,7 +156,8 @@ def fan_out(
     if not rows:
         return 0
     scope = channel_scope or {}
-    kind_of = _channel_kind_of(conn, rows) if scope else {}
+    scoped = [row for row in rows if any(c in scope for c in consumers_for(row.type))]
+    kind_of = _channel_kind_of(conn, scoped) if scoped else {}
 
     def wanted(seq: int, consumer: str) -> bool:
         kinds = scope.get(consumer)
