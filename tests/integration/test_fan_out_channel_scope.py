@@ -1,5 +1,6 @@
 """The fan-out looks into an event's channel only when a consumer that wants its type calls the
-channel back, and creates exactly the deliveries the rule of every event looked into did."""
+channel back (the channel it names extracted by the database), and creates exactly the
+deliveries it did when it decoded every event's data."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _seed(conn: Connection, rng: random.Random, events: int) -> None:
     for _ in range(events):
         data: dict[str, Any] = {"n": rng.random()}
         if rng.random() < 0.4:
-            data["channel"] = rng.choice([*CHANNELS, "gone"])
+            data["channel"] = rng.choice([*CHANNELS, "gone", None])
         conn.execute(
             insert(tables.outbox).values(
                 id=new_id(),
@@ -75,18 +76,41 @@ def _by_the_old_rule(
     """The (event seq, consumer) pairs the fan-out created when it looked into every event."""
     o = tables.outbox.c
     rows = conn.execute(select(o.seq, o.id, o.type, o.stream).order_by(o.seq)).all()
-    kind_of = deliveries._channel_kind_of(conn, rows)
+    kind_of = _kind_of_by_decoding(conn, rows)
     wanted = set()
     for row in rows:
         for consumer, types in consumers.items():
             if row.type not in types:
                 continue
             kinds = scope.get(consumer)
-            if kinds is None or row.seq not in kind_of:
-                wanted.add((row.seq, consumer))
-            elif (kind := kind_of[row.seq]) is not None and kind in kinds:
+            kind = kind_of.get(row.seq)
+            if kinds is None or row.seq not in kind_of or (kind is not None and kind in kinds):
                 wanted.add((row.seq, consumer))
     return wanted
+
+
+def _kind_of_by_decoding(conn: Connection, rows: Sequence[Any]) -> dict[int, str | None]:
+    """The channel kind of each event as the fan-out found it before: every event's data
+    decoded here, its ``channel`` looked up, else its order's."""
+    c, o = tables.channels.c, tables.outbox.c
+    kinds = {
+        code: kind if sync_back else None
+        for code, kind, sync_back in conn.execute(select(c.code, c.kind, c.sync_back))
+    }
+    data = dict(conn.execute(select(o.seq, o.data)).all())
+    code_of = {
+        seq: str(d["channel"])
+        for seq, d in data.items()
+        if isinstance(d, dict) and d.get("channel") in kinds
+    }
+    orders = tables.orders.c
+    order_channel = dict(conn.execute(select(orders.id, orders.channel_code)).all())
+    for row in rows:
+        order_id = row.stream.removeprefix("order:")
+        on_order = row.seq not in code_of and row.stream.startswith("order:")
+        if on_order and order_channel.get(order_id) in kinds:
+            code_of[row.seq] = order_channel[order_id]
+    return {seq: kinds[code] for seq, code in code_of.items()}
 
 
 def _fan_out(
