@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Connection, event, insert, select
 
 from orderhub.bootstrap import Container
@@ -178,3 +180,33 @@ def test_events_no_channel_scoped_consumer_wants_are_not_looked_into(
         assert made == {(seq, "dispatch") for seq in seqs}
         assert not [s for s in statements if "outbox.data" in s or "FROM channels" in s]
         conn.rollback()
+
+
+def _superseded_one_by_one(
+    rows: Sequence[tuple[int, str, str, str]], superseded: Mapping[str, Collection[str]]
+) -> set[tuple[int, str]]:
+    """The needless (seq, consumer) pairs by their definition: a later event of the stream
+    among ``rows`` is of a type that supersedes the consumer's delivery."""
+    return {
+        (seq, consumer)
+        for i, (seq, _, _, stream) in enumerate(rows)
+        for consumer, types in superseded.items()
+        if any(later[3] == stream and later[2] in types for later in rows[i + 1 :])
+    }
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TYPES), st.sampled_from(["order:a", "order:b", "inventory:x"])),
+        max_size=30,
+    ),
+    st.dictionaries(
+        st.sampled_from(["allocate", "other"]), st.frozensets(st.sampled_from(TYPES)), max_size=2
+    ),
+)
+def test_superseded_deliveries_are_those_a_later_event_of_their_stream_makes_needless(
+    events: list[tuple[str, str]], superseded: dict[str, frozenset[str]]
+) -> None:
+    rows = [(seq, f"e{seq}", event_type, stream) for seq, (event_type, stream) in enumerate(events)]
+    found = deliveries._superseded_in(rows, superseded)
+    assert found == _superseded_one_by_one(rows, superseded)

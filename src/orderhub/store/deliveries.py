@@ -35,7 +35,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     literal,
     literal_column,
     select,
@@ -47,6 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
+from orderhub.store import bulk
 from orderhub.store.db import is_postgres
 from orderhub.store.queries import keyset_page
 from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
@@ -130,7 +130,6 @@ _NEW_EVENTS = (
     .order_by(_o.seq)
     .limit(bindparam("limit", type_=Integer))
 )
-_INSERT_DELIVERIES = insert(deliveries)
 _FANNED_OUT = (
     update(outbox).where(_o.seq.in_(bindparam("seqs", expanding=True))).values(fanned_out=True)
 )
@@ -187,26 +186,27 @@ def fan_out(
         return kind is not None and kind in kinds
 
     needless = _superseded_in(rows, superseded) if superseded else set()
+    pending = DeliveryStatus.PENDING.value
     new = [
         {
             "id": new_id(),
-            "event_id": row.id,
-            "event_seq": row.seq,
-            "event_type": row.type,
-            "stream": row.stream,
+            "event_id": event_id,
+            "event_seq": seq,
+            "event_type": event_type,
+            "stream": stream,
             "consumer": consumer,
-            "status": DeliveryStatus.PENDING.value,
+            "status": pending,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         }
-        for row in rows
-        for consumer in consumers_for(row.type)
-        if wanted(row.seq, consumer) and (row.seq, consumer) not in needless
+        for seq, event_id, event_type, stream in rows
+        for consumer in consumers_for(event_type)
+        if wanted(seq, consumer) and (seq, consumer) not in needless
     ]
     if new:
-        conn.execute(_INSERT_DELIVERIES, new)
+        bulk.insert_rows(conn, deliveries, new)
         _keep_statistics_current(conn, inserted=len(new))
     conn.execute(_FANNED_OUT, {"seqs": [r.seq for r in rows]})
     return len(rows)
@@ -217,16 +217,17 @@ def _superseded_in(
 ) -> set[tuple[int, str]]:
     """The (outbox seq, consumer) pairs that a later event of the same stream among ``rows``
     makes needless, by ``superseded`` (consumer → the event types that do)."""
-    later: dict[str, set[str]] = {}
+    later: dict[str, set[str]] = {}  # stream → the types of its events after the row at hand
     needless: set[tuple[int, str]] = set()
-    for row in reversed(rows):
-        after = later.setdefault(row.stream, set())
+    for seq, _, event_type, stream in reversed(rows):
+        after = later.get(stream)
+        if after is None:  # the stream's last event: nothing follows it
+            later[stream] = {event_type}
+            continue
         needless.update(
-            (row.seq, consumer)
-            for consumer, types in superseded.items()
-            if not after.isdisjoint(types)
+            (seq, consumer) for consumer, types in superseded.items() if not after.isdisjoint(types)
         )
-        after.add(row.type)
+        after.add(event_type)
     return needless
 
 
