@@ -184,10 +184,11 @@ def _fulfil(uow: UnitOfWork, message: Message, *, allocations: Iterable[Mapping[
 class _ReadAhead:
     """The orders of a worker transaction's dispatch deliveries, read together.
 
-    Read one by one, an order costs three statements (order, lines, fulfilment orders); read
-    together (:data:`READ_AHEAD` at most at a time, when the first is wanted), three for them
-    all. Each is handed out once, to its delivery's handler, and only in the transaction it
-    was read in (and locked, on PostgreSQL, in id order). The claim never hands one worker two
+    Read one by one, an order costs four statements (order, lines, fulfilment orders, and its
+    history chain's head when its events are chained); read together (:data:`READ_AHEAD` at
+    most at a time, when the first is wanted), four for them all. Each is handed out once, to
+    its delivery's handler, and only in the transaction it was read in (and locked, on
+    PostgreSQL, in id order). The claim never hands one worker two
     deliveries of one stream for a consumer at once; should an order still come twice, each
     of its deliveries reads it itself, so the second sees the first's work. A delivery whose
     handler fails has its savepoint undone and is retried later with a fresh read; the order's
@@ -217,6 +218,7 @@ class _ReadAhead:
             uow.fulfilment.lock_orders(chunk)
             orders = uow.orders.read_many(chunk)
             held = uow.fulfilment.for_orders(list(orders))
+            uow.read_heads(list(orders))  # their handlers record events: chained at item end
             self._held.update((i, (order, held[i])) for i, order in orders.items())
         return self._held.pop(order_id, None)
 

@@ -28,11 +28,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    Integer,
     and_,
+    bindparam,
     func,
-    insert,
     literal,
     literal_column,
     select,
@@ -44,6 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
+from orderhub.store import bulk
 from orderhub.store.db import is_postgres
 from orderhub.store.queries import keyset_page
 from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
@@ -119,6 +122,28 @@ class DeliveryFilter:
     stream: str | None = None
 
 
+# Hot-path statements built once (building a Core statement costs more than running it).
+_o, _c = outbox.c, deliveries.c
+_NEW_EVENTS = (
+    select(_o.seq, _o.id, _o.type, _o.stream)
+    .where(_o.fanned_out == False)  # noqa: E712
+    .order_by(_o.seq)
+    .limit(bindparam("limit", type_=Integer))
+)
+_FANNED_OUT = (
+    update(outbox).where(_o.seq.in_(bindparam("seqs", expanding=True))).values(fanned_out=True)
+)
+_CHANNEL_KINDS = select(channels.c.code, channels.c.kind, channels.c.sync_back)
+# The channel an event names, extracted by the database: not its whole data decoded here (an
+# ``order.received`` carries the order).
+_NAMED_CHANNEL = select(_o.seq, _o.data["channel"].as_string()).where(
+    _o.seq.in_(bindparam("seqs", expanding=True))
+)
+_ORDER_CHANNELS = select(orders.c.id, orders.c.channel_code).where(
+    orders.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def fan_out(
     conn: Connection,
     *,
@@ -134,7 +159,9 @@ def fan_out(
     deliveries appear in outbox order; returns how many events were fanned out (0 if busy).
     ``channel_scope`` names the consumers that call the event's channel back, each with the
     channel kinds it has calls for: an event of a channel of another kind, or whose
-    ``sync_back`` is false, gets no delivery for it (it would do nothing). ``superseded``
+    ``sync_back`` is false, gets no delivery for it (it would do nothing); only the events
+    of a type such a consumer wants are looked into (their channel read), the others keep
+    every delivery without it. ``superseded``
     names the consumers whose delivery of an event is needless once a later event of the same
     stream, of one of the types given, is in the outbox (``inventory.allocate`` of an
     ``order.received`` the ingest allocated itself): in the same batch, it gets none.
@@ -144,17 +171,12 @@ def fan_out(
         and not conn.execute(select(func.pg_try_advisory_xact_lock(FANOUT_LOCK_KEY))).scalar()
     ):
         return 0
-    o = outbox.c
-    rows = conn.execute(
-        select(o.seq, o.id, o.type, o.stream)
-        .where(o.fanned_out == False)  # noqa: E712
-        .order_by(o.seq)
-        .limit(limit)
-    ).all()
+    rows = conn.execute(_NEW_EVENTS, {"limit": limit}).all()
     if not rows:
         return 0
     scope = channel_scope or {}
-    kind_of = _channel_kind_of(conn, rows) if scope else {}
+    scoped = [row for row in rows if any(c in scope for c in consumers_for(row.type))]
+    kind_of = _channel_kind_of(conn, scoped) if scoped else {}
 
     def wanted(seq: int, consumer: str) -> bool:
         kinds = scope.get(consumer)
@@ -164,28 +186,29 @@ def fan_out(
         return kind is not None and kind in kinds
 
     needless = _superseded_in(rows, superseded) if superseded else set()
+    pending = DeliveryStatus.PENDING.value
     new = [
         {
             "id": new_id(),
-            "event_id": row.id,
-            "event_seq": row.seq,
-            "event_type": row.type,
-            "stream": row.stream,
+            "event_id": event_id,
+            "event_seq": seq,
+            "event_type": event_type,
+            "stream": stream,
             "consumer": consumer,
-            "status": DeliveryStatus.PENDING.value,
+            "status": pending,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         }
-        for row in rows
-        for consumer in consumers_for(row.type)
-        if wanted(row.seq, consumer) and (row.seq, consumer) not in needless
+        for seq, event_id, event_type, stream in rows
+        for consumer in consumers_for(event_type)
+        if wanted(seq, consumer) and (seq, consumer) not in needless
     ]
     if new:
-        conn.execute(insert(deliveries), new)
+        bulk.insert_rows(conn, deliveries, new)
         _keep_statistics_current(conn, inserted=len(new))
-    conn.execute(update(outbox).where(o.seq.in_([r.seq for r in rows])).values(fanned_out=True))
+    conn.execute(_FANNED_OUT, {"seqs": [r.seq for r in rows]})
     return len(rows)
 
 
@@ -194,16 +217,17 @@ def _superseded_in(
 ) -> set[tuple[int, str]]:
     """The (outbox seq, consumer) pairs that a later event of the same stream among ``rows``
     makes needless, by ``superseded`` (consumer → the event types that do)."""
-    later: dict[str, set[str]] = {}
+    later: dict[str, set[str]] = {}  # stream → the types of its events after the row at hand
     needless: set[tuple[int, str]] = set()
-    for row in reversed(rows):
-        after = later.setdefault(row.stream, set())
+    for seq, _, event_type, stream in reversed(rows):
+        after = later.get(stream)
+        if after is None:  # the stream's last event: nothing follows it
+            later[stream] = {event_type}
+            continue
         needless.update(
-            (row.seq, consumer)
-            for consumer, types in superseded.items()
-            if not after.isdisjoint(types)
+            (seq, consumer) for consumer, types in superseded.items() if not after.isdisjoint(types)
         )
-        after.add(row.type)
+        after.add(event_type)
     return needless
 
 
@@ -212,30 +236,18 @@ def _channel_kind_of(conn: Connection, rows: Sequence[Any]) -> dict[int, str | N
     kind (None when it takes no sync back). An event concerns a channel when it names it
     (``order.received``, ``inventory.available_changed``) or is on the stream of one of its
     orders (``order:<id>``); two reads for the whole batch."""
-    c, o = channels.c, outbox.c
     kinds: dict[str, str | None] = {
-        code: kind if sync_back else None
-        for code, kind, sync_back in conn.execute(select(c.code, c.kind, c.sync_back))
+        code: kind if sync_back else None for code, kind, sync_back in conn.execute(_CHANNEL_KINDS)
     }
-    data = dict(conn.execute(select(o.seq, o.data).where(o.seq.in_([r.seq for r in rows]))).all())
-    code_of = {
-        seq: str(d["channel"])
-        for seq, d in data.items()
-        if isinstance(d, dict) and d.get("channel") in kinds
-    }
+    named = conn.execute(_NAMED_CHANNEL, {"seqs": [r.seq for r in rows]})
+    code_of = {seq: code for seq, code in named if code in kinds}
     on_orders = {
         r.seq: r.stream.removeprefix("order:")
         for r in rows
         if r.seq not in code_of and r.stream.startswith("order:")
     }
     if on_orders:
-        order_channel = dict(
-            conn.execute(
-                select(orders.c.id, orders.c.channel_code).where(
-                    orders.c.id.in_(set(on_orders.values()))
-                )
-            ).all()
-        )
+        order_channel = dict(conn.execute(_ORDER_CHANNELS, {"ids": set(on_orders.values())}).all())
         code_of.update(
             (seq, order_channel[order_id])
             for seq, order_id in on_orders.items()
@@ -272,31 +284,14 @@ def claim(
     """Lease up to ``limit`` due deliveries to ``owner`` (commit right after): expired leases
     first (a dead worker's batch), then pending deliveries oldest due first."""
     _bury_abandoned(conn, now=now, max_attempts=max_attempts)
-    ids = _claimable(conn, _expired(now), limit)
+    ids = _claimable(conn, _EXPIRED, now, limit)
     if len(ids) < limit:
-        ids += _claimable(conn, _due(now), limit - len(ids))
+        ids += _claimable(conn, _DUE, now, limit - len(ids))
     if not ids:
         return []
-    c = deliveries.c
-    conn.execute(
-        update(deliveries)
-        .where(c.id.in_(ids))
-        .values(
-            status=DeliveryStatus.IN_FLIGHT.value,
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            attempts=c.attempts + 1,
-            updated_at=now,
-        )
-    )
-    o = outbox.c
-    rows = conn.execute(
-        select(c.id, c.consumer, c.attempts, c.event_seq, o.id.label("event_id"), o.type)
-        .add_columns(o.stream, o.data, o.actor, o.occurred_at)
-        .join_from(deliveries, outbox, o.id == c.event_id)
-        .where(c.id.in_(ids))
-        .order_by(c.event_seq)
-    ).all()
+    until = now + timedelta(seconds=lease_seconds)
+    conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": until, "now": now})
+    rows = conn.execute(_CLAIMED, {"ids": ids}).all()
     return [
         Claimed(
             id=r.id,
@@ -329,55 +324,76 @@ _BLOCKED = (
 )
 
 
-def _expired(now: datetime) -> Any:
-    """In-flight deliveries whose lease ran out, by ix_deliveries_leased."""
-    return (
-        select(_d.c.id)
-        .where(
-            _status_in(_d.c.status, DeliveryStatus.IN_FLIGHT),
-            _d.c.lease_expires_at <= now,
-            ~_BLOCKED,
-        )
-        .order_by(_d.c.lease_expires_at)
+_NOW = bindparam("now", type_=deliveries.c.updated_at.type)
+# In-flight deliveries whose lease ran out, by ix_deliveries_leased.
+_EXPIRED = (
+    select(_d.c.id)
+    .where(
+        _status_in(_d.c.status, DeliveryStatus.IN_FLIGHT),
+        _d.c.lease_expires_at <= _NOW,
+        ~_BLOCKED,
     )
-
-
-def _due(now: datetime) -> Any:
-    """Pending deliveries that are due, oldest first, by ix_deliveries_due."""
-    return (
-        select(_d.c.id)
-        .where(
-            _status_in(_d.c.status, DeliveryStatus.PENDING),
-            _d.c.next_attempt_at <= now,
-            ~_BLOCKED,
-        )
-        .order_by(_d.c.next_attempt_at, _d.c.event_seq)
+    .order_by(_d.c.lease_expires_at)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True, of=_d)
+)
+# Pending deliveries that are due, oldest first, by ix_deliveries_due.
+_DUE = (
+    select(_d.c.id)
+    .where(
+        _status_in(_d.c.status, DeliveryStatus.PENDING),
+        _d.c.next_attempt_at <= _NOW,
+        ~_BLOCKED,
     )
+    .order_by(_d.c.next_attempt_at, _d.c.event_seq)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True, of=_d)
+)
+# A delivery whose worker died on its last allowed attempt is dead, not run again.
+_BURY = (
+    update(deliveries)
+    .where(
+        _status_in(_c.status, DeliveryStatus.IN_FLIGHT),
+        _c.lease_expires_at <= _NOW,
+        _c.attempts >= bindparam("max_attempts", type_=Integer),
+    )
+    .values(
+        status=DeliveryStatus.DEAD.value,
+        last_error="lease expired on the last attempt (worker died?)",
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=_NOW,
+    )
+)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_LEASE = (
+    update(deliveries)
+    .where(_c.id.in_(_IDS))
+    .values(
+        status=DeliveryStatus.IN_FLIGHT.value,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("until", type_=_c.lease_expires_at.type),
+        attempts=_c.attempts + 1,
+        updated_at=_NOW,
+    )
+)
+_CLAIMED = (
+    select(_c.id, _c.consumer, _c.attempts, _c.event_seq, _o.id.label("event_id"), _o.type)
+    .add_columns(_o.stream, _o.data, _o.actor, _o.occurred_at)
+    .join_from(deliveries, outbox, _o.id == _c.event_id)
+    .where(_c.id.in_(_IDS))
+    .order_by(_c.event_seq)
+)
 
 
-def _claimable(conn: Connection, stmt: Any, limit: int) -> list[str]:
-    """The ids ``stmt`` finds, locked; rows another worker is claiming are skipped."""
-    return list(conn.execute(stmt.limit(limit).with_for_update(skip_locked=True, of=_d)).scalars())
+def _claimable(conn: Connection, stmt: Any, now: datetime, limit: int) -> list[str]:
+    """The ids ``stmt`` (:data:`_EXPIRED` or :data:`_DUE`) finds, up to ``limit``, locked;
+    rows another worker is claiming are skipped."""
+    return list(conn.execute(stmt, {"now": now, "limit": limit}).scalars())
 
 
 def _bury_abandoned(conn: Connection, *, now: datetime, max_attempts: int) -> None:
-    """A delivery whose worker died on its last allowed attempt is dead, not run again."""
-    c = deliveries.c
-    conn.execute(
-        update(deliveries)
-        .where(
-            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
-            c.lease_expires_at <= now,
-            c.attempts >= max_attempts,
-        )
-        .values(
-            status=DeliveryStatus.DEAD.value,
-            last_error="lease expired on the last attempt (worker died?)",
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-    )
+    conn.execute(_BURY, {"now": now, "max_attempts": max_attempts})
 
 
 def renew_leases(
@@ -412,6 +428,25 @@ def mark_delivered(conn: Connection, claimed: Claimed, *, owner: str, now: datet
     return mark_all_delivered(conn, [claimed], owner=owner, now=now) == 1
 
 
+_DELIVERED = (
+    update(deliveries)
+    .where(
+        _c.id.in_(_IDS),
+        _status_in(_c.status, DeliveryStatus.IN_FLIGHT),
+        _c.lease_owner == bindparam("owner"),
+    )
+    .values(
+        status=DeliveryStatus.DELIVERED.value,
+        delivered_at=_NOW,
+        delivered_by=bindparam("owner"),
+        last_error=None,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=_NOW,
+    )
+)
+
+
 def mark_all_delivered(
     conn: Connection, done: Sequence[Claimed], *, owner: str, now: datetime
 ) -> int:
@@ -419,24 +454,8 @@ def mark_all_delivered(
     this worker still held (a lost lease leaves its delivery to the new owner)."""
     if not done:
         return 0
-    c = deliveries.c
-    result = conn.execute(
-        update(deliveries)
-        .where(
-            c.id.in_([claimed.id for claimed in done]),
-            _status_in(c.status, DeliveryStatus.IN_FLIGHT),
-            c.lease_owner == owner,
-        )
-        .values(
-            status=DeliveryStatus.DELIVERED.value,
-            delivered_at=now,
-            delivered_by=owner,
-            last_error=None,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-    )
+    params = {"ids": [claimed.id for claimed in done], "owner": owner, "now": now}
+    result = conn.execute(_DELIVERED, params)
     for claimed in done:
         if claimed.attempts > 1:  # it failed before, so it may have pushed its successors back
             _reschedule_successors(conn, claimed, at=now, back=False)
@@ -479,13 +498,24 @@ def _reschedule_successors(conn: Connection, claimed: Claimed, *, at: datetime, 
     """Make the pending deliveries after ``claimed`` in its (consumer, stream) due no earlier
     (``back``) or no later than ``at``; by ix_deliveries_open_stream, so only that stream's open
     deliveries are read."""
-    c = deliveries.c
-    conn.execute(
+    params = {
+        "b_consumer": claimed.consumer,
+        "b_stream": claimed.stream,
+        "b_seq": claimed.event_seq,
+        "at": at,
+    }
+    conn.execute(_PUSH_BACK if back else _BRING_FORWARD, params)
+
+
+def _rescheduling(back: bool) -> Any:
+    """The statement of :func:`_reschedule_successors` (``back`` or forward), built once."""
+    c, at = deliveries.c, bindparam("at", type_=deliveries.c.next_attempt_at.type)
+    return (
         update(deliveries)
         .where(
-            c.consumer == claimed.consumer,
-            c.stream == claimed.stream,
-            c.event_seq > claimed.event_seq,
+            c.consumer == bindparam("b_consumer"),
+            c.stream == bindparam("b_stream"),
+            c.event_seq > bindparam("b_seq", type_=c.event_seq.type),
             _status_in(c.status, DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT),
             _status_in(c.status, DeliveryStatus.PENDING),
             c.next_attempt_at < at if back else c.next_attempt_at > at,
@@ -494,20 +524,16 @@ def _reschedule_successors(conn: Connection, claimed: Claimed, *, at: datetime, 
     )
 
 
+_PUSH_BACK, _BRING_FORWARD = _rescheduling(back=True), _rescheduling(back=False)
+
+
 def take_receipt(conn: Connection, *, consumer: str, event_id: str, now: datetime) -> bool:
     """Record that ``consumer`` processes ``event_id``; False if it already did.
 
     One ``INSERT … ON CONFLICT DO NOTHING`` in the consumer's own transaction: a concurrent
     second run (a worker that outlived its lease) waits for the first and then does nothing.
     """
-    dialect_insert = pg_insert if is_postgres(conn) else sqlite_insert
-    result = conn.execute(
-        dialect_insert(processed_events)
-        .values(consumer=consumer, event_id=event_id, processed_at=now)
-        .on_conflict_do_nothing()
-        .returning(processed_events.c.event_id)
-    )
-    return result.first() is not None
+    return bool(take_receipts(conn, [(consumer, event_id)], now=now))
 
 
 def take_receipts(
@@ -517,16 +543,25 @@ def take_receipts(
     the pairs taken now (the others were processed before)."""
     if not keys:
         return set()
-    dialect_insert = pg_insert if is_postgres(conn) else sqlite_insert
-    p = processed_events.c
     rows = [{"consumer": c, "event_id": e, "processed_at": now} for c, e in keys]
-    result = conn.execute(
-        dialect_insert(processed_events)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(p.consumer, p.event_id)
-    )
+    result = conn.execute(_TAKE_RECEIPTS[conn.dialect.name], rows)
     return {(consumer, event_id) for consumer, event_id in result}
+
+
+def _taking_receipts(dialect_insert: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the receipts taken: one statement for any
+    number of them (executed with many parameter sets, SQLAlchemy's "insertmanyvalues" sends
+    them as one multi-row INSERT), compiled once rather than once per batch size."""
+    p = processed_events.c
+    return (
+        dialect_insert(processed_events).on_conflict_do_nothing().returning(p.consumer, p.event_id)
+    )
+
+
+_TAKE_RECEIPTS = {
+    "postgresql": _taking_receipts(pg_insert),
+    "sqlite": _taking_receipts(sqlite_insert),
+}
 
 
 def drop_receipts(conn: Connection, keys: Collection[tuple[str, str]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -94,6 +95,24 @@ _CHANNEL = select(t.channels).where(t.channels.c.code == bindparam("code"))
 _CHANNELS = select(t.channels).order_by(t.channels.c.code)
 _ORDER = select(t.orders).where(t.orders.c.id == bindparam("order_id"))
 _ORDER_FOR_UPDATE = _ORDER.with_for_update()
+_ORDERS = select(t.orders).where(t.orders.c.id.in_(bindparam("ids", expanding=True)))
+_LINES_OF_ORDERS = (
+    select(t.order_lines)
+    .where(t.order_lines.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
+)
+# Reading an order: a stored status to its member by a dict, not the enum's call.
+_LINE_STATUSES = {status.value: status for status in LineStatus}
+_ORDER_STATUSES = {status.value: status for status in OrderStatus}
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(minor: int, currency: str) -> Money:
+    """A stored amount as Money, made once per (amount, currency): Money is immutable, and
+    orders read together share their prices, zeros and shipping charges."""
+    return Money.from_minor(minor, currency)
+
+
 _ORDER_LINES = (
     select(t.order_lines)
     .where(t.order_lines.c.order_id == bindparam("order_id"))
@@ -245,17 +264,12 @@ class OrderRepository:
         for them all, where :meth:`get` takes two each; nothing is tracked for saving."""
         if not order_ids:
             return {}
-        o, lines_c = t.orders.c, t.order_lines.c
-        ids = list(order_ids)
-        lines: dict[str, list[Row[Any]]] = {order_id: [] for order_id in ids}
-        for line in self._conn.execute(
-            select(t.order_lines)
-            .where(lines_c.order_id.in_(ids))
-            .order_by(lines_c.order_id, lines_c.position)
-        ):
+        params = {"ids": list(order_ids)}
+        lines: dict[str, list[Row[Any]]] = {order_id: [] for order_id in params["ids"]}
+        for line in self._conn.execute(_LINES_OF_ORDERS, params):
             lines[line.order_id].append(line)
-        rows = self._conn.execute(select(t.orders).where(o.id.in_(ids)))
-        return {row.id: self._to_order(row, lines[row.id]) for row in rows}
+        to_order = self._to_order
+        return {row.id: to_order(row, lines[row.id]) for row in self._conn.execute(_ORDERS, params)}
 
     def _remember(self, order: Order) -> None:
         for line in order.lines:
@@ -400,7 +414,7 @@ class OrderRepository:
         cur = row.currency
 
         def money(minor: int) -> Money:
-            return Money.from_minor(minor, cur)
+            return _money(minor, cur)
 
         return Order(
             id=row.id,
@@ -424,7 +438,7 @@ class OrderRepository:
                     unit_price=money(line.unit_price_minor),
                     discount=money(line.discount_minor),
                     tax=money(line.tax_minor),
-                    status=LineStatus(line.status),
+                    status=_LINE_STATUSES[line.status],
                     channel_sku=line.channel_sku,
                     channel_line_id=line.channel_line_id,
                     name=line.name,
@@ -438,7 +452,7 @@ class OrderRepository:
                 discount=money(row.shipping_discount_minor),
                 method=row.shipping_method,
             ),
-            status=OrderStatus(row.status),
+            status=_ORDER_STATUSES[row.status],
             prices_include_tax=row.prices_include_tax,
             hold_reason=row.hold_reason,
             metadata=row.metadata or {},
