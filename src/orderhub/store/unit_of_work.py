@@ -115,6 +115,7 @@ class UnitOfWork:
         self._history: list[dict[str, Any]] = []
         self._heads: dict[str, tuple[int, str]] = {}
         self._outbox_mark = self._history_mark = 0
+        self._unwritten: set[str] = set()  # new orders held back for insertion (orders.add_new)
         self.watchers: list[ItemWatcher] = []  # of the current transaction (:meth:`watch`)
 
     def __enter__(self) -> UnitOfWork:
@@ -141,7 +142,7 @@ class UnitOfWork:
         the next item of a batch (which keeps collecting what it ``touched``). ``same``: the
         transaction goes on with nothing undone, so what was read stays good (the locations,
         products, channels and fulfilment providers)."""
-        self.orders = OrderRepository(self.conn)
+        self.orders = OrderRepository(self.conn, self._unwritten)
         if not same:  # nothing undone: the products, channels and providers read stay good
             self.catalog = CatalogRepository(self.conn)
             self.channels = ChannelRepository(self.conn, self._box)
@@ -206,6 +207,7 @@ class UnitOfWork:
         for watcher in watchers:
             watcher.flush(self)
         self._queue_events(announce=True)
+        assert not self._unwritten, "a new order held back was never inserted"
         self._write_outbox()
         self.conn.commit()
         self._begin()
@@ -296,6 +298,7 @@ class UnitOfWork:
 
     def _forget_queued(self) -> None:
         self._outbox, self._history, self._heads = [], [], {}
+        self._unwritten.clear()
         self._outbox_mark = self._history_mark = 0
 
     @contextmanager
