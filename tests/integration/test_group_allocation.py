@@ -210,9 +210,10 @@ def counting(hub: Container) -> Iterator[list[tuple[str, bool]]]:
 
 def test_a_group_reads_stock_day_counts_and_the_queue_once(hub: Container) -> None:
     """Four new three-line orders allocated on ingest: the levels, the day counts and the
-    waiting orders are read once for the group, not once per order; each order in one
-    savepoint (it was two); the guarded UPDATEs (one executemany of their sums per (SKU,
-    location)), plans, day counts, ledger and allocations written once for the group."""
+    waiting orders are read once for the group, not once per order; each order in an item
+    with no savepoint (it was one, and two before) and inserted once, allocated; the guarded
+    UPDATEs (one executemany of their sums per (SKU, location)), plans, day counts, ledger and
+    allocations written once for the group."""
     for sku in SKUS:
         receive(hub, sku, "a", 10)
         receive(hub, sku, "b", 10)
@@ -235,12 +236,14 @@ def test_a_group_reads_stock_day_counts_and_the_queue_once(hub: Container) -> No
     assert times("SELECT orders.id, orders.created_at") == 1  # the group's queue
     assert times("UPDATE stock_levels SET reserved") == 1  # for the group: 3 (SKU, location)s
     assert all(many for s, many in sent if s.startswith("UPDATE stock_levels SET reserved"))
-    assert times("SAVEPOINT") == 4
+    assert times("SAVEPOINT") == 0  # each order's item writes nothing: no savepoint
+    assert times("UPDATE orders ") == 0  # each order inserted once, allocated
     for written in ("allocation_plans", "stock_movements", "allocations"):
         assert times(f"INSERT INTO {written} ") == 1, written  # once for the group
     assert sum(1 for s, _ in sent if "location_daily_orders.orders +" in s) == 1
-    # 43 on SQLite and 46 on PostgreSQL (its lock_ahead) when written; 83 and 94 before.
-    assert len(sent) <= 47, "\n".join(s for s, _ in sent)
+    # 27 on SQLite and 29 on PostgreSQL (its lock_ahead): no savepoint, no UPDATE of the new
+    # orders; 43 and 46 with them, 83 and 94 before the group.
+    assert len(sent) <= 30, "\n".join(s for s, _ in sent)
     assert levels(hub)[("SKU-1", "a")] == (10, 5)
 
 

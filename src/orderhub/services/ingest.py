@@ -178,8 +178,9 @@ def _allocate_new(
         else None
     )
     left: list[Order] = []
+    unwritten = {o.id for o in held.orders} if held is not None else set()
     for index in created:
-        results[index], kept = _allocate_one(uow, results[index], planner, group)
+        results[index], kept = _allocate_one(uow, results[index], planner, group, unwritten)
         if kept is not None:
             left.append(kept)
     if held is not None and held.orders:
@@ -195,19 +196,28 @@ def _allocate_new(
 
 
 def _allocate_one(
-    uow: UnitOfWork, result: IngestResult, planner: Planner, group: AllocationGroup | None
+    uow: UnitOfWork,
+    result: IngestResult,
+    planner: Planner,
+    group: AllocationGroup | None,
+    unwritten: set[str],
 ) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
     first: it was recorded first). Should the allocation fail or leave it, the order is put
-    back as it was inserted and returned, its ``order.received`` still to be queued."""
+    back as it was inserted and returned, its ``order.received`` still to be queued.
+
+    An order not inserted yet (in ``unwritten``), allocated with a group, writes nothing to
+    the database in its item — the group writes at its end, the insert after the items —
+    but for a pick-up's exception (short at its store): no savepoint for the others."""
     order = result.order
     assert order is not None
     kept = _Kept(order)
     uow.orders.adopt(order, new=True)
+    writes = group is None or order.id not in unwritten or order.pickup_location is not None
     outcome = None
     try:
-        with uow.item():
+        with uow.item(writes=writes):
             outcome = allocate_order(
                 uow, order_id=order.id, planner=planner, order=order, group=group
             )
