@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
 from orderhub.domain.events import JSON, DomainEvent
-from orderhub.domain.ids import new_id
+from orderhub.domain.ids import new_ids
 from orderhub.store import bulk
 from orderhub.store.tables import history_checkpoints, order_chain_heads, order_events
 
@@ -172,9 +172,8 @@ def chain(
     rows = []
     payloads = data if data is not None else [event.data() for event in recorded]
     hasher = _ChainHasher(order_id, actor, occurred_at)
-    for event, payload in zip(recorded, payloads, strict=True):
+    for event, payload, event_id in zip(recorded, payloads, new_ids(len(recorded)), strict=True):
         seq += 1
-        event_id = new_id()
         body = canonical_json(payload)
         digest = hasher.hash(prev, event_id, seq, event.type, body)
         rows.append(

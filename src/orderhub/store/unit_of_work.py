@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, NestedTransaction
 
 from orderhub.clock import Clock, utc_now
 from orderhub.domain.events import JSON, DomainEvent
-from orderhub.domain.ids import new_id
+from orderhub.domain.ids import new_ids
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
 from orderhub.store.after_sale import AfterSaleRepository
@@ -282,10 +282,9 @@ class UnitOfWork:
             order.events.clear()
         if announce:
             self._loose_events.extend(self.availability.announce())  # per channel+SKU
-        for event in self._loose_events:
-            queued.append(event)
-            queued_ids.append(new_id())
-            queued_data.append(event.data())
+        queued += self._loose_events
+        queued_ids += new_ids(len(self._loose_events))
+        queued_data += [event.data() for event in self._loose_events]
         self._loose_events = []
         self._outbox += (
             (e, i, d, now) for e, i, d in zip(queued, queued_ids, queued_data, strict=True)
