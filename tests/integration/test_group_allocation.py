@@ -468,3 +468,35 @@ def test_a_new_order_that_loses_its_race_at_the_insert_is_ingested_again_alone(
         assert find_drift(uow)[1] == []
         o = t.orders.c
         assert uow.conn.execute(select(o.id).where(o.id == rivals[0])).all() == []
+
+
+def test_a_waiting_order_of_the_group_still_holds_back_after_a_later_item_is_undone(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group's first order waits (the app may use b only) and holds its 2 units back; the
+    second fails and is undone, so the group reads afresh — its own waiting order is not in
+    the database yet, and must still hold back: the third, wanting 2 of the 3 units, waits
+    behind it, as with fresh reads per order."""
+    receive(hub, "SKU-1", "a", 3)
+    items = [
+        incoming(1, "app", [("SKU-1", 2)]),
+        incoming(2, "web", [("SKU-1", 1)]),
+        incoming(3, "web", [("SKU-1", 2)]),
+    ]
+    real = allocation.routed_event
+    calls: list[str] = []
+
+    def failing_first(order_id: str, plan: Any) -> Any:
+        calls.append(order_id)
+        if len(calls) == 1:
+            raise RuntimeError("down")
+        return real(order_id, plan)
+
+    monkeypatch.setattr(allocation, "routed_event", failing_first)
+    once = ingested(hub, items, grouped=True)
+    calls.clear()
+    fresh = ingested(hub, items, grouped=False)
+
+    assert once == fresh
+    statuses = [status for _id, status, *_ in once["orders"]]
+    assert statuses == ["backordered", "received", "backordered"]
