@@ -101,6 +101,51 @@ def _outbox(event_id: str, _order_id: str) -> dict[str, Any]:
     }
 
 
+def _plan(plan_id: str, order_id: str) -> dict[str, Any]:
+    return {
+        "id": plan_id,
+        "order_id": order_id,
+        "strategy": "simple",
+        "explanation": {"picked": [{"sku": "SKU-1", "é": 2}], "note": None},
+        "created_at": NOW,
+    }
+
+
+def _allocation(allocation_id: str, order_id: str) -> dict[str, Any]:
+    way = order_id.removeprefix("o-")
+    return {
+        "id": allocation_id,
+        "order_id": order_id,
+        "line_id": f"order_lines-{way}",
+        "plan_id": f"allocation_plans-{way}",
+        "sku": "SKU-1",
+        "location": "a",
+        "quantity": 2,
+        "open_quantity": 2,
+        "shipped_quantity": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+
+
+def _movement(reference: str, _order_id: str) -> dict[str, Any]:
+    return {
+        "sku": "SKU-1",
+        "location": "a",
+        "kind": "reservation",
+        "on_hand_delta": 0,
+        "reserved_delta": 2,
+        "reason": None,
+        "reference": reference,
+        "order_line_id": None,
+        "counted": None,
+        "as_of": None,
+        "stale": False,
+        "actor": "test",
+        "occurred_at": WHEN,
+    }
+
+
 def _stored(conn: Connection, table: Table, key: str) -> dict[str, Any]:
     """The row as the database holds it: on PostgreSQL each column as text, on SQLite the
     driver's own values (their storage class shows in the Python type)."""
@@ -109,8 +154,9 @@ def _stored(conn: Connection, table: Table, key: str) -> dict[str, Any]:
     cast = "{}::text" if conn.dialect.name == "postgresql" else "{}"
     columns = ", ".join(cast.format(quote(name)) for name in names)
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    by = "reference" if table is t.stock_movements else "id"
     row = conn.exec_driver_sql(
-        f"SELECT {columns} FROM {table.name} WHERE id = {mark}", (key,)
+        f"SELECT {columns} FROM {table.name} WHERE {by} = {mark}", (key,)
     ).one()
     return dict(zip(names, row, strict=True))
 
@@ -124,16 +170,29 @@ def test_rows_written_both_ways_are_stored_alike(seeded: Container) -> None:
             (t.order_lines, _line),
             (t.order_events, _event),
             (t.outbox, _outbox),
+            (t.allocation_plans, _plan),  # what allocating writes (StockRepository)
+            (t.allocations, _allocation),
+            (t.stock_movements, _movement),
         ):
             conn.execute(table.insert(), [build(f"{table.name}-sa", "o-sa")])
             bulk.insert_rows(conn, table, [build(f"{table.name}-bulk", "o-bulk")])
-        for table in (t.orders, t.order_lines, t.order_events, t.outbox):
+        for table in (
+            t.orders,
+            t.order_lines,
+            t.order_events,
+            t.outbox,
+            t.allocation_plans,
+            t.allocations,
+            t.stock_movements,
+        ):
             one, other = (_stored(conn, table, f"{way}") for way in _keys(table))
-            differ = {"id", "external_id", "order_number", "order_id"}
+            differ = {"id", "external_id", "order_number", "order_id", "line_id", "plan_id"}
+            differ.add("reference")  # the ledger's key
             assert {k: v for k, v in one.items() if k not in differ} == {
                 k: v for k, v in other.items() if k not in differ
             }
-            assert one["id"] != other["id"]
+            key = "reference" if table is t.stock_movements else "id"
+            assert one[key] != other[key]
         read = {key: uow.orders.get(key) for key in ("o-sa", "o-bulk")}
     assert read["o-bulk"].placed_at == WHEN
     assert read["o-bulk"].billing_address is None

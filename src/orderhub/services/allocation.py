@@ -115,9 +115,21 @@ class AllocationGroup:
 
     _queue: list[tuple[datetime, str]] | None
 
-    def __init__(self, order_ids: Collection[str], skus: Iterable[str] = ()) -> None:
-        """``skus``: those the group's orders want, read together on the first read."""
+    def __init__(
+        self,
+        order_ids: Collection[str],
+        skus: Iterable[str] = (),
+        *,
+        received: Mapping[str, datetime] | None = None,
+    ) -> None:
+        """``skus``: those the group's orders want, read together on the first read.
+        ``received``: the orders' receipt times, when their rows are not written yet
+        (ingest inserts them allocated, after the group): the queue is read without them,
+        and the group's own orders that wait are kept here, not read back."""
         self._order_ids = sorted(order_ids)
+        self._given = dict(received) if received is not None else None
+        self._waits_kept: dict[str, dict[str, int]] = {}  # the group's waiting orders' needs
+        self._waits_item: dict[str, dict[str, int]] = {}  # ...of the item under way
         self._skus = frozenset(skus)
         self._kept = _Writes()  # of the items done
         self._item = _Writes()  # of the item under way
@@ -165,10 +177,13 @@ class AllocationGroup:
         """The item under way ended well: its writes stand."""
         self._kept.add(self._item)
         self._item = _Writes()
+        self._waits_kept |= self._waits_item
+        self._waits_item = {}
 
     def undone(self) -> None:
         """The item under way was undone: its writes go, and what was read is read again."""
         self._item = _Writes()
+        self._waits_item = {}
         self.forget()
 
     def reserve(self, wanted: Mapping[tuple[str, str], int], keep: Mapping[str, int]) -> None:
@@ -197,7 +212,7 @@ class AllocationGroup:
         self._levels: dict[str, list[StockLevel]] = {}  # SKU → its levels by location
         self._days: dict[str, dict[str, int]] = {}  # location → day → orders allocated
         self._queue = None  # waiting, by receipt (read when first wanted)
-        self._received: dict[str, datetime] = {}  # the group's orders' receipt times
+        self._received: dict[str, datetime] = dict(self._given or {})  # the group's receipts
         self._needs: dict[str, dict[str, int]] = {}  # waiting order → SKU → units
         self._held: dict[str, Order] = {}  # read together, not yet handed out
 
@@ -283,12 +298,14 @@ class AllocationGroup:
 
     def waits(self, order: Order) -> None:
         """One of the group was backordered: it queues ahead of the group's later orders."""
-        if self._queue is None or order.id not in self._received:
-            return  # read from the database when wanted, where its item has saved it
         need: dict[str, int] = defaultdict(int)
         for line in order.lines:
             if line.status == LineStatus.BACKORDERED:
                 need[line.sku] += line.quantity - line.cancelled_quantity
+        if self._given is not None and order.id in self._given:
+            self._waits_item[order.id] = dict(need)  # not in the database: read again from here
+        if self._queue is None or order.id not in self._received:
+            return  # read from the database when wanted, where its item has saved it
         self._needs[order.id] = dict(need)
         self._queue.append((self._received[order.id], order.id))
         self._queue.sort()
@@ -304,18 +321,25 @@ class AllocationGroup:
         """The group's receipt times and the orders waiting before its last, with what they
         wait for: two statements, the second only when some wait."""
         queue: list[tuple[datetime, str]] = []
-        params = {"orders": self._order_ids, "group": self._order_ids}
-        for row in uow.conn.execute(_GROUP_QUEUE, params):
+        if self._given is None:
+            params = {"orders": self._order_ids, "group": self._order_ids}
+            rows = uow.conn.execute(_GROUP_QUEUE, params)
+        else:  # the group's rows are not written yet: their times are known
+            rows = uow.conn.execute(_WAITING_UNTIL, {"until": max(self._given.values())})
+        for row in rows:
             if row.waiting:
                 queue.append((row.created_at, row.id))
             else:
                 self._received[row.id] = row.created_at
-        queue.sort()
         needs: dict[str, dict[str, int]] = defaultdict(dict)
         if queue:
             params = {"orders": [oid for _, oid in queue]}
             for row in uow.conn.execute(_WAITING_LINES, params):
                 needs[row.order_id][row.sku] = int(row.q)
+        for order_id, need in self._waits_kept.items():  # the group's own, not written yet
+            queue.append((self._received[order_id], order_id))
+            needs[order_id] = dict(need)
+        queue.sort()
         self._queue, self._needs = queue, dict(needs)
 
 
@@ -338,7 +362,7 @@ def allocate_order(
     """
     if order is None:
         order = group.order(uow, order_id) if group else uow.orders.get(order_id, for_update=True)
-    lines = [line for line in order.lines if line.status in WANTING and line.open_quantity]
+    lines = wanting(order)
     if order.status not in ALLOCATABLE or not lines or order.metadata.get("skip_allocation"):
         # skip_allocation: fulfilled by the marketplace (Amazon FBA), kept for visibility only.
         uow.rollback()
@@ -438,10 +462,10 @@ def _watching(uow: UnitOfWork) -> AllocationGroup | None:
     return next((w for w in uow.watchers if isinstance(w, AllocationGroup)), None)
 
 
-def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
-    """Before allocating several orders in one transaction (the worker's batch) on
-    PostgreSQL: lock every stock level their wanted SKUs have, then today's order count of
-    every active location, each in key order.
+def lock_ahead(uow: UnitOfWork, orders: Collection[Order]) -> None:
+    """Before allocating several orders in one transaction (ingest's group, as this
+    transaction holds them: maybe not written yet) on PostgreSQL: lock every stock level their
+    wanted SKUs have, then today's order count of every active location, each in key order.
 
     One allocation takes its levels in (SKU, location) order, then its locations' counts, then
     (at commit) the available-to-sell figures in (channel, SKU) order, so two single
@@ -451,10 +475,13 @@ def lock_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
     other lock of the transaction is waited for. Orders already allocated (on ingest) want
     nothing and lock nothing. SQLite's single writer needs none of this.
     """
-    if uow.conn.dialect.name != "postgresql" or not order_ids:
-        return
-    params = {"orders": sorted(order_ids), "statuses": sorted(s.value for s in ALLOCATABLE)}
-    _lock(uow, set(uow.conn.execute(_ALLOCATABLE_SKUS, params).scalars()))
+    skus = {line.sku for order in orders if order.status in ALLOCATABLE for line in wanting(order)}
+    _lock(uow, skus)
+
+
+def wanting(order: Order) -> list[OrderLine]:
+    """The lines allocation would reserve (open or backordered, some quantity open)."""
+    return [line for line in order.lines if line.status in WANTING and line.open_quantity]
 
 
 def _lock(uow: UnitOfWork, skus: set[str]) -> None:
@@ -798,6 +825,9 @@ _GROUP_QUEUE = union_all(
         .scalar_subquery(),
     ),
 )
+_WAITING_UNTIL = select(_o.id, _o.created_at, literal(True).label("waiting")).where(
+    _o.status == OrderStatus.BACKORDERED.value, _o.created_at <= bindparam("until")
+)  # _GROUP_QUEUE's second part, for a group whose receipt times are known
 _WAITING_LINES = (  # every SKU each waiting order waits for
     select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
     .where(

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from orderhub.clock import utc_now
 from orderhub.domain.allocation import Planner
 from orderhub.domain.catalog import resolve_skus
 from orderhub.domain.errors import (
@@ -130,12 +131,14 @@ def _ingest_committed(
     uow: UnitOfWork, items: Sequence[Incoming], *, allocate: bool, grouped: bool = True
 ) -> list[IngestResult]:
     """:func:`ingest_batch` in one transaction, committed. Should the group's allocations
-    find their reads stale at the end (a guard failed: nothing reserved), it is all undone and
-    done again, each order allocated from reads of its own."""
+    find their reads stale at the end (a guard failed: nothing reserved; or a new order held
+    back for its insert lost its race there), it is all undone and done again, each order
+    inserted first and allocated from reads of its own."""
+    held = _Held() if allocate and grouped else None
     try:
-        results = _ingest_all(uow, items)
+        results = _ingest_all(uow, items, held=held)
         if allocate:
-            _allocate_new(uow, results, grouped=grouped)
+            _allocate_new(uow, results, grouped=grouped, held=held)
         uow.commit()
         return results
     except StaleGroupReads:
@@ -146,32 +149,46 @@ def _ingest_committed(
     return _ingest_committed(uow, items, allocate=allocate, grouped=False)
 
 
-def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, grouped: bool) -> None:
+def _allocate_new(
+    uow: UnitOfWork, results: list[IngestResult], *, grouped: bool, held: _Held | None
+) -> None:
     """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`),
     each as this transaction holds it: none is read back; ``grouped``: with the reads and
-    writes of an :class:`AllocationGroup`."""
+    writes of an :class:`AllocationGroup`; ``held``: orders not inserted yet, inserted here
+    as their allocation left them (before the group's writes, which refer to them)."""
     created = [i for i, r in enumerate(results) if r.outcome == Outcome.CREATED and r.order]
     if not created:
         return
+    orders = [order for i in created if (order := results[i].order)]
     if len(created) > 1:
         # Several: each order's allocation items on its own, so that its history starts with
         # its own order.received and its allocation's events, chained in one go.
         uow.untrack_orders()
-        lock_ahead(uow, [r.order_id for i in created if (r := results[i]).order_id])
-    elif uow.conn.dialect.name == "postgresql":
-        grouped = False  # its rows not locked ahead: a lost race plans again, as ever
+        lock_ahead(uow, orders)
+    grouped = grouped and _with_group(uow, len(created))
     planner = default_planner(uow)
-    orders = [order for i in created if (order := results[i].order)]
+    received = {o.id: held.created_at for o in held.orders} if held and held.orders else None
     group = (
-        AllocationGroup([o.id for o in orders], {line.sku for o in orders for line in o.lines})
+        AllocationGroup(
+            [o.id for o in orders],
+            {line.sku for o in orders for line in o.lines},
+            received=received,
+        )
         if grouped
         else None
     )
     left: list[Order] = []
+    unwritten = {o.id for o in held.orders} if held is not None else set()
     for index in created:
-        results[index], kept = _allocate_one(uow, results[index], planner, group)
+        results[index], kept = _allocate_one(uow, results[index], planner, group, unwritten)
         if kept is not None:
             left.append(kept)
+    if held is not None and held.orders:
+        written = uow.orders.insert_held(
+            held.orders, sla_dates=held.sla_dates, created_at=held.created_at
+        )
+        if len(written) != len(held.orders):  # lost a race: answered by the ungrouped retry
+            raise StaleGroupReads("a new order's (channel, external id) was taken meanwhile")
     if group is not None:
         group.flush(uow)
     for order in left:  # order.received still to be queued, at the commit
@@ -179,19 +196,28 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, grouped: bool
 
 
 def _allocate_one(
-    uow: UnitOfWork, result: IngestResult, planner: Planner, group: AllocationGroup | None
+    uow: UnitOfWork,
+    result: IngestResult,
+    planner: Planner,
+    group: AllocationGroup | None,
+    unwritten: set[str],
 ) -> tuple[IngestResult, Order | None]:
     """One new order allocated as this transaction holds it: not read back, and its
     ``order.received`` chained and queued with the allocation's events in one go (received
     first: it was recorded first). Should the allocation fail or leave it, the order is put
-    back as it was inserted and returned, its ``order.received`` still to be queued."""
+    back as it was inserted and returned, its ``order.received`` still to be queued.
+
+    An order not inserted yet (in ``unwritten``), allocated with a group, writes nothing to
+    the database in its item — the group writes at its end, the insert after the items —
+    but for a pick-up's exception (short at its store): no savepoint for the others."""
     order = result.order
     assert order is not None
     kept = _Kept(order)
     uow.orders.adopt(order, new=True)
+    writes = group is None or order.id not in unwritten or order.pickup_location is not None
     outcome = None
     try:
-        with uow.item():
+        with uow.item(writes=writes):
             outcome = allocate_order(
                 uow, order_id=order.id, planner=planner, order=order, group=group
             )
@@ -207,6 +233,25 @@ def _allocate_one(
         kept.restore(order)
         return result, order
     return dataclasses.replace(result, allocations=outcome.allocations), None
+
+
+def _with_group(uow: UnitOfWork, count: int) -> bool:
+    """Whether ``count`` new orders are allocated with an :class:`AllocationGroup`: several
+    (their rows locked ahead), or one on SQLite (whose one writer holds every row); one on
+    PostgreSQL, its rows not locked ahead, is allocated alone: a lost race plans again."""
+    return count > 1 or uow.conn.dialect.name != "postgresql"
+
+
+@dataclass
+class _Held:
+    """New orders whose insert waits for their allocation (in a group, whose writes wait for
+    its end too): one INSERT of each order as allocated, not an INSERT and then an UPDATE."""
+
+    orders: list[Order] = dataclasses.field(default_factory=list)
+    sla_dates: dict[str, tuple[datetime | None, datetime | None]] = dataclasses.field(
+        default_factory=dict
+    )
+    created_at: datetime = dataclasses.field(default_factory=utc_now)
 
 
 class _Kept:
@@ -269,10 +314,10 @@ class _Pending:
 
 
 def _ingest_all(
-    uow: UnitOfWork, items: Sequence[Incoming], *, hold: bool = True
+    uow: UnitOfWork, items: Sequence[Incoming], *, hold: bool = True, held: _Held | None = None
 ) -> list[IngestResult]:
     """Everything but the commit: the result of each item (quarantined ones held when
-    ``hold``)."""
+    ``hold``; new orders allocated with a group held back for insertion in ``held``)."""
     drafts = [item.draft for item in items]
     policies = uow.channels.sla_policies({d.channel for d in drafts})
     existing = uow.orders.ids_by_external(
@@ -310,7 +355,7 @@ def _ingest_all(
             continue
         dates = sla.dates_for(policies[draft.channel], draft.placed_at)
         pending.append(_Pending(index, order, dates))
-    _create(uow, pending, results)
+    _create(uow, pending, results, held)
     for index, item in enumerate(items):
         if results[index] is None:
             results[index] = _repeat(
@@ -319,16 +364,27 @@ def _ingest_all(
     return [result for result in results if result is not None]
 
 
-def _create(uow: UnitOfWork, pending: list[_Pending], results: list[IngestResult | None]) -> None:
-    """Customers, orders and lines of every new order; a lost race becomes EXISTING."""
+def _create(
+    uow: UnitOfWork,
+    pending: list[_Pending],
+    results: list[IngestResult | None],
+    held: _Held | None = None,
+) -> None:
+    """Customers, orders and lines of every new order; a lost race becomes EXISTING. With
+    ``held`` the orders are inserted after their allocation, with a group's (a lost race
+    found then undoes the transaction, see :func:`_ingest_committed`)."""
     if not pending:
         return
     customer_ids = uow.customers.resolve_many([p.order.customer for p in pending])
     for p, customer_id in zip(pending, customer_ids, strict=True):
         p.order.customer = dataclasses.replace(p.order.customer, id=customer_id)
-    written = uow.orders.add_new(
-        [p.order for p in pending], sla_dates={p.order.id: p.dates for p in pending}
-    )
+    orders = [p.order for p in pending]
+    dates = {p.order.id: p.dates for p in pending}
+    insert = held is None or not _with_group(uow, len(pending))
+    if not insert:
+        assert held is not None
+        held.orders, held.sla_dates, held.created_at = orders, dates, utc_now()
+    written = uow.orders.add_new(orders, sla_dates=dates, insert=insert)
     lost = {(p.order.channel, p.order.external_id) for p in pending if p.order.id not in written}
     winners = uow.orders.ids_by_external(lost)
     # The same order quarantined before (say, an unknown SKU since fixed at the channel) is done.

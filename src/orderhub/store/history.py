@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
 from orderhub.domain.events import JSON, DomainEvent
-from orderhub.domain.ids import new_id
+from orderhub.domain.ids import new_ids
 from orderhub.store import bulk
 from orderhub.store.tables import history_checkpoints, order_chain_heads, order_events
 
@@ -45,8 +45,14 @@ _MOVE_ANCHOR = (
 )
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_quote = json.encoder.encode_basestring  # a str as that encoder writes it (ensure_ascii off)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 as is: what is hashed. One encoder for every call (what
+    ``json.dumps`` with these options builds afresh each time)."""
+    return _CANONICAL.encode(value)
 
 
 def event_hash(
@@ -60,18 +66,43 @@ def event_hash(
     actor: str,
     occurred_at: datetime,
 ) -> str:
-    body = canonical_json(
-        {
-            "id": event_id,
-            "order_id": order_id,
-            "order_seq": order_seq,
-            "type": type_,
-            "data": data,
-            "actor": actor,
-            "occurred_at": occurred_at.isoformat(),
-        }
+    """SHA-256 over the previous hash and the canonical JSON of the event's fields."""
+    return _ChainHasher(order_id, actor, occurred_at).hash(
+        prev_hash, event_id, order_seq, type_, data
     )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+class _ChainHasher:
+    """:func:`event_hash` of the events of one order, actor and time: the canonical JSON of
+    the event's fields spelled out, in sorted key order, its constant parts quoted once (the
+    same text as :func:`canonical_json` of the dict, byte for byte — what verify recomputes)."""
+
+    def __init__(self, order_id: str, actor: str, occurred_at: datetime) -> None:
+        self._actor = '{"actor":' + _quote(actor) + ',"data":'
+        self._at = (
+            ',"occurred_at":'
+            + _quote(occurred_at.isoformat())
+            + ',"order_id":'
+            + _quote(order_id)
+            + ',"order_seq":'
+        )
+
+    def hash(self, prev_hash: str, event_id: str, order_seq: int, type_: str, data: str) -> str:
+        body = "".join(
+            (
+                prev_hash,
+                self._actor,
+                _quote(data),
+                ',"id":',
+                _quote(event_id),
+                self._at,
+                int.__repr__(order_seq),
+                ',"type":',
+                _quote(type_),
+                "}",
+            )
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -140,20 +171,11 @@ def chain(
     seq, prev = head if head is not None else _head(conn, order_id, new_order=new_order)
     rows = []
     payloads = data if data is not None else [event.data() for event in recorded]
-    for event, payload in zip(recorded, payloads, strict=True):
+    hasher = _ChainHasher(order_id, actor, occurred_at)
+    for event, payload, event_id in zip(recorded, payloads, new_ids(len(recorded)), strict=True):
         seq += 1
-        event_id = new_id()
         body = canonical_json(payload)
-        digest = event_hash(
-            prev_hash=prev,
-            event_id=event_id,
-            order_id=order_id,
-            order_seq=seq,
-            type_=event.type,
-            data=body,
-            actor=actor,
-            occurred_at=occurred_at,
-        )
+        digest = hasher.hash(prev, event_id, seq, event.type, body)
         rows.append(
             {
                 "id": event_id,

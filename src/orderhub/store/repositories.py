@@ -179,18 +179,23 @@ def _delivery(data: dict[str, Any] | None) -> Delivery | None:
 
 
 class OrderRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, unwritten: set[str] | None = None) -> None:
         self._conn = conn
         self.seen: dict[str, Order] = {}
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
         self._inserted: dict[str, tuple[str, str | None, dict[str, Any]]] = {}  # as inserted
+        # New orders of this transaction not inserted yet (:meth:`add_new` with ``insert``
+        # off): shared by the transaction's repositories, as the unit of work keeps it.
+        self._unwritten = unwritten if unwritten is not None else set()
 
     def add_new(
         self,
         orders: Sequence[Order],
         *,
         sla_dates: dict[str, tuple[datetime | None, datetime | None]] | None = None,
+        insert: bool = True,
+        created_at: datetime | None = None,
     ) -> set[str]:
         """Insert ``orders`` and their lines in two statements; returns the ids written.
 
@@ -199,15 +204,28 @@ class OrderRepository:
         race does not undo a whole batch; the caller answers it with the winner's id. Which
         were skipped is asked of the database only when fewer rows went in than were sent.
         ``sla_dates`` is each order's (ship_by, deliver_by) from its channel's policy.
+
+        ``insert`` off: the orders are tracked as new but written later, as they stand then
+        (:meth:`insert_held`, ``created_at`` the time received), so that an order allocated
+        in the same transaction is inserted once, not inserted and then updated; every id is
+        returned (a lost race shows at the insert).
         """
         if not orders:
             return set()
-        now = utc_now()
+        if not insert:
+            for order in orders:
+                order.version = 1
+                self._unwritten.add(order.id)
+                self.adopt(order, new=True)
+            return {order.id for order in orders}
+        now = created_at or utc_now()
         dates = sla_dates or {}
         rows = []
         for order in orders:
             ship_by, deliver_by = dates.get(order.id, (None, None))
             row = self._order_row(order, now, created=True)
+            if order.version > 1:  # saved since it was received (:meth:`save`)
+                row |= {"version": order.version, "updated_at": utc_now()}
             rows.append(row | {"ship_by": ship_by, "deliver_by": deliver_by})
         count = bulk.insert_rows(
             self._conn, t.orders, rows, skip_conflicts_on=("channel_code", "external_id")
@@ -225,9 +243,22 @@ class OrderRepository:
         bulk.insert_rows(self._conn, t.order_lines, line_rows)
         for order in orders:
             if order.id in written:
-                order.version = 1
+                order.version = max(order.version, 1)
                 self.adopt(order, new=True)
         return written
+
+    def insert_held(
+        self,
+        orders: Sequence[Order],
+        *,
+        sla_dates: dict[str, tuple[datetime | None, datetime | None]],
+        created_at: datetime,
+    ) -> set[str]:
+        """Insert the orders :meth:`add_new` held back, as they stand now (a version moved by
+        each :meth:`save` since, as the UPDATE would have moved it); returns the ids written."""
+        assert all(order.id in self._unwritten for order in orders), "not held"
+        self._unwritten.difference_update(order.id for order in orders)
+        return self.add_new(orders, sla_dates=sla_dates, created_at=created_at)
 
     def adopt(self, order: Order, *, new: bool) -> None:
         """Track ``order``, which this transaction holds in memory as the database has it
@@ -297,7 +328,12 @@ class OrderRepository:
 
     def save(self, order: Order) -> None:
         """Write status, derived totals and the lines that changed since they were read;
-        refuses if someone saved in between."""
+        refuses if someone saved in between. An order held back for insertion
+        (:meth:`add_new`) is not written: its version moves, and the insert writes it whole."""
+        if order.id in self._unwritten:
+            self._remember(order)
+            order.version += 1
+            return
         row = self._order_row(order, utc_now(), created=False)
         row |= {"version": order.version + 1, "b_id": order.id, "b_version": order.version}
         if self._conn.execute(_SAVE_ORDER, row).rowcount != 1:

@@ -22,6 +22,7 @@ from orderhub.clock import utc_now
 from orderhub.domain.allocation import AllocationPlan, Pick
 from orderhub.domain.ids import new_id
 from orderhub.domain.inventory import Movement, MovementKind, StockLevel
+from orderhub.store import bulk
 from orderhub.store import tables as t
 from orderhub.store.availability import Touched
 from orderhub.store.queries import allocation_status, keyset_page
@@ -53,7 +54,6 @@ _UNRESERVE = (
 )
 _ADD_MOVEMENT = t.stock_movements.insert()
 _ADD_PLAN = t.allocation_plans.insert()
-_ADD_ALLOCATION = t.allocations.insert()
 _ORDERS_TODAY = select(D.location, D.day, D.orders).where(
     D.location.in_(bindparam("locations", expanding=True))
 )
@@ -296,16 +296,14 @@ class StockRepository:
     ) -> None:
         """What allocating writes once the guarded UPDATEs have held: plans, orders counted on
         their locations' days ((location, day) → how many more), ledger rows and allocations,
-        one statement each, in that order — for one order, or for a whole group of them."""
-        if plans:
-            self._conn.execute(_ADD_PLAN, list(plans))
+        one statement each, in that order — for one order, or for a whole group of them. The
+        INSERTs go through :func:`bulk.insert_rows` (the rows of each have the same keys)."""
+        bulk.insert_rows(self._conn, t.allocation_plans, plans)
         if days:
             rows = [{"location": loc, "day": day, "n": n} for (loc, day), n in sorted(days.items())]
             self._conn.execute(_COUNT_ORDERS[self._conn.dialect.name], rows)
-        if movements:
-            self._conn.execute(_ADD_MOVEMENT, list(movements))
-        if allocations:
-            self._conn.execute(_ADD_ALLOCATION, list(allocations))
+        bulk.insert_rows(self._conn, t.stock_movements, movements)
+        bulk.insert_rows(self._conn, t.allocations, allocations)
 
     @staticmethod
     def allocation_rows(
