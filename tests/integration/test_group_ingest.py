@@ -9,6 +9,7 @@ order must still be answered after the first one's commit, as a request of its o
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,7 +104,7 @@ def submit_all(
         thread.start()
         threads.append(thread)
         deadline = time.monotonic() + 10
-        while len(group._queue) == queued and index > 0:  # the first one leads at once
+        while not _queued(group, index, queued):
             assert time.monotonic() < deadline, "the request never queued"
             time.sleep(0.001)
 
@@ -113,6 +114,14 @@ def submit_all(
             assert not thread.is_alive()
 
     return answers, join
+
+
+def _queued(group: GroupIngest, index: int, before: int) -> bool:
+    """Whether call ``index`` has queued: the first one is taken by the drainer at once
+    (its transaction is held open), the others stay queued behind it."""
+    if index == 0:
+        return group._draining and not group._queue
+    return len(group._queue) != before
 
 
 def test_orders_queued_behind_a_transaction_share_the_next_one_each_answered_as_its_own(
@@ -201,6 +210,40 @@ def test_a_transaction_that_fails_answers_its_own_orders_with_the_error_and_keep
 
     again = group.ingest("api", item("F-1"))  # the client's retry is a first request
     assert again.outcome == Outcome.CREATED
+
+
+def test_requests_awaiting_on_the_event_loop_share_a_transaction_each_answered(
+    hub: Container,
+) -> None:
+    """``submit``, as ``POST /v1/orders`` awaits it: no thread per request; the orders that
+    queue while the first transaction is held open share the next one, and each awaiting
+    request gets its own answer — or its own error raised."""
+    transactions = Transactions(hub)
+    group = GroupIngest(transactions, allocate=True)
+
+    async def requests() -> list[IngestResult | BaseException]:
+        first = asyncio.ensure_future(group.submit("api", item("A-0")))
+        while not _queued(group, 0, 0):
+            await asyncio.sleep(0.001)
+        rest = [
+            asyncio.ensure_future(group.submit("api", one))
+            for one in (item("A-1", quantity=2), item("A-2", channel="nope"), item("A-3"))
+        ]
+        while len(group._queue) < len(rest):
+            await asyncio.sleep(0.001)
+        transactions.release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    first, a1, refused, a3 = asyncio.run(requests())
+    assert isinstance(first, IngestResult)
+    assert isinstance(a1, IngestResult)
+    assert isinstance(a3, IngestResult)
+    assert [first.outcome, a1.outcome, a3.outcome] == [Outcome.CREATED] * 3
+    assert isinstance(refused, ValidationFailed)
+    assert transactions.opened == ["api", "api"]  # A-0 alone, then A-1..A-3 together
+    with hub.uow(read_only=True) as uow:
+        statuses = [uow.orders.get(r.order_id or "").status.value for r in (first, a1, a3)]
+    assert statuses == ["allocated", "allocated", "backordered"]  # 3 in stock: no oversell
 
 
 def test_a_batch_allocates_each_new_order_and_one_that_fails_is_left_to_the_worker(
