@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from orderhub.services.ingest import Incoming, IngestResult, ingest_batch
@@ -62,7 +63,9 @@ class GroupIngest:
         answer: asyncio.Future[IngestResult] = loop.create_future()
 
         def settle(result: IngestResult | None, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_resolve, answer, result, error)
+            # A loop that closed meanwhile has nobody left to answer: the drainer goes on.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, answer, result, error)
 
         self._enqueue(_Slot(actor, item, settle))
         return await answer
