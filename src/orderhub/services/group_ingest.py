@@ -99,7 +99,7 @@ class GroupIngest:
                     self._draining = False
                     return
                 actor = self._queue[0].actor
-            self._run(self._take(actor))
+            self._run(actor)
 
     def _take(self, actor: str) -> list[_Slot]:
         """The queued slots of ``actor``, oldest first, at most ``max_group``, and one per
@@ -120,14 +120,21 @@ class GroupIngest:
             self._queue = [s for s in self._queue if id(s) not in taken]
         return group
 
-    def _run(self, group: list[_Slot]) -> None:
-        """One transaction for ``group``; each slot answered. Nothing escapes: the drainer's
-        thread has nobody to raise to, so even a ``BaseException`` goes to the requests."""
+    def _run(self, actor: str) -> None:
+        """One transaction for the orders of ``actor`` queued once it holds the write lock
+        (taken before the group, so that what queued while it waited for the lock — for a
+        worker's transaction, on SQLite — joins this group instead of the next); each slot
+        answered. Nothing escapes: the drainer's thread has nobody to raise to, so even a
+        ``BaseException`` goes to the requests."""
+        group: list[_Slot] = []
         try:
-            with self._uow_for(group[0].actor) as uow:
+            with self._uow_for(actor) as uow:
+                if not uow.conn.in_transaction():
+                    uow.conn.begin()  # on SQLite: the writer gate, then BEGIN IMMEDIATE
+                group = self._take(actor)
                 results = ingest_batch(uow, [s.item for s in group], allocate=self._allocate)
         except BaseException as error:  # not committed: nothing of the group stands
-            for s in group:
+            for s in group or self._take(actor):
                 s.settle(None, error)
             return
         for s, result in zip(group, results, strict=True):
