@@ -569,6 +569,7 @@ def serve(
                 create_app(container, freeze_heap=True),
                 host=host or settings.host,
                 port=port or settings.port,
+                access_log=settings.access_log,
             )
             return
     if settings.session_secret is None:
@@ -584,6 +585,7 @@ def serve(
         workers=workers,
         host=host or settings.host,
         port=port or settings.port,
+        access_log=settings.access_log,
         # A process importing the app on a busy machine takes longer than uvicorn's 5 s.
         timeout_worker_healthcheck=60,
     )

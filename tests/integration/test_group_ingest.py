@@ -1,20 +1,22 @@
 """Group commit of single-order ingest (``services/group_ingest.py``): orders that queue while
 a transaction runs share the next one, and each is answered exactly as a request of its own.
 
-The first transaction is held open (its unit of work blocks until the others have queued), so
-the grouping is certain, not a matter of timing: the queued requests must then share one
-transaction, each get its own outcome, keep its own hash-chained history, and a repeat of an
-order must still be answered after the first one's commit, as a request of its own would be.
+The first transaction is held open (its ingest blocks, once it has taken its group, until the
+others have queued), so the grouping is certain, not a matter of timing: the queued requests
+must then share one transaction, each get its own outcome, keep its own hash-chained history,
+and a repeat of an order must still be answered after the first one's commit, as a request of
+its own would be.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from orderhub.api.routes.orders import created_out, order_out
@@ -22,7 +24,7 @@ from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import Settings
 from orderhub.domain.errors import ValidationFailed
-from orderhub.services import ingest
+from orderhub.services import group_ingest, ingest
 from orderhub.services.group_ingest import GroupIngest
 from orderhub.services.ingest import Incoming, IngestResult, Outcome
 from orderhub.services.inventory_check import find_drift
@@ -58,18 +60,27 @@ def item(
 
 
 class Transactions:
-    """A ``uow_for`` that counts the transactions and holds the first one open until told."""
+    """A ``uow_for`` that counts the transactions and holds the first one open, once it has
+    taken its group, until told."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, monkeypatch: pytest.MonkeyPatch) -> None:
         self.container = container
         self.opened: list[str] = []
         self.release = threading.Event()
         self.fail_commit_of: int | None = None  # this transaction's commit fails (1-based)
+        real = group_ingest.ingest_batch
+        first = [True]
+
+        def held(uow: UnitOfWork, items: list[Incoming], *, allocate: bool) -> list[IngestResult]:
+            if first[0]:
+                first[0] = False
+                assert self.release.wait(30), "the test never let the first transaction go"
+            return real(uow, items, allocate=allocate)
+
+        monkeypatch.setattr(group_ingest, "ingest_batch", held)
 
     def __call__(self, actor: str) -> UnitOfWork:
         self.opened.append(actor)
-        if len(self.opened) == 1:
-            assert self.release.wait(30), "the test never let the first transaction go"
         uow = self.container.uow(actor=actor)
         if len(self.opened) == self.fail_commit_of:
             real = uow.commit
@@ -103,7 +114,7 @@ def submit_all(
         thread.start()
         threads.append(thread)
         deadline = time.monotonic() + 10
-        while len(group._queue) == queued and index > 0:  # the first one leads at once
+        while not _queued(group, index, queued):
             assert time.monotonic() < deadline, "the request never queued"
             time.sleep(0.001)
 
@@ -115,10 +126,18 @@ def submit_all(
     return answers, join
 
 
+def _queued(group: GroupIngest, index: int, before: int) -> bool:
+    """Whether call ``index`` has queued: the first one is taken by the drainer at once
+    (its transaction is held open), the others stay queued behind it."""
+    if index == 0:
+        return group._draining and not group._queue
+    return len(group._queue) != before
+
+
 def test_orders_queued_behind_a_transaction_share_the_next_one_each_answered_as_its_own(
-    hub: Container,
+    hub: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transactions = Transactions(hub)
+    transactions = Transactions(hub, monkeypatch)
     group = GroupIngest(transactions, allocate=True)
     answers, join = submit_all(
         group,
@@ -177,9 +196,9 @@ def test_orders_queued_behind_a_transaction_share_the_next_one_each_answered_as_
 
 
 def test_a_transaction_that_fails_answers_its_own_orders_with_the_error_and_keeps_none(
-    hub: Container,
+    hub: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transactions = Transactions(hub)
+    transactions = Transactions(hub, monkeypatch)
     transactions.fail_commit_of = 2  # the queued group's commit fails: SQLite busy, say
     group = GroupIngest(transactions, allocate=True)
     answers, join = submit_all(
@@ -201,6 +220,85 @@ def test_a_transaction_that_fails_answers_its_own_orders_with_the_error_and_keep
 
     again = group.ingest("api", item("F-1"))  # the client's retry is a first request
     assert again.outcome == Outcome.CREATED
+
+
+def test_requests_awaiting_on_the_event_loop_share_a_transaction_each_answered(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``submit``, as ``POST /v1/orders`` awaits it: no thread per request; the orders that
+    queue while the first transaction is held open share the next one, and each awaiting
+    request gets its own answer — or its own error raised."""
+    transactions = Transactions(hub, monkeypatch)
+    group = GroupIngest(transactions, allocate=True)
+
+    async def requests() -> list[IngestResult | BaseException]:
+        first = asyncio.ensure_future(group.submit("api", item("A-0")))
+        while not _queued(group, 0, 0):
+            await asyncio.sleep(0.001)
+        rest = [
+            asyncio.ensure_future(group.submit("api", one))
+            for one in (item("A-1", quantity=2), item("A-2", channel="nope"), item("A-3"))
+        ]
+        while len(group._queue) < len(rest):
+            await asyncio.sleep(0.001)
+        transactions.release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    first, a1, refused, a3 = asyncio.run(requests())
+    assert isinstance(first, IngestResult)
+    assert isinstance(a1, IngestResult)
+    assert isinstance(a3, IngestResult)
+    assert [first.outcome, a1.outcome, a3.outcome] == [Outcome.CREATED] * 3
+    assert isinstance(refused, ValidationFailed)
+    assert transactions.opened == ["api", "api"]  # A-0 alone, then A-1..A-3 together
+    with hub.uow(read_only=True) as uow:
+        statuses = [uow.orders.get(r.order_id or "").status.value for r in (first, a1, a3)]
+    assert statuses == ["allocated", "allocated", "backordered"]  # 3 in stock: no oversell
+
+
+def test_orders_that_queue_while_a_group_waits_for_the_write_lock_join_that_group(
+    hub: Container,
+) -> None:
+    """The group is taken once its transaction has begun — on SQLite, once it holds the write
+    lock, which it may have waited for while the worker wrote: what queued meanwhile goes in
+    this transaction, not the next one."""
+    opened: list[str] = []
+    began, release = threading.Event(), threading.Event()
+
+    def uow_for(actor: str) -> UnitOfWork:
+        opened.append(actor)
+        return hub.uow(actor=actor)
+
+    def slow_begin(_conn: object) -> None:  # the drainer's BEGIN waits, as behind a worker
+        if threading.current_thread().name == "orderhub-group-ingest" and not began.is_set():
+            began.set()
+            assert release.wait(30), "the test never let the transaction begin"
+
+    group = GroupIngest(uow_for, allocate=True)
+    answers: list[IngestResult | BaseException] = []
+
+    def call(incoming: Incoming) -> None:
+        answers.append(group.ingest("api", incoming))
+
+    event.listen(hub.engine, "begin", slow_begin)
+    try:
+        threads = [threading.Thread(target=call, args=(item("W-0"),))]
+        threads[0].start()
+        assert began.wait(10)
+        for incoming in (item("W-1"), item("W-2", sku="SKU-2")):
+            threads.append(threading.Thread(target=call, args=(incoming,)))
+            threads[-1].start()
+        deadline = time.monotonic() + 10
+        while len(group._queue) < 3:
+            assert time.monotonic() < deadline, "the orders never queued"
+            time.sleep(0.001)
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        event.remove(hub.engine, "begin", slow_begin)
+    assert opened == ["api"]  # one transaction for the three
+    assert [a.outcome for a in answers if isinstance(a, IngestResult)] == [Outcome.CREATED] * 3
 
 
 def test_a_batch_allocates_each_new_order_and_one_that_fails_is_left_to_the_worker(

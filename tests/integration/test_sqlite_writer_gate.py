@@ -3,6 +3,8 @@ napping in SQLite's busy handler; the gate is always left when the transaction e
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from pathlib import Path
@@ -47,6 +49,49 @@ def test_a_writer_of_another_process_enters_as_soon_as_the_one_ahead_leaves(
     waiter.join()
     assert entered
     assert entered[0] - left < 0.05
+
+
+def test_a_process_that_leaves_and_comes_straight_back_waits_for_the_one_in_line(
+    tmp_path: Path,
+) -> None:
+    """The worker's transactions follow one another: without turns, it won the writer lock
+    again and again while the API's writer napped between tries."""
+    database = str(tmp_path / "turns.db")
+    worker, api = _WriterGate(database), _WriterGate(database)  # two open files: two processes
+    assert worker.enter(timeout=1)
+    order: list[str] = []
+    waiting = threading.Event()
+
+    def api_writes() -> None:
+        waiting.set()
+        assert api.enter(timeout=5)
+        order.append("api")
+        api.leave()
+
+    writer = threading.Thread(target=api_writes)
+    writer.start()
+    waiting.wait()
+    deadline = time.monotonic() + 5
+    while not _locked(f"{database}-writer.turn") and time.monotonic() < deadline:
+        time.sleep(0.001)  # until the API's writer is next in line
+    worker.leave()
+    assert worker.enter(timeout=5)  # straight back: after the API's writer, not before
+    order.append("worker")
+    worker.leave()
+    writer.join()
+    assert order == ["api", "worker"]
+
+
+def _locked(path: str) -> bool:
+    """Whether another open file holds an advisory lock on ``path``."""
+    probe = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(probe)
+    return False
 
 
 def test_the_gate_is_left_on_commit_rollback_and_close(tmp_path: Path) -> None:

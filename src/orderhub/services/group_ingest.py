@@ -1,19 +1,26 @@
 """Group commit for single-order ingest: concurrent requests share one transaction.
 
 Every ``POST /v1/orders`` pays for its transaction — the write lock, the channel and routing
-reads, the commit, the available-to-sell announcement — whatever the order. Requests that
-arrive while a transaction is running queue here; when it ends, one of them (the leader) takes
-every queued order of the same actor and ingests them with :func:`ingest.ingest_batch`, which
+reads, the commit, the available-to-sell announcement — whatever the order. Requests queue
+here; one thread at a time (the drainer, started when the queue fills from empty) takes every
+queued order of the oldest one's actor and ingests them with :func:`ingest.ingest_batch`, which
 answers each alone (created, existing, quarantined, or its own error) exactly as a request of
-its own would. Nothing waits on purpose: a lone request is a group of one, and a group grows
-only with the requests that had to wait anyway.
+its own would, and goes on until the queue is empty. Nothing waits on purpose: a lone request
+is a group of one, and a group grows only with the requests that had to wait anyway.
+
+A request on the event loop awaits its answer (:meth:`GroupIngest.submit`) without a thread
+of its own: the trip to the thread pool and back, and one waiting thread per queued request,
+cost the API more CPU per order than anything else outside the transaction and delayed each
+answer by a hand-over of the GIL (docs/performance.md, sixth pass, HTTP).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
 
 from orderhub.services.ingest import Incoming, IngestResult, ingest_batch
 from orderhub.store.unit_of_work import UnitOfWork
@@ -21,29 +28,24 @@ from orderhub.store.unit_of_work import UnitOfWork
 UnitOfWorkFor = Callable[[str], UnitOfWork]
 """A fresh unit of work acting as the given actor."""
 
+Settle = Callable[[IngestResult | None, BaseException | None], None]
+"""Hands a slot its answer: the result, or the error that refused the whole group."""
+
 
 @dataclass
 class _Slot:
     actor: str
     item: Incoming
-    wake: threading.Event = field(default_factory=threading.Event)
-    answered: bool = False
-    result: IngestResult | None = None
-    error: BaseException | None = None
-
-    def answer(self, result: IngestResult | None, error: BaseException | None = None) -> None:
-        self.result, self.error, self.answered = result, error, True
-        self.wake.set()
+    settle: Settle
 
 
 class GroupIngest:
     """Ingests each submitted order in a transaction shared with the orders queued beside it.
 
-    Leader and followers: a thread that finds no transaction running runs one for everything
-    queued (up to ``max_group`` orders of its own actor) and answers each slot; the others
-    wait for their answer, or for their turn to lead. Slots are taken only by the leader, and
-    answered before it steps down, so a thread that becomes leader finds its own slot either
-    answered or still queued.
+    One drainer at a time takes the queued slots of one actor (up to ``max_group``), runs
+    them in one transaction, answers each, and goes on while anything is queued; it is started
+    by the slot that finds the queue idle. Only the drainer takes slots, so each is answered
+    exactly once.
     """
 
     def __init__(self, uow_for: UnitOfWorkFor, *, allocate: bool, max_group: int = 64) -> None:
@@ -52,30 +54,52 @@ class GroupIngest:
         self._max_group = max_group
         self._queue: list[_Slot] = []
         self._queue_lock = threading.Lock()
-        self._leading = threading.Lock()
+        self._draining = False
+
+    async def submit(self, actor: str, item: Incoming) -> IngestResult:
+        """The item's result as :func:`ingest.ingest_order` gives it; raises what refuses it.
+        For the event loop: nothing but the future waits for the answer."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[IngestResult] = loop.create_future()
+
+        def settle(result: IngestResult | None, error: BaseException | None) -> None:
+            # A loop that closed meanwhile has nobody left to answer: the drainer goes on.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, answer, result, error)
+
+        self._enqueue(_Slot(actor, item, settle))
+        return await answer
 
     def ingest(self, actor: str, item: Incoming) -> IngestResult:
-        """The item's result as :func:`ingest.ingest_order` gives it; raises what refuses it."""
-        slot = _Slot(actor, item)
+        """As :meth:`submit`, from a thread, which waits for the answer."""
+        answered = threading.Event()
+        box: list[tuple[IngestResult | None, BaseException | None]] = []
+
+        def settle(result: IngestResult | None, error: BaseException | None) -> None:
+            box.append((result, error))
+            answered.set()
+
+        self._enqueue(_Slot(actor, item, settle))
+        answered.wait()
+        return _outcome(*box[0])
+
+    def _enqueue(self, slot: _Slot) -> None:
         with self._queue_lock:
             self._queue.append(slot)
-        while not slot.answered:
-            if self._leading.acquire(blocking=False):
-                try:
-                    if not slot.answered:
-                        self._run(self._take(slot.actor))
-                finally:
-                    self._leading.release()
-                    self._wake_next()
-            else:
-                slot.wake.wait(0.05)  # set when answered or when a leader steps down
-                slot.wake.clear()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.result is not None
-        if slot.result.error is not None:
-            raise slot.result.error
-        return slot.result
+            if self._draining:
+                return
+            self._draining = True
+        threading.Thread(target=self._drain, name="orderhub-group-ingest", daemon=True).start()
+
+    def _drain(self) -> None:
+        """Groups, one after the other, until the queue is empty."""
+        while True:
+            with self._queue_lock:
+                if not self._queue:
+                    self._draining = False
+                    return
+                actor = self._queue[0].actor
+            self._run(actor)
 
     def _take(self, actor: str) -> list[_Slot]:
         """The queued slots of ``actor``, oldest first, at most ``max_group``, and one per
@@ -96,22 +120,44 @@ class GroupIngest:
             self._queue = [s for s in self._queue if id(s) not in taken]
         return group
 
-    def _run(self, group: list[_Slot]) -> None:
+    def _run(self, actor: str) -> None:
+        """One transaction for the orders of ``actor`` queued once it holds the write lock
+        (taken before the group, so that what queued while it waited for the lock — for a
+        worker's transaction, on SQLite — joins this group instead of the next); each slot
+        answered. Nothing escapes: the drainer's thread has nobody to raise to, so even a
+        ``BaseException`` goes to the requests."""
+        group: list[_Slot] = []
         try:
-            with self._uow_for(group[0].actor) as uow:
+            with self._uow_for(actor) as uow:
+                if not uow.conn.in_transaction():
+                    uow.conn.begin()  # on SQLite: the writer gate, then BEGIN IMMEDIATE
+                group = self._take(actor)
                 results = ingest_batch(uow, [s.item for s in group], allocate=self._allocate)
         except BaseException as error:  # not committed: nothing of the group stands
-            for s in group:
-                s.answer(None, error)
-            if not isinstance(error, Exception):
-                raise
+            for s in group or self._take(actor):
+                s.settle(None, error)
             return
         for s, result in zip(group, results, strict=True):
-            s.answer(result)
+            s.settle(result, None)
 
-    def _wake_next(self) -> None:
-        """After stepping down: the oldest waiting slot leads next. Called after the release,
-        so a slot queued while the lock was held is either seen here or finds it free."""
-        with self._queue_lock:
-            if self._queue:
-                self._queue[0].wake.set()
+
+def _outcome(result: IngestResult | None, error: BaseException | None) -> IngestResult:
+    """The answer a caller gets: the result, or the group's or its own error raised."""
+    if error is not None:
+        raise error
+    assert result is not None
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def _resolve(
+    answer: asyncio.Future[IngestResult], result: IngestResult | None, error: BaseException | None
+) -> None:
+    """On the event loop: the awaiting request's future settled (unless it was cancelled)."""
+    if answer.done():
+        return
+    try:
+        answer.set_result(_outcome(result, error))
+    except BaseException as raised:  # the answer is this error: the request raises it
+        answer.set_exception(raised)

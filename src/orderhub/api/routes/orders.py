@@ -11,11 +11,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
+from starlette.concurrency import run_in_threadpool
 
 from orderhub.api.deps import ContainerDep, require, visible_to
 from orderhub.api.schemas.bounded import Day, Quantity, Timestamp
 from orderhub.api.schemas.orders import EventOut, OrderOut, OrderPage, QuarantinedOut
 from orderhub.api.schemas.pages import Cursor, Limit
+from orderhub.bootstrap import Container
 from orderhub.channels import native
 from orderhub.domain.access import Permission
 from orderhub.domain.cancellation import CancelReason
@@ -84,31 +86,27 @@ def order_outs(uow: UnitOfWork, order_ids: list[str]) -> list[OrderOut]:
         },
     },
 )
-def create_order(body: native.NativeOrder, principal: Writer, container: ContainerDep) -> Response:
+async def create_order(
+    body: native.NativeOrder, principal: Writer, container: ContainerDep
+) -> Response:
     """Ingest one order in the native schema; idempotent on (channel, external_id)."""
+    # Async: the order waits for its group's transaction (services/group_ingest.py) on the
+    # event loop, not in a thread of the pool; only the database work goes to a thread.
     if not visible_to(principal, body.channel):
         raise HTTPException(403, f"this key may only create orders for {principal.channel!r}")
     item = ingest.Incoming(body.to_draft(), native.SOURCE, body.model_dump_json)
     if body.delivery is not None and body.delivery.location is not None:
-        with container.uow(actor=principal.actor) as uow:  # a pick-up: its store checked first
-            stores.check_pickup_store(uow, body.delivery.location)
-            result = ingest.ingest_order(
-                uow,
-                draft=item.draft,
-                source=item.source,
-                payload=item.payload,
-                allocate=container.settings.allocate_on_ingest,
-            )
+        location = body.delivery.location
+        result = await run_in_threadpool(_ingest_pickup, container, principal, item, location)
     else:  # in a transaction shared with the requests that came meanwhile
-        result = container.order_intake.ingest(principal.actor, item)
+        result = await container.order_intake.submit(principal.actor, item)
     if result.outcome == ingest.Outcome.QUARANTINED:
         return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
     assert result.order_id
     if result.outcome == ingest.Outcome.CREATED and result.order is not None:
         order = created_out(result.order, result.allocations)  # as just committed: no read
     else:
-        with container.uow(read_only=True) as reader:  # no write lock to answer
-            order = order_out(reader, result.order_id)
+        order = await run_in_threadpool(_read_order, container, result.order_id)
     # Serialized here, once: returned as a model, FastAPI would validate it again first.
     return Response(
         order.model_dump_json(),
@@ -116,6 +114,27 @@ def create_order(body: native.NativeOrder, principal: Writer, container: Contain
         media_type="application/json",
         headers={"Location": f"/v1/orders/{order.id}"},
     )
+
+
+def _ingest_pickup(
+    container: Container, principal: Principal, item: ingest.Incoming, location: str
+) -> ingest.IngestResult:
+    """A pick-up order in a transaction of its own: its store is checked first."""
+    with container.uow(actor=principal.actor) as uow:
+        stores.check_pickup_store(uow, location)
+        return ingest.ingest_order(
+            uow,
+            draft=item.draft,
+            source=item.source,
+            payload=item.payload,
+            allocate=container.settings.allocate_on_ingest,
+        )
+
+
+def _read_order(container: Container, order_id: str) -> OrderOut:
+    """An order that existed already, as a read shows it (no write lock to answer)."""
+    with container.uow(read_only=True) as reader:
+        return order_out(reader, order_id)
 
 
 def created_out(order: Order, allocations: Sequence[dict[str, Any]]) -> OrderOut:
