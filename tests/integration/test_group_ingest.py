@@ -301,6 +301,68 @@ def test_orders_that_queue_while_a_group_waits_for_the_write_lock_join_that_grou
     assert [a.outcome for a in answers if isinstance(a, IngestResult)] == [Outcome.CREATED] * 3
 
 
+class _Deadlock(Exception):
+    """What psycopg raises for a deadlock victim, as far as the hub looks at it."""
+
+    sqlstate = "40P01"
+
+
+def _aborted_commits(hub: Container, aborted: int) -> tuple[Callable[[str], UnitOfWork], list[str]]:
+    """A ``uow_for`` whose first ``aborted`` transactions do all their work and are then
+    aborted at the commit as PostgreSQL aborts a deadlock victim; and the actors it opened."""
+    opened: list[str] = []
+
+    def uow_for(actor: str) -> UnitOfWork:
+        opened.append(actor)
+        uow = hub.uow(actor=actor)
+        if len(opened) <= aborted:
+            real = uow.commit
+
+            def victim() -> None:
+                if uow._item is None:  # the transaction's own commit, not an item's
+                    raise OperationalError("COMMIT", {}, _Deadlock("deadlock detected"))
+                real()
+
+            uow.commit = victim  # type: ignore[method-assign]
+        return uow
+
+    return uow_for, opened
+
+
+def test_a_group_aborted_as_a_deadlock_victim_runs_again_and_each_order_is_created_once(
+    hub: Container,
+) -> None:
+    """PostgreSQL aborts one of two deadlocked transactions (two API processes' groups, say):
+    nothing of it was written, so the group runs again at once instead of answering its
+    requests 503 — and what the aborted run did counts for nothing (stock reserved once)."""
+    uow_for, opened = _aborted_commits(hub, aborted=2)
+    group = GroupIngest(uow_for, allocate=True)
+
+    answer = group.ingest("api", item("D-0", quantity=2))
+
+    assert answer.outcome == Outcome.CREATED
+    assert opened == ["api"] * 3  # aborted twice, then committed
+    assert levels(hub)[("SKU-1", "a")] == (3, 2)
+    with hub.uow(read_only=True) as uow:
+        assert uow.orders.get(answer.order_id or "").status.value == "allocated"
+        ids = uow.conn.execute(select(t.orders.c.external_id)).scalars().all()
+        assert [b for b in history.verify(uow.conn) if isinstance(b, history.ChainBreak)] == []
+        assert find_drift(uow)[1] == []
+    assert ids == ["D-0"]
+
+
+def test_a_group_aborted_every_time_answers_its_requests_with_the_error(hub: Container) -> None:
+    uow_for, opened = _aborted_commits(hub, aborted=group_ingest.RUNS_AFTER_ABORT)
+    group = GroupIngest(uow_for, allocate=True)
+
+    with pytest.raises(OperationalError, match="deadlock detected"):
+        group.ingest("api", item("D-1"))
+
+    assert len(opened) == group_ingest.RUNS_AFTER_ABORT
+    assert levels(hub)[("SKU-1", "a")] == (3, 0)
+    assert group.ingest("api", item("D-1")).outcome == Outcome.CREATED  # the client's retry
+
+
 def test_a_batch_allocates_each_new_order_and_one_that_fails_is_left_to_the_worker(
     hub: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:

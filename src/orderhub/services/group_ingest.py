@@ -23,6 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from orderhub.services.ingest import Incoming, IngestResult, ingest_batch
+from orderhub.store.db import aborted_for_another
 from orderhub.store.unit_of_work import UnitOfWork
 
 UnitOfWorkFor = Callable[[str], UnitOfWork]
@@ -30,6 +31,9 @@ UnitOfWorkFor = Callable[[str], UnitOfWork]
 
 Settle = Callable[[IngestResult | None, BaseException | None], None]
 """Hands a slot its answer: the result, or the error that refused the whole group."""
+
+RUNS_AFTER_ABORT = 3
+"""How many times a group runs, at most, while PostgreSQL aborts it for another's sake."""
 
 
 @dataclass
@@ -124,19 +128,25 @@ class GroupIngest:
         """One transaction for the orders of ``actor`` queued once it holds the write lock
         (taken before the group, so that what queued while it waited for the lock — for a
         worker's transaction, on SQLite — joins this group instead of the next); each slot
-        answered. Nothing escapes: the drainer's thread has nobody to raise to, so even a
-        ``BaseException`` goes to the requests."""
+        answered. A group PostgreSQL aborted for another transaction's sake (a deadlock
+        victim: nothing of it was written) runs again at once, as the worker's deliveries do,
+        up to ``RUNS_AFTER_ABORT`` times. Nothing escapes: the drainer's thread has nobody to
+        raise to, so even a ``BaseException`` goes to the requests."""
         group: list[_Slot] = []
-        try:
-            with self._uow_for(actor) as uow:
-                if not uow.conn.in_transaction():
-                    uow.conn.begin()  # on SQLite: the writer gate, then BEGIN IMMEDIATE
-                group = self._take(actor)
-                results = ingest_batch(uow, [s.item for s in group], allocate=self._allocate)
-        except BaseException as error:  # not committed: nothing of the group stands
-            for s in group or self._take(actor):
-                s.settle(None, error)
-            return
+        for run in range(1, RUNS_AFTER_ABORT + 1):
+            try:
+                with self._uow_for(actor) as uow:
+                    if not uow.conn.in_transaction():
+                        uow.conn.begin()  # on SQLite: the writer gate, then BEGIN IMMEDIATE
+                    group = group or self._take(actor)
+                    results = ingest_batch(uow, [s.item for s in group], allocate=self._allocate)
+                break
+            except BaseException as error:  # not committed: nothing of the group stands
+                if group and run < RUNS_AFTER_ABORT and aborted_for_another(error):
+                    continue
+                for s in group or self._take(actor):
+                    s.settle(None, error)
+                return
         for s, result in zip(group, results, strict=True):
             s.settle(result, None)
 

@@ -777,7 +777,10 @@ class CustomerRepository:
         if not by_email:
             return ids
         upsert = _UPSERT_CUSTOMERS[self._conn.dialect.name]
-        found = {row.email: row.id for row in self._conn.execute(upsert, list(by_email.values()))}
+        # In email order: two transactions upserting the same customers lock them in one order
+        # (the API's groups run side by side on PostgreSQL), so they cannot deadlock.
+        rows = [by_email[email] for email in sorted(by_email)]
+        found = {row.email: row.id for row in self._conn.execute(upsert, rows)}
         return [
             found[customer.email] if customer.email else ids[index]
             for index, customer in enumerate(customers)
