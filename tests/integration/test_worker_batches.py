@@ -17,6 +17,7 @@ from orderhub.bootstrap import Container
 from orderhub.services import fulfilment_wiring
 from orderhub.services.messagebus import Consumer, Message
 from orderhub.store import history, tables
+from orderhub.store.fulfilment import ProviderConfig
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
@@ -151,6 +152,38 @@ def test_dispatches_keeping_their_writes_for_the_commit_leave_what_each_in_a_sav
     kept, each = dispatched(seeded, "K-"), dispatched(seeded, "S-")
     assert kept == each
     assert {st for st, _v, _t in kept["orders"].values()} == {"in_fulfilment"}
+
+
+def test_dispatches_to_a_configured_provider_keep_their_savepoints(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    """A provider configured for the location (one that may call out, or refuse) is not the
+    built-in warehouse: its dispatches commit in steps, each in a savepoint, as before."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin)
+    with seeded.uow(actor="test") as uow:
+        sim = ProviderConfig(
+            "sim", "Simulated", "simulated", {"reject_rate": 0.0}, locations=["nyc"]
+        )
+        uow.fulfilment.add_provider(sim)
+        uow.commit()
+    relay = Worker(seeded, clock=FakeClock())
+    drain(relay)
+    for n in range(ORDERS):
+        assert client.post("/v1/orders", json=native_order(f"P-{n}"), headers=admin).is_success
+    relay.run_once()
+    statements.clear()
+    assert relay.run_once() == ORDERS
+    assert statements["SAVEPOINT sa_savepoint_"] >= ORDERS
+    found = dispatched(seeded, "P-")
+    assert {st for st, _v, _t in found["orders"].values()} == {"in_fulfilment"}
+    assert {(loc, prov, st) for _n, loc, prov, st, _v, _l in found["fulfilments"]} == {
+        ("nyc", "sim", "accepted")
+    }
 
 
 def test_a_dispatch_undone_after_keeping_its_writes_leaves_nothing_and_runs_again(
