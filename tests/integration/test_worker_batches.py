@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from orderhub.bootstrap import Container
+from orderhub.services import fulfilment_wiring
 from orderhub.services.messagebus import Consumer, Message
-from orderhub.store import tables
+from orderhub.store import history, tables
+from orderhub.store.fulfilment import ProviderConfig
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
@@ -67,15 +70,170 @@ def test_a_batch_of_dispatches_reads_its_orders_and_takes_its_receipts_together(
     assert status == Counter({"in_fulfilment": ORDERS})
     assert receipts(seeded, "fulfilment.dispatch") == ORDERS
     # One read of the ten orders, their lines and fulfilment orders (was one each per order);
-    # one statement for the ten receipts (was ten); one savepoint per delivery (was two: the
-    # handler's commit ended the delivery's savepoint and opened another).
+    # one statement for the ten receipts (was ten); no savepoint (was one per delivery, two
+    # before that): each dispatch to the built-in warehouse keeps its writes for the commit,
+    # where the ten fulfilment orders are inserted, and the ten orders saved, together.
     assert statements["SELECT orders.id, orders.channel_code,"] == 1
     assert statements["SELECT order_lines.id, order_lines.order_id,"] == 1
     assert statements["SELECT fulfilment_orders.id, fulfilment_orders.order_id,"] == 1
     assert statements["INSERT INTO processed_events"] == 1
-    assert statements["SAVEPOINT sa_savepoint_"] == ORDERS
+    assert statements["SAVEPOINT sa_savepoint_"] == 0
     assert statements["DELETE FROM processed_events"] == 0
-    assert statements["INSERT INTO fulfilment_orders"] == ORDERS
+    assert statements["INSERT INTO fulfilment_orders"] == 1
+    assert statements["UPDATE orders SET"] == 1
+    assert statements["UPDATE order_lines SET"] == 1
+
+
+def dispatched(container: Container, prefix: str) -> dict[str, Any]:
+    """What the dispatches of the orders numbered ``prefix``… left, their numbers and ids
+    taken out: orders, lines, fulfilment orders, histories (which must still chain)."""
+    o, ol, f = tables.orders.c, tables.order_lines.c, tables.fulfilment_orders.c
+    e = tables.order_events.c
+    with container.engine.connect() as conn:
+        number = {
+            i: x.removeprefix(prefix)
+            for i, x in conn.execute(select(o.id, o.external_id))
+            if x.startswith(prefix)
+        }
+        orders = {
+            number[i]: (st, v, total)
+            for i, st, v, total in conn.execute(select(o.id, o.status, o.version, o.total_minor))
+            if i in number
+        }
+        lines = Counter(
+            (number[i], sku, st, c)
+            for i, sku, st, c in conn.execute(
+                select(ol.order_id, ol.sku, ol.status, ol.cancelled_quantity)
+            )
+            if i in number
+        )
+        fulfilments = Counter(
+            (number[i], loc, prov, st, v, tuple((x["sku"], x["quantity"]) for x in lines_))
+            for i, loc, prov, st, v, lines_ in conn.execute(
+                select(f.order_id, f.location, f.provider, f.status, f.version, f.lines)
+            )
+            if i in number
+        )
+        events = Counter(
+            (number[i], seq, kind)
+            for i, seq, kind in conn.execute(select(e.order_id, e.order_seq, e.type))
+            if i in number
+        )
+        breaks = [b for b in history.verify(conn) if isinstance(b, history.ChainBreak)]
+    assert breaks == [], "every order's history still chains"
+    return {"orders": orders, "fulfilments": fulfilments, "events": events, "lines": lines}
+
+
+def test_dispatches_keeping_their_writes_for_the_commit_leave_what_each_in_a_savepoint_does(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin)
+    for writes_at_commit, prefix in ((True, "K-"), (False, "S-")):
+        if not writes_at_commit:  # every dispatch in a savepoint of its own, as before
+            monkeypatch.setattr(fulfilment_wiring, "writes_at_commit", lambda _uow, _m: False)
+        relay = Worker(seeded, clock=FakeClock())
+        drain(relay)
+        for n in range(ORDERS):
+            lines = [
+                {"sku": "SKU-1", "quantity": 1 + n % 3, "unit_price": "10.00"},
+                {"sku": "SKU-2", "quantity": 1, "unit_price": "5.50"},
+            ]
+            order = native_order(f"{prefix}{n}", lines=lines[: 1 + n % 2])
+            assert client.post("/v1/orders", json=order, headers=admin).is_success
+        relay.run_once()
+        statements.clear()
+        assert relay.run_once() == ORDERS
+        assert statements["SAVEPOINT sa_savepoint_"] == (0 if writes_at_commit else ORDERS)
+    kept, each = dispatched(seeded, "K-"), dispatched(seeded, "S-")
+    assert kept == each
+    assert {st for st, _v, _t in kept["orders"].values()} == {"in_fulfilment"}
+
+
+def test_dispatches_to_a_configured_provider_keep_their_savepoints(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    """A provider configured for the location (one that may call out, or refuse) is not the
+    built-in warehouse: its dispatches commit in steps, each in a savepoint, as before."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin)
+    with seeded.uow(actor="test") as uow:
+        sim = ProviderConfig(
+            "sim", "Simulated", "simulated", {"reject_rate": 0.0}, locations=["nyc"]
+        )
+        uow.fulfilment.add_provider(sim)
+        uow.commit()
+    relay = Worker(seeded, clock=FakeClock())
+    drain(relay)
+    for n in range(ORDERS):
+        assert client.post("/v1/orders", json=native_order(f"P-{n}"), headers=admin).is_success
+    relay.run_once()
+    statements.clear()
+    assert relay.run_once() == ORDERS
+    assert statements["SAVEPOINT sa_savepoint_"] >= ORDERS
+    found = dispatched(seeded, "P-")
+    assert {st for st, _v, _t in found["orders"].values()} == {"in_fulfilment"}
+    assert {(loc, prov, st) for _n, loc, prov, st, _v, _l in found["fulfilments"]} == {
+        ("nyc", "sim", "accepted")
+    }
+
+
+def test_a_dispatch_undone_after_keeping_its_writes_leaves_nothing_and_runs_again(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin)
+    clock = FakeClock()
+    relay = Worker(seeded, clock=clock, rng=random.Random(4))
+    drain(relay)
+    for n in range(ORDERS):
+        assert client.post("/v1/orders", json=native_order(f"C-{n}"), headers=admin).is_success
+    relay.run_once()
+    with seeded.engine.connect() as conn:
+        o = tables.orders.c
+        failing = conn.execute(select(o.id).where(o.external_id == "C-3")).scalar_one()
+        version = conn.execute(select(o.version).where(o.id == failing)).scalar_one()
+    chain = history.chain
+
+    def chain_failing(conn: Any, order_id: str, *args: Any, **kwargs: Any) -> Any:
+        if order_id == failing and not failed:  # its save and fulfilment order were kept
+            failed.append(order_id)
+            raise RuntimeError("fails after keeping its writes")
+        return chain(conn, order_id, *args, **kwargs)
+
+    failed: list[str] = []
+    monkeypatch.setattr(history, "chain", chain_failing)
+    statements.clear()
+    assert relay.run_once() == ORDERS
+    assert failed == [failing]
+    assert statements["SAVEPOINT sa_savepoint_"] == 0
+    with seeded.engine.connect() as conn:
+        f = tables.fulfilment_orders.c
+        status = dict(conn.execute(select(o.id, o.status)).all())
+        assert conn.execute(select(o.version).where(o.id == failing)).scalar_one() == version
+        assert not conn.execute(select(f.id).where(f.order_id == failing)).all()
+    assert status.pop(failing) == "allocated", "nothing of the failed dispatch was written"
+    assert set(status.values()) == {"in_fulfilment"}
+    assert receipts(seeded, "fulfilment.dispatch") == ORDERS - 1, "its receipt went with it"
+    clock.advance(3600)
+    drain(relay)
+    assert dispatched(seeded, "C-")["orders"][str(3)][0] == "in_fulfilment"
+    assert receipts(seeded, "fulfilment.dispatch") == ORDERS
+    with seeded.engine.connect() as conn:
+        per_order = Counter(conn.execute(select(f.order_id)).scalars())
+    assert set(per_order.values()) == {1}, "one fulfilment order each, none twice"
 
 
 def test_receipts_taken_for_deliveries_left_to_the_next_transaction_are_dropped(

@@ -47,6 +47,7 @@ from orderhub.services.fulfilment_ports import (
     Rerouter,
     StockMovements,
 )
+from orderhub.store.repositories import OrderSaves
 from orderhub.store.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -58,12 +59,42 @@ __all__ = [
 ]
 
 
-class _Work:
-    """The orders and fulfilment orders one handler touches, each loaded once."""
+class AtCommit:
+    """What a worker transaction's in-house dispatches write, kept for its commit.
 
-    def __init__(self, uow: UnitOfWork, deps: FulfilmentDeps) -> None:
+    A dispatch to the built-in warehouse inserts its fulfilment orders and saves its order:
+    kept here, those are two statements at the commit for the whole transaction (three with
+    the lines), not three per dispatch, and the delivery's item writes nothing before it, so
+    it needs no savepoint (:meth:`UnitOfWork.item` ``writes`` off): undoing it is forgetting
+    what it kept. Told how each item ended, and written at the commit (an ``ItemWatcher``).
+    """
+
+    def __init__(self) -> None:
+        self.fulfilments: list[dict[str, Any]] = []
+        self.orders = OrderSaves()
+        self._kept = (0, 0, 0)  # what the items that ended well kept
+
+    def item_ended(self, uow: UnitOfWork, *, done: bool) -> None:
+        if not done:  # its work undone: so is what it kept
+            del self.fulfilments[self._kept[0] :]
+            self.orders.forget_since(*self._kept[1:])
+        self._kept = (len(self.fulfilments), len(self.orders.orders), len(self.orders.lines))
+
+    def flush(self, uow: UnitOfWork) -> None:
+        uow.fulfilment.insert_kept(self.fulfilments)
+        self.orders.write(uow.conn)
+        self.fulfilments = []
+        self._kept = (0, 0, 0)
+
+
+class _Work:
+    """The orders and fulfilment orders one handler touches, each loaded once; ``kept``: the
+    fulfilment orders it creates and its orders' saves kept for the commit (:class:`AtCommit`)."""
+
+    def __init__(self, uow: UnitOfWork, deps: FulfilmentDeps, kept: AtCommit | None = None) -> None:
         self.uow = uow
         self.deps = deps
+        self.kept = kept
         self.orders: dict[str, Order] = {}
         self.fulfilments: dict[str, list[FulfilmentOrder]] = {}
         self.new: set[str] = set()
@@ -73,6 +104,8 @@ class _Work:
         """Take ``order`` and its fulfilment orders as read already in this transaction (the
         worker reads a batch's at once): tracked for saving as :meth:`order` would."""
         self.uow.orders.adopt(order, new=False)
+        if self.kept is not None:
+            self.uow.orders.save_later(order.id, self.kept.orders)
         self.orders[order.id] = order
         self.fulfilments[order.id] = fulfilments
 
@@ -125,14 +158,43 @@ class _Work:
 
     def write(self) -> None:
         """Write the fulfilment orders created or changed (as they are now)."""
+        into = self.kept.fulfilments if self.kept is not None else None
         for fulfilments in self.fulfilments.values():
             for fulfilment in fulfilments:
                 if fulfilment.id in self.new:
-                    self.uow.fulfilment.add(fulfilment)
+                    self.uow.fulfilment.add(fulfilment, into=into)
                 elif fulfilment.id in self.changed:
+                    assert self.kept is None, "kept for the commit: only new fulfilment orders"
                     self.uow.fulfilment.save(fulfilment)
         self.new.clear()
         self.changed.clear()
+
+
+def provider_code(uow: UnitOfWork, location: str) -> str:
+    """The provider a fulfilment order from ``location`` goes to: the active provider that
+    lists it, else the built-in warehouse (the location ships itself)."""
+    provider = uow.fulfilment.provider_for_location(location)
+    return provider.code if provider else WAREHOUSE
+
+
+def writes_nothing_before_commit(
+    order: Order,
+    fulfilments: Sequence[FulfilmentOrder],
+    allocations: Iterable[Mapping[str, Any]],
+    *,
+    provider_of: Callable[[str], str],
+    in_house: Callable[[str], bool],
+) -> bool:
+    """Whether :func:`fulfil_allocation` of ``allocations`` can keep all its writes for the
+    commit (``kept``): the order has no fulfilment orders yet (each it gets is new, inserted
+    once), is no pick-up (nothing else to write), and each location of the allocation goes
+    to an in-house provider (never calls out, never refuses: no commit, exception or
+    re-routing on the way)."""
+    return (
+        not fulfilments
+        and order.pickup_location is None
+        and all(in_house(provider_of(str(pick["location"]))) for pick in allocations)
+    )
 
 
 # -- creating and dispatching ------------------------------------------------------------------
@@ -173,11 +235,10 @@ def _create(work: _Work, order_id: str, allocations: Iterable[Mapping[str, Any]]
         )
     created = []
     for location, lines in sorted(per_location.items()):
-        provider = work.uow.fulfilment.provider_for_location(location)
         fulfilment = create_fulfilment(
             order_id=order_id,
             location=location,
-            provider=provider.code if provider else WAREHOUSE,
+            provider=provider_code(work.uow, location),
             lines=lines,
             now=work.deps.clock(),
         )
@@ -196,6 +257,7 @@ def fulfil_allocation(
     in_house: Callable[[str], bool],
     on_created: Callable[[UnitOfWork, Order, Sequence[FulfilmentOrder]], object] | None = None,
     held: tuple[Order, list[FulfilmentOrder]] | None = None,
+    kept: AtCommit | None = None,
 ) -> None:
     """:func:`create_fulfilments`, ``on_created`` (the store's pick-ups), then
     :func:`dispatch_pending`, with the order and its fulfilment orders read once (``held``:
@@ -211,8 +273,13 @@ def fulfil_allocation(
     inside the worker's batch a commit would only end the delivery's savepoint and open
     another. ``on_created`` runs once the rows are written (a pick-up refers to its
     fulfilment order), before anything commits or is refused.
+
+    ``kept``: the worker vouches (:func:`writes_nothing_before_commit`) that every fulfilment
+    order goes to an in-house provider, none existed and the order (``held``) is no pick-up:
+    the new rows and the order's save are kept for the commit, nothing is written here.
     """
-    work = _Work(uow, deps)
+    assert kept is None or held is not None, "kept for the commit: the order is held"
+    work = _Work(uow, deps, kept)
     if held is not None:
         work.hold(*held)
     order = work.order(order_id)

@@ -169,6 +169,8 @@ def resume_dispatch(uow: UnitOfWork, message: Message) -> None:
 def _fulfil(uow: UnitOfWork, message: Message, *, allocations: Iterable[Mapping[str, Any]]) -> None:
     order_id = message.stream.removeprefix("order:")
     ahead = _read_ahead.get(uow)
+    held = ahead.take(uow, order_id) if ahead is not None else None
+    kept = ahead.kept(uow, order_id) if ahead is not None and held is not None else None
     with _lookup(uow) as providers:
         fulfilment.fulfil_allocation(
             uow,
@@ -177,8 +179,32 @@ def _fulfil(uow: UnitOfWork, message: Message, *, allocations: Iterable[Mapping[
             deps=_deps(providers),
             in_house=providers.in_house,
             on_created=stores.open_pickups_of,
-            held=ahead.take(uow, order_id) if ahead is not None else None,
+            held=held,
+            kept=kept,
         )
+
+
+def writes_at_commit(uow: UnitOfWork, message: Message) -> bool:
+    """Whether this delivery, about to run first in a worker transaction of several (no other
+    delivery of its order in it), can keep every write for the commit
+    (:func:`fulfilment.writes_nothing_before_commit`: an order read ahead, with no
+    fulfilment orders yet, no pick-up, every location shipped in house): then it runs with no
+    savepoint, its writes made together with the others' (:class:`fulfilment.AtCommit`)."""
+    ahead = _read_ahead.get(uow)
+    order_id = message.stream.removeprefix("order:")
+    held = ahead.peek(uow, order_id) if ahead is not None else None
+    if ahead is None or held is None:
+        return False
+    providers = Lookup(uow)  # makes no client: in_house reads the providers table only
+    if not fulfilment.writes_nothing_before_commit(
+        *held,
+        message.data.get("allocations", []),
+        provider_of=lambda location: fulfilment.provider_code(uow, location),
+        in_house=providers.in_house,
+    ):
+        return False
+    ahead.keep(order_id)
+    return True
 
 
 class _ReadAhead:
@@ -191,8 +217,9 @@ class _ReadAhead:
     PostgreSQL, in id order). The claim never hands one worker two
     deliveries of one stream for a consumer at once; should an order still come twice, each
     of its deliveries reads it itself, so the second sees the first's work. A delivery whose
-    handler fails has its savepoint undone and is retried later with a fresh read; the order's
-    version check at save refuses anything changed meanwhile.
+    handler fails has its item undone and is retried later with a fresh read; the order's
+    version check at save refuses anything changed meanwhile. A delivery the worker asks
+    about first (:func:`writes_at_commit`) has its order read then, before its item.
     """
 
     def __init__(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None:
@@ -201,8 +228,33 @@ class _ReadAhead:
         self._ids = [order_id for order_id in order_ids if counts[order_id] == 1]
         self._at = {order_id: index for index, order_id in enumerate(self._ids)}
         self._held: dict[str, tuple[Order, list[FulfilmentOrder]]] = {}
+        self._keeping: set[str] = set()  # orders whose delivery keeps its writes (next to run)
 
     def take(self, uow: UnitOfWork, order_id: str) -> tuple[Order, list[FulfilmentOrder]] | None:
+        """The order and its fulfilment orders, read ahead, handed out once."""
+        held = self.peek(uow, order_id)
+        if held is not None:
+            del self._held[order_id]
+        return held
+
+    def keep(self, order_id: str) -> None:
+        """The delivery of ``order_id``, next to run, keeps its writes for the commit."""
+        self._keeping.add(order_id)
+
+    def kept(self, uow: UnitOfWork, order_id: str) -> fulfilment.AtCommit | None:
+        """Where the delivery of ``order_id`` keeps its writes, if it was told to
+        (:meth:`keep`): the transaction's :class:`fulfilment.AtCommit`, watching its items."""
+        if order_id not in self._keeping:
+            return None
+        self._keeping.discard(order_id)
+        at_commit = _at_commit.get(uow)
+        if at_commit is None or at_commit not in uow.watchers:  # the transaction's first
+            at_commit = _at_commit[uow] = fulfilment.AtCommit()
+            uow.watch(at_commit)
+        return at_commit
+
+    def peek(self, uow: UnitOfWork, order_id: str) -> tuple[Order, list[FulfilmentOrder]] | None:
+        """What :meth:`take` hands out, not taken (read with the next orders if not yet)."""
         current = uow.conn.get_transaction()
         if self._transaction is None:  # noted before the transaction began (on first use)
             self._transaction = current
@@ -220,11 +272,12 @@ class _ReadAhead:
             held = uow.fulfilment.for_orders(list(orders))
             uow.read_heads(list(orders))  # their handlers record events: chained at item end
             self._held.update((i, (order, held[i])) for i, order in orders.items())
-        return self._held.pop(order_id, None)
+        return self._held.get(order_id)
 
 
 READ_AHEAD = 50  # orders per read, at most (the worker's transaction holds about what fits)
 _read_ahead: WeakKeyDictionary[UnitOfWork, _ReadAhead] = WeakKeyDictionary()
+_at_commit: WeakKeyDictionary[UnitOfWork, fulfilment.AtCommit] = WeakKeyDictionary()
 
 
 def read_ahead(uow: UnitOfWork, messages: list[Message]) -> None:

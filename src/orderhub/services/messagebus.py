@@ -72,6 +72,11 @@ class Consumer:
     # Event types that, following on the same stream, make a delivery to it needless: an
     # ``order.received`` already followed by its ``order.allocated`` has nothing to allocate.
     superseded_by: frozenset[str] = frozenset()
+    # Set when some deliveries can keep every write for the worker transaction's commit
+    # (rows of their own stream only, written by an ``ItemWatcher`` it registers): asked
+    # just before one runs first, with no other delivery of its stream in the transaction;
+    # True: it runs with no savepoint (``UnitOfWork.item(writes=False)``).
+    writes_at_commit: Callable[[UnitOfWork, Message], bool] | None = None
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -147,6 +152,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             fulfilment_wiring.on_order_allocated,
             resume=fulfilment_wiring.resume_dispatch,
             lock_ahead=fulfilment_wiring.read_ahead,
+            writes_at_commit=fulfilment_wiring.writes_at_commit,
         ),
         *outbound.consumers(channel_transport),
         *after_sale_sync.consumers(channel_transport),

@@ -19,6 +19,7 @@ from orderhub.domain.fulfilment import (
     TrackingStatus,
 )
 from orderhub.domain.ids import new_id
+from orderhub.store import bulk
 from orderhub.store import tables as t
 from orderhub.store.queries import keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
@@ -36,6 +37,11 @@ _FULFILMENT = select(_f).where(_f.c.id == bindparam("id"))
 _FULFILMENT_FOR_UPDATE = _FULFILMENT.with_for_update()
 _FOR_ORDER = (
     select(_f).where(_f.c.order_id == bindparam("order_id")).order_by(_f.c.created_at, _f.c.id)
+)
+_FOR_ORDERS = (
+    select(_f)
+    .where(_f.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_f.c.created_at, _f.c.id)
 )
 _SHIPMENTS_OF = (
     select(_s)
@@ -212,20 +218,27 @@ class FulfilmentRepository:
         )
 
     # -- fulfilment orders -----------------------------------------------------------------------
-    def add(self, fulfilment: FulfilmentOrder) -> None:
-        self._conn.execute(
-            _INSERT_FULFILMENT,
-            {
-                "id": fulfilment.id,
-                "order_id": fulfilment.order_id,
-                "location": fulfilment.location,
-                "provider": fulfilment.provider,
-                "created_at": fulfilment.created_at,
-                "version": 1,
-                **self._mutable(fulfilment),
-            },
-        )
+    def add(self, fulfilment: FulfilmentOrder, *, into: list[dict[str, Any]] | None = None) -> None:
+        """Insert a new fulfilment order (one without parcels); ``into``: keep its row there
+        instead, to be inserted with others by :meth:`insert_kept` (at the commit)."""
+        row = {
+            "id": fulfilment.id,
+            "order_id": fulfilment.order_id,
+            "location": fulfilment.location,
+            "provider": fulfilment.provider,
+            "created_at": fulfilment.created_at,
+            "version": 1,
+            **self._mutable(fulfilment),
+        }
+        if into is not None:
+            into.append(row)
+        else:
+            self._conn.execute(_INSERT_FULFILMENT, row)
         fulfilment.version = 1
+
+    def insert_kept(self, rows: list[dict[str, Any]]) -> None:
+        """Insert the rows :meth:`add` kept, in one statement (stored as ``add`` stores them)."""
+        bulk.insert_rows(self._conn, _f, rows)
 
     def save(self, fulfilment: FulfilmentOrder) -> None:
         """Write status and new shipments; refuses if someone saved in between."""
@@ -326,17 +339,10 @@ class FulfilmentRepository:
         found: dict[str, list[FulfilmentOrder]] = {order_id: [] for order_id in order_ids}
         if not order_ids:
             return found
-        f, s = t.fulfilment_orders, t.shipments
-        rows = self._conn.execute(
-            select(f).where(f.c.order_id.in_(list(order_ids))).order_by(f.c.created_at, f.c.id)
-        ).all()
+        rows = self._conn.execute(_FOR_ORDERS, {"ids": list(order_ids)}).all()
         parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
         if rows:
-            for parcel in self._conn.execute(
-                select(s)
-                .where(s.c.fulfilment_id.in_(list(parcels)))
-                .order_by(s.c.shipped_at, s.c.id)
-            ):
+            for parcel in self._conn.execute(_SHIPMENTS_OF, {"ids": list(parcels)}):
                 parcels[parcel.fulfilment_id].append(parcel)
         for row in rows:
             found[row.order_id].append(self._load(row, parcels[row.id]))

@@ -178,9 +178,31 @@ def _delivery(data: dict[str, Any] | None) -> Delivery | None:
     return Delivery(DeliveryType(data["type"]), data.get("location"))
 
 
+class OrderSaves:
+    """Order saves kept for the transaction's commit (:meth:`OrderRepository.save_later`):
+    written together, two executemany statements for them all, each under its version check."""
+
+    def __init__(self) -> None:
+        self.orders: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+
+    def forget_since(self, orders: int, lines: int) -> None:
+        """Drop the saves kept after the first ``orders`` and ``lines`` (their work undone)."""
+        del self.orders[orders:], self.lines[lines:]
+
+    def write(self, conn: Connection) -> None:
+        """Write the saves kept; refuses if someone saved one of the orders in between."""
+        if self.orders and conn.execute(_SAVE_ORDER, self.orders).rowcount != len(self.orders):
+            raise StaleOrder("an order saved at the commit was changed concurrently; retry")
+        if self.lines:
+            conn.execute(_SAVE_LINE, self.lines)
+        self.forget_since(0, 0)
+
+
 class OrderRepository:
     def __init__(self, conn: Connection, unwritten: set[str] | None = None) -> None:
         self._conn = conn
+        self._later: dict[str, OrderSaves] = {}  # order id → where its saves are kept
         self.seen: dict[str, Order] = {}
         self.added: set[str] = set()  # new in this transaction: inserted, not version-checked
         self._stored: dict[str, tuple[str, int]] = {}  # line id → (status, cancelled) in the db
@@ -336,18 +358,29 @@ class OrderRepository:
             return
         row = self._order_row(order, utc_now(), created=False)
         row |= {"version": order.version + 1, "b_id": order.id, "b_version": order.version}
-        if self._conn.execute(_SAVE_ORDER, row).rowcount != 1:
-            raise StaleOrder(f"order {order.id} was changed concurrently; retry")
         states = [(line.id, line.status.value, line.cancelled_quantity) for line in order.lines]
         changed = [
             {"b_id": line_id, "status": status, "cancelled_quantity": cancelled}
             for line_id, status, cancelled in states
             if self._stored.get(line_id) != (status, cancelled)
         ]
-        if changed:
-            self._conn.execute(_SAVE_LINE, changed)  # one executemany
+        later = self._later.get(order.id)
+        if later is not None:
+            later.orders.append(row)
+            later.lines += changed
+        else:
+            if self._conn.execute(_SAVE_ORDER, row).rowcount != 1:
+                raise StaleOrder(f"order {order.id} was changed concurrently; retry")
+            if changed:
+                self._conn.execute(_SAVE_LINE, changed)  # one executemany
         self._remember(order)
         order.version += 1
+
+    def save_later(self, order_id: str, saves: OrderSaves) -> None:
+        """Keep this repository's saves of ``order_id`` in ``saves``, written at the commit
+        (:meth:`OrderSaves.write`): the worker's dispatches, each a save of one order, in
+        one statement; the caller sees that nothing reads the order before."""
+        self._later[order_id] = saves
 
     def save_edited(self, order: Order) -> None:
         """What an order edit changes beyond :meth:`save`: the ship-to address, shipping,

@@ -9,8 +9,9 @@ Any number of these run side by side on PostgreSQL (one on SQLite). Each cycle:
    the fan-out's transaction;
 3. run — the batch's deliveries to database-only consumers run together in as few
    transactions as the time budget allows, their receipts taken with one statement and each
-   in a savepoint (one commit per transaction; one that fails is undone alone, its receipt
-   dropped, and run again by itself after the commit); every other delivery is handed to its
+   in a savepoint, or none when it keeps its writes for the commit (one commit per
+   transaction; one that fails is undone alone, its receipt dropped, and run again by itself
+   after the commit); every other delivery is handed to its
    target one by one. Success is recorded, failure is retried after an exponential backoff
    with jitter, and after ``delivery_max_attempts`` the delivery is dead.
 
@@ -27,6 +28,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -48,6 +50,7 @@ from orderhub.store import deliveries
 from orderhub.store.db import aborted_for_another
 from orderhub.store.deliveries import Claimed
 from orderhub.store.unit_of_work import UnitOfWork
+from orderhub.store.webhooks import WebhookRepository
 from orderhub.workers.nats import NatsPublisher, duplicate_window
 from orderhub.workers.schedules import Scheduler
 from orderhub.workers.targets import (
@@ -136,11 +139,15 @@ class Worker:
             follow_redirects=True,
         )
 
-    def targets(self) -> dict[str, Target]:
-        """Every target a delivery may be for, webhook subscriptions read fresh."""
+    def targets(self, conn: Connection | None = None) -> dict[str, Target]:
+        """Every target a delivery may be for, webhook subscriptions read fresh (on ``conn``,
+        the cycle's transaction, else in a read-only one of their own)."""
+        if conn is None:
+            with self.container.uow(read_only=True) as uow:
+                return self.targets(uow.conn)
         found: list[Target] = list(self._internal)
-        with self.container.uow(read_only=True) as uow:
-            found += [WebhookTarget(s, self._http, self._uow) for s in uow.webhooks.list()]
+        subscriptions = WebhookRepository(conn, self.container.secret_box).list()
+        found += [WebhookTarget(s, self._http, self._uow) for s in subscriptions]
         if self._nats is not None:
             found.append(self._nats)
         return {target.name: target for target in found}
@@ -192,8 +199,8 @@ class Worker:
         """One cycle: fan out, claim a batch, run it, then the due periodic jobs (if this
         worker has a scheduler); returns how many deliveries ran. The fan-out and the claim
         share one short write transaction (SQLite's write lock taken once for both)."""
-        targets = self.targets()
         with self.container.engine.begin() as conn:
+            targets = self.targets(conn)  # not a connection (and unit of work) of their own
             backlog = self.fan_out(targets, conn) == deliveries.FAN_OUT_LIMIT
             batch = [] if backlog else self.claim(conn)
         if backlog:  # the rest of a backlog in transactions of its own, the claim after it
@@ -230,7 +237,9 @@ class Worker:
 
         A transaction takes as many as should fit ``TOGETHER_SECONDS`` at their recent cost:
         their consumers' locks ahead (:attr:`Consumer.lock_ahead`), then their receipts in one
-        statement; each runs as a unit-of-work item (a savepoint holding its effects); the
+        statement; each runs as a unit-of-work item (a savepoint holding its effects, or none
+        for one whose consumer keeps its writes for the commit,
+        :attr:`Consumer.writes_at_commit`, with no other delivery of its stream here); the
         successful ones are marked delivered with one statement before the commit. It commits
         once it has worked ``TOGETHER_SECONDS`` (counted from when it holds the write lock),
         so a long batch does not hold SQLite's single write lock (or PostgreSQL's row locks)
@@ -259,6 +268,7 @@ class Worker:
             """Marked with the others, in one statement before the commit."""
 
         left = list(batch)
+        streams = Counter(claimed.stream for claimed in batch)
         undone: list[tuple[str, str]] = []  # receipts taken by deliveries that failed
         taken: set[tuple[str, str]] = set()  # … and by those not run yet
         started: float | None = None  # when the transaction held its (write) locks
@@ -282,10 +292,12 @@ class Worker:
                         ran.append(claimed)
                         target = targets[claimed.consumer]
                         assert isinstance(target, InternalTarget)
+                        message = _message(claimed)
+                        alone = first and streams[claimed.stream] == 1
                         released = _released(uow)
                         try:
-                            with uow.item():
-                                target.run_in(uow, _message(claimed), on_done=later, first=first)
+                            with uow.item(writes=not (alone and _at_commit(target, uow, message))):
+                                target.run_in(uow, message, on_done=later, first=first)
                             done.append(claimed)
                         except Exception as problem:  # recorded below, after the commit
                             failed.append((claimed, problem))
@@ -397,6 +409,13 @@ def _released(uow: UnitOfWork) -> int:
     """Savepoints released on ``uow``'s connection so far: a delivery's handler that commits
     inside its item releases one (:meth:`UnitOfWork.commit`), and that work stays."""
     return int(uow.conn.info.get(_RELEASES, 0))
+
+
+def _at_commit(target: InternalTarget, uow: UnitOfWork, message: Message) -> bool:
+    """Whether the delivery keeps every write for the commit, so its item needs no savepoint
+    (:attr:`Consumer.writes_at_commit`): undoing it is forgetting what it kept."""
+    writes_at_commit = target.consumer.writes_at_commit
+    return writes_at_commit is not None and writes_at_commit(uow, message)
 
 
 def _message(claimed: Claimed) -> Message:
