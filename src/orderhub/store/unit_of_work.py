@@ -188,7 +188,7 @@ class UnitOfWork:
         touched = touched if touched is not None else Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
         self.availability = AvailabilityRepository(
-            self.conn, touched=touched, locations=self.locations
+            self.conn, touched=touched, locations=self.locations, channels=self.channels
         )
         self._loose_events = []
 
