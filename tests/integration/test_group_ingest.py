@@ -281,9 +281,10 @@ def test_a_batch_the_database_refuses_is_ingested_item_by_item_each_still_alloca
 
 
 def test_an_allocating_ingest_reads_the_channels_once_on_sqlite(hub: Container) -> None:
-    """Allocation routes with the channels as read without their secrets
-    (``ChannelRepository.unsealed``), and on SQLite the available-to-sell announcement of the
-    same transaction reuses that read; PostgreSQL reads them again after the figures' locks."""
+    """Ingest takes the SLAs and allocation routes with the channels as read once without
+    their secrets (``ChannelRepository.unsealed``), and on SQLite the available-to-sell
+    announcement of the same transaction reuses that read; PostgreSQL reads them again after
+    the figures' locks."""
     statements: list[str] = []
 
     def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
@@ -301,6 +302,7 @@ def test_an_allocating_ingest_reads_the_channels_once_on_sqlite(hub: Container) 
     assert all(r.order is not None and r.order.status == "allocated" for r in results)
     full_reads = [s for s in statements if "channels.credentials" in s and "FROM channels" in s]
     assert len(full_reads) == (1 if hub.engine.dialect.name == "sqlite" else 2)
+    assert not [s for s in statements if "channels.sla \nFROM" in s or "channels.sla FROM" in s]
     with hub.uow(read_only=True) as uow:
         announced = uow.conn.execute(
             select(t.outbox.c.data).where(t.outbox.c.type == "inventory.available_changed")
