@@ -11,6 +11,7 @@ its own would be.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -437,3 +438,49 @@ def test_a_batch_the_database_refuses_is_ingested_item_by_item_each_still_alloca
     with hub.uow(read_only=True) as uow:
         assert uow.orders.get(results[0].order_id or "").status.value == "allocated"
         assert [b for b in history.verify(uow.conn) if isinstance(b, history.ChainBreak)] == []
+
+
+def test_an_allocating_ingest_reads_the_channels_once_on_sqlite(hub: Container) -> None:
+    """Ingest takes the SLAs and allocation routes with the channels as read once without
+    their secrets (``ChannelRepository.unsealed``), and on SQLite the available-to-sell
+    announcement of the same transaction reuses that read; PostgreSQL reads them again after
+    the figures' locks."""
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(hub.engine, "before_cursor_execute", record)
+    try:
+        with hub.uow() as uow:
+            results = ingest.ingest_batch(
+                uow, [item("C-0"), item("C-1", sku="SKU-2")], allocate=True
+            )
+    finally:
+        event.remove(hub.engine, "before_cursor_execute", record)
+    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.CREATED]
+    assert all(r.order is not None and r.order.status == "allocated" for r in results)
+    full_reads = [s for s in statements if "channels.credentials" in s and "FROM channels" in s]
+    assert len(full_reads) == (1 if hub.engine.dialect.name == "sqlite" else 2)
+    assert not [s for s in statements if "channels.sla \nFROM" in s or "channels.sla FROM" in s]
+    with hub.uow(read_only=True) as uow:
+        announced = uow.conn.execute(
+            select(t.outbox.c.data).where(t.outbox.c.type == "inventory.available_changed")
+        ).scalars()
+        assert {(e["sku"], e["channel"], e["available"]) for e in announced} >= {
+            ("SKU-1", "web", 2),
+            ("SKU-2", "web", 9),
+        }
+
+
+def test_the_channels_read_without_secrets_are_read_again_after_a_channel_is_saved(
+    hub: Container,
+) -> None:
+    with hub.uow() as uow:
+        before = uow.channels.for_routing("web")
+        assert before.credentials == {}
+        assert before.webhook_secret is None
+        uow.channels.save(dataclasses.replace(uow.channels.get("web"), safety_stock=4))
+        assert uow.channels.for_routing("web").safety_stock == 4
+        assert uow.availability.available_to_sell(["SKU-2"])[("web", "SKU-2")] == 10 - 4
+        uow.rollback()

@@ -367,7 +367,7 @@ def allocate_order(
         # skip_allocation: fulfilled by the marketplace (Amazon FBA), kept for visibility only.
         uow.rollback()
         return AllocationOutcome(order.id, order.status)
-    channel = uow.channels.get(order.channel)
+    channel = uow.channels.for_routing(order.channel)  # (no secrets: routing needs none)
     store = _pickup_store(uow, order)
     planner = planner or (group.planner(uow) if group else default_planner(uow))
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -399,7 +399,7 @@ def reserve_lines(
     transaction: all or nothing, never committed. Returns the plan and whether it was
     reserved (False: the stock does not cover the lines, nothing was reserved). ``note`` is
     added to the plan's explanation (why the order was routed again)."""
-    channel = uow.channels.get(order.channel)
+    channel = uow.channels.for_routing(order.channel)
     planner = default_planner(uow)
     plan = AllocationPlan((), {}, planner.name)
     for _attempt in range(MAX_ATTEMPTS):

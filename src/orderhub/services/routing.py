@@ -141,7 +141,7 @@ def _request(
     now: datetime,
     where: str,
 ) -> AllocationRequest:
-    channel = uow.channels.get(channel_code)
+    channel = uow.channels.for_routing(channel_code)
     requested, problems = [], []
     for index, (line_id, sku, quantity) in enumerate(lines):
         product = uow.catalog.get(sku)

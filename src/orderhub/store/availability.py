@@ -86,20 +86,32 @@ class Touched:
 
 class AvailabilityRepository:
     def __init__(
-        self, conn: Connection, *, touched: Touched, locations: LocationRepository | None = None
+        self,
+        conn: Connection,
+        *,
+        touched: Touched,
+        locations: LocationRepository | None = None,
+        channels: ChannelRepository | None = None,
     ) -> None:
         self._conn = conn
         self.touched = touched  # shared with the stock repository
         self._lock_rows = conn.dialect.name == "postgresql"
         # SQLite: the transaction holds the one writer from its first statement, so the
-        # locations it has read already (the unit of work's, allocation's) are still current.
-        # PostgreSQL reads them afresh after the figures' locks (step 2 above).
+        # locations and channels it has read already (the unit of work's, allocation's) are
+        # still current. PostgreSQL reads them afresh after the figures' locks (step 2 above).
         self._locations = locations if locations is not None and not self._lock_rows else None
+        self._channels = channels if channels is not None and not self._lock_rows else None
 
     def _every_location(self) -> list[Location]:
         if self._locations is not None:
             return self._locations.list()
         return LocationRepository(self._conn).list()
+
+    def _every_channel(self) -> list[Channel]:
+        """Every channel, without its secrets (see :meth:`_every_location`)."""
+        if self._channels is not None:
+            return self._channels.unsealed()
+        return ChannelRepository(self._conn).list()
 
     def touch_all(self) -> None:
         self.touched.everything = True
@@ -135,7 +147,7 @@ class AvailabilityRepository:
     ) -> dict[tuple[str, str], int]:
         """(channel, SKU) → available-to-sell, computed from the current levels."""
         wanted = sorted(set(skus))
-        channels = channels if channels is not None else ChannelRepository(self._conn).list()
+        channels = channels if channels is not None else self._every_channel()
         locations = self._every_location()
         keys = {(c.code, sku) for c in channels for sku in wanted}
         return self._compute(keys, channels, locations)
@@ -178,7 +190,7 @@ class AvailabilityRepository:
         if not skus:
             return []
         previous = self._lock_figures(None if everything else skus)  # 1. lock
-        channels = ChannelRepository(self._conn).list()  # 2. read, after the lock
+        channels = self._every_channel()  # 2. read, after the lock
         if not channels:
             return []
         every = {(c.code, sku) for c in channels for sku in skus}

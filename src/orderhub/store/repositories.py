@@ -688,6 +688,7 @@ class ChannelRepository:
         self._conn = conn
         self._box = box
         self._got: dict[str, Channel] = {}  # read in this transaction, until it writes one
+        self._unsealed: builtins.list[Channel] | None = None  # likewise, without secrets
 
     def get(self, code: str) -> Channel:
         """The channel, read once per transaction (every allocation of a batch asks for it):
@@ -714,6 +715,23 @@ class ChannelRepository:
     def list(self) -> list[Channel]:
         return [self._to_channel(r) for r in self._conn.execute(_CHANNELS)]
 
+    def unsealed(self) -> builtins.list[Channel]:
+        """Every channel without its secrets — what routing and stock arithmetic use — read
+        once per transaction, until it writes a channel (no secret opened: the secret box is
+        no business of theirs, and opening costs)."""
+        if self._unsealed is None:
+            rows = self._conn.execute(_CHANNELS)
+            self._unsealed = [self._to_channel(r, secrets=False) for r in rows]
+        return builtins.list(self._unsealed)
+
+    def for_routing(self, code: str) -> Channel:
+        """The channel without its secrets, from :meth:`unsealed` (allocation's: on SQLite the
+        available-to-sell announcement of the same transaction reuses that read)."""
+        found = next((c for c in self.unsealed() if c.code == code), None)
+        if found is None:
+            raise NotFound(f"channel {code!r} not found")
+        return found
+
     def page(
         self, *, kind: str | None, code: str | None, limit: int, cursor: str | None
     ) -> tuple[builtins.list[Channel], str | None]:
@@ -729,6 +747,7 @@ class ChannelRepository:
 
     def add(self, channel: Channel) -> None:
         self._got.clear()
+        self._unsealed = None
         now = utc_now()
         row = {"code": channel.code, "created_at": now, "updated_at": now, **self._values(channel)}
         if not insert_ignoring_duplicates(self._conn, t.channels, row):
@@ -736,6 +755,7 @@ class ChannelRepository:
 
     def save(self, channel: Channel) -> None:
         self._got.clear()
+        self._unsealed = None
         self._conn.execute(
             update(t.channels)
             .where(t.channels.c.code == channel.code)
@@ -745,6 +765,7 @@ class ChannelRepository:
     def reseal(self, *, rotate: bool) -> int:
         """Seal secrets stored in clear; with ``rotate`` re-seal all under the first key."""
         self._got.clear()
+        self._unsealed = None
         assert self._box is not None, "sealing needs the secret box"
         return reseal(self._conn, t.channels, self.SECRET_COLUMNS, self._box, rotate=rotate)
 
@@ -758,8 +779,8 @@ class ChannelRepository:
             values["credentials"] = self._box.seal_json(channel.credentials)
         return values
 
-    def _to_channel(self, row: Row[Any]) -> Channel:
-        box = self._box
+    def _to_channel(self, row: Row[Any], *, secrets: bool = True) -> Channel:
+        box = self._box if secrets else None
         return Channel(
             code=row.code,
             name=row.name,

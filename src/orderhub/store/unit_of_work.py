@@ -136,6 +136,7 @@ class UnitOfWork:
         if self._read_only:
             conn = conn.execution_options(**{READ_ONLY: True})
         self.conn = conn
+        self._stateless()
         self._begin()
         return self
 
@@ -150,9 +151,32 @@ class UnitOfWork:
         """The injected clock's now: what services stamp instead of reading the wall clock."""
         return self._clock()
 
+    def _stateless(self) -> None:
+        """The repositories that hold nothing but the connection: made once for the unit of
+        work's life (its connection's), not again for every transaction and every item of a
+        batch (what :meth:`_begin` would remake is the same object)."""
+        conn = self.conn
+        self.customers = CustomerRepository(conn)
+        self.quarantine = QuarantineRepository(conn)
+        self.webhook_receipts = WebhookReceiptRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.users = UserRepository(conn)
+        self.web_sessions = SessionRepository(conn)
+        self.login_attempts = LoginAttemptRepository(conn)
+        self.sync_cursors = SyncCursorRepository(conn)
+        self.control_numbers = ControlNumberRepository(conn)
+        self.cxml_payloads = CxmlPayloadRepository(conn)
+        self.marketplace_sync = MarketplaceSyncRepository(conn)
+        self.routing_rules = RoutingRuleRepository(conn)
+        self.webhooks = WebhookRepository(conn, self._box)
+        self.channel_items = ChannelItemRepository(conn)
+        self.after_sale = AfterSaleRepository(conn)
+        self.pickups = PickupRepository(conn)
+
     def _begin(self, touched: Touched | None = None, *, same: bool = False) -> None:
         """Fresh repositories for the next transaction (which autobegins on first use), or for
-        the next item of a batch (which keeps collecting what it ``touched``). ``same``: the
+        the next item of a batch (which keeps collecting what it ``touched``): those that keep
+        what they read or track (the stateless ones are :meth:`_stateless`'s). ``same``: the
         transaction goes on with nothing undone, so what was read stays good (the locations,
         products, channels and fulfilment providers)."""
         self.orders = OrderRepository(self.conn, self._unwritten)
@@ -160,29 +184,12 @@ class UnitOfWork:
             self.catalog = CatalogRepository(self.conn)
             self.channels = ChannelRepository(self.conn, self._box)
             self.fulfilment = FulfilmentRepository(self.conn, self._box)
-        self.customers = CustomerRepository(self.conn)
-        self.quarantine = QuarantineRepository(self.conn)
-        self.webhook_receipts = WebhookReceiptRepository(self.conn)
-        self.api_keys = ApiKeyRepository(self.conn)
-        self.users = UserRepository(self.conn)
-        self.web_sessions = SessionRepository(self.conn)
-        self.login_attempts = LoginAttemptRepository(self.conn)
-        self.sync_cursors = SyncCursorRepository(self.conn)
-        if not same:
             self.locations = LocationRepository(self.conn)
         touched = touched if touched is not None else Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
         self.availability = AvailabilityRepository(
-            self.conn, touched=touched, locations=self.locations
+            self.conn, touched=touched, locations=self.locations, channels=self.channels
         )
-        self.control_numbers = ControlNumberRepository(self.conn)
-        self.cxml_payloads = CxmlPayloadRepository(self.conn)
-        self.marketplace_sync = MarketplaceSyncRepository(self.conn)
-        self.routing_rules = RoutingRuleRepository(self.conn)
-        self.webhooks = WebhookRepository(self.conn, self._box)
-        self.channel_items = ChannelItemRepository(self.conn)
-        self.after_sale = AfterSaleRepository(self.conn)
-        self.pickups = PickupRepository(self.conn)
         self._loose_events = []
 
     def __exit__(
