@@ -319,18 +319,27 @@ def allocated_rows(container: Container, prefix: str) -> dict[str, Any]:
     return rows
 
 
+@pytest.mark.parametrize("short", ["backordered", "on_hold"])
 def test_allocations_keeping_their_writes_for_the_commit_leave_what_each_in_a_savepoint_does(
     seeded: Container,
     client: TestClient,
     admin: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     statements: Counter[str],
+    short: str,
 ) -> None:
     """A batch of ten orders of mixed sizes, some allocated, some waiting (first come, first
     served: a small later order must not take what an earlier waiting one can use), allocated
     by one worker transaction keeping every write for the commit, then the same with every
-    delivery in a savepoint of its own, as before: the same rows, row for row."""
+    delivery in a savepoint of its own, as before: the same rows, row for row. ``short``:
+    what the channel does with an order it cannot fill (its ``insufficient_stock``)."""
     monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    if short == "on_hold":
+        with seeded.uow() as uow:
+            channel = uow.channels.get("web")
+            channel.settings = {**channel.settings, "insufficient_stock": "hold"}
+            uow.channels.save(channel)
+            uow.commit()
     assert client.post("/v1/locations", json=NYC, headers=admin).status_code == 201
     found: dict[bool, dict[str, Any]] = {}
     for keep, prefix in ((True, "K-"), (False, "S-")):
@@ -368,7 +377,7 @@ def test_allocations_keeping_their_writes_for_the_commit_leave_what_each_in_a_sa
     assert kept == each
     statuses = Counter(status for status, *_ in kept["orders"].values())
     assert statuses["allocated"], statuses
-    assert statuses["backordered"], statuses
+    assert statuses[short], statuses
 
 
 def test_pick_ups_of_the_group_keep_their_savepoints(
