@@ -18,6 +18,7 @@ from orderhub.store.stock import StockRepository
 from orderhub.workers import relay as relay_module
 from orderhub.workers.relay import Worker
 from tests.conftest import native_order
+from tests.integration.store_support import STORE
 from tests.support.clock import FakeClock
 
 ORDERS = 10
@@ -85,6 +86,7 @@ def test_a_transaction_of_allocations_reads_and_writes_once_with_the_same_outcom
     monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)  # one transaction
     if not grouped:  # each delivery allocates alone, as before the group
         monkeypatch.setattr(messagebus, "worker_group", lambda _uow: None)
+        monkeypatch.setattr(messagebus, "keeps_writes", lambda _uow, _order_id: False)
     stocked(client, admin)
     relay = Worker(seeded, clock=FakeClock())
     while relay.run_once():
@@ -99,7 +101,9 @@ def test_a_transaction_of_allocations_reads_and_writes_once_with_the_same_outcom
     if grouped:
         # The levels read once for the ten (was once per order, and once more per waiting
         # order's queue check); the reservations one guarded UPDATE per (SKU, location) of
-        # the group's sums; one savepoint per delivery (was two: the handler's commit).
+        # the group's sums; no savepoint (was one per delivery, two before that): each
+        # delivery keeps its order's save for the commit, one UPDATE of the ten orders and
+        # one of their lines there.
         assert levels_read == 2, statements  # and once for the announcement at the commit
         assert statements["SELECT orders.id, orders.channel_code,"] == 1  # the ten orders
         assert statements["SELECT order_lines.id, order_lines.order_id,"] == 1
@@ -108,7 +112,10 @@ def test_a_transaction_of_allocations_reads_and_writes_once_with_the_same_outcom
         assert statements["SELECT order_chain_heads.event_count, order_chain_heads.head_hash"] == 0
         assert statements["SELECT routing_rule_versions.version, routing_rule_versions.rules,"] == 1
         assert reserved == 1, statements  # one executemany
-        assert statements["SAVEPOINT sa_savepoint_"] == ORDERS
+        assert statements["SAVEPOINT sa_savepoint_"] == 0
+        assert statements["RELEASE SAVEPOINT sa_savepoint_"] == 0
+        assert statements["UPDATE orders SET"] == 1
+        assert statements["UPDATE order_lines SET"] == 1
     else:
         assert levels_read >= ORDERS
         assert reserved >= 10
@@ -120,6 +127,7 @@ def test_a_failing_delivery_of_the_group_is_undone_alone_and_retried(
     client: TestClient,
     admin: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
 ) -> None:
     monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
     stocked(client, admin)
@@ -142,7 +150,12 @@ def test_a_failing_delivery_of_the_group_is_undone_alone_and_retried(
         return views
 
     monkeypatch.setattr(allocation, "_record", fail_once)
+    statements.clear()
     assert relay.run_once() == ORDERS
+    # G-0 and G-1 kept their writes for the commit (G-1's forgotten when it failed); the
+    # group's reads go with an undone item, so the eight after it are read alone, each in a
+    # savepoint as before.
+    assert statements["SAVEPOINT sa_savepoint_"] == ORDERS - 2
     found = outcome(seeded)
     assert found["orders"]["G-1"] == "received", "undone alone, left for its retry"
     allocated = {k for k, v in found["orders"].items() if v == "allocated"}
@@ -234,3 +247,161 @@ def test_dispatches_between_the_groups_allocations_keep_its_reads(
     # Read once for the eight (and once for the announcement), not again after each dispatch.
     assert seen["SELECT stock_levels.sku, stock_levels.location,"] == 2, seen
     assert seen["UPDATE stock_levels SET"] == 1
+
+
+def allocated_rows(container: Container, prefix: str) -> dict[str, Any]:
+    """Every row allocating the orders numbered ``prefix``… left, their numbers and ids taken
+    out (their SKUs are ``prefix``-named too): orders, lines, plans, allocations, movements,
+    levels, day counts, histories (which must still chain) and outbox events."""
+    o, ol, a = tables.orders.c, tables.order_lines.c, tables.allocations.c
+    p, m, s = tables.allocation_plans.c, tables.stock_movements.c, tables.stock_levels.c
+    e, x = tables.order_events.c, tables.outbox.c
+    with container.engine.connect() as conn:
+        number = {
+            i: n.removeprefix(prefix)
+            for i, n in conn.execute(select(o.id, o.external_id))
+            if n.startswith(prefix)
+        }
+        rows: dict[str, Any] = {
+            "orders": {
+                number[i]: rest
+                for i, *rest in conn.execute(
+                    select(o.id, o.status, o.hold_reason, o.version, o.total_minor)
+                )
+                if i in number
+            },
+            "lines": Counter(
+                (number[i], sku.removeprefix(prefix), st, q, c)
+                for i, sku, st, q, c in conn.execute(
+                    select(ol.order_id, ol.sku, ol.status, ol.quantity, ol.cancelled_quantity)
+                )
+                if i in number
+            ),
+            "plans": Counter(
+                (number[i], strategy)
+                for i, strategy in conn.execute(select(p.order_id, p.strategy))
+                if i in number
+            ),
+            "allocations": Counter(
+                (number[i], sku.removeprefix(prefix), loc, q, op)
+                for i, sku, loc, q, op in conn.execute(
+                    select(a.order_id, a.sku, a.location, a.quantity, a.open_quantity)
+                )
+                if i in number
+            ),
+            "movements": Counter(
+                (sku.removeprefix(prefix), kind, on_hand, reserved)
+                for sku, kind, on_hand, reserved in conn.execute(
+                    select(m.sku, m.kind, m.on_hand_delta, m.reserved_delta)
+                )
+                if sku.startswith(prefix)
+            ),
+            "levels": {
+                (sku.removeprefix(prefix), loc, on_hand, reserved)
+                for sku, loc, on_hand, reserved in conn.execute(
+                    select(s.sku, s.location, s.on_hand, s.reserved)
+                )
+                if sku.startswith(prefix)
+            },
+            "events": Counter(
+                (number[i], seq, kind)
+                for i, seq, kind in conn.execute(select(e.order_id, e.order_seq, e.type))
+                if i in number
+            ),
+            "outbox": Counter(
+                (number[stream.removeprefix("order:")], kind)
+                for stream, kind in conn.execute(select(x.stream, x.type))
+                if stream.removeprefix("order:") in number
+            ),
+        }
+        breaks = [b for b in history.verify(conn) if isinstance(b, history.ChainBreak)]
+    assert breaks == [], "every order's history still chains"
+    return rows
+
+
+@pytest.mark.parametrize("short", ["backordered", "on_hold"])
+def test_allocations_keeping_their_writes_for_the_commit_leave_what_each_in_a_savepoint_does(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+    short: str,
+) -> None:
+    """A batch of ten orders of mixed sizes, some allocated, some waiting (first come, first
+    served: a small later order must not take what an earlier waiting one can use), allocated
+    by one worker transaction keeping every write for the commit, then the same with every
+    delivery in a savepoint of its own, as before: the same rows, row for row. ``short``:
+    what the channel does with an order it cannot fill (its ``insufficient_stock``)."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    if short == "on_hold":
+        with seeded.uow() as uow:
+            channel = uow.channels.get("web")
+            channel.settings = {**channel.settings, "insufficient_stock": "hold"}
+            uow.channels.save(channel)
+            uow.commit()
+    assert client.post("/v1/locations", json=NYC, headers=admin).status_code == 201
+    found: dict[bool, dict[str, Any]] = {}
+    for keep, prefix in ((True, "K-"), (False, "S-")):
+        if not keep:
+            monkeypatch.setattr(messagebus, "keeps_writes", lambda _uow, _order_id: False)
+        for sku, units in ((f"{prefix}SKU-1", 9), (f"{prefix}SKU-2", 3)):
+            product = {"sku": sku, "name": sku}
+            assert client.post("/v1/products", json=product, headers=admin).is_success
+            stock = {
+                "sku": sku,
+                "location": "nyc",
+                "delta": units,
+                "reason": "po",
+                "kind": "receipt",
+            }
+            assert client.post("/v1/inventory/adjustments", json=stock, headers=admin).is_success
+        relay = Worker(seeded, clock=FakeClock())
+        while relay.run_once():
+            pass
+        orders = []
+        for n in range(ORDERS):
+            lines = [
+                {"sku": f"{prefix}SKU-1", "quantity": 1 + n % 3, "unit_price": "10.00"},
+                {"sku": f"{prefix}SKU-2", "quantity": 1, "unit_price": "5.50"},
+            ]
+            orders.append(native_order(f"{prefix}{n}", lines=lines[: 1 + n % 2]))
+        response = client.post("/v1/orders:batch", json={"orders": orders}, headers=admin)
+        assert response.is_success, response.text
+        statements.clear()
+        assert relay.run_once() == ORDERS
+        assert statements["SAVEPOINT sa_savepoint_"] == (0 if keep else ORDERS)
+        assert statements["UPDATE orders SET"] == (1 if keep else ORDERS)
+        found[keep] = allocated_rows(seeded, prefix)  # (before the next drain dispatches)
+    kept, each = found[True], found[False]
+    assert kept == each
+    statuses = Counter(status for status, *_ in kept["orders"].values())
+    assert statuses["allocated"], statuses
+    assert statuses[short], statuses
+
+
+def test_pick_ups_of_the_group_keep_their_savepoints(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    statements: Counter[str],
+) -> None:
+    """A pick-up short at its store raises an exception at once (a write): its delivery keeps
+    its savepoint; the shipped orders of the same transaction keep their writes."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
+    stocked(client, admin, sku_1=1000)
+    assert client.post("/v1/locations", json=STORE, headers=admin).status_code == 201
+    relay = Worker(seeded, clock=FakeClock())
+    while relay.run_once():
+        pass
+    pickup = native_order("P-0", delivery={"type": "pickup", "location": "soho"})
+    orders = [pickup, *(native_order(f"G-{n}") for n in range(3))]
+    response = client.post("/v1/orders:batch", json={"orders": orders}, headers=admin)
+    assert response.is_success, response.text
+    statements.clear()
+    assert relay.run_once() == 4
+    assert statements["SAVEPOINT sa_savepoint_"] == 1
+    found = outcome(seeded)
+    assert found["orders"]["P-0"] == "on_hold"
+    assert {k for k, v in found["orders"].items() if v == "allocated"} == {"G-0", "G-1", "G-2"}

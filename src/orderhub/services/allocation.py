@@ -44,6 +44,7 @@ from orderhub.domain.routing.explain import routed_event
 from orderhub.domain.stores import note_ship_from_store
 from orderhub.services.routing import active_planner
 from orderhub.store import tables as t
+from orderhub.store.repositories import OrderSaves
 from orderhub.store.stock import written_views
 from orderhub.store.unit_of_work import UnitOfWork
 
@@ -111,6 +112,11 @@ class AllocationGroup:
     held in turn, and should it not (:class:`StaleGroupReads`) nothing is oversold — then the
     plans, day counts, ledger rows and allocations. The caller says how each order's item
     ended: :meth:`done` keeps its writes, :meth:`undone` drops them and everything read.
+
+    A worker's item whose order the group read ahead (not a pick-up, ``received``) writes
+    nothing before the commit (:meth:`keeps_writes`): its order's save is kept here too and
+    made at :meth:`flush` with the others', one UPDATE of orders and one of lines for the
+    group, so the item needs no savepoint; undoing it is forgetting what it kept.
     """
 
     _queue: list[tuple[datetime, str]] | None
@@ -137,6 +143,9 @@ class AllocationGroup:
         self._planner: Planner | None = None
         self._moves: tuple[int, bool] = (0, False)  # the stock moved when an item last ended
         self._unread: set[str] = set()  # orders to read together when one is wanted (worker)
+        self._saves = OrderSaves()  # the saves of the orders whose items keep their writes
+        self._saves_kept = (0, 0)  # ... of the items that ended well (orders, lines)
+        self._keeping: str | None = None  # the order of the item under way, if it keeps them
         self.forget()
 
     def planner(self, uow: UnitOfWork) -> Planner:
@@ -161,13 +170,29 @@ class AllocationGroup:
         """The unit of work's word on how an item ended (:meth:`UnitOfWork.watch`): one that
         claimed the group and ended well is :meth:`done`. Another consumer's item that ended
         well and moved no stock (a dispatch) changed nothing the group read; any other item
-        is :meth:`undone`: what was read is read again."""
+        is :meth:`undone`: what was read is read again. An undone item's kept save goes."""
         moves = (uow.stock.touched.moves, uow.stock.touched.everything)
         if done and self._claimed:
             self.done()
         elif not done or moves != self._moves:
             self.undone()
-        self._claimed, self._moves = False, moves
+        if not done:
+            self._saves.forget_since(*self._saves_kept)
+        self._saves_kept = (len(self._saves.orders), len(self._saves.lines))
+        self._claimed, self._moves, self._keeping = False, moves, None
+
+    def keeps_writes(self, uow: UnitOfWork, order_id: str) -> bool:
+        """Whether the next item, allocating ``order_id``, can keep every write for the commit
+        (and so run with no savepoint): its order read ahead with the group's (read now),
+        ``received`` and not a pick-up (whose shortage raises an exception at once). Its
+        reservations, plan and allocations wait for :meth:`flush` as any of the group's; its
+        order's save is kept for it too (:meth:`order`)."""
+        self._read_unread(uow, order_id)
+        order = self._held.get(order_id)
+        if order is None or order.status != OrderStatus.RECEIVED or order.pickup_location:
+            return False
+        self._keeping = order_id
+        return True
 
     def write(self, writes: _Writes) -> None:
         """The item under way writes these, at :meth:`flush` (if it is :meth:`done`)."""
@@ -206,6 +231,8 @@ class AllocationGroup:
         uow.stock.write_allocations(
             plans=kept.plans, days=kept.days, movements=kept.movements, allocations=kept.allocations
         )
+        self._saves.write(uow.conn)  # the orders of the items that kept their writes
+        self._saves_kept = (0, 0)
 
     def forget(self) -> None:
         """Read everything afresh from now on."""
@@ -224,17 +251,24 @@ class AllocationGroup:
         """The order to allocate, for update: read with the others of :meth:`read_ahead` (three
         statements for them all with their history's heads; :func:`group_ahead` locked them)
         and handed out once; one
-        not among them, or wanted again, or after an item was undone, is read alone."""
+        not among them, or wanted again, or after an item was undone, is read alone. The
+        order of an item that keeps its writes (:meth:`keeps_writes`) is saved at the commit."""
+        self._read_unread(uow, order_id)
+        order = self._held.pop(order_id, None)
+        if order is None:
+            return uow.orders.get(order_id, for_update=True)
+        uow.orders.adopt(order, new=False)
+        if order_id == self._keeping:
+            uow.orders.save_later(order_id, self._saves)
+        return order
+
+    def _read_unread(self, uow: UnitOfWork, order_id: str) -> None:
+        """Read the orders of :meth:`read_ahead` together, if ``order_id`` is one of them."""
         if order_id in self._unread:
             ids = sorted(self._unread)
             self._unread.clear()
             self._held.update(uow.orders.read_many(ids))
             uow.read_heads(ids)
-        order = self._held.pop(order_id, None)
-        if order is None:
-            return uow.orders.get(order_id, for_update=True)
-        uow.orders.adopt(order, new=False)
-        return order
 
     def levels(self, uow: UnitOfWork, skus: Iterable[str]) -> list[StockLevel]:
         """:meth:`StockRepository.levels`, in the same order."""
@@ -302,7 +336,7 @@ class AllocationGroup:
         for line in order.lines:
             if line.status == LineStatus.BACKORDERED:
                 need[line.sku] += line.quantity - line.cancelled_quantity
-        if self._given is not None and order.id in self._given:
+        if order.id == self._keeping or (self._given is not None and order.id in self._given):
             self._waits_item[order.id] = dict(need)  # not in the database: read again from here
         if self._queue is None or order.id not in self._received:
             return  # read from the database when wanted, where its item has saved it
@@ -449,6 +483,13 @@ def group_ahead(uow: UnitOfWork, order_ids: Collection[str]) -> None:
         group.extend(order_ids, skus)
     group.read_ahead(order_ids)
     uow.catalog.products(skus, identifiers=False)  # read once: routing's weights, attributes
+
+
+def keeps_writes(uow: UnitOfWork, order_id: str) -> bool:
+    """Whether a worker's delivery allocating ``order_id`` with the transaction's group can
+    keep every write for the commit (:meth:`AllocationGroup.keeps_writes`)."""
+    group = _watching(uow)
+    return group is not None and group.keeps_writes(uow, order_id)
 
 
 def worker_group(uow: UnitOfWork) -> AllocationGroup | None:

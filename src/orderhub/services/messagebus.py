@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 from orderhub.domain.channels import ChannelKind
 from orderhub.http.outbound import TransportFactory, transports
 from orderhub.services import after_sale_sync, fulfilment_wiring, outbound
-from orderhub.services.allocation import allocate_order, group_ahead, worker_group
+from orderhub.services.allocation import allocate_order, group_ahead, keeps_writes, worker_group
 from orderhub.store.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -127,6 +127,12 @@ def _allocate_received(uow: UnitOfWork, message: Message) -> None:
     allocate_order(uow, order_id=message.data["order_id"], group=worker_group(uow))
 
 
+def _allocates_at_commit(uow: UnitOfWork, message: Message) -> bool:
+    """A new order read ahead with its group, not a pick-up: its allocation writes nothing
+    before the commit (:meth:`AllocationGroup.keeps_writes`), so it needs no savepoint."""
+    return keeps_writes(uow, message.data["order_id"])
+
+
 def _group_for_allocating(uow: UnitOfWork, messages: list[Message]) -> None:
     group_ahead(uow, {message.data["order_id"] for message in messages})
 
@@ -145,6 +151,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             _allocate_received,
             lock_ahead=_group_for_allocating,
             superseded_by=frozenset({"order.allocated"}),
+            writes_at_commit=_allocates_at_commit,
         ),
         Consumer(
             "fulfilment.dispatch",
