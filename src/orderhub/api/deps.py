@@ -83,14 +83,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+"""The request's bearer key, if any: as a dependency it also declares the API's security
+scheme in the OpenAPI document."""
+
+
 async def authenticate(
-    request: Request,
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
     """The caller; ``api/guard.py`` already found it for a write (before reading its body).
     A key fresh in the cache is answered on the event loop; only a look-up in the database
-    goes to the thread pool."""
+    goes to the thread pool. Called by :func:`require`'s check, not a dependency of its own:
+    FastAPI solves every level of a route's dependency tree again on every request."""
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal):
         return known
@@ -100,6 +104,7 @@ async def authenticate(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
     cache: PrincipalCache = request.app.state.principals
+    container: Container = request.app.state.container
     principal = cache.fresh(credentials.credentials) or await run_in_threadpool(
         key_holder, container, credentials.credentials, cache
     )
@@ -128,10 +133,11 @@ def key_holder(
     return look_up(token) if cache is None else cache.get(token, look_up)
 
 
-def require(permission: Permission) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency that lets through only principals whose role has ``permission``."""
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(request: Request, credentials: Credentials) -> Principal:
+        principal = await authenticate(request, credentials)
         if not allows(principal.role, permission, channel_scoped=principal.channel is not None):
             scope = " (channel-scoped)" if principal.channel is not None else ""
             raise HTTPException(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Annotated, Any, Literal
@@ -102,17 +101,19 @@ async def create_order(
         result = await container.order_intake.submit(principal.actor, item)
     if result.outcome == ingest.Outcome.QUARANTINED:
         return JSONResponse(quarantined_out(result).model_dump(), status_code=202)
-    assert result.order_id
+    order_id = result.order_id
+    assert order_id
     if result.outcome == ingest.Outcome.CREATED and result.order is not None:
-        order = created_out(result.order, result.allocations)  # as just committed: no read
+        document = created_document(result.order, result.allocations)  # as committed: no read
     else:
-        order = await run_in_threadpool(_read_order, container, result.order_id)
-    # Serialized here, once: returned as a model, FastAPI would validate it again first.
+        document = await run_in_threadpool(_read_order, container, order_id)
+    # Serialized here, once, from plain values: returned as a model, FastAPI would validate
+    # it again first; built as one (``OrderOut.of``), it is validated field by field.
     return Response(
-        order.model_dump_json(),
+        to_json(document),
         status_code=201 if result.outcome == ingest.Outcome.CREATED else 200,
         media_type="application/json",
-        headers={"Location": f"/v1/orders/{order.id}"},
+        headers={"Location": f"/v1/orders/{order_id}"},
     )
 
 
@@ -131,17 +132,21 @@ def _ingest_pickup(
         )
 
 
-def _read_order(container: Container, order_id: str) -> OrderOut:
-    """An order that existed already, as a read shows it (no write lock to answer)."""
+def _read_order(container: Container, order_id: str) -> dict[str, Any]:
+    """An order that existed already, as ``GET /v1/orders/{id}`` shows it (no write lock to
+    answer)."""
     with container.uow(read_only=True) as reader:
-        return order_out(reader, order_id)
+        return queries.order_documents(reader.conn, [order_id])[0]
 
 
-def created_out(order: Order, allocations: Sequence[dict[str, Any]]) -> OrderOut:
-    """A new order's answer from what its transaction wrote — what :func:`order_out` reads
-    back: times as stored (UTC), no fulfilment yet (one is made after the commit)."""
-    stored = dataclasses.replace(order, placed_at=order.placed_at.astimezone(UTC), events=[])
-    return OrderOut.of(stored, allocations=list(allocations), fulfilments=[])
+def created_document(order: Order, allocations: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A new order's answer from what its transaction wrote, as plain values — what
+    :func:`order_out` reads back (``OrderOut.of(...).model_dump()``, the document of the read
+    routes): times as stored (UTC), no fulfilment yet (one is made after the commit)."""
+    # The document the read routes give (held to ``OrderOut`` by test_order_documents.py).
+    document = queries._document(order, list(allocations), [])
+    document["placed_at"] = order.placed_at.astimezone(UTC)
+    return document
 
 
 def quarantined_out(result: ingest.IngestResult) -> QuarantinedOut:
