@@ -376,7 +376,7 @@ def order_documents(conn: Connection, order_ids: Sequence[str]) -> list[dict[str
         if row.purchase_order or any(line.cancelled_quantity for line in lines):
             # Shares of cancelled units, a purchase order: through the domain's own rules.
             order = OrderRepository._to_order(row, lines)
-            documents.append(_document(order, allocations[order_id], shipments[order_id]))
+            documents.append(order_document(order, allocations[order_id], shipments[order_id]))
         else:
             documents.append(
                 _plain_document(row, lines, allocations[order_id], shipments[order_id])
@@ -615,7 +615,7 @@ def _address_document(address: Address | None) -> dict[str, Any] | None:
     return {name: getattr(address, name) for name in _ADDRESS_FIELDS}
 
 
-def _document(
+def order_document(
     order: Order, allocations: list[dict[str, Any]], shipments: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """``OrderOut.of(order, …).model_dump()``, field for field, without the models."""

@@ -144,7 +144,7 @@ def created_document(order: Order, allocations: Sequence[dict[str, Any]]) -> dic
     :func:`order_out` reads back (``OrderOut.of(...).model_dump()``, the document of the read
     routes): times as stored (UTC), no fulfilment yet (one is made after the commit)."""
     # The document the read routes give (held to ``OrderOut`` by test_order_documents.py).
-    document = queries._document(order, list(allocations), [])
+    document = queries.order_document(order, list(allocations), [])
     document["placed_at"] = order.placed_at.astimezone(UTC)
     return document
 
