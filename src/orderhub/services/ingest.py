@@ -39,7 +39,7 @@ from orderhub.services.allocation import (
     default_planner,
     lock_ahead,
 )
-from orderhub.store.quarantine import QuarantineStatus
+from orderhub.store.quarantine import OpenEntries, QuarantineStatus
 from orderhub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("orderhub.ingest")
@@ -320,9 +320,12 @@ def _ingest_all(
     ``hold``; new orders allocated with a group held back for insertion in ``held``)."""
     drafts = [item.draft for item in items]
     policies = _sla_policies(uow, {d.channel for d in drafts}, allocating=held is not None)
-    existing = uow.orders.ids_by_external(
-        {(d.channel, d.external_id) for d in drafts if d.channel in policies}
-    )
+    keys = {(d.channel, d.external_id) for d in drafts if d.channel in policies}
+    entries: OpenEntries | None = None  # the keys' open quarantine entries, where read ahead
+    if uow.quarantine.reads_ahead():
+        existing, entries = uow.quarantine.orders_and_open(keys)
+    else:
+        existing = uow.orders.ids_by_external(keys)
     catalog = _PrefetchedCatalog(uow, drafts)
     results: list[IngestResult | None] = [None] * len(items)
     first_of: dict[tuple[str, str], int] = {}  # natural key → the batch item that has it
@@ -355,7 +358,7 @@ def _ingest_all(
             continue
         dates = sla.dates_for(policies[draft.channel], draft.placed_at)
         pending.append(_Pending(index, order, dates))
-    _create(uow, pending, results, held)
+    _create(uow, pending, results, held, entries)
     for index, item in enumerate(items):
         if results[index] is None:
             results[index] = _repeat(
@@ -382,10 +385,12 @@ def _create(
     pending: list[_Pending],
     results: list[IngestResult | None],
     held: _Held | None = None,
+    entries: OpenEntries | None = None,
 ) -> None:
     """Customers, orders and lines of every new order; a lost race becomes EXISTING. With
     ``held`` the orders are inserted after their allocation, with a group's (a lost race
-    found then undoes the transaction, see :func:`_ingest_committed`)."""
+    found then undoes the transaction, see :func:`_ingest_committed`). ``entries``: the open
+    quarantine entries of the transaction's keys, read with the existing orders."""
     if not pending:
         return
     customer_ids = uow.customers.resolve_many([p.order.customer for p in pending])
@@ -406,7 +411,8 @@ def _create(
             (p.order.channel, p.order.external_id): p.order.id
             for p in pending
             if p.order.id in written
-        }
+        },
+        entries,
     )
     for p in pending:
         if p.order.id in written:

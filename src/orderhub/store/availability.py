@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,8 +45,23 @@ Key = tuple[str, str]  # (channel, SKU)
 _OVERRIDES = select(S.channel_code, S.sku, S.safety_stock).where(
     S.sku.in_(bindparam("skus", expanding=True))
 )
-_LEVELS = select(L.sku, L.location, L.on_hand, L.reserved).where(
-    L.sku.in_(bindparam("skus", expanding=True))
+# What a figure is computed from, in one statement: each override (channel, SKU, units) and
+# each level (location, SKU, on hand, reserved), told apart by ``level``.
+_OVERRIDES_AND_LEVELS = union_all(
+    select(
+        literal_column("0").label("level"),
+        S.channel_code.label("code"),
+        S.sku,
+        S.safety_stock.label("units"),
+        literal_column("0").label("reserved"),
+    ).where(S.sku.in_(bindparam("skus", expanding=True))),
+    select(
+        literal_column("1").label("level"),
+        L.location.label("code"),
+        L.sku,
+        L.on_hand.label("units"),
+        L.reserved,
+    ).where(L.sku.in_(bindparam("skus", expanding=True))),
 )
 _FIGURES = select(A.channel_code, A.sku, A.available).order_by(A.channel_code, A.sku)
 _FIGURES_OF_SKUS = _FIGURES.where(A.sku.in_(bindparam("skus", expanding=True)))
@@ -156,16 +171,17 @@ class AvailabilityRepository:
         self, keys: set[Key], channels: list[Channel], locations: list[Location]
     ) -> dict[Key, int]:
         """The figures of ``keys`` from these channels and locations and the current overrides
-        and levels."""
+        and levels (read together: one statement)."""
         wanted = sorted({sku for _, sku in keys})
         if not wanted:
             return {}
-        overrides = self.safety_overrides(wanted)
+        overrides: dict[Key, int] = {}
         by_sku: dict[str, dict[str, StockLevel]] = defaultdict(dict)
-        for row in self._conn.execute(_LEVELS, {"skus": wanted}):
-            by_sku[row.sku][row.location] = StockLevel(
-                row.sku, row.location, row.on_hand, row.reserved
-            )
+        for row in self._conn.execute(_OVERRIDES_AND_LEVELS, {"skus": wanted}):
+            if row.level:
+                by_sku[row.sku][row.code] = StockLevel(row.sku, row.code, row.units, row.reserved)
+            else:
+                overrides[(row.code, row.sku)] = row.units
         by_code = {c.code: c for c in channels}
         return {
             (code, sku): available_to_sell(
