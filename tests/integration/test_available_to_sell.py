@@ -224,3 +224,40 @@ def test_a_figure_takes_its_override_and_levels_from_one_read(seeded: Container)
     }
     reads = [s for s in statements if "stock_levels" in s or "channel_safety_stock" in s]
     assert len(reads) == 1
+
+
+def test_an_announcement_reads_its_figures_overrides_and_levels_once(seeded: Container) -> None:
+    """SQLite (its writer holds the database) reads the last figures with the overrides and
+    levels, in one statement; PostgreSQL locks the figures first, then reads the rest."""
+    add_locations(seeded, ("a", 1))
+    receive(seeded, "SKU-1", "a", 5)
+    safety(seeded, "app", "SKU-1", 2)
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sqlalchemy.event.listen(seeded.engine, "before_cursor_execute", record)
+    try:
+        receive(seeded, "SKU-1", "a", 3)
+    finally:
+        sqlalchemy.event.remove(seeded.engine, "before_cursor_execute", record)
+    reads = [
+        s
+        for s in statements
+        if s.startswith("SELECT") and ("channel_availability" in s or "channel_safety" in s)
+    ]
+    if seeded.engine.dialect.name == "sqlite":
+        assert len(reads) == 1
+        assert "stock_levels" in reads[0]
+    else:
+        assert [("FOR UPDATE" in s, "stock_levels" in s) for s in reads] == [
+            (True, False),
+            (False, True),
+        ]
+    changed = outbox_events(seeded, "inventory.available_changed")[-2:]
+    assert sorted((e["channel"], e["previous"], e["available"]) for e in changed) == [
+        ("app", 3, 6),
+        ("web", 5, 8),
+    ]
+    assert_announced_is_current(seeded)
