@@ -321,11 +321,7 @@ def _ingest_all(
     drafts = [item.draft for item in items]
     policies = _sla_policies(uow, {d.channel for d in drafts}, allocating=held is not None)
     keys = {(d.channel, d.external_id) for d in drafts if d.channel in policies}
-    entries: OpenEntries | None = None  # the keys' open quarantine entries, where read ahead
-    if uow.quarantine.reads_ahead():
-        existing, entries = uow.quarantine.orders_and_open(keys)
-    else:
-        existing = uow.orders.ids_by_external(keys)
+    existing, entries = uow.quarantine.orders_and_open(keys)  # entries: closed in _create
     catalog = _PrefetchedCatalog(uow, drafts)
     results: list[IngestResult | None] = [None] * len(items)
     first_of: dict[tuple[str, str], int] = {}  # natural key → the batch item that has it
@@ -358,7 +354,7 @@ def _ingest_all(
             continue
         dates = sla.dates_for(policies[draft.channel], draft.placed_at)
         pending.append(_Pending(index, order, dates))
-    _create(uow, pending, results, held, entries)
+    _create(uow, pending, results, entries, held)
     for index, item in enumerate(items):
         if results[index] is None:
             results[index] = _repeat(
@@ -384,13 +380,14 @@ def _create(
     uow: UnitOfWork,
     pending: list[_Pending],
     results: list[IngestResult | None],
+    entries: OpenEntries,
     held: _Held | None = None,
-    entries: OpenEntries | None = None,
 ) -> None:
     """Customers, orders and lines of every new order; a lost race becomes EXISTING. With
     ``held`` the orders are inserted after their allocation, with a group's (a lost race
     found then undoes the transaction, see :func:`_ingest_committed`). ``entries``: the open
-    quarantine entries of the transaction's keys, read with the existing orders."""
+    quarantine entries of the transaction's keys, read with the existing orders: those of
+    the new orders are closed."""
     if not pending:
         return
     customer_ids = uow.customers.resolve_many([p.order.customer for p in pending])

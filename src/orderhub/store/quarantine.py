@@ -57,7 +57,7 @@ _OPEN_FOR_KEYS = select(_q.id, _q.channel_code, _q.external_id).where(
     _q.external_id.in_(bindparam("externals", expanding=True)),
 )
 _o = orders_table.c
-# Ingest on SQLite: the existing orders and the open entries of the same keys in one statement.
+# Ingest: the existing orders and the open entries of the same keys, in one statement.
 _ORDERS_AND_OPEN = union_all(
     select(_o.id, _o.channel_code, _o.external_id, literal_column("0").label("held")).where(
         _o.channel_code.in_(bindparam("channels", expanding=True)),
@@ -178,18 +178,15 @@ class QuarantineRepository:
         )
         return bool(done.rowcount)
 
-    def reads_ahead(self) -> bool:
-        """Whether a transaction may read the open entries of its keys at its start
-        (:meth:`orders_and_open`) and close them from that read: on SQLite, whose writer holds
-        the database from the first statement (and a reader's snapshot must still be current
-        for it to write), no other process opens an entry in between. On PostgreSQL another
-        transaction may commit one meanwhile, so :meth:`close_arrived` reads them itself."""
-        return self._conn.dialect.name != "postgresql"
-
     def orders_and_open(self, keys: set[Key]) -> tuple[dict[Key, str], OpenEntries]:
         """The ids of the orders that exist among ``keys`` (as
         :meth:`OrderRepository.ids_by_external`) and the open entries of those keys, in one
-        statement; only where :meth:`reads_ahead`."""
+        statement: ingest reads both at its start and closes the entries of the orders it
+        creates from this read (:meth:`close_arrived`). Within the transaction nothing opens an
+        entry of a key that becomes an order (a key quarantined is not created). Another
+        process's entry committed meanwhile stays open, as one committed after a later read
+        would (SQLite's writer excludes both; on PostgreSQL no lock orders the two, before or
+        after): replaying it answers the order that exists and closes it."""
         if not keys:
             return {}, []
         params = {
