@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import sqlalchemy
 from sqlalchemy import select
 
 from orderhub.bootstrap import Container
@@ -187,3 +188,76 @@ def count(container: Container, sku: str, location: str, on_hand: int) -> None:
             uow,
             items=[StockAdjustment(sku, location, on_hand=on_hand, as_of=datetime.now(UTC))],
         )
+
+
+def test_a_figure_takes_its_override_and_levels_from_one_read(seeded: Container) -> None:
+    """The overrides and the levels a figure is computed from are read in one statement: each
+    row goes where it belongs (an override to its channel, a level to its location)."""
+    add_locations(seeded, ("a", 1), ("b", 2))
+    restrict(seeded, "a", ["web"])
+    receive(seeded, "SKU-1", "a", 5)
+    receive(seeded, "SKU-1", "b", 3)
+    receive(seeded, "SKU-2", "b", 4)
+    allocate(seeded, place(seeded, 1, [("SKU-1", 2)], channel="app"))  # reserved at b
+    safety(seeded, "app", "SKU-2", 3)
+    safety(seeded, "web", "SKU-1", 1)
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sqlalchemy.event.listen(seeded.engine, "before_cursor_execute", record)
+    try:
+        with seeded.uow(read_only=True) as uow:
+            default = {c.code: c.safety_stock for c in uow.channels.list()}
+            statements.clear()
+            figures = uow.availability.available_to_sell(SKUS, uow.channels.list())
+    finally:
+        sqlalchemy.event.remove(seeded.engine, "before_cursor_execute", record)
+    assert {key: n for key, n in figures.items() if key[0] in ("web", "app")} == {
+        ("web", "SKU-1"): max(0, 5 + 3 - 2 - 1),
+        ("app", "SKU-1"): max(0, 3 - 2 - default["app"]),
+        ("web", "SKU-2"): max(0, 4 - default["web"]),
+        ("app", "SKU-2"): max(0, 4 - 3),
+        ("web", "SKU-3"): 0,
+        ("app", "SKU-3"): 0,
+    }
+    reads = [s for s in statements if "stock_levels" in s or "channel_safety_stock" in s]
+    assert len(reads) == 1
+
+
+def test_an_announcement_reads_its_figures_overrides_and_levels_once(seeded: Container) -> None:
+    """SQLite (its writer holds the database) reads the last figures with the overrides and
+    levels, in one statement; PostgreSQL locks the figures first, then reads the rest."""
+    add_locations(seeded, ("a", 1))
+    receive(seeded, "SKU-1", "a", 5)
+    safety(seeded, "app", "SKU-1", 2)
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sqlalchemy.event.listen(seeded.engine, "before_cursor_execute", record)
+    try:
+        receive(seeded, "SKU-1", "a", 3)
+    finally:
+        sqlalchemy.event.remove(seeded.engine, "before_cursor_execute", record)
+    reads = [
+        s
+        for s in statements
+        if s.startswith("SELECT") and ("channel_availability" in s or "channel_safety" in s)
+    ]
+    if seeded.engine.dialect.name == "sqlite":
+        assert len(reads) == 1
+        assert "stock_levels" in reads[0]
+    else:
+        assert [("FOR UPDATE" in s, "stock_levels" in s) for s in reads] == [
+            (True, False),
+            (False, True),
+        ]
+    changed = outbox_events(seeded, "inventory.available_changed")[-2:]
+    assert sorted((e["channel"], e["previous"], e["available"]) for e in changed) == [
+        ("app", 3, 6),
+        ("web", 5, 8),
+    ]
+    assert_announced_is_current(seeded)

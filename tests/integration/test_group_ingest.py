@@ -484,3 +484,27 @@ def test_the_channels_read_without_secrets_are_read_again_after_a_channel_is_sav
         assert uow.channels.for_routing("web").safety_stock == 4
         assert uow.availability.available_to_sell(["SKU-2"])[("web", "SKU-2")] == 10 - 4
         uow.rollback()
+
+
+def test_one_new_order_is_allocated_with_a_group_and_inserted_once(hub: Container) -> None:
+    """One order alone in its transaction is allocated with a group on both databases (on
+    PostgreSQL its rows locked ahead): inserted once as allocated, no savepoint, no UPDATE."""
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(hub.engine, "before_cursor_execute", record)
+    try:
+        with hub.uow() as uow:
+            [result] = ingest.ingest_batch(uow, [item("ONE-1", sku="SKU-2")], allocate=True)
+    finally:
+        event.remove(hub.engine, "before_cursor_execute", record)
+    assert result.outcome == Outcome.CREATED
+    assert result.order is not None
+    assert result.order.status == "allocated"
+    assert not [s for s in statements if s.startswith(("SAVEPOINT", "UPDATE orders"))]
+    assert len([s for s in statements if s.startswith("INSERT INTO orders")]) == 1
+    with hub.uow(read_only=True) as uow:
+        assert uow.orders.get(result.order.id).status == "allocated"
+    assert levels(hub)[("SKU-2", "a")] == (10, 1)

@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 import httpx
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from orderhub.bootstrap import Container
+from orderhub.channels import native
+from orderhub.services import ingest
+from orderhub.services.ingest import Incoming, Outcome
 from orderhub.store.migrate import alembic_config
 from orderhub.store.tables import quarantine
 from tests.conftest import native_order
@@ -175,3 +178,46 @@ def test_mapping_to_an_unknown_master_sku_is_refused(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "mappings.1.sku"
+
+
+def test_a_batch_closes_the_entries_of_the_orders_that_arrive_fixed_and_no_other(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    """The orders of a batch close their own keys' open entries — not an entry whose channel
+    and external id each occur in the batch, but not together. The open entries are read with
+    the existing orders, in one statement at the transaction's start."""
+    held = {
+        external: client.post(
+            "/v1/orders", json=_unknown_sku_order(external), headers=admin
+        ).json()["quarantine_id"]
+        for external in ("Q-1", "Q-2")
+    }
+    fixed = [
+        native.NativeOrder.model_validate(native_order(external, channel=channel))
+        for channel, external in (("web", "Q-1"), ("app", "Q-2"))
+    ]
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(seeded.engine, "before_cursor_execute", record)
+    try:
+        with seeded.uow() as uow:
+            results = ingest.ingest_batch(
+                uow, [Incoming(o.to_draft(), native.SOURCE, o.model_dump_json()) for o in fixed]
+            )
+    finally:
+        event.remove(seeded.engine, "before_cursor_execute", record)
+    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.CREATED]
+    with seeded.uow(read_only=True) as uow:
+        entries = {
+            row.id: (row.status, row.order_id)
+            for row in uow.conn.execute(
+                select(quarantine.c.id, quarantine.c.status, quarantine.c.order_id)
+            )
+        }
+    assert entries == {held["Q-1"]: ("replayed", results[0].order_id), held["Q-2"]: ("open", None)}
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM quarantine" in s]
+    assert len(reads) == 1
+    assert "FROM orders" in reads[0]

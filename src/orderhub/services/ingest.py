@@ -39,7 +39,7 @@ from orderhub.services.allocation import (
     default_planner,
     lock_ahead,
 )
-from orderhub.store.quarantine import QuarantineStatus
+from orderhub.store.quarantine import OpenEntries, QuarantineStatus
 from orderhub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("orderhub.ingest")
@@ -164,8 +164,10 @@ def _allocate_new(
         # Several: each order's allocation items on its own, so that its history starts with
         # its own order.received and its allocation's events, chained in one go.
         uow.untrack_orders()
-        lock_ahead(uow, orders)
-    grouped = grouped and _with_group(uow, len(created))
+    # PostgreSQL: the rows locked ahead, in key order, keep a group's reads current (one
+    # order's too: its group is four statements cheaper than allocating it alone, and the
+    # order is inserted once) and several allocations from deadlocking. SQLite: nothing.
+    lock_ahead(uow, orders)
     planner = default_planner(uow)
     received = {o.id: held.created_at for o in held.orders} if held and held.orders else None
     group = (
@@ -233,13 +235,6 @@ def _allocate_one(
         kept.restore(order)
         return result, order
     return dataclasses.replace(result, allocations=outcome.allocations), None
-
-
-def _with_group(uow: UnitOfWork, count: int) -> bool:
-    """Whether ``count`` new orders are allocated with an :class:`AllocationGroup`: several
-    (their rows locked ahead), or one on SQLite (whose one writer holds every row); one on
-    PostgreSQL, its rows not locked ahead, is allocated alone: a lost race plans again."""
-    return count > 1 or uow.conn.dialect.name != "postgresql"
 
 
 @dataclass
@@ -320,9 +315,8 @@ def _ingest_all(
     ``hold``; new orders allocated with a group held back for insertion in ``held``)."""
     drafts = [item.draft for item in items]
     policies = _sla_policies(uow, {d.channel for d in drafts}, allocating=held is not None)
-    existing = uow.orders.ids_by_external(
-        {(d.channel, d.external_id) for d in drafts if d.channel in policies}
-    )
+    keys = {(d.channel, d.external_id) for d in drafts if d.channel in policies}
+    existing, entries = uow.quarantine.orders_and_open(keys)  # entries: closed in _create
     catalog = _PrefetchedCatalog(uow, drafts)
     results: list[IngestResult | None] = [None] * len(items)
     first_of: dict[tuple[str, str], int] = {}  # natural key → the batch item that has it
@@ -355,7 +349,7 @@ def _ingest_all(
             continue
         dates = sla.dates_for(policies[draft.channel], draft.placed_at)
         pending.append(_Pending(index, order, dates))
-    _create(uow, pending, results, held)
+    _create(uow, pending, results, entries, held)
     for index, item in enumerate(items):
         if results[index] is None:
             results[index] = _repeat(
@@ -381,11 +375,14 @@ def _create(
     uow: UnitOfWork,
     pending: list[_Pending],
     results: list[IngestResult | None],
+    entries: OpenEntries,
     held: _Held | None = None,
 ) -> None:
     """Customers, orders and lines of every new order; a lost race becomes EXISTING. With
     ``held`` the orders are inserted after their allocation, with a group's (a lost race
-    found then undoes the transaction, see :func:`_ingest_committed`)."""
+    found then undoes the transaction, see :func:`_ingest_committed`). ``entries``: the open
+    quarantine entries of the transaction's keys, read with the existing orders: those of
+    the new orders are closed."""
     if not pending:
         return
     customer_ids = uow.customers.resolve_many([p.order.customer for p in pending])
@@ -393,11 +390,9 @@ def _create(
         p.order.customer = dataclasses.replace(p.order.customer, id=customer_id)
     orders = [p.order for p in pending]
     dates = {p.order.id: p.dates for p in pending}
-    insert = held is None or not _with_group(uow, len(pending))
-    if not insert:
-        assert held is not None
+    if held is not None:
         held.orders, held.sla_dates, held.created_at = orders, dates, utc_now()
-    written = uow.orders.add_new(orders, sla_dates=dates, insert=insert)
+    written = uow.orders.add_new(orders, sla_dates=dates, insert=held is None)
     lost = {(p.order.channel, p.order.external_id) for p in pending if p.order.id not in written}
     winners = uow.orders.ids_by_external(lost)
     # The same order quarantined before (say, an unknown SKU since fixed at the channel) is done.
@@ -406,7 +401,8 @@ def _create(
             (p.order.channel, p.order.external_id): p.order.id
             for p in pending
             if p.order.id in written
-        }
+        },
+        entries,
     )
     for p in pending:
         if p.order.id in written:

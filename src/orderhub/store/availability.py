@@ -8,7 +8,10 @@ its (channel, SKU); a channel or location change marks everything. ``announce`` 
    order (by SKU, so it needs no earlier read of the channels; rows that do not exist yet are
    created at 0 and locked next, still before anything else is read);
 2. reads channels, locations, overrides and levels *after* taking the locks, so of two
-   concurrent transactions the later one sees the earlier one's stock and configuration;
+   concurrent transactions the later one sees the earlier one's stock and configuration
+   (SQLite, whose writer holds the whole database from the transaction's first statement,
+   locks nothing: it reads the figures, overrides and levels of the SKUs in one statement and
+   reuses the channels and locations the transaction has read);
 3. recomputes only the figures this transaction can have moved — the channels a touched
    location serves, the overridden pairs, and figures never announced — and returns one event
    per figure that changed, written back with one statement.
@@ -22,8 +25,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,9 +49,33 @@ Key = tuple[str, str]  # (channel, SKU)
 _OVERRIDES = select(S.channel_code, S.sku, S.safety_stock).where(
     S.sku.in_(bindparam("skus", expanding=True))
 )
-_LEVELS = select(L.sku, L.location, L.on_hand, L.reserved).where(
-    L.sku.in_(bindparam("skus", expanding=True))
-)
+# What a figure is computed from, read in one statement: each override (channel, SKU, units)
+# and each level (location, SKU, on hand, reserved), told apart by ``kind``; on SQLite the
+# announcement reads the last figures (channel, SKU, available) with them (see ``_Reads``).
+_OVERRIDE, _LEVEL, _FIGURE = 0, 1, 2
+_OVERRIDE_ROWS = select(
+    literal_column(str(_OVERRIDE)).label("kind"),
+    S.channel_code.label("code"),
+    S.sku,
+    S.safety_stock.label("units"),
+    literal_column("0").label("reserved"),
+).where(S.sku.in_(bindparam("skus", expanding=True)))
+_LEVEL_ROWS = select(
+    literal_column(str(_LEVEL)).label("kind"),
+    L.location.label("code"),
+    L.sku,
+    L.on_hand.label("units"),
+    L.reserved,
+).where(L.sku.in_(bindparam("skus", expanding=True)))
+_FIGURE_ROWS = select(
+    literal_column(str(_FIGURE)).label("kind"),
+    A.channel_code.label("code"),
+    A.sku,
+    A.available.label("units"),
+    literal_column("0").label("reserved"),
+).where(A.sku.in_(bindparam("skus", expanding=True)))
+_OVERRIDES_AND_LEVELS = union_all(_OVERRIDE_ROWS, _LEVEL_ROWS)
+_FIGURES_OVERRIDES_AND_LEVELS = union_all(_FIGURE_ROWS, _OVERRIDE_ROWS, _LEVEL_ROWS)
 _FIGURES = select(A.channel_code, A.sku, A.available).order_by(A.channel_code, A.sku)
 _FIGURES_OF_SKUS = _FIGURES.where(A.sku.in_(bindparam("skus", expanding=True)))
 _FIGURES_OF_KEYS = _FIGURES.where(
@@ -82,6 +110,24 @@ class Touched:
         self.levels.clear()
         self.keys.clear()
         self.everything = False
+
+
+class _Reads:
+    """The overrides and levels of some SKUs (and, read with them, their last figures)."""
+
+    def __init__(self, rows: Iterable[Row[Any]]) -> None:
+        self.overrides: dict[Key, int] = {}
+        self.levels: dict[str, dict[str, StockLevel]] = defaultdict(dict)
+        self.figures: dict[Key, int] = {}
+        for row in rows:
+            if row.kind == _LEVEL:
+                self.levels[row.sku][row.code] = StockLevel(
+                    row.sku, row.code, row.units, row.reserved
+                )
+            elif row.kind == _OVERRIDE:
+                self.overrides[(row.code, row.sku)] = row.units
+            else:
+                self.figures[(row.code, row.sku)] = row.units
 
 
 class AvailabilityRepository:
@@ -153,19 +199,20 @@ class AvailabilityRepository:
         return self._compute(keys, channels, locations)
 
     def _compute(
-        self, keys: set[Key], channels: list[Channel], locations: list[Location]
+        self,
+        keys: set[Key],
+        channels: list[Channel],
+        locations: list[Location],
+        reads: _Reads | None = None,
     ) -> dict[Key, int]:
         """The figures of ``keys`` from these channels and locations and the current overrides
-        and levels."""
+        and levels (read together, in one statement; or ``reads``, current, of their SKUs)."""
         wanted = sorted({sku for _, sku in keys})
         if not wanted:
             return {}
-        overrides = self.safety_overrides(wanted)
-        by_sku: dict[str, dict[str, StockLevel]] = defaultdict(dict)
-        for row in self._conn.execute(_LEVELS, {"skus": wanted}):
-            by_sku[row.sku][row.location] = StockLevel(
-                row.sku, row.location, row.on_hand, row.reserved
-            )
+        if reads is None:
+            reads = _Reads(self._conn.execute(_OVERRIDES_AND_LEVELS, {"skus": wanted}))
+        overrides, by_sku = reads.overrides, reads.levels
         by_code = {c.code: c for c in channels}
         return {
             (code, sku): available_to_sell(
@@ -189,7 +236,14 @@ class AvailabilityRepository:
             skus |= set(self._conn.execute(select(L.sku).distinct()).scalars())
         if not skus:
             return []
-        previous = self._lock_figures(None if everything else skus)  # 1. lock
+        reads = None
+        if everything or self._lock_rows:
+            previous = self._lock_figures(None if everything else skus)  # 1. lock
+        else:  # SQLite: nothing to lock, the figures read with what they are computed from
+            reads = _Reads(
+                self._conn.execute(_FIGURES_OVERRIDES_AND_LEVELS, {"skus": sorted(skus)})
+            )
+            previous = reads.figures
         channels = self._every_channel()  # 2. read, after the lock
         if not channels:
             return []
@@ -206,7 +260,7 @@ class AvailabilityRepository:
             for sku, code in levels:
                 location = by_code.get(code)
                 keys |= {(c.code, sku) for c in channels if location is None or serves(location, c)}
-        current = self._compute(keys, channels, locations)
+        current = self._compute(keys, channels, locations, reads)
         changed = [
             InventoryAvailableChanged(
                 sku, channel, current[(channel, sku)], previous[(channel, sku)]

@@ -12,13 +12,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, literal_column, select, union_all, update
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotFound
 from orderhub.domain.ids import new_id
 from orderhub.domain.redaction import redact
 from orderhub.store.repositories import insert_ignoring_duplicates
+from orderhub.store.tables import orders as orders_table
 from orderhub.store.tables import quarantine
 
 
@@ -55,6 +56,19 @@ _OPEN_FOR_KEYS = select(_q.id, _q.channel_code, _q.external_id).where(
     _q.channel_code.in_(bindparam("channels", expanding=True)),
     _q.external_id.in_(bindparam("externals", expanding=True)),
 )
+_o = orders_table.c
+# Ingest: the existing orders and the open entries of the same keys, in one statement.
+_ORDERS_AND_OPEN = union_all(
+    select(_o.id, _o.channel_code, _o.external_id, literal_column("0").label("held")).where(
+        _o.channel_code.in_(bindparam("channels", expanding=True)),
+        _o.external_id.in_(bindparam("externals", expanding=True)),
+    ),
+    _OPEN_FOR_KEYS.add_columns(literal_column("1").label("held")),
+)
+
+Key = tuple[str, str]  # (channel, external id)
+OpenEntries = list[Row[Any]]
+"""Open entries read ahead (id, channel_code, external_id), for :meth:`close_arrived`."""
 
 
 class QuarantineRepository:
@@ -164,18 +178,45 @@ class QuarantineRepository:
         )
         return bool(done.rowcount)
 
-    def close_arrived(self, orders: dict[tuple[str, str], str]) -> int:
+    def orders_and_open(self, keys: set[Key]) -> tuple[dict[Key, str], OpenEntries]:
+        """The ids of the orders that exist among ``keys`` (as
+        :meth:`OrderRepository.ids_by_external`) and the open entries of those keys, in one
+        statement: ingest reads both at its start and closes the entries of the orders it
+        creates from this read (:meth:`close_arrived`). Within the transaction nothing opens an
+        entry of a key that becomes an order (a key quarantined is not created). Another
+        process's entry committed meanwhile stays open, as one committed after a later read
+        would (SQLite's writer excludes both; on PostgreSQL no lock orders the two, before or
+        after): replaying it answers the order that exists and closes it."""
+        if not keys:
+            return {}, []
+        params = {
+            "channels": sorted({channel for channel, _ in keys}),
+            "externals": sorted({external for _, external in keys}),
+        }
+        existing: dict[Key, str] = {}
+        entries: OpenEntries = []
+        for row in self._conn.execute(_ORDERS_AND_OPEN, params):
+            if row.held:
+                entries.append(row)
+            elif (row.channel_code, row.external_id) in keys:  # the IN lists cross: keep asked
+                existing[(row.channel_code, row.external_id)] = row.id
+        return existing, entries
+
+    def close_arrived(self, orders: dict[Key, str], entries: OpenEntries | None = None) -> int:
         """Open entries whose (channel, external id) has now become an order — it arrived again,
-        fixed at the source — are closed as replayed and linked to it; returns how many."""
+        fixed at the source — are closed as replayed and linked to it; returns how many.
+        ``entries``: the open entries of these keys read in this transaction by
+        :meth:`orders_and_open` (none opened since), else read here."""
         if not orders:
             return 0
-        params = {
-            "channels": sorted({channel for channel, _ in orders}),
-            "externals": sorted({external for _, external in orders}),
-        }
-        found = self._conn.execute(_OPEN_FOR_KEYS, params).all()
+        if entries is None:
+            params = {
+                "channels": sorted({channel for channel, _ in orders}),
+                "externals": sorted({external for _, external in orders}),
+            }
+            entries = list(self._conn.execute(_OPEN_FOR_KEYS, params))
         closed = 0
-        for row in found:
+        for row in entries:
             order_id = orders.get((row.channel_code, row.external_id))
             if order_id is not None:
                 self.resolve(row.id, order_id=order_id)
