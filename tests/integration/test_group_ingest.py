@@ -84,15 +84,20 @@ class Transactions:
         self.opened.append(actor)
         uow = self.container.uow(actor=actor)
         if len(self.opened) == self.fail_commit_of:
-            real = uow.commit
-
-            def locked() -> None:
-                if uow._item is None:  # the transaction's own commit, not an item's
-                    raise OperationalError("COMMIT", {}, Exception("database is locked"))
-                real()
-
-            uow.commit = locked  # type: ignore[method-assign]
+            fail_commit(uow, Exception("database is locked"))
         return uow
+
+
+def fail_commit(uow: UnitOfWork, error: Exception) -> None:
+    """The unit of work's own commit (not an item's) fails with ``error`` as the driver's."""
+    real = uow.commit
+
+    def failing() -> None:
+        if uow._item is None:  # the transaction's own commit, not an item's
+            raise OperationalError("COMMIT", {}, error)
+        real()
+
+    uow.commit = failing  # type: ignore[method-assign]
 
 
 def submit_all(
@@ -317,14 +322,7 @@ def _aborted_commits(hub: Container, aborted: int) -> tuple[Callable[[str], Unit
         opened.append(actor)
         uow = hub.uow(actor=actor)
         if len(opened) <= aborted:
-            real = uow.commit
-
-            def victim() -> None:
-                if uow._item is None:  # the transaction's own commit, not an item's
-                    raise OperationalError("COMMIT", {}, _Deadlock("deadlock detected"))
-                real()
-
-            uow.commit = victim  # type: ignore[method-assign]
+            fail_commit(uow, _Deadlock("deadlock detected"))
         return uow
 
     return uow_for, opened
