@@ -144,7 +144,6 @@ class AllocationGroup:
         self._moves: tuple[int, bool] = (0, False)  # the stock moved when an item last ended
         self._unread: set[str] = set()  # orders to read together when one is wanted (worker)
         self._saves = OrderSaves()  # the saves of the orders whose items keep their writes
-        self._saves_kept = (0, 0)  # ... of the items that ended well (orders, lines)
         self._keeping: str | None = None  # the order of the item under way, if it keeps them
         self.forget()
 
@@ -176,9 +175,7 @@ class AllocationGroup:
             self.done()
         elif not done or moves != self._moves:
             self.undone()
-        if not done:
-            self._saves.forget_since(*self._saves_kept)
-        self._saves_kept = (len(self._saves.orders), len(self._saves.lines))
+        self._saves.item_ended(done=done)
         self._claimed, self._moves, self._keeping = False, moves, None
 
     def keeps_writes(self, uow: UnitOfWork, order_id: str) -> bool:
@@ -232,7 +229,6 @@ class AllocationGroup:
             plans=kept.plans, days=kept.days, movements=kept.movements, allocations=kept.allocations
         )
         self._saves.write(uow.conn)  # the orders of the items that kept their writes
-        self._saves_kept = (0, 0)
 
     def forget(self) -> None:
         """Read everything afresh from now on."""

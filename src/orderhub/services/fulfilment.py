@@ -72,19 +72,19 @@ class AtCommit:
     def __init__(self) -> None:
         self.fulfilments: list[dict[str, Any]] = []
         self.orders = OrderSaves()
-        self._kept = (0, 0, 0)  # what the items that ended well kept
+        self._kept = 0  # the fulfilment orders of the items that ended well
 
     def item_ended(self, uow: UnitOfWork, *, done: bool) -> None:
         if not done:  # its work undone: so is what it kept
-            del self.fulfilments[self._kept[0] :]
-            self.orders.forget_since(*self._kept[1:])
-        self._kept = (len(self.fulfilments), len(self.orders.orders), len(self.orders.lines))
+            del self.fulfilments[self._kept :]
+        self._kept = len(self.fulfilments)
+        self.orders.item_ended(done=done)
 
     def flush(self, uow: UnitOfWork) -> None:
         uow.fulfilment.insert_kept(self.fulfilments)
         self.orders.write(uow.conn)
         self.fulfilments = []
-        self._kept = (0, 0, 0)
+        self._kept = 0
 
 
 class _Work:

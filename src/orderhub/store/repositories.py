@@ -185,10 +185,14 @@ class OrderSaves:
     def __init__(self) -> None:
         self.orders: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
+        self._ended = (0, 0)  # what was kept when the last item ended (orders, lines)
 
-    def forget_since(self, orders: int, lines: int) -> None:
-        """Drop the saves kept after the first ``orders`` and ``lines`` (their work undone)."""
-        del self.orders[orders:], self.lines[lines:]
+    def item_ended(self, *, done: bool) -> None:
+        """The transaction's item under way ended (an ``ItemWatcher``'s word): an undone one's
+        saves go; a done one's stay for :meth:`write`."""
+        if not done:
+            del self.orders[self._ended[0] :], self.lines[self._ended[1] :]
+        self._ended = (len(self.orders), len(self.lines))
 
     def write(self, conn: Connection) -> None:
         """Write the saves kept; refuses if someone saved one of the orders in between."""
@@ -196,7 +200,7 @@ class OrderSaves:
             raise StaleOrder("an order saved at the commit was changed concurrently; retry")
         if self.lines:
             conn.execute(_SAVE_LINE, self.lines)
-        self.forget_since(0, 0)
+        self.orders, self.lines, self._ended = [], [], (0, 0)
 
 
 class OrderRepository:
