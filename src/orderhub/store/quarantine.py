@@ -18,8 +18,11 @@ from orderhub.clock import utc_now
 from orderhub.domain.errors import FieldError, NormalizationProblem, NotFound
 from orderhub.domain.ids import new_id
 from orderhub.domain.redaction import redact
-from orderhub.store.repositories import insert_ignoring_duplicates
-from orderhub.store.tables import orders as orders_table
+from orderhub.store.repositories import (
+    ORDERS_BY_EXTERNAL,
+    by_external_params,
+    insert_ignoring_duplicates,
+)
 from orderhub.store.tables import quarantine
 
 
@@ -54,15 +57,11 @@ _q = quarantine.c
 _OPEN_FOR_KEYS = select(_q.id, _q.channel_code, _q.external_id).where(
     _q.status == QuarantineStatus.OPEN.value,
     _q.channel_code.in_(bindparam("channels", expanding=True)),
-    _q.external_id.in_(bindparam("externals", expanding=True)),
+    _q.external_id.in_(bindparam("external_ids", expanding=True)),
 )
-_o = orders_table.c
 # Ingest: the existing orders and the open entries of the same keys, in one statement.
 _ORDERS_AND_OPEN = union_all(
-    select(_o.id, _o.channel_code, _o.external_id, literal_column("0").label("held")).where(
-        _o.channel_code.in_(bindparam("channels", expanding=True)),
-        _o.external_id.in_(bindparam("externals", expanding=True)),
-    ),
+    ORDERS_BY_EXTERNAL.add_columns(literal_column("0").label("held")),
     _OPEN_FOR_KEYS.add_columns(literal_column("1").label("held")),
 )
 
@@ -189,13 +188,9 @@ class QuarantineRepository:
         after): replaying it answers the order that exists and closes it."""
         if not keys:
             return {}, []
-        params = {
-            "channels": sorted({channel for channel, _ in keys}),
-            "externals": sorted({external for _, external in keys}),
-        }
         existing: dict[Key, str] = {}
         entries: OpenEntries = []
-        for row in self._conn.execute(_ORDERS_AND_OPEN, params):
+        for row in self._conn.execute(_ORDERS_AND_OPEN, by_external_params(keys)):
             if row.held:
                 entries.append(row)
             elif (row.channel_code, row.external_id) in keys:  # the IN lists cross: keep asked
@@ -210,11 +205,7 @@ class QuarantineRepository:
         if not orders:
             return 0
         if entries is None:
-            params = {
-                "channels": sorted({channel for channel, _ in orders}),
-                "externals": sorted({external for _, external in orders}),
-            }
-            entries = list(self._conn.execute(_OPEN_FOR_KEYS, params))
+            entries = list(self._conn.execute(_OPEN_FOR_KEYS, by_external_params(orders)))
         closed = 0
         for row in entries:
             order_id = orders.get((row.channel_code, row.external_id))

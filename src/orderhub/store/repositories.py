@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -56,10 +56,24 @@ _ORDER_BY_EXTERNAL = select(t.orders.c.id).where(
     t.orders.c.channel_code == bindparam("channel"),
     t.orders.c.external_id == bindparam("external_id"),
 )
-_ORDERS_BY_EXTERNAL = select(t.orders.c.id, t.orders.c.channel_code, t.orders.c.external_id).where(
+# Orders by (channel, external id) keys: bind :func:`by_external_params` of them.
+ORDERS_BY_EXTERNAL = select(t.orders.c.id, t.orders.c.channel_code, t.orders.c.external_id).where(
     t.orders.c.channel_code.in_(bindparam("channels", expanding=True)),
     t.orders.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
+
+
+def by_external_params(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The bind parameters of a look-up by (channel, external id) ``keys``: the channels and
+    the external ids, each an IN list. The lists cross channels with ids: the caller keeps,
+    of what comes back, the pairs it asked for."""
+    keys = list(keys)
+    return {
+        "channels": sorted({channel for channel, _ in keys}),
+        "external_ids": sorted({external_id for _, external_id in keys}),
+    }
+
+
 _INSERT_CUSTOMER = t.customers.insert()
 
 
@@ -341,12 +355,8 @@ class OrderRepository:
         """The ids of the orders that exist among (channel, external id) ``keys``, in one query."""
         if not keys:
             return {}
-        params = {
-            "channels": sorted({channel for channel, _ in keys}),
-            "external_ids": sorted({external_id for _, external_id in keys}),
-        }
         found = {}
-        for row in self._conn.execute(_ORDERS_BY_EXTERNAL, params):
+        for row in self._conn.execute(ORDERS_BY_EXTERNAL, by_external_params(keys)):
             key = (row.channel_code, row.external_id)
             if key in keys:  # the IN lists cross channels with ids: keep the asked pairs
                 found[key] = row.id
