@@ -138,7 +138,7 @@ def _ingest_committed(
     try:
         results = _ingest_all(uow, items, held=held)
         if allocate:
-            _allocate_new(uow, results, grouped=grouped, held=held)
+            _allocate_new(uow, results, held=held)
         uow.commit()
         return results
     except StaleGroupReads:
@@ -149,13 +149,12 @@ def _ingest_committed(
     return _ingest_committed(uow, items, allocate=allocate, grouped=False)
 
 
-def _allocate_new(
-    uow: UnitOfWork, results: list[IngestResult], *, grouped: bool, held: _Held | None
-) -> None:
+def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, held: _Held | None) -> None:
     """Allocate the orders just created, in the ingest transaction (see :func:`ingest_batch`),
-    each as this transaction holds it: none is read back; ``grouped``: with the reads and
-    writes of an :class:`AllocationGroup`; ``held``: orders not inserted yet, inserted here
-    as their allocation left them (before the group's writes, which refer to them)."""
+    each as this transaction holds it: none is read back. ``held`` (allocating as a group,
+    with the reads and writes of an :class:`AllocationGroup`): the orders not inserted yet,
+    inserted here as their allocation left them (before the group's writes, which refer to
+    them); None: each order alone, inserted already."""
     created = [i for i, r in enumerate(results) if r.outcome == Outcome.CREATED and r.order]
     if not created:
         return
@@ -169,14 +168,13 @@ def _allocate_new(
     # order is inserted once) and several allocations from deadlocking. SQLite: nothing.
     lock_ahead(uow, orders)
     planner = default_planner(uow)
-    received = {o.id: held.created_at for o in held.orders} if held and held.orders else None
     group = (
         AllocationGroup(
             [o.id for o in orders],
             {line.sku for o in orders for line in o.lines},
-            received=received,
+            received={o.id: held.created_at for o in held.orders} if held.orders else None,
         )
-        if grouped
+        if held is not None
         else None
     )
     left: list[Order] = []
