@@ -58,6 +58,9 @@ def test_an_unknown_dashboard_address_answers_a_page_and_the_api_a_problem(
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
     assert api.json()["status"] == 404
+    missing = client.get("/static/no-such-file.css")  # the mount answers outside the sessions
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
 
 
 def test_a_quantity_in_words_is_a_message_not_a_python_error(

@@ -70,13 +70,19 @@ async def _not_found_page(request: Request, exc: Exception) -> Response:
     documents, and every other HTTP error stays one too."""
     assert isinstance(exc, HTTPException)
     path = request.url.path
-    if exc.status_code != 404 or path == "/v1" or path.startswith("/v1/"):
+    if exc.status_code != 404 or path == "/v1" or path.startswith("/v1/") or _sessionless(request):
         return await http_error(request, exc)
     context = {
         "title": "Page not found",
         "message": f"There is no page at {path}. Use the menu, or search the orders.",
     }
     return render(request, "error.html", context, status_code=404)
+
+
+def _sessionless(request: Request) -> bool:
+    """A request the session middleware never saw (a missing file under the ``/static`` mount,
+    which answers beside it): no page can be rendered for it, its 404 stays a problem."""
+    return not hasattr(request.state, "session")
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:
