@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from orderhub.store.db import _GatedConnection, _WriterGate, make_engine
+from orderhub.store.db import _GatedConnection, _WriterGate, make_engine, writer_waiting
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -135,3 +137,59 @@ def test_threads_writing_at_once_all_get_through(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 100
     engine.dispose()
+
+
+def test_the_writer_inside_sees_another_process_next_in_line(tmp_path: Path) -> None:
+    """Another process holding the turn lock waits for the writer lock: the one inside may
+    commit early for it (the worker's batches do)."""
+    database = str(tmp_path / "probe.db")
+    inside = _WriterGate(database)
+    assert inside.enter(timeout=1)
+    assert not inside.others_waiting(), "nobody else"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_TURN, f"{database}-writer.turn"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "holding\n"
+        assert inside.others_waiting()
+        assert inside.others_waiting(), "asking does not take the place in line"
+    finally:
+        holder.communicate("")  # lets go and exits
+    assert not inside.others_waiting()
+    inside.leave()
+
+
+_HOLD_TURN = """
+import fcntl, os, sys
+turn = os.open(sys.argv[1], os.O_RDWR)
+fcntl.flock(turn, fcntl.LOCK_EX)
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_connection_inside_the_gate_sees_another_thread_queued(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    with engine.connect() as conn:
+        assert not writer_waiting(conn), "no transaction: outside the gate"
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert not writer_waiting(conn)
+        queued = threading.Thread(target=_insert, args=(engine, 2))
+        queued.start()
+        deadline = time.monotonic() + 10
+        while not writer_waiting(conn) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert writer_waiting(conn)
+        conn.commit()
+        queued.join()
+        assert not writer_waiting(conn)
+    engine.dispose()
+
+
+def _insert(engine: Engine, n: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})

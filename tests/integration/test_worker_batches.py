@@ -6,7 +6,10 @@ whose handler committed before failing."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from orderhub.bootstrap import Container
 from orderhub.services import fulfilment_wiring
 from orderhub.services.messagebus import Consumer, Message
 from orderhub.store import history, tables
+from orderhub.store.db import _WriterGate, writer_waiting
 from orderhub.store.fulfilment import ProviderConfig
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers import relay as relay_module
@@ -309,3 +313,40 @@ def test_a_cycle_fans_out_and_claims_in_one_write_transaction(
     assert recorder.handled == [("a", 1), ("b", 1)]
     if seeded.engine.dialect.name == "sqlite":  # its write lock, taken once for both (was 2)
         assert statements["BEGIN IMMEDIATE"] == 2, "fan-out and claim, then the deliveries"
+
+
+def test_the_transaction_commits_early_for_a_writer_waiting_at_the_gate(
+    seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a writer of another process in line at the gate (the API's) gets in after the
+    delivery running when it arrived, not after the whole batch, however large the budget."""
+    if seeded.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's writers do not queue for one write lock")
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)  # the budget alone: one
+    database = str(Path(str(seeded.engine.url.database)).resolve())
+    api = _WriterGate(database)  # its own open files: another process's gate
+    order: list[str] = []
+
+    def api_writes() -> None:
+        assert api.enter(timeout=10)
+        order.append("api")
+        api.leave()
+
+    api_writer = threading.Thread(target=api_writes)
+
+    def handle(uow: UnitOfWork, message: Message) -> None:
+        order.append(message.data["key"])
+        if message.data["key"] == "a":  # the API's writer arrives while the first one runs
+            api_writer.start()
+            deadline = time.monotonic() + 10
+            while not writer_waiting(uow.conn) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert writer_waiting(uow.conn)
+
+    consumer = Consumer("recorder", frozenset({"order.pinged"}), handle)
+    relay = Worker(seeded, consumers=[consumer], clock=FakeClock())
+    emit(seeded, *(Pinged(key=key, n=1) for key in "abc"))
+    assert relay.run_once() == 3
+    api_writer.join()
+    assert order == ["a", "api", "b", "c"], "the API's writer went in after the first delivery"
+    assert receipts(seeded, "recorder") == 3

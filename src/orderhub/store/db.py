@@ -63,6 +63,8 @@ class _WriterGate:
 
     def __init__(self, database: str) -> None:
         self._threads = threading.Lock()
+        self._queued = 0  # threads of this process waiting for ``_threads``
+        self._counting = threading.Lock()
         self._file = _lock_file(f"{database}-writer.lock")
         self._turn = _lock_file(f"{database}-writer.turn")
 
@@ -70,7 +72,14 @@ class _WriterGate:
         """Wait for the writers ahead; False after ``timeout`` (the caller goes on without the
         gate and lets SQLite's busy timeout decide — a writer nested in the same thread)."""
         deadline = time.monotonic() + timeout
-        if not self._threads.acquire(timeout=timeout):
+        with self._counting:
+            self._queued += 1
+        try:
+            entered = self._threads.acquire(timeout=timeout)
+        finally:
+            with self._counting:
+                self._queued -= 1
+        if not entered:
             return False
         if self._file is None or self._turn is None:
             return True
@@ -87,6 +96,23 @@ class _WriterGate:
         if self._file is not None:
             _unlock(self._file)
         self._threads.release()
+
+    def others_waiting(self) -> bool:
+        """Whether another writer waits for the one inside: a thread of this process queued
+        on the thread lock, or another process next in line (it holds the turn lock, which
+        the writer inside gave up on entering). Two system calls at most: cheap enough to ask
+        after each piece of a long transaction's work."""
+        if self._queued:
+            return True
+        if self._turn is None:
+            return False
+        assert fcntl is not None
+        try:  # a shared lock: two probes at once do not see each other as waiting
+            fcntl.flock(self._turn, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        _unlock(self._turn)
+        return False
 
 
 def _lock_file(path: str) -> int | None:
@@ -167,6 +193,17 @@ def _gate_for(database: str) -> _WriterGate:
         if key not in _gates:
             _gates[key] = _WriterGate(key)
         return _gates[key]
+
+
+def writer_waiting(conn: Connection) -> bool:
+    """Whether another writer waits at the SQLite writer gate that ``conn``'s transaction holds:
+    a long writer (the worker's batch of deliveries) commits early and lets it in. False on
+    PostgreSQL (no single writer) and for a connection outside the gate."""
+    dbapi = conn.connection.dbapi_connection
+    if not isinstance(dbapi, _GatedConnection) or not dbapi.holds_gate:
+        return False
+    assert dbapi.gate is not None
+    return dbapi.gate.others_waiting()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -47,7 +47,7 @@ from orderhub.services.messagebus import (
     internal_consumers,
 )
 from orderhub.store import deliveries
-from orderhub.store.db import aborted_for_another
+from orderhub.store.db import aborted_for_another, writer_waiting
 from orderhub.store.deliveries import Claimed
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.store.webhooks import WebhookRepository
@@ -67,7 +67,8 @@ log = logging.getLogger("orderhub.worker")
 
 # How long the worker's transaction of database-only deliveries may work before it commits
 # (and lets other writers in); the next ones of the batch go on in a fresh transaction.
-# SQLite has one writer, which the API's requests wait for: short transactions there.
+# SQLite has one writer, which the API's requests wait for: short transactions there, and
+# one that commits early whenever another writer waits at the gate (``writer_waiting``).
 # ``Settings.worker_transaction_seconds`` overrides the default; a test may override both.
 DEFAULT_TOGETHER_SECONDS = {"sqlite": 0.02, "postgresql": 0.25}
 TOGETHER_SECONDS: float | None = None
@@ -243,7 +244,10 @@ class Worker:
         successful ones are marked delivered with one statement before the commit. It commits
         once it has worked ``TOGETHER_SECONDS`` (counted from when it holds the write lock),
         so a long batch does not hold SQLite's single write lock (or PostgreSQL's row locks)
-        for long: the API's writes wait for one short transaction, not a whole batch.
+        for long: the API's writes wait for one short transaction, not a whole batch. On
+        SQLite it also commits, after any delivery, as soon as another writer waits at the
+        writer gate (:func:`~orderhub.store.db.writer_waiting`): the API's writes wait for
+        the delivery running, not the rest of the budget.
         """
         remaining = list(batch)
         while remaining:
@@ -252,8 +256,8 @@ class Worker:
     def _run_in_one_transaction(
         self, batch: Sequence[Claimed], targets: dict[str, Target]
     ) -> list[Claimed]:
-        """Run deliveries of ``batch`` in one transaction until the time budget is used;
-        returns those left for the next one.
+        """Run deliveries of ``batch`` in one transaction until the time budget is used or
+        (SQLite) another writer waits, at least one of them; returns those left for the next.
 
         One that raises is undone alone and its failure recorded after the commit, exactly as
         if it had run by itself. Should the commit itself fail, each runs again in a
@@ -274,10 +278,16 @@ class Worker:
         started: float | None = None  # when the transaction held its (write) locks
         try:
             with self._uow() as uow:
+
+                def enough() -> bool:
+                    """Commit now: the budget is used, or another writer waits (SQLite)."""
+                    assert started is not None
+                    return time.monotonic() - started > budget or writer_waiting(uow.conn)
+
                 while left:  # as many as should fit what is left of the budget, together
-                    spent = 0.0 if started is None else time.monotonic() - started
-                    if spent > budget:
+                    if started is not None and enough():
                         break
+                    spent = 0.0 if started is None else time.monotonic() - started
                     size = self._fitting(budget - spent)
                     chosen, left = left[:size], left[size:]
                     self._lock_ahead(uow, chosen, targets)
@@ -285,7 +295,8 @@ class Worker:
                     taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
                     started = started or time.monotonic()  # SQLite's lock held (waited for)
                     for claimed, key in zip(chosen, keys, strict=True):
-                        if ran and time.monotonic() - started > budget:
+                        if ran and enough():
+                            left = []  # the rest of ``chosen`` and ``left``: the next one's
                             break
                         first = key in taken
                         taken.discard(key)
