@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Select, Table, select, true
+from sqlalchemy import Connection, Engine, Row, Select, Table, select, true
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import ColumnElement
 
@@ -134,9 +134,9 @@ def copied(values: Iterable[T]) -> list[T]:
     return [copy.copy(value) for value in values]
 
 
-def forget(conn: Connection) -> None:
-    """Drop this database's cached configuration (tests that compare with a cold read)."""
-    _caches.pop(conn.engine.pool, None)
+def forget(engine: Engine) -> None:
+    """Drop this engine's cached configuration (tests of what a cold process reads)."""
+    _caches.pop(engine.pool, None)
 
 
 def _cache(conn: Connection) -> dict[str, tuple[int, Any]]:
