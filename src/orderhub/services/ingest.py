@@ -312,7 +312,7 @@ def _ingest_all(
     """Everything but the commit: the result of each item (quarantined ones held when
     ``hold``; new orders allocated with a group held back for insertion in ``held``)."""
     drafts = [item.draft for item in items]
-    policies = _sla_policies(uow, {d.channel for d in drafts}, allocating=held is not None)
+    policies = uow.channels.sla_policies({d.channel for d in drafts})
     keys = {(d.channel, d.external_id) for d in drafts if d.channel in policies}
     existing, entries = uow.quarantine.orders_and_open(keys)  # entries: closed in _create
     catalog = _PrefetchedCatalog(uow, drafts)
@@ -354,19 +354,6 @@ def _ingest_all(
                 results[first_of[(item.draft.channel, item.draft.external_id)]]
             )
     return [result for result in results if result is not None]
-
-
-def _sla_policies(
-    uow: UnitOfWork, codes: set[str], *, allocating: bool
-) -> dict[str, dict[str, Any]]:
-    """Each existing channel's raw SLA policy. ``allocating`` (with a group): taken from the
-    channels read once for the transaction without their secrets, which allocation routes
-    with next (and, on SQLite, the announcement reuses); else the narrow read of the SLAs."""
-    if not allocating:
-        return uow.channels.sla_policies(codes)
-    return {
-        channel.code: channel.sla for channel in uow.channels.unsealed() if channel.code in codes
-    }
 
 
 def _create(

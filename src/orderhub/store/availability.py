@@ -37,6 +37,7 @@ from orderhub.domain.events import InventoryAvailableChanged
 from orderhub.domain.inventory import StockLevel, available_to_sell, serves
 from orderhub.domain.locations import Location
 from orderhub.store import tables as t
+from orderhub.store.config_cache import Stamps
 from orderhub.store.locations import LocationRepository
 from orderhub.store.repositories import ChannelRepository, insert_ignoring_duplicates
 
@@ -148,16 +149,17 @@ class AvailabilityRepository:
         self._locations = locations if locations is not None and not self._lock_rows else None
         self._channels = channels if channels is not None and not self._lock_rows else None
 
-    def _every_location(self) -> list[Location]:
+    def _every_location(self, fresh: Stamps) -> list[Location]:
+        """Every location: the transaction's, or read afresh at the ``fresh`` stamps."""
         if self._locations is not None:
             return self._locations.list()
-        return LocationRepository(self._conn).list()
+        return LocationRepository(self._conn, fresh).list()
 
-    def _every_channel(self) -> list[Channel]:
+    def _every_channel(self, fresh: Stamps) -> list[Channel]:
         """Every channel, without its secrets (see :meth:`_every_location`)."""
         if self._channels is not None:
             return self._channels.unsealed()
-        return ChannelRepository(self._conn).list()
+        return ChannelRepository(self._conn, stamps=fresh).unsealed()
 
     def touch_all(self) -> None:
         self.touched.everything = True
@@ -193,8 +195,9 @@ class AvailabilityRepository:
     ) -> dict[tuple[str, str], int]:
         """(channel, SKU) → available-to-sell, computed from the current levels."""
         wanted = sorted(set(skus))
-        channels = channels if channels is not None else self._every_channel()
-        locations = self._every_location()
+        fresh = Stamps(self._conn)  # read (if at all) once for both
+        channels = channels if channels is not None else self._every_channel(fresh)
+        locations = self._every_location(fresh)
         keys = {(c.code, sku) for c in channels for sku in wanted}
         return self._compute(keys, channels, locations)
 
@@ -244,14 +247,15 @@ class AvailabilityRepository:
                 self._conn.execute(_FIGURES_OVERRIDES_AND_LEVELS, {"skus": sorted(skus)})
             )
             previous = reads.figures
-        channels = self._every_channel()  # 2. read, after the lock
+        fresh = Stamps(self._conn)  # read (if at all) once for both, after the lock
+        channels = self._every_channel(fresh)  # 2. read, after the lock
         if not channels:
             return []
         every = {(c.code, sku) for c in channels for sku in skus}
         never_announced = every - previous.keys()
         if never_announced:
             previous |= self._create_figures(never_announced)
-        locations = self._every_location()
+        locations = self._every_location(fresh)
         if everything:
             keys = every
         else:  # 3. only what this transaction can have moved

@@ -12,12 +12,14 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.locations import Location, LocationAddress, LocationKind, StoreSettings
+from orderhub.store import config_cache
 from orderhub.store import tables as t
+from orderhub.store.config_cache import Rows, Stamps
 from orderhub.store.queries import keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
 
 _LOCATION = select(t.locations).where(t.locations.c.code == bindparam("code"))
-_LOCATIONS = select(t.locations).order_by(t.locations.c.code)
+_STAMPED_LOCATIONS = config_cache.stamped(t.locations).order_by(t.locations.c.code)
 _FIELDS = (
     "name", "kind", "address", "timezone", "active", "channels", "serves_countries",
     "daily_capacity", "cutoff", "provider", "priority", "settings",
@@ -25,12 +27,14 @@ _FIELDS = (
 
 
 class LocationRepository:
-    """Locations. :meth:`list` is read once per repository (a unit of work's transaction:
-    allocation and the available-to-sell announcement both want every location) and read
-    again after a write through this repository."""
+    """Locations. :meth:`list` is taken once per repository (a unit of work's transaction:
+    allocation and the available-to-sell announcement both want every location) from the
+    process's configuration cache (store/config_cache.py), and again after a write through
+    this repository."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, stamps: Stamps | None = None) -> None:
         self._conn = conn
+        self._stamps = stamps if stamps is not None else Stamps(conn)
         self._listed: builtins.list[Location] | None = None
 
     def get(self, code: str) -> Location:
@@ -41,7 +45,10 @@ class LocationRepository:
 
     def list(self) -> list[Location]:
         if self._listed is None:
-            self._listed = [_to_location(r) for r in self._conn.execute(_LOCATIONS)]
+            every = config_cache.cached(
+                self._conn, self._stamps, t.locations, _read_locations, _locations
+            )
+            self._listed = config_cache.copied(every)
         return builtins.list(self._listed)
 
     def page(
@@ -65,6 +72,7 @@ class LocationRepository:
 
     def add(self, location: Location) -> None:
         self._listed = None
+        self._stamps.wrote()
         now = utc_now()
         row = {"code": location.code, "created_at": now, "updated_at": now, **_values(location)}
         if not insert_ignoring_duplicates(self._conn, t.locations, row):
@@ -72,11 +80,20 @@ class LocationRepository:
 
     def save(self, location: Location) -> None:
         self._listed = None
+        self._stamps.wrote()
         self._conn.execute(
             update(t.locations)
             .where(t.locations.c.code == location.code)
             .values(updated_at=utc_now(), **_values(location))
         )
+
+
+def _read_locations(conn: Connection) -> Rows:
+    return conn.execute(_STAMPED_LOCATIONS).all()
+
+
+def _locations(rows: Rows) -> list[Location]:
+    return [_to_location(row) for row in rows]
 
 
 def _values(location: Location) -> dict[str, Any]:

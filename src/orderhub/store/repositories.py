@@ -31,8 +31,9 @@ from orderhub.domain.orders import (
     OrderStatus,
     Shipping,
 )
-from orderhub.store import bulk
+from orderhub.store import bulk, config_cache
 from orderhub.store import tables as t
+from orderhub.store.config_cache import Rows, Stamps
 from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
 from orderhub.store.queries import keyset_page
 from orderhub.store.secret_box import SecretBox, reseal
@@ -91,14 +92,14 @@ def _upsert_customers(insert: Any) -> Any:
 
 
 _UPSERT_CUSTOMERS = _per_dialect(_upsert_customers)
-_CHANNEL_SLAS = select(t.channels.c.code, t.channels.c.sla).where(
-    t.channels.c.code.in_(bindparam("codes", expanding=True))
-)
 _CHANNEL_EXISTS = select(t.channels.c.code).where(t.channels.c.code == bindparam("code"))
 _KNOWN_SKUS = select(t.products.c.sku).where(
     t.products.c.sku.in_(bindparam("skus", expanding=True))
 )
 _PRODUCTS = select(t.products).where(t.products.c.sku.in_(bindparam("skus", expanding=True)))
+_STAMPED_PRODUCTS = config_cache.stamped(
+    t.products, where=t.products.c.sku.in_(bindparam("skus", expanding=True))
+)
 _IDENTIFIERS = select(t.product_identifiers).where(
     t.product_identifiers.c.sku.in_(bindparam("skus", expanding=True))
 )
@@ -107,6 +108,7 @@ _SKUS_BY_IDENTIFIER = select(t.product_identifiers.c.match_key, t.product_identi
 )
 _CHANNEL = select(t.channels).where(t.channels.c.code == bindparam("code"))
 _CHANNELS = select(t.channels).order_by(t.channels.c.code)
+_STAMPED_CHANNELS = config_cache.stamped(t.channels).order_by(t.channels.c.code)
 _ORDER = select(t.orders).where(t.orders.c.id == bindparam("order_id"))
 _ORDER_FOR_UPDATE = _ORDER.with_for_update()
 _ORDERS = select(t.orders).where(t.orders.c.id.in_(bindparam("ids", expanding=True)))
@@ -545,15 +547,25 @@ class OrderRepository:
         )
 
 
+def _product(row: Row[Any], identifiers: dict[str, str] | None = None) -> Product:
+    return Product(row.sku, row.name, row.weight_grams, row.attributes or {}, identifiers or {})
+
+
+def _read_products(conn: Connection, skus: Iterable[str]) -> Rows:
+    return conn.execute(_STAMPED_PRODUCTS, {"skus": list(skus)}).all()
+
+
 class CatalogRepository:
     """Products and SKU maps; also the :class:`~orderhub.domain.catalog.SkuCatalog` for ingest.
 
-    Products read without their identifiers are remembered for the rest of the repository's
-    life (a unit of work's transaction, until it writes a product): ingest reads an order's
-    products to know its SKUs, and its allocation wants their weights and attributes."""
+    Products read without their identifiers come from the process's configuration cache
+    (store/config_cache.py) and are remembered for the rest of the repository's life (a unit
+    of work's transaction, until it writes a product): ingest reads an order's products to
+    know its SKUs, and its allocation wants their weights and attributes."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, stamps: Stamps | None = None) -> None:
         self._conn = conn
+        self._stamps = stamps if stamps is not None else Stamps(conn)
         self._read: dict[str, Product | None] = {}  # SKU → product read (None: no such SKU)
 
     def known_skus(self, skus: set[str]) -> set[str]:
@@ -596,18 +608,17 @@ class CatalogRepository:
         to (routing reads weights and attributes for every reservation: one statement less)."""
         if not skus:
             return {}
-        if not identifiers and skus <= self._read.keys():
+        if not identifiers:
+            if unread := skus - self._read.keys():
+                self._read.update(
+                    config_cache.products(
+                        self._conn, self._stamps, unread, _read_products, _product
+                    )
+                )
             return {sku: product for sku in skus if (product := self._read[sku]) is not None}
         rows = self._conn.execute(_PRODUCTS, {"skus": sorted(skus)}).all()
-        ids = self.identifiers({r.sku for r in rows}) if identifiers else {}
-        found = {
-            r.sku: Product(r.sku, r.name, r.weight_grams, r.attributes or {}, ids.get(r.sku, {}))
-            for r in rows
-        }
-        if not identifiers:
-            self._read.update(dict.fromkeys(skus))
-            self._read.update(found)
-        return found
+        ids = self.identifiers({r.sku for r in rows})
+        return {r.sku: _product(r, ids.get(r.sku, {})) for r in rows}
 
     def upsert(self, product: Product) -> bool:
         """Create or replace a product and its identifiers; True when it was new.
@@ -617,6 +628,7 @@ class CatalogRepository:
         """
         self._check_identifiers(product)
         self._read.clear()
+        self._stamps.wrote()
         values = {
             "name": product.name,
             "weight_grams": product.weight_grams,
@@ -698,9 +710,12 @@ class ChannelRepository:
     )  # fmt: skip
     SECRET_COLUMNS: ClassVar[dict[str, str]] = {"webhook_secret": "text", "credentials": "json"}
 
-    def __init__(self, conn: Connection, box: SecretBox | None = None) -> None:
+    def __init__(
+        self, conn: Connection, box: SecretBox | None = None, stamps: Stamps | None = None
+    ) -> None:
         self._conn = conn
         self._box = box
+        self._stamps = stamps if stamps is not None else Stamps(conn)
         self._got: dict[str, Channel] = {}  # read in this transaction, until it writes one
         self._unsealed: builtins.list[Channel] | None = None  # likewise, without secrets
 
@@ -719,23 +734,25 @@ class ChannelRepository:
         return self._conn.execute(_CHANNEL_EXISTS, {"code": code}).first() is not None
 
     def sla_policies(self, codes: set[str]) -> dict[str, dict[str, Any]]:
-        """Each existing channel's raw SLA policy (``{}`` for none), in one narrow query:
+        """Each existing channel's raw SLA policy (``{}`` for none), from :meth:`unsealed`:
         ingest needs to know the channel exists and its SLA, not its sealed secrets."""
         if not codes:
             return {}
-        rows = self._conn.execute(_CHANNEL_SLAS, {"codes": sorted(codes)})
-        return {row.code: row.sla or {} for row in rows}
+        return {channel.code: channel.sla for channel in self.unsealed() if channel.code in codes}
 
     def list(self) -> list[Channel]:
         return [self._to_channel(r) for r in self._conn.execute(_CHANNELS)]
 
     def unsealed(self) -> builtins.list[Channel]:
-        """Every channel without its secrets — what routing and stock arithmetic use — read
-        once per transaction, until it writes a channel (no secret opened: the secret box is
-        no business of theirs, and opening costs)."""
+        """Every channel without its secrets — what routing, stock arithmetic and ingest use —
+        from the process's configuration cache (store/config_cache.py), copied once per
+        transaction, until it writes a channel (no secret opened: the secret box is no
+        business of theirs, and opening costs)."""
         if self._unsealed is None:
-            rows = self._conn.execute(_CHANNELS)
-            self._unsealed = [self._to_channel(r, secrets=False) for r in rows]
+            every = config_cache.cached(
+                self._conn, self._stamps, t.channels, _read_channels, _unsealed_channels
+            )
+            self._unsealed = config_cache.copied(every)
         return builtins.list(self._unsealed)
 
     def for_routing(self, code: str) -> Channel:
@@ -760,16 +777,14 @@ class ChannelRepository:
         return [self._to_channel(r) for r in rows], next_cursor
 
     def add(self, channel: Channel) -> None:
-        self._got.clear()
-        self._unsealed = None
+        self._wrote()
         now = utc_now()
         row = {"code": channel.code, "created_at": now, "updated_at": now, **self._values(channel)}
         if not insert_ignoring_duplicates(self._conn, t.channels, row):
             raise Conflict(f"channel {channel.code!r} exists already")
 
     def save(self, channel: Channel) -> None:
-        self._got.clear()
-        self._unsealed = None
+        self._wrote()
         self._conn.execute(
             update(t.channels)
             .where(t.channels.c.code == channel.code)
@@ -778,10 +793,14 @@ class ChannelRepository:
 
     def reseal(self, *, rotate: bool) -> int:
         """Seal secrets stored in clear; with ``rotate`` re-seal all under the first key."""
-        self._got.clear()
-        self._unsealed = None
+        self._wrote()
         assert self._box is not None, "sealing needs the secret box"
         return reseal(self._conn, t.channels, self.SECRET_COLUMNS, self._box, rotate=rotate)
+
+    def _wrote(self) -> None:
+        self._got.clear()
+        self._unsealed = None
+        self._stamps.wrote()
 
     def _values(self, channel: Channel) -> dict[str, Any]:
         assert self._box is not None, "writing a channel needs the secret box"
@@ -793,22 +812,34 @@ class ChannelRepository:
             values["credentials"] = self._box.seal_json(channel.credentials)
         return values
 
-    def _to_channel(self, row: Row[Any], *, secrets: bool = True) -> Channel:
-        box = self._box if secrets else None
-        return Channel(
-            code=row.code,
-            name=row.name,
-            kind=ChannelKind(row.kind),
-            webhook_secret=box.open(row.webhook_secret) if box and row.webhook_secret else None,
-            api_base_url=row.api_base_url,
-            credentials=(box.open_json(row.credentials) or {}) if box else {},
-            safety_stock=row.safety_stock,
-            sla=row.sla or {},
-            locations_allowed=row.locations_allowed,
-            settings=row.settings or {},
-            active=row.active,
-            sync_back=row.sync_back,
-        )
+    def _to_channel(self, row: Row[Any]) -> Channel:
+        return _channel(row, self._box)
+
+
+def _read_channels(conn: Connection) -> Rows:
+    return conn.execute(_STAMPED_CHANNELS).all()
+
+
+def _unsealed_channels(rows: Rows) -> builtins.list[Channel]:
+    return [_channel(row, None) for row in rows]
+
+
+def _channel(row: Row[Any], box: SecretBox | None) -> Channel:
+    """A channel of its row, its secrets opened by ``box`` (None: without its secrets)."""
+    return Channel(
+        code=row.code,
+        name=row.name,
+        kind=ChannelKind(row.kind),
+        webhook_secret=box.open(row.webhook_secret) if box and row.webhook_secret else None,
+        api_base_url=row.api_base_url,
+        credentials=(box.open_json(row.credentials) or {}) if box else {},
+        safety_stock=row.safety_stock,
+        sla=row.sla or {},
+        locations_allowed=row.locations_allowed,
+        settings=row.settings or {},
+        active=row.active,
+        sync_back=row.sync_back,
+    )
 
 
 class CustomerRepository:

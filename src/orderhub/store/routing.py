@@ -11,9 +11,13 @@ from sqlalchemy.exc import IntegrityError
 
 from orderhub.clock import utc_now
 from orderhub.domain.errors import Conflict, NotFound
+from orderhub.store import config_cache
 from orderhub.store import tables as t
+from orderhub.store.config_cache import Rows, Stamps
 
-_ACTIVE = select(t.routing_rule_versions).where(t.routing_rule_versions.c.active.is_(True))
+_STAMPED_ACTIVE = config_cache.stamped(
+    t.routing_rule_versions, where=t.routing_rule_versions.c.active.is_(True)
+)
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,16 @@ class RuleVersion:
 
 
 class RoutingRuleRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, stamps: Stamps | None = None) -> None:
         self._conn = conn
+        self._stamps = stamps if stamps is not None else Stamps(conn)
 
     def active(self) -> RuleVersion | None:
-        row = self._conn.execute(_ACTIVE).first()
-        return None if row is None else _version(row)
+        """The active version, from the process's configuration cache (store/config_cache.py):
+        every allocating transaction asks for it."""
+        return config_cache.cached(
+            self._conn, self._stamps, t.routing_rule_versions, _read_active, _active
+        )
 
     def get(self, version: int) -> RuleVersion:
         row = self._conn.execute(
@@ -57,6 +65,7 @@ class RoutingRuleRepository:
         latest = self._conn.execute(select(func.max(table.c.version))).scalar_one_or_none()
         now = utc_now()
         version = (latest or 0) + 1
+        self._stamps.wrote()
         try:
             with self._conn.begin_nested():
                 self._deactivate()
@@ -79,6 +88,7 @@ class RoutingRuleRepository:
     def activate(self, version: int, *, actor: str) -> RuleVersion:
         self.get(version)
         table = t.routing_rule_versions
+        self._stamps.wrote()
         try:
             with self._conn.begin_nested():
                 self._deactivate()
@@ -94,6 +104,14 @@ class RoutingRuleRepository:
     def _deactivate(self) -> None:
         table = t.routing_rule_versions
         self._conn.execute(update(table).where(table.c.active.is_(True)).values(active=False))
+
+
+def _read_active(conn: Connection) -> Rows:
+    return conn.execute(_STAMPED_ACTIVE).all()
+
+
+def _active(rows: Rows) -> RuleVersion | None:
+    return _version(rows[0]) if rows else None
 
 
 def _version(row: Row[Any]) -> RuleVersion:

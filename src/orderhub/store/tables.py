@@ -812,3 +812,16 @@ SEARCH_INDEXES: dict[str, Column[Any]] = {
 }
 for _name, _column in SEARCH_INDEXES.items():
     Index(_name, func.lower(_column))
+
+# --- configuration stamps (migration 0025) ----------------------------------------------------
+
+# One row per table of configuration the processes cache (store/config_cache.py), named as the
+# table: a trigger gives its stamp a new random value in the transaction of every change to the
+# table, so a process holding what it read at a stamp knows, by reading the stamp, whether
+# that is still what the table holds. The rows are the migration's; nothing else writes them.
+config_stamps = Table(
+    "config_stamps",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("stamp", BigInteger, nullable=False),
+)

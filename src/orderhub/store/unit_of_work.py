@@ -35,6 +35,7 @@ from orderhub.store.after_sale import AfterSaleRepository
 from orderhub.store.availability import AvailabilityRepository, Touched
 from orderhub.store.b2b import ControlNumberRepository, CxmlPayloadRepository
 from orderhub.store.channel_items import ChannelItemRepository
+from orderhub.store.config_cache import Stamps
 from orderhub.store.db import READ_ONLY
 from orderhub.store.fulfilment import FulfilmentRepository
 from orderhub.store.locations import LocationRepository
@@ -167,7 +168,6 @@ class UnitOfWork:
         self.control_numbers = ControlNumberRepository(conn)
         self.cxml_payloads = CxmlPayloadRepository(conn)
         self.marketplace_sync = MarketplaceSyncRepository(conn)
-        self.routing_rules = RoutingRuleRepository(conn)
         self.webhooks = WebhookRepository(conn, self._box)
         self.channel_items = ChannelItemRepository(conn)
         self.after_sale = AfterSaleRepository(conn)
@@ -178,13 +178,15 @@ class UnitOfWork:
         the next item of a batch (which keeps collecting what it ``touched``): those that keep
         what they read or track (the stateless ones are :meth:`_stateless`'s). ``same``: the
         transaction goes on with nothing undone, so what was read stays good (the locations,
-        products, channels and fulfilment providers)."""
+        products, channels and fulfilment providers, and the configuration's stamps)."""
         self.orders = OrderRepository(self.conn, self._unwritten)
         if not same:  # nothing undone: the products, channels and providers read stay good
-            self.catalog = CatalogRepository(self.conn)
-            self.channels = ChannelRepository(self.conn, self._box)
+            stamps = Stamps(self.conn)  # read once, by the first of these to want them
+            self.catalog = CatalogRepository(self.conn, stamps)
+            self.channels = ChannelRepository(self.conn, self._box, stamps)
             self.fulfilment = FulfilmentRepository(self.conn, self._box)
-            self.locations = LocationRepository(self.conn)
+            self.locations = LocationRepository(self.conn, stamps)
+            self.routing_rules = RoutingRuleRepository(self.conn, stamps)
         touched = touched if touched is not None else Touched()
         self.stock = StockRepository(self.conn, actor=self.actor, touched=touched)
         self.availability = AvailabilityRepository(
