@@ -8,7 +8,7 @@ location that refused.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -20,7 +20,7 @@ from sqlalchemy import RootTransaction
 
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
 from orderhub.domain.errors import NotFound
-from orderhub.domain.fulfilment import FulfilmentOrder
+from orderhub.domain.fulfilment import FulfilmentOrder, FulfilmentStatus
 from orderhub.domain.orders import Order, OrderStatus
 from orderhub.fulfilment.base import FulfilmentProvider
 from orderhub.fulfilment.registry import WAREHOUSE, build_provider
@@ -55,21 +55,24 @@ class InventoryStock:
 
 
 class _Avoiding:
-    """A planner that never picks ``excluded`` (the location that just refused the order)."""
+    """A planner that never picks the ``excluded`` locations (those that refused the order)."""
 
-    def __init__(self, planner: Planner, excluded: str) -> None:
+    def __init__(self, planner: Planner, excluded: Collection[str]) -> None:
         self._planner = planner
-        self._excluded = excluded
+        self._excluded = frozenset(excluded)
         self.name = planner.name
 
     def plan(self, request: AllocationRequest) -> AllocationPlan:
-        kept = tuple(loc for loc in request.locations if loc.code != self._excluded)
+        kept = tuple(loc for loc in request.locations if loc.code not in self._excluded)
         return self._planner.plan(replace(request, locations=kept))
 
 
 class RoutingRerouter:
-    """Allocate the order's reopened lines again through routing, avoiding the refusing place;
-    then what the refusal released wakes the orders waiting for it."""
+    """Allocate the order's reopened lines again through routing, avoiding every place that
+    refused this order (not only the latest: two refusing places would otherwise hand the
+    order back and forth for ever); then what the refusal released wakes the orders waiting
+    for it. Stock that arrives later may still send it back to one of them, through the
+    waiting orders' allocation, which avoids nobody."""
 
     def reroute(self, uow: UnitOfWork, *, order_id: str, exclude_location: str) -> bool:
         order = uow.orders.get(order_id)
@@ -79,8 +82,13 @@ class RoutingRerouter:
             skus = {line.sku for line in order.lines}
             allocation.allocate_waiting(uow, skus=skus, skip={order_id})
             return True
+        refused = {exclude_location} | {
+            held.location
+            for held in uow.fulfilment.for_order(order_id)
+            if held.status == FulfilmentStatus.REJECTED
+        }
         uow.rollback()
-        planner = _Avoiding(allocation.default_planner(uow), exclude_location)
+        planner = _Avoiding(allocation.default_planner(uow), refused)
         outcome = allocation.allocate_order(uow, order_id=order_id, planner=planner)
         skus = {line.sku for line in uow.orders.get(order_id).lines}
         uow.rollback()
