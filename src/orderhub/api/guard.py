@@ -251,23 +251,29 @@ def _may_hold_unstorable_text(body: bytes) -> bool:
     return b"\\u" in body or b"\xed" in body or b"\x00" in body
 
 
-_MAY_NOT_BE_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]|[0-9]{300}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
+_LONG_DIGITS = b"0" * 300
 
 
 def _plainly_shaped(body: bytes) -> bool:
     """Whether a JSON body is well shaped (:func:`_well_shaped`) by its bytes alone, without
-    parsing it — most single orders: a quarter of the guard's time went to ``json.loads``.
+    parsing it: a few substring searches cost half of what ``json.loads`` does on an order.
 
     Conservative, never wrong when it says yes: at most ``MAX_JSON_DEPTH`` brackets in all
     cannot nest deeper than ``MAX_JSON_DEPTH`` levels, and a number that is not finite once
     parsed is spelled ``NaN`` or ``[-]Infinity``, or overflows a float — which takes an
-    exponent (JSON puts a digit right before the ``e``) or over 300 digits in a row. A body
-    with any of those, even inside a string, is parsed and walked as before.
+    exponent (JSON puts a digit right before the ``e``) or 300 digits in a row. A body with
+    any of those, even inside a string, is parsed and walked as before. (One regular
+    expression for all of it took longer than the parse.)
     """
-    return (
-        body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH
-        and _MAY_NOT_BE_FINITE.search(body) is None
-    )
+    if (
+        body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
+        or b"NaN" in body
+        or b"Infinity" in body
+    ):
+        return False
+    digits = body.translate(_DIGITS_AS_ZERO)  # every digit a 0, every E an e
+    return b"0e" not in digits and _LONG_DIGITS not in digits
 
 
 def _unstorable(document: Any, *, texts: bool = True) -> Iterator[tuple[str, str, str]]:
