@@ -1,9 +1,11 @@
-"""The request guard's quick shape check agrees with its full walk.
+"""The request guard's quick shape checks agree with its full walk.
 
 A body that needs no text checked is passed by ``_well_shaped`` alone, which keeps no paths;
 only a body it fails is walked by ``_unstorable`` to name the field. So ``_well_shaped`` must
 fail exactly the documents in which ``_unstorable(texts=False)`` finds anything: nesting past
-``MAX_JSON_DEPTH`` or a number that is not finite, at any place in the document.
+``MAX_JSON_DEPTH`` or a number that is not finite, at any place in the document. Before that,
+``_plainly_shaped`` passes most bodies by their bytes, unparsed: it may send a well-shaped body
+on to the parse, never pass one that is not.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orderhub.api.guard import MAX_JSON_DEPTH, _unstorable, _well_shaped
+from orderhub.api.guard import MAX_JSON_DEPTH, _plainly_shaped, _unstorable, _well_shaped
+from orderhub.bench import load
 
 _scalars = (
     st.none()
@@ -68,3 +71,37 @@ def test_non_finite_numbers_anywhere_fail() -> None:
         assert not _well_shaped(json.loads(text))
     assert _well_shaped(json.loads('{"a": [1.5, "NaN", {"b": null}], "c": true}'))
     assert _well_shaped(1.5)
+
+
+@settings(max_examples=400)
+@given(_documents | _deep(), st.booleans())
+def test_the_byte_check_passes_only_well_shaped_bodies(document: Any, compact: bool) -> None:
+    body = json.dumps(document, separators=(",", ":") if compact else None).encode()
+    if _plainly_shaped(body):
+        assert _well_shaped(json.loads(body))
+
+
+def test_the_byte_check_sends_every_way_to_a_non_finite_number_to_the_parse() -> None:
+    for text in (
+        '{"a": NaN}',
+        "[Infinity]",
+        '{"a": -Infinity}',
+        '{"n": 1e400}',
+        '{"n": 2.5E+309}',
+        '{"n": 0e1}',
+        '{"n": ' + "9" * 400 + ".5}",
+        '{"n": ' + "9" * 400 + "}",
+    ):
+        assert not _plainly_shaped(text.encode()), text
+
+
+def test_the_byte_check_counts_brackets_against_the_depth_limit() -> None:
+    assert _plainly_shaped(json.dumps(_nest(MAX_JSON_DEPTH, 1)).encode())
+    assert not _plainly_shaped(json.dumps(_nest(MAX_JSON_DEPTH + 1, 1)).encode())
+    flat = {"lines": [{"sku": f"S{n}", "quantity": 1} for n in range(MAX_JSON_DEPTH)]}
+    assert not _plainly_shaped(json.dumps(flat).encode())  # parsed (and well shaped)
+    assert _well_shaped(flat)
+
+
+def test_a_plain_order_is_passed_unparsed() -> None:
+    assert _plainly_shaped(json.dumps(load.order(7)).encode())

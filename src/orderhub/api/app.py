@@ -64,6 +64,10 @@ def create_app(container: Container, *, freeze_heap: bool = False) -> FastAPI:
         openapi_url="/v1/openapi.json",
         docs_url=None,  # served by api/docs.py from the package: no CDN
         redoc_url=None,
+        # FastAPI's OpenTelemetry bridge asks on every request whether a provider has been
+        # configured since (~4 µs per request); the hub ships no OpenTelemetry SDK and counts
+        # and times its requests itself (``/metrics``).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.principals = PrincipalCache(container.settings.api_key_cache_seconds)
