@@ -220,12 +220,18 @@ class _ReadAhead:
     handler fails has its item undone and is retried later with a fresh read; the order's
     version check at save refuses anything changed meanwhile. A delivery the worker asks
     about first (:func:`writes_at_commit`) has its order read then, before its item.
+
+    Orders :func:`read_early` read before the transaction began are not read again: the
+    statement that locks the chunk (PostgreSQL) returns their versions now, and an order
+    whose version moved since (an edit or cancel committed in between) is read again here.
     """
 
-    def __init__(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None:
+    def __init__(
+        self, uow: UnitOfWork, order_ids: Sequence[str], early: Mapping[str, Order] | None = None
+    ) -> None:
         self._transaction: RootTransaction | None = uow.conn.get_transaction()
-        counts = Counter(order_ids)
-        self._ids = [order_id for order_id in order_ids if counts[order_id] == 1]
+        self._ids = _once(order_ids)
+        self._early = dict(early or {})  # read before the transaction (:func:`read_early`)
         self._at = {order_id: index for index, order_id in enumerate(self._ids)}
         self._held: dict[str, tuple[Order, list[FulfilmentOrder]]] = {}
         self._keeping: set[str] = set()  # orders whose delivery keeps its writes (next to run)
@@ -267,8 +273,10 @@ class _ReadAhead:
             chunk = [i for i in self._ids[at : at + READ_AHEAD] if i in self._at or i == order_id]
             for read in chunk:
                 self._at.pop(read, None)
-            uow.fulfilment.lock_orders(chunk)
-            orders = uow.orders.read_many(chunk)
+            early = {i: self._early.pop(i) for i in chunk if i in self._early}
+            versions = uow.fulfilment.lock_orders(chunk, versions=bool(early))
+            orders = {i: order for i, order in early.items() if versions.get(i) == order.version}
+            orders |= uow.orders.read_many([i for i in chunk if i not in orders])
             held = uow.fulfilment.for_orders(list(orders))
             uow.read_heads(list(orders))  # their handlers record events: chained at item end
             self._held.update((i, (order, held[i])) for i, order in orders.items())
@@ -277,14 +285,39 @@ class _ReadAhead:
 
 READ_AHEAD = 50  # orders per read, at most (the worker's transaction holds about what fits)
 _read_ahead: WeakKeyDictionary[UnitOfWork, _ReadAhead] = WeakKeyDictionary()
+_early: WeakKeyDictionary[UnitOfWork, dict[str, Order]] = WeakKeyDictionary()
 _at_commit: WeakKeyDictionary[UnitOfWork, fulfilment.AtCommit] = WeakKeyDictionary()
 
 
 def read_ahead(uow: UnitOfWork, messages: list[Message]) -> None:
     """Before a worker transaction of dispatch deliveries: note their orders, to be read (and
-    locked) together when the first of them runs (:class:`_ReadAhead`)."""
-    order_ids = [message.stream.removeprefix("order:") for message in messages]
-    _read_ahead[uow] = _ReadAhead(uow, order_ids)
+    locked) together when the first of them runs (:class:`_ReadAhead`), those
+    :func:`read_early` read taken from there if still current."""
+    _read_ahead[uow] = _ReadAhead(uow, _order_ids(messages), _early.pop(uow, None))
+
+
+def read_early(uow: UnitOfWork, messages: list[Message]) -> None:
+    """Before the worker's transaction begins: read its dispatch deliveries' orders on a
+    read-only snapshot (:meth:`UnitOfWork.reader`), not while it holds SQLite's one write
+    lock, which the API's writes wait for. Inside, :class:`_ReadAhead` hands out those whose
+    version is still the one read (every change to an order or its lines moves it) and
+    reads the others again; their fulfilment orders and history heads it reads inside."""
+    assert not uow.conn.in_transaction(), "read early: before the transaction begins"
+    order_ids = _once(_order_ids(messages))
+    if order_ids:
+        with uow.reader() as reader:
+            _early[uow] = reader.orders.read_many(order_ids)
+
+
+def _order_ids(messages: list[Message]) -> list[str]:
+    return [message.stream.removeprefix("order:") for message in messages]
+
+
+def _once(order_ids: Sequence[str]) -> list[str]:
+    """The orders that come once in ``order_ids`` (one that comes twice is read by each of
+    its deliveries itself, so the second sees the first's work)."""
+    counts = Counter(order_ids)
+    return [order_id for order_id in order_ids if counts[order_id] == 1]
 
 
 def tick(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:

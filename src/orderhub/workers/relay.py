@@ -290,7 +290,14 @@ class Worker:
                     spent = 0.0 if started is None else time.monotonic() - started
                     size = self._fitting(budget - spent)
                     chosen, left = left[:size], left[size:]
-                    self._lock_ahead(uow, chosen, targets)
+                    per_consumer = _per_consumer(chosen, targets)
+                    if started is None:  # not begun: read early what needs no lock
+                        for consumer, messages in per_consumer:
+                            if consumer.read_early is not None:
+                                consumer.read_early(uow, messages)
+                    for consumer, messages in per_consumer:
+                        if consumer.lock_ahead is not None:
+                            consumer.lock_ahead(uow, messages)
                     keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
                     taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
                     started = started or time.monotonic()  # SQLite's lock held (waited for)
@@ -339,19 +346,6 @@ class Worker:
         their locks and receipts are taken, and their orders read, together (those left
         over when the budget runs out first are dropped again before the commit)."""
         return max(1, min(MAX_TOGETHER, round(budget / self._per_delivery)))
-
-    def _lock_ahead(
-        self, uow: UnitOfWork, batch: Sequence[Claimed], targets: dict[str, Target]
-    ) -> None:
-        """Let each consumer of the transaction take the rows its deliveries will lock, in its
-        global order, before any of them runs (:attr:`Consumer.lock_ahead`)."""
-        by_consumer: dict[str, list[Message]] = {}
-        for claimed in batch:
-            by_consumer.setdefault(claimed.consumer, []).append(_message(claimed))
-        for name in sorted(by_consumer):
-            target = targets.get(name)
-            if isinstance(target, InternalTarget) and target.consumer.lock_ahead is not None:
-                target.consumer.lock_ahead(uow, by_consumer[name])
 
     def _done(self, claimed: Claimed) -> Callable[[UnitOfWork], None]:
         """What records ``claimed`` as delivered, in the consumer's transaction."""
@@ -427,6 +421,23 @@ def _at_commit(target: InternalTarget, uow: UnitOfWork, message: Message) -> boo
     (:attr:`Consumer.writes_at_commit`): undoing it is forgetting what it kept."""
     writes_at_commit = target.consumer.writes_at_commit
     return writes_at_commit is not None and writes_at_commit(uow, message)
+
+
+def _per_consumer(
+    batch: Sequence[Claimed], targets: dict[str, Target]
+) -> list[tuple[Consumer, list[Message]]]:
+    """The deliveries of ``batch`` per database-only consumer, in the consumers' name order:
+    the global order in which each takes the rows its deliveries will lock
+    (:attr:`Consumer.lock_ahead`), before any of them runs."""
+    by_consumer: dict[str, list[Message]] = {}
+    for claimed in batch:
+        by_consumer.setdefault(claimed.consumer, []).append(_message(claimed))
+    found = []
+    for name in sorted(by_consumer):
+        target = targets.get(name)
+        if isinstance(target, InternalTarget):
+            found.append((target.consumer, by_consumer[name]))
+    return found
 
 
 def _message(claimed: Claimed) -> Message:
