@@ -237,17 +237,19 @@ class Worker:
         """Deliveries to database-only consumers, as few transactions as the time budget allows.
 
         A transaction takes as many as should fit ``TOGETHER_SECONDS`` at their recent cost:
-        their consumers' locks ahead (:attr:`Consumer.lock_ahead`), then their receipts in one
-        statement; each runs as a unit-of-work item (a savepoint holding its effects, or none
-        for one whose consumer keeps its writes for the commit,
-        :attr:`Consumer.writes_at_commit`, with no other delivery of its stream here); the
-        successful ones are marked delivered with one statement before the commit. It commits
-        once it has worked ``TOGETHER_SECONDS`` (counted from when it holds the write lock),
-        so a long batch does not hold SQLite's single write lock (or PostgreSQL's row locks)
-        for long: the API's writes wait for one short transaction, not a whole batch. On
-        SQLite it also commits, after any delivery, as soon as another writer waits at the
-        writer gate (:func:`~orderhub.store.db.writer_waiting`): the API's writes wait for
-        the delivery running, not the rest of the budget.
+        what their consumers can read before it begins (:attr:`Consumer.read_early`, on a
+        snapshot of their own, so the write lock is not held for it), their consumers' locks
+        ahead (:attr:`Consumer.lock_ahead`), then their receipts in one statement; each runs
+        as a unit-of-work item (a savepoint holding its effects, or none for one whose
+        consumer keeps its writes for the commit, :attr:`Consumer.writes_at_commit`, with no
+        other delivery of its stream here); the successful ones are marked delivered with
+        one statement before the commit. It commits once it has worked ``TOGETHER_SECONDS``
+        (counted from when it holds the write lock), so a long batch does not hold SQLite's
+        single write lock (or PostgreSQL's row locks) for long: the API's writes wait for
+        one short transaction, not a whole batch. On SQLite it also commits, after any
+        delivery, as soon as another writer waits at the writer gate
+        (:func:`~orderhub.store.db.writer_waiting`): the API's writes wait for the delivery
+        running, not the rest of the budget.
         """
         remaining = list(batch)
         while remaining:
