@@ -132,3 +132,26 @@ def test_an_order_cancelled_between_the_early_read_and_the_transaction_is_read_a
     assert failures == [], "handled in the cycle, not failed and retried"
     assert receipts(seeded, "fulfilment.dispatch") == 2 * ORDERS
     assert dispatched(seeded, "C-") == dispatched(seeded, "R-")
+
+
+def test_orders_read_early_and_not_reached_are_not_read_again_by_the_next_transaction(
+    seeded: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    reads: Counter[tuple[bool, str]],
+) -> None:
+    """A transaction that gives way after one delivery leaves the orders it read early for
+    the next: the ten read once in all, each still checked current inside its transaction."""
+    monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 0.0)  # one delivery per transaction
+    stocked(client, admin)
+    relay = Worker(seeded, clock=FakeClock())
+    drain(relay)
+    allocated(client, admin, relay, "S-")
+    monkeypatch.setattr(relay, "_fitting", lambda _left: 64)  # each reads the whole rest early
+    reads.clear()
+    assert relay.run_once() == ORDERS
+    assert reads[True, ORDER_READ] == 1, "read once, on the first transaction's snapshot"
+    assert reads[False, ORDER_READ] == 0
+    assert reads[False, VERSIONS] == ORDERS, "each checked current in its own transaction"
+    assert {st for st, _v, _t in dispatched(seeded, "S-")["orders"].values()} == {"in_fulfilment"}

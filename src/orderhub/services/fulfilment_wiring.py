@@ -7,6 +7,7 @@ location that refused.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import httpx
-from sqlalchemy import RootTransaction
+from sqlalchemy import Engine, RootTransaction
 
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
 from orderhub.domain.errors import NotFound
@@ -227,11 +228,13 @@ class _ReadAhead:
     """
 
     def __init__(
-        self, uow: UnitOfWork, order_ids: Sequence[str], early: Mapping[str, Order] | None = None
+        self, uow: UnitOfWork, order_ids: Sequence[str], early: dict[str, Order] | None = None
     ) -> None:
         self._transaction: RootTransaction | None = uow.conn.get_transaction()
         self._ids = _once(order_ids)
-        self._early = dict(early or {})  # read before the transaction (:func:`read_early`)
+        # Read before the transaction (:func:`read_early`), each taken out when handed out
+        # or found changed: what is left stays for the worker's next transaction (:class:`_Spare`).
+        self._early = early if early is not None else {}
         self._at = {order_id: index for index, order_id in enumerate(self._ids)}
         self._held: dict[str, tuple[Order, list[FulfilmentOrder]]] = {}
         self._keeping: set[str] = set()  # orders whose delivery keeps its writes (next to run)
@@ -241,6 +244,7 @@ class _ReadAhead:
         held = self.peek(uow, order_id)
         if held is not None:
             del self._held[order_id]
+            self._early.pop(order_id, None)  # changed from here on: no longer spare
         return held
 
     def keep(self, order_id: str) -> None:
@@ -273,9 +277,11 @@ class _ReadAhead:
             chunk = [i for i in self._ids[at : at + READ_AHEAD] if i in self._at or i == order_id]
             for read in chunk:
                 self._at.pop(read, None)
-            early = {i: self._early.pop(i) for i in chunk if i in self._early}
+            early = {i: self._early[i] for i in chunk if i in self._early}
             versions = uow.fulfilment.lock_orders(chunk, versions=bool(early))
             orders = {i: order for i, order in early.items() if versions.get(i) == order.version}
+            for stale in early.keys() - orders.keys():
+                del self._early[stale]
             orders |= uow.orders.read_many([i for i in chunk if i not in orders])
             held = uow.fulfilment.for_orders(list(orders))
             uow.read_heads(list(orders))  # their handlers record events: chained at item end
@@ -304,9 +310,35 @@ def read_early(uow: UnitOfWork, messages: list[Message]) -> None:
     reads the others again; their fulfilment orders and history heads it reads inside."""
     assert not uow.conn.in_transaction(), "read early: before the transaction begins"
     order_ids = _once(_order_ids(messages))
-    if order_ids:
+    spare = _spare.left(uow)
+    early = {order_id: spare[order_id] for order_id in order_ids if order_id in spare}
+    unread = [order_id for order_id in order_ids if order_id not in early]
+    if unread:
         with uow.reader() as reader:
-            _early[uow] = reader.orders.read_many(order_ids)
+            early |= reader.orders.read_many(unread)
+    _early[uow] = _spare.orders = early
+
+
+class _Spare(threading.local):
+    """The orders a worker thread read early that its last transaction did not reach: one
+    that gives way to the API after a few deliveries leaves the rest of its batch to the
+    next, which takes them from here instead of reading them again. Only orders read on a
+    committed snapshot are kept (one read inside a write transaction could hold work that
+    transaction then undid), none once handed out, and the next transaction's version
+    check applies to them as to any order read early."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.orders: dict[str, Order] = {}
+
+    def left(self, uow: UnitOfWork) -> dict[str, Order]:
+        """What is left for ``uow``'s database (nothing from another engine's)."""
+        if self.engine is not uow.conn.engine:
+            self.engine, self.orders = uow.conn.engine, {}
+        return self.orders
+
+
+_spare = _Spare()
 
 
 def _order_ids(messages: list[Message]) -> list[str]:
