@@ -148,7 +148,6 @@ def test_orders_read_early_and_not_reached_are_not_read_again_by_the_next_transa
     relay = Worker(seeded, clock=FakeClock())
     drain(relay)
     allocated(client, admin, relay, "S-")
-    monkeypatch.setattr(relay, "_fitting", lambda _left: 64)  # each reads the whole rest early
     reads.clear()
     assert relay.run_once() == ORDERS
     assert reads[True, ORDER_READ] == 1, "read once, on the first transaction's snapshot"

@@ -299,15 +299,17 @@ def read_ahead(uow: UnitOfWork, messages: list[Message]) -> None:
     """Before a worker transaction of dispatch deliveries: note their orders, to be read (and
     locked) together when the first of them runs (:class:`_ReadAhead`), those
     :func:`read_early` read taken from there if still current."""
-    _read_ahead[uow] = _ReadAhead(uow, _order_ids(messages), _early.pop(uow, None))
+    _read_ahead[uow] = _ReadAhead(uow, _order_ids(messages), _early.get(uow))
 
 
 def read_early(uow: UnitOfWork, messages: list[Message]) -> None:
-    """Before the worker's transaction begins: read its dispatch deliveries' orders on a
-    read-only snapshot (:meth:`UnitOfWork.reader`), not while it holds SQLite's one write
-    lock, which the API's writes wait for. Inside, :class:`_ReadAhead` hands out those whose
-    version is still the one read (every change to an order or its lines moves it) and
-    reads the others again; their fulfilment orders and history heads it reads inside."""
+    """Before the worker's transaction begins: read the dispatch deliveries' orders (of the
+    batch it and the next take) on a read-only snapshot (:meth:`UnitOfWork.reader`), not
+    while it holds SQLite's one write lock, which the API's writes wait for; those read by
+    an earlier transaction and not reached are taken from :class:`_Spare`. Inside,
+    :class:`_ReadAhead` hands out those whose version is still the one read (every change to
+    an order or its lines moves it) and reads the others again; their fulfilment orders and
+    history heads it reads inside."""
     assert not uow.conn.in_transaction(), "read early: before the transaction begins"
     order_ids = _once(_order_ids(messages))
     spare = _spare.left(uow)

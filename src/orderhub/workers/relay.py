@@ -280,6 +280,9 @@ class Worker:
         started: float | None = None  # when the transaction held its (write) locks
         try:
             with self._uow() as uow:
+                for consumer, messages in _per_consumer(batch, targets):  # not begun yet
+                    if consumer.read_early is not None:
+                        consumer.read_early(uow, messages)
 
                 def enough() -> bool:
                     """Commit now: the budget is used, or another writer waits (SQLite)."""
@@ -292,12 +295,7 @@ class Worker:
                     spent = 0.0 if started is None else time.monotonic() - started
                     size = self._fitting(budget - spent)
                     chosen, left = left[:size], left[size:]
-                    per_consumer = _per_consumer(chosen, targets)
-                    if started is None:  # not begun: read early what needs no lock
-                        for consumer, messages in per_consumer:
-                            if consumer.read_early is not None:
-                                consumer.read_early(uow, messages)
-                    for consumer, messages in per_consumer:
+                    for consumer, messages in _per_consumer(chosen, targets):
                         if consumer.lock_ahead is not None:
                             consumer.lock_ahead(uow, messages)
                     keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
