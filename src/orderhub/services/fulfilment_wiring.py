@@ -29,6 +29,7 @@ from orderhub.fulfilment.warehouse import WarehouseProvider
 from orderhub.http.outbound import outbound_client
 from orderhub.services import allocation, fulfilment, inventory, sla, stores
 from orderhub.services.fulfilment import FulfilmentDeps
+from orderhub.store.db import is_postgres
 from orderhub.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:  # messagebus lists this module's consumer
@@ -222,9 +223,9 @@ class _ReadAhead:
     version check at save refuses anything changed meanwhile. A delivery the worker asks
     about first (:func:`writes_at_commit`) has its order read then, before its item.
 
-    Orders :func:`read_early` read before the transaction began are not read again: the
-    statement that locks the chunk (PostgreSQL) returns their versions now, and an order
-    whose version moved since (an edit or cancel committed in between) is read again here.
+    Orders :func:`read_early` read before the transaction began (SQLite) are not read again:
+    one statement returns the chunk's versions now, and an order whose version moved since
+    (an edit or cancel committed in between) is read again here.
     """
 
     def __init__(
@@ -309,8 +310,12 @@ def read_early(uow: UnitOfWork, messages: list[Message]) -> None:
     an earlier transaction and not reached are taken from :class:`_Spare`. Inside,
     :class:`_ReadAhead` hands out those whose version is still the one read (every change to
     an order or its lines moves it) and reads the others again; their fulfilment orders and
-    history heads it reads inside."""
+    history heads it reads inside. Not on PostgreSQL: there the API does not wait for these
+    reads (no single write lock; only these orders' rows are locked), and a snapshot of its
+    own only adds a transaction's round trips."""
     assert not uow.conn.in_transaction(), "read early: before the transaction begins"
+    if is_postgres(uow.conn):
+        return
     order_ids = _once(_order_ids(messages))
     spare = _spare.left(uow)
     early = {order_id: spare[order_id] for order_id in order_ids if order_id in spare}
