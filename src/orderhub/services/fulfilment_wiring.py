@@ -7,6 +7,7 @@ location that refused.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import httpx
-from sqlalchemy import RootTransaction
+from sqlalchemy import Engine, RootTransaction
 
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
 from orderhub.domain.errors import NotFound
@@ -28,6 +29,7 @@ from orderhub.fulfilment.warehouse import WarehouseProvider
 from orderhub.http.outbound import outbound_client
 from orderhub.services import allocation, fulfilment, inventory, sla, stores
 from orderhub.services.fulfilment import FulfilmentDeps
+from orderhub.store.db import is_postgres
 from orderhub.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:  # messagebus lists this module's consumer
@@ -228,12 +230,20 @@ class _ReadAhead:
     handler fails has its item undone and is retried later with a fresh read; the order's
     version check at save refuses anything changed meanwhile. A delivery the worker asks
     about first (:func:`writes_at_commit`) has its order read then, before its item.
+
+    Orders :func:`read_early` read before the transaction began (SQLite) are not read again:
+    one statement returns the chunk's versions now, and an order whose version moved since
+    (an edit or cancel committed in between) is read again here.
     """
 
-    def __init__(self, uow: UnitOfWork, order_ids: Sequence[str]) -> None:
+    def __init__(
+        self, uow: UnitOfWork, order_ids: Sequence[str], early: dict[str, Order] | None = None
+    ) -> None:
         self._transaction: RootTransaction | None = uow.conn.get_transaction()
-        counts = Counter(order_ids)
-        self._ids = [order_id for order_id in order_ids if counts[order_id] == 1]
+        self._ids = _once(order_ids)
+        # Read before the transaction (:func:`read_early`), each taken out when handed out
+        # or found changed: what is left stays for the worker's next transaction (:class:`_Spare`).
+        self._early = early if early is not None else {}
         self._at = {order_id: index for index, order_id in enumerate(self._ids)}
         self._held: dict[str, tuple[Order, list[FulfilmentOrder]]] = {}
         self._keeping: set[str] = set()  # orders whose delivery keeps its writes (next to run)
@@ -243,6 +253,7 @@ class _ReadAhead:
         held = self.peek(uow, order_id)
         if held is not None:
             del self._held[order_id]
+            self._early.pop(order_id, None)  # changed from here on: no longer spare
         return held
 
     def keep(self, order_id: str) -> None:
@@ -275,8 +286,12 @@ class _ReadAhead:
             chunk = [i for i in self._ids[at : at + READ_AHEAD] if i in self._at or i == order_id]
             for read in chunk:
                 self._at.pop(read, None)
-            uow.fulfilment.lock_orders(chunk)
-            orders = uow.orders.read_many(chunk)
+            early = {i: self._early[i] for i in chunk if i in self._early}
+            versions = uow.fulfilment.lock_orders(chunk, versions=bool(early))
+            orders = {i: order for i, order in early.items() if versions.get(i) == order.version}
+            for stale in early.keys() - orders.keys():
+                del self._early[stale]
+            orders |= uow.orders.read_many([i for i in chunk if i not in orders])
             held = uow.fulfilment.for_orders(list(orders))
             uow.read_heads(list(orders))  # their handlers record events: chained at item end
             self._held.update((i, (order, held[i])) for i, order in orders.items())
@@ -285,14 +300,71 @@ class _ReadAhead:
 
 READ_AHEAD = 50  # orders per read, at most (the worker's transaction holds about what fits)
 _read_ahead: WeakKeyDictionary[UnitOfWork, _ReadAhead] = WeakKeyDictionary()
+_early: WeakKeyDictionary[UnitOfWork, dict[str, Order]] = WeakKeyDictionary()
 _at_commit: WeakKeyDictionary[UnitOfWork, fulfilment.AtCommit] = WeakKeyDictionary()
 
 
 def read_ahead(uow: UnitOfWork, messages: list[Message]) -> None:
     """Before a worker transaction of dispatch deliveries: note their orders, to be read (and
-    locked) together when the first of them runs (:class:`_ReadAhead`)."""
-    order_ids = [message.stream.removeprefix("order:") for message in messages]
-    _read_ahead[uow] = _ReadAhead(uow, order_ids)
+    locked) together when the first of them runs (:class:`_ReadAhead`), those
+    :func:`read_early` read taken from there if still current."""
+    _read_ahead[uow] = _ReadAhead(uow, _order_ids(messages), _early.get(uow))
+
+
+def read_early(uow: UnitOfWork, messages: list[Message]) -> None:
+    """Before the worker's transaction begins: read the dispatch deliveries' orders (of the
+    batch it and the next take) on a read-only snapshot (:meth:`UnitOfWork.reader`), not
+    while it holds SQLite's one write lock, which the API's writes wait for; those read by
+    an earlier transaction and not reached are taken from :class:`_Spare`. Inside,
+    :class:`_ReadAhead` hands out those whose version is still the one read (every change to
+    an order or its lines moves it) and reads the others again; their fulfilment orders and
+    history heads it reads inside. Not on PostgreSQL: there the API does not wait for these
+    reads (no single write lock; only these orders' rows are locked), and a snapshot of its
+    own only adds a transaction's round trips."""
+    assert not uow.conn.in_transaction(), "read early: before the transaction begins"
+    if is_postgres(uow.conn):
+        return
+    order_ids = _once(_order_ids(messages))
+    spare = _spare.left(uow)
+    early = {order_id: spare[order_id] for order_id in order_ids if order_id in spare}
+    unread = [order_id for order_id in order_ids if order_id not in early]
+    if unread:
+        with uow.reader() as reader:
+            early |= reader.orders.read_many(unread)
+    _early[uow] = _spare.orders = early
+
+
+class _Spare(threading.local):
+    """The orders a worker thread read early that its last transaction did not reach: one
+    that gives way to the API after a few deliveries leaves the rest of its batch to the
+    next, which takes them from here instead of reading them again. Only orders read on a
+    committed snapshot are kept (one read inside a write transaction could hold work that
+    transaction then undid), none once handed out, and the next transaction's version
+    check applies to them as to any order read early."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.orders: dict[str, Order] = {}
+
+    def left(self, uow: UnitOfWork) -> dict[str, Order]:
+        """What is left for ``uow``'s database (nothing from another engine's)."""
+        if self.engine is not uow.conn.engine:
+            self.engine, self.orders = uow.conn.engine, {}
+        return self.orders
+
+
+_spare = _Spare()
+
+
+def _order_ids(messages: list[Message]) -> list[str]:
+    return [message.stream.removeprefix("order:") for message in messages]
+
+
+def _once(order_ids: Sequence[str]) -> list[str]:
+    """The orders that come once in ``order_ids`` (one that comes twice is read by each of
+    its deliveries itself, so the second sees the first's work)."""
+    counts = Counter(order_ids)
+    return [order_id for order_id in order_ids if counts[order_id] == 1]
 
 
 def tick(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:

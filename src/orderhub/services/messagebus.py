@@ -69,6 +69,12 @@ class Consumer:
     # to take the row locks they will need in one global order, when two workers could
     # disagree on it (PostgreSQL), or to note what to read for them all at once.
     lock_ahead: Callable[[UnitOfWork, list[Message]], None] | None = None
+    # Called with a worker transaction's unit of work before it begins (before ``lock_ahead``),
+    # with the batch's deliveries still to run (this transaction's and the next ones'): to
+    # read what they will want on a snapshot of its own (``UnitOfWork.reader``), so the
+    # transaction holds its locks for less time; what ``lock_ahead`` and the handler use of
+    # it they check still current inside the transaction.
+    read_early: Callable[[UnitOfWork, list[Message]], None] | None = None
     # Event types that, following on the same stream, make a delivery to it needless: an
     # ``order.received`` already followed by its ``order.allocated`` has nothing to allocate.
     superseded_by: frozenset[str] = frozenset()
@@ -158,6 +164,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             frozenset({fulfilment_wiring.DISPATCH_EVENT}),
             fulfilment_wiring.on_order_allocated,
             resume=fulfilment_wiring.resume_dispatch,
+            read_early=fulfilment_wiring.read_early,
             lock_ahead=fulfilment_wiring.read_ahead,
             writes_at_commit=fulfilment_wiring.writes_at_commit,
         ),

@@ -49,12 +49,12 @@ _SHIPMENTS_OF = (
     .order_by(_s.c.shipped_at, _s.c.id)
 )
 _SHIPMENT_IDS = select(_s.c.id).where(_s.c.fulfilment_id == bindparam("id"))
-_LOCK_ORDERS = (
-    select(t.orders.c.id)
+_ORDER_VERSIONS = (
+    select(t.orders.c.id, t.orders.c.version)
     .where(t.orders.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(t.orders.c.id)
-    .with_for_update()
 )
+_LOCK_ORDERS = _ORDER_VERSIONS.with_for_update()
 _INSERT_FULFILMENT = _f.insert()
 _SAVE_FULFILMENT = (
     update(_f)
@@ -327,11 +327,20 @@ class FulfilmentRepository:
             parcels[parcel.fulfilment_id].append(parcel)
         return [self._load(row, parcels[row.id]) for row in rows]
 
-    def lock_orders(self, order_ids: Sequence[str]) -> None:
+    def lock_orders(self, order_ids: Sequence[str], *, versions: bool = False) -> dict[str, int]:
         """Lock the rows of orders about to be fulfilled, in id order, on PostgreSQL (what
-        reading each ``for_update`` would take one by one); SQLite's one writer holds them."""
-        if order_ids and self._conn.dialect.name == "postgresql":
-            self._conn.execute(_LOCK_ORDERS, {"ids": list(order_ids)})
+        reading each ``for_update`` would take one by one); SQLite's one writer holds them.
+        ``versions``: also return the orders' versions as they are now (read on SQLite too),
+        to tell which of the orders read before the transaction are still current."""
+        if not order_ids:
+            return {}
+        if self._conn.dialect.name == "postgresql":
+            found = self._conn.execute(_LOCK_ORDERS, {"ids": list(order_ids)})
+        elif versions:
+            found = self._conn.execute(_ORDER_VERSIONS, {"ids": list(order_ids)})
+        else:
+            return {}
+        return {row.id: row.version for row in found} if versions else {}
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfilmentOrder]]:
         """:meth:`for_order` of several orders in two queries (a list page), not one per

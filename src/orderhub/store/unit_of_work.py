@@ -141,6 +141,19 @@ class UnitOfWork:
         self._begin()
         return self
 
+    def reader(self) -> UnitOfWork:
+        """A read-only unit of work on another connection of this one's engine: for what can
+        be read before this one's transaction takes its locks (SQLite's one writer), to be
+        checked current inside it (the worker's dispatches: ``fulfilment_wiring.read_early``)."""
+        return UnitOfWork(
+            self._engine,
+            actor=self.actor,
+            read_only=True,
+            secret_box=self._box,
+            clock=self._clock,
+            outbound=self._outbound,
+        )
+
     def outbound_transport(self) -> httpx.BaseTransport:
         """The transport for calls to the outside made inside this unit of work (3PLs): the
         container's (guarded, with its allow-list), else guarded with no exceptions."""

@@ -237,17 +237,19 @@ class Worker:
         """Deliveries to database-only consumers, as few transactions as the time budget allows.
 
         A transaction takes as many as should fit ``TOGETHER_SECONDS`` at their recent cost:
-        their consumers' locks ahead (:attr:`Consumer.lock_ahead`), then their receipts in one
-        statement; each runs as a unit-of-work item (a savepoint holding its effects, or none
-        for one whose consumer keeps its writes for the commit,
-        :attr:`Consumer.writes_at_commit`, with no other delivery of its stream here); the
-        successful ones are marked delivered with one statement before the commit. It commits
-        once it has worked ``TOGETHER_SECONDS`` (counted from when it holds the write lock),
-        so a long batch does not hold SQLite's single write lock (or PostgreSQL's row locks)
-        for long: the API's writes wait for one short transaction, not a whole batch. On
-        SQLite it also commits, after any delivery, as soon as another writer waits at the
-        writer gate (:func:`~orderhub.store.db.writer_waiting`): the API's writes wait for
-        the delivery running, not the rest of the budget.
+        what their consumers can read before it begins (:attr:`Consumer.read_early`, on a
+        snapshot of their own, so the write lock is not held for it), their consumers' locks
+        ahead (:attr:`Consumer.lock_ahead`), then their receipts in one statement; each runs
+        as a unit-of-work item (a savepoint holding its effects, or none for one whose
+        consumer keeps its writes for the commit, :attr:`Consumer.writes_at_commit`, with no
+        other delivery of its stream here); the successful ones are marked delivered with
+        one statement before the commit. It commits once it has worked ``TOGETHER_SECONDS``
+        (counted from when it holds the write lock), so a long batch does not hold SQLite's
+        single write lock (or PostgreSQL's row locks) for long: the API's writes wait for
+        one short transaction, not a whole batch. On SQLite it also commits, after any
+        delivery, as soon as another writer waits at the writer gate
+        (:func:`~orderhub.store.db.writer_waiting`): the API's writes wait for the delivery
+        running, not the rest of the budget.
         """
         remaining = list(batch)
         while remaining:
@@ -278,6 +280,9 @@ class Worker:
         started: float | None = None  # when the transaction held its (write) locks
         try:
             with self._uow() as uow:
+                for consumer, messages in _per_consumer(batch, targets):  # not begun yet
+                    if consumer.read_early is not None:
+                        consumer.read_early(uow, messages)
 
                 def enough() -> bool:
                     """Commit now: the budget is used, or another writer waits (SQLite)."""
@@ -290,7 +295,9 @@ class Worker:
                     spent = 0.0 if started is None else time.monotonic() - started
                     size = self._fitting(budget - spent)
                     chosen, left = left[:size], left[size:]
-                    self._lock_ahead(uow, chosen, targets)
+                    for consumer, messages in _per_consumer(chosen, targets):
+                        if consumer.lock_ahead is not None:
+                            consumer.lock_ahead(uow, messages)
                     keys = [(claimed.consumer, claimed.event_id) for claimed in chosen]
                     taken |= deliveries.take_receipts(uow.conn, keys, now=utc_now())
                     started = started or time.monotonic()  # SQLite's lock held (waited for)
@@ -339,19 +346,6 @@ class Worker:
         their locks and receipts are taken, and their orders read, together (those left
         over when the budget runs out first are dropped again before the commit)."""
         return max(1, min(MAX_TOGETHER, round(budget / self._per_delivery)))
-
-    def _lock_ahead(
-        self, uow: UnitOfWork, batch: Sequence[Claimed], targets: dict[str, Target]
-    ) -> None:
-        """Let each consumer of the transaction take the rows its deliveries will lock, in its
-        global order, before any of them runs (:attr:`Consumer.lock_ahead`)."""
-        by_consumer: dict[str, list[Message]] = {}
-        for claimed in batch:
-            by_consumer.setdefault(claimed.consumer, []).append(_message(claimed))
-        for name in sorted(by_consumer):
-            target = targets.get(name)
-            if isinstance(target, InternalTarget) and target.consumer.lock_ahead is not None:
-                target.consumer.lock_ahead(uow, by_consumer[name])
 
     def _done(self, claimed: Claimed) -> Callable[[UnitOfWork], None]:
         """What records ``claimed`` as delivered, in the consumer's transaction."""
@@ -427,6 +421,23 @@ def _at_commit(target: InternalTarget, uow: UnitOfWork, message: Message) -> boo
     (:attr:`Consumer.writes_at_commit`): undoing it is forgetting what it kept."""
     writes_at_commit = target.consumer.writes_at_commit
     return writes_at_commit is not None and writes_at_commit(uow, message)
+
+
+def _per_consumer(
+    batch: Sequence[Claimed], targets: dict[str, Target]
+) -> list[tuple[Consumer, list[Message]]]:
+    """The deliveries of ``batch`` per database-only consumer, in the consumers' name order:
+    the global order in which each takes the rows its deliveries will lock
+    (:attr:`Consumer.lock_ahead`), before any of them runs."""
+    by_consumer: dict[str, list[Message]] = {}
+    for claimed in batch:
+        by_consumer.setdefault(claimed.consumer, []).append(_message(claimed))
+    found = []
+    for name in sorted(by_consumer):
+        target = targets.get(name)
+        if isinstance(target, InternalTarget):
+            found.append((target.consumer, by_consumer[name]))
+    return found
 
 
 def _message(claimed: Claimed) -> Message:
