@@ -141,7 +141,59 @@ def _unlock(file: int) -> None:
     fcntl.flock(file, fcntl.LOCK_UN)
 
 
+CHECKPOINT_EVERY_S = 0.05
+"""How often, at most, the checkpointer moves the WAL into the database while commits come."""
+
+
+class _Checkpointer:
+    """Moves a gated database's WAL into the database file off the writers' path.
+
+    SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1000 pages:
+    that writer copies every page and syncs both files while it still holds the write lock
+    (and the gate), about one commit in ten of ingest's, each several milliseconds. Gated
+    connections turn it off; this thread, woken by their commits, runs a PASSIVE checkpoint
+    on a connection of its own at most every ``CHECKPOINT_EVERY_S`` — PASSIVE takes no
+    writer lock and waits for no reader, so writers go on meanwhile. What a checkpoint leaves
+    (frames a reader still needs) the next one takes; the last connection to close
+    checkpoints what remains, as SQLite always does.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._wake = threading.Event()
+        self._started = False
+        self._start_guard = threading.Lock()
+        self.checkpoints = 0  # PASSIVE checkpoints run (tests)
+
+    def committed(self) -> None:
+        """A gated connection committed: the WAL grew."""
+        if not self._started:
+            with self._start_guard:
+                if not self._started:
+                    threading.Thread(
+                        target=self._run, name="orderhub-sqlite-checkpoint", daemon=True
+                    ).start()
+                    self._started = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.OperationalError:  # another process checkpoints: its turn
+                    pass
+                time.sleep(CHECKPOINT_EVERY_S)
+        finally:  # pragma: no cover - a daemon thread ends with its process
+            conn.close()
+
+
 _gates: dict[str, _WriterGate] = {}
+_checkpointers: dict[str, _Checkpointer] = {}
 _gates_guard = threading.Lock()
 
 
@@ -150,6 +202,7 @@ class _GatedConnection(sqlite3.Connection):
     :class:`_WriterGate` before ``BEGIN IMMEDIATE``, and leave it when they end."""
 
     gate: _WriterGate | None = None
+    checkpointer: _Checkpointer | None = None
     holds_gate = False
 
     def enter_gate(self) -> None:
@@ -171,6 +224,8 @@ class _GatedConnection(sqlite3.Connection):
             super().commit()
         finally:
             self.leave_gate()
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
 
     def rollback(self) -> None:
         try:
@@ -193,6 +248,15 @@ def _gate_for(database: str) -> _WriterGate:
         if key not in _gates:
             _gates[key] = _WriterGate(key)
         return _gates[key]
+
+
+def _checkpointer_for(database: str) -> _Checkpointer:
+    """One checkpointer per database file in this process (as :func:`_gate_for`)."""
+    key = str(Path(database).resolve())
+    with _gates_guard:
+        if key not in _checkpointers:
+            _checkpointers[key] = _Checkpointer(key)
+        return _checkpointers[key]
 
 
 def writer_waiting(conn: Connection) -> bool:
@@ -238,6 +302,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         if isinstance(dbapi_connection, _GatedConnection):
             assert database
             dbapi_connection.gate = _gate_for(database)
+            # Checkpoints off the writers' path (see _Checkpointer).
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+            dbapi_connection.checkpointer = _checkpointer_for(database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
