@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -193,3 +194,46 @@ def test_a_connection_inside_the_gate_sees_another_thread_queued(tmp_path: Path)
 def _insert(engine: Engine, n: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+
+
+def _in_database_file(tmp_path: Path, database: Path) -> int:
+    """Rows of ``t`` in the database file alone, without its WAL (what a file copy holds)."""
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(database.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+
+
+def test_writers_leave_checkpoints_to_the_checkpointer_thread(tmp_path: Path) -> None:
+    """A commit holding the write lock never copies the WAL into the database (SQLite's
+    automatic checkpoint is off for gated connections); the checkpointer's thread does, soon
+    after, and the file holds every committed row."""
+    engine = _engine(tmp_path)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
+        dbapi = conn.connection.dbapi_connection
+        assert isinstance(dbapi, _GatedConnection)
+        assert dbapi.checkpointer is not None
+        checkpointer = dbapi.checkpointer
+        before = checkpointer.checkpoints
+        for n in range(50):
+            conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            conn.commit()
+        deadline = time.monotonic() + 5
+        while _in_database_file(tmp_path, tmp_path / "gate.db") < 50:
+            assert time.monotonic() < deadline, "the WAL was not checkpointed"
+            time.sleep(0.02)
+        assert checkpointer.checkpoints > before
+    engine.dispose()
+
+
+def test_the_file_is_whole_once_the_engine_is_disposed(tmp_path: Path) -> None:
+    """The checkpointer's connection is open only while it checkpoints, and a gated
+    connection closes only while it is not: the engine's last connection closes last and
+    checkpoints the rest (the test databases are copies of a template file)."""
+    engine = _engine(tmp_path)
+    for round_ in range(20):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": round_})
+        engine.dispose()
+        assert _in_database_file(tmp_path, tmp_path / "gate.db") == round_ + 1

@@ -143,6 +143,8 @@ def _unlock(file: int) -> None:
 
 CHECKPOINT_EVERY_S = 0.05
 """How often, at most, the checkpointer moves the WAL into the database while commits come."""
+CHECKPOINTER_IDLE_S = 5.0
+"""A checkpointer's thread ends after this long without a commit (the next one starts it)."""
 
 
 class _Checkpointer:
@@ -163,10 +165,16 @@ class _Checkpointer:
         self._wake = threading.Event()
         self._started = False
         self._start_guard = threading.Lock()
+        # Held while the checkpointer's connection is open; a gated connection closes under
+        # it, so that the last one to close is the last connection SQLite sees and checkpoints
+        # the rest on closing (a file copied after the engine is disposed is whole).
+        self.open = threading.Lock()
         self.checkpoints = 0  # PASSIVE checkpoints run (tests)
 
     def committed(self) -> None:
-        """A gated connection committed: the WAL grew."""
+        """A gated connection committed: the WAL grew. (Woken first, then started if it is
+        not running: a thread that ends for idleness does so only while nothing woke it.)"""
+        self._wake.set()
         if not self._started:
             with self._start_guard:
                 if not self._started:
@@ -174,22 +182,31 @@ class _Checkpointer:
                         target=self._run, name="orderhub-sqlite-checkpoint", daemon=True
                     ).start()
                     self._started = True
-        self._wake.set()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
-        try:
-            while True:
-                self._wake.wait()
-                self._wake.clear()
+        """Until no commit woke it for ``CHECKPOINTER_IDLE_S``: a checkpoint, then a pause.
+        The connection is opened for each checkpoint only (``mode=rw``: a database deleted
+        meanwhile is not created again)."""
+        while True:
+            if not self._wake.wait(CHECKPOINTER_IDLE_S):
+                with self._start_guard:
+                    if not self._wake.is_set():
+                        self._started = False
+                        return
+                continue
+            self._wake.clear()
+            with self.open:
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.checkpoints += 1
-                except sqlite3.OperationalError:  # another process checkpoints: its turn
+                    uri = f"{Path(self._database).as_uri()}?mode=rw"
+                    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+                    try:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        self.checkpoints += 1
+                    finally:
+                        conn.close()
+                except sqlite3.Error:  # another process checkpoints, or cleans up: its turn
                     pass
-                time.sleep(CHECKPOINT_EVERY_S)
-        finally:  # pragma: no cover - a daemon thread ends with its process
-            conn.close()
+            time.sleep(CHECKPOINT_EVERY_S)
 
 
 _gates: dict[str, _WriterGate] = {}
@@ -235,7 +252,11 @@ class _GatedConnection(sqlite3.Connection):
 
     def close(self) -> None:
         try:
-            super().close()
+            if self.checkpointer is None:
+                super().close()
+            else:
+                with self.checkpointer.open:  # see _Checkpointer.open
+                    super().close()
         finally:
             if self.holds_gate:
                 self._let_go()
