@@ -14,7 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from orderhub.store.db import _GatedConnection, _WriterGate, make_engine, writer_waiting
+from orderhub.store.db import (
+    _Checkpointer,
+    _GatedConnection,
+    _WriterGate,
+    make_engine,
+    writer_waiting,
+)
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -197,17 +203,33 @@ def _insert(engine: Engine, n: int) -> None:
 
 
 def _in_database_file(tmp_path: Path, database: Path) -> int:
-    """Rows of ``t`` in the database file alone, without its WAL (what a file copy holds)."""
+    """Rows of ``t`` in the database file alone, without its WAL (what a file copy holds);
+    -1 while the file holds no table yet, or was copied in the middle of a checkpoint."""
     copy = tmp_path / "copy.db"
     copy.write_bytes(database.read_bytes())
-    with sqlite3.connect(copy) as conn:
+    conn = sqlite3.connect(copy)
+    try:
         return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return -1
+    finally:
+        conn.close()
+
+
+def _settled(checkpointer: _Checkpointer) -> int:
+    """The checkpointer's count once it has stopped moving (a busy machine delays it)."""
+    deadline = time.monotonic() + 5
+    while True:
+        seen = checkpointer.checkpoints
+        time.sleep(0.3)
+        if checkpointer.checkpoints == seen or time.monotonic() > deadline:
+            return checkpointer.checkpoints
 
 
 def test_writers_leave_checkpoints_to_the_checkpointer_thread(tmp_path: Path) -> None:
     """A commit holding the write lock never copies the WAL into the database (SQLite's
     automatic checkpoint is off for gated connections); the checkpointer's thread does, soon
-    after, and the file holds every committed row."""
+    after, and the file holds every committed row. A commit that wrote nothing wakes it not."""
     engine = _engine(tmp_path)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
@@ -224,6 +246,12 @@ def test_writers_leave_checkpoints_to_the_checkpointer_thread(tmp_path: Path) ->
             assert time.monotonic() < deadline, "the WAL was not checkpointed"
             time.sleep(0.02)
         assert checkpointer.checkpoints > before
+        settled = _settled(checkpointer)  # every wake-up of the writes served
+        for _ in range(5):  # read-only transactions: nothing for the WAL, nobody woken
+            conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+            conn.commit()
+        time.sleep(0.2)
+        assert checkpointer.checkpoints == settled
     engine.dispose()
 
 

@@ -220,6 +220,7 @@ class _GatedConnection(sqlite3.Connection):
 
     gate: _WriterGate | None = None
     checkpointer: _Checkpointer | None = None
+    changes_seen = 0  # ``total_changes`` at the last commit that woke the checkpointer
     holds_gate = False
 
     def enter_gate(self) -> None:
@@ -241,7 +242,8 @@ class _GatedConnection(sqlite3.Connection):
             super().commit()
         finally:
             self.leave_gate()
-        if self.checkpointer is not None:
+        if self.checkpointer is not None and self.total_changes != self.changes_seen:
+            self.changes_seen = self.total_changes  # a read-only transaction wakes nobody
             self.checkpointer.committed()
 
     def rollback(self) -> None:
