@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from orderhub.store.db import (
+    BACKSTOP_CHECKPOINT_PAGES,
     _Checkpointer,
     _GatedConnection,
     _WriterGate,
@@ -227,12 +228,14 @@ def _settled(checkpointer: _Checkpointer) -> int:
 
 
 def test_writers_leave_checkpoints_to_the_checkpointer_thread(tmp_path: Path) -> None:
-    """A commit holding the write lock never copies the WAL into the database (SQLite's
-    automatic checkpoint is off for gated connections); the checkpointer's thread does, soon
-    after, and the file holds every committed row. A commit that wrote nothing wakes it not."""
+    """A commit holding the write lock does not copy the WAL into the database (SQLite's
+    automatic checkpoint is only a backstop for gated connections); the checkpointer's thread
+    does, soon after, and the file holds every committed row. A commit that wrote nothing
+    wakes it not."""
     engine = _engine(tmp_path)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
+        pages = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+        assert pages == BACKSTOP_CHECKPOINT_PAGES
         dbapi = conn.connection.dbapi_connection
         assert isinstance(dbapi, _GatedConnection)
         assert dbapi.checkpointer is not None

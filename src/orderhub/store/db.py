@@ -143,6 +143,8 @@ def _unlock(file: int) -> None:
 
 CHECKPOINT_EVERY_S = 0.05
 """How often, at most, the checkpointer moves the WAL into the database while commits come."""
+BACKSTOP_CHECKPOINT_PAGES = 10_000
+"""The WAL's size (pages, ~40 MB) at which a gated writer still checkpoints in its commit."""
 CHECKPOINTER_IDLE_S = 5.0
 """A checkpointer's thread ends after this long without a commit (the next one starts it)."""
 
@@ -153,9 +155,10 @@ class _Checkpointer:
     SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1000 pages:
     that writer copies every page and syncs both files while it still holds the write lock
     (and the gate), about one commit in ten of ingest's, each several milliseconds. Gated
-    connections turn it off; this thread, woken by their commits, runs a PASSIVE checkpoint
-    on a connection of its own at most every ``CHECKPOINT_EVERY_S`` — PASSIVE takes no
-    writer lock and waits for no reader, so writers go on meanwhile. What a checkpoint leaves
+    connections move it to ``BACKSTOP_CHECKPOINT_PAGES`` (reached only should this thread fall
+    behind or fail); this thread, woken by their commits, runs a PASSIVE checkpoint on a
+    connection of its own at most every ``CHECKPOINT_EVERY_S`` — PASSIVE takes no writer
+    lock and waits for no reader, so writers go on meanwhile. What a checkpoint leaves
     (frames a reader still needs) the next one takes; the last connection to close
     checkpoints what remains, as SQLite always does.
     """
@@ -326,7 +329,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
             assert database
             dbapi_connection.gate = _gate_for(database)
             # Checkpoints off the writers' path (see _Checkpointer).
-            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
             dbapi_connection.checkpointer = _checkpointer_for(database)
 
     @event.listens_for(engine, "begin")
