@@ -15,8 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from orderhub.store.db import (
-    BACKSTOP_CHECKPOINT_PAGES,
-    _Checkpointer,
+    CHECKPOINT_AFTER_ROWS,
     _GatedConnection,
     _WriterGate,
     make_engine,
@@ -204,67 +203,46 @@ def _insert(engine: Engine, n: int) -> None:
 
 
 def _in_database_file(tmp_path: Path, database: Path) -> int:
-    """Rows of ``t`` in the database file alone, without its WAL (what a file copy holds);
-    -1 while the file holds no table yet, or was copied in the middle of a checkpoint."""
+    """Rows of ``t`` in the database file alone, without its WAL (what a file copy holds)."""
     copy = tmp_path / "copy.db"
     copy.write_bytes(database.read_bytes())
     conn = sqlite3.connect(copy)
     try:
         return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
-    except sqlite3.DatabaseError:
-        return -1
     finally:
         conn.close()
 
 
-def _settled(checkpointer: _Checkpointer) -> int:
-    """The checkpointer's count once it has stopped moving (a busy machine delays it)."""
-    deadline = time.monotonic() + 5
-    while True:
-        seen = checkpointer.checkpoints
-        time.sleep(0.3)
-        if checkpointer.checkpoints == seen or time.monotonic() > deadline:
-            return checkpointer.checkpoints
-
-
-def test_writers_leave_checkpoints_to_the_checkpointer_thread(tmp_path: Path) -> None:
-    """A commit holding the write lock does not copy the WAL into the database (SQLite's
-    automatic checkpoint is only a backstop for gated connections); the checkpointer's thread
-    does, soon after, and the file holds every committed row. A commit that wrote nothing
-    wakes it not."""
+def test_writers_checkpoint_after_leaving_the_gate(tmp_path: Path) -> None:
+    """SQLite's automatic checkpoint (inside the commit, the gate still held) is off; a
+    writer checkpoints once its process has written ``CHECKPOINT_AFTER_ROWS`` rows, after
+    leaving the gate, and the database file then holds every committed row."""
     engine = _engine(tmp_path)
+    database = tmp_path / "gate.db"
     with engine.connect() as conn:
-        pages = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-        assert pages == BACKSTOP_CHECKPOINT_PAGES
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
+        conn.commit()
         dbapi = conn.connection.dbapi_connection
         assert isinstance(dbapi, _GatedConnection)
-        assert dbapi.checkpointer is not None
-        checkpointer = dbapi.checkpointer
-        before = checkpointer.checkpoints
-        for n in range(50):
+        checkpoints: list[bool] = []  # whether the gate was held at each
+
+        def traced(statement: str) -> None:
+            if "wal_checkpoint" in statement:
+                checkpoints.append(dbapi.holds_gate)
+
+        dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the table created: in the file
+        dbapi.set_trace_callback(traced)
+        for n in range(CHECKPOINT_AFTER_ROWS - 1):
             conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
             conn.commit()
-        deadline = time.monotonic() + 5
-        while _in_database_file(tmp_path, tmp_path / "gate.db") < 50:
-            assert time.monotonic() < deadline, "the WAL was not checkpointed"
-            time.sleep(0.02)
-        assert checkpointer.checkpoints > before
-        settled = _settled(checkpointer)  # every wake-up of the writes served
-        for _ in range(5):  # read-only transactions: nothing for the WAL, nobody woken
+        assert checkpoints == []
+        assert _in_database_file(tmp_path, database) == 0  # all still in the WAL
+        conn.execute(text("INSERT INTO t VALUES (-1)"))
+        conn.commit()
+        assert checkpoints == [False]
+        assert _in_database_file(tmp_path, database) == CHECKPOINT_AFTER_ROWS
+        for _ in range(3):  # read-only transactions count no rows
             conn.execute(text("SELECT count(*) FROM t")).scalar_one()
             conn.commit()
-        time.sleep(0.2)
-        assert checkpointer.checkpoints == settled
+        assert checkpoints == [False]
     engine.dispose()
-
-
-def test_the_file_is_whole_once_the_engine_is_disposed(tmp_path: Path) -> None:
-    """The checkpointer's connection is open only while it checkpoints, and a gated
-    connection closes only while it is not: the engine's last connection closes last and
-    checkpoints the rest (the test databases are copies of a template file)."""
-    engine = _engine(tmp_path)
-    for round_ in range(20):
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": round_})
-        engine.dispose()
-        assert _in_database_file(tmp_path, tmp_path / "gate.db") == round_ + 1

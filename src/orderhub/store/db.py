@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class _WriterGate:
 
     def __init__(self, database: str) -> None:
         self._threads = threading.Lock()
+        self._unchecked = 0  # rows this process's writers changed since its last checkpoint
         self._queued = 0  # threads of this process waiting for ``_threads``
         self._counting = threading.Lock()
         self._file = _lock_file(f"{database}-writer.lock")
@@ -96,6 +98,16 @@ class _WriterGate:
         if self._file is not None:
             _unlock(self._file)
         self._threads.release()
+
+    def checkpoint_due(self, changes: int) -> bool:
+        """Whether, with ``changes`` more rows written, this process's writers are due to
+        checkpoint the WAL (see :meth:`_GatedConnection.commit`); counted from here on."""
+        with self._counting:
+            self._unchecked += changes
+            if self._unchecked < CHECKPOINT_AFTER_ROWS:
+                return False
+            self._unchecked = 0
+            return True
 
     def others_waiting(self) -> bool:
         """Whether another writer waits for the one inside: a thread of this process queued
@@ -141,79 +153,12 @@ def _unlock(file: int) -> None:
     fcntl.flock(file, fcntl.LOCK_UN)
 
 
-CHECKPOINT_EVERY_S = 0.05
-"""How often, at most, the checkpointer moves the WAL into the database while commits come."""
-BACKSTOP_CHECKPOINT_PAGES = 10_000
-"""The WAL's size (pages, ~40 MB) at which a gated writer still checkpoints in its commit."""
-CHECKPOINTER_IDLE_S = 5.0
-"""A checkpointer's thread ends after this long without a commit (the next one starts it)."""
-
-
-class _Checkpointer:
-    """Moves a gated database's WAL into the database file off the writers' path.
-
-    SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1000 pages:
-    that writer copies every page and syncs both files while it still holds the write lock
-    (and the gate), about one commit in ten of ingest's, each several milliseconds. Gated
-    connections move it to ``BACKSTOP_CHECKPOINT_PAGES`` (reached only should this thread fall
-    behind or fail); this thread, woken by their commits, runs a PASSIVE checkpoint on a
-    connection of its own at most every ``CHECKPOINT_EVERY_S`` — PASSIVE takes no writer
-    lock and waits for no reader, so writers go on meanwhile. What a checkpoint leaves
-    (frames a reader still needs) the next one takes; the last connection to close
-    checkpoints what remains, as SQLite always does.
-    """
-
-    def __init__(self, database: str) -> None:
-        self._database = database
-        self._wake = threading.Event()
-        self._started = False
-        self._start_guard = threading.Lock()
-        # Held while the checkpointer's connection is open; a gated connection closes under
-        # it, so that the last one to close is the last connection SQLite sees and checkpoints
-        # the rest on closing (a file copied after the engine is disposed is whole).
-        self.open = threading.Lock()
-        self.checkpoints = 0  # PASSIVE checkpoints run (tests)
-
-    def committed(self) -> None:
-        """A gated connection committed: the WAL grew. (Woken first, then started if it is
-        not running: a thread that ends for idleness does so only while nothing woke it.)"""
-        self._wake.set()
-        if not self._started:
-            with self._start_guard:
-                if not self._started:
-                    threading.Thread(
-                        target=self._run, name="orderhub-sqlite-checkpoint", daemon=True
-                    ).start()
-                    self._started = True
-
-    def _run(self) -> None:
-        """Until no commit woke it for ``CHECKPOINTER_IDLE_S``: a checkpoint, then a pause.
-        The connection is opened for each checkpoint only (``mode=rw``: a database deleted
-        meanwhile is not created again)."""
-        while True:
-            if not self._wake.wait(CHECKPOINTER_IDLE_S):
-                with self._start_guard:
-                    if not self._wake.is_set():
-                        self._started = False
-                        return
-                continue
-            self._wake.clear()
-            with self.open:
-                try:
-                    uri = f"{Path(self._database).as_uri()}?mode=rw"
-                    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-                    try:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                        self.checkpoints += 1
-                    finally:
-                        conn.close()
-                except sqlite3.Error:  # another process checkpoints, or cleans up: its turn
-                    pass
-            time.sleep(CHECKPOINT_EVERY_S)
+CHECKPOINT_AFTER_ROWS = 400
+"""Rows written by a process's gated writers between two of its checkpoints: about the 1000
+WAL pages of SQLite's automatic checkpoint at ingest's ~20 rows and ~44 pages an order."""
 
 
 _gates: dict[str, _WriterGate] = {}
-_checkpointers: dict[str, _Checkpointer] = {}
 _gates_guard = threading.Lock()
 
 
@@ -222,9 +167,8 @@ class _GatedConnection(sqlite3.Connection):
     :class:`_WriterGate` before ``BEGIN IMMEDIATE``, and leave it when they end."""
 
     gate: _WriterGate | None = None
-    checkpointer: _Checkpointer | None = None
-    changes_seen = 0  # ``total_changes`` at the last commit that woke the checkpointer
     holds_gate = False
+    changes_seen = 0  # ``total_changes`` at the last commit
 
     def enter_gate(self) -> None:
         if self.gate is not None and not self.holds_gate:
@@ -241,13 +185,25 @@ class _GatedConnection(sqlite3.Connection):
         self.gate.leave()
 
     def commit(self) -> None:
+        """Commit, leave the gate, and then — the next writer already in — checkpoint the WAL
+        when this process's writers are due to.
+
+        SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1000
+        pages, after the write lock is let go but before the commit returns, so with the gate
+        still held: that writer copied the WAL's pages into the database and synced both files
+        while every other writer waited for it, about one commit in twenty of ingest's, several
+        milliseconds each (the gated connections turn it off). The same PASSIVE checkpoint,
+        run on the same connection right after the gate is left, takes no lock a writer needs;
+        as the automatic one did, it runs before this thread's next transaction, so the WAL
+        is restarted (from its first page) as often as before."""
         try:
             super().commit()
         finally:
             self.leave_gate()
-        if self.checkpointer is not None and self.total_changes != self.changes_seen:
-            self.changes_seen = self.total_changes  # a read-only transaction wakes nobody
-            self.checkpointer.committed()
+        changes, self.changes_seen = self.total_changes - self.changes_seen, self.total_changes
+        if changes and self.gate is not None and self.gate.checkpoint_due(changes):
+            with suppress(sqlite3.OperationalError):  # another's checkpoint under way: its turn
+                self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def rollback(self) -> None:
         try:
@@ -257,11 +213,7 @@ class _GatedConnection(sqlite3.Connection):
 
     def close(self) -> None:
         try:
-            if self.checkpointer is None:
-                super().close()
-            else:
-                with self.checkpointer.open:  # see _Checkpointer.open
-                    super().close()
+            super().close()
         finally:
             if self.holds_gate:
                 self._let_go()
@@ -274,15 +226,6 @@ def _gate_for(database: str) -> _WriterGate:
         if key not in _gates:
             _gates[key] = _WriterGate(key)
         return _gates[key]
-
-
-def _checkpointer_for(database: str) -> _Checkpointer:
-    """One checkpointer per database file in this process (as :func:`_gate_for`)."""
-    key = str(Path(database).resolve())
-    with _gates_guard:
-        if key not in _checkpointers:
-            _checkpointers[key] = _Checkpointer(key)
-        return _checkpointers[key]
 
 
 def writer_waiting(conn: Connection) -> bool:
@@ -328,9 +271,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         if isinstance(dbapi_connection, _GatedConnection):
             assert database
             dbapi_connection.gate = _gate_for(database)
-            # Checkpoints off the writers' path (see _Checkpointer).
-            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
-            dbapi_connection.checkpointer = _checkpointer_for(database)
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # see its commit
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
