@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,13 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from orderhub.store.db import (
-    CHECKPOINT_AFTER_ROWS,
-    _GatedConnection,
-    _WriterGate,
-    make_engine,
-    writer_waiting,
-)
+from orderhub.store.db import _GatedConnection, _WriterGate, make_engine, writer_waiting
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -200,49 +193,3 @@ def test_a_connection_inside_the_gate_sees_another_thread_queued(tmp_path: Path)
 def _insert(engine: Engine, n: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-
-
-def _in_database_file(tmp_path: Path, database: Path) -> int:
-    """Rows of ``t`` in the database file alone, without its WAL (what a file copy holds)."""
-    copy = tmp_path / "copy.db"
-    copy.write_bytes(database.read_bytes())
-    conn = sqlite3.connect(copy)
-    try:
-        return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
-    finally:
-        conn.close()
-
-
-def test_writers_checkpoint_after_leaving_the_gate(tmp_path: Path) -> None:
-    """SQLite's automatic checkpoint (inside the commit, the gate still held) is off; a
-    writer checkpoints once its process has written ``CHECKPOINT_AFTER_ROWS`` rows, after
-    leaving the gate, and the database file then holds every committed row."""
-    engine = _engine(tmp_path)
-    database = tmp_path / "gate.db"
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
-        conn.commit()
-        dbapi = conn.connection.dbapi_connection
-        assert isinstance(dbapi, _GatedConnection)
-        checkpoints: list[bool] = []  # whether the gate was held at each
-
-        def traced(statement: str) -> None:
-            if "wal_checkpoint" in statement:
-                checkpoints.append(dbapi.holds_gate)
-
-        dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the table created: in the file
-        dbapi.set_trace_callback(traced)
-        for n in range(CHECKPOINT_AFTER_ROWS - 1):
-            conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-            conn.commit()
-        assert checkpoints == []
-        assert _in_database_file(tmp_path, database) == 0  # all still in the WAL
-        conn.execute(text("INSERT INTO t VALUES (-1)"))
-        conn.commit()
-        assert checkpoints == [False]
-        assert _in_database_file(tmp_path, database) == CHECKPOINT_AFTER_ROWS
-        for _ in range(3):  # read-only transactions count no rows
-            conn.execute(text("SELECT count(*) FROM t")).scalar_one()
-            conn.commit()
-        assert checkpoints == [False]
-    engine.dispose()

@@ -6,7 +6,6 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,6 @@ class _WriterGate:
 
     def __init__(self, database: str) -> None:
         self._threads = threading.Lock()
-        self._unchecked = 0  # rows this process's writers changed since its last checkpoint
         self._queued = 0  # threads of this process waiting for ``_threads``
         self._counting = threading.Lock()
         self._file = _lock_file(f"{database}-writer.lock")
@@ -98,16 +96,6 @@ class _WriterGate:
         if self._file is not None:
             _unlock(self._file)
         self._threads.release()
-
-    def checkpoint_due(self, changes: int) -> bool:
-        """Whether, with ``changes`` more rows written, this process's writers are due to
-        checkpoint the WAL (see :meth:`_GatedConnection.commit`); counted from here on."""
-        with self._counting:
-            self._unchecked += changes
-            if self._unchecked < CHECKPOINT_AFTER_ROWS:
-                return False
-            self._unchecked = 0
-            return True
 
     def others_waiting(self) -> bool:
         """Whether another writer waits for the one inside: a thread of this process queued
@@ -153,11 +141,6 @@ def _unlock(file: int) -> None:
     fcntl.flock(file, fcntl.LOCK_UN)
 
 
-CHECKPOINT_AFTER_ROWS = 400
-"""Rows written by a process's gated writers between two of its checkpoints: about the 1000
-WAL pages of SQLite's automatic checkpoint at ingest's ~20 rows and ~44 pages an order."""
-
-
 _gates: dict[str, _WriterGate] = {}
 _gates_guard = threading.Lock()
 
@@ -168,7 +151,6 @@ class _GatedConnection(sqlite3.Connection):
 
     gate: _WriterGate | None = None
     holds_gate = False
-    changes_seen = 0  # ``total_changes`` at the last commit
 
     def enter_gate(self) -> None:
         if self.gate is not None and not self.holds_gate:
@@ -185,25 +167,10 @@ class _GatedConnection(sqlite3.Connection):
         self.gate.leave()
 
     def commit(self) -> None:
-        """Commit, leave the gate, and then — the next writer already in — checkpoint the WAL
-        when this process's writers are due to.
-
-        SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1000
-        pages, after the write lock is let go but before the commit returns, so with the gate
-        still held: that writer copied the WAL's pages into the database and synced both files
-        while every other writer waited for it, about one commit in twenty of ingest's, several
-        milliseconds each (the gated connections turn it off). The same PASSIVE checkpoint,
-        run on the same connection right after the gate is left, takes no lock a writer needs;
-        as the automatic one did, it runs before this thread's next transaction, so the WAL
-        is restarted (from its first page) as often as before."""
         try:
             super().commit()
         finally:
             self.leave_gate()
-        changes, self.changes_seen = self.total_changes - self.changes_seen, self.total_changes
-        if changes and self.gate is not None and self.gate.checkpoint_due(changes):
-            with suppress(sqlite3.OperationalError):  # another's checkpoint under way: its turn
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def rollback(self) -> None:
         try:
@@ -271,7 +238,6 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         if isinstance(dbapi_connection, _GatedConnection):
             assert database
             dbapi_connection.gate = _gate_for(database)
-            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # see its commit
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
