@@ -271,11 +271,18 @@ class AllocationGroup:
         wanted = sorted(set(skus))
         missing = [sku for sku in wanted if sku not in self._levels]
         if missing:
-            if not self._levels:  # the first read: the whole group's at once
-                missing = sorted(self._skus.union(missing))
+            read: list[StockLevel]
+            if not self._levels:  # the first read: the whole group's at once, and the day
+                missing = sorted(self._skus.union(missing))  # counts of its locations
+                shipping = [loc.code for loc in uow.locations.list() if loc.ships_to_customers]
+                unread = [code for code in shipping if code not in self._days]
+                read, days = uow.stock.levels_and_day_counts(missing, unread)
+                self._counts_read(days)
+            else:
+                read = uow.stock.levels(missing)
             for sku in missing:
                 self._levels[sku] = []
-            for level in uow.stock.levels(missing):
+            for level in read:
                 self._levels[level.sku].append(level)
             for (sku, location), quantity in (self._kept.reserved + self._item.reserved).items():
                 if sku in missing:  # reserved, not yet written
@@ -293,13 +300,17 @@ class AllocationGroup:
         """:meth:`StockRepository.orders_today`."""
         missing = [loc for loc in days if loc not in self._days]
         if missing:
-            read = uow.stock.day_counts(missing)
-            for (loc, day), n in (self._kept.days + self._item.days).items():
-                if loc in read:  # counted, not yet written
-                    read[loc][day] = read[loc].get(day, 0) + n
-            self._days.update(read)
+            self._counts_read(uow.stock.day_counts(missing))
         counts = self._days
         return {loc: counts[loc][day] for loc, day in days.items() if day in counts[loc]}
+
+    def _counts_read(self, read: dict[str, dict[str, int]]) -> None:
+        """Day counts read (location → day → orders), with what the group counted and has
+        not written yet."""
+        for (loc, day), n in (self._kept.days + self._item.days).items():
+            if loc in read:  # counted, not yet written
+                read[loc][day] = read[loc].get(day, 0) + n
+        self._days.update(read)
 
     def counted(self, days: dict[str, str]) -> None:
         """One more order counted on these days (location → day)."""
