@@ -127,11 +127,16 @@ class AllocationGroup:
         skus: Iterable[str] = (),
         *,
         received: Mapping[str, datetime] | None = None,
+        days_with_levels: bool = False,
     ) -> None:
         """``skus``: those the group's orders want, read together on the first read.
         ``received``: the orders' receipt times, when their rows are not written yet
         (ingest inserts them allocated, after the group): the queue is read without them,
-        and the group's own orders that wait are kept here, not read back."""
+        and the group's own orders that wait are kept here, not read back.
+        ``days_with_levels``: the first read takes the day counts of every location that
+        ships to customers with the levels, one statement for both (ingest's group; the
+        worker's transactions keep their own statements)."""
+        self._days_with_levels = days_with_levels
         self._order_ids = sorted(order_ids)
         self._given = dict(received) if received is not None else None
         self._waits_kept: dict[str, dict[str, int]] = {}  # the group's waiting orders' needs
@@ -272,8 +277,10 @@ class AllocationGroup:
         missing = [sku for sku in wanted if sku not in self._levels]
         if missing:
             read: list[StockLevel]
-            if not self._levels:  # the first read: the whole group's at once, and the day
-                missing = sorted(self._skus.union(missing))  # counts of its locations
+            first = not self._levels
+            if first:  # the whole group's at once
+                missing = sorted(self._skus.union(missing))
+            if first and self._days_with_levels:
                 shipping = [loc.code for loc in uow.locations.list() if loc.ships_to_customers]
                 unread = [code for code in shipping if code not in self._days]
                 read, days = uow.stock.levels_and_day_counts(missing, unread)
