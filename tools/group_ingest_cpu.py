@@ -4,7 +4,9 @@ What a group of ``POST /v1/orders`` costs the server inside its transaction, wit
 HTTP server, the clients, the worker or the group sizes that timing makes: seeds a throwaway
 SQLite hub as the reference benchmarks do (through the API in-process), then ingests N of
 ``load.order``'s orders in groups of G and prints this process's CPU per order
-(``time.process_time``), best of R rounds. Usage:
+(``time.process_time``), best of R rounds; and how long each transaction held SQLite's
+writer gate (entered at BEGIN, left once the commit let the write lock go), over all rounds.
+Usage:
 
     PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/group_ingest_cpu.py [--orders 600]
         [--group 4] [--rounds 3]
@@ -25,6 +27,25 @@ from orderhub.bench import load
 from orderhub.bootstrap import bootstrap
 from orderhub.channels import native
 from orderhub.services.ingest import Incoming, Outcome, ingest_batch
+from orderhub.store import db
+
+
+def _time_the_gate(held: list[float]) -> None:
+    """Record each stay at the writer gate (seconds) in ``held``."""
+    enter, leave = db._WriterGate.enter, db._WriterGate.leave
+    entered: list[float] = []
+
+    def timed_enter(gate: db._WriterGate, timeout: float) -> bool:
+        inside = enter(gate, timeout)
+        entered.append(time.perf_counter())
+        return inside
+
+    def timed_leave(gate: db._WriterGate) -> None:
+        held.append(time.perf_counter() - entered.pop())
+        leave(gate)
+
+    db._WriterGate.enter = timed_enter  # type: ignore[method-assign]
+    db._WriterGate.leave = timed_leave  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -44,6 +65,8 @@ def main() -> None:
             assert answer.status_code in (200, 201), answer.text
     number = 0
     best = float("inf")
+    held: list[float] = []
+    _time_the_gate(held)
     for _ in range(args.rounds):
         items = []
         for _ in range(args.orders):
@@ -58,6 +81,12 @@ def main() -> None:
         best = min(best, (time.process_time() - start) / len(items))
     container.close()
     print(f"groups of {args.group}: {best * 1000:.2f} ms CPU per order (best of {args.rounds})")
+    held.sort()
+    at = [held[int(len(held) * q)] * 1000 for q in (0.5, 0.9, 0.99)]
+    print(
+        f"writer gate held per transaction: mean {sum(held) / len(held) * 1000:.2f} ms,"
+        f" p50 {at[0]:.2f}, p90 {at[1]:.2f}, p99 {at[2]:.2f}, max {held[-1] * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import Settings
 from orderhub.domain.errors import ValidationFailed
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.services import group_ingest, ingest
 from orderhub.services.group_ingest import GroupIngest
 from orderhub.services.ingest import Incoming, IngestResult, Outcome
@@ -507,3 +508,38 @@ def test_one_new_order_is_allocated_with_a_group_and_inserted_once(hub: Containe
     with hub.uow(read_only=True) as uow:
         assert uow.orders.get(result.order.id).status == "allocated"
     assert levels(hub)[("SKU-2", "a")] == (10, 1)
+
+
+def test_a_groups_levels_and_day_counts_are_read_with_one_statement(hub: Container) -> None:
+    """The group's first read takes the levels and its locations' day counts together, and
+    routing sees them: a location's daily capacity, reached by an earlier transaction's order
+    and the group's first, sends the group's second elsewhere."""
+    with hub.uow(actor="test") as uow:
+        uow.locations.add(
+            Location(
+                "c", "C", LocationKind.WAREHOUSE, LocationAddress("US"), priority=0,
+                daily_capacity=2,
+            )
+        )  # fmt: skip
+        uow.commit()
+    receive(hub, "SKU-2", "c", 10)
+    with hub.uow() as uow:
+        [first] = ingest.ingest_batch(uow, [item("DAY-1", sku="SKU-2")], allocate=True)
+    assert [a["location"] for a in first.allocations] == ["c"]
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(hub.engine, "before_cursor_execute", record)
+    try:
+        with hub.uow() as uow:
+            results = ingest.ingest_batch(
+                uow, [item("DAY-2", sku="SKU-2"), item("DAY-3", sku="SKU-2")], allocate=True
+            )
+    finally:
+        event.remove(hub.engine, "before_cursor_execute", record)
+    assert [[a["location"] for a in r.allocations] for r in results] == [["c"], ["a"]]
+    reads = [s for s in statements if s.startswith("SELECT") and "location_daily_orders" in s]
+    assert len(reads) == 1
+    assert "FROM stock_levels" in reads[0]

@@ -127,11 +127,16 @@ class AllocationGroup:
         skus: Iterable[str] = (),
         *,
         received: Mapping[str, datetime] | None = None,
+        days_with_levels: bool = False,
     ) -> None:
         """``skus``: those the group's orders want, read together on the first read.
         ``received``: the orders' receipt times, when their rows are not written yet
         (ingest inserts them allocated, after the group): the queue is read without them,
-        and the group's own orders that wait are kept here, not read back."""
+        and the group's own orders that wait are kept here, not read back.
+        ``days_with_levels``: the first read takes the day counts of every location that
+        ships to customers with the levels, one statement for both (ingest's group; the
+        worker's transactions keep their own statements)."""
+        self._days_with_levels = days_with_levels
         self._order_ids = sorted(order_ids)
         self._given = dict(received) if received is not None else None
         self._waits_kept: dict[str, dict[str, int]] = {}  # the group's waiting orders' needs
@@ -271,11 +276,20 @@ class AllocationGroup:
         wanted = sorted(set(skus))
         missing = [sku for sku in wanted if sku not in self._levels]
         if missing:
-            if not self._levels:  # the first read: the whole group's at once
+            read: list[StockLevel]
+            first = not self._levels
+            if first:  # the whole group's at once
                 missing = sorted(self._skus.union(missing))
+            if first and self._days_with_levels:
+                shipping = [loc.code for loc in uow.locations.list() if loc.ships_to_customers]
+                unread = [code for code in shipping if code not in self._days]
+                read, days = uow.stock.levels_and_day_counts(missing, unread)
+                self._counts_read(days)
+            else:
+                read = uow.stock.levels(missing)
             for sku in missing:
                 self._levels[sku] = []
-            for level in uow.stock.levels(missing):
+            for level in read:
                 self._levels[level.sku].append(level)
             for (sku, location), quantity in (self._kept.reserved + self._item.reserved).items():
                 if sku in missing:  # reserved, not yet written
@@ -293,13 +307,17 @@ class AllocationGroup:
         """:meth:`StockRepository.orders_today`."""
         missing = [loc for loc in days if loc not in self._days]
         if missing:
-            read = uow.stock.day_counts(missing)
-            for (loc, day), n in (self._kept.days + self._item.days).items():
-                if loc in read:  # counted, not yet written
-                    read[loc][day] = read[loc].get(day, 0) + n
-            self._days.update(read)
+            self._counts_read(uow.stock.day_counts(missing))
         counts = self._days
         return {loc: counts[loc][day] for loc, day in days.items() if day in counts[loc]}
+
+    def _counts_read(self, read: dict[str, dict[str, int]]) -> None:
+        """Day counts read (location → day → orders), with what the group counted and has
+        not written yet."""
+        for (loc, day), n in (self._kept.days + self._item.days).items():
+            if loc in read:  # counted, not yet written
+                read[loc][day] = read[loc].get(day, 0) + n
+        self._days.update(read)
 
     def counted(self, days: dict[str, str]) -> None:
         """One more order counted on these days (location → day)."""

@@ -173,6 +173,7 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, held: _Held |
             [o.id for o in orders],
             {line.sku for o in orders for line in o.lines},
             received={o.id: held.created_at for o in held.orders} if held.orders else None,
+            days_with_levels=True,
         )
         if held is not None
         else None

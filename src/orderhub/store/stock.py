@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -57,6 +57,24 @@ _ADD_PLAN = t.allocation_plans.insert()
 _ORDERS_TODAY = select(D.location, D.day, D.orders).where(
     D.location.in_(bindparam("locations", expanding=True))
 )
+# The two in one statement (an allocation group's first read), told apart by ``kind``: each
+# level (SKU, location, on hand, reserved) and each day count (day, location, orders, 0).
+_LEVELS_AND_DAYS = union_all(
+    select(
+        literal_column("0").label("kind"),
+        L.sku.label("key"),
+        L.location,
+        L.on_hand.label("units"),
+        L.reserved,
+    ).where(L.sku.in_(bindparam("skus", expanding=True))),
+    select(
+        literal_column("1").label("kind"),
+        D.day.label("key"),
+        D.location,
+        D.orders.label("units"),
+        literal_column("0").label("reserved"),
+    ).where(D.location.in_(bindparam("locations", expanding=True))),
+).order_by("kind", "key", "location")
 _COUNT_ORDERS = {  # one upsert: +n on the location's day, the row created at n if new
     name: insert(t.location_daily_orders)
     .values(location=bindparam("location"), day=bindparam("day"), orders=bindparam("n"))
@@ -404,6 +422,23 @@ class StockRepository:
         for a_ in held:
             views[a_.order_id].append(_view(a_, plans))
         return views
+
+    def levels_and_day_counts(
+        self, skus: Iterable[str], locations: Iterable[str]
+    ) -> tuple[list[StockLevel], dict[str, dict[str, int]]]:
+        """:meth:`levels` and :meth:`day_counts` read with one statement."""
+        wanted = sorted(set(skus))
+        counts: dict[str, dict[str, int]] = {loc: {} for loc in locations}
+        if not wanted or not counts:
+            return self.levels(wanted), self.day_counts(counts)
+        levels = []
+        params = {"skus": wanted, "locations": sorted(counts)}
+        for r in self._conn.execute(_LEVELS_AND_DAYS, params):
+            if r.kind:
+                counts[r.location][r.key] = r.units
+            else:
+                levels.append(StockLevel(r.key, r.location, r.units, r.reserved))
+        return levels, counts
 
     def orders_today(self, days: dict[str, str]) -> dict[str, int]:
         """Location → orders allocated there on its local day (``days``: location → day)."""
