@@ -35,14 +35,14 @@ def _time_the_gate(held: list[float]) -> None:
     enter, leave = db._WriterGate.enter, db._WriterGate.leave
     entered: list[float] = []
 
-    def timed_enter(gate: db._WriterGate, timeout: float) -> bool:
-        inside = enter(gate, timeout)
+    def timed_enter(self: db._WriterGate, timeout: float) -> bool:
+        inside = enter(self, timeout)
         entered.append(time.perf_counter())
         return inside
 
-    def timed_leave(gate: db._WriterGate) -> None:
+    def timed_leave(self: db._WriterGate) -> None:
         held.append(time.perf_counter() - entered.pop())
-        leave(gate)
+        leave(self)
 
     db._WriterGate.enter = timed_enter  # type: ignore[method-assign]
     db._WriterGate.leave = timed_leave  # type: ignore[method-assign]
