@@ -139,7 +139,7 @@ def test_metrics_count_each_route_and_status_again_on_every_request(
     """The middleware keeps the labelled series it looked up: they must keep counting."""
 
     def count(text: str, status: str) -> float:
-        labels = f'method="GET",route="/locations",status="{status}"'
+        labels = f'method="GET",route="/v1/locations",status="{status}"'
         prefix = "orderhub_http_requests_total{" + labels + "} "
         found = [line for line in text.splitlines() if line.startswith(prefix)]
         return float(found[0].removeprefix(prefix)) if found else 0.0

@@ -69,7 +69,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
+            path = _route_label(scope)
             method = scope["method"]
             latency = self._latency.get((method, path))
             if latency is None:
@@ -80,3 +80,15 @@ class MetricsMiddleware:
                 requests = REQUESTS.labels(method, path, str(status))
                 self._requests[method, path, status] = requests
             requests.inc()
+
+
+def _route_label(scope: Scope) -> str:
+    """The matched route's template as clients call it. FastAPI hands an included router's
+    route over with its own path (``/orders``), without the ``/v1`` it was included under:
+    the API's ``/v1/orders`` and the dashboard's ``/orders`` would share one series."""
+    template: str | None = getattr(scope.get("route"), "path", None)
+    if template is None:
+        return "unmatched"
+    if scope["path"].startswith("/v1/") and not template.startswith("/v1/"):
+        return "/v1" + template
+    return template
