@@ -15,9 +15,10 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from orderhub.api.routes.orders import created_document, order_out
@@ -87,6 +88,21 @@ class Transactions:
         if len(self.opened) == self.fail_commit_of:
             fail_commit(uow, Exception("database is locked"))
         return uow
+
+
+@contextmanager
+def recorded(engine: Engine) -> Iterator[list[str]]:
+    """The statements ``engine`` runs inside the block, as sent (whitespace and all)."""
+    statements: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def fail_commit(uow: UnitOfWork, error: Exception) -> None:
@@ -444,20 +460,9 @@ def test_an_allocating_ingest_reads_the_channels_once_on_sqlite(hub: Container) 
     their secrets (``ChannelRepository.unsealed``), and on SQLite the available-to-sell
     announcement of the same transaction reuses that read; PostgreSQL takes them again after
     the figures' locks, from the process's configuration cache at the stamps read then."""
-    statements: list[str] = []
-
-    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
     config_cache.forget(hub.engine)  # read as a process that has not read them yet
-    event.listen(hub.engine, "before_cursor_execute", record)
-    try:
-        with hub.uow() as uow:
-            results = ingest.ingest_batch(
-                uow, [item("C-0"), item("C-1", sku="SKU-2")], allocate=True
-            )
-    finally:
-        event.remove(hub.engine, "before_cursor_execute", record)
+    with recorded(hub.engine) as statements, hub.uow() as uow:
+        results = ingest.ingest_batch(uow, [item("C-0"), item("C-1", sku="SKU-2")], allocate=True)
     assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.CREATED]
     assert all(r.order is not None and r.order.status == "allocated" for r in results)
     full_reads = [s for s in statements if "channels.credentials" in s and "JOIN channels" in s]
@@ -489,17 +494,9 @@ def test_the_channels_read_without_secrets_are_read_again_after_a_channel_is_sav
 def test_one_new_order_is_allocated_with_a_group_and_inserted_once(hub: Container) -> None:
     """One order alone in its transaction is allocated with a group on both databases (on
     PostgreSQL its rows locked ahead): inserted once as allocated, no savepoint, no UPDATE."""
-    statements: list[str] = []
-
-    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(hub.engine, "before_cursor_execute", record)
-    try:
-        with hub.uow() as uow:
-            [result] = ingest.ingest_batch(uow, [item("ONE-1", sku="SKU-2")], allocate=True)
-    finally:
-        event.remove(hub.engine, "before_cursor_execute", record)
+    with recorded(hub.engine) as sent, hub.uow() as uow:
+        [result] = ingest.ingest_batch(uow, [item("ONE-1", sku="SKU-2")], allocate=True)
+    statements = [" ".join(statement.split()) for statement in sent]
     assert result.outcome == Outcome.CREATED
     assert result.order is not None
     assert result.order.status == "allocated"
@@ -526,19 +523,11 @@ def test_a_groups_levels_and_day_counts_are_read_with_one_statement(hub: Contain
     with hub.uow() as uow:
         [first] = ingest.ingest_batch(uow, [item("DAY-1", sku="SKU-2")], allocate=True)
     assert [a["location"] for a in first.allocations] == ["c"]
-    statements: list[str] = []
-
-    def record(_c: object, _cur: object, statement: str, *_args: object) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(hub.engine, "before_cursor_execute", record)
-    try:
-        with hub.uow() as uow:
-            results = ingest.ingest_batch(
-                uow, [item("DAY-2", sku="SKU-2"), item("DAY-3", sku="SKU-2")], allocate=True
-            )
-    finally:
-        event.remove(hub.engine, "before_cursor_execute", record)
+    with recorded(hub.engine) as sent, hub.uow() as uow:
+        results = ingest.ingest_batch(
+            uow, [item("DAY-2", sku="SKU-2"), item("DAY-3", sku="SKU-2")], allocate=True
+        )
+    statements = [" ".join(statement.split()) for statement in sent]
     assert [[a["location"] for a in r.allocations] for r in results] == [["c"], ["a"]]
     reads = [s for s in statements if s.startswith("SELECT") and "location_daily_orders" in s]
     assert len(reads) == 1
