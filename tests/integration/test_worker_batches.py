@@ -158,7 +158,7 @@ def test_dispatches_keeping_their_writes_for_the_commit_leave_what_each_in_a_sav
     assert {st for st, _v, _t in kept["orders"].values()} == {"in_fulfilment"}
 
 
-def test_dispatches_to_a_configured_provider_keep_their_savepoints(
+def test_dispatches_to_a_configured_provider_run_alone_after_the_batch(
     seeded: Container,
     client: TestClient,
     admin: dict[str, str],
@@ -166,7 +166,9 @@ def test_dispatches_to_a_configured_provider_keep_their_savepoints(
     statements: Counter[str],
 ) -> None:
     """A provider configured for the location (one that may call out, or refuse) is not the
-    built-in warehouse: its dispatches commit in steps, each in a savepoint, as before."""
+    built-in warehouse: its dispatches are set aside from the batch's transaction (none runs
+    in one of its savepoints) and each runs alone, its call with no transaction open
+    (test_dispatch_outside_transactions.py)."""
     monkeypatch.setattr(relay_module, "TOGETHER_SECONDS", 60.0)
     stocked(client, admin)
     with seeded.uow(actor="test") as uow:
@@ -182,7 +184,7 @@ def test_dispatches_to_a_configured_provider_keep_their_savepoints(
     relay.run_once()
     statements.clear()
     assert relay.run_once() == ORDERS
-    assert statements["SAVEPOINT sa_savepoint_"] >= ORDERS
+    assert statements["SAVEPOINT sa_savepoint_"] == 0
     found = dispatched(seeded, "P-")
     assert {st for st, _v, _t in found["orders"].values()} == {"in_fulfilment"}
     assert {(loc, prov, st) for _n, loc, prov, st, _v, _l in found["fulfilments"]} == {

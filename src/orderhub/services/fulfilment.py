@@ -33,7 +33,10 @@ from orderhub.fulfilment.base import (
     Accepted,
     DispatchLine,
     DispatchRequest,
+    DispatchResult,
+    FulfilmentProvider,
     PermanentProviderError,
+    ProviderError,
     ProviderUpdate,
     Rejected,
     Shipped,
@@ -335,18 +338,80 @@ def dispatch_pending(uow: UnitOfWork, *, order_id: str, deps: FulfilmentDeps) ->
 
 def dispatch(uow: UnitOfWork, *, fulfilment_id: str, deps: FulfilmentDeps) -> None:
     """Hand one fulfilment order to its provider; commits. A transient ProviderError propagates
-    (the outbox worker retries); a permanent one is recorded as an exception."""
-    work = _Work(uow, deps)
-    fulfilment = work.fulfilment(fulfilment_id)
-    if fulfilment.status != FulfilmentStatus.CREATED:
-        uow.rollback()
+    (the outbox worker retries); a permanent one is recorded as an exception.
+
+    The provider is called with no transaction open (unless inside a worker's batch item,
+    whose transaction is not this call's to end): a 3PL that takes seconds to answer holds no
+    SQLite write lock, no PostgreSQL row lock and no idle transaction meanwhile. What the
+    call sends is read first, the transaction ended, and the answer recorded in a fresh one
+    that reads the fulfilment order again: if it was cancelled during the call, the provider
+    is told to take it back (:func:`_taken_back`); if someone recorded a dispatch meanwhile,
+    nothing more is recorded; if an edit changed what it would send, it is sent again (the
+    provider replaces an earlier request for the same fulfilment id: docs/fulfilment.md).
+    """
+    sent: tuple[DispatchRequest, DispatchResult | PermanentProviderError] | None = None
+    for _ in range(SENDS_PER_DISPATCH):
+        work = _Work(uow, deps)
+        fulfilment = work.fulfilment(fulfilment_id)
+        if fulfilment.status != FulfilmentStatus.CREATED:
+            uow.rollback()
+            if sent is not None and fulfilment.status == FulfilmentStatus.CANCELLED:
+                _taken_back(uow, fulfilment, deps, sent[1])
+            return
+        order = work.order(fulfilment.order_id)
+        request = dispatch_request(order, fulfilment)
+        if sent is None or sent[0] != request:  # again: an edit changed it during the call
+            provider = deps.providers(fulfilment.provider)
+            calling_out = not uow.in_item()
+            if calling_out:
+                uow.rollback()  # nothing written: no transaction open during the call
+            sent = request, _ask(provider, request)
+            if calling_out:
+                continue  # read it again, then record the answer
+        rejected = _record_answer(work, order, fulfilment, sent[1])
+        work.flush()
+        uow.commit()
+        if rejected:
+            _reroute(uow, fulfilment, deps)
         return
-    order = work.order(fulfilment.order_id)
-    rejected = _hand_over(work, order, fulfilment)
+    raise ProviderError(f"fulfilment {fulfilment_id} changed during every dispatch; retried later")
+
+
+SENDS_PER_DISPATCH = 4  # reads and calls: an edit during a call sends once more, at most twice
+
+
+def _ask(
+    provider: FulfilmentProvider, request: DispatchRequest
+) -> DispatchResult | PermanentProviderError:
+    """The provider's answer to ``request``; a permanent failure is an answer too (recorded as
+    an exception), a transient ProviderError propagates (retried)."""
+    try:
+        return provider.dispatch(request)
+    except PermanentProviderError as error:
+        return error
+
+
+def _taken_back(
+    uow: UnitOfWork,
+    fulfilment: FulfilmentOrder,
+    deps: FulfilmentDeps,
+    answer: DispatchResult | PermanentProviderError,
+) -> None:
+    """The fulfilment order was cancelled here while its dispatch was on the way: the provider
+    that took it (an answer with no refusal) is told to take it back, with no transaction open;
+    should it not answer, a person is told (an exception on the fulfilment order)."""
+    if isinstance(answer, PermanentProviderError) or answer.accepted is False:
+        return  # the provider holds nothing to take back
+    fulfilment.external_ref = answer.external_ref  # (read, not written: as the provider knows it)
+    try:
+        deps.providers(fulfilment.provider).cancel(fulfilment)
+        return
+    except ProviderError as error:
+        detail = f"sent after it was cancelled here, and not taken back: {error}"
+    work = _Work(uow, deps)
+    work.exception(work.fulfilment(fulfilment.id), ExceptionKind.DISPATCH_FAILED, detail)
     work.flush()
     uow.commit()
-    if rejected:
-        _reroute(uow, fulfilment, deps)
 
 
 def _hand_over(
@@ -356,25 +421,36 @@ def _hand_over(
     *,
     before_reject: Callable[[], None] | None = None,
 ) -> bool:
-    """Send ``fulfilment`` to its provider and record the answer in ``work`` (neither written
-    nor committed): dispatched, accepted, or a permanent failure as an exception. True when
-    the provider rejected it: its reservation is then released (after ``before_reject``) and
-    the caller re-routes it once committed. A transient ProviderError propagates."""
-    try:
-        result = work.deps.providers(fulfilment.provider).dispatch(
-            dispatch_request(order, fulfilment)
-        )
-    except PermanentProviderError as error:
-        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(error))
+    """Send ``fulfilment`` to its provider (an in-house one: inside the transaction) and record
+    the answer in ``work`` (:func:`_record_answer`). True when the provider rejected it."""
+    provider = work.deps.providers(fulfilment.provider)
+    answer = _ask(provider, dispatch_request(order, fulfilment))
+    return _record_answer(work, order, fulfilment, answer, before_reject=before_reject)
+
+
+def _record_answer(
+    work: _Work,
+    order: Order,
+    fulfilment: FulfilmentOrder,
+    answer: DispatchResult | PermanentProviderError,
+    *,
+    before_reject: Callable[[], None] | None = None,
+) -> bool:
+    """The provider's answer recorded in ``work`` (neither written nor committed): dispatched,
+    accepted, or a permanent failure as an exception. True when the provider rejected it:
+    its reservation is then released (after ``before_reject``) and the caller re-routes it
+    once committed."""
+    if isinstance(answer, PermanentProviderError):
+        work.exception(fulfilment, ExceptionKind.DISPATCH_FAILED, str(answer))
         return False
-    fulfilment.mark_dispatched(external_ref=result.external_ref)
-    if result.accepted is not False:
-        if result.accepted is True:
+    fulfilment.mark_dispatched(external_ref=answer.external_ref)
+    if answer.accepted is not False:
+        if answer.accepted is True:
             fulfilment.accept()
         return False
     if before_reject is not None:
         before_reject()
-    _reject(work, fulfilment, result.reason or "rejected", stock_out=result.stock_out)
+    _reject(work, fulfilment, answer.reason or "rejected", stock_out=answer.stock_out)
     return True
 
 

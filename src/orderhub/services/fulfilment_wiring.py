@@ -217,6 +217,18 @@ def writes_at_commit(uow: UnitOfWork, message: Message) -> bool:
     return True
 
 
+def calls_out(uow: UnitOfWork, message: Message) -> bool:
+    """Whether this dispatch may call a provider outside the hub: a location of its
+    allocation has a configured provider (not the built-in warehouse). The worker then runs
+    it alone, where :func:`fulfilment.dispatch` makes the call with no transaction open,
+    not inside a transaction of several, which would hold its locks through the call."""
+    providers = Lookup(uow)  # makes no client: in_house reads the providers table only
+    return not all(
+        providers.in_house(fulfilment.provider_code(uow, str(pick["location"])))
+        for pick in message.data.get("allocations", [])
+    )
+
+
 class _ReadAhead:
     """The orders of a worker transaction's dispatch deliveries, read together.
 

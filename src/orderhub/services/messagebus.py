@@ -83,6 +83,11 @@ class Consumer:
     # just before one runs first, with no other delivery of its stream in the transaction;
     # True: it runs with no savepoint (``UnitOfWork.item(writes=False)``).
     writes_at_commit: Callable[[UnitOfWork, Message], bool] | None = None
+    # Set when some deliveries call an outside system (a 3PL) and can do so with no
+    # transaction open when run alone (``deliver``): asked before one runs in a worker
+    # transaction of several; True: it is left out and run alone after that transaction, so
+    # the call holds none of its locks (SQLite's one write lock above all).
+    calls_out: Callable[[UnitOfWork, Message], bool] | None = None
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.event_types
@@ -167,6 +172,7 @@ def internal_consumers(*, transport: TransportFactory | None = None) -> list[Int
             read_early=fulfilment_wiring.read_early,
             lock_ahead=fulfilment_wiring.read_ahead,
             writes_at_commit=fulfilment_wiring.writes_at_commit,
+            calls_out=fulfilment_wiring.calls_out,
         ),
         *outbound.consumers(channel_transport),
         *after_sale_sync.consumers(channel_transport),

@@ -209,8 +209,8 @@ class Worker:
                 pass
             batch = self.claim()
         together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
-        self.run_together(together, targets)
-        ran = {claimed.id for claimed in together}
+        aside = self.run_together(together, targets)
+        ran = {claimed.id for claimed in together} - {claimed.id for claimed in aside}
         rest = [claimed for claimed in batch if claimed.id not in ran]
         for i, claimed in enumerate(rest):
             self.keep_leases(rest[i:])
@@ -233,8 +233,9 @@ class Worker:
             )
         self._lease_ends = now + timedelta(seconds=lease)
 
-    def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
-        """Deliveries to database-only consumers, as few transactions as the time budget allows.
+    def run_together(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> list[Claimed]:
+        """Deliveries to database-only consumers, as few transactions as the time budget allows;
+        returns those set aside to run alone (:attr:`Consumer.calls_out`: they call out).
 
         A transaction takes as many as should fit ``TOGETHER_SECONDS`` at their recent cost:
         what their consumers can read before it begins (:attr:`Consumer.read_early`, on a
@@ -251,15 +252,18 @@ class Worker:
         (:func:`~orderhub.store.db.writer_waiting`): the API's writes wait for the delivery
         running, not the rest of the budget.
         """
-        remaining = list(batch)
+        remaining, aside = list(batch), list[Claimed]()
         while remaining:
-            remaining = self._run_in_one_transaction(remaining, targets)
+            remaining = self._run_in_one_transaction(remaining, targets, aside)
+        return aside
 
     def _run_in_one_transaction(
-        self, batch: Sequence[Claimed], targets: dict[str, Target]
+        self, batch: Sequence[Claimed], targets: dict[str, Target], aside: list[Claimed]
     ) -> list[Claimed]:
         """Run deliveries of ``batch`` in one transaction until the time budget is used or
         (SQLite) another writer waits, at least one of them; returns those left for the next.
+        One that would call out (:attr:`Consumer.calls_out`) is put ``aside`` instead, its
+        receipt dropped again: the caller runs it alone, after the commit.
 
         One that raises is undone alone and its failure recorded after the commit, exactly as
         if it had run by itself. Should the commit itself fail, each runs again in a
@@ -278,6 +282,7 @@ class Worker:
         undone: list[tuple[str, str]] = []  # receipts taken by deliveries that failed
         taken: set[tuple[str, str]] = set()  # … and by those not run yet
         started: float | None = None  # when the transaction held its (write) locks
+        reached = 0  # of ``batch``: run here or put aside
         try:
             with self._uow() as uow:
                 for consumer, messages in _per_consumer(batch, targets):  # not begun yet
@@ -305,12 +310,16 @@ class Worker:
                         if ran and enough():
                             left = []  # the rest of ``chosen`` and ``left``: the next one's
                             break
-                        first = key in taken
-                        taken.discard(key)
-                        ran.append(claimed)
+                        reached += 1
                         target = targets[claimed.consumer]
                         assert isinstance(target, InternalTarget)
                         message = _message(claimed)
+                        if _calls_out(target, uow, message):
+                            aside.append(claimed)  # its receipt is dropped with those left
+                            continue
+                        first = key in taken
+                        taken.discard(key)
+                        ran.append(claimed)
                         alone = first and streams[claimed.stream] == 1
                         released = _released(uow)
                         try:
@@ -329,17 +338,18 @@ class Worker:
                 uow.commit()
             self._per_delivery = 0.7 * self._per_delivery + 0.3 * each
         except Exception:
-            ran = ran or list(batch[:1])  # (nothing ran: the locks or receipts ahead failed)
+            if not reached:  # (the locks or receipts ahead failed)
+                ran, reached = list(batch[:1]), 1
             log.exception("%d deliveries failed to commit together; one by one", len(ran))
             for claimed in ran:
                 self.run_delivery(claimed, targets.get(claimed.consumer))
-            return list(batch[len(ran) :])
+            return list(batch[reached:])
         for claimed, error in failed:
             if aborted_for_another(error):  # a deadlock victim: alone, at once, not after a backoff
                 self.run_delivery(claimed, targets.get(claimed.consumer))
             else:
                 self._failed(claimed, error)
-        return list(batch[len(ran) :])
+        return list(batch[reached:])
 
     def _fitting(self, budget: float) -> int:
         """How many deliveries a transaction should fit in ``budget`` at their recent cost:
@@ -421,6 +431,13 @@ def _at_commit(target: InternalTarget, uow: UnitOfWork, message: Message) -> boo
     (:attr:`Consumer.writes_at_commit`): undoing it is forgetting what it kept."""
     writes_at_commit = target.consumer.writes_at_commit
     return writes_at_commit is not None and writes_at_commit(uow, message)
+
+
+def _calls_out(target: InternalTarget, uow: UnitOfWork, message: Message) -> bool:
+    """Whether the delivery may call an outside system (:attr:`Consumer.calls_out`): then it
+    runs alone, with no transaction of several held open through the call."""
+    calls_out = target.consumer.calls_out
+    return calls_out is not None and calls_out(uow, message)
 
 
 def _per_consumer(
