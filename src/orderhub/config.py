@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         "writer the API waits for, 0.25 s on PostgreSQL)",
     )
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle sleep of a worker")
+    worker_outcall_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="deliveries that call out (channel calls, webhooks, 3PL dispatches) one "
+        "worker runs at once, each on a thread of its own; 1: one after another",
+    )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_age_hours: int = Field(
         default=72,

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from datetime import datetime, timedelta
 
 import httpx
@@ -134,6 +135,7 @@ class Worker:
         if not event.contains(container.engine, "release_savepoint", _count_release):
             event.listen(container.engine, "release_savepoint", _count_release)
         self._nats = NatsTarget(publisher, self._uow) if publisher is not None else None
+        self._pool: futures.ThreadPoolExecutor | None = None  # deliveries side by side
         self._http = http or guarded_client(
             self.settings.outbound_allowed_hosts,
             timeout=self.settings.webhook_timeout_seconds,
@@ -211,13 +213,52 @@ class Worker:
         together = [c for c in batch if isinstance(targets.get(c.consumer), InternalTarget)]
         aside = self.run_together(together, targets)
         ran = {claimed.id for claimed in together} - {claimed.id for claimed in aside}
-        rest = [claimed for claimed in batch if claimed.id not in ran]
-        for i, claimed in enumerate(rest):
-            self.keep_leases(rest[i:])
-            self.run_delivery(claimed, targets.get(claimed.consumer))
+        self.run_alone([claimed for claimed in batch if claimed.id not in ran], targets)
         if self.scheduler is not None:
             self.scheduler.run_due()
         return len(batch)
+
+    def run_alone(self, batch: Sequence[Claimed], targets: dict[str, Target]) -> None:
+        """Deliveries that run by themselves — channel calls, webhooks, 3PL dispatches — up
+        to ``worker_outcall_concurrency`` at once, each on a thread of the worker's pool with
+        its own transactions: one after another, a channel that takes 200 ms to answer would
+        hold a worker to five deliveries a second. The claim never hands one worker two
+        deliveries of one stream for one consumer, so running them side by side keeps every
+        stream's order. Those to NATS (one event loop, not shared) run here, one by one. The
+        batch's leases are renewed while any runs (:meth:`keep_leases`)."""
+        side = [c for c in batch if not isinstance(targets.get(c.consumer), NatsTarget)]
+        if self.settings.worker_outcall_concurrency < 2 or len(side) < 2:
+            side = []
+        running = {
+            self._outcalls().submit(self.run_delivery, claimed, targets.get(claimed.consumer)): (
+                claimed
+            )
+            for claimed in side
+        }
+        aside = {claimed.id for claimed in side}
+        here = [claimed for claimed in batch if claimed.id not in aside]
+        for i, claimed in enumerate(here):
+            self.keep_leases([*here[i:], *running.values()])
+            self.run_delivery(claimed, targets.get(claimed.consumer))
+        pending = set(running)
+        while pending:
+            self.keep_leases([running[future] for future in pending])
+            _done, pending = futures.wait(pending, timeout=self._lease_check_seconds())
+        for future in running:
+            future.result()  # a failure to record a failure (the database gone) is the cycle's
+
+    def _outcalls(self) -> futures.ThreadPoolExecutor:
+        """The worker's threads for deliveries run side by side (made on first use)."""
+        if self._pool is None:
+            self._pool = futures.ThreadPoolExecutor(
+                self.settings.worker_outcall_concurrency, thread_name_prefix="orderhub-outcall"
+            )
+        return self._pool
+
+    def _lease_check_seconds(self) -> float:
+        """How often the leases of deliveries running side by side are looked at: often
+        enough that one is renewed well before half of it is gone."""
+        return max(0.05, self.settings.delivery_lease_seconds / 8)
 
     def keep_leases(self, held: Sequence[Claimed]) -> None:
         """Renew the leases of the batch's deliveries still to run, when less than half a
@@ -408,6 +449,9 @@ class Worker:
         log.info("worker %s stopped", self.id)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self._http.close()
         if self._nats is not None:
             self._nats.close()
