@@ -284,6 +284,35 @@ def test_the_simulated_3pl_ships_and_delivers_when_polled(seeded: Container) -> 
         assert uow.orders.get(order_id).status == OrderStatus.COMPLETED
 
 
+def test_a_poll_reaches_every_open_fulfilment_a_page_at_a_time(
+    seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five open at the simulated 3PL, polled two at a time: all five ship (a poll used to
+    read the first 1,000 of each status and never ask about the rest)."""
+    add_provider(
+        seeded,
+        ProviderConfig(
+            "sim", "Sim", "simulated", {"reject_rate": 0.0, "ship_after_minutes": 0},
+            locations=["east"],
+        ),
+    )  # fmt: skip
+    monkeypatch.setattr(service, "POLL_PAGE", 2)
+    order_ids = []
+    for n in range(5):
+        order_id = place_order(seeded, f"P-{n}")
+        allocations = allocate(seeded, order_id)
+        with seeded.uow() as uow, deps(uow) as d:
+            service.create_fulfilments(uow, order_id=order_id, allocations=allocations, deps=d)
+            service.dispatch_pending(uow, order_id=order_id, deps=d)
+        order_ids.append(order_id)
+    with seeded.uow() as uow, deps(uow) as d:
+        assert (
+            service.poll_providers(uow, deps=d, now=datetime.now(UTC) + timedelta(minutes=1)) == 5
+        )
+    with seeded.uow(read_only=True) as uow:
+        assert {uow.orders.get(i).status for i in order_ids} == {OrderStatus.SHIPPED}
+
+
 def test_cancelling_tells_the_provider_releases_stock_and_keeps_shipped_work(
     seeded: Container,
 ) -> None:

@@ -122,6 +122,9 @@ class Callback:
 
 class FulfilmentProvider(Protocol):
     code: str
+    # Whether the hub asks it for updates (``poll``, every minute) rather than being called
+    # back: only these have their open fulfilment orders read for a poll.
+    polled: bool
 
     def dispatch(self, request: DispatchRequest) -> DispatchResult: ...
 

@@ -53,6 +53,8 @@ def signed_headers(secret: str, body: bytes, now: datetime) -> dict[str, str]:
 
 
 class HttpProvider:
+    polled = False
+
     def __init__(
         self,
         code: str,

@@ -46,6 +46,8 @@ SHIP_EVENTS = frozenset({"SHIP_NOTIFY", "ITEM_SHIP_NOTIFY"})
 
 
 class ShipStationProvider:
+    polled = False
+
     def __init__(
         self,
         code: str,

@@ -46,6 +46,8 @@ def tracking_number(carrier: str, rng: random.Random) -> str:
 
 
 class SimulatedProvider:
+    polled = True
+
     def __init__(
         self,
         code: str = "simulated",

@@ -22,6 +22,8 @@ from orderhub.fulfilment.base import (
 
 
 class WarehouseProvider:
+    polled = False
+
     def __init__(self, code: str = "warehouse") -> None:
         self.code = code
 

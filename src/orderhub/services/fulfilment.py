@@ -662,22 +662,43 @@ def resolve_exception(uow: UnitOfWork, *, exception_id: str, resolution: str, ac
 
 
 def poll_providers(uow: UnitOfWork, *, deps: FulfilmentDeps, now: datetime) -> int:
-    """Ask every provider about its open fulfilment orders (for providers that are polled)."""
-    applied = 0
-    by_provider: dict[str, list[FulfilmentOrder]] = {}
-    for status in (
-        FulfilmentStatus.ACCEPTED,
-        FulfilmentStatus.IN_PROGRESS,
-        FulfilmentStatus.SHIPPED,
-    ):
-        for fulfilment in uow.fulfilment.search(status=status.value, limit=1000):
-            by_provider.setdefault(fulfilment.provider, []).append(fulfilment)
+    """Ask the providers that are polled (``FulfilmentProvider.polled``: the simulated 3PL)
+    about their open fulfilment orders, :data:`POLL_PAGE` at a time by id: every one of them
+    however many are open, and none read for the providers that call back (the built-in
+    warehouse, HTTP 3PLs, ShipStation). Each page is read on a read-only snapshot (not under
+    SQLite's write lock), polled with no transaction open, and its updates applied in one
+    transaction. Returns the changes applied."""
+    polled = [
+        config.code
+        for config in uow.fulfilment.providers()
+        if config.active and deps.providers(config.code).polled
+    ]
     uow.rollback()
-    for code, fulfilments in sorted(by_provider.items()):
-        updates = deps.providers(code).poll(fulfilments, now)
-        if updates:
-            applied += apply_updates(uow, provider_code=code, updates=updates, deps=deps)
+    applied = 0
+    for code in polled:
+        after: str | None = None
+        while True:
+            with uow.reader() as reader:
+                page = reader.fulfilment.open_of_provider(
+                    code, POLLED_STATUSES, after=after, limit=POLL_PAGE
+                )
+            if not page:
+                break
+            provider = deps.providers(code)  # (its configuration read: ended before the call)
+            uow.rollback()
+            updates = provider.poll(page, now)
+            if updates:
+                applied += apply_updates(uow, provider_code=code, updates=updates, deps=deps)
+            if len(page) < POLL_PAGE:
+                break
+            after = page[-1].id
     return applied
+
+
+POLL_PAGE = 200  # open fulfilment orders per poll call
+POLLED_STATUSES = frozenset(
+    {FulfilmentStatus.ACCEPTED, FulfilmentStatus.IN_PROGRESS, FulfilmentStatus.SHIPPED}
+)
 
 
 def cancel_fulfilments(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -367,6 +367,22 @@ class FulfilmentRepository:
         if location:
             stmt = stmt.where(f.c.location == location)
         return [self._load(r) for r in self._conn.execute(stmt).all()]
+
+    def open_of_provider(
+        self, provider: str, statuses: Collection[str], *, after: str | None, limit: int
+    ) -> list[FulfilmentOrder]:
+        """Up to ``limit`` of ``provider``'s fulfilment orders in ``statuses``, by id after
+        ``after`` (a poll's pages: every one, each once), with their shipments (two reads)."""
+        f = t.fulfilment_orders
+        stmt = select(f).where(f.c.provider == provider, f.c.status.in_(sorted(statuses)))
+        if after is not None:
+            stmt = stmt.where(f.c.id > after)
+        rows = self._conn.execute(stmt.order_by(f.c.id).limit(limit)).all()
+        parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
+        if rows:
+            for parcel in self._conn.execute(_SHIPMENTS_OF, {"ids": list(parcels)}):
+                parcels[parcel.fulfilment_id].append(parcel)
+        return [self._load(row, parcels[row.id]) for row in rows]
 
     def page(
         self,
