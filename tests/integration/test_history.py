@@ -215,7 +215,8 @@ def test_the_outbox_holds_each_event_as_its_history_row_encoded_it(
                 )
             ).all()
         )
-    assert events and set(read) == {e.id for e in events}
+    assert events
+    assert set(read) == {e.id for e in events}
     assert any("1001-ßø" in e.data for e in events)
     for event in events:
         assert read[event.id] == json.loads(event.data)

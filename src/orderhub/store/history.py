@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
-from orderhub.domain.events import JSON, DomainEvent
+from orderhub.domain.events import DomainEvent
 from orderhub.domain.ids import new_ids
 from orderhub.store import bulk
 from orderhub.store.tables import history_checkpoints, order_chain_heads, order_events

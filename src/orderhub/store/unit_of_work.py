@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import Connection, Engine, NestedTransaction
 
 from orderhub.clock import Clock, utc_now
-from orderhub.domain.events import JSON, DomainEvent
+from orderhub.domain.events import DomainEvent
 from orderhub.domain.ids import new_ids
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
