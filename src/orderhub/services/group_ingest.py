@@ -2,11 +2,17 @@
 
 Every ``POST /v1/orders`` pays for its transaction — the write lock, the channel and routing
 reads, the commit, the available-to-sell announcement — whatever the order. Requests queue
-here; one thread at a time (the drainer, started when the queue fills from empty) takes every
-queued order of the oldest one's actor and ingests them with :func:`ingest.ingest_batch`, which
-answers each alone (created, existing, quarantined, or its own error) exactly as a request of
-its own would, and goes on until the queue is empty. Nothing waits on purpose: a lone request
-is a group of one, and a group grows only with the requests that had to wait anyway.
+here; one thread (the drainer) takes every queued order of the oldest one's actor and ingests
+them with :func:`ingest.ingest_batch`, which answers each alone (created, existing,
+quarantined, or its own error) exactly as a request of its own would, and goes on until the
+queue is empty. Nothing waits on purpose: a lone request is a group of one, and a group grows
+only with the requests that had to wait anyway.
+
+The drainer outlives an empty queue: it waits to be woken by the next request, and ends only
+after ``DRAINER_IDLE_SECONDS`` without one (or at :meth:`GroupIngest.close`). Started afresh
+whenever the queue filled from empty, it cost the event loop a ``Thread.start`` — which waits
+until the new thread has run, behind every other holder of the GIL — about one order in
+three under load (docs/performance.md, eleventh pass).
 
 A request on the event loop awaits its answer (:meth:`GroupIngest.submit`) without a thread
 of its own: the trip to the thread pool and back, and one waiting thread per queued request,
@@ -35,6 +41,10 @@ Settle = Callable[[IngestResult | None, BaseException | None], None]
 RUNS_AFTER_ABORT = 3
 """How many times a group runs, at most, while PostgreSQL aborts it for another's sake."""
 
+DRAINER_IDLE_SECONDS = 2.0
+"""How long the drainer waits for a request before it ends (the next one starts another):
+an idle hub, or a test's, keeps no thread."""
+
 
 @dataclass
 class _Slot:
@@ -47,9 +57,9 @@ class GroupIngest:
     """Ingests each submitted order in a transaction shared with the orders queued beside it.
 
     One drainer at a time takes the queued slots of one actor (up to ``max_group``), runs
-    them in one transaction, answers each, and goes on while anything is queued; it is started
-    by the slot that finds the queue idle. Only the drainer takes slots, so each is answered
-    exactly once.
+    them in one transaction, answers each, and goes on while anything is queued, then waits
+    for the next; the slot that finds no drainer starts one, the slot that finds it waiting
+    wakes it. Only the drainer takes slots, so each is answered exactly once.
     """
 
     def __init__(self, uow_for: UnitOfWorkFor, *, allocate: bool, max_group: int = 64) -> None:
@@ -58,7 +68,10 @@ class GroupIngest:
         self._max_group = max_group
         self._queue: list[_Slot] = []
         self._queue_lock = threading.Lock()
-        self._draining = False
+        self._wake = threading.Condition(self._queue_lock)
+        self._draining = False  # the drainer is at work (woken, or running groups)
+        self._drainer: threading.Thread | None = None  # alive, at work or waiting
+        self._closing = False
 
     async def submit(self, actor: str, item: Incoming) -> IngestResult:
         """The item's result as :func:`ingest.ingest_order` gives it; raises what refuses it.
@@ -87,21 +100,44 @@ class GroupIngest:
         answered.wait()
         return _outcome(*box[0])
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Let the drainer answer what is queued and end (a later request starts another);
+        waits for it up to ``timeout`` seconds."""
+        with self._queue_lock:
+            self._closing = True
+            self._wake.notify()
+            drainer = self._drainer
+        if drainer is not None and drainer is not threading.current_thread():
+            drainer.join(timeout)
+
     def _enqueue(self, slot: _Slot) -> None:
         with self._queue_lock:
             self._queue.append(slot)
             if self._draining:
                 return
             self._draining = True
-        threading.Thread(target=self._drain, name="orderhub-group-ingest", daemon=True).start()
+            if self._drainer is not None:
+                self._wake.notify()
+                return
+            self._drainer = threading.Thread(
+                target=self._drain, name="orderhub-group-ingest", daemon=True
+            )
+            self._drainer.start()  # under the lock: close() never finds it unstarted
 
     def _drain(self) -> None:
-        """Groups, one after the other, until the queue is empty."""
+        """Groups, one after the other, while anything is queued; then waits to be woken,
+        and ends once idle for ``DRAINER_IDLE_SECONDS`` or closing. Whether it ends is
+        decided under the queue's lock, so a slot queued meanwhile is either seen here or
+        starts the next drainer."""
         while True:
             with self._queue_lock:
-                if not self._queue:
+                while not self._queue:
                     self._draining = False
-                    return
+                    idle = self._closing or not self._wake.wait(DRAINER_IDLE_SECONDS)
+                    if idle and not self._queue:
+                        self._drainer = None
+                        return
+                self._draining = True
                 actor = self._queue[0].actor
             self._run(actor)
 
