@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
@@ -250,11 +251,21 @@ def test_requests_awaiting_on_the_event_loop_share_a_transaction_each_answered(
 ) -> None:
     """``submit``, as ``POST /v1/orders`` awaits it: no thread per request; the orders that
     queue while the first transaction is held open share the next one, and each awaiting
-    request gets its own answer — or its own error raised."""
+    request gets its own answer — or its own error raised; a group's answers reach the loop
+    in one hand-over from the drainer (one wake-up of the loop, not one per request)."""
     transactions = Transactions(hub, monkeypatch)
     group = GroupIngest(transactions, allocate=True)
+    handovers: list[int] = []
 
     async def requests() -> list[IngestResult | BaseException]:
+        loop = asyncio.get_running_loop()
+        real = loop.call_soon_threadsafe
+
+        def counted(callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+            handovers.append(len(args[0]) if args else 0)
+            return real(callback, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
         first = asyncio.ensure_future(group.submit("api", item("A-0")))
         while not _queued(group, 0, 0):
             await asyncio.sleep(0.001)
@@ -274,6 +285,7 @@ def test_requests_awaiting_on_the_event_loop_share_a_transaction_each_answered(
     assert [first.outcome, a1.outcome, a3.outcome] == [Outcome.CREATED] * 3
     assert isinstance(refused, ValidationFailed)
     assert transactions.opened == ["api", "api"]  # A-0 alone, then A-1..A-3 together
+    assert handovers == [1, 3]
     with hub.uow(read_only=True) as uow:
         statuses = [uow.orders.get(r.order_id or "").status.value for r in (first, a1, a3)]
     assert statuses == ["allocated", "allocated", "backordered"]  # 3 in stock: no oversell

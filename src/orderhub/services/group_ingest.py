@@ -46,11 +46,18 @@ DRAINER_IDLE_SECONDS = 2.0
 an idle hub, or a test's, keeps no thread."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
+    """A queued order: a request on an event loop awaits ``answer``; a thread's, ``settle``."""
+
     actor: str
     item: Incoming
-    settle: Settle
+    answer: asyncio.Future[IngestResult] | None = None
+    settle: Settle | None = None
+
+
+_Answer = tuple[_Slot, IngestResult | None, BaseException | None]
+_Resolution = tuple[asyncio.Future[IngestResult], IngestResult | None, BaseException | None]
 
 
 class GroupIngest:
@@ -76,15 +83,8 @@ class GroupIngest:
     async def submit(self, actor: str, item: Incoming) -> IngestResult:
         """The item's result as :func:`ingest.ingest_order` gives it; raises what refuses it.
         For the event loop: nothing but the future waits for the answer."""
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[IngestResult] = loop.create_future()
-
-        def settle(result: IngestResult | None, error: BaseException | None) -> None:
-            # A loop that closed meanwhile has nobody left to answer: the drainer goes on.
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(_resolve, answer, result, error)
-
-        self._enqueue(_Slot(actor, item, settle))
+        answer: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Slot(actor, item, answer=answer))
         return await answer
 
     def ingest(self, actor: str, item: Incoming) -> IngestResult:
@@ -96,7 +96,7 @@ class GroupIngest:
             box.append((result, error))
             answered.set()
 
-        self._enqueue(_Slot(actor, item, settle))
+        self._enqueue(_Slot(actor, item, settle=settle))
         answered.wait()
         return _outcome(*box[0])
 
@@ -180,11 +180,25 @@ class GroupIngest:
             except BaseException as error:  # not committed: nothing of the group stands
                 if group and run < RUNS_AFTER_ABORT and aborted_for_another(error):
                     continue
-                for s in group or self._take(actor):
-                    s.settle(None, error)
+                _answer([(s, None, error) for s in group or self._take(actor)])
                 return
-        for s, result in zip(group, results, strict=True):
-            s.settle(result, None)
+        _answer([(s, result, None) for s, result in zip(group, results, strict=True)])
+
+
+def _answer(answers: list[_Answer]) -> None:
+    """Each slot its answer: a thread's settled here, the requests awaiting on an event loop
+    handed over in one call per loop — one wake-up of the loop for the group, not one per
+    order (each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Resolution]] = {}
+    for slot, result, error in answers:
+        if slot.answer is not None:
+            by_loop.setdefault(slot.answer.get_loop(), []).append((slot.answer, result, error))
+        elif slot.settle is not None:
+            slot.settle(result, error)
+    for loop, resolutions in by_loop.items():
+        # A loop that closed meanwhile has nobody left to answer: the drainer goes on.
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve_all, resolutions)
 
 
 def _outcome(result: IngestResult | None, error: BaseException | None) -> IngestResult:
@@ -197,13 +211,12 @@ def _outcome(result: IngestResult | None, error: BaseException | None) -> Ingest
     return result
 
 
-def _resolve(
-    answer: asyncio.Future[IngestResult], result: IngestResult | None, error: BaseException | None
-) -> None:
-    """On the event loop: the awaiting request's future settled (unless it was cancelled)."""
-    if answer.done():
-        return
-    try:
-        answer.set_result(_outcome(result, error))
-    except BaseException as raised:  # the answer is this error: the request raises it
-        answer.set_exception(raised)
+def _resolve_all(resolutions: list[_Resolution]) -> None:
+    """On the event loop: each awaiting request's future settled (unless it was cancelled)."""
+    for answer, result, error in resolutions:
+        if answer.done():
+            continue
+        try:
+            answer.set_result(_outcome(result, error))
+        except BaseException as raised:  # the answer is this error: the request raises it
+            answer.set_exception(raised)
