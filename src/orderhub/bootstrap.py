@@ -53,6 +53,7 @@ class Container:
         return outbound_transport(self.http_transport, self.settings.outbound_allowed_hosts)
 
     def close(self) -> None:
+        self.order_intake.close()  # what is queued answered, its drainer ended: then the pool
         self.engine.dispose()
 
     def __enter__(self) -> Container:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, select
 
 from orderhub.bootstrap import Container
 from orderhub.channels import native
+from orderhub.domain.allocation import AllocationPlan
 from orderhub.domain.orders import OrderDraft
 from orderhub.services.ingest import add_order
 from orderhub.store import bulk
 from orderhub.store import tables as t
+from orderhub.store.stock import Allocation, written_views
 from tests.conftest import native_order
 
 EAST = timezone(timedelta(hours=5, minutes=30))
@@ -254,3 +256,30 @@ def test_add_new_writes_each_table_in_one_statement_and_skips_a_lost_race(
     with seeded.uow(read_only=True) as uow:
         assert uow.orders.id_by_external("web", "N-1") == first.id
         assert len(uow.orders.get(orders[1].id).lines) == len(orders[1].lines)
+
+
+def test_a_plan_written_as_allocating_writes_it_is_stored_as_sqlalchemy_stores_it(
+    seeded: Container,
+) -> None:
+    """Allocating encodes a plan's explanation once (``plan_row``) for its row and for the
+    allocations' views: stored byte for byte as the JSON column's own bind stores the dict,
+    and shown as it reads back."""
+    explanation = {"picked": [{"sku": "SKU-1", "é": 2}], "note": None, "score": 1.5}
+    with seeded.uow() as uow:
+        conn = uow.conn
+        conn.execute(t.orders.insert(), [_order("o-sa", "E-sa"), _order("o-bulk", "E-bulk")])
+        sa_plan = {**_plan("allocation_plans-sa", "o-sa"), "explanation": explanation}
+        conn.execute(t.allocation_plans.insert(), [sa_plan])
+        row = uow.stock.plan_row("o-bulk", AllocationPlan((), explanation, "simple"))
+        uow.stock.write_allocations(plans=[row])
+        one = _stored(conn, t.allocation_plans, "allocation_plans-sa")
+        other = _stored(conn, t.allocation_plans, row["id"])
+        read_back = conn.execute(
+            select(t.allocation_plans.c.explanation).where(t.allocation_plans.c.id == row["id"])
+        ).scalar_one()
+    assert one["explanation"] == other["explanation"]
+    assert one["strategy"] == other["strategy"] == "simple"
+    allocation = Allocation("a-1", "o-bulk", "l-1", row["id"], "SKU-1", "a", 1, 1, 0)
+    view = written_views([allocation], row)[0]
+    assert view["explanation"] == read_back == explanation
+    assert view["strategy"] == "simple"

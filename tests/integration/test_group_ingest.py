@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
@@ -250,11 +251,21 @@ def test_requests_awaiting_on_the_event_loop_share_a_transaction_each_answered(
 ) -> None:
     """``submit``, as ``POST /v1/orders`` awaits it: no thread per request; the orders that
     queue while the first transaction is held open share the next one, and each awaiting
-    request gets its own answer — or its own error raised."""
+    request gets its own answer — or its own error raised; a group's answers reach the loop
+    in one hand-over from the drainer (one wake-up of the loop, not one per request)."""
     transactions = Transactions(hub, monkeypatch)
     group = GroupIngest(transactions, allocate=True)
+    handovers: list[int] = []
 
     async def requests() -> list[IngestResult | BaseException]:
+        loop = asyncio.get_running_loop()
+        real = loop.call_soon_threadsafe
+
+        def counted(callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+            handovers.append(len(args[0]) if args else 0)
+            return real(callback, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
         first = asyncio.ensure_future(group.submit("api", item("A-0")))
         while not _queued(group, 0, 0):
             await asyncio.sleep(0.001)
@@ -274,6 +285,7 @@ def test_requests_awaiting_on_the_event_loop_share_a_transaction_each_answered(
     assert [first.outcome, a1.outcome, a3.outcome] == [Outcome.CREATED] * 3
     assert isinstance(refused, ValidationFailed)
     assert transactions.opened == ["api", "api"]  # A-0 alone, then A-1..A-3 together
+    assert handovers == [1, 3]
     with hub.uow(read_only=True) as uow:
         statuses = [uow.orders.get(r.order_id or "").status.value for r in (first, a1, a3)]
     assert statuses == ["allocated", "allocated", "backordered"]  # 3 in stock: no oversell
@@ -532,3 +544,62 @@ def test_a_groups_levels_and_day_counts_are_read_with_one_statement(hub: Contain
     reads = [s for s in statements if s.startswith("SELECT") and "location_daily_orders" in s]
     assert len(reads) == 1
     assert "FROM stock_levels" in reads[0]
+
+
+def _drainers(hub: Container) -> tuple[Callable[[str], UnitOfWork], list[threading.Thread]]:
+    """A ``uow_for`` that records the thread that opened each transaction (the drainer)."""
+    seen: list[threading.Thread] = []
+
+    def uow_for(actor: str) -> UnitOfWork:
+        seen.append(threading.current_thread())
+        return hub.uow(actor=actor)
+
+    return uow_for, seen
+
+
+def test_one_drainer_runs_the_groups_of_requests_that_come_one_at_a_time(
+    hub: Container,
+) -> None:
+    """Each request here finds the queue empty; the drainer that answered the one before
+    is woken for it, not a thread started afresh (what cost the event loop a Thread.start)."""
+    uow_for, seen = _drainers(hub)
+    group = GroupIngest(uow_for, allocate=True)
+    try:
+        answers = [group.ingest("api", item(f"P-{n}", sku="SKU-2")) for n in range(3)]
+    finally:
+        group.close()
+    assert [a.outcome for a in answers] == [Outcome.CREATED] * 3
+    assert len(seen) == 3
+    assert len(set(seen)) == 1
+    assert seen[0].name == "orderhub-group-ingest"
+
+
+def test_close_ends_the_drainer_and_a_later_request_is_still_answered(hub: Container) -> None:
+    uow_for, seen = _drainers(hub)
+    group = GroupIngest(uow_for, allocate=True)
+    assert group.ingest("api", item("C-0")).outcome == Outcome.CREATED
+
+    group.close()
+
+    assert not seen[0].is_alive()
+    assert group._drainer is None
+    assert group.ingest("api", item("C-1")).outcome == Outcome.CREATED
+    group.close()
+    assert len(seen) == 2
+    assert not seen[1].is_alive()
+
+
+def test_an_idle_drainer_ends_and_the_next_request_starts_another(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_ingest, "DRAINER_IDLE_SECONDS", 0.01)
+    uow_for, seen = _drainers(hub)
+    group = GroupIngest(uow_for, allocate=True)
+    assert group.ingest("api", item("I-0")).outcome == Outcome.CREATED
+    seen[0].join(10)
+    assert not seen[0].is_alive()
+    assert group._drainer is None
+
+    assert group.ingest("api", item("I-1")).outcome == Outcome.CREATED
+    assert seen[1] is not seen[0]
+    group.close()

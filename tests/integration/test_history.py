@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import DBAPIError
 
 from orderhub.bootstrap import Container
 from orderhub.services.audit import checkpoint_history
-from orderhub.store import history
+from orderhub.store import history, tables
 from orderhub.store.migrate import alembic_config
 from tests.conftest import native_order
 
@@ -184,3 +185,40 @@ def test_each_append_moves_the_anchor_and_the_migration_backfills_it(
     with seeded.engine.connect() as conn:
         assert conn.execute(text(heads)).all() == before
     assert _breaks(seeded) == []
+
+
+def test_the_outbox_holds_each_event_as_its_history_row_encoded_it(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    """An order's events are encoded once: the outbox stores the canonical JSON its history
+    row hashed (PostgreSQL parses it into its JSONB), and reads it back as the event's data;
+    non-ASCII text survives both ways."""
+    order = client.post("/v1/orders", json=native_order("1001-ßø"), headers=admin).json()
+    t = tables
+    with seeded.uow(read_only=True) as uow:
+        events = uow.conn.execute(
+            select(t.order_events.c.id, t.order_events.c.data).where(
+                t.order_events.c.order_id == order["id"]
+            )
+        ).all()
+        read = dict(
+            uow.conn.execute(
+                select(t.outbox.c.id, t.outbox.c.data).where(
+                    t.outbox.c.id.in_([e.id for e in events])
+                )
+            ).all()
+        )
+        raw = dict(
+            uow.conn.execute(
+                select(t.outbox.c.id, cast(t.outbox.c.data, Text)).where(
+                    t.outbox.c.id.in_([e.id for e in events])
+                )
+            ).all()
+        )
+    assert events
+    assert set(read) == {e.id for e in events}
+    assert any("1001-ßø" in e.data for e in events)
+    for event in events:
+        assert read[event.id] == json.loads(event.data)
+        if seeded.engine.dialect.name == "sqlite":
+            assert raw[event.id] == event.data == history.canonical_json(read[event.id])

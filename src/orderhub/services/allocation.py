@@ -709,7 +709,7 @@ def _record(
             ),
         )
     )
-    return tuple(written_views(written, plan, plan_id))
+    return tuple(written_views(written, plan_row))
 
 
 def _short(

@@ -2,11 +2,17 @@
 
 Every ``POST /v1/orders`` pays for its transaction — the write lock, the channel and routing
 reads, the commit, the available-to-sell announcement — whatever the order. Requests queue
-here; one thread at a time (the drainer, started when the queue fills from empty) takes every
-queued order of the oldest one's actor and ingests them with :func:`ingest.ingest_batch`, which
-answers each alone (created, existing, quarantined, or its own error) exactly as a request of
-its own would, and goes on until the queue is empty. Nothing waits on purpose: a lone request
-is a group of one, and a group grows only with the requests that had to wait anyway.
+here; one thread (the drainer) takes every queued order of the oldest one's actor and ingests
+them with :func:`ingest.ingest_batch`, which answers each alone (created, existing,
+quarantined, or its own error) exactly as a request of its own would, and goes on until the
+queue is empty. Nothing waits on purpose: a lone request is a group of one, and a group grows
+only with the requests that had to wait anyway.
+
+The drainer outlives an empty queue: it waits to be woken by the next request, and ends only
+after ``DRAINER_IDLE_SECONDS`` without one (or at :meth:`GroupIngest.close`). Started afresh
+whenever the queue filled from empty, it cost the event loop a ``Thread.start`` — which waits
+until the new thread has run, behind every other holder of the GIL — about one order in
+three under load (docs/performance.md, eleventh pass).
 
 A request on the event loop awaits its answer (:meth:`GroupIngest.submit`) without a thread
 of its own: the trip to the thread pool and back, and one waiting thread per queued request,
@@ -35,21 +41,32 @@ Settle = Callable[[IngestResult | None, BaseException | None], None]
 RUNS_AFTER_ABORT = 3
 """How many times a group runs, at most, while PostgreSQL aborts it for another's sake."""
 
+DRAINER_IDLE_SECONDS = 2.0
+"""How long the drainer waits for a request before it ends (the next one starts another):
+an idle hub, or a test's, keeps no thread."""
 
-@dataclass
+
+@dataclass(slots=True)
 class _Slot:
+    """A queued order: a request on an event loop awaits ``answer``; a thread's, ``settle``."""
+
     actor: str
     item: Incoming
-    settle: Settle
+    answer: asyncio.Future[IngestResult] | None = None
+    settle: Settle | None = None
+
+
+_Answer = tuple[_Slot, IngestResult | None, BaseException | None]
+_Resolution = tuple[asyncio.Future[IngestResult], IngestResult | None, BaseException | None]
 
 
 class GroupIngest:
     """Ingests each submitted order in a transaction shared with the orders queued beside it.
 
     One drainer at a time takes the queued slots of one actor (up to ``max_group``), runs
-    them in one transaction, answers each, and goes on while anything is queued; it is started
-    by the slot that finds the queue idle. Only the drainer takes slots, so each is answered
-    exactly once.
+    them in one transaction, answers each, and goes on while anything is queued, then waits
+    for the next; the slot that finds no drainer starts one, the slot that finds it waiting
+    wakes it. Only the drainer takes slots, so each is answered exactly once.
     """
 
     def __init__(self, uow_for: UnitOfWorkFor, *, allocate: bool, max_group: int = 64) -> None:
@@ -58,20 +75,16 @@ class GroupIngest:
         self._max_group = max_group
         self._queue: list[_Slot] = []
         self._queue_lock = threading.Lock()
-        self._draining = False
+        self._wake = threading.Condition(self._queue_lock)
+        self._draining = False  # the drainer is at work (woken, or running groups)
+        self._drainer: threading.Thread | None = None  # alive, at work or waiting
+        self._closing = False
 
     async def submit(self, actor: str, item: Incoming) -> IngestResult:
         """The item's result as :func:`ingest.ingest_order` gives it; raises what refuses it.
         For the event loop: nothing but the future waits for the answer."""
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[IngestResult] = loop.create_future()
-
-        def settle(result: IngestResult | None, error: BaseException | None) -> None:
-            # A loop that closed meanwhile has nobody left to answer: the drainer goes on.
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(_resolve, answer, result, error)
-
-        self._enqueue(_Slot(actor, item, settle))
+        answer: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Slot(actor, item, answer=answer))
         return await answer
 
     def ingest(self, actor: str, item: Incoming) -> IngestResult:
@@ -83,9 +96,19 @@ class GroupIngest:
             box.append((result, error))
             answered.set()
 
-        self._enqueue(_Slot(actor, item, settle))
+        self._enqueue(_Slot(actor, item, settle=settle))
         answered.wait()
         return _outcome(*box[0])
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Let the drainer answer what is queued and end (a later request starts another);
+        waits for it up to ``timeout`` seconds."""
+        with self._queue_lock:
+            self._closing = True
+            self._wake.notify()
+            drainer = self._drainer
+        if drainer is not None and drainer is not threading.current_thread():
+            drainer.join(timeout)
 
     def _enqueue(self, slot: _Slot) -> None:
         with self._queue_lock:
@@ -93,15 +116,28 @@ class GroupIngest:
             if self._draining:
                 return
             self._draining = True
-        threading.Thread(target=self._drain, name="orderhub-group-ingest", daemon=True).start()
+            if self._drainer is not None:
+                self._wake.notify()
+                return
+            self._drainer = threading.Thread(
+                target=self._drain, name="orderhub-group-ingest", daemon=True
+            )
+            self._drainer.start()  # under the lock: close() never finds it unstarted
 
     def _drain(self) -> None:
-        """Groups, one after the other, until the queue is empty."""
+        """Groups, one after the other, while anything is queued; then waits to be woken,
+        and ends once idle for ``DRAINER_IDLE_SECONDS`` or closing. Whether it ends is
+        decided under the queue's lock, so a slot queued meanwhile is either seen here or
+        starts the next drainer."""
         while True:
             with self._queue_lock:
-                if not self._queue:
+                while not self._queue:
                     self._draining = False
-                    return
+                    idle = self._closing or not self._wake.wait(DRAINER_IDLE_SECONDS)
+                    if idle and not self._queue:
+                        self._drainer = None
+                        return
+                self._draining = True
                 actor = self._queue[0].actor
             self._run(actor)
 
@@ -144,11 +180,25 @@ class GroupIngest:
             except BaseException as error:  # not committed: nothing of the group stands
                 if group and run < RUNS_AFTER_ABORT and aborted_for_another(error):
                     continue
-                for s in group or self._take(actor):
-                    s.settle(None, error)
+                _answer([(s, None, error) for s in group or self._take(actor)])
                 return
-        for s, result in zip(group, results, strict=True):
-            s.settle(result, None)
+        _answer([(s, result, None) for s, result in zip(group, results, strict=True)])
+
+
+def _answer(answers: list[_Answer]) -> None:
+    """Each slot its answer: a thread's settled here, the requests awaiting on an event loop
+    handed over in one call per loop — one wake-up of the loop for the group, not one per
+    order (each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Resolution]] = {}
+    for slot, result, error in answers:
+        if slot.answer is not None:
+            by_loop.setdefault(slot.answer.get_loop(), []).append((slot.answer, result, error))
+        elif slot.settle is not None:
+            slot.settle(result, error)
+    for loop, resolutions in by_loop.items():
+        # A loop that closed meanwhile has nobody left to answer: the drainer goes on.
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve_all, resolutions)
 
 
 def _outcome(result: IngestResult | None, error: BaseException | None) -> IngestResult:
@@ -161,13 +211,12 @@ def _outcome(result: IngestResult | None, error: BaseException | None) -> Ingest
     return result
 
 
-def _resolve(
-    answer: asyncio.Future[IngestResult], result: IngestResult | None, error: BaseException | None
-) -> None:
-    """On the event loop: the awaiting request's future settled (unless it was cancelled)."""
-    if answer.done():
-        return
-    try:
-        answer.set_result(_outcome(result, error))
-    except BaseException as raised:  # the answer is this error: the request raises it
-        answer.set_exception(raised)
+def _resolve_all(resolutions: list[_Resolution]) -> None:
+    """On the event loop: each awaiting request's future settled (unless it was cancelled)."""
+    for answer, result, error in resolutions:
+        if answer.done():
+            continue
+        try:
+            answer.set_result(_outcome(result, error))
+        except BaseException as raised:  # the answer is this error: the request raises it
+            answer.set_exception(raised)

@@ -20,7 +20,8 @@ from sqlalchemy.sql.type_api import _BindProcessorType
 
 Processor = _BindProcessorType[Any]
 _Prepared = tuple[str, list[tuple[int, Processor]]]
-_prepared: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Prepared] = {}
+_Names = tuple[str, ...]
+_prepared: dict[tuple[str, str, _Names, _Names, _Names], _Prepared] = {}
 
 
 def insert_rows(
@@ -29,17 +30,22 @@ def insert_rows(
     rows: Sequence[dict[str, Any]],
     *,
     skip_conflicts_on: tuple[str, ...] = (),
+    encoded: tuple[str, ...] = (),
 ) -> int:
     """INSERT ``rows`` (dicts with the same keys, the columns given) in one ``executemany``;
     returns how many the database wrote (-1 when the driver cannot tell).
 
     ``skip_conflicts_on``: a unique constraint's columns; a row that would break it is skipped
     (``ON CONFLICT (…) DO NOTHING``) instead of failing the transaction.
+
+    ``encoded``: JSON columns whose values are their JSON text already (the outbox's ``data``,
+    the text its history row hashed): sent as they are instead of encoded again — SQLite stores
+    the text, PostgreSQL parses it into the column's JSON/JSONB.
     """
     if not rows:
         return 0
     columns = tuple(rows[0])
-    sql, processors = _prepare(conn, table, columns, skip_conflicts_on)
+    sql, processors = _prepare(conn, table, columns, skip_conflicts_on, encoded)
     get = itemgetter(*columns)
     single = len(columns) == 1
     params: list[tuple[Any, ...]] = []
@@ -62,11 +68,16 @@ _NOTHING = object()  # never a value: the first row's are always converted
 
 
 def _prepare(
-    conn: Connection, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    encoded: tuple[str, ...],
 ) -> _Prepared:
-    """The statement and the columns' bind processors, once per dialect, table and columns."""
+    """The statement and the columns' bind processors (none for the ``encoded`` ones), once
+    per dialect, table and columns."""
     dialect = conn.dialect
-    key = (dialect.name, table.name, columns, conflict)
+    key = (dialect.name, table.name, columns, conflict, encoded)
     found = _prepared.get(key)
     if found is not None:
         return found
@@ -82,7 +93,8 @@ def _prepare(
     processors = [
         (index, process)
         for index, name in enumerate(columns)
-        if (process := table.c[name].type._cached_bind_processor(dialect)) is not None
+        if name not in encoded
+        and (process := table.c[name].type._cached_bind_processor(dialect)) is not None
     ]
     _prepared[key] = (sql, processors)
     return sql, processors

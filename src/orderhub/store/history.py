@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
-from orderhub.domain.events import JSON, DomainEvent
+from orderhub.domain.events import DomainEvent
 from orderhub.domain.ids import new_ids
 from orderhub.store import bulk
 from orderhub.store.tables import history_checkpoints, order_chain_heads, order_events
@@ -154,13 +154,14 @@ def chain(
     actor: str,
     occurred_at: datetime,
     new_order: bool = False,
-    data: Sequence[JSON] | None = None,
     head: tuple[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The history rows that chain ``recorded`` onto the order's history, not yet written: a
-    unit of work writes every order's rows with one :func:`insert` at commit.
+    unit of work writes every order's rows with one :func:`insert` at commit. Each row's
+    ``data`` is the event's :func:`canonical_json` (what is hashed), which the unit of work
+    stores in the outbox too rather than encode the event again.
 
-    ``data`` is each event's ``data()`` when the caller has computed it already. The caller
+    The caller
     holds the order's row (its version bump), so no other writer extends this chain
     concurrently; the unique (order_id, order_seq) constraint is the backstop. A ``new_order``
     inserted in this transaction has no history yet: no need to look. ``head``: the chain's
@@ -170,11 +171,10 @@ def chain(
     """
     seq, prev = head if head is not None else _head(conn, order_id, new_order=new_order)
     rows = []
-    payloads = data if data is not None else [event.data() for event in recorded]
     hasher = _ChainHasher(order_id, actor, occurred_at)
-    for event, payload, event_id in zip(recorded, payloads, new_ids(len(recorded)), strict=True):
+    for event, event_id in zip(recorded, new_ids(len(recorded)), strict=True):
         seq += 1
-        body = canonical_json(payload)
+        body = canonical_json(event.data())
         digest = hasher.hash(prev, event_id, seq, event.type, body)
         rows.append(
             {

@@ -7,16 +7,17 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from orderhub.domain.events import JSON, DomainEvent
+from orderhub.domain.events import DomainEvent
 from orderhub.store import bulk
 from orderhub.store.tables import outbox
 
 
 def add_queued(
-    conn: Connection, queued: Sequence[tuple[DomainEvent, str, JSON, datetime]], *, actor: str
+    conn: Connection, queued: Sequence[tuple[DomainEvent, str, str, datetime]], *, actor: str
 ) -> None:
-    """Queue events gathered over a transaction, each with its id, its ``data()`` and when it
-    was queued, in one INSERT (a unit of work's commit)."""
+    """Queue events gathered over a transaction, each with its id, its ``data()`` as JSON text
+    (:func:`history.canonical_json`, the text its history row hashes: not encoded again here)
+    and when it was queued, in one INSERT (a unit of work's commit)."""
     if not queued:
         return
     bulk.insert_rows(
@@ -33,4 +34,5 @@ def add_queued(
             }
             for event, event_id, payload, occurred_at in queued
         ],
+        encoded=("data",),
     )

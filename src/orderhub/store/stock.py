@@ -53,7 +53,6 @@ _UNRESERVE = (
     .values(reserved=L.reserved - bindparam("b_quantity"))
 )
 _ADD_MOVEMENT = t.stock_movements.insert()
-_ADD_PLAN = t.allocation_plans.insert()
 _ORDERS_TODAY = select(D.location, D.day, D.orders).where(
     D.location.in_(bindparam("locations", expanding=True))
 )
@@ -290,17 +289,19 @@ class StockRepository:
 
     def add_plan(self, order_id: str, plan: AllocationPlan) -> str:
         row = self.plan_row(order_id, plan)
-        self._conn.execute(_ADD_PLAN, row)
+        self.write_allocations(plans=[row])
         return str(row["id"])
 
     @staticmethod
     def plan_row(order_id: str, plan: AllocationPlan) -> dict[str, Any]:
-        """The plan's row, its id drawn, for :meth:`write_allocations`."""
+        """The plan's row, its id drawn, for :meth:`write_allocations`: the explanation as
+        its JSON column's bind processor encodes it (``json.dumps``), encoded once here for
+        the row and for :func:`written_views`."""
         return {
             "id": new_id(),
             "order_id": order_id,
             "strategy": plan.strategy,
-            "explanation": dict(plan.explanation),
+            "explanation": json.dumps(dict(plan.explanation)),
             "created_at": utc_now(),
         }
 
@@ -315,8 +316,9 @@ class StockRepository:
         """What allocating writes once the guarded UPDATEs have held: plans, orders counted on
         their locations' days ((location, day) → how many more), ledger rows and allocations,
         one statement each, in that order — for one order, or for a whole group of them. The
-        INSERTs go through :func:`bulk.insert_rows` (the rows of each have the same keys)."""
-        bulk.insert_rows(self._conn, t.allocation_plans, plans)
+        INSERTs go through :func:`bulk.insert_rows` (the rows of each have the same keys; the
+        plans as :meth:`plan_row` gives them, their explanation encoded already)."""
+        bulk.insert_rows(self._conn, t.allocation_plans, plans, encoded=("explanation",))
         if days:
             rows = [{"location": loc, "day": day, "n": n} for (loc, day), n in sorted(days.items())]
             self._conn.execute(_COUNT_ORDERS[self._conn.dialect.name], rows)
@@ -488,13 +490,13 @@ class StockRepository:
 
 
 def written_views(
-    allocations: Sequence[Allocation], plan: AllocationPlan, plan_id: str
+    allocations: Sequence[Allocation], plan_row: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """:meth:`StockRepository.views` of allocations this transaction has just written with
-    their plan (:meth:`StockRepository.add_plan`), without reading them back: the same
+    their plan's row (:meth:`StockRepository.plan_row`), without reading them back: the same
     dictionaries in the same order, the explanation as its JSON column gives it back."""
-    stored = json.loads(json.dumps(dict(plan.explanation)))
-    plans = {plan_id: {"strategy": plan.strategy, "explanation": stored}}
+    stored = json.loads(plan_row["explanation"])
+    plans = {plan_row["id"]: {"strategy": plan_row["strategy"], "explanation": stored}}
     ordered = sorted(allocations, key=lambda a: (a.sku, a.location, a.id))
     return [_view(a, plans) for a in ordered]
 

@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import Connection, Engine, NestedTransaction
 
 from orderhub.clock import Clock, utc_now
-from orderhub.domain.events import JSON, DomainEvent
+from orderhub.domain.events import DomainEvent
 from orderhub.domain.ids import new_ids
 from orderhub.store import history, outbox
 from orderhub.store.access import ApiKeyRepository, UserRepository
@@ -125,7 +125,7 @@ class UnitOfWork:
         # Outbox and history rows queued in this transaction, each written with one INSERT at
         # its commit; the first of those queued since the current savepoint began (dropped if
         # it is undone); and each chain's head as queued, to chain more of it onto.
-        self._outbox: list[tuple[DomainEvent, str, JSON, datetime]] = []
+        self._outbox: list[tuple[DomainEvent, str, str, datetime]] = []
         self._history: list[dict[str, Any]] = []
         self._heads: dict[str, tuple[int, str]] = {}
         self._outbox_mark = self._history_mark = 0
@@ -278,14 +278,13 @@ class UnitOfWork:
         now = self._clock()
         queued: list[DomainEvent] = []
         queued_ids: list[str] = []
-        queued_data: list[JSON] = []
+        queued_data: list[str] = []  # each event's data as JSON text, encoded once
         for order in self.orders.seen.values():
             if not order.events:
                 continue
             new_order = order.id in self.orders.added
             if not new_order or self.orders.changed_since_added(order):
                 self.orders.save(order)
-            data = [event.data() for event in order.events]  # once, for history and outbox
             rows = history.chain(
                 self.conn,
                 order.id,
@@ -293,20 +292,19 @@ class UnitOfWork:
                 actor=self.actor,
                 occurred_at=now,
                 new_order=new_order,
-                data=data,
                 head=self._heads.get(order.id),
             )
             self._heads[order.id] = (rows[-1]["order_seq"], rows[-1]["hash"])
             self._history += rows
             queued_ids += [row["id"] for row in rows]
             queued += order.events
-            queued_data += data
+            queued_data += [row["data"] for row in rows]  # the text the chain hashed
             order.events.clear()
         if announce:
             self._loose_events.extend(self.availability.announce())  # per channel+SKU
         queued += self._loose_events
         queued_ids += new_ids(len(self._loose_events))
-        queued_data += [event.data() for event in self._loose_events]
+        queued_data += [history.canonical_json(event.data()) for event in self._loose_events]
         self._loose_events = []
         self._outbox += (
             (e, i, d, now) for e, i, d in zip(queued, queued_ids, queued_data, strict=True)
