@@ -4,6 +4,7 @@ order that cannot be filled holds nothing back (a channel key cannot block every
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,10 +14,11 @@ from orderhub.domain.access import Role
 from orderhub.domain.inventory import Movement, MovementKind
 from orderhub.domain.orders import LineStatus, OrderStatus
 from orderhub.fulfilment.base import Rejected
-from orderhub.services import fulfilment
-from orderhub.services.allocation import allocate_order, allocate_pending
+from orderhub.services import allocation, fulfilment
+from orderhub.services.allocation import AllocationOutcome, allocate_order, allocate_pending
 from orderhub.services.fulfilment_wiring import default_dependencies
 from orderhub.services.orders import cancel_order, reroute_order
+from orderhub.store.unit_of_work import UnitOfWork
 from tests.conftest import bearer, make_key, native_order
 from tests.integration.after_sale_support import dispatch
 from tests.integration.inventory_helpers import add_locations, levels, place, receive, status
@@ -168,3 +170,53 @@ def test_cancelling_a_waiting_order_releases_the_queue_behind_it(stocked: Contai
     with stocked.uow(actor="test") as uow:
         cancel_order(uow, order_id=hog, reason="fraud")
     assert status(stocked, stuck) == "allocated"
+
+
+# -- waking a long queue tries the orders that could fit, not every one -----------------------
+def test_a_receipt_after_a_stock_out_tries_only_the_orders_it_can_fill(
+    seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty orders wait for SKU-2 (none in stock); two units arrive: the first two received
+    are allocated, and no other is even tried — each try is a routing and a transaction that
+    reads the queue ahead of it, which made a wake take time in the square of the queue."""
+    add_locations(seeded, ("a", 1))
+    queue = [waiting(seeded, n, [("SKU-2", 1)]) for n in range(30)]
+    tried: list[str] = []
+
+    def counted(uow: UnitOfWork, *, order_id: str, **kwargs: Any) -> AllocationOutcome:
+        tried.append(order_id)
+        return allocate_order(uow, order_id=order_id, **kwargs)
+
+    monkeypatch.setattr(allocation, "allocate_order", counted)
+    receive(seeded, "SKU-2", "a", 2)
+    assert tried == queue[:2]
+    assert [status(seeded, order_id) for order_id in queue[:3]] == [
+        "allocated",
+        "allocated",
+        "backordered",
+    ]
+
+
+def test_an_order_the_receipt_cannot_fill_is_passed_over_not_in_the_way(
+    seeded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First come, first served among the orders that fit: the first waits for three units,
+    two arrive; it is not tried (nor does it hold them), the next two take one each."""
+    add_locations(seeded, ("a", 1))
+    big = waiting(seeded, 1, [("SKU-2", 3)])
+    small = [waiting(seeded, n, [("SKU-2", 1)]) for n in (2, 3, 4)]
+    tried: list[str] = []
+
+    def counted(uow: UnitOfWork, *, order_id: str, **kwargs: Any) -> AllocationOutcome:
+        tried.append(order_id)
+        return allocate_order(uow, order_id=order_id, **kwargs)
+
+    monkeypatch.setattr(allocation, "allocate_order", counted)
+    receive(seeded, "SKU-2", "a", 2)
+    assert tried == small[:2]
+    assert status(seeded, big) == "backordered"
+    assert [status(seeded, order_id) for order_id in small] == [
+        "allocated",
+        "allocated",
+        "backordered",
+    ]

@@ -905,6 +905,12 @@ _ALLOCATABLE_SKUS = (
     )
 )
 _wanting = t.order_lines.alias("wanting").c
+_BACKORDERED_UNITS = (  # every backordered order's units still wanted, per SKU
+    select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
+    .join(t.orders, _o.id == _ol.order_id)
+    .where(_o.status == OrderStatus.BACKORDERED.value, _ol.status.in_(WANTING))
+    .group_by(_ol.order_id, _ol.sku)
+)
 _WAITING_UNITS = (
     select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
     .where(
@@ -954,10 +960,36 @@ def allocate_waiting(
 ) -> list[AllocationOutcome]:
     """Stock came free (a receipt, a cancellation, a rejection, a re-route): allocate the
     backordered orders wanting these SKUs, first received first. ``skip``: orders not to wake
-    (one that was just refused where the stock came free)."""
+    (one that was just refused where the stock came free).
+
+    Only an order that could fit is tried: one that waits for more units of a SKU than are
+    free over every active location together is passed over, as its allocation could only
+    find it short (and roll back). A receipt of five units after a stock-out thus tries the
+    first orders that fit, not each of the thousands waiting — each try a routing and a
+    transaction of its own that reads the queue ahead of it, so the wake took time in the
+    square of the queue (docs/performance.md, "Waking the backorders")."""
     ids = [i for i in _order_ids(uow, OrderStatus.BACKORDERED, skus) if i not in skip]
+    needs = _backordered_needs(uow) if ids else {}
+    free = _free_units(uow, {sku for need in needs.values() for sku in need})
     uow.rollback()
-    return [allocate_order(uow, order_id=i, planner=planner) for i in ids]
+    outcomes = []
+    for order_id in ids:
+        need = needs.get(order_id, {})
+        if any(free.get(sku, 0) < units for sku, units in need.items()):
+            continue  # short whatever the routing: it waits on
+        outcome = allocate_order(uow, order_id=order_id, planner=planner)
+        for allocated in outcome.allocations:
+            free[str(allocated["sku"])] -= int(allocated["quantity"])
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _backordered_needs(uow: UnitOfWork) -> dict[str, dict[str, int]]:
+    """Order id → units per SKU it still waits for, for every backordered order (one read)."""
+    needs: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in uow.conn.execute(_BACKORDERED_UNITS):
+        needs[row.order_id][row.sku] = int(row.q)
+    return dict(needs)
 
 
 def allocate_pending(

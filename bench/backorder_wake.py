@@ -1,0 +1,100 @@
+"""How long a stock receipt takes when many orders wait for the SKU (a stock-out's queue).
+
+    .venv/bin/python bench/backorder_wake.py --orders 500 1000 [--pg]
+
+For each N: a fresh hub (SQLite in a temporary folder, or a new PostgreSQL database with
+``--pg``) with one location and N orders of one unit of one SKU, all backordered (none in
+stock); then one receipt of a single unit, timed as ``POST /v1/inventory/adjustments`` runs it
+(``adjust_stock``, which wakes the waiting orders). One order can be filled, so the wake's
+work should not grow with N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+
+import psycopg
+
+from orderhub.bootstrap import Container, bootstrap
+from orderhub.channels import native
+from orderhub.config import Settings
+from orderhub.domain.catalog import Product
+from orderhub.domain.channels import Channel, ChannelKind
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.services.ingest import ingest_order
+from orderhub.services.inventory import StockAdjustment, adjust_stock
+from orderhub.store.migrate import upgrade
+
+ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _order(n: int) -> native.NativeOrder:
+    return native.NativeOrder.model_validate(
+        {
+            "channel": "web",
+            "external_id": f"W-{n}",
+            "currency": "USD",
+            "placed_at": "2026-11-20T14:30:00Z",
+            "customer": {"email": f"b{n}@example.com", "name": "Buyer"},
+            "shipping_address": {"country": "US", "region": "NY", "postal_code": "10001"},
+            "lines": [{"sku": "HOT", "quantity": 1, "unit_price": "10.00"}],
+        }
+    )
+
+
+def hub(url: str, orders: int) -> Container:
+    """A hub whose ``orders`` orders all wait for SKU ``HOT``."""
+    container = bootstrap(Settings(database_url=url))
+    upgrade(container.engine)
+    with container.uow(actor="bench") as uow:
+        uow.channels.add(Channel(code="web", name="Web", kind=ChannelKind.NATIVE))
+        uow.catalog.upsert(Product("HOT", "Hot item", 250))
+        uow.locations.add(Location("east", "East", LocationKind.WAREHOUSE, LocationAddress("US")))
+        uow.commit()
+    for n in range(orders):
+        with container.uow(actor="bench") as uow:
+            draft = _order(n).to_draft()
+            ingest_order(uow, draft=draft, source="native", payload="{}", allocate=True)
+    return container
+
+
+def wake_seconds(container: Container) -> float:
+    started = time.perf_counter()
+    with container.uow(actor="bench") as uow:
+        adjust_stock(uow, items=[StockAdjustment("HOT", "east", delta=1, reason="receipt")])
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, nargs="+", default=[500, 1000])
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL (ORDERHUB_TEST_PG's server)")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as folder:
+        for orders in args.orders:
+            name = f"orderhub_bench_{uuid.uuid4().hex[:8]}"
+            if args.pg:
+                with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+                    admin.execute(f'CREATE DATABASE "{name}"')
+                url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql", "postgresql+psycopg", 1)
+                url += f"/{name}"
+            else:
+                url = f"sqlite:///{folder}/{name}.db"
+            container = hub(url, orders)
+            try:
+                seconds = wake_seconds(container)
+            finally:
+                container.close()
+                if args.pg:
+                    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            print(f"{orders} waiting: a one-unit receipt took {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
