@@ -114,7 +114,8 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
     lines = out.read_text().splitlines()[start:]
-    print(f"{len(lines)} statements for {n} orders = {len(lines) / n:.1f} per order")
+    statements = [line for line in lines if not line.startswith("(")]  # not the pool's marks
+    print(f"{len(statements)} statements for {n} orders = {len(statements) / n:.1f} per order")
     for statement, count in collections.Counter(lines).most_common():
         print(f"{count / n:5.1f} {statement[:200]}")
 
