@@ -10,12 +10,17 @@ run it with nothing else using the server. Usage:
 
     PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/pg_probe.py [--orders 2000] [--clients 8]
         [--procs 1] [--workers 1] [--server postgresql://postgres@127.0.0.1:5432]
+        [--spy serve.txt] [--spy-worker worker.txt]
+
+``--spy`` / ``--spy-worker``: py-spy the first API process / the first worker during the closed
+loop (raw collapsed stacks of the GIL holder, as ``tools/serve_probe.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -26,7 +31,7 @@ import psycopg
 from orderhub.bench import load
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_probe import summary
+from serve_probe import spy, summary
 
 DATABASE = "pg_probe"
 
@@ -41,6 +46,27 @@ def postgres_cpu_seconds() -> float:
         try:
             if Path(f"/proc/{entry}/comm").read_text().strip() == "postgres":
                 total += load.process_cpu_seconds(int(entry))
+        except OSError:  # gone meanwhile
+            continue
+    return total
+
+
+def backends_cpu_seconds(url: str) -> float:
+    """CPU spent so far by the backends connected to ``url``'s database (not the one asking):
+    unlike :func:`postgres_cpu_seconds`, what another user of the server spends is not counted
+    (nor are the server's own processes: WAL writer, checkpointer…)."""
+    with psycopg.connect(url) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    total = 0.0
+    for pid in pids:
+        try:
+            total += load.process_cpu_seconds(pid)
         except OSError:  # gone meanwhile
             continue
     return total
@@ -64,20 +90,11 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=1, help="orderhub serve processes")
     parser.add_argument("--workers", type=int, default=1, help="orderhub worker processes")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--spy", default="", help="py-spy the first API process into this file")
+    parser.add_argument("--spy-worker", default="", help="py-spy the first worker into this file")
     args = parser.parse_args()
-    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = f"{args.server}/{DATABASE}"
     tmp = Path(tempfile.mkdtemp(prefix="pg-probe-"))
-    env = {
-        "ORDERHUB_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
-        "ORDERHUB_SECRET_KEY_FILE": str(tmp / "secret.key"),
-        "ORDERHUB_SCHEDULES_ENABLED": "false",
-    }
-    env["ORDERHUB_SECRET_KEY"] = load.cli(env, "secrets", "generate-key").strip().splitlines()[-1]
-    load.cli(env, "db", "upgrade")
-    key = load.cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    env, key, url = load.fresh_pg_hub(tmp, args.server, DATABASE)
     ports = [load.free_port() for _ in range(args.procs)]
     commands = [(["serve"], {**env, "ORDERHUB_PORT": str(port)}) for port in ports]
     commands += [(["worker", "--id", f"w{i}"], env) for i in range(args.workers)]
@@ -90,8 +107,12 @@ def main() -> None:
             apis[n % len(apis)].call("POST", "/v1/orders", load.order(10_000_000 + n))
         while not settled(url):
             time.sleep(0.2)
+        targets = [(args.spy, started[0]), (args.spy_worker, started[args.procs])]
+        spies = [spy(process.pid, out) for out, process in targets if out]
+        time.sleep(1 if spies else 0)  # py-spy attached
         before = [load.process_cpu_seconds(p.pid) for p in started]
         postgres_before = postgres_cpu_seconds()
+        backends_before = backends_cpu_seconds(url)
         clients_cpu, began = time.process_time(), time.perf_counter()
         closed = load.closed_loop(
             args.orders,
@@ -105,11 +126,16 @@ def main() -> None:
         clients_cpu = time.process_time() - clients_cpu
         after = [load.process_cpu_seconds(p.pid) for p in started]
         postgres = postgres_cpu_seconds() - postgres_before
+        backends = backends_cpu_seconds(url) - backends_before
+        for recording in spies:
+            recording.send_signal(signal.SIGINT)
+            recording.wait()
     per_order = [round((b - a) * 1000 / args.orders, 2) for a, b in zip(before, after, strict=True)]
     print(summary(closed, args.orders, acknowledged, done))
     print(
         f"CPU ms per order: serve {per_order[: args.procs]}, workers {per_order[args.procs :]},"
-        f" postgres {postgres * 1000 / args.orders:.2f},"
+        f" postgres {postgres * 1000 / args.orders:.2f}"
+        f" (its database's backends {backends * 1000 / args.orders:.2f}),"
         f" clients {clients_cpu * 1000 / args.orders:.2f}"
     )
 

@@ -1,4 +1,5 @@
-"""Count the SQL statements of ``POST /v1/orders`` through a real ``orderhub serve`` (SQLite).
+"""Count the SQL statements of ``POST /v1/orders`` through a real ``orderhub serve`` (SQLite,
+or PostgreSQL with ``--pg SERVER``: a fresh database ``trace_ingest`` there).
 
 Seeds the hub as the reference benchmarks do, posts 5 orders to warm up, then N orders one at
 a time (or from C clients at once, whose requests share transactions), and prints the
@@ -6,6 +7,10 @@ statements per order and each distinct statement with how many times an order ru
 (``MANY`` marks an executemany). Usage:
 
     PYTHONPATH=$PWD/src:$PWD .venv/bin/python tools/trace_ingest_sql.py [N] [C]
+        [--pg postgresql://postgres@127.0.0.1:5432]
+
+Besides the statements it counts the pool's checkouts and (PostgreSQL) the round trips that
+no statement event shows: the pre-ping on checkout and the reset (ROLLBACK) on return.
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ def serve(out: str) -> None:
             log.write(("MANY " if executemany else "") + " ".join(statement.split())[:300] + "\n")
             log.flush()
 
+    def _mark(what: str) -> None:
+        with lock:
+            log.write(what + "\n")
+            log.flush()
+
+    event.listen(container.engine, "checkout", lambda *_: _mark("(pool checkout)"))
+    event.listen(container.engine, "reset", lambda *_: _mark("(pool reset on return)"))
+    event.listen(container.engine, "commit", lambda *_: _mark("(commit)"))
+    event.listen(container.engine, "rollback", lambda *_: _mark("(rollback)"))
+
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(container), port=int(os.environ["ORDERHUB_PORT"]), log_level="warning"
@@ -52,10 +67,19 @@ def serve(out: str) -> None:
 def main() -> None:
     from orderhub.bench import load
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    argv = sys.argv[1:]
+    pg_server = ""
+    if "--pg" in argv:
+        at = argv.index("--pg")
+        pg_server = argv[at + 1]
+        del argv[at : at + 2]
+    n = int(argv[0]) if argv else 20
+    clients = int(argv[1]) if len(argv) > 1 else 1
     tmp = Path(tempfile.mkdtemp(prefix="trace-"))
-    env, key = load.fresh_hub(tmp)
+    if pg_server:
+        env, key, _ = load.fresh_pg_hub(tmp, pg_server, "trace_ingest")
+    else:
+        env, key = load.fresh_hub(tmp)
     port = load.free_port()
     out = tmp / "sql.log"
     server = subprocess.Popen(  # noqa: S603 - this very script, fixed arguments
@@ -90,7 +114,8 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
     lines = out.read_text().splitlines()[start:]
-    print(f"{len(lines)} statements for {n} orders = {len(lines) / n:.1f} per order")
+    statements = [line for line in lines if not line.startswith("(")]  # not the pool's marks
+    print(f"{len(statements)} statements for {n} orders = {len(statements) / n:.1f} per order")
     for statement, count in collections.Counter(lines).most_common():
         print(f"{count / n:5.1f} {statement[:200]}")
 

@@ -69,6 +69,28 @@ def fresh_hub(directory: Path) -> tuple[dict[str, str], str]:
     return env, key
 
 
+def fresh_pg_hub(directory: Path, server: str, database: str) -> tuple[dict[str, str], str, str]:
+    """A fresh (dropped first), migrated PostgreSQL hub ``database`` on ``server``
+    (``postgresql://user@host:port``) and an admin key; its environment for the processes and
+    the database's libpq URL."""
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database}")
+        conn.execute(f"CREATE DATABASE {database}")
+    url = f"{server}/{database}"
+    directory.mkdir(parents=True, exist_ok=True)
+    env = {
+        "ORDERHUB_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+        "ORDERHUB_SECRET_KEY_FILE": str(directory / "secret.key"),
+        "ORDERHUB_SCHEDULES_ENABLED": "false",
+    }
+    env["ORDERHUB_SECRET_KEY"] = cli(env, "secrets", "generate-key").strip().splitlines()[-1]
+    cli(env, "db", "upgrade")
+    key = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    return env, key, url
+
+
 class Client:
     """One keep-alive connection per thread, bearer-authenticated; retries a dropped socket."""
 

@@ -7,11 +7,22 @@ spent on the statements. Here each column's own bind processor (the one SQLAlche
 JSON serialized with the engine's serializer, UTC datetimes as the dialect stores them) is
 applied in a tight loop, and a value repeated from the row before (the transaction's one
 ``now``) is converted once, so what is stored is byte for byte what ``conn.execute`` stores.
+
+On PostgreSQL the rows go as one multi-row ``INSERT … VALUES ($1, …), (…)`` (chunked under the
+protocol's 65,535 parameters), as SQLAlchemy's own "insertmanyvalues" does, through psycopg's
+``RawCursor`` (``$n`` placeholders, no query parsing). psycopg 3's ``executemany`` sends one
+Bind/Execute per row in pipeline mode and handles each row's result in Python: a group of five
+orders wrote some 100 rows that way, the largest single cost of the API and the worker on
+PostgreSQL, and of its backends (docs/performance.md, eleventh pass). With ``%s`` placeholders
+psycopg re-parses a statement of more than 50 parameters on every call (it caches no longer
+ones): that ate the whole saving, hence the raw cursor. SQLite keeps ``executemany``, a loop in
+C there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -61,7 +72,53 @@ def insert_rows(
                 last_in[slot] = value
                 values[index] = last_out[slot] = process(value)
         params.append(tuple(values))
+    if conn.dialect.name == "postgresql":
+        return _insert_values(conn, sql, params, len(columns))
     return conn.exec_driver_sql(sql, params).rowcount
+
+
+# PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
+MAX_PARAMETERS = 65_535
+# Rows a statement at most (SQLAlchemy's insertmanyvalues batch): a longer text costs more to
+# parse than the round trip it saves.
+MAX_ROWS = 1000
+
+
+def _insert_values(conn: Connection, sql: str, params: list[tuple[Any, ...]], width: int) -> int:
+    """``sql`` (one row's INSERT) for all ``params`` as multi-row VALUES statements; the rows
+    written (a row skipped by ``ON CONFLICT DO NOTHING`` is not counted, as with executemany).
+
+    The statements go through the SQLAlchemy connection (its events, its transaction) on a
+    psycopg ``RawCursor``: the connection's cursor factory is swapped for them and restored.
+    """
+    import psycopg
+
+    per_statement = min(MAX_ROWS, MAX_PARAMETERS // width)
+    raw = conn.connection.dbapi_connection
+    factory = raw.cursor_factory  # type: ignore[union-attr]
+    raw.cursor_factory = psycopg.RawCursor  # type: ignore[union-attr]
+    written = 0
+    try:
+        for start in range(0, len(params), per_statement):
+            chunk = params[start : start + per_statement]
+            flat = tuple(value for row in chunk for value in row)
+            written += conn.exec_driver_sql(_values(sql, width, len(chunk)), flat).rowcount
+    finally:
+        raw.cursor_factory = factory  # type: ignore[union-attr]
+    return written
+
+
+@lru_cache(maxsize=512)
+def _values(sql: str, width: int, rows: int) -> str:
+    """``sql`` (``INSERT … VALUES (%s, …)[ ON CONFLICT …]``) for ``rows`` rows, ``$n``
+    numbered."""
+    at = sql.index(" VALUES (") + len(" VALUES ")
+    end = sql.index(")", at) + 1
+    tuples = (
+        "(" + ", ".join(f"${row * width + column}" for column in range(1, width + 1)) + ")"
+        for row in range(rows)
+    )
+    return f"{sql[:at]}{', '.join(tuples)}{sql[end:]}"
 
 
 _NOTHING = object()  # never a value: the first row's are always converted

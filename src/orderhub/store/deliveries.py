@@ -28,7 +28,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Connection,
     Integer,
@@ -48,6 +47,7 @@ from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
 from orderhub.store import bulk
 from orderhub.store.db import is_postgres
+from orderhub.store.one_of import one_of
 from orderhub.store.queries import keyset_page
 from orderhub.store.tables import channels, deliveries, orders, outbox, processed_events
 
@@ -130,18 +130,12 @@ _NEW_EVENTS = (
     .order_by(_o.seq)
     .limit(bindparam("limit", type_=Integer))
 )
-_FANNED_OUT = (
-    update(outbox).where(_o.seq.in_(bindparam("seqs", expanding=True))).values(fanned_out=True)
-)
+_FANNED_OUT = update(outbox).where(one_of(_o.seq, "seqs")).values(fanned_out=True)
 _CHANNEL_KINDS = select(channels.c.code, channels.c.kind, channels.c.sync_back)
 # The channel an event names, extracted by the database: not its whole data decoded here (an
 # ``order.received`` carries the order).
-_NAMED_CHANNEL = select(_o.seq, _o.data["channel"].as_string()).where(
-    _o.seq.in_(bindparam("seqs", expanding=True))
-)
-_ORDER_CHANNELS = select(orders.c.id, orders.c.channel_code).where(
-    orders.c.id.in_(bindparam("ids", expanding=True))
-)
+_NAMED_CHANNEL = select(_o.seq, _o.data["channel"].as_string()).where(one_of(_o.seq, "seqs"))
+_ORDER_CHANNELS = select(orders.c.id, orders.c.channel_code).where(one_of(orders.c.id, "ids"))
 
 
 def fan_out(
@@ -365,10 +359,10 @@ _BURY = (
         updated_at=_NOW,
     )
 )
-_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_IDS = one_of(_c.id, "ids")
 _LEASE = (
     update(deliveries)
-    .where(_c.id.in_(_IDS))
+    .where(_IDS)
     .values(
         status=DeliveryStatus.IN_FLIGHT.value,
         lease_owner=bindparam("owner"),
@@ -381,7 +375,7 @@ _CLAIMED = (
     select(_c.id, _c.consumer, _c.attempts, _c.event_seq, _o.id.label("event_id"), _o.type)
     .add_columns(_o.stream, _o.data, _o.actor, _o.occurred_at)
     .join_from(deliveries, outbox, _o.id == _c.event_id)
-    .where(_c.id.in_(_IDS))
+    .where(_IDS)
     .order_by(_c.event_seq)
 )
 
@@ -431,7 +425,7 @@ def mark_delivered(conn: Connection, claimed: Claimed, *, owner: str, now: datet
 _DELIVERED = (
     update(deliveries)
     .where(
-        _c.id.in_(_IDS),
+        _IDS,
         _status_in(_c.status, DeliveryStatus.IN_FLIGHT),
         _c.lease_owner == bindparam("owner"),
     )

@@ -25,6 +25,7 @@ from orderhub.domain.inventory import Movement, MovementKind, StockLevel
 from orderhub.store import bulk
 from orderhub.store import tables as t
 from orderhub.store.availability import Touched
+from orderhub.store.one_of import one_of
 from orderhub.store.queries import allocation_status, keyset_page
 from orderhub.store.repositories import insert_ignoring_duplicates
 
@@ -94,7 +95,7 @@ _LOCK_DAY = (
 )
 _LOCK_LEVELS = (
     select(L.sku, L.location)
-    .where(L.sku.in_(bindparam("skus", expanding=True)))
+    .where(one_of(L.sku, "skus"))
     .order_by(L.sku, L.location)
     .with_for_update()
 )
