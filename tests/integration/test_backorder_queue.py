@@ -173,21 +173,27 @@ def test_cancelling_a_waiting_order_releases_the_queue_behind_it(stocked: Contai
 
 
 # -- waking a long queue tries the orders that could fit, not every one -----------------------
+@pytest.fixture
+def tried(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The orders the wake tries to allocate, in turn (the real allocation runs)."""
+    found: list[str] = []
+
+    def counted(uow: UnitOfWork, *, order_id: str, **kwargs: Any) -> AllocationOutcome:
+        found.append(order_id)
+        return allocate_order(uow, order_id=order_id, **kwargs)
+
+    monkeypatch.setattr(allocation, "allocate_order", counted)
+    return found
+
+
 def test_a_receipt_after_a_stock_out_tries_only_the_orders_it_can_fill(
-    seeded: Container, monkeypatch: pytest.MonkeyPatch
+    seeded: Container, tried: list[str]
 ) -> None:
     """Thirty orders wait for SKU-2 (none in stock); two units arrive: the first two received
     are allocated, and no other is even tried — each try is a routing and a transaction that
     reads the queue ahead of it, which made a wake take time in the square of the queue."""
     add_locations(seeded, ("a", 1))
     queue = [waiting(seeded, n, [("SKU-2", 1)]) for n in range(30)]
-    tried: list[str] = []
-
-    def counted(uow: UnitOfWork, *, order_id: str, **kwargs: Any) -> AllocationOutcome:
-        tried.append(order_id)
-        return allocate_order(uow, order_id=order_id, **kwargs)
-
-    monkeypatch.setattr(allocation, "allocate_order", counted)
     receive(seeded, "SKU-2", "a", 2)
     assert tried == queue[:2]
     assert [status(seeded, order_id) for order_id in queue[:3]] == [
@@ -198,20 +204,13 @@ def test_a_receipt_after_a_stock_out_tries_only_the_orders_it_can_fill(
 
 
 def test_an_order_the_receipt_cannot_fill_is_passed_over_not_in_the_way(
-    seeded: Container, monkeypatch: pytest.MonkeyPatch
+    seeded: Container, tried: list[str]
 ) -> None:
     """First come, first served among the orders that fit: the first waits for three units,
     two arrive; it is not tried (nor does it hold them), the next two take one each."""
     add_locations(seeded, ("a", 1))
     big = waiting(seeded, 1, [("SKU-2", 3)])
     small = [waiting(seeded, n, [("SKU-2", 1)]) for n in (2, 3, 4)]
-    tried: list[str] = []
-
-    def counted(uow: UnitOfWork, *, order_id: str, **kwargs: Any) -> AllocationOutcome:
-        tried.append(order_id)
-        return allocate_order(uow, order_id=order_id, **kwargs)
-
-    monkeypatch.setattr(allocation, "allocate_order", counted)
     receive(seeded, "SKU-2", "a", 2)
     assert tried == small[:2]
     assert status(seeded, big) == "backordered"

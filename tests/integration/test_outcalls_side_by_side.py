@@ -69,28 +69,27 @@ def delivered(container: Container) -> int:
         )
 
 
-def test_deliveries_that_call_out_run_side_by_side(container: Container) -> None:
-    meeting = Meeting(together=4)
-    relay = worker(container, meeting, concurrency=4)
-    emit(container, *(Pinged(key=f"o{i}", n=1) for i in range(4)))
+def run_once(container: Container, meeting: Meeting, *, concurrency: int, streams: int) -> int:
+    """One worker cycle over one event on each of ``streams`` streams; how many it ran."""
+    relay = worker(container, meeting, concurrency=concurrency)
+    emit(container, *(Pinged(key=f"o{i}", n=1) for i in range(streams)))
     try:
-        assert relay.run_once() == 4
+        return relay.run_once()
     finally:
         relay.close()
+
+
+def test_deliveries_that_call_out_run_side_by_side(container: Container) -> None:
+    assert run_once(container, Meeting(together=4), concurrency=4, streams=4) == 4
     assert delivered(container) == 4, "every call met the others in flight"
 
 
 def test_one_at_a_time_when_told(container: Container) -> None:
-    """The same four with a concurrency of 1: no call ever meets another (each waits alone,
+    """Two with a concurrency of 1: no call ever meets another (each waits alone,
     gives up and fails): the test above would catch a worker that runs them one by one."""
     meeting = Meeting(together=2)
     meeting.met = threading.Barrier(2, timeout=0.2)
-    relay = worker(container, meeting, concurrency=1)
-    emit(container, *(Pinged(key=f"o{i}", n=1) for i in range(2)))
-    try:
-        assert relay.run_once() == 2
-    finally:
-        relay.close()
+    assert run_once(container, meeting, concurrency=1, streams=2) == 2
     assert delivered(container) == 0
 
 
