@@ -379,11 +379,7 @@ class AllocationGroup:
                 queue.append((row.created_at, row.id))
             else:
                 self._received[row.id] = row.created_at
-        needs: dict[str, dict[str, int]] = defaultdict(dict)
-        if queue:
-            params = {"orders": [oid for _, oid in queue]}
-            for row in uow.conn.execute(_WAITING_LINES, params):
-                needs[row.order_id][row.sku] = int(row.q)
+        needs = _waiting_lines(uow, [oid for _, oid in queue])
         for order_id, need in self._waits_kept.items():  # the group's own, not written yet
             queue.append((self._received[order_id], order_id))
             needs[order_id] = dict(need)
@@ -905,12 +901,6 @@ _ALLOCATABLE_SKUS = (
     )
 )
 _wanting = t.order_lines.alias("wanting").c
-_BACKORDERED_UNITS = (  # every backordered order's units still wanted, per SKU
-    select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
-    .join(t.orders, _o.id == _ol.order_id)
-    .where(_o.status == OrderStatus.BACKORDERED.value, _ol.status.in_(WANTING))
-    .group_by(_ol.order_id, _ol.sku)
-)
 _WAITING_UNITS = (
     select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
     .where(
@@ -969,7 +959,7 @@ def allocate_waiting(
     transaction of its own that reads the queue ahead of it, so the wake took time in the
     square of the queue (docs/performance.md, "Waking the backorders")."""
     ids = [i for i in _order_ids(uow, OrderStatus.BACKORDERED, skus) if i not in skip]
-    needs = _backordered_needs(uow) if ids else {}
+    needs = _waiting_lines(uow, ids)
     free = _free_units(uow, {sku for need in needs.values() for sku in need})
     uow.rollback()
     outcomes = []
@@ -984,11 +974,13 @@ def allocate_waiting(
     return outcomes
 
 
-def _backordered_needs(uow: UnitOfWork) -> dict[str, dict[str, int]]:
-    """Order id → units per SKU it still waits for, for every backordered order (one read)."""
+def _waiting_lines(uow: UnitOfWork, order_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Order id → units per SKU it still waits for (its backordered lines), for these waiting
+    orders, in one read."""
     needs: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in uow.conn.execute(_BACKORDERED_UNITS):
-        needs[row.order_id][row.sku] = int(row.q)
+    if order_ids:
+        for row in uow.conn.execute(_WAITING_LINES, {"orders": list(order_ids)}):
+            needs[row.order_id][row.sku] = int(row.q)
     return dict(needs)
 
 
