@@ -319,13 +319,7 @@ class FulfilmentRepository:
     def for_order(self, order_id: str) -> list[FulfilmentOrder]:
         """The order's fulfilment orders, oldest first, with their shipments (two queries at
         most, not one per fulfilment order)."""
-        rows = self._conn.execute(_FOR_ORDER, {"order_id": order_id}).all()
-        if not rows:
-            return []
-        parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
-        for parcel in self._conn.execute(_SHIPMENTS_OF, {"ids": list(parcels)}):
-            parcels[parcel.fulfilment_id].append(parcel)
-        return [self._load(row, parcels[row.id]) for row in rows]
+        return self._load_many(self._conn.execute(_FOR_ORDER, {"order_id": order_id}).all())
 
     def lock_orders(self, order_ids: Sequence[str], *, versions: bool = False) -> dict[str, int]:
         """Lock the rows of orders about to be fulfilled, in id order, on PostgreSQL (what
@@ -348,13 +342,10 @@ class FulfilmentRepository:
         found: dict[str, list[FulfilmentOrder]] = {order_id: [] for order_id in order_ids}
         if not order_ids:
             return found
-        rows = self._conn.execute(_FOR_ORDERS, {"ids": list(order_ids)}).all()
-        parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
-        if rows:
-            for parcel in self._conn.execute(_SHIPMENTS_OF, {"ids": list(parcels)}):
-                parcels[parcel.fulfilment_id].append(parcel)
-        for row in rows:
-            found[row.order_id].append(self._load(row, parcels[row.id]))
+        for fulfilment in self._load_many(
+            self._conn.execute(_FOR_ORDERS, {"ids": list(order_ids)}).all()
+        ):
+            found[fulfilment.order_id].append(fulfilment)
         return found
 
     def search(
@@ -377,7 +368,10 @@ class FulfilmentRepository:
         stmt = select(f).where(f.c.provider == provider, f.c.status.in_(sorted(statuses)))
         if after is not None:
             stmt = stmt.where(f.c.id > after)
-        rows = self._conn.execute(stmt.order_by(f.c.id).limit(limit)).all()
+        return self._load_many(self._conn.execute(stmt.order_by(f.c.id).limit(limit)).all())
+
+    def _load_many(self, rows: Sequence[Row[Any]]) -> list[FulfilmentOrder]:
+        """The fulfilment orders of ``rows``, their shipments read in one statement."""
         parcels: dict[str, list[Row[Any]]] = {row.id: [] for row in rows}
         if rows:
             for parcel in self._conn.execute(_SHIPMENTS_OF, {"ids": list(parcels)}):
