@@ -22,7 +22,6 @@ import argparse
 import os
 import tempfile
 import time
-from contextlib import suppress
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -83,7 +82,7 @@ def main() -> None:
             order = native.NativeOrder.model_validate(load.order(number))
             items.append(Incoming(order.to_draft(), native.SOURCE, order.model_dump_json()))
             number += 1
-        backends = _backends_cpu(url) if args.pg else 0.0
+        backends = load.backends_cpu_seconds(url) if args.pg else 0.0
         start = time.process_time()
         for i in range(0, len(items), args.group):
             with container.uow(actor="bench") as uow:
@@ -91,7 +90,9 @@ def main() -> None:
             assert all(r.outcome == Outcome.CREATED and r.allocations for r in results)
         best = min(best, (time.process_time() - start) / len(items))
         if args.pg:
-            best_backends = min(best_backends, (_backends_cpu(url) - backends) / len(items))
+            best_backends = min(
+                best_backends, (load.backends_cpu_seconds(url) - backends) / len(items)
+            )
     container.close()
     print(f"groups of {args.group}: {best * 1000:.2f} ms CPU per order (best of {args.rounds})")
     if args.pg:
@@ -103,26 +104,6 @@ def main() -> None:
         f"writer gate held per transaction: mean {sum(held) / len(held) * 1000:.2f} ms,"
         f" p50 {at[0]:.2f}, p90 {at[1]:.2f}, p99 {at[2]:.2f}, max {held[-1] * 1000:.2f} ms"
     )
-
-
-def _backends_cpu(url: str) -> float:
-    """CPU seconds spent so far by the backends connected to ``url``'s database (the one
-    asking excluded)."""
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        pids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ]
-    total = 0.0
-    for pid in pids:
-        with suppress(OSError):  # gone meanwhile
-            total += load.process_cpu_seconds(pid)
-    return total
 
 
 if __name__ == "__main__":

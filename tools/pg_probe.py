@@ -51,27 +51,6 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def backends_cpu_seconds(url: str) -> float:
-    """CPU spent so far by the backends connected to ``url``'s database (not the one asking):
-    unlike :func:`postgres_cpu_seconds`, what another user of the server spends is not counted
-    (nor are the server's own processes: WAL writer, checkpointer…)."""
-    with psycopg.connect(url) as conn:
-        pids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ]
-    total = 0.0
-    for pid in pids:
-        try:
-            total += load.process_cpu_seconds(pid)
-        except OSError:  # gone meanwhile
-            continue
-    return total
-
-
 def settled(url: str) -> bool:
     """No order left ``received``, no event left to fan out and no delivery open."""
     with psycopg.connect(url) as conn:
@@ -112,7 +91,7 @@ def main() -> None:
         time.sleep(1 if spies else 0)  # py-spy attached
         before = [load.process_cpu_seconds(p.pid) for p in started]
         postgres_before = postgres_cpu_seconds()
-        backends_before = backends_cpu_seconds(url)
+        backends_before = load.backends_cpu_seconds(url)
         clients_cpu, began = time.process_time(), time.perf_counter()
         closed = load.closed_loop(
             args.orders,
@@ -126,7 +105,7 @@ def main() -> None:
         clients_cpu = time.process_time() - clients_cpu
         after = [load.process_cpu_seconds(p.pid) for p in started]
         postgres = postgres_cpu_seconds() - postgres_before
-        backends = backends_cpu_seconds(url) - backends_before
+        backends = load.backends_cpu_seconds(url) - backends_before
         for recording in spies:
             recording.send_signal(signal.SIGINT)
             recording.wait()

@@ -333,3 +333,26 @@ def process_cpu_seconds(pid: int) -> float:
     process spent, whatever share of the cores a shared machine gave it."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends_cpu_seconds(url: str) -> float:
+    """CPU spent so far by the PostgreSQL backends connected to ``url``'s database (libpq URL;
+    not the one asking): what another user of the server spends is not counted, nor are the
+    server's own processes (WAL writer, checkpointer…)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    total = 0.0
+    for pid in pids:
+        try:
+            total += process_cpu_seconds(pid)
+        except OSError:  # gone meanwhile
+            continue
+    return total
