@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import insert
 
-from orderhub.bootstrap import bootstrap
+from orderhub.bootstrap import Container, bootstrap
 from orderhub.config import Settings
 from orderhub.services.messagebus import Consumer, Message
 from orderhub.store import deliveries
@@ -47,12 +47,9 @@ def _noop(_uow: UnitOfWork, _message: Message) -> None:
 CONSUMER = Consumer(name="bench", event_types=frozenset({"order.benched"}), handle=_noop)
 
 
-def prepare(events: int, *, fan_out: bool) -> str:
-    name = f"orderhub_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    container = bootstrap(Settings(database_url=_url(name)))
-    upgrade(container.engine)
+def seed_events(container: Container, events: int) -> datetime:
+    """``events`` committed ``order.benched`` outbox events, one stream each; when they
+    occurred."""
     now = datetime.now(UTC)
     rows = [
         {"id": str(uuid.uuid4()), "stream": f"order:{i}", "type": "order.benched",
@@ -61,6 +58,17 @@ def prepare(events: int, *, fan_out: bool) -> str:
     ]  # fmt: skip
     with container.engine.begin() as conn:
         conn.execute(insert(outbox), rows)
+    return now
+
+
+def prepare(events: int, *, fan_out: bool) -> str:
+    name = f"orderhub_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    container = bootstrap(Settings(database_url=_url(name)))
+    upgrade(container.engine)
+    now = seed_events(container, events)
+    with container.engine.begin() as conn:
         while fan_out and deliveries.fan_out(conn, consumers_for=lambda _t: ["bench"], now=now):
             pass
     with container.engine.connect() as conn:  # a live table has statistics; a fresh one not

@@ -1,6 +1,6 @@
 """Deliveries per second when every delivery calls a slow outside system, one worker.
 
-    .venv/bin/python bench/outcalls.py --events 400 --latency-ms 50 [--pg]
+    .venv/bin/python -m bench.outcalls --events 400 --latency-ms 50 [--pg]
 
 Each run gets a fresh database (SQLite in a temporary folder, or a new PostgreSQL database
 with ``--pg``) holding ``--events`` outbox events, one stream each, and one outbound consumer
@@ -17,20 +17,16 @@ import os
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 
 import psycopg
-from sqlalchemy import insert
 
+from bench.delivery import ADMIN_DSN, seed_events
 from orderhub.bootstrap import bootstrap
 from orderhub.config import Settings
 from orderhub.services.messagebus import Message, OutboundConsumer, Outcall
 from orderhub.store.migrate import upgrade
-from orderhub.store.tables import outbox
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.relay import Worker
-
-ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _database(pg: bool, folder: str) -> str:
@@ -58,14 +54,7 @@ def run(url: str, *, events: int, latency: float, concurrency: int) -> float:
     settings = Settings(database_url=url, worker_outcall_concurrency=concurrency)
     container = bootstrap(settings)
     upgrade(container.engine)
-    now = datetime.now(UTC)
-    rows = [
-        {"id": str(uuid.uuid4()), "stream": f"order:{i}", "type": "order.benched",
-         "data": {"n": i}, "actor": "bench", "occurred_at": now}
-        for i in range(events)
-    ]  # fmt: skip
-    with container.engine.begin() as conn:
-        conn.execute(insert(outbox), rows)
+    seed_events(container, events)
     consumer = OutboundConsumer("slow", frozenset({"order.benched"}), prepare)
     worker = Worker(container, consumers=[consumer])
     try:
