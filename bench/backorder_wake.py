@@ -1,6 +1,6 @@
 """How long a stock receipt takes when many orders wait for the SKU (a stock-out's queue).
 
-    .venv/bin/python bench/backorder_wake.py --orders 500 1000 [--pg]
+    .venv/bin/python -m bench.backorder_wake --orders 500 1000 [--pg]
 
 For each N: a fresh hub (SQLite in a temporary folder, or a new PostgreSQL database with
 ``--pg``) with one location and N orders of one unit of one SKU, all backordered (none in
@@ -15,10 +15,8 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
 
-import psycopg
-
+from bench.scratch import scratch_database
 from orderhub.bootstrap import Container, bootstrap
 from orderhub.channels import native
 from orderhub.config import Settings
@@ -28,8 +26,6 @@ from orderhub.domain.locations import Location, LocationAddress, LocationKind
 from orderhub.services.ingest import ingest_order
 from orderhub.services.inventory import StockAdjustment, adjust_stock
 from orderhub.store.migrate import upgrade
-
-ADMIN_DSN = os.environ.get("ORDERHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _order(n: int) -> native.NativeOrder:
@@ -77,22 +73,12 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as folder:
         for orders in args.orders:
-            name = f"orderhub_bench_{uuid.uuid4().hex[:8]}"
-            if args.pg:
-                with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-                    admin.execute(f'CREATE DATABASE "{name}"')
-                url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql", "postgresql+psycopg", 1)
-                url += f"/{name}"
-            else:
-                url = f"sqlite:///{folder}/{name}.db"
-            container = hub(url, orders)
-            try:
-                seconds = wake_seconds(container)
-            finally:
-                container.close()
-                if args.pg:
-                    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with scratch_database(folder, pg=args.pg) as url:
+                container = hub(url, orders)
+                try:
+                    seconds = wake_seconds(container)
+                finally:
+                    container.close()
             print(f"{orders} waiting: a one-unit receipt took {seconds:.2f} s")
 
 

@@ -16,33 +16,15 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
 
-import psycopg
-
-from bench.delivery import ADMIN_DSN, seed_events
+from bench.delivery import seed_events
+from bench.scratch import scratch_database
 from orderhub.bootstrap import bootstrap
 from orderhub.config import Settings
 from orderhub.services.messagebus import Message, OutboundConsumer, Outcall
 from orderhub.store.migrate import upgrade
 from orderhub.store.unit_of_work import UnitOfWork
 from orderhub.workers.relay import Worker
-
-
-def _database(pg: bool, folder: str) -> str:
-    if not pg:
-        return f"sqlite:///{folder}/outcalls-{uuid.uuid4().hex[:8]}.db"
-    name = f"orderhub_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql", "postgresql+psycopg", 1) + f"/{name}"
-
-
-def _drop(url: str) -> None:
-    """A PostgreSQL run's database goes with it (SQLite's folder goes at the end)."""
-    if url.startswith("postgresql"):
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def run(url: str, *, events: int, latency: float, concurrency: int) -> float:
@@ -80,11 +62,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         for concurrency in args.concurrency:
-            url = _database(args.pg, folder)
-            try:
+            with scratch_database(folder, pg=args.pg) as url:
                 seconds = run(url, events=args.events, latency=latency, concurrency=concurrency)
-            finally:
-                _drop(url)
             rate = args.events / seconds
             bound = concurrency / latency
             print(f"concurrency {concurrency}: {rate:.1f} deliveries/s ({seconds:.1f} s), "
