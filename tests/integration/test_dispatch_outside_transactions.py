@@ -17,19 +17,16 @@ import httpx
 import pytest
 
 from orderhub.bootstrap import Container
-from orderhub.channels import native
 from orderhub.domain.editing import OrderEdit, ShippingChange
 from orderhub.domain.fulfilment import FulfilmentStatus
 from orderhub.services.editing import edit_order
-from orderhub.services.ingest import ingest_order
 from orderhub.services.orders import cancel_order
 from orderhub.store import history
 from orderhub.store.db import is_postgres
 from orderhub.store.fulfilment import ProviderConfig
 from orderhub.workers.relay import Worker
-from tests.conftest import native_order
 from tests.integration.fulfilment_support import allocate, place_order
-from tests.integration.test_outbound_outside_transactions import idle_transactions
+from tests.integration.test_outbound_outside_transactions import another_ingest, idle_transactions
 from tests.support.clock import FakeClock
 
 WAIT = 5.0  # seconds: far beyond a free write, far below SQLite's 10 s busy timeout
@@ -106,18 +103,10 @@ def fulfilment_of(seeded: Container, order_id: str) -> tuple[FulfilmentStatus, s
 def test_other_writers_commit_while_a_3pl_dispatch_is_in_flight(
     seeded: Container, slow: Slow3PL
 ) -> None:
-    ingested = threading.Event()
-
-    def ingest() -> None:
-        body = native.NativeOrder.model_validate(native_order("2002"))
-        with seeded.uow(actor="test") as uow:
-            ingest_order(uow, draft=body.to_draft(), source="native", payload="{}")
-        ingested.set()
-
     def during(_order_id: str) -> None:
         if is_postgres(seeded.engine):
             assert idle_transactions(seeded) == 0, "a transaction is held open across the call"
-        writer = threading.Thread(target=ingest)
+        writer, ingested = another_ingest(seeded)
         writer.start()
         assert ingested.wait(WAIT), "an order ingest waited on the worker's 3PL call"
         assert slow.calls == [], "the ingest went through while the call was in flight"

@@ -70,6 +70,19 @@ def idle_transactions(container: Container) -> int:
     return found
 
 
+def another_ingest(seeded: Container) -> tuple[threading.Thread, threading.Event]:
+    """A thread, not started, that ingests an order (another writer) and then sets the event."""
+    ingested = threading.Event()
+
+    def ingest() -> None:
+        body = native.NativeOrder.model_validate(native_order("2002"))
+        with seeded.uow(actor="test") as uow:
+            ingest_order(uow, draft=body.to_draft(), source="native", payload="{}")
+        ingested.set()
+
+    return threading.Thread(target=ingest), ingested
+
+
 def test_other_writers_commit_while_a_channel_call_is_in_flight(seeded: Container) -> None:
     walmart_order(seeded)
     slow = SlowWalmart()
@@ -80,15 +93,7 @@ def test_other_writers_commit_while_a_channel_call_is_in_flight(seeded: Containe
     worker = Worker(seeded, consumers=consumers)
     delivering = threading.Thread(target=worker.run_once)
     delivering.start()
-    ingested = threading.Event()
-
-    def ingest() -> None:
-        body = native.NativeOrder.model_validate(native_order("2002"))
-        with seeded.uow(actor="test") as uow:
-            ingest_order(uow, draft=body.to_draft(), source="native", payload="{}")
-        ingested.set()
-
-    writer = threading.Thread(target=ingest)
+    writer, ingested = another_ingest(seeded)
     try:
         assert slow.entered.wait(WAIT), "the worker never made the channel call"
         if is_postgres(seeded.engine):
