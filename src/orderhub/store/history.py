@@ -161,13 +161,12 @@ def chain(
     ``data`` is the event's :func:`canonical_json` (what is hashed), which the unit of work
     stores in the outbox too rather than encode the event again.
 
-    The caller
-    holds the order's row (its version bump), so no other writer extends this chain
-    concurrently; the unique (order_id, order_seq) constraint is the backstop. A ``new_order``
-    inserted in this transaction has no history yet: no need to look. ``head``: the chain's
-    length and head hash as rows queued in this transaction left it (not written yet). The
-    chain continues from its anchor, not from the last stored event, so a cut-off tail stays a
-    gap.
+    The caller holds the order's row (its version bump), so no other writer extends this
+    chain concurrently; the unique (order_id, order_seq) constraint is the backstop. A
+    ``new_order`` inserted in this transaction has no history yet: no need to look. ``head``:
+    the chain's length and head hash as rows queued in this transaction left it (not written
+    yet). The chain continues from its anchor, not from the last stored event, so a cut-off
+    tail stays a gap.
     """
     seq, prev = head if head is not None else _head(conn, order_id, new_order=new_order)
     rows = []
