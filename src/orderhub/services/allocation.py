@@ -74,8 +74,9 @@ class _LostRace(Exception):
 
 class StaleGroupReads(Exception):
     """A guarded UPDATE of :meth:`AllocationGroup.flush` failed where the group's reads said
-    the units were free (it cannot happen while the group's rows are the transaction's alone):
-    the caller undoes the transaction and allocates each order again from fresh reads."""
+    the units were free (another transaction reserved them since: PostgreSQL's ingest groups
+    read without locking): the caller undoes the transaction and allocates each order again
+    from fresh reads."""
 
 
 @dataclass
@@ -105,8 +106,10 @@ class AllocationGroup:
     What allocating reads — stock levels, day counts, the queue of waiting orders — is read
     once and kept as each allocation of the group changes it, so that every order sees
     exactly what fresh reads would show it. Exact while no other transaction writes these
-    rows: SQLite's one writer holds them all; on PostgreSQL ingest locks the group's levels
-    and day counts first (:func:`lock_ahead`). What it writes waits for :meth:`flush`, one
+    rows: SQLite's one writer holds them all; on PostgreSQL the worker's groups and ingest's
+    where a location has a daily capacity lock the levels and day counts first
+    (:func:`lock_ahead`), and ingest's others read without locking (their guards catch what
+    changed meanwhile: :class:`StaleGroupReads`). What it writes waits for :meth:`flush`, one
     statement each for the group: the reservations, as one guarded UPDATE per (SKU,
     location) of their sums — the guard of a sum holds exactly when each order's would have
     held in turn, and should it not (:class:`StaleGroupReads`) nothing is oversold — then the
@@ -514,8 +517,9 @@ def _watching(uow: UnitOfWork) -> AllocationGroup | None:
 
 
 def lock_ahead(uow: UnitOfWork, orders: Collection[Order]) -> None:
-    """Before allocating several orders in one transaction (ingest's group, as this
-    transaction holds them: maybe not written yet) on PostgreSQL: lock every stock level their
+    """Before allocating several orders in one transaction (ingest's, as this transaction
+    holds them: maybe not written yet; a group only where a location has a daily capacity,
+    :func:`counts_capacity`) on PostgreSQL: lock every stock level their
     wanted SKUs have, then today's order count of every active location, each in key order.
 
     One allocation takes its levels in (SKU, location) order, then its locations' counts, then
@@ -528,6 +532,14 @@ def lock_ahead(uow: UnitOfWork, orders: Collection[Order]) -> None:
     """
     skus = {line.sku for order in orders if order.status in ALLOCATABLE for line in wanting(order)}
     _lock(uow, skus)
+
+
+def counts_capacity(uow: UnitOfWork) -> bool:
+    """Whether some active location has a daily capacity (its own, or the active rules'):
+    then the day counts an allocation reads decide where it may go."""
+    if active_planner(uow=uow).compiled.capped:
+        return True
+    return any(loc.daily_capacity is not None for loc in uow.locations.list() if loc.active)
 
 
 def wanting(order: Order) -> list[OrderLine]:

@@ -36,6 +36,7 @@ from orderhub.services.allocation import (
     AllocationGroup,
     StaleGroupReads,
     allocate_order,
+    counts_capacity,
     default_planner,
     lock_ahead,
 )
@@ -163,11 +164,16 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, held: _Held |
         # Several: each order's allocation items on its own, so that its history starts with
         # its own order.received and its allocation's events, chained in one go.
         uow.untrack_orders()
-    # PostgreSQL: the rows locked ahead, in key order, keep a group's reads current (one
-    # order's too: its group is four statements cheaper than allocating it alone, and the
-    # order is inserted once) and several allocations from deadlocking. SQLite: nothing.
-    lock_ahead(uow, orders)
+    # PostgreSQL: a group (one order's too: four statements cheaper than allocating it alone,
+    # and the order inserted once) reads without locking, so the API processes' groups plan
+    # side by side; its guarded UPDATEs at the end, in key order, keep every unit reserved
+    # once, and reads gone stale undo it (StaleGroupReads: each order again, alone). Where a
+    # location has a daily capacity the day counts decide where orders may go: the group
+    # locks the levels and counts first, as orders allocated alone in one transaction always
+    # do (in key order, so that they cannot deadlock). SQLite's one writer needs neither.
     planner = default_planner(uow)
+    if held is None or counts_capacity(uow):
+        lock_ahead(uow, orders)
     group = (
         AllocationGroup(
             [o.id for o in orders],

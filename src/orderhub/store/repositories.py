@@ -83,15 +83,20 @@ def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
     return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
 
 
-def _upsert_customers(insert: Any) -> Any:
-    # A no-op update on conflict makes RETURNING answer with the existing row's id too.
-    new_rows = insert(t.customers)
-    return new_rows.on_conflict_do_update(
-        index_elements=[t.customers.c.email], set_={"email": new_rows.excluded.email}
-    ).returning(t.customers.c.id, t.customers.c.email)
+def _insert_new_customers(insert: Any) -> Any:
+    # DO NOTHING, not a no-op update: an update would lock a returning customer's row to the
+    # commit, and two API processes' groups with one customer in common would run in turn.
+    return (
+        insert(t.customers)
+        .on_conflict_do_nothing(index_elements=[t.customers.c.email])
+        .returning(t.customers.c.id, t.customers.c.email)
+    )
 
 
-_UPSERT_CUSTOMERS = _per_dialect(_upsert_customers)
+_INSERT_NEW_CUSTOMERS = _per_dialect(_insert_new_customers)
+_KNOWN_CUSTOMERS = select(t.customers.c.id, t.customers.c.email).where(
+    t.customers.c.email.in_(bindparam("emails", expanding=True))
+)
 _CHANNEL_EXISTS = select(t.channels.c.code).where(t.channels.c.code == bindparam("code"))
 _KNOWN_SKUS = select(t.products.c.sku).where(
     t.products.c.sku.in_(bindparam("skus", expanding=True))
@@ -851,9 +856,9 @@ class CustomerRepository:
         return self.resolve_many([customer])[0]
 
     def resolve_many(self, customers: Sequence[Customer]) -> list[str]:
-        """Customer ids for ``customers``, in order: one upsert (executemany with RETURNING)
-        for every distinct email, one insert for those without an email (each its own
-        customer)."""
+        """Customer ids for ``customers``, in order: one insert (executemany with RETURNING) of
+        every distinct email not known yet, one read of those known, one insert for those
+        without an email (each its own customer)."""
         now = utc_now()
         ids: list[str] = []
         anonymous: list[dict[str, Any]] = []
@@ -875,11 +880,16 @@ class CustomerRepository:
             self._conn.execute(_INSERT_CUSTOMER, anonymous)
         if not by_email:
             return ids
-        upsert = _UPSERT_CUSTOMERS[self._conn.dialect.name]
-        # In email order: two transactions upserting the same customers lock them in one order
-        # (the API's groups run side by side on PostgreSQL), so they cannot deadlock.
+        insert = _INSERT_NEW_CUSTOMERS[self._conn.dialect.name]
+        # In email order: two transactions inserting the same new customers wait for each
+        # other in one order (the API's groups run side by side on PostgreSQL): no deadlock.
         rows = [by_email[email] for email in sorted(by_email)]
-        found = {row.email: row.id for row in self._conn.execute(upsert, rows)}
+        found = {row.email: row.id for row in self._conn.execute(insert, rows)}
+        known = sorted(set(by_email) - set(found))
+        if known:  # returning customers: read, not locked
+            found |= {
+                row.email: row.id for row in self._conn.execute(_KNOWN_CUSTOMERS, {"emails": known})
+            }
         return [
             found[customer.email] if customer.email else ids[index]
             for index, customer in enumerate(customers)

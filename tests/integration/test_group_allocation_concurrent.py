@@ -1,0 +1,198 @@
+"""PostgreSQL: an ingest group plans without holding the stock it reads, and stays exact.
+
+A group of new orders is allocated from reads made once (``allocation.AllocationGroup``).
+Locking every level it reads before it plans made the API processes' groups run one after the
+other, each holding the levels through its whole transaction. Now a group reads without
+locking; its guarded UPDATEs at the end (in key order) are what keep a unit from being
+reserved twice, and a guard that fails under reads gone stale undoes the group and allocates
+each order again from fresh ones. Where a location has a daily capacity the day counts decide
+where an order may go, so the group still locks the levels and day counts before it reads.
+
+Each test lets another ingest run while the group plans (in a thread, so that one waiting for
+the group's locks cannot hang the test) and checks what both left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from orderhub.bootstrap import Container
+from orderhub.channels import native
+from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
+from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.services import ingest
+from orderhub.services.ingest import Incoming, Outcome, ingest_batch
+from orderhub.services.inventory_check import find_drift
+from orderhub.store import tables as t
+from tests.conftest import native_order
+from tests.integration.inventory_helpers import levels, receive, status
+
+
+@pytest.fixture
+def hub(seeded: Container) -> Container:
+    if seeded.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: an ingest group's reads cannot go stale")
+    return seeded
+
+
+def incoming(number: int, sku: str, quantity: int, *, customer: str = "") -> Incoming:
+    body = native_order(
+        f"C-{number}",
+        lines=[{"sku": sku, "quantity": quantity, "unit_price": "1.00"}],
+        customer={"email": customer or f"buyer-{number}@example.com", "name": "Buyer"},
+    )
+    order = native.NativeOrder.model_validate(body)
+    return Incoming(order.to_draft(), native.SOURCE, order.model_dump_json())
+
+
+class Meanwhile:
+    """The first planner ingest asks for: the first time it plans, it lets ``other`` run in a
+    thread and waits for it up to ``wait`` seconds. The group has read the stock by then and
+    holds whatever it has locked. Any later planner (the retry's) is the real one."""
+
+    name = "meanwhile"
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, other: Callable[[], None], wait: float):
+        self.other, self.wait = other, wait
+        self.real: Planner | None = None
+        self.thread: threading.Thread | None = None
+        self.finished_meanwhile: bool | None = None
+        real_planner = ingest.default_planner
+
+        def planner(uow: Any) -> Planner:
+            if self.real is None:
+                self.real = real_planner(uow)
+                return self
+            return real_planner(uow)
+
+        monkeypatch.setattr(ingest, "default_planner", planner)
+
+    def plan(self, request: AllocationRequest) -> AllocationPlan:
+        assert self.real is not None
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.other)
+            self.thread.start()
+            self.thread.join(self.wait)
+            self.finished_meanwhile = not self.thread.is_alive()
+        return self.real.plan(request)
+
+    def join(self) -> None:
+        assert self.thread is not None
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+
+
+def test_a_group_whose_units_are_taken_while_it_plans_backorders_and_oversells_nothing(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another ingest takes both units of SKU-1 while the group plans with them: it is not
+    kept waiting (nothing is locked yet), the group's guard then fails, and its order is
+    allocated again from fresh reads: backordered (the web channel's policy). Two units, two
+    reserved, and the ledger sums to the levels."""
+    add_warehouse(hub, "a")
+    receive(hub, "SKU-1", "a", 2)
+    other: list[Any] = []
+
+    def take_both() -> None:
+        with hub.uow(actor="test") as uow:
+            other.extend(ingest_batch(uow, [incoming(2, "SKU-1", 2)], allocate=True))
+
+    meanwhile = Meanwhile(monkeypatch, take_both, wait=2)
+    with hub.uow(actor="test") as uow:
+        [mine] = ingest_batch(uow, [incoming(1, "SKU-1", 2)], allocate=True)
+    meanwhile.join()
+
+    assert meanwhile.finished_meanwhile, "the other ingest waited for the planning group"
+    [theirs] = other
+    assert (mine.outcome, theirs.outcome) == (Outcome.CREATED, Outcome.CREATED)
+    assert [len(r.allocations) for r in (mine, theirs)] == [0, 1]
+    assert status(hub, theirs.order_id or "") == "allocated"
+    assert status(hub, mine.order_id or "") == "backordered"
+    assert levels(hub)[("SKU-1", "a")] == (2, 2)
+    with hub.uow(read_only=True) as uow:
+        assert find_drift(uow)[1] == []
+
+
+def test_a_group_holds_the_day_counts_where_a_location_has_a_daily_capacity(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Location a takes one order a day, b any number, a first. Another ingest that starts
+    while the group plans its order for a waits for the group's commit (the group locked the
+    levels and day counts before reading them), then sees a full and goes to b. Without the
+    locks both would have read a's count as 0: two orders on a day of one."""
+    add_warehouse(hub, "a", capacity=1)
+    add_warehouse(hub, "b", priority=2)
+    for location in ("a", "b"):
+        receive(hub, "SKU-1", location, 5)
+    other: list[Any] = []
+
+    def one_more() -> None:
+        with hub.uow(actor="test") as uow:
+            other.extend(ingest_batch(uow, [incoming(2, "SKU-1", 1)], allocate=True))
+
+    meanwhile = Meanwhile(monkeypatch, one_more, wait=1.5)
+    with hub.uow(actor="test") as uow:
+        [mine] = ingest_batch(uow, [incoming(1, "SKU-1", 1)], allocate=True)
+    meanwhile.join()
+
+    [theirs] = other
+    with hub.uow(read_only=True) as uow:
+        d = t.location_daily_orders.c
+        counts = {r.location: r.orders for r in uow.conn.execute(select(d.location, d.orders))}
+    assert counts == {"a": 1, "b": 1}
+    assert [a["location"] for a in mine.allocations] == ["a"]
+    assert [a["location"] for a in theirs.allocations] == ["b"]
+    assert meanwhile.finished_meanwhile is False, "the other ingest did not wait"
+
+
+def test_a_returning_customer_does_not_keep_another_group_waiting(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two orders of one customer, ingested side by side: the second is not kept waiting for
+    the first's commit by its customer row (only a new customer's insert would wait), and
+    both orders are the one customer's."""
+    add_warehouse(hub, "a")
+    receive(hub, "SKU-1", "a", 5)
+    with hub.uow(actor="test") as uow:
+        [first] = ingest_batch(uow, [incoming(0, "SKU-1", 1, customer="b@example.com")])
+    other: list[Any] = []
+
+    def same_customer() -> None:
+        with hub.uow(actor="test") as uow:
+            items = [incoming(2, "SKU-1", 1, customer="b@example.com")]
+            other.extend(ingest_batch(uow, items, allocate=True))
+
+    meanwhile = Meanwhile(monkeypatch, same_customer, wait=10)
+    with hub.uow(actor="test") as uow:
+        items = [incoming(1, "SKU-1", 1, customer="b@example.com")]
+        [mine] = ingest_batch(uow, items, allocate=True)
+    meanwhile.join()
+
+    assert meanwhile.finished_meanwhile, "the other ingest waited for the group's customer"
+    with hub.uow(read_only=True) as uow:
+        ids = [r.order_id or "" for r in (first, mine, *other)]
+        customers = {uow.orders.get(order_id).customer.id for order_id in ids}
+    assert len(customers) == 1
+    assert levels(hub)[("SKU-1", "a")] == (5, 2)
+
+
+def add_warehouse(
+    hub: Container, code: str, *, priority: int = 1, capacity: int | None = None
+) -> None:
+    with hub.uow(actor="test") as uow:
+        uow.locations.add(
+            Location(
+                code,
+                code.upper(),
+                LocationKind.WAREHOUSE,
+                LocationAddress("US"),
+                priority=priority,
+                daily_capacity=capacity,
+            )
+        )
+        uow.commit()
