@@ -24,7 +24,7 @@ from sqlalchemy import select
 from orderhub.bootstrap import Container
 from orderhub.channels import native
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
-from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.domain.locations import Location, LocationAddress, LocationKind, StoreSettings
 from orderhub.services import ingest
 from orderhub.services.ingest import Incoming, Outcome, ingest_batch
 from orderhub.services.inventory_check import find_drift
@@ -40,11 +40,14 @@ def hub(seeded: Container) -> Container:
     return seeded
 
 
-def incoming(number: int, sku: str, quantity: int, *, customer: str = "") -> Incoming:
+def incoming(
+    number: int, sku: str, quantity: int, *, customer: str = "", **more: object
+) -> Incoming:
     body = native_order(
         f"C-{number}",
         lines=[{"sku": sku, "quantity": quantity, "unit_price": "1.00"}],
         customer={"email": customer or f"buyer-{number}@example.com", "name": "Buyer"},
+        **more,
     )
     order = native.NativeOrder.model_validate(body)
     return Incoming(order.to_draft(), native.SOURCE, order.model_dump_json())
@@ -179,6 +182,40 @@ def test_a_returning_customer_does_not_keep_another_group_waiting(
         customers = {uow.orders.get(order_id).customer.id for order_id in ids}
     assert len(customers) == 1
     assert levels(hub)[("SKU-1", "a")] == (5, 2)
+
+
+def test_a_group_with_a_pickup_locks_ahead(hub: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pick-up reserves at its store within its own item, before the group's guarded
+    UPDATEs: out of their key order, which two groups could deadlock on. A group with one
+    locks its levels first, as orders allocated alone do: another ingest of the pick-up's SKU,
+    started while the group plans its other order, waits for its commit."""
+    with hub.uow(actor="test") as uow:
+        store = StoreSettings(opening_hours={})
+        uow.locations.add(
+            Location("s", "S", LocationKind.STORE, LocationAddress("US"), store=store)
+        )
+        uow.commit()
+    add_warehouse(hub, "a")
+    receive(hub, "SKU-1", "s", 5)
+    receive(hub, "SKU-2", "a", 5)
+    other: list[Any] = []
+
+    def one_more() -> None:
+        with hub.uow(actor="test") as uow:
+            other.extend(ingest_batch(uow, [incoming(2, "SKU-1", 1)], allocate=True))
+
+    meanwhile = Meanwhile(monkeypatch, one_more, wait=1.5)
+    pickup = incoming(1, "SKU-1", 1, delivery={"type": "pickup", "location": "s"})
+    shipped = incoming(3, "SKU-2", 1)  # planned by routing: the other ingest starts then
+    with hub.uow(actor="test") as uow:
+        mine = ingest_batch(uow, [pickup, shipped], allocate=True)
+    meanwhile.join()
+
+    [theirs] = other
+    placed = [[a["location"] for a in r.allocations] for r in (*mine, theirs)]
+    assert placed == [["s"], ["a"], ["s"]]
+    assert levels(hub)[("SKU-1", "s")] == (5, 2)
+    assert meanwhile.finished_meanwhile is False, "the other ingest did not wait"
 
 
 def add_warehouse(

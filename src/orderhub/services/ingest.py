@@ -142,10 +142,11 @@ def _ingest_committed(
             _allocate_new(uow, results, held=held)
         uow.commit()
         return results
-    except StaleGroupReads:
+    except StaleGroupReads as stale:
         if not grouped:
             raise
-        log.warning("a group's reads proved stale; its orders allocated alone", exc_info=True)
+        # Expected now and then on PostgreSQL (another transaction reserved meanwhile).
+        log.info("a group's reads went stale; its orders allocated again, alone: %s", stale)
         uow.rollback()
     return _ingest_committed(uow, items, allocate=allocate, grouped=False)
 
@@ -168,11 +169,12 @@ def _allocate_new(uow: UnitOfWork, results: list[IngestResult], *, held: _Held |
     # and the order inserted once) reads without locking, so the API processes' groups plan
     # side by side; its guarded UPDATEs at the end, in key order, keep every unit reserved
     # once, and reads gone stale undo it (StaleGroupReads: each order again, alone). Where a
-    # location has a daily capacity the day counts decide where orders may go: the group
-    # locks the levels and counts first, as orders allocated alone in one transaction always
-    # do (in key order, so that they cannot deadlock). SQLite's one writer needs neither.
+    # location has a daily capacity the day counts decide where orders may go, and a pick-up
+    # reserves at its store within its item, out of key order: then the group locks the
+    # levels and counts first, as orders allocated alone in one transaction always do (in key
+    # order, so that they cannot deadlock). SQLite's one writer needs neither.
     planner = default_planner(uow)
-    if held is None or counts_capacity(uow):
+    if held is None or any(o.pickup_location for o in orders) or counts_capacity(uow):
         lock_ahead(uow, orders)
     group = (
         AllocationGroup(
