@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,10 @@ from tests.conftest import native_order
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def add_locations(container: Container, *specs: tuple[str, int]) -> None:
+def add_locations(
+    container: Container, *specs: tuple[str, int], capacities: Mapping[str, int] | None = None
+) -> None:
+    """Warehouses (code, priority); ``capacities``: the daily capacity of some of them."""
     with container.uow(actor="test") as uow:
         for code, priority in specs:
             uow.locations.add(
@@ -28,6 +32,7 @@ def add_locations(container: Container, *specs: tuple[str, int]) -> None:
                     LocationKind.WAREHOUSE,
                     LocationAddress("US"),
                     priority=priority,
+                    daily_capacity=(capacities or {}).get(code),
                 )
             )
         uow.commit()

@@ -15,8 +15,6 @@ the group's locks cannot hang the test) and checks what both left behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -26,11 +24,12 @@ from orderhub.channels import native
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner
 from orderhub.domain.locations import Location, LocationAddress, LocationKind, StoreSettings
 from orderhub.services import ingest
-from orderhub.services.ingest import Incoming, Outcome, ingest_batch
+from orderhub.services.ingest import Incoming, IngestResult, Outcome, ingest_batch
 from orderhub.services.inventory_check import find_drift
 from orderhub.store import tables as t
+from orderhub.store.unit_of_work import UnitOfWork
 from tests.conftest import native_order
-from tests.integration.inventory_helpers import levels, receive, status
+from tests.integration.inventory_helpers import add_locations, levels, receive, status
 
 
 @pytest.fixture
@@ -54,40 +53,60 @@ def incoming(
 
 
 class Meanwhile:
-    """The first planner ingest asks for: the first time it plans, it lets ``other`` run in a
-    thread and waits for it up to ``wait`` seconds. The group has read the stock by then and
-    holds whatever it has locked. Any later planner (the retry's) is the real one."""
+    """The first planner ingest asks for: the first time it plans, it ingests ``theirs`` in
+    another thread and waits for that up to ``wait`` seconds. The group has read the stock by
+    then and holds whatever it has locked. Any later planner (the retry's) is the real one."""
 
     name = "meanwhile"
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, other: Callable[[], None], wait: float):
-        self.other, self.wait = other, wait
+    def __init__(self, hub: Container, theirs: list[Incoming], wait: float) -> None:
+        self.hub, self.theirs, self.wait = hub, theirs, wait
         self.real: Planner | None = None
+        self.results: list[IngestResult] = []
         self.thread: threading.Thread | None = None
         self.finished_meanwhile: bool | None = None
-        real_planner = ingest.default_planner
 
-        def planner(uow: Any) -> Planner:
-            if self.real is None:
-                self.real = real_planner(uow)
-                return self
-            return real_planner(uow)
-
-        monkeypatch.setattr(ingest, "default_planner", planner)
+    def planner(self, uow: UnitOfWork) -> Planner:
+        if self.real is None:
+            self.real = REAL_PLANNER(uow)
+            return self
+        return REAL_PLANNER(uow)
 
     def plan(self, request: AllocationRequest) -> AllocationPlan:
         assert self.real is not None
         if self.thread is None:
-            self.thread = threading.Thread(target=self.other)
+            self.thread = threading.Thread(target=self._ingest)
             self.thread.start()
             self.thread.join(self.wait)
             self.finished_meanwhile = not self.thread.is_alive()
         return self.real.plan(request)
 
-    def join(self) -> None:
-        assert self.thread is not None
-        self.thread.join(30)
-        assert not self.thread.is_alive()
+    def _ingest(self) -> None:
+        with self.hub.uow(actor="test") as uow:
+            self.results = ingest_batch(uow, self.theirs, allocate=True)
+
+
+REAL_PLANNER = ingest.default_planner
+
+
+def side_by_side(
+    hub: Container,
+    monkeypatch: pytest.MonkeyPatch,
+    mine: list[Incoming],
+    theirs: list[Incoming],
+    *,
+    wait: float,
+) -> tuple[list[IngestResult], list[IngestResult], bool | None]:
+    """Ingest ``mine`` as a group, and ``theirs`` once the group plans: both results, and
+    whether ``theirs`` was done within ``wait`` seconds (not kept waiting by the group)."""
+    meanwhile = Meanwhile(hub, theirs, wait)
+    monkeypatch.setattr(ingest, "default_planner", meanwhile.planner)
+    with hub.uow(actor="test") as uow:
+        results = ingest_batch(uow, mine, allocate=True)
+    assert meanwhile.thread is not None
+    meanwhile.thread.join(30)
+    assert not meanwhile.thread.is_alive()
+    return results, meanwhile.results, meanwhile.finished_meanwhile
 
 
 def test_a_group_whose_units_are_taken_while_it_plans_backorders_and_oversells_nothing(
@@ -97,25 +116,17 @@ def test_a_group_whose_units_are_taken_while_it_plans_backorders_and_oversells_n
     kept waiting (nothing is locked yet), the group's guard then fails, and its order is
     allocated again from fresh reads: backordered (the web channel's policy). Two units, two
     reserved, and the ledger sums to the levels."""
-    add_warehouse(hub, "a")
+    add_locations(hub, ("a", 1))
     receive(hub, "SKU-1", "a", 2)
-    other: list[Any] = []
+    mine, theirs, unhindered = side_by_side(
+        hub, monkeypatch, [incoming(1, "SKU-1", 2)], [incoming(2, "SKU-1", 2)], wait=2
+    )
 
-    def take_both() -> None:
-        with hub.uow(actor="test") as uow:
-            other.extend(ingest_batch(uow, [incoming(2, "SKU-1", 2)], allocate=True))
-
-    meanwhile = Meanwhile(monkeypatch, take_both, wait=2)
-    with hub.uow(actor="test") as uow:
-        [mine] = ingest_batch(uow, [incoming(1, "SKU-1", 2)], allocate=True)
-    meanwhile.join()
-
-    assert meanwhile.finished_meanwhile, "the other ingest waited for the planning group"
-    [theirs] = other
-    assert (mine.outcome, theirs.outcome) == (Outcome.CREATED, Outcome.CREATED)
-    assert [len(r.allocations) for r in (mine, theirs)] == [0, 1]
-    assert status(hub, theirs.order_id or "") == "allocated"
-    assert status(hub, mine.order_id or "") == "backordered"
+    assert unhindered, "the other ingest waited for the planning group"
+    results = [*mine, *theirs]
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 2
+    assert [len(r.allocations) for r in results] == [0, 1]
+    assert [status(hub, r.order_id or "") for r in results] == ["backordered", "allocated"]
     assert levels(hub)[("SKU-1", "a")] == (2, 2)
     with hub.uow(read_only=True) as uow:
         assert find_drift(uow)[1] == []
@@ -128,29 +139,19 @@ def test_a_group_holds_the_day_counts_where_a_location_has_a_daily_capacity(
     while the group plans its order for a waits for the group's commit (the group locked the
     levels and day counts before reading them), then sees a full and goes to b. Without the
     locks both would have read a's count as 0: two orders on a day of one."""
-    add_warehouse(hub, "a", capacity=1)
-    add_warehouse(hub, "b", priority=2)
+    add_locations(hub, ("a", 1), ("b", 2), capacities={"a": 1})
     for location in ("a", "b"):
         receive(hub, "SKU-1", location, 5)
-    other: list[Any] = []
+    mine, theirs, unhindered = side_by_side(
+        hub, monkeypatch, [incoming(1, "SKU-1", 1)], [incoming(2, "SKU-1", 1)], wait=1.5
+    )
 
-    def one_more() -> None:
-        with hub.uow(actor="test") as uow:
-            other.extend(ingest_batch(uow, [incoming(2, "SKU-1", 1)], allocate=True))
-
-    meanwhile = Meanwhile(monkeypatch, one_more, wait=1.5)
-    with hub.uow(actor="test") as uow:
-        [mine] = ingest_batch(uow, [incoming(1, "SKU-1", 1)], allocate=True)
-    meanwhile.join()
-
-    [theirs] = other
     with hub.uow(read_only=True) as uow:
         d = t.location_daily_orders.c
         counts = {r.location: r.orders for r in uow.conn.execute(select(d.location, d.orders))}
     assert counts == {"a": 1, "b": 1}
-    assert [a["location"] for a in mine.allocations] == ["a"]
-    assert [a["location"] for a in theirs.allocations] == ["b"]
-    assert meanwhile.finished_meanwhile is False, "the other ingest did not wait"
+    assert [[a["location"] for a in r.allocations] for r in (*mine, *theirs)] == [["a"], ["b"]]
+    assert unhindered is False, "the other ingest did not wait"
 
 
 def test_a_returning_customer_does_not_keep_another_group_waiting(
@@ -159,26 +160,21 @@ def test_a_returning_customer_does_not_keep_another_group_waiting(
     """Two orders of one customer, ingested side by side: the second is not kept waiting for
     the first's commit by its customer row (only a new customer's insert would wait), and
     both orders are the one customer's."""
-    add_warehouse(hub, "a")
+    add_locations(hub, ("a", 1))
     receive(hub, "SKU-1", "a", 5)
     with hub.uow(actor="test") as uow:
         [first] = ingest_batch(uow, [incoming(0, "SKU-1", 1, customer="b@example.com")])
-    other: list[Any] = []
+    mine, theirs, unhindered = side_by_side(
+        hub,
+        monkeypatch,
+        [incoming(1, "SKU-1", 1, customer="b@example.com")],
+        [incoming(2, "SKU-1", 1, customer="b@example.com")],
+        wait=10,
+    )
 
-    def same_customer() -> None:
-        with hub.uow(actor="test") as uow:
-            items = [incoming(2, "SKU-1", 1, customer="b@example.com")]
-            other.extend(ingest_batch(uow, items, allocate=True))
-
-    meanwhile = Meanwhile(monkeypatch, same_customer, wait=10)
-    with hub.uow(actor="test") as uow:
-        items = [incoming(1, "SKU-1", 1, customer="b@example.com")]
-        [mine] = ingest_batch(uow, items, allocate=True)
-    meanwhile.join()
-
-    assert meanwhile.finished_meanwhile, "the other ingest waited for the group's customer"
+    assert unhindered, "the other ingest waited for the group's customer"
     with hub.uow(read_only=True) as uow:
-        ids = [r.order_id or "" for r in (first, mine, *other)]
+        ids = [r.order_id or "" for r in (first, *mine, *theirs)]
         customers = {uow.orders.get(order_id).customer.id for order_id in ids}
     assert len(customers) == 1
     assert levels(hub)[("SKU-1", "a")] == (5, 2)
@@ -195,41 +191,16 @@ def test_a_group_with_a_pickup_locks_ahead(hub: Container, monkeypatch: pytest.M
             Location("s", "S", LocationKind.STORE, LocationAddress("US"), store=store)
         )
         uow.commit()
-    add_warehouse(hub, "a")
+    add_locations(hub, ("a", 1))
     receive(hub, "SKU-1", "s", 5)
     receive(hub, "SKU-2", "a", 5)
-    other: list[Any] = []
-
-    def one_more() -> None:
-        with hub.uow(actor="test") as uow:
-            other.extend(ingest_batch(uow, [incoming(2, "SKU-1", 1)], allocate=True))
-
-    meanwhile = Meanwhile(monkeypatch, one_more, wait=1.5)
     pickup = incoming(1, "SKU-1", 1, delivery={"type": "pickup", "location": "s"})
     shipped = incoming(3, "SKU-2", 1)  # planned by routing: the other ingest starts then
-    with hub.uow(actor="test") as uow:
-        mine = ingest_batch(uow, [pickup, shipped], allocate=True)
-    meanwhile.join()
+    mine, theirs, unhindered = side_by_side(
+        hub, monkeypatch, [pickup, shipped], [incoming(2, "SKU-1", 1)], wait=1.5
+    )
 
-    [theirs] = other
-    placed = [[a["location"] for a in r.allocations] for r in (*mine, theirs)]
+    placed = [[a["location"] for a in r.allocations] for r in (*mine, *theirs)]
     assert placed == [["s"], ["a"], ["s"]]
     assert levels(hub)[("SKU-1", "s")] == (5, 2)
-    assert meanwhile.finished_meanwhile is False, "the other ingest did not wait"
-
-
-def add_warehouse(
-    hub: Container, code: str, *, priority: int = 1, capacity: int | None = None
-) -> None:
-    with hub.uow(actor="test") as uow:
-        uow.locations.add(
-            Location(
-                code,
-                code.upper(),
-                LocationKind.WAREHOUSE,
-                LocationAddress("US"),
-                priority=priority,
-                daily_capacity=capacity,
-            )
-        )
-        uow.commit()
+    assert unhindered is False, "the other ingest did not wait"
