@@ -24,13 +24,15 @@ locations passes through here too.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, literal_column, select, union_all, update
+from sqlalchemy import Connection, delete, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 
 from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel
@@ -74,11 +76,6 @@ _FIGURES_OF_SKUS = _FIGURES.where(one_of(A.sku, "skus"))
 _FIGURES_OF_KEYS = _FIGURES.where(one_of(A.channel_code, "channels"), one_of(A.sku, "skus"))
 # PostgreSQL locks the rows in the ORDER BY's order; SQLite's writer holds the database already.
 _LOCKED = {stmt: stmt.with_for_update() for stmt in (_FIGURES, _FIGURES_OF_SKUS, _FIGURES_OF_KEYS)}
-_WRITE_FIGURE = (
-    update(t.channel_availability)
-    .where(A.channel_code == bindparam("b_channel"), A.sku == bindparam("b_sku"))
-    .values(available=bindparam("available"), updated_at=bindparam("updated_at"))
-)
 
 
 class Touched:
@@ -127,13 +124,29 @@ def _sqlite_reads(count: int) -> str:
     expanding IN afresh for every execution)."""
     marks = ", ".join("?" * count)
     return (
-        f"SELECT {_FIGURE}, channel_code, sku, available, 0 FROM channel_availability"
-        f" WHERE sku IN ({marks})"
-        f" UNION ALL SELECT {_OVERRIDE}, channel_code, sku, safety_stock, 0"
-        f" FROM channel_safety_stock WHERE sku IN ({marks})"
-        f" UNION ALL SELECT {_LEVEL}, location, sku, on_hand, reserved FROM stock_levels"
-        f" WHERE sku IN ({marks})"
+        f"SELECT {_FIGURE} AS kind, channel_code AS code, sku, available AS units, 0 AS reserved"
+        f" FROM channel_availability WHERE sku IN ({marks})"
+        f" UNION ALL SELECT {_OVERRIDE} AS kind, channel_code AS code, sku,"
+        f" safety_stock AS units, 0 AS reserved FROM channel_safety_stock WHERE sku IN ({marks})"
+        f" UNION ALL SELECT {_LEVEL} AS kind, location AS code, sku, on_hand AS units, reserved"
+        f" FROM stock_levels WHERE sku IN ({marks})"
     )
+
+
+_SQLITE_WRITE_FIGURES = (
+    "UPDATE channel_availability SET available = ?, updated_at = ?"
+    " WHERE channel_code = ? AND sku = ?"
+)
+
+
+def _stamp(dialect: Dialect) -> Callable[[datetime], Any]:
+    """``updated_at`` as the dialect stores it (the column type's own conversion)."""
+    process = A.updated_at.type._cached_bind_processor(dialect)
+    return process if process is not None else _as_is
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
 
 
 # PostgreSQL: the changed figures in one statement (executemany sends one Bind/Execute per
@@ -294,8 +307,8 @@ class AvailabilityRepository:
         return changed
 
     def _write_figures(self, changed: list[InventoryAvailableChanged]) -> None:
-        """Store the new figures: one ``executemany`` (SQLite's is a loop in C), one UPDATE
-        from arrays on PostgreSQL."""
+        """Store the new figures: one UPDATE from arrays on PostgreSQL; on SQLite one
+        ``executemany`` (a loop in C) of prepared text, the time converted once."""
         now = utc_now()
         if self._lock_rows:
             params = {
@@ -306,11 +319,9 @@ class AvailabilityRepository:
             }
             self._conn.exec_driver_sql(_PG_WRITE_FIGURES, params)
             return
-        rows = [
-            {"b_channel": e.channel, "b_sku": e.sku, "available": e.available, "updated_at": now}
-            for e in changed
-        ]
-        self._conn.execute(_WRITE_FIGURE, rows)
+        stamp = _stamp(self._conn.dialect)(now)
+        rows = [(e.available, stamp, e.channel, e.sku) for e in changed]
+        self._conn.exec_driver_sql(_SQLITE_WRITE_FIGURES, rows)
 
     def _lock_figures(self, skus: set[str] | None) -> dict[Key, int]:
         """The last figures of every channel for ``skus`` (None: all), locked in key order."""
