@@ -55,7 +55,7 @@ _OVERRIDES = select(S.channel_code, S.sku, S.safety_stock).where(one_of(S.sku, "
 # What a figure is computed from, read in one statement: each override (channel, SKU, units)
 # and each level (location, SKU, on hand, reserved), told apart by ``kind``; on SQLite the
 # announcement reads the last figures (channel, SKU, available) with them (see ``_Reads``).
-_OVERRIDE, _LEVEL, _FIGURE = 0, 1, 2
+_OVERRIDE, _LEVEL, _FIGURE, _STAMP = 0, 1, 2, 3
 _OVERRIDE_ROWS = select(
     literal_column(str(_OVERRIDE)).label("kind"),
     S.channel_code.label("code"),
@@ -71,6 +71,16 @@ _LEVEL_ROWS = select(
     L.reserved,
 ).where(one_of(L.sku, "skus"))
 _OVERRIDES_AND_LEVELS = union_all(_OVERRIDE_ROWS, _LEVEL_ROWS)
+# PostgreSQL, after the figures' locks: the configuration's stamps (``Stamps``: table name,
+# stamp) read with the overrides and levels, one statement instead of two.
+_STAMP_ROWS = select(
+    literal_column(str(_STAMP)).label("kind"),
+    t.config_stamps.c.name.label("code"),
+    literal_column("NULL").label("sku"),
+    t.config_stamps.c.stamp.label("units"),
+    literal_column("0").label("reserved"),
+)
+_STAMPS_OVERRIDES_AND_LEVELS = union_all(_STAMP_ROWS, _OVERRIDE_ROWS, _LEVEL_ROWS)
 _FIGURES = select(A.channel_code, A.sku, A.available).order_by(A.channel_code, A.sku)
 _FIGURES_OF_SKUS = _FIGURES.where(one_of(A.sku, "skus"))
 _FIGURES_OF_KEYS = _FIGURES.where(one_of(A.channel_code, "channels"), one_of(A.sku, "skus"))
@@ -106,14 +116,17 @@ class _Reads:
         self.overrides: dict[Key, int] = {}
         self.levels: dict[str, dict[str, StockLevel]] = defaultdict(dict)
         self.figures: dict[Key, int] = {}
+        self.stamps: dict[str, int] = {}
         overrides, levels, figures = self.overrides, self.levels, self.figures
         for kind, code, sku, units, reserved in rows:  # unpacked: no attribute per column
             if kind == _LEVEL:
                 levels[sku][code] = StockLevel(sku, code, units, reserved)
             elif kind == _OVERRIDE:
                 overrides[(code, sku)] = units
-            else:
+            elif kind == _FIGURE:
                 figures[(code, sku)] = units
+            else:
+                self.stamps[code] = units
 
 
 @lru_cache(maxsize=64)
@@ -270,14 +283,18 @@ class AvailabilityRepository:
         if not skus:
             return []
         reads = None
-        if everything or self._lock_rows:
-            previous = self._lock_figures(None if everything else skus)  # 1. lock
+        fresh = Stamps(self._conn)  # read (if at all) once for both, after the lock
+        if self._lock_rows:  # 1. lock, then 2. read the stamps, overrides and levels
+            previous = self._lock_figures(None if everything else skus)
+            reads = _Reads(self._conn.execute(_STAMPS_OVERRIDES_AND_LEVELS, {"skus": sorted(skus)}))
+            fresh.known(reads.stamps)
+        elif everything:
+            previous = self._lock_figures(None)
         else:  # SQLite: nothing to lock, the figures read with what they are computed from
             wanted = sorted(skus)
             sql = _sqlite_reads(len(wanted))
             reads = _Reads(self._conn.exec_driver_sql(sql, tuple(wanted * 3)))
             previous = reads.figures
-        fresh = Stamps(self._conn)  # read (if at all) once for both, after the lock
         channels = self._every_channel(fresh)  # 2. read, after the lock
         if not channels:
             return []
