@@ -228,7 +228,8 @@ def test_a_figure_takes_its_override_and_levels_from_one_read(seeded: Container)
 
 def test_an_announcement_reads_its_figures_overrides_and_levels_once(seeded: Container) -> None:
     """SQLite (its writer holds the database) reads the last figures with the overrides and
-    levels, in one statement; PostgreSQL locks the figures first, then reads the rest."""
+    levels, in one statement; PostgreSQL locks the figures first, then reads the rest (with
+    the configuration's stamps)."""
     add_locations(seeded, ("a", 1))
     receive(seeded, "SKU-1", "a", 5)
     safety(seeded, "app", "SKU-1", 2)
@@ -255,6 +256,11 @@ def test_an_announcement_reads_its_figures_overrides_and_levels_once(seeded: Con
             (True, False),
             (False, True),
         ]
+        # the configuration's stamps read with the levels, after the locks, not on their own
+        assert "config_stamps" in reads[1]
+        between = statements[statements.index(reads[0]) : statements.index(reads[1])]
+        assert not [s for s in between if s.startswith("SELECT config_stamps.name")]
+        assert "SELECT config_stamps.name" not in statements[statements.index(reads[1]) + 1]
     changed = outbox_events(seeded, "inventory.available_changed")[-2:]
     assert sorted((e["channel"], e["previous"], e["available"]) for e in changed) == [
         ("app", 3, 6),

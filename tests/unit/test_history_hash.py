@@ -90,3 +90,9 @@ def test_event_hash_is_the_hash_of_the_json_of_the_event(
         occurred_at=at,
     )
     assert got == expected
+
+
+@given(value=st.dictionaries(_text, _json | st.floats(), max_size=5))
+def test_canonical_json_of_event_data_is_json_dumps_sorted_and_compact(value: Any) -> None:
+    """Event data (a dict) takes the encoder made once, not ``JSONEncoder.encode``."""
+    assert canonical_json(value) == _dumps(value)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from orderhub.domain import ids
 from orderhub.domain.ids import new_id, new_ids
 
 
@@ -34,3 +37,18 @@ def test_ids_made_together_are_distinct_version_7_uuids_of_now() -> None:
         parsed = uuid.UUID(value)
         assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, value)
         assert before <= parsed.int >> 80 <= after
+
+
+def test_ids_made_together_are_spelled_as_one_made_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``new_ids`` formats the millisecond once; each id is what ``_uuid7`` spells."""
+    random = bytes(range(256))[:70]
+    now_ns = 1_780_000_000_123_456_789
+    monkeypatch.setattr(ids.os, "urandom", lambda n: random[:n])
+    monkeypatch.setattr(ids.time, "time_ns", lambda: now_ns)
+    made = new_ids(7)
+    millis = now_ns // 1_000_000
+    assert made == [
+        ids._uuid7(millis, int.from_bytes(random[start : start + 10], "big"))
+        for start in range(0, 70, 10)
+    ]
+    assert new_ids(0) == []

@@ -25,8 +25,18 @@ _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 def to_json_value(value: Any) -> Any:
     """Event data as plain JSON: Decimal and Money become strings, datetimes ISO 8601 UTC."""
-    if type(value) in _PLAIN:  # most of an event's values: nothing to convert
+    kind = type(value)
+    if kind in _PLAIN:  # most of an event's values: nothing to convert
         return value
+    # A list or dict (exactly: a subclass takes the checks below) converts only what is not
+    # plain: no call per plain item (an allocation's lines, a cancellation's units).
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else to_json_value(v) for v in value]
+    if kind is dict:
+        return {
+            k if type(k) is str else str(k): v if type(v) in _PLAIN else to_json_value(v)
+            for k, v in value.items()
+        }
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, Decimal):
@@ -53,7 +63,11 @@ class DomainEvent:
         raise NotImplementedError
 
     def data(self) -> JSON:
-        return {name: to_json_value(getattr(self, name)) for name in _field_names(type(self))}
+        data = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)  # mostly plain: converted without a call
+            data[name] = value if type(value) in _PLAIN else to_json_value(value)
+        return data
 
 
 _FIELD_NAMES: dict[type[DomainEvent], tuple[str, ...]] = {}

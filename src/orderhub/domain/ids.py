@@ -22,10 +22,20 @@ def new_ids(count: int) -> list[str]:
     random source: an order and its lines take one."""
     millis = time.time_ns() // 1_000_000
     random = os.urandom(10 * count)
-    return [
-        _uuid7(millis, int.from_bytes(random[start : start + 10], "big"))
-        for start in range(0, 10 * count, 10)
-    ]
+    # What _uuid7 spells for each, its millisecond and version part formatted once.
+    head = f"{millis & _MILLIS:012x}"
+    prefix = f"{head[:8]}-{head[8:12]}-7"
+    ids = []
+    for start in range(0, 10 * count, 10):
+        rand = int.from_bytes(random[start : start + 10], "big")
+        tail = f"{(rand & _RAND_B) | _VARIANT:016x}"
+        ids.append(f"{prefix}{(rand >> 62) & 0xFFF:03x}-{tail[:4]}-{tail[4:]}")
+    return ids
+
+
+_MILLIS = (1 << 48) - 1
+_RAND_B = (1 << 62) - 1
+_VARIANT = 0b10 << 62
 
 
 def _uuid7(millis: int, rand: int) -> str:

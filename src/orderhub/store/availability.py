@@ -24,12 +24,15 @@ locations passes through here too.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, literal_column, select, union_all, update
+from sqlalchemy import Connection, delete, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 
 from orderhub.clock import utc_now
 from orderhub.domain.channels import Channel
@@ -39,6 +42,7 @@ from orderhub.domain.locations import Location
 from orderhub.store import tables as t
 from orderhub.store.config_cache import Stamps
 from orderhub.store.locations import LocationRepository
+from orderhub.store.one_of import one_of
 from orderhub.store.repositories import ChannelRepository, insert_ignoring_duplicates
 
 S = t.channel_safety_stock.c
@@ -47,49 +51,41 @@ L = t.stock_levels.c
 
 Key = tuple[str, str]  # (channel, SKU)
 
-_OVERRIDES = select(S.channel_code, S.sku, S.safety_stock).where(
-    S.sku.in_(bindparam("skus", expanding=True))
-)
+_OVERRIDES = select(S.channel_code, S.sku, S.safety_stock).where(one_of(S.sku, "skus"))
 # What a figure is computed from, read in one statement: each override (channel, SKU, units)
 # and each level (location, SKU, on hand, reserved), told apart by ``kind``; on SQLite the
 # announcement reads the last figures (channel, SKU, available) with them (see ``_Reads``).
-_OVERRIDE, _LEVEL, _FIGURE = 0, 1, 2
+_OVERRIDE, _LEVEL, _FIGURE, _STAMP = 0, 1, 2, 3
 _OVERRIDE_ROWS = select(
     literal_column(str(_OVERRIDE)).label("kind"),
     S.channel_code.label("code"),
     S.sku,
     S.safety_stock.label("units"),
     literal_column("0").label("reserved"),
-).where(S.sku.in_(bindparam("skus", expanding=True)))
+).where(one_of(S.sku, "skus"))
 _LEVEL_ROWS = select(
     literal_column(str(_LEVEL)).label("kind"),
     L.location.label("code"),
     L.sku,
     L.on_hand.label("units"),
     L.reserved,
-).where(L.sku.in_(bindparam("skus", expanding=True)))
-_FIGURE_ROWS = select(
-    literal_column(str(_FIGURE)).label("kind"),
-    A.channel_code.label("code"),
-    A.sku,
-    A.available.label("units"),
-    literal_column("0").label("reserved"),
-).where(A.sku.in_(bindparam("skus", expanding=True)))
+).where(one_of(L.sku, "skus"))
 _OVERRIDES_AND_LEVELS = union_all(_OVERRIDE_ROWS, _LEVEL_ROWS)
-_FIGURES_OVERRIDES_AND_LEVELS = union_all(_FIGURE_ROWS, _OVERRIDE_ROWS, _LEVEL_ROWS)
-_FIGURES = select(A.channel_code, A.sku, A.available).order_by(A.channel_code, A.sku)
-_FIGURES_OF_SKUS = _FIGURES.where(A.sku.in_(bindparam("skus", expanding=True)))
-_FIGURES_OF_KEYS = _FIGURES.where(
-    A.channel_code.in_(bindparam("channels", expanding=True)),
-    A.sku.in_(bindparam("skus", expanding=True)),
+# PostgreSQL, after the figures' locks: the configuration's stamps (``Stamps``: table name,
+# stamp) read with the overrides and levels, one statement instead of two.
+_STAMP_ROWS = select(
+    literal_column(str(_STAMP)).label("kind"),
+    t.config_stamps.c.name.label("code"),
+    literal_column("NULL").label("sku"),
+    t.config_stamps.c.stamp.label("units"),
+    literal_column("0").label("reserved"),
 )
+_STAMPS_OVERRIDES_AND_LEVELS = union_all(_STAMP_ROWS, _OVERRIDE_ROWS, _LEVEL_ROWS)
+_FIGURES = select(A.channel_code, A.sku, A.available).order_by(A.channel_code, A.sku)
+_FIGURES_OF_SKUS = _FIGURES.where(one_of(A.sku, "skus"))
+_FIGURES_OF_KEYS = _FIGURES.where(one_of(A.channel_code, "channels"), one_of(A.sku, "skus"))
 # PostgreSQL locks the rows in the ORDER BY's order; SQLite's writer holds the database already.
 _LOCKED = {stmt: stmt.with_for_update() for stmt in (_FIGURES, _FIGURES_OF_SKUS, _FIGURES_OF_KEYS)}
-_WRITE_FIGURE = (
-    update(t.channel_availability)
-    .where(A.channel_code == bindparam("b_channel"), A.sku == bindparam("b_sku"))
-    .values(available=bindparam("available"), updated_at=bindparam("updated_at"))
-)
 
 
 class Touched:
@@ -116,19 +112,66 @@ class Touched:
 class _Reads:
     """The overrides and levels of some SKUs (and, read with them, their last figures)."""
 
-    def __init__(self, rows: Iterable[Row[Any]]) -> None:
+    def __init__(self, rows: Iterable[Any]) -> None:
         self.overrides: dict[Key, int] = {}
         self.levels: dict[str, dict[str, StockLevel]] = defaultdict(dict)
         self.figures: dict[Key, int] = {}
-        for row in rows:
-            if row.kind == _LEVEL:
-                self.levels[row.sku][row.code] = StockLevel(
-                    row.sku, row.code, row.units, row.reserved
-                )
-            elif row.kind == _OVERRIDE:
-                self.overrides[(row.code, row.sku)] = row.units
+        self.stamps: dict[str, int] = {}
+        overrides, levels, figures = self.overrides, self.levels, self.figures
+        for kind, code, sku, units, reserved in rows:  # unpacked: no attribute per column
+            if kind == _LEVEL:
+                levels[sku][code] = StockLevel(sku, code, units, reserved)
+            elif kind == _OVERRIDE:
+                overrides[(code, sku)] = units
+            elif kind == _FIGURE:
+                figures[(code, sku)] = units
             else:
-                self.figures[(row.code, row.sku)] = row.units
+                self.stamps[code] = units
+
+
+@lru_cache(maxsize=64)
+def _sqlite_reads(count: int) -> str:
+    """The last figures, overrides and levels of ``count`` SKUs (the columns of
+    ``_OVERRIDE_ROWS`` and ``_LEVEL_ROWS``, ``kind`` telling them apart) as SQLite text, each
+    SKU bound three times (``?``): sent as it is, not compiled again (SQLAlchemy renders an
+    expanding IN afresh for every execution)."""
+    marks = ", ".join("?" * count)
+    return (
+        f"SELECT {_FIGURE} AS kind, channel_code AS code, sku, available AS units, 0 AS reserved"
+        f" FROM channel_availability WHERE sku IN ({marks})"
+        f" UNION ALL SELECT {_OVERRIDE} AS kind, channel_code AS code, sku,"
+        f" safety_stock AS units, 0 AS reserved FROM channel_safety_stock WHERE sku IN ({marks})"
+        f" UNION ALL SELECT {_LEVEL} AS kind, location AS code, sku, on_hand AS units, reserved"
+        f" FROM stock_levels WHERE sku IN ({marks})"
+    )
+
+
+_SQLITE_WRITE_FIGURES = (
+    "UPDATE channel_availability SET available = ?, updated_at = ?"
+    " WHERE channel_code = ? AND sku = ?"
+)
+
+
+def _stamp(dialect: Dialect) -> Callable[[datetime], Any]:
+    """``updated_at`` as the dialect stores it (the column type's own conversion)."""
+    process = A.updated_at.type._cached_bind_processor(dialect)
+    return process if process is not None else _as_is
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
+
+
+# PostgreSQL: the changed figures in one statement (executemany sends one Bind/Execute per
+# row and handles each result in Python), one text whatever their number. Their rows are
+# locked already (``_lock_figures``).
+_PG_WRITE_FIGURES = (
+    "UPDATE channel_availability SET available = v.available, updated_at = %(updated_at)s"
+    " FROM unnest(%(channels)s::VARCHAR[], %(skus)s::VARCHAR[], %(available)s::INTEGER[])"
+    " AS v(channel_code, sku, available)"
+    " WHERE channel_availability.channel_code = v.channel_code"
+    " AND channel_availability.sku = v.sku"
+)
 
 
 class AvailabilityRepository:
@@ -240,14 +283,18 @@ class AvailabilityRepository:
         if not skus:
             return []
         reads = None
-        if everything or self._lock_rows:
-            previous = self._lock_figures(None if everything else skus)  # 1. lock
-        else:  # SQLite: nothing to lock, the figures read with what they are computed from
-            reads = _Reads(
-                self._conn.execute(_FIGURES_OVERRIDES_AND_LEVELS, {"skus": sorted(skus)})
-            )
-            previous = reads.figures
         fresh = Stamps(self._conn)  # read (if at all) once for both, after the lock
+        if self._lock_rows:  # 1. lock, then 2. read the stamps, overrides and levels
+            previous = self._lock_figures(None if everything else skus)
+            reads = _Reads(self._conn.execute(_STAMPS_OVERRIDES_AND_LEVELS, {"skus": sorted(skus)}))
+            fresh.known(reads.stamps)
+        elif everything:
+            previous = self._lock_figures(None)
+        else:  # SQLite: nothing to lock, the figures read with what they are computed from
+            wanted = sorted(skus)
+            sql = _sqlite_reads(len(wanted))
+            reads = _Reads(self._conn.exec_driver_sql(sql, tuple(wanted * 3)))
+            previous = reads.figures
         channels = self._every_channel(fresh)  # 2. read, after the lock
         if not channels:
             return []
@@ -273,18 +320,25 @@ class AvailabilityRepository:
             if current[(channel, sku)] != previous[(channel, sku)]
         ]
         if changed:
-            now = utc_now()
-            rows = [
-                {
-                    "b_channel": e.channel,
-                    "b_sku": e.sku,
-                    "available": e.available,
-                    "updated_at": now,
-                }
-                for e in changed
-            ]
-            self._conn.execute(_WRITE_FIGURE, rows)  # one executemany
+            self._write_figures(changed)
         return changed
+
+    def _write_figures(self, changed: list[InventoryAvailableChanged]) -> None:
+        """Store the new figures: one UPDATE from arrays on PostgreSQL; on SQLite one
+        ``executemany`` (a loop in C) of prepared text, the time converted once."""
+        now = utc_now()
+        if self._lock_rows:
+            params = {
+                "updated_at": now,
+                "channels": [e.channel for e in changed],
+                "skus": [e.sku for e in changed],
+                "available": [e.available for e in changed],
+            }
+            self._conn.exec_driver_sql(_PG_WRITE_FIGURES, params)
+            return
+        stamp = _stamp(self._conn.dialect)(now)
+        rows = [(e.available, stamp, e.channel, e.sku) for e in changed]
+        self._conn.exec_driver_sql(_SQLITE_WRITE_FIGURES, rows)
 
     def _lock_figures(self, skus: set[str] | None) -> dict[Key, int]:
         """The last figures of every channel for ``skus`` (None: all), locked in key order."""

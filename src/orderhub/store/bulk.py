@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -56,25 +57,49 @@ def insert_rows(
     if not rows:
         return 0
     columns = tuple(rows[0])
-    sql, processors = _prepare(conn, table, columns, skip_conflicts_on, encoded)
     get = itemgetter(*columns)
-    single = len(columns) == 1
-    params: list[tuple[Any, ...]] = []
-    last_in: list[Any] = [_NOTHING] * len(processors)
-    last_out: list[Any] = [None] * len(processors)
-    for row in rows:
-        values = [get(row)] if single else list(get(row))
-        for slot, (index, process) in enumerate(processors):
-            value = values[index]
-            if value is last_in[slot]:
-                values[index] = last_out[slot]
-            else:
-                last_in[slot] = value
-                values[index] = last_out[slot] = process(value)
-        params.append(tuple(values))
+    values = [(value,) for value in map(get, rows)] if len(columns) == 1 else list(map(get, rows))
+    return insert_values(
+        conn, table, columns, values, skip_conflicts_on=skip_conflicts_on, encoded=encoded
+    )
+
+
+def insert_values(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    values: list[tuple[Any, ...]],
+    *,
+    skip_conflicts_on: tuple[str, ...] = (),
+    encoded: tuple[str, ...] = (),
+) -> int:
+    """:func:`insert_rows` of rows given as tuples of the ``columns``' values (no dict to
+    build per row). Each column that needs it is converted as a whole, a value repeated from
+    the row before converted once."""
+    if not values:
+        return 0
+    sql, processors = _prepare(conn, table, columns, skip_conflicts_on, encoded)
+    if processors:
+        cells: list[Sequence[Any]] = list(zip(*values, strict=True))  # column by column
+        for index, process in processors:
+            cells[index] = _converted(cells[index], process)
+        values = list(zip(*cells, strict=True))
     if conn.dialect.name == "postgresql":
-        return _insert_values(conn, sql, params, len(columns))
-    return conn.exec_driver_sql(sql, params).rowcount
+        return _insert_values(conn, sql, values, len(columns))
+    return conn.exec_driver_sql(sql, values).rowcount
+
+
+def _converted(column: Sequence[Any], process: Processor) -> list[Any]:
+    """``process`` applied to each value of a column; one repeated from the row before (the
+    transaction's one ``now``) is converted once."""
+    out = []
+    last_in: Any = _NOTHING
+    last_out = None
+    for value in column:
+        if value is not last_in:
+            last_in, last_out = value, process(value)
+        out.append(last_out)
+    return out
 
 
 # PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
@@ -101,7 +126,7 @@ def _insert_values(conn: Connection, sql: str, params: list[tuple[Any, ...]], wi
     try:
         for start in range(0, len(params), per_statement):
             chunk = params[start : start + per_statement]
-            flat = tuple(value for row in chunk for value in row)
+            flat = tuple(chain.from_iterable(chunk))
             written += conn.exec_driver_sql(_values(sql, width, len(chunk)), flat).rowcount
     finally:
         raw.cursor_factory = factory  # type: ignore[union-attr]

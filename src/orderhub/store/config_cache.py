@@ -60,6 +60,11 @@ class Stamps:
             self._seen = {row.name: row.stamp for row in self._conn.execute(_STAMPS)}
         return self._seen[table]
 
+    def known(self, seen: dict[str, int]) -> None:
+        """The stamps (table name → stamp, every row of ``config_stamps``) as the caller read
+        them in a statement of its own (the announcement's, with the levels): not read again."""
+        self._seen = seen
+
     def wrote(self) -> None:
         """This transaction changed configuration: read the stamps again (its own change moved
         one, so what it reads next is its own rows, not the cache's)."""

@@ -47,11 +47,21 @@ _MOVE_ANCHOR = (
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _quote = json.encoder.encode_basestring  # a str as that encoder writes it (ensure_ascii off)
+# The C encoder ``_CANONICAL.encode`` builds afresh for every dict it encodes (its arguments
+# as ``JSONEncoder.iterencode`` passes them; no circular check: event data is a tree).
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # None without _json
+_encode_dict = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(None, _CANONICAL.default, _quote, None, ":", ",", True, False, True)
+)
 
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 as is: what is hashed. One encoder for every call (what
     ``json.dumps`` with these options builds afresh each time)."""
+    if _encode_dict is not None and type(value) is dict:
+        return "".join(_encode_dict(value, 0))
     return _CANONICAL.encode(value)
 
 

@@ -20,19 +20,16 @@ def add_queued(
     and when it was queued, in one INSERT (a unit of work's commit)."""
     if not queued:
         return
-    bulk.insert_rows(
+    bulk.insert_values(
         conn,
         outbox,
+        _COLUMNS,
         [
-            {
-                "id": event_id,
-                "stream": event.stream,
-                "type": event.type,
-                "data": payload,
-                "actor": actor,
-                "occurred_at": occurred_at,
-            }
+            (event_id, event.stream, event.type, payload, actor, occurred_at)
             for event, event_id, payload, occurred_at in queued
         ],
         encoded=("data",),
     )
+
+
+_COLUMNS = ("id", "stream", "type", "data", "actor", "occurred_at")
