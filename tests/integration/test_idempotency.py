@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -183,3 +184,46 @@ def test_two_dashboard_users_with_one_key_each_get_their_own_answer(
     assert "idempotent-replayed" not in second.headers
     assert boss not in second.text
     assert auditor in second.text
+
+
+def test_the_answer_is_stored_before_the_client_has_all_of_it(
+    client: TestClient, admin: dict[str, str], seeded: Container
+) -> None:
+    """A client that retries the moment its answer arrives must get the replay, not a 409 for
+    a request still in progress: the answer is stored before its last bytes are sent."""
+    body = json.dumps(native_order("early-replay")).encode()
+    headers = [(k.lower().encode(), v.encode()) for k, v in admin.items()]
+    headers += [(b"content-type", b"application/json"), (b"idempotency-key", b"key-early")]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/orders",
+        "raw_path": b"/v1/orders",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("testclient", 50000),
+        "server": ("testserver", 80),
+        "app": client.app,
+    }
+    stored_when_sent: list[int | None] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            with seeded.uow(read_only=True) as uow:
+                found = uow.conn.execute(
+                    select(idempotency_keys.c.response_status).where(
+                        idempotency_keys.c.key == "key-early"
+                    )
+                )
+                stored_when_sent.append(found.scalar_one())
+
+    client.portal.call(client.app, scope, receive, send)  # type: ignore[union-attr]
+
+    assert stored_when_sent == [201]

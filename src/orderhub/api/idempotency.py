@@ -118,7 +118,7 @@ class IdempotencyMiddleware:
         status = 500
         response_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
-        delivered = False
+        delivered = settled = False
 
         async def replay_body() -> Message:
             nonlocal delivered
@@ -127,6 +127,26 @@ class IdempotencyMiddleware:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
+        async def settle() -> None:
+            """Store the answer (or release the claim), once."""
+            nonlocal settled
+            if settled:
+                return
+            settled = True
+            engine = self.container.engine
+            if status >= 500 or status in _NOT_STORED:
+                await run_in_threadpool(idempotency.release, engine, principal=principal, key=key)
+                return
+            kept = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in response_headers
+                if k.lower() in (b"content-type", b"location")
+            }
+            stored = idempotency.StoredResponse(status, kept, b"".join(chunks).decode("utf-8"))
+            await run_in_threadpool(
+                idempotency.complete, engine, principal=principal, key=key, response=stored
+            )
+
         async def capture(message: Message) -> None:
             nonlocal status, response_headers
             if message["type"] == "http.response.start":
@@ -134,29 +154,16 @@ class IdempotencyMiddleware:
                 response_headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Stored before the client has the whole answer: a retry sent the moment
+                    # it arrives is replayed, not refused as still in progress (409).
+                    await settle()
             await send(message)
 
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            engine = self.container.engine
-            if status >= 500 or status in _NOT_STORED:
-                await run_in_threadpool(idempotency.release, engine, principal=principal, key=key)
-            else:
-                kept = {
-                    k.decode("latin-1"): v.decode("latin-1")
-                    for k, v in response_headers
-                    if k.lower() in (b"content-type", b"location")
-                }
-                await run_in_threadpool(
-                    idempotency.complete,
-                    engine,
-                    principal=principal,
-                    key=key,
-                    response=idempotency.StoredResponse(
-                        status, kept, b"".join(chunks).decode("utf-8")
-                    ),
-                )
+            await settle()
 
 
 async def _read_body(receive: Receive) -> bytes:
