@@ -16,6 +16,7 @@ from orderhub.store import idempotency
 from orderhub.store.tables import idempotency_keys, order_events, orders
 from tests.conftest import bearer, make_key, native_order
 from tests.integration.dashboard_support import signed_in
+from tests.support.asgi import post_scope
 
 PARALLEL = 8
 
@@ -194,21 +195,7 @@ def test_the_answer_is_stored_before_the_client_has_all_of_it(
     body = json.dumps(native_order("early-replay")).encode()
     headers = [(k.lower().encode(), v.encode()) for k, v in admin.items()]
     headers += [(b"content-type", b"application/json"), (b"idempotency-key", b"key-early")]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/orders",
-        "raw_path": b"/v1/orders",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("testclient", 50000),
-        "server": ("testserver", 80),
-        "app": client.app,
-    }
+    scope = post_scope("/v1/orders", headers, app=client.app)
     stored_when_sent: list[int | None] = []
 
     async def receive() -> dict[str, object]:

@@ -18,6 +18,7 @@ from orderhub.services import edi as edi_service
 from tests.conftest import native_order
 from tests.integration.input_support import row_counts
 from tests.integration.test_b2b_api import add_b2b_channels, post_cxml, post_edi
+from tests.support.asgi import post_scope
 from tests.unit.channels.edi_fixtures import cxml
 
 CHUNK = 64 * 1024
@@ -47,20 +48,7 @@ class Upload:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-            "client": ("127.0.0.1", 1234),
-            "server": ("127.0.0.1", 80),
-        }
+        scope = post_scope(path, [(k.lower().encode(), v.encode()) for k, v in headers.items()])
         asyncio.run(asyncio.wait_for(app(scope, self.receive, send), timeout=30))
         start = next(m for m in sent if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
