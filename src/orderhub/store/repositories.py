@@ -34,6 +34,7 @@ from orderhub.domain.orders import (
 from orderhub.store import bulk, config_cache
 from orderhub.store import tables as t
 from orderhub.store.config_cache import Rows, Stamps
+from orderhub.store.one_of import one_of
 from orderhub.store.purchase_orders import purchase_order_from_json, purchase_order_json
 from orderhub.store.queries import keyset_page
 from orderhub.store.secret_box import SecretBox, reseal
@@ -95,7 +96,7 @@ def _insert_new_customers(insert: Any) -> Any:
 
 _INSERT_NEW_CUSTOMERS = _per_dialect(_insert_new_customers)
 _KNOWN_CUSTOMERS = select(t.customers.c.id, t.customers.c.email).where(
-    t.customers.c.email.in_(bindparam("emails", expanding=True))
+    one_of(t.customers.c.email, "emails")
 )
 _CHANNEL_EXISTS = select(t.channels.c.code).where(t.channels.c.code == bindparam("code"))
 _KNOWN_SKUS = select(t.products.c.sku).where(
