@@ -236,7 +236,8 @@ def test_a_group_reads_stock_day_counts_and_the_queue_once(hub: Container) -> No
     [read] = [s for s, _ in sent if s.startswith("SELECT") and "location_daily_orders" in s]
     assert read.startswith("SELECT 0 AS kind, stock_levels.sku")
     assert times("SELECT stock_levels.sku", "ORDER BY stock_levels.sku, stock_levels.location") == 0
-    assert times("SELECT orders.id, orders.created_at") == 1  # the group's queue
+    # The group's queue (its SKUs have units free): the waiting orders with their lines.
+    assert times("SELECT order_lines.order_id, orders.created_at, order_lines.sku") == 1
     assert times("UPDATE stock_levels SET reserved") == 1  # for the group: 3 (SKU, location)s
     assert all(many for s, many in sent if s.startswith("UPDATE stock_levels SET reserved"))
     assert times("SAVEPOINT") == 0  # each order's item writes nothing: no savepoint

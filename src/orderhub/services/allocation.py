@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Planner, RequestedLine
@@ -243,6 +243,7 @@ class AllocationGroup:
         self._levels: dict[str, list[StockLevel]] = {}  # SKU → its levels by location
         self._days: dict[str, dict[str, int]] = {}  # location → day → orders allocated
         self._queue = None  # waiting, by receipt (read when first wanted)
+        self._queue_skus: set[str] = set()  # ...for one of these SKUs
         self._received: dict[str, datetime] = dict(self._given or {})  # the group's receipts
         self._needs: dict[str, dict[str, int]] = {}  # waiting order → SKU → units
         self._held: dict[str, Order] = {}  # read together, not yet handed out
@@ -328,19 +329,22 @@ class AllocationGroup:
             if loc in self._days:
                 self._days[loc][day] = self._days[loc].get(day, 0) + 1
 
-    def waiting_before(self, uow: UnitOfWork, order_id: str) -> list[str]:
-        """The backordered orders received before this one of the group, first first (what
-        ``_WAITING_EARLIER`` gives)."""
-        if self._queue is None:
-            self._load_queue(uow)
+    def waiting_before(self, uow: UnitOfWork, order_id: str, skus: set[str]) -> list[str]:
+        """The backordered orders received before this one of the group that wait for one of
+        ``skus`` (and maybe others), first first (what ``_WAITING_EARLIER`` gives)."""
+        if self._queue is None or not skus <= self._queue_skus:
+            self._load_queue(uow, skus)
         assert self._queue is not None
         at = self._received.get(order_id)
         if at is None:  # not one of the group: ask the database
-            return list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order_id}).scalars())
+            queue, needs = _queue_read(uow, _WAITING_EARLIER, {"order_id": order_id}, skus)
+            self._needs.update(needs)
+            return [oid for _, oid in queue]
         return [oid for received, oid in self._queue if (received, oid) < (at, order_id)]
 
     def needs(self, waiting: Sequence[str], skus: set[str]) -> dict[str, dict[str, int]]:
-        """:func:`_waiting_needs` of these waiting orders (from :meth:`waiting_before`)."""
+        """What these waiting orders (from :meth:`waiting_before`) wait for, those waiting for
+        one of ``skus``."""
         return {
             oid: dict(need)
             for oid in waiting
@@ -368,26 +372,26 @@ class AllocationGroup:
             self._queue = [entry for entry in self._queue if entry[1] != order_id]
             self._needs.pop(order_id, None)
 
-    def _load_queue(self, uow: UnitOfWork) -> None:
-        """The group's receipt times and the orders waiting before its last, with what they
-        wait for: two statements, the second only when some wait."""
-        queue: list[tuple[datetime, str]] = []
+    def _load_queue(self, uow: UnitOfWork, skus: set[str]) -> None:
+        """The orders waiting before the group's last for one of ``skus``, or of the group's
+        SKUs with units free (what is free only falls within a group, so later orders want
+        no others), with what they wait for; first the group's receipt times, unless known."""
         if self._given is None:
-            params = {"orders": self._order_ids, "group": self._order_ids}
-            rows = uow.conn.execute(_GROUP_QUEUE, params)
-        else:  # the group's rows are not written yet: their times are known
-            rows = uow.conn.execute(_WAITING_UNTIL, {"until": max(self._given.values())})
-        for row in rows:
-            if row.waiting:
-                queue.append((row.created_at, row.id))
-            else:
+            for row in uow.conn.execute(_GROUP_RECEIVED, {"group": self._order_ids}):
                 self._received[row.id] = row.created_at
-        needs = _waiting_lines(uow, [oid for _, oid in queue])
+        until = max(self._given.values() if self._given else self._received.values(), default=None)
+        free = _free_units(uow, set(self._skus), self)
+        self._queue_skus = skus | {sku for sku in self._skus if free[sku] > 0}
+        queue: list[tuple[datetime, str]] = []
+        needs: dict[str, dict[str, int]] = {}
+        if until is not None:
+            params = {"until": until}
+            queue, needs = _queue_read(uow, _WAITING_UNTIL, params, self._queue_skus)
         for order_id, need in self._waits_kept.items():  # the group's own, not written yet
             queue.append((self._received[order_id], order_id))
             needs[order_id] = dict(need)
         queue.sort()
-        self._queue, self._needs = queue, dict(needs)
+        self._queue, self._needs = queue, needs
 
 
 def allocate_order(
@@ -585,7 +589,8 @@ def _request(
         for level in (group.levels(uow, skus) if group else uow.stock.levels(skus))
         if level.location in every
     }
-    _hold_back(free, _held_for_earlier(uow, order, skus, group), held_at)
+    live = {sku for (sku, loc), units in free.items() if units > 0 and every[loc].active}
+    _hold_back(free, _held_for_earlier(uow, order, skus, live, group), held_at)
     wanted = {loc.code for loc in locations}
     available = {key: units for key, units in free.items() if key[1] in wanted}
     now = uow.now()  # the injected clock (a fake in tests, the past in the demo history)
@@ -795,35 +800,46 @@ def _pickup_short(
 
 
 def _held_for_earlier(
-    uow: UnitOfWork, order: Order, skus: set[str], group: AllocationGroup | None = None
+    uow: UnitOfWork,
+    order: Order,
+    skus: set[str],
+    live: set[str],
+    group: AllocationGroup | None = None,
 ) -> dict[str, int]:
     """First come, first served: units of these SKUs that earlier waiting orders will take.
 
     Only a waiting order that what is free can fill holds anything back; one that cannot be
-    filled (a million units) must not keep stock from orders it could serve."""
+    filled (a million units) must not keep stock from orders it could serve. So a SKU with
+    nothing free at an active location holds nothing back, and the queue is read only for
+    the ``live`` SKUs, those with units free: after a stock-out, the thousands waiting cost
+    the orders that keep coming nothing."""
+    if not live:
+        return {}
     if group is not None:
-        waiting = group.waiting_before(uow, order.id)
-        needs = group.needs(waiting, skus) if waiting else {}
+        waiting = group.waiting_before(uow, order.id, live)
+        needs = group.needs(waiting, live) if waiting else {}
     else:
-        # Waiting orders first (few, by the status index), then their lines: the other way
-        # round SQLite's planner may walk every line of a popular SKU.
-        waiting = list(uow.conn.execute(_WAITING_EARLIER, {"order_id": order.id}).scalars())
-        needs = _waiting_needs(uow, waiting, skus) if waiting else {}
+        queue, needs = _queue_read(uow, _WAITING_EARLIER, {"order_id": order.id}, live)
+        waiting = [order_id for _, order_id in queue]
     if not needs:
         return {}
     free = _free_units(uow, {sku for need in needs.values() for sku in need}, group)
     return _fitting_claims(waiting, needs, free, skus)
 
 
-def _waiting_needs(
-    uow: UnitOfWork, waiting: Sequence[str], skus: set[str]
-) -> dict[str, dict[str, int]]:
-    """Order id → every SKU it still waits for, for the waiting orders wanting one of ``skus``."""
+def _queue_read(
+    uow: UnitOfWork, statement: Select[Any], params: dict[str, Any], skus: Collection[str]
+) -> tuple[list[tuple[datetime, str]], dict[str, dict[str, int]]]:
+    """The waiting orders of ``statement`` (a :func:`_queue` of some of them) that wait for
+    one of ``skus``, first first with when each was received, and every SKU each waits for:
+    one read, by the index of the backordered lines, whatever the length of the queue."""
+    ranked: list[tuple[datetime, str]] = []
     needs: dict[str, dict[str, int]] = defaultdict(dict)
-    params = {"orders": list(waiting), "skus": sorted(skus)}
-    for row in uow.conn.execute(_WAITING_UNITS, params):
+    for row in uow.conn.execute(statement, {**params, "skus": sorted(skus)}):
+        if row.order_id not in needs:
+            ranked.append((row.created_at, row.order_id))
         needs[row.order_id][row.sku] = int(row.q)
-    return dict(needs)
+    return ranked, dict(needs)
 
 
 def _free_units(
@@ -860,44 +876,46 @@ def _fitting_claims(
 
 
 _o, _ol = t.orders.c, t.order_lines.c
-# The queue's rank is when the hub received the order (``created_at``), which no client sets.
+_wanting = t.order_lines.alias("wanting").c
+
+
+def _queue(*where: ColumnElement[bool]) -> Select[Any]:
+    """The backordered orders that match ``where`` and wait for one of the SKUs bound as
+    ``skus``, in the queue's rank (when the hub received them, which no client sets), each
+    row a SKU one of them waits for and its units. Starts from those SKUs' backordered lines
+    (their partial index), never from the whole queue, and binds no list of orders."""
+    units = func.sum(_ol.quantity - _ol.cancelled_quantity)
+    waiting_for_skus = select(_wanting.order_id).where(
+        _wanting.sku.in_(bindparam("skus", expanding=True)),
+        _wanting.status == LineStatus.BACKORDERED.value,
+    )
+    return (
+        select(_ol.order_id, _o.created_at, _ol.sku, units.label("q"))
+        .join(t.orders, _o.id == _ol.order_id)
+        .where(
+            _o.status == OrderStatus.BACKORDERED.value,
+            _o.id.in_(waiting_for_skus),
+            _ol.status == LineStatus.BACKORDERED.value,
+            *where,
+        )
+        .group_by(_o.created_at, _ol.order_id, _ol.sku)
+        .having(units > 0)
+        .order_by(_o.created_at, _ol.order_id)
+    )
+
+
 _this = t.orders.alias("this").c
 _RECEIVED_AT = select(_this.created_at).where(_this.id == bindparam("order_id")).scalar_subquery()
-_WAITING_EARLIER = (
-    select(_o.id)
-    .where(
-        _o.status == OrderStatus.BACKORDERED.value,
-        _o.id != bindparam("order_id"),
-        or_(
-            _o.created_at < _RECEIVED_AT,
-            and_(_o.created_at == _RECEIVED_AT, _o.id < bindparam("order_id")),
-        ),
-    )
-    .order_by(_o.created_at, _o.id)
-)
-# A group's receipt times, and the backordered orders received no later than its last one.
-_GROUP_QUEUE = union_all(
-    select(_o.id, _o.created_at, literal(False).label("waiting")).where(
-        _o.id.in_(bindparam("group", expanding=True))
-    ),
-    select(_o.id, _o.created_at, literal(True).label("waiting")).where(
-        _o.status == OrderStatus.BACKORDERED.value,
-        _o.created_at
-        <= select(func.max(_this.created_at))
-        .where(_this.id.in_(bindparam("orders", expanding=True)))
-        .scalar_subquery(),
+_WAITING_EARLIER = _queue(  # those ahead of an order
+    _o.id != bindparam("order_id"),
+    or_(
+        _o.created_at < _RECEIVED_AT,
+        and_(_o.created_at == _RECEIVED_AT, _o.id < bindparam("order_id")),
     ),
 )
-_WAITING_UNTIL = select(_o.id, _o.created_at, literal(True).label("waiting")).where(
-    _o.status == OrderStatus.BACKORDERED.value, _o.created_at <= bindparam("until")
-)  # _GROUP_QUEUE's second part, for a group whose receipt times are known
-_WAITING_LINES = (  # every SKU each waiting order waits for
-    select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
-    .where(
-        _ol.order_id.in_(bindparam("orders", expanding=True)),
-        _ol.status == LineStatus.BACKORDERED.value,
-    )
-    .group_by(_ol.order_id, _ol.sku)
+_WAITING_UNTIL = _queue(_o.created_at <= bindparam("until"))  # those ahead of a group
+_GROUP_RECEIVED = select(_o.id, _o.created_at).where(  # a group's receipt times
+    _o.id.in_(bindparam("group", expanding=True))
 )
 _ALLOCATABLE_SKUS = (
     select(_ol.sku)
@@ -911,21 +929,6 @@ _ALLOCATABLE_SKUS = (
         ),
         _ol.status.in_([s.value for s in WANTING]),
     )
-)
-_wanting = t.order_lines.alias("wanting").c
-_WAITING_UNITS = (
-    select(_ol.order_id, _ol.sku, func.sum(_ol.quantity - _ol.cancelled_quantity).label("q"))
-    .where(
-        _ol.order_id.in_(
-            select(_wanting.order_id).where(
-                _wanting.order_id.in_(bindparam("orders", expanding=True)),
-                _wanting.status == LineStatus.BACKORDERED.value,
-                _wanting.sku.in_(bindparam("skus", expanding=True)),
-            )
-        ),
-        _ol.status == LineStatus.BACKORDERED.value,
-    )
-    .group_by(_ol.order_id, _ol.sku)
 )
 
 
@@ -944,13 +947,17 @@ def _hold_back(
 
 def _order_ids(uow: UnitOfWork, status: OrderStatus, skus: Iterable[str] | None) -> list[str]:
     """Orders in ``status`` (wanting one of ``skus``) in the order the hub received them."""
-    o, ol = t.orders.c, t.order_lines.c
-    stmt = select(o.id).where(o.status == status.value)
-    if skus is not None:
-        stmt = stmt.where(
-            o.id.in_(select(ol.order_id).where(ol.sku.in_(sorted(skus)), ol.status.in_(WANTING)))
-        )
-    return [r.id for r in uow.conn.execute(stmt.order_by(o.created_at, o.id))]
+    stmt = _orders_in(status, skus).order_by(_o.created_at, _o.id)
+    return list(uow.conn.execute(stmt).scalars())
+
+
+def _orders_in(status: OrderStatus, skus: Iterable[str] | None) -> Select[Any]:
+    """The ids of the orders in ``status`` (wanting one of ``skus``)."""
+    stmt = select(_o.id).where(_o.status == status.value)
+    if skus is None:
+        return stmt
+    wanted = select(_ol.order_id).where(_ol.sku.in_(sorted(skus)), _ol.status.in_(WANTING))
+    return stmt.where(_o.id.in_(wanted))
 
 
 def allocate_waiting(
@@ -971,7 +978,7 @@ def allocate_waiting(
     transaction of its own that reads the queue ahead of it, so the wake took time in the
     square of the queue (docs/performance.md, "Waking the backorders")."""
     ids = [i for i in _order_ids(uow, OrderStatus.BACKORDERED, skus) if i not in skip]
-    needs = _waiting_lines(uow, ids)
+    needs = _waiting_lines(uow, skus) if ids else {}
     free = _free_units(uow, {sku for need in needs.values() for sku in need})
     uow.rollback()
     outcomes = []
@@ -986,13 +993,21 @@ def allocate_waiting(
     return outcomes
 
 
-def _waiting_lines(uow: UnitOfWork, order_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Order id → units per SKU it still waits for (its backordered lines), for these waiting
-    orders, in one read."""
+def _waiting_lines(uow: UnitOfWork, skus: Iterable[str] | None) -> dict[str, dict[str, int]]:
+    """Order id → units per SKU it still waits for (its backordered lines), for the waiting
+    orders wanting one of ``skus`` (all, if None): one read, binding no list of orders."""
+    units = func.sum(_ol.quantity - _ol.cancelled_quantity)
+    stmt = (
+        select(_ol.order_id, _ol.sku, units.label("q"))
+        .where(
+            _ol.status == LineStatus.BACKORDERED.value,
+            _ol.order_id.in_(_orders_in(OrderStatus.BACKORDERED, skus)),
+        )
+        .group_by(_ol.order_id, _ol.sku)
+    )
     needs: dict[str, dict[str, int]] = defaultdict(dict)
-    if order_ids:
-        for row in uow.conn.execute(_WAITING_LINES, {"orders": list(order_ids)}):
-            needs[row.order_id][row.sku] = int(row.q)
+    for row in uow.conn.execute(stmt):
+        needs[row.order_id][row.sku] = int(row.q)
     return dict(needs)
 
 

@@ -107,6 +107,11 @@ _OPEN_ORDERS: dict[str, Any] = {
     for dialect in ("postgresql", "sqlite")
 }
 
+# The lines of the orders waiting for stock, as the partial index of a SKU's queue has them.
+_BACKORDERED_LINES: dict[str, Any] = {
+    f"{dialect}_where": text("status = 'backordered'") for dialect in ("postgresql", "sqlite")
+}
+
 orders = Table(
     "orders",
     metadata,
@@ -181,6 +186,8 @@ order_lines = Table(
     Column("status", String(32), nullable=False),
     Index("ix_order_lines_order_id", "order_id"),
     Index("ix_order_lines_sku", "sku"),
+    # The queue of a SKU: the orders waiting for it (services.allocation, first come first served)
+    Index("ix_order_lines_backordered_sku", "sku", "order_id", **_BACKORDERED_LINES),
 )
 
 # Append-only and hash-chained per order; triggers refuse UPDATE and DELETE (see migrations).
