@@ -104,7 +104,7 @@ def test_orders_keep_coming_after_a_stock_out_without_reading_its_queue(
     assert max(len(bound) for _, bound in selects) < LIMIT
 
 
-def test_stock_arriving_for_a_long_queue_wakes_it_first_come_first_served(
+def test_stock_arriving_for_a_long_queue_wakes_it_first_come_first_served_reading_it_once(
     queued: Container, selects: list[tuple[str, list[Any]]]
 ) -> None:
     receive(queued, "SKU-1", "a", 45)
@@ -115,3 +115,5 @@ def test_stock_arriving_for_a_long_queue_wakes_it_first_come_first_served(
     assert status[OrderStatus.ALLOCATED] == queue[:45]  # the first 45 received
     assert levels(queued)[("SKU-1", "a")] == (45, 45)
     assert max(len(bound) for _, bound in selects) < LIMIT
+    # The wake read the queue once and kept it as it went: no order it woke read it again.
+    assert [s for s, _ in selects if s.startswith(QUEUE_READ)] == []

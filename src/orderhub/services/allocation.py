@@ -401,6 +401,7 @@ def allocate_order(
     planner: Planner | None = None,
     order: Order | None = None,
     group: AllocationGroup | None = None,
+    ahead: QueueAhead | None = None,
 ) -> AllocationOutcome:
     """Reserve every wanted line of the order, or apply the channel's shortage policy; commits.
 
@@ -409,7 +410,8 @@ def allocate_order(
     ``uow.orders``), instead of reading it again. ``group``: one of a group of new orders
     allocated in turn inside the caller's :meth:`UnitOfWork.item`, which commits it (one
     savepoint, not two); what the allocation reads comes from ``group`` and what it writes
-    waits for the group's end (see :class:`AllocationGroup`).
+    waits for the group's end (see :class:`AllocationGroup`). ``ahead``: the waiting orders
+    ahead of this one, as the caller walking the queue knows them (:func:`allocate_waiting`).
     """
     if order is None:
         order = group.order(uow, order_id) if group else uow.orders.get(order_id, for_update=True)
@@ -422,7 +424,7 @@ def allocate_order(
     store = _pickup_store(uow, order)
     planner = planner or (group.planner(uow) if group else default_planner(uow))
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        request = _request(uow, order, channel, lines, pickup_at=store, group=group)
+        request = _request(uow, order, channel, lines, pickup_at=store, group=group, ahead=ahead)
         plan = plan_pickup(request, store) if store else planner.plan(request)
         if not _covers(plan, lines):
             if store is not None:
@@ -568,6 +570,7 @@ def _request(
     *,
     pickup_at: Location | None = None,
     group: AllocationGroup | None = None,
+    ahead: QueueAhead | None = None,
 ) -> AllocationRequest:
     """What the planner sees: a pick-up only its store, a shipped order every active location
     that ships to customers; a store's units less its safety stock. Earlier waiting orders'
@@ -590,7 +593,7 @@ def _request(
         if level.location in every
     }
     live = {sku for (sku, loc), units in free.items() if units > 0 and every[loc].active}
-    _hold_back(free, _held_for_earlier(uow, order, skus, live, group), held_at)
+    _hold_back(free, _held_for_earlier(uow, order, skus, live, group, ahead), held_at)
     wanted = {loc.code for loc in locations}
     available = {key: units for key, units in free.items() if key[1] in wanted}
     now = uow.now()  # the injected clock (a fake in tests, the past in the demo history)
@@ -799,12 +802,28 @@ def _pickup_short(
     return AllocationOutcome(order.id, order.status, plan)
 
 
+@dataclass
+class QueueAhead:
+    """The waiting orders ahead of the next one a wake allocates, with what each waits for:
+    every one waiting for one of ``skus``, first first (the wake read them once, and keeps
+    them as it goes), so that each order woken does not read the queue ahead of it again."""
+
+    skus: frozenset[str]
+    waiting: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+
+    def of(self, skus: set[str]) -> tuple[list[str], dict[str, dict[str, int]]]:
+        """Those waiting for one of ``skus``, first first, and their needs."""
+        kept = [(oid, need) for oid, need in self.waiting if not skus.isdisjoint(need)]
+        return [oid for oid, _ in kept], dict(kept)
+
+
 def _held_for_earlier(
     uow: UnitOfWork,
     order: Order,
     skus: set[str],
     live: set[str],
     group: AllocationGroup | None = None,
+    ahead: QueueAhead | None = None,
 ) -> dict[str, int]:
     """First come, first served: units of these SKUs that earlier waiting orders will take.
 
@@ -818,6 +837,8 @@ def _held_for_earlier(
     if group is not None:
         waiting = group.waiting_before(uow, order.id, live)
         needs = group.needs(waiting, live) if waiting else {}
+    elif ahead is not None and live <= ahead.skus:
+        waiting, needs = ahead.of(live)
     else:
         queue, needs = _queue_read(uow, _WAITING_EARLIER, {"order_id": order.id}, live)
         waiting = [order_id for _, order_id in queue]
@@ -977,20 +998,30 @@ def allocate_waiting(
     first orders that fit, not each of the thousands waiting — each try a routing and a
     transaction of its own that reads the queue ahead of it, so the wake took time in the
     square of the queue (docs/performance.md, "Waking the backorders")."""
-    ids = [i for i in _order_ids(uow, OrderStatus.BACKORDERED, skus) if i not in skip]
-    needs = _waiting_lines(uow, skus) if ids else {}
+    ranked = _order_ids(uow, OrderStatus.BACKORDERED, skus)
+    needs = _waiting_lines(uow, skus) if ranked else {}
     free = _free_units(uow, {sku for need in needs.values() for sku in need})
     uow.rollback()
+    ahead = QueueAhead(frozenset(skus)) if skus is not None else None
     outcomes = []
-    for order_id in ids:
+    for order_id in ranked:
         need = needs.get(order_id, {})
-        if any(free.get(sku, 0) < units for sku, units in need.items()):
-            continue  # short whatever the routing: it waits on
-        outcome = allocate_order(uow, order_id=order_id, planner=planner)
+        if order_id in skip or any(free.get(sku, 0) < units for sku, units in need.items()):
+            _still_waiting(ahead, order_id, need)  # short whatever the routing: it waits on
+            continue
+        outcome = allocate_order(uow, order_id=order_id, planner=planner, ahead=ahead)
         for allocated in outcome.allocations:
             free[str(allocated["sku"])] -= int(allocated["quantity"])
+        if outcome.status == OrderStatus.BACKORDERED:
+            _still_waiting(ahead, order_id, need)
         outcomes.append(outcome)
     return outcomes
+
+
+def _still_waiting(ahead: QueueAhead | None, order_id: str, need: dict[str, int]) -> None:
+    """``order_id`` waits on, ahead of the orders the wake tries after it."""
+    if ahead is not None and need:
+        ahead.waiting.append((order_id, need))
 
 
 def _waiting_lines(uow: UnitOfWork, skus: Iterable[str] | None) -> dict[str, dict[str, int]]:
