@@ -21,35 +21,19 @@ from collections.abc import Iterator
 
 from sqlalchemy import text
 
+from bench.backorder_wake import one_line_order, one_location_hub
 from bench.scratch import scratch_database
-from orderhub.bootstrap import Container, bootstrap
-from orderhub.channels import native
-from orderhub.config import Settings
-from orderhub.domain.catalog import Product
-from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.domain.locations import Location, LocationAddress, LocationKind
+from orderhub.bootstrap import Container
 from orderhub.services.ingest import Incoming, ingest_batch
 from orderhub.services.inventory import StockAdjustment, adjust_stock
 from orderhub.store.db import is_postgres
-from orderhub.store.migrate import upgrade
 
 GROUP = 8
 MEASURED = 200  # orders of each SKU
 
 
 def _incoming(n: int, sku: str) -> Incoming:
-    order = native.NativeOrder.model_validate(
-        {
-            "channel": "web",
-            "external_id": f"W-{n}",
-            "currency": "USD",
-            "placed_at": "2026-11-20T14:30:00Z",
-            "customer": {"email": f"b{n % 500}@example.com", "name": "Buyer"},
-            "shipping_address": {"country": "US", "region": "NY", "postal_code": "10001"},
-            "lines": [{"sku": sku, "quantity": 1, "unit_price": "10.00"}],
-        }
-    )
-    return Incoming(order.to_draft(), "native", "{}")
+    return Incoming(one_line_order(n, sku).to_draft(), "native", "{}")
 
 
 def _groups(numbers: range, sku: str, size: int) -> Iterator[list[Incoming]]:
@@ -60,14 +44,7 @@ def _groups(numbers: range, sku: str, size: int) -> Iterator[list[Incoming]]:
 
 def hub(url: str, waiting: int) -> Container:
     """One location; ``waiting`` orders backordered on ``HOT``; ``COLD`` in stock."""
-    container = bootstrap(Settings(database_url=url))
-    upgrade(container.engine)
-    with container.uow(actor="bench") as uow:
-        uow.channels.add(Channel(code="web", name="Web", kind=ChannelKind.NATIVE))
-        uow.catalog.upsert(Product("HOT", "Hot item", 250))
-        uow.catalog.upsert(Product("COLD", "In stock", 250))
-        uow.locations.add(Location("east", "East", LocationKind.WAREHOUSE, LocationAddress("US")))
-        uow.commit()
+    container = one_location_hub(url, ["HOT", "COLD"])
     with container.uow(actor="bench") as uow:
         adjust_stock(uow, items=[StockAdjustment("COLD", "east", delta=1_000_000, reason="seed")])
     for group in _groups(range(waiting), "HOT", 500):

@@ -15,6 +15,7 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 
 from bench.scratch import scratch_database
 from orderhub.bootstrap import Container, bootstrap
@@ -28,32 +29,40 @@ from orderhub.services.inventory import StockAdjustment, adjust_stock
 from orderhub.store.migrate import upgrade
 
 
-def _order(n: int) -> native.NativeOrder:
+def one_line_order(n: int, sku: str = "HOT") -> native.NativeOrder:
+    """Order ``W-n`` of one unit of ``sku``."""
     return native.NativeOrder.model_validate(
         {
             "channel": "web",
             "external_id": f"W-{n}",
             "currency": "USD",
             "placed_at": "2026-11-20T14:30:00Z",
-            "customer": {"email": f"b{n}@example.com", "name": "Buyer"},
+            "customer": {"email": f"b{n % 500}@example.com", "name": "Buyer"},
             "shipping_address": {"country": "US", "region": "NY", "postal_code": "10001"},
-            "lines": [{"sku": "HOT", "quantity": 1, "unit_price": "10.00"}],
+            "lines": [{"sku": sku, "quantity": 1, "unit_price": "10.00"}],
         }
     )
 
 
-def hub(url: str, orders: int) -> Container:
-    """A hub whose ``orders`` orders all wait for SKU ``HOT``."""
+def one_location_hub(url: str, skus: Sequence[str]) -> Container:
+    """A migrated hub: channel ``web``, warehouse ``east``, products ``skus`` (no stock)."""
     container = bootstrap(Settings(database_url=url))
     upgrade(container.engine)
     with container.uow(actor="bench") as uow:
         uow.channels.add(Channel(code="web", name="Web", kind=ChannelKind.NATIVE))
-        uow.catalog.upsert(Product("HOT", "Hot item", 250))
+        for sku in skus:
+            uow.catalog.upsert(Product(sku, sku.title(), 250))
         uow.locations.add(Location("east", "East", LocationKind.WAREHOUSE, LocationAddress("US")))
         uow.commit()
+    return container
+
+
+def hub(url: str, orders: int) -> Container:
+    """A hub whose ``orders`` orders all wait for SKU ``HOT``."""
+    container = one_location_hub(url, ["HOT"])
     for n in range(orders):
         with container.uow(actor="bench") as uow:
-            draft = _order(n).to_draft()
+            draft = one_line_order(n).to_draft()
             ingest_order(uow, draft=draft, source="native", payload="{}", allocate=True)
     return container
 
