@@ -1002,20 +1002,63 @@ def allocate_waiting(
     needs = _waiting_lines(uow, skus) if ranked else {}
     free = _free_units(uow, {sku for need in needs.values() for sku in need})
     uow.rollback()
-    ahead = QueueAhead(frozenset(skus)) if skus is not None else None
-    outcomes = []
-    for order_id in ranked:
-        need = needs.get(order_id, {})
-        if order_id in skip or any(free.get(sku, 0) < units for sku, units in need.items()):
-            _still_waiting(ahead, order_id, need)  # short whatever the routing: it waits on
-            continue
-        outcome = allocate_order(uow, order_id=order_id, planner=planner, ahead=ahead)
+    wake = _Wake(needs, free, skip, planner, QueueAhead(frozenset(skus)) if skus else None)
+    if uow.in_item() or _watching(uow) is not None:  # a part of the caller's transaction
+        for order_id in ranked:
+            wake.allocate(uow, order_id, alone=True)
+        return wake.outcomes
+    for start in range(0, len(ranked), WAKE_GROUP):
+        chunk = ranked[start : start + WAKE_GROUP]
+        group_ahead(uow, [order_id for order_id in chunk if wake.fits(order_id)])
+        for order_id in chunk:
+            wake.allocate(uow, order_id, alone=False)
+        uow.commit()
+    return wake.outcomes
+
+
+WAKE_GROUP = 200
+"""Orders a wake of its own allocates in one transaction, with one :class:`AllocationGroup`
+(its reads once, its writes at the commit): a large receipt's thousands woken are not a
+transaction each."""
+
+
+@dataclass
+class _Wake:
+    """The walk of :func:`allocate_waiting` down the queue: who fits in what is still free,
+    who waits on ahead of the next, and what each allocation gave."""
+
+    needs: dict[str, dict[str, int]]
+    free: dict[str, int]
+    skip: Collection[str]
+    planner: Planner | None
+    ahead: QueueAhead | None
+    outcomes: list[AllocationOutcome] = field(default_factory=list)
+
+    def fits(self, order_id: str) -> bool:
+        """Whether the order could be allocated from what is free (and may be woken)."""
+        need = self.needs.get(order_id, {})
+        fits = all(self.free.get(sku, 0) >= units for sku, units in need.items())
+        return fits and order_id not in self.skip
+
+    def allocate(self, uow: UnitOfWork, order_id: str, *, alone: bool) -> None:
+        """Allocate the order if it fits: in a transaction of its own (``alone``), else in an
+        item of the wake's transaction with its group. One that stays waiting is ahead of
+        the rest."""
+        need = self.needs.get(order_id, {})
+        if not self.fits(order_id):  # short whatever the routing: it waits on
+            _still_waiting(self.ahead, order_id, need)
+            return
+        if alone:
+            outcome = allocate_order(uow, order_id=order_id, planner=self.planner, ahead=self.ahead)
+        else:
+            with uow.item():
+                group = worker_group(uow)
+                outcome = allocate_order(uow, order_id=order_id, planner=self.planner, group=group)
         for allocated in outcome.allocations:
-            free[str(allocated["sku"])] -= int(allocated["quantity"])
+            self.free[str(allocated["sku"])] -= int(allocated["quantity"])
         if outcome.status == OrderStatus.BACKORDERED:
-            _still_waiting(ahead, order_id, need)
-        outcomes.append(outcome)
-    return outcomes
+            _still_waiting(self.ahead, order_id, need)
+        self.outcomes.append(outcome)
 
 
 def _still_waiting(ahead: QueueAhead | None, order_id: str, need: dict[str, int]) -> None:
