@@ -1009,10 +1009,13 @@ def allocate_waiting(
         return wake.outcomes
     for start in range(0, len(ranked), WAKE_GROUP):
         chunk = ranked[start : start + WAKE_GROUP]
-        group_ahead(uow, [order_id for order_id in chunk if wake.fits(order_id)])
+        fitting = [order_id for order_id in chunk if wake.fits(order_id)]
+        if fitting:  # (what is free only falls: none fits later if none fits now)
+            group_ahead(uow, fitting)
         for order_id in chunk:
             wake.allocate(uow, order_id, alone=False)
-        uow.commit()
+        if fitting:
+            uow.commit()
     return wake.outcomes
 
 
