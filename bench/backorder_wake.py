@@ -1,12 +1,13 @@
 """How long a stock receipt takes when many orders wait for the SKU (a stock-out's queue).
 
-    .venv/bin/python -m bench.backorder_wake --orders 500 1000 [--pg]
+    .venv/bin/python -m bench.backorder_wake --orders 500 1000 [--all] [--pg]
 
 For each N: a fresh hub (SQLite in a temporary folder, or a new PostgreSQL database with
 ``--pg``) with one location and N orders of one unit of one SKU, all backordered (none in
 stock); then one receipt of a single unit, timed as ``POST /v1/inventory/adjustments`` runs it
 (``adjust_stock``, which wakes the waiting orders). One order can be filled, so the wake's
-work should not grow with N.
+work should not grow with N. ``--all``: a receipt of N units instead, which fills them all:
+the wake's time per order should not grow with N.
 """
 
 from __future__ import annotations
@@ -67,16 +68,17 @@ def hub(url: str, orders: int) -> Container:
     return container
 
 
-def wake_seconds(container: Container) -> float:
+def wake_seconds(container: Container, units: int = 1) -> float:
     started = time.perf_counter()
     with container.uow(actor="bench") as uow:
-        adjust_stock(uow, items=[StockAdjustment("HOT", "east", delta=1, reason="receipt")])
+        adjust_stock(uow, items=[StockAdjustment("HOT", "east", delta=units, reason="receipt")])
     return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, nargs="+", default=[500, 1000])
+    parser.add_argument("--all", action="store_true", help="receive N units, not one")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (ORDERHUB_TEST_PG's server)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}")
@@ -85,10 +87,11 @@ def main() -> None:
             with scratch_database(folder, pg=args.pg) as url:
                 container = hub(url, orders)
                 try:
-                    seconds = wake_seconds(container)
+                    seconds = wake_seconds(container, orders if args.all else 1)
                 finally:
                     container.close()
-            print(f"{orders} waiting: a one-unit receipt took {seconds:.2f} s")
+            receipt = f"a receipt of {orders} units" if args.all else "a one-unit receipt"
+            print(f"{orders} waiting: {receipt} took {seconds:.2f} s")
 
 
 if __name__ == "__main__":
