@@ -37,7 +37,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -45,7 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderhub.domain.errors import Conflict, NotFound
 from orderhub.domain.ids import new_id
-from orderhub.store import bulk
+from orderhub.store import bulk, statistics
 from orderhub.store.db import is_postgres
 from orderhub.store.one_of import one_of
 from orderhub.store.queries import keyset_page
@@ -201,8 +200,8 @@ def fan_out(
     ]
     if new:
         bulk.insert_rows(conn, deliveries, new)
-        _keep_statistics_current(conn, inserted=len(new))
     conn.execute(_FANNED_OUT, {"seqs": [r.seq for r in rows]})
+    statistics.after_fan_out(conn, newest_seq=rows[-1].seq, deliveries=len(new))
     return len(rows)
 
 
@@ -248,22 +247,6 @@ def _channel_kind_of(conn: Connection, rows: Sequence[Any]) -> dict[int, str | N
             if order_channel.get(order_id) in kinds
         )
     return {seq: kinds[code] for seq, code in code_of.items()}
-
-
-def _keep_statistics_current(conn: Connection, *, inserted: int) -> None:
-    """ANALYZE when a burst outgrows what the PostgreSQL planner believes the table holds.
-
-    With statistics of a near-empty table the planner evaluates the claim's ordering check as a
-    nested loop over every open delivery (seconds per claim at a few thousand rows); autovacuum
-    would fix it only a minute later. Self-limiting: rarely true once the table is large.
-    """
-    if not is_postgres(conn) or inserted < 100:
-        return
-    believed = conn.execute(
-        text("SELECT reltuples FROM pg_class WHERE oid = 'deliveries'::regclass")
-    ).scalar()
-    if believed is None or believed < 2 * inserted:
-        conn.execute(text("ANALYZE deliveries"))
 
 
 def claim(
