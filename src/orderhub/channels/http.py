@@ -8,7 +8,8 @@ Tests pass an ``httpx.MockTransport`` or point ``api_base_url`` at a local fake 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -23,27 +24,41 @@ from orderhub.http.outbound import outbound_client
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+@dataclass(frozen=True)
+class _Auth:
+    headers: dict[str, str] = field(default_factory=dict)
+    basic: tuple[str, str] | None = None
+
+
+def _token_header(name: str, prefix: str = "") -> Callable[[Mapping[str, Any]], _Auth]:
+    return lambda creds: _Auth({name: f"{prefix}{creds.get('access_token', '')}"})
+
+
+def _consumer_key(creds: Mapping[str, Any]) -> _Auth:
+    return _Auth(basic=(str(creds.get("consumer_key", "")), str(creds.get("consumer_secret", ""))))
+
+
+# How each storefront's API is authenticated (other kinds send no credentials this way).
+_AUTH: dict[ChannelKind, Callable[[Mapping[str, Any]], _Auth]] = {
+    ChannelKind.SHOPIFY: _token_header("X-Shopify-Access-Token"),
+    ChannelKind.WOOCOMMERCE: _consumer_key,
+    ChannelKind.BIGCOMMERCE: _token_header("X-Auth-Token"),
+    ChannelKind.MAGENTO: _token_header("Authorization", "Bearer "),
+}
+
+
 def channel_client(
     channel: Channel, *, transport: httpx.BaseTransport | None = None, timeout: float = 20.0
 ) -> httpx.Client:
     """A client on the channel's ``api_base_url`` with the channel's own authentication."""
     if not channel.api_base_url:
         raise ValueError(f"channel {channel.code!r} has no api_base_url")
-    creds = channel.credentials
-    headers: dict[str, str] = {"Accept": "application/json", "User-Agent": "OrderHub"}
-    auth: tuple[str, str] | None = None
-    if channel.kind == ChannelKind.SHOPIFY:
-        headers["X-Shopify-Access-Token"] = str(creds.get("access_token", ""))
-    elif channel.kind == ChannelKind.WOOCOMMERCE:
-        auth = (str(creds.get("consumer_key", "")), str(creds.get("consumer_secret", "")))
-    elif channel.kind == ChannelKind.BIGCOMMERCE:
-        headers["X-Auth-Token"] = str(creds.get("access_token", ""))
-    elif channel.kind == ChannelKind.MAGENTO:
-        headers["Authorization"] = f"Bearer {creds.get('access_token', '')}"
+    auth = _AUTH[channel.kind](channel.credentials) if channel.kind in _AUTH else _Auth()
+    headers = {"Accept": "application/json", "User-Agent": "OrderHub", **auth.headers}
     return outbound_client(
         base_url=channel.api_base_url.rstrip("/"),
         headers=headers,
-        auth=auth,
+        auth=auth.basic,
         timeout=timeout,
         transport=transport,
     )

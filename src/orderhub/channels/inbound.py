@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import httpx
 
@@ -14,38 +16,135 @@ from orderhub.channels.http import channel_client
 from orderhub.domain.channels import Channel, ChannelKind
 from orderhub.domain.errors import NotFound, ValidationFailed
 
-_VERIFIERS = {
-    ChannelKind.SHOPIFY: shopify.verify,
-    ChannelKind.WOOCOMMERCE: woocommerce.verify,
-    ChannelKind.BIGCOMMERCE: bigcommerce.verify,
+
+class WebhookReader(Protocol):
+    """One platform's webhooks: checked, dated, and read into orders."""
+
+    def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+        """Raise ``WebhookRejected`` unless the platform signed ``body`` for ``channel``."""
+
+    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        """The platform's id and time of the delivery, from where it puts them."""
+
+    def read(
+        self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
+    ) -> list[ChannelOrder]:
+        """The orders the delivery reports (fetched first where the webhook is thin)."""
+
+
+@dataclass(frozen=True)
+class Calls:
+    """What reading a thin webhook may call the platform with."""
+
+    transport: httpx.BaseTransport | None = None
+    save_tokens: Callable[[dict[str, str]], None] | None = None
+
+
+def _secret(channel: Channel) -> str:
+    if not channel.webhook_secret:
+        raise WebhookRejected(f"channel {channel.code!r} has no webhook secret")
+    return channel.webhook_secret
+
+
+class _Shopify:
+    def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+        shopify.verify(secret=_secret(channel), body=body, headers=headers)
+
+    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        return shopify.delivery(headers)
+
+    def read(
+        self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
+    ) -> list[ChannelOrder]:
+        return shopify.read_webhook(channel.code, body, headers)
+
+
+class _WooCommerce:
+    def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+        woocommerce.verify(secret=_secret(channel), body=body, headers=headers)
+
+    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        return woocommerce.delivery(headers)
+
+    def read(
+        self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
+    ) -> list[ChannelOrder]:
+        return woocommerce.read_webhook(channel.code, body, headers)
+
+
+class _BigCommerce:
+    def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+        bigcommerce.verify(secret=_secret(channel), body=body, headers=headers)
+
+    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        return bigcommerce.delivery(body)
+
+    def read(
+        self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
+    ) -> list[ChannelOrder]:
+        with channel_client(channel, transport=calls.transport) as client:
+            return bigcommerce.read_webhook(channel.code, body, headers, client=client)
+
+
+class _TikTok:
+    def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
+        """TikTok signs ``app_key + body`` with the app secret: ``webhook_secret`` when set
+        (the same app secret), else the ``app_secret`` credential; ``app_key`` is a
+        credential."""
+        try:
+            creds = resolve_credentials(channel.credentials)
+        except ValidationFailed:
+            raise WebhookRejected(f"channel {channel.code!r} has incomplete credentials") from None
+        app_key = creds.get("app_key")
+        secret = channel.webhook_secret or creds.get("app_secret")
+        if not app_key or not secret:
+            raise WebhookRejected(f"channel {channel.code!r} has no app_key or app secret")
+        tiktok.verify(app_key=app_key, secret=secret, body=body, headers=headers)
+
+    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        return tiktok.delivery(body)
+
+    def read(
+        self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
+    ) -> list[ChannelOrder]:
+        # One attempt: a failed fetch is a 503 and TikTok delivers the notification again.
+        api = tiktok.client(
+            channel, transport=calls.transport, attempts=1, save_tokens=calls.save_tokens
+        )
+        try:
+            return tiktok.read_webhook(api, channel.code, body)
+        finally:
+            api.http.close()
+
+
+# The one place that says which kinds take webhooks, and who reads them.
+READERS: dict[ChannelKind, WebhookReader] = {
+    ChannelKind.SHOPIFY: _Shopify(),
+    ChannelKind.WOOCOMMERCE: _WooCommerce(),
+    ChannelKind.BIGCOMMERCE: _BigCommerce(),
+    ChannelKind.TIKTOK: _TikTok(),
 }
 
 
 def accepts_webhooks(channel: Channel) -> bool:
-    return channel.kind in _VERIFIERS or channel.kind == ChannelKind.TIKTOK
+    return channel.kind in READERS
 
 
 def verify(channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
-    """Raise ``WebhookRejected`` unless signed with the channel's ``webhook_secret``."""
-    if channel.kind == ChannelKind.TIKTOK:
-        _verify_tiktok(channel, body, headers)
-        return
-    if not channel.webhook_secret:
-        raise WebhookRejected(f"channel {channel.code!r} has no webhook secret")
-    _VERIFIERS[channel.kind](secret=channel.webhook_secret, body=body, headers=headers)
+    """Raise ``WebhookRejected`` unless signed with the channel's secret."""
+    _reader(channel).verify(channel, body, headers)
 
 
 def delivery_of(channel: Channel, body: bytes, headers: Mapping[str, str]) -> Delivery:
     """The platform's id and time of a verified delivery, from where each platform puts them."""
-    if channel.kind == ChannelKind.SHOPIFY:
-        return shopify.delivery(headers)
-    if channel.kind == ChannelKind.WOOCOMMERCE:
-        return woocommerce.delivery(headers)
-    if channel.kind == ChannelKind.BIGCOMMERCE:
-        return bigcommerce.delivery(body)
-    if channel.kind == ChannelKind.TIKTOK:
-        return tiktok.delivery(body)
-    return Delivery()
+    return _reader(channel).delivery(body, headers)
+
+
+def _reader(channel: Channel) -> WebhookReader:
+    reader = READERS.get(channel.kind)
+    if reader is None:
+        raise NotFound(f"channel {channel.code!r} ({channel.kind.value}) takes no webhooks")
+    return reader
 
 
 def stale(delivery: Delivery, *, now: datetime, max_age: timedelta, skew: timedelta) -> str | None:
@@ -73,35 +172,7 @@ def read_webhook(
 ) -> list[ChannelOrder]:
     """The orders a verified delivery reports (fetching them first for thin webhooks);
     ``save_tokens`` stores a TikTok seller token refreshed on the way."""
-    if channel.kind == ChannelKind.SHOPIFY:
-        return shopify.read_webhook(channel.code, body, headers)
-    if channel.kind == ChannelKind.WOOCOMMERCE:
-        return woocommerce.read_webhook(channel.code, body, headers)
-    if channel.kind == ChannelKind.BIGCOMMERCE:
-        with channel_client(channel, transport=transport) as client:
-            return bigcommerce.read_webhook(channel.code, body, headers, client=client)
-    if channel.kind == ChannelKind.TIKTOK:
-        # One attempt: a failed fetch is a 503 and TikTok delivers the notification again.
-        api = tiktok.client(channel, transport=transport, attempts=1, save_tokens=save_tokens)
-        try:
-            return tiktok.read_webhook(api, channel.code, body)
-        finally:
-            api.http.close()
-    raise NotFound(f"channel {channel.code!r} ({channel.kind.value}) takes no webhooks")
-
-
-def _verify_tiktok(channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
-    """TikTok signs ``app_key + body`` with the app secret: ``webhook_secret`` when set (the
-    same app secret), else the ``app_secret`` credential; ``app_key`` is a credential."""
-    try:
-        creds = resolve_credentials(channel.credentials)
-    except ValidationFailed:
-        raise WebhookRejected(f"channel {channel.code!r} has incomplete credentials") from None
-    app_key = creds.get("app_key")
-    secret = channel.webhook_secret or creds.get("app_secret")
-    if not app_key or not secret:
-        raise WebhookRejected(f"channel {channel.code!r} has no app_key or app secret")
-    tiktok.verify(app_key=app_key, secret=secret, body=body, headers=headers)
+    return _reader(channel).read(channel, body, headers, Calls(transport, save_tokens))
 
 
 def accepts_sync(channel: Channel) -> bool:
