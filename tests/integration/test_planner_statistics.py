@@ -3,6 +3,7 @@ table grows, until the table is analyzed; the fan-out analyzes the tables that d
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -123,3 +124,22 @@ def test_a_burst_of_deliveries_beyond_the_planners_belief_is_analyzed(
         counts = analyzed(conn)
     assert counts["deliveries"] == 1
     assert counts["outbox"] == 0
+
+
+def test_a_table_under_maintenance_is_left_for_later_and_the_fan_out_goes_on(
+    pg: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, dsn = pg
+    monkeypatch.setattr(statistics, "CHECK_EVERY", 100)
+    add_events(dsn, 2_000)
+    with psycopg.connect(dsn, autocommit=False) as maintenance:
+        # What a VACUUM or CREATE INDEX CONCURRENTLY holds; ANALYZE needs the same lock.
+        maintenance.execute("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE")
+        started = time.monotonic()
+        assert fan_out(engine) == []
+        assert time.monotonic() - started < 5
+        with engine.connect() as conn:
+            fanned = conn.execute(text("SELECT count(*) FROM outbox WHERE fanned_out")).scalar()
+        assert fanned == 500, "the fan-out itself went through"
+    add_events(dsn, 3_000)  # the next look, once the outbox grew by half
+    assert any("outbox" in fan_out(engine) for _ in range(10))

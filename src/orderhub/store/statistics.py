@@ -17,12 +17,16 @@ SQLite keeps no such plans.
 
 from __future__ import annotations
 
+import logging
 import threading
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
-from orderhub.store.db import is_postgres
+from orderhub.store.db import LOCK_NOT_AVAILABLE, is_postgres
+
+log = logging.getLogger(__name__)
 
 # The tables that grow with every order (a few rows each).
 GROWING = (
@@ -42,6 +46,7 @@ GROWING = (
 ANALYZE_FROM = 500  # rows changed: below this a sequential scan is the right plan anyway
 CHECK_EVERY = 1_000  # outbox events at least between two looks at the tables' counts
 SAMPLE_TARGET = 10  # statistics target of these analyses: 3,000 sampled rows a table
+LOCK_WAIT = "200ms"  # for a table's maintenance lock, then the analysis is left for later
 DELIVERIES_BURST = 100  # deliveries made at once that may outgrow what the planner believes
 
 _DOUBLED = text(
@@ -81,20 +86,32 @@ def after_fan_out(conn: Connection, *, newest_seq: int, deliveries: int) -> list
                 conn.execute(_DOUBLED, {"tables": list(GROWING), "least": ANALYZE_FROM}).scalars()
             )
             if doubled:
-                _analyze(conn, doubled)
-                return doubled
+                return doubled if _analyze(conn, doubled) else []
     if deliveries >= DELIVERIES_BURST and _believed(conn, "deliveries") < 2 * deliveries:
-        _analyze(conn, ["deliveries"])
-        return ["deliveries"]
+        return ["deliveries"] if _analyze(conn, ["deliveries"]) else []
     return []
 
 
-def _analyze(conn: Connection, tables: list[str]) -> None:
-    """ANALYZE ``tables`` (names from :data:`GROWING` only) with small samples."""
+def _analyze(conn: Connection, tables: list[str]) -> bool:
+    """ANALYZE ``tables`` (names from :data:`GROWING` only) with small samples, in a savepoint
+    of the caller's transaction. Should another hold a table's maintenance lock (a VACUUM, an
+    index being built) past :data:`LOCK_WAIT`, it is left for the next look: the fan-out must
+    not wait on a long maintenance run. False then."""
     assert set(tables) <= set(GROWING)
-    conn.execute(text(f"SET LOCAL default_statistics_target = {SAMPLE_TARGET}"))
-    conn.execute(text(f"ANALYZE {', '.join(tables)}"))
-    conn.execute(text("RESET default_statistics_target"))
+    try:
+        with conn.begin_nested():
+            conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+            conn.execute(text(f"SET LOCAL default_statistics_target = {SAMPLE_TARGET}"))
+            conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        log.info("analyzing %s gave way to a maintenance lock; next look", ", ".join(tables))
+        return False
+    finally:
+        conn.execute(text("RESET lock_timeout"))
+        conn.execute(text("RESET default_statistics_target"))
+    return True
 
 
 def _believed(conn: Connection, table: str) -> int:
