@@ -33,6 +33,12 @@ def pg(pg_template: str) -> Iterator[tuple[Engine, str]]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def look_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fan-out looks at the counts every 100 events (not 1,000): small test outboxes."""
+    monkeypatch.setattr(statistics, "CHECK_EVERY", 100)
+
+
 def add_events(dsn: str, count: int) -> None:
     """``count`` outbox events, their counts flushed to the statistics at once (the hub's
     own backends flush theirs within a second or at their next transaction)."""
@@ -67,10 +73,9 @@ def analyzed(conn: Connection) -> dict[str, int]:
 
 
 def test_the_fan_out_analyzes_a_grown_outbox_and_the_stale_plan_is_replanned(
-    pg: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch
+    pg: tuple[Engine, str],
 ) -> None:
     engine, dsn = pg
-    monkeypatch.setattr(statistics, "CHECK_EVERY", 100)
     add_events(dsn, 40)
     with psycopg.connect(dsn, autocommit=True) as watcher:
         # One generic plan, made now, for the statement as a connection pool keeps it.
@@ -93,10 +98,9 @@ def test_the_fan_out_analyzes_a_grown_outbox_and_the_stale_plan_is_replanned(
 
 
 def test_no_analysis_until_a_table_doubles_again(
-    pg: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch
+    pg: tuple[Engine, str],
 ) -> None:
     engine, dsn = pg
-    monkeypatch.setattr(statistics, "CHECK_EVERY", 100)
     add_events(dsn, 2_000)
     assert fan_out(engine) == ["outbox"]
     add_events(dsn, 500)  # +25 %: the plans made at 2,000 rows still fit
@@ -127,10 +131,9 @@ def test_a_burst_of_deliveries_beyond_the_planners_belief_is_analyzed(
 
 
 def test_a_table_under_maintenance_is_left_for_later_and_the_fan_out_goes_on(
-    pg: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch
+    pg: tuple[Engine, str],
 ) -> None:
     engine, dsn = pg
-    monkeypatch.setattr(statistics, "CHECK_EVERY", 100)
     add_events(dsn, 2_000)
     with psycopg.connect(dsn, autocommit=False) as maintenance:
         # What a VACUUM or CREATE INDEX CONCURRENTLY holds; ANALYZE needs the same lock.

@@ -46,30 +46,35 @@ def _secret(channel: Channel) -> str:
     return channel.webhook_secret
 
 
-class _Shopify:
+class _SignedPush(Protocol):
+    """What Shopify's and WooCommerce's modules offer: the whole order in a signed push,
+    its id and time in the headers."""
+
+    def verify(self, *, secret: str, body: bytes, headers: Mapping[str, str]) -> None: ...
+
+    def delivery(self, headers: Mapping[str, str]) -> Delivery: ...
+
+    def read_webhook(
+        self, channel: str, body: bytes, headers: Mapping[str, str]
+    ) -> list[ChannelOrder]: ...
+
+
+class _WholeOrderPush:
+    """A platform that pushes the whole order (Shopify, WooCommerce): nothing to fetch."""
+
+    def __init__(self, platform: _SignedPush) -> None:
+        self._platform = platform
+
     def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
-        shopify.verify(secret=_secret(channel), body=body, headers=headers)
+        self._platform.verify(secret=_secret(channel), body=body, headers=headers)
 
     def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
-        return shopify.delivery(headers)
+        return self._platform.delivery(headers)
 
     def read(
         self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
     ) -> list[ChannelOrder]:
-        return shopify.read_webhook(channel.code, body, headers)
-
-
-class _WooCommerce:
-    def verify(self, channel: Channel, body: bytes, headers: Mapping[str, str]) -> None:
-        woocommerce.verify(secret=_secret(channel), body=body, headers=headers)
-
-    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
-        return woocommerce.delivery(headers)
-
-    def read(
-        self, channel: Channel, body: bytes, headers: Mapping[str, str], calls: Calls
-    ) -> list[ChannelOrder]:
-        return woocommerce.read_webhook(channel.code, body, headers)
+        return self._platform.read_webhook(channel.code, body, headers)
 
 
 class _BigCommerce:
@@ -119,8 +124,8 @@ class _TikTok:
 
 # The one place that says which kinds take webhooks, and who reads them.
 READERS: dict[ChannelKind, WebhookReader] = {
-    ChannelKind.SHOPIFY: _Shopify(),
-    ChannelKind.WOOCOMMERCE: _WooCommerce(),
+    ChannelKind.SHOPIFY: _WholeOrderPush(shopify),
+    ChannelKind.WOOCOMMERCE: _WholeOrderPush(woocommerce),
     ChannelKind.BIGCOMMERCE: _BigCommerce(),
     ChannelKind.TIKTOK: _TikTok(),
 }
