@@ -54,3 +54,24 @@ def test_every_operation_is_tagged_and_described(client: TestClient) -> None:
 @pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json", "/v1/redoc", "/orders.json"])
 def test_no_unversioned_or_default_copy_of_the_api_is_served(client: TestClient, path: str) -> None:
     assert client.get(path, follow_redirects=False).status_code in (303, 404)
+
+
+def test_every_write_declares_the_busy_databases_503_with_retry_after(client: TestClient) -> None:
+    """A write that met only contention is answered 503 (problems.py): a client generated from
+    the document must know it may send the same request again, and when."""
+    schema = client.get("/v1/openapi.json").json()
+    writes = [
+        (path, method, operation)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if method in {"post", "put", "patch", "delete"} and path.startswith("/v1/")
+    ]
+    assert writes
+    for path, method, operation in writes:
+        busy = operation["responses"].get("503")
+        assert busy is not None, f"{method.upper()} {path} declares no 503"
+        assert "application/problem+json" in busy["content"], f"{method.upper()} {path}"
+        if "database_busy" in busy["description"]:
+            assert busy["headers"]["Retry-After"]["required"] is True
+    ingest = schema["paths"]["/v1/orders"]["post"]["responses"]["503"]
+    assert "database_busy" in ingest["description"]

@@ -3,7 +3,8 @@
 FastAPI documents a route's success and a ``422`` shaped like its own validation error; the hub
 answers every error as an RFC 9457 problem document (``application/problem+json``, see
 ``problems.py``), from its middleware (``401``/``413``/``429``), its permission checks
-(``403``) and its domain (``400``/``404``/``409``/``422``). This module rewrites the document
+(``403``), its domain (``400``/``404``/``409``/``422``) and, for a write that met only
+contention in the database, ``503`` with ``Retry-After``. This module rewrites the document
 once, where it is built, so that every operation declares those statuses with the problem's
 schema and media type; a client generated from the document, and schemathesis
 (``tests/integration/test_openapi_fuzz.py``), then see no undeclared answer.
@@ -56,6 +57,8 @@ _DESCRIPTIONS = {
     413: "the request body is larger than this endpoint takes",
     422: "a field failed validation; the problem names it",
     429: "rate limited: retry after the seconds given in Retry-After",
+    503: "the database was busy (``database_busy``): nothing was written; send the same "
+    "request again after the seconds given in Retry-After",
 }
 _RETRY_AFTER = {
     "Retry-After": {
@@ -94,7 +97,7 @@ def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     _problem_body(response)
-                if status == "429":
+                if status == "429" or response.get("description") == _DESCRIPTIONS[503]:
                     response.setdefault("headers", _RETRY_AFTER)
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused in schemas and f"#/components/schemas/{unused}" not in repr(document["paths"]):
@@ -109,7 +112,7 @@ def _statuses(path: str, method: str) -> list[int]:
     if not SIGNED.match(path):
         found += [401, 403]  # signed routes declare their own 401 (a bad signature)
     if method in _WRITES:
-        found += [409, 413]
+        found += [409, 413, 503]  # 503: contention alone, rolled back (problems.py)
     return sorted(found)
 
 
