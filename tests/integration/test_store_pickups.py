@@ -20,7 +20,7 @@ from orderhub.demo.stores import seed_pickups
 from orderhub.domain.access import Role
 from orderhub.domain.catalog import Product
 from orderhub.domain.channels import Channel, ChannelKind
-from orderhub.domain.pickups import code_matches, hash_code
+from orderhub.domain.pickups import MAX_CODE_FAILURES, code_matches, hash_code
 from orderhub.domain.redaction import redact
 from orderhub.services import stores
 from orderhub.services.orders import release_hold
@@ -141,6 +141,45 @@ def test_a_pickup_is_picked_made_ready_and_handed_over_only_on_its_code(
         outbox = " ".join(str(r) for r in uow.conn.execute(select(t.outbox)))
     assert code not in stored
     assert code not in outbox
+
+
+def test_five_wrong_codes_lock_the_pickup_until_a_fresh_code_is_issued(
+    hub: tuple[Container, FakeClock],
+) -> None:
+    container, clock = hub
+    admin = bearer(make_key(container, Role.ADMIN))
+    clerk = bearer(make_key(container, Role.WAREHOUSE))
+    shop = bearer(make_key(container, Role.CHANNEL, channel="web"))
+    with TestClient(create_app(container)) as api:
+        add_locations(api, admin)
+        receive(api, admin, "SKU-1", "soho", 5)
+        created = api.post("/v1/orders", json=pickup_order("P9", SKU_1=1), headers=shop)
+        drain(container, clock)
+        (pickup,) = api.get("/v1/pickups?location=soho&open=true", headers=clerk).json()["items"]
+        pid = pickup["id"]
+        code = api.post(f"/v1/pickups/{pid}/code", headers=shop).json()["pickup_code"]
+        api.post(f"/v1/pickups/{pid}/ready", headers=clerk)
+
+        def hand_over(shown: str) -> tuple[int, str]:
+            answer = api.post(f"/v1/pickups/{pid}/picked_up", json={"code": shown}, headers=clerk)
+            return answer.status_code, answer.json()["type"].rsplit("/", 1)[-1]
+
+        for n in range(MAX_CODE_FAILURES):
+            assert hand_over(f"WRONG{n:03d}") == (422, "validation_failed"), n
+            shown = api.get(f"/v1/pickups/{pid}", headers=clerk).json()
+            assert shown["code_locked"] is (n + 1 == MAX_CODE_FAILURES)
+        # Locked: the right code is refused too, and refusing it counts nothing more.
+        assert hand_over(code) == (409, "pickup_code_locked")
+        assert api.get(f"/v1/pickups/{pid}", headers=clerk).json()["status"] == "ready_for_pickup"
+        assert level(container, "SKU-1", "soho") == (5, 1)
+
+        fresh = api.post(f"/v1/pickups/{pid}/code", headers=shop).json()["pickup_code"]
+        assert api.get(f"/v1/pickups/{pid}", headers=clerk).json()["code_locked"] is False
+        assert hand_over(code) == (422, "validation_failed")  # the old code stopped working
+        done = api.post(f"/v1/pickups/{pid}/picked_up", json={"code": fresh}, headers=clerk)
+        assert done.status_code == 200, done.text
+    assert created.status_code == 201
+    assert level(container, "SKU-1", "soho") == (4, 0)
 
 
 def test_a_ready_pickup_not_collected_expires_on_schedule_and_its_units_wake_a_backorder(

@@ -24,7 +24,7 @@ from typing import Any
 
 from orderhub.domain import events
 from orderhub.domain.allocation import AllocationPlan, AllocationRequest, Pick
-from orderhub.domain.errors import FieldError, IllegalTransition, ValidationFailed
+from orderhub.domain.errors import Conflict, FieldError, IllegalTransition, ValidationFailed
 from orderhub.domain.locations import Location
 
 
@@ -92,6 +92,21 @@ class WrongPickupCode(ValidationFailed):
         )
 
 
+class PickupCodeLocked(Conflict):
+    """Too many wrong codes were shown for this pick-up: it takes none, not even the right one,
+    until the channel issues a fresh code (``POST /v1/pickups/{id}/code``)."""
+
+    code = "pickup_code_locked"
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"{MAX_CODE_FAILURES} wrong pick-up codes were shown: issue the customer a fresh code"
+        )
+
+
+MAX_CODE_FAILURES = 5  # wrong codes a pick-up takes; 31^8 codes leave a guesser 5 in 8.5e11
+
+
 @dataclass
 class Pickup:
     fulfilment_id: str
@@ -100,12 +115,17 @@ class Pickup:
     created_at: datetime
     status: PickupStatus = PickupStatus.PICKING
     code_hash: str | None = None
+    code_failures: int = 0  # wrong codes shown since the code was issued
     ready_at: datetime | None = None
     expires_at: datetime | None = None
     picked_up_at: datetime | None = None
     closed_at: datetime | None = None
     version: int = 0
     events: list[events.DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def code_locked(self) -> bool:
+        return self.code_failures >= MAX_CODE_FAILURES
 
     @property
     def is_open(self) -> bool:
@@ -130,6 +150,7 @@ class Pickup:
             raise IllegalTransition("pickup", self.status.value, "a new code")
         code = new_code()
         self.code_hash = hash_code(code)
+        self.code_failures = 0
         return code
 
     def mark_ready(self, *, now: datetime, hold_days: int) -> None:
@@ -143,10 +164,14 @@ class Pickup:
         )
 
     def hand_over(self, *, code: str, now: datetime) -> None:
-        """The customer is at the counter: the code must match, or nothing moves."""
+        """The customer is at the counter: the code must match, or nothing moves but the count
+        of wrong codes (the caller keeps it); after :data:`MAX_CODE_FAILURES` no code is taken."""
         if self.status != PickupStatus.READY:
             raise IllegalTransition("pickup", self.status.value, PickupStatus.PICKED_UP.value)
+        if self.code_locked:
+            raise PickupCodeLocked
         if not code_matches(code, self.code_hash):
+            self.code_failures += 1
             raise WrongPickupCode
         self._move(PickupStatus.PICKED_UP)
         self.picked_up_at = self.closed_at = now

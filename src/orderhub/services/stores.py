@@ -17,7 +17,7 @@ from orderhub.domain.errors import FieldError, IllegalTransition, NotFound, Vali
 from orderhub.domain.fulfilment import FulfilmentOrder, TrackingStatus, follow_shipments
 from orderhub.domain.locations import Location
 from orderhub.domain.orders import Order, OrderStatus
-from orderhub.domain.pickups import Pickup, PickupStatus
+from orderhub.domain.pickups import Pickup, PickupStatus, WrongPickupCode
 from orderhub.services import inventory
 from orderhub.services.allocation import PICKUP_SUGGESTED
 from orderhub.services.orders import cancel_order
@@ -123,11 +123,17 @@ def mark_ready(uow: UnitOfWork, *, fulfilment_id: str) -> Pickup:
 
 
 def hand_over(uow: UnitOfWork, *, fulfilment_id: str, code: str) -> Pickup:
-    """The customer collects the order: the code must match (else WrongPickupCode and nothing
-    is written); every unit leaves as one parcel, delivered, and the stock is consumed."""
+    """The customer collects the order: the code must match (else WrongPickupCode, and only
+    the wrong code is counted, committed; PickupCodeLocked after five); every unit leaves as
+    one parcel, delivered, and the stock is consumed."""
     handling = _Handling(uow, fulfilment_id)
     now = uow.now()
-    handling.pickup.hand_over(code=code, now=now)
+    try:
+        handling.pickup.hand_over(code=code, now=now)
+    except WrongPickupCode:
+        uow.pickups.save(handling.pickup, now=now)  # the count outlives the refusal
+        uow.commit()
+        raise
     fulfilment = handling.fulfilment
     units = {line_id: n for line_id, n in fulfilment.remaining_units().items() if n}
     inventory.consume_for_shipment(

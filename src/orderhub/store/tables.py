@@ -790,6 +790,7 @@ pickups = Table(
     Column("location", String(64), nullable=False),
     Column("status", String(32), nullable=False),
     Column("code_hash", String(200)),  # the pick-up code, salted and hashed; never kept in clear
+    Column("code_failures", Integer, nullable=False, server_default="0"),  # wrong codes (0027)
     Column("ready_at", UTCDateTime),
     Column("expires_at", UTCDateTime),
     Column("picked_up_at", UTCDateTime),

@@ -29,6 +29,9 @@ class PickupOut(BaseModel):
     location: str
     status: PickupStatus
     code_issued: bool
+    code_locked: bool = Field(
+        description="five wrong codes were shown: no code is taken until a fresh one is issued"
+    )
     ready_at: datetime | None
     expires_at: datetime | None
     overdue: bool = Field(description="ready and past expires_at: the worker will expire it")
@@ -44,6 +47,7 @@ class PickupOut(BaseModel):
             location=pickup.location,
             status=pickup.status,
             code_issued=pickup.code_hash is not None,
+            code_locked=pickup.code_locked,
             ready_at=pickup.ready_at,
             expires_at=pickup.expires_at,
             overdue=pickup.overdue(now),

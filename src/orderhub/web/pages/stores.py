@@ -15,7 +15,7 @@ from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
 from orderhub.domain.locations import Location, LocationKind
-from orderhub.domain.pickups import PickupStatus, WrongPickupCode
+from orderhub.domain.pickups import PickupCodeLocked, PickupStatus, WrongPickupCode
 from orderhub.services import stores
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
@@ -28,6 +28,8 @@ NOTICES = {
     "ready": "Marked ready: the customer is told.",
     "picked_up": "Handed over.",
     "wrong_code": "That code does not match this order. Nothing was handed over.",
+    "code_locked": "Five wrong codes were shown for this order: no code is taken until the "
+    "customer gets a fresh one from the shop. Nothing was handed over.",
     "moved": "Someone else changed this pick-up meanwhile; here is how it stands now.",
 }
 
@@ -88,7 +90,7 @@ def store_view(
         "done": done,
         "can_act": viewer.can(Permission.FULFILMENT_WRITE),
         "notice": NOTICES.get(notice or ""),
-        "error": notice == "wrong_code",
+        "error": notice in ("wrong_code", "code_locked"),
     }
     return render(request, "store.html", context, viewer=viewer)
 
@@ -142,6 +144,8 @@ def picked_up(
         return render(request, "error.html", context, viewer=viewer, status_code=404)
     except WrongPickupCode:
         return _back(code, "wrong_code")
+    except PickupCodeLocked:
+        return _back(code, "code_locked")
     except (Conflict, ValidationFailed):
         return _back(code, "moved")
     return _back(code, "picked_up")
