@@ -1,4 +1,5 @@
-"""Which connector reads a channel's webhooks, by the channel's kind."""
+"""Which connector reads a channel's webhooks, by the channel's kind (:data:`READERS`, one
+:class:`WebhookReader` per platform), and which channels are pulled instead (Magento)."""
 
 from __future__ import annotations
 
