@@ -71,13 +71,20 @@ def level(container: Container, sku: str, location: str) -> tuple[int, int]:
     return row.on_hand, row.reserved
 
 
+def staff_keys(container: Container) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Headers of an admin, a warehouse clerk and the ``web`` channel's own key."""
+    return (
+        bearer(make_key(container, Role.ADMIN)),
+        bearer(make_key(container, Role.WAREHOUSE)),
+        bearer(make_key(container, Role.CHANNEL, channel="web")),
+    )
+
+
 def test_a_pickup_is_picked_made_ready_and_handed_over_only_on_its_code(
     hub: tuple[Container, FakeClock], hooks: Receiver
 ) -> None:
     container, clock = hub
-    admin = bearer(make_key(container, Role.ADMIN))
-    clerk = bearer(make_key(container, Role.WAREHOUSE))
-    shop = bearer(make_key(container, Role.CHANNEL, channel="web"))
+    admin, clerk, shop = staff_keys(container)
     with TestClient(create_app(container)) as api:
         sub = api.post(
             "/v1/webhooks",
@@ -147,9 +154,7 @@ def test_five_wrong_codes_lock_the_pickup_until_a_fresh_code_is_issued(
     hub: tuple[Container, FakeClock],
 ) -> None:
     container, clock = hub
-    admin = bearer(make_key(container, Role.ADMIN))
-    clerk = bearer(make_key(container, Role.WAREHOUSE))
-    shop = bearer(make_key(container, Role.CHANNEL, channel="web"))
+    admin, clerk, shop = staff_keys(container)
     with TestClient(create_app(container)) as api:
         add_locations(api, admin)
         receive(api, admin, "SKU-1", "soho", 5)

@@ -93,16 +93,25 @@ def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             for status in _statuses(path, method):
-                responses.setdefault(str(status), {"description": _DESCRIPTIONS[status]})
+                responses.setdefault(str(status), _declared(status))
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     _problem_body(response)
-                if status == "429" or response.get("description") == _DESCRIPTIONS[503]:
+                if status == "429":
                     response.setdefault("headers", _RETRY_AFTER)
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused in schemas and f"#/components/schemas/{unused}" not in repr(document["paths"]):
             del schemas[unused]
     return document
+
+
+def _declared(status: int) -> dict[str, Any]:
+    """The response this module declares for ``status`` where the route declared none; the
+    busy database's 503 says when to send the request again (a route's own 503 keeps its
+    own headers)."""
+    if status == 503:
+        return {"description": _DESCRIPTIONS[status], "headers": _RETRY_AFTER}
+    return {"description": _DESCRIPTIONS[status]}
 
 
 def _statuses(path: str, method: str) -> list[int]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderhub.api.deps import ContainerDep, require, require_order_visible
 from orderhub.api.schemas.pages import Cursor, Limit, Page
 from orderhub.domain.access import Permission
-from orderhub.domain.pickups import Pickup, PickupStatus
+from orderhub.domain.pickups import MAX_CODE_FAILURES, Pickup, PickupStatus
 from orderhub.services import stores
 from orderhub.store.access import Principal
 from orderhub.store.unit_of_work import UnitOfWork
@@ -30,7 +30,8 @@ class PickupOut(BaseModel):
     status: PickupStatus
     code_issued: bool
     code_locked: bool = Field(
-        description="five wrong codes were shown: no code is taken until a fresh one is issued"
+        description=f"{MAX_CODE_FAILURES} wrong codes were shown: no code is taken until a"
+        " fresh one is issued"
     )
     ready_at: datetime | None
     expires_at: datetime | None

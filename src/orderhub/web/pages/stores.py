@@ -15,7 +15,12 @@ from orderhub.api.deps import ContainerDep
 from orderhub.domain.access import Permission
 from orderhub.domain.errors import Conflict, NotFound, ValidationFailed
 from orderhub.domain.locations import Location, LocationKind
-from orderhub.domain.pickups import PickupCodeLocked, PickupStatus, WrongPickupCode
+from orderhub.domain.pickups import (
+    MAX_CODE_FAILURES,
+    PickupCodeLocked,
+    PickupStatus,
+    WrongPickupCode,
+)
 from orderhub.services import stores
 from orderhub.web.auth import Viewer, page
 from orderhub.web.templating import render
@@ -28,8 +33,8 @@ NOTICES = {
     "ready": "Marked ready: the customer is told.",
     "picked_up": "Handed over.",
     "wrong_code": "That code does not match this order. Nothing was handed over.",
-    "code_locked": "Five wrong codes were shown for this order: no code is taken until the "
-    "customer gets a fresh one from the shop. Nothing was handed over.",
+    "code_locked": f"{MAX_CODE_FAILURES} wrong codes were shown for this order: no code is "
+    "taken until the customer gets a fresh one from the shop. Nothing was handed over.",
     "moved": "Someone else changed this pick-up meanwhile; here is how it stands now.",
 }
 
